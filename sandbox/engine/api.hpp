@@ -1,0 +1,129 @@
+#pragma once
+// The seam between the sandbox's TDS front end (sandbox/tds) and its SQL engine
+// (sandbox/engine). The TDS server turns packets into calls on Session and turns the
+// ResultSink callbacks back into tokens; the engine never sees TDS, the TDS layer never
+// sees SQLite.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sandbox {
+
+// SQL Server types the sandbox speaks on the wire (issue 3's list).
+enum class SqlType {
+  int_, bigint, smallint, tinyint, bit,
+  decimal,           // decimal/numeric(precision, scale); numeric(25,0) holds LSNs
+  float_,            // float(53)
+  varchar, nvarchar, // length in characters; length == k_max_length means (max)
+  datetime, datetime2,
+  uniqueidentifier,
+  varbinary,         // length in bytes; k_max_length means (max)
+};
+inline constexpr int k_max_length = -1;
+
+struct ColumnType {
+  SqlType type = SqlType::int_;
+  int length = 0;     // varchar/nvarchar/varbinary
+  int precision = 0;  // decimal; datetime2 uses scale as fractional-second digits
+  int scale = 0;
+};
+
+struct Column {
+  std::string name;
+  ColumnType type;
+  bool nullable = true;
+};
+
+struct Bytes {
+  std::vector<std::uint8_t> data;
+  bool operator==(const Bytes&) const = default;
+};
+
+// A cell. Representation per type:
+//   integers, bit      -> int64_t
+//   float              -> double
+//   decimal            -> std::string, canonical text ("-123.4500", scale digits after the point)
+//   varchar/nvarchar   -> std::string (UTF-8)
+//   datetime/datetime2 -> std::string "YYYY-MM-DD HH:MM:SS[.fffffff]"
+//   uniqueidentifier   -> std::string "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" (upper case)
+//   varbinary          -> Bytes
+using Value = std::variant<std::monostate, std::int64_t, double, std::string, Bytes>;
+
+// An INFO (severity <= 10) or ERROR (severity >= 11) as SQL Server words it (facts.md §10).
+struct Message {
+  int number = 0;
+  int state = 1;
+  int severity = 0;
+  std::string text;
+  std::string procedure;  // empty for batches
+  int line = 1;
+  bool is_error() const { return severity > 10; }
+};
+
+enum class DoneKind {
+  statement,   // DONE (end of a statement in a batch)
+  in_proc,     // DONEINPROC (a statement inside a procedure)
+  proc,        // DONEPROC (end of an RPC / EXEC)
+};
+
+// Receives what a statement produces, in order. The TDS layer flushes message()
+// immediately so that BACKUP ... WITH STATS progress reaches the client while the
+// statement is still running.
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+  virtual void columns(const std::vector<Column>& cols) = 0;  // starts a result set
+  virtual void row(const std::vector<Value>& values) = 0;
+  // Ends a statement. row_count is set for DML and SELECT ("(n rows affected)").
+  virtual void done(DoneKind kind, std::optional<std::int64_t> row_count, bool error) = 0;
+  virtual void message(const Message& msg) = 0;
+  virtual void database_changed(const std::string& old_db, const std::string& new_db) = 0;
+  virtual void return_status(int status) = 0;  // RETURNSTATUS of an RPC / EXEC
+  // True once the client sent an attention (cancel); long statements poll it and stop.
+  virtual bool cancelled() = 0;
+};
+
+struct RpcParam {
+  std::string name;  // "@stmt"; may be empty for positional parameters
+  ColumnType type;
+  Value value;
+  bool output = false;
+};
+
+class Session {
+ public:
+  virtual ~Session() = default;
+  virtual void execute_batch(const std::string& sql, ResultSink& sink) = 0;
+  // sp_executesql, sp_prepare/sp_execute (if supported), or any procedure called by RPC.
+  virtual void execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params,
+                           ResultSink& sink) = 0;
+  virtual std::string current_database() const = 0;
+};
+
+struct InstanceInfo {
+  std::string server_name;      // @@SERVERNAME
+  std::string product_version;  // SERVERPROPERTY('ProductVersion'), e.g. "15.0.4355.3"
+  std::string version_banner;   // @@VERSION
+  std::string edition;          // SERVERPROPERTY('Edition')
+  bool is_rds = false;          // an RDS for SQL Server instance (the target)
+};
+
+struct LoginResult {
+  std::unique_ptr<Session> session;  // null when the login failed
+  Message failure;                   // 18456 etc. when session is null
+};
+
+// One SQL Server instance (its databases, logins, log, msdb). Thread-safe: the TDS
+// server calls login() and the sessions from one thread per connection.
+class Instance {
+ public:
+  virtual ~Instance() = default;
+  virtual InstanceInfo info() const = 0;
+  virtual LoginResult login(const std::string& user, const std::string& password,
+                            const std::string& database) = 0;
+};
+
+}  // namespace sandbox

@@ -1,0 +1,33 @@
+#include "cli/commands.hpp"
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+namespace m2r::cli {
+
+const std::vector<CommandSpec>& command_table() {
+  static const std::vector<CommandSpec> table = {
+      {"init", "write a commented configuration template for one migration", attach_init},
+      {"lsn", "convert a SQL Server LSN between its forms and show the one AWS DMS takes", attach_lsn},
+  };
+  return table;
+}
+
+int report_error(const GlobalOptions& global, const ErrorReport& report) {
+  if (global.style.json) {
+    nlohmann::json j = {{"error", {{"kind", report.kind}, {"message", report.message}, {"exit_code", report.exit_code}}}};
+    if (!report.hint.empty()) j["error"]["hint"] = report.hint;
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::cerr << red(global.style, "mssql2rds: error: ") << report.message << "\n";
+    if (!report.hint.empty()) std::cerr << "  fix: " << report.hint << "\n";
+  }
+  return report.exit_code;
+}
+
+int report_error(const GlobalOptions& global, const Error& error) {
+  return report_error(global, {error.message, error.hint, to_string(error.kind), exit_code_for(error.kind)});
+}
+
+}  // namespace m2r::cli

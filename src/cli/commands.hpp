@@ -1,0 +1,46 @@
+#pragma once
+// The command table (ninja-style): every lifecycle command is one row; main() builds the
+// CLI from it. A command appears here only once it is built: no stubs.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/terminal.hpp"
+#include "core/error.hpp"
+
+namespace m2r::cli {
+
+struct GlobalOptions {
+  bool json = false;
+  bool no_color = false;
+  OutputStyle style;  // filled in after parsing
+};
+
+// attach() declares the command's own options on its subcommand and returns the
+// handler that runs it (exit code). Options live in state captured by the handler.
+struct CommandSpec {
+  const char* name;
+  const char* summary;
+  std::function<std::function<int(const GlobalOptions&)>(CLI::App&)> attach;
+};
+
+const std::vector<CommandSpec>& command_table();
+
+// Per-command entry points (one file each).
+std::function<int(const GlobalOptions&)> attach_lsn(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_init(CLI::App& app);
+
+// Prints "mssql2rds: error: ..." plus the hint, or a JSON error object; returns the exit code.
+struct ErrorReport {
+  std::string message;
+  std::string hint;
+  std::string kind;
+  int exit_code;
+};
+int report_error(const GlobalOptions& global, const ErrorReport& report);
+int report_error(const GlobalOptions& global, const Error& error);
+
+}  // namespace m2r::cli

@@ -1,0 +1,323 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <regex>
+#include <vector>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+namespace m2r {
+
+namespace {
+
+enum class Kind { string, integer, boolean };
+
+// One accepted key: where it lives, its type, whether it is required, an example of a
+// good value (shown in every error about it) and how it lands in MigrationConfig.
+struct Field {
+  const char* table;
+  const char* key;
+  Kind kind;
+  bool required;
+  const char* example;
+  std::function<std::optional<std::string>(MigrationConfig&, const toml::node&)> apply;  // returns a problem
+};
+
+std::string position(const std::string& file, const toml::source_region& src) {
+  return fmt::format("{}:{}:{}", file, src.begin.line, src.begin.column);
+}
+
+tl::unexpected<Error> config_error(const std::string& file, const toml::source_region& src, const std::string& where,
+                                   const std::string& problem, const std::string& example) {
+  return fail(ErrorKind::invalid_input, fmt::format("{}: {}: {}", position(file, src), where, problem),
+              example.empty() ? std::string() : fmt::format("for example: {}", example));
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+using Setter = std::function<std::optional<std::string>(MigrationConfig&, const toml::node&)>;
+
+Setter str(std::string MigrationConfig::*member) {
+  return [member](MigrationConfig& c, const toml::node& n) -> std::optional<std::string> {
+    c.*member = *n.value<std::string>();
+    return std::nullopt;
+  };
+}
+
+template <typename Section>
+Setter str_in(Section MigrationConfig::*section, std::string Section::*member) {
+  return [section, member](MigrationConfig& c, const toml::node& n) -> std::optional<std::string> {
+    (c.*section).*member = *n.value<std::string>();
+    return std::nullopt;
+  };
+}
+
+template <typename Section>
+Setter bool_in(Section MigrationConfig::*section, bool Section::*member) {
+  return [section, member](MigrationConfig& c, const toml::node& n) -> std::optional<std::string> {
+    (c.*section).*member = *n.value<bool>();
+    return std::nullopt;
+  };
+}
+
+template <typename Section, typename Int>
+Setter int_in(Section MigrationConfig::*section, Int Section::*member, std::int64_t lo, std::int64_t hi) {
+  return [=](MigrationConfig& c, const toml::node& n) -> std::optional<std::string> {
+    const auto v = *n.value<std::int64_t>();
+    if (v < lo || v > hi) return fmt::format("{} is out of range; allowed {} to {}", v, lo, hi);
+    (c.*section).*member = static_cast<Int>(v);
+    return std::nullopt;
+  };
+}
+
+const std::regex k_identifier_re("^[A-Za-z][A-Za-z0-9-]{0,254}$");  // DMS identifiers (facts.md §4)
+const std::regex k_rds_id_re("^[A-Za-z][A-Za-z0-9-]{0,62}$");
+const std::regex k_bucket_re("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$");
+const std::regex k_region_re("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$");
+const std::regex k_env_name_re("^[A-Za-z_][A-Za-z0-9_]*$");
+const std::regex k_host_port_re("^[A-Za-z0-9.\\-\\[\\]:]+:[0-9]{1,5}$");
+
+Setter validated(Setter inner, const std::regex& re, const char* what) {
+  return [inner = std::move(inner), &re, what](MigrationConfig& c, const toml::node& n) -> std::optional<std::string> {
+    const auto v = *n.value<std::string>();
+    if (!std::regex_match(v, re)) return fmt::format("'{}' is not {}", v, what);
+    return inner(c, n);
+  };
+}
+
+const std::vector<Field>& fields() {
+  using M = MigrationConfig;
+  static const std::vector<Field> k_fields = {
+      {"migration", "name", Kind::string, true, "name = \"sales-to-rds\"",
+       validated(str(&M::name), k_identifier_re, "a name of letters, digits and hyphens starting with a letter")},
+      {"migration", "journal", Kind::string, false, "journal = \"sales-to-rds.journal\"", str(&M::journal)},
+
+      {"source", "server", Kind::string, true, "server = \"sqlprod01.corp.example.com\"", str_in(&M::source, &SourceConfig::server)},
+      {"source", "port", Kind::integer, false, "port = 1433", int_in(&M::source, &SourceConfig::port, 1, 65535)},
+      {"source", "database", Kind::string, true, "database = \"Sales\"", str_in(&M::source, &SourceConfig::database)},
+      {"source", "login", Kind::string, true, "login = \"mssql2rds\"", str_in(&M::source, &SourceConfig::login)},
+      {"source", "password_env", Kind::string, true, "password_env = \"MSSQL2RDS_SOURCE_PASSWORD\"",
+       validated(str_in(&M::source, &SourceConfig::password_env), k_env_name_re, "an environment variable name")},
+      {"source", "driver", Kind::string, false, "driver = \"ODBC Driver 18 for SQL Server\"", str_in(&M::source, &SourceConfig::driver)},
+      {"source", "encrypt", Kind::boolean, false, "encrypt = true", bool_in(&M::source, &SourceConfig::encrypt)},
+      {"source", "trust_server_certificate", Kind::boolean, false, "trust_server_certificate = false",
+       bool_in(&M::source, &SourceConfig::trust_server_certificate)},
+      {"source", "odbc_connection_string", Kind::string, false,
+       "odbc_connection_string = \"Driver={ODBC Driver 18 for SQL Server};Server=tcp:db01,1433;Encrypt=yes\"",
+       str_in(&M::source, &SourceConfig::odbc_connection_string)},
+      {"source", "backup_dir_server", Kind::string, true, "backup_dir_server = 'D:\\Backups'",
+       str_in(&M::source, &SourceConfig::backup_dir_server)},
+      {"source", "backup_dir_local", Kind::string, true, "backup_dir_local = \"/mnt/sqlbackups\"",
+       str_in(&M::source, &SourceConfig::backup_dir_local)},
+      {"source", "backup_stripes", Kind::integer, false, "backup_stripes = 4",
+       int_in(&M::source, &SourceConfig::backup_stripes, 1, 10)},
+      {"source", "compression", Kind::boolean, false, "compression = true", bool_in(&M::source, &SourceConfig::compression)},
+
+      {"s3", "bucket", Kind::string, true, "bucket = \"my-sql-backups\"",
+       validated(str_in(&M::s3, &S3Config::bucket), k_bucket_re, "a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)")},
+      {"s3", "prefix", Kind::string, false, "prefix = \"migrations/sales/\"", str_in(&M::s3, &S3Config::prefix)},
+      {"s3", "region", Kind::string, true, "region = \"us-east-1\"",
+       validated(str_in(&M::s3, &S3Config::region), k_region_re, "an AWS region name")},
+
+      {"target", "rds_instance", Kind::string, true, "rds_instance = \"sales-rds\"",
+       validated(str_in(&M::target, &TargetConfig::rds_instance), k_rds_id_re, "an RDS DB instance identifier")},
+      {"target", "database", Kind::string, false, "database = \"Sales\"", str_in(&M::target, &TargetConfig::database)},
+      {"target", "host_override", Kind::string, false, "host_override = \"127.0.0.1:11433\"",
+       validated(str_in(&M::target, &TargetConfig::host_override), k_host_port_re, "host:port")},
+      {"target", "login", Kind::string, true, "login = \"admin\"", str_in(&M::target, &TargetConfig::login)},
+      {"target", "password_env", Kind::string, true, "password_env = \"MSSQL2RDS_TARGET_PASSWORD\"",
+       validated(str_in(&M::target, &TargetConfig::password_env), k_env_name_re, "an environment variable name")},
+      {"target", "driver", Kind::string, false, "driver = \"FreeTDS\"", str_in(&M::target, &TargetConfig::driver)},
+      {"target", "encrypt", Kind::boolean, false, "encrypt = true", bool_in(&M::target, &TargetConfig::encrypt)},
+      {"target", "trust_server_certificate", Kind::boolean, false, "trust_server_certificate = false",
+       bool_in(&M::target, &TargetConfig::trust_server_certificate)},
+
+      {"dms", "replication_instance", Kind::string, true, "replication_instance = \"dms-migration\"",
+       str_in(&M::dms, &DmsConfig::replication_instance)},
+      {"dms", "source_endpoint", Kind::string, true, "source_endpoint = \"sales-source\"",
+       str_in(&M::dms, &DmsConfig::source_endpoint)},
+      {"dms", "target_endpoint", Kind::string, true, "target_endpoint = \"sales-target\"",
+       str_in(&M::dms, &DmsConfig::target_endpoint)},
+      {"dms", "task_id", Kind::string, false, "task_id = \"sales-cdc\"",
+       validated(str_in(&M::dms, &DmsConfig::task_id), k_identifier_re,
+                 "a DMS identifier (1-255 letters, digits and hyphens, starting with a letter)")},
+      {"dms", "table_mappings", Kind::string, false, "table_mappings = \"include-all\"  or  \"mappings.json\"",
+       str_in(&M::dms, &DmsConfig::table_mappings)},
+
+      {"upload", "connections", Kind::integer, false, "connections = 16", int_in(&M::upload, &UploadConfig::connections, 1, 256)},
+      {"upload", "part_size_mib", Kind::integer, false, "part_size_mib = 64",
+       int_in(&M::upload, &UploadConfig::part_size_mib, 5, 5 * 1024)},  // S3 part limits, facts.md §7
+      {"upload", "streaming", Kind::boolean, false, "streaming = true", bool_in(&M::upload, &UploadConfig::streaming)},
+  };
+  return k_fields;
+}
+
+bool kind_matches(Kind kind, const toml::node& n) {
+  switch (kind) {
+    case Kind::string: return n.is_string();
+    case Kind::integer: return n.is_integer();
+    case Kind::boolean: return n.is_boolean();
+  }
+  return false;
+}
+
+const char* kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::string: return "a string";
+    case Kind::integer: return "an integer";
+    case Kind::boolean: return "true or false";
+  }
+  return "?";
+}
+
+std::string suggestion(std::string_view table, std::string_view key) {
+  std::string best;
+  std::size_t best_d = 3;  // suggest only near misses
+  for (const auto& f : fields()) {
+    if (!table.empty() && f.table != table) continue;
+    const auto d = edit_distance(key, table.empty() ? f.table : f.key);
+    if (d < best_d) {
+      best_d = d;
+      best = table.empty() ? f.table : f.key;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+Expected<MigrationConfig> parse_config(std::string_view toml_text, const std::string& file_name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, file_name);
+  } catch (const toml::parse_error& e) {
+    return config_error(file_name, e.source(), "TOML syntax", std::string(e.description()), "");
+  }
+
+  MigrationConfig config;
+  // Unknown tables and keys are errors: a misspelt key would otherwise silently fall back to a default.
+  for (const auto& [table_key, table_node] : root) {
+    const std::string table_name(table_key.str());
+    const bool known_table = std::any_of(fields().begin(), fields().end(),
+                                         [&](const Field& f) { return f.table == table_name; });
+    if (!known_table || !table_node.is_table()) {
+      const auto near = suggestion("", table_name);
+      return config_error(file_name, table_node.source(), fmt::format("[{}]", table_name),
+                          known_table ? "must be a table" : "unknown section" + (near.empty() ? "" : fmt::format("; did you mean [{}]?", near)),
+                          "sections are [migration], [source], [s3], [target], [dms], [upload]");
+    }
+    for (const auto& [key, node] : *table_node.as_table()) {
+      const std::string key_name(key.str());
+      const auto f = std::find_if(fields().begin(), fields().end(),
+                                  [&](const Field& fl) { return fl.table == table_name && fl.key == key_name; });
+      const std::string where = fmt::format("[{}] {}", table_name, key_name);
+      if (key_name == "password" || key_name == "secret_access_key" || key_name == "aws_secret_access_key") {
+        return config_error(file_name, node.source(), where,
+                            "secrets are never read from the configuration file",
+                            "password_env = \"MSSQL2RDS_SOURCE_PASSWORD\" (the password is read from that variable "
+                            "or prompted for); AWS keys come from your AWS profile");
+      }
+      if (f == fields().end()) {
+        const auto near = suggestion(table_name, key_name);
+        return config_error(file_name, key.source(), where,
+                            "unknown key" + (near.empty() ? "" : fmt::format("; did you mean '{}'?", near)),
+                            near.empty() ? "see `mssql2rds init` for every key" : std::string(
+                                std::find_if(fields().begin(), fields().end(), [&](const Field& fl) {
+                                  return fl.table == table_name && fl.key == near;
+                                })->example));
+      }
+      if (!kind_matches(f->kind, node)) {
+        return config_error(file_name, node.source(), where, fmt::format("must be {}", kind_name(f->kind)), f->example);
+      }
+      if (f->kind == Kind::string && node.value<std::string>()->empty() && f->required) {
+        return config_error(file_name, node.source(), where, "must not be empty", f->example);
+      }
+      if (auto problem = f->apply(config, node)) {
+        return config_error(file_name, node.source(), where, *problem, f->example);
+      }
+    }
+  }
+  for (const auto& f : fields()) {
+    if (!f.required) continue;
+    const auto* table = root.get_as<toml::table>(f.table);
+    if (!table || !table->contains(f.key)) {
+      toml::source_region whole;
+      whole.begin = {1, 1};
+      if (table) whole = table->source();
+      return config_error(file_name, whole, fmt::format("[{}] {}", f.table, f.key), "required key is missing", f.example);
+    }
+  }
+  if (config.target.database.empty()) config.target.database = config.source.database;
+  if (config.dms.task_id.empty()) config.dms.task_id = config.name + "-cdc";
+  if (config.journal.empty()) config.journal = config.name + ".journal";
+  return config;
+}
+
+std::string config_template() {
+  return R"(# mssql2rds migration configuration. One file per migration.
+# Every key is checked when the file is loaded: unknown keys are errors.
+# Secrets are never stored here: passwords come from environment variables (or a prompt),
+# AWS credentials from your usual AWS profile (AWS_PROFILE, ~/.aws/config, roles).
+
+[migration]
+name = "sales-to-rds"                 # REQUIRED: names the journal and the default DMS task id
+# journal = "sales-to-rds.journal"    # where progress is recorded; default: <name>.journal
+
+[source]                              # the SQL Server you migrate from
+server = "sqlprod01.corp.example.com" # REQUIRED
+port = 1433
+database = "Sales"                    # REQUIRED
+login = "mssql2rds"                   # REQUIRED: db_owner, VIEW SERVER STATE, SELECT on fn_dblog and msdb backup tables
+password_env = "MSSQL2RDS_SOURCE_PASSWORD"  # REQUIRED: the variable that holds the password (prompted if unset)
+driver = "ODBC Driver 18 for SQL Server"    # or "FreeTDS"
+encrypt = true
+trust_server_certificate = false
+# odbc_connection_string = "Driver={ODBC Driver 18 for SQL Server};Server=tcp:db01,1433;Encrypt=yes"
+backup_dir_server = 'D:\Backups'      # REQUIRED: the backup directory as SQL Server sees it
+backup_dir_local = "/mnt/sqlbackups"  # REQUIRED: the same directory as this machine reads it
+backup_stripes = 1                    # 1-10 files; RDS restores at most 10
+compression = true
+
+[s3]
+bucket = "my-sql-backups"             # REQUIRED: in the same region as the RDS instance
+prefix = "migrations/sales/"
+region = "us-east-1"                  # REQUIRED
+
+[target]                              # the RDS for SQL Server instance
+rds_instance = "sales-rds"            # REQUIRED: the DB instance identifier
+# database = "Sales"                  # default: the source database's name
+# host_override = "127.0.0.1:11433"   # reach the instance through a tunnel instead of its endpoint
+login = "admin"                       # REQUIRED: the master user
+password_env = "MSSQL2RDS_TARGET_PASSWORD"  # REQUIRED
+driver = "ODBC Driver 18 for SQL Server"
+encrypt = true
+trust_server_certificate = false
+
+[dms]                                 # identifiers or ARNs
+replication_instance = "dms-migration"  # REQUIRED
+source_endpoint = "sales-source"      # REQUIRED: a sqlserver endpoint pointing at [source]
+target_endpoint = "sales-target"      # REQUIRED: a sqlserver endpoint pointing at [target]
+# task_id = "sales-to-rds-cdc"        # default: <name>-cdc
+table_mappings = "include-all"        # or the path of a DMS table-mappings JSON file
+
+[upload]
+connections = 16                      # parallel S3 connections
+# part_size_mib = 64                  # default: chosen from the backup size (5 MiB - 5 GiB, <= 10,000 parts)
+streaming = false                     # upload while the backup is still being written
+)";
+}
+
+}  // namespace m2r

@@ -1,0 +1,54 @@
+#pragma once
+// The product's one error type. Every I/O boundary returns tl::expected<T, Error>;
+// the CLI maps Error::kind to a documented exit code (README "Exit codes").
+#include <string>
+#include <utility>
+
+#include <tl/expected.hpp>
+
+namespace m2r {
+
+enum class ErrorKind {
+  invalid_input,  // the user's input (arguments, config, LSN text) is wrong; nothing was changed
+  prerequisite,   // the environment is not ready (recovery model, option group, ...); fix and re-run
+  retryable,      // a transient fault (throttling, 5xx, connection reset); safe to retry
+  timeout,        // an operation did not finish in time
+  auth,           // credentials missing, wrong or expired
+  not_found,      // a named resource does not exist
+  conflict,       // the journal is locked by another process, a resource already exists, ...
+  integrity,      // checksums or row counts disagree
+  fatal,          // anything else: a bug or an unexpected answer
+};
+
+struct Error {
+  ErrorKind kind = ErrorKind::fatal;
+  std::string message;  // names the problem
+  std::string hint;     // names the fix (may be empty)
+
+  Error() = default;
+  Error(ErrorKind k, std::string msg, std::string fix = {})
+      : kind(k), message(std::move(msg)), hint(std::move(fix)) {}
+};
+
+template <typename T>
+using Expected = tl::expected<T, Error>;
+
+inline tl::unexpected<Error> fail(ErrorKind kind, std::string message, std::string hint = {}) {
+  return tl::unexpected<Error>(Error(kind, std::move(message), std::move(hint)));
+}
+
+const char* to_string(ErrorKind kind);
+
+// Exit codes, documented in README.md. 0 success, 1 reserved for "check found failures".
+int exit_code_for(ErrorKind kind);
+
+}  // namespace m2r
+
+// Propagate an error from an Expected expression; evaluates to its value otherwise.
+// (A GNU statement expression, as ccache's TRY; __extension__ keeps -Wpedantic quiet.)
+#define M2R_TRY(expr)                                                  \
+  __extension__({                                                      \
+    auto&& m2r_try_result_ = (expr);                                   \
+    if (!m2r_try_result_) return tl::unexpected(m2r_try_result_.error()); \
+    std::move(*m2r_try_result_);                                       \
+  })

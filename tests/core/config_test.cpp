@@ -1,0 +1,121 @@
+#include "core/config.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace m2r;
+
+namespace {
+
+const char* k_valid = R"(
+[migration]
+name = "sales-to-rds"
+
+[source]
+server = "db01"
+database = "Sales"
+login = "mig"
+password_env = "SRC_PW"
+backup_dir_server = 'D:\Backups'
+backup_dir_local = "/mnt/b"
+
+[s3]
+bucket = "my-bucket"
+region = "us-east-1"
+
+[target]
+rds_instance = "sales-rds"
+login = "admin"
+password_env = "TGT_PW"
+
+[dms]
+replication_instance = "ri"
+source_endpoint = "src"
+target_endpoint = "tgt"
+)";
+
+std::string with_line_replaced(const std::string& text, const std::string& from, const std::string& to) {
+  std::string out = text;
+  out.replace(out.find(from), from.size(), to);
+  return out;
+}
+
+}  // namespace
+
+TEST(ConfigTest, ValidConfigGetsDefaults) {
+  // Given a minimal config, optional values should take their documented defaults.
+  auto c = parse_config(k_valid, "m.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->source.port, 1433);
+  EXPECT_EQ(c->target.database, "Sales");
+  EXPECT_EQ(c->dms.task_id, "sales-to-rds-cdc");
+  EXPECT_EQ(c->dms.table_mappings, "include-all");
+  EXPECT_EQ(c->journal, "sales-to-rds.journal");
+  EXPECT_EQ(c->source.backup_dir_server, "D:\\Backups");
+}
+
+TEST(ConfigTest, TemplateParsesAsWritten) {
+  // Given the template `init` writes, it should load without edits (its values are examples).
+  auto c = parse_config(config_template(), "template.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->name, "sales-to-rds");
+}
+
+TEST(ConfigTest, MisspeltKeyIsRefusedWithLineAndSuggestion) {
+  // Given 'pasword_env' on line 9, we should name the file, the line, the key and suggest the right one.
+  auto c = parse_config(with_line_replaced(k_valid, "password_env = \"SRC_PW\"", "pasword_env = \"SRC_PW\""), "m.toml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().kind, ErrorKind::invalid_input);
+  EXPECT_NE(c.error().message.find("m.toml:9:"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().message.find("[source] pasword_env"), std::string::npos);
+  EXPECT_NE(c.error().message.find("did you mean 'password_env'"), std::string::npos);
+  EXPECT_NE(c.error().hint.find("password_env = "), std::string::npos);
+}
+
+TEST(ConfigTest, UnknownSectionIsRefused) {
+  auto c = parse_config(std::string(k_valid) + "\n[s4]\nbucket = \"x\"\n", "m.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("[s4]"), std::string::npos);
+  EXPECT_NE(c.error().message.find("did you mean [s3]"), std::string::npos);
+}
+
+TEST(ConfigTest, PasswordInFileIsRefusedAndNotEchoed) {
+  // Given a literal password, we should refuse it and never repeat the secret.
+  auto c = parse_config(with_line_replaced(k_valid, "password_env = \"SRC_PW\"", "password = \"Hunter2!secret\""), "m.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("secrets are never read"), std::string::npos);
+  EXPECT_EQ(c.error().message.find("Hunter2"), std::string::npos);
+  EXPECT_EQ(c.error().hint.find("Hunter2"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingRequiredKeyIsNamed) {
+  auto c = parse_config(with_line_replaced(k_valid, "bucket = \"my-bucket\"\n", ""), "m.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("[s3] bucket: required key is missing"), std::string::npos) << c.error().message;
+  EXPECT_NE(c.error().hint.find("bucket = "), std::string::npos);
+}
+
+TEST(ConfigTest, WrongTypesAndRangesAreRefusedWithExamples) {
+  struct Case { const char* from; const char* to; const char* expect; };
+  const Case cases[] = {
+      {"server = \"db01\"", "server = \"db01\"\nport = \"1433\"", "[source] port: must be an integer"},
+      {"server = \"db01\"", "server = \"db01\"\nport = 70000", "out of range"},
+      {"server = \"db01\"", "server = \"db01\"\nbackup_stripes = 11", "out of range"},
+      {"bucket = \"my-bucket\"", "bucket = \"My_Bucket\"", "not a valid S3 bucket name"},
+      {"region = \"us-east-1\"", "region = \"useast1\"", "not an AWS region name"},
+      {"name = \"sales-to-rds\"", "name = \"1sales\"", "[migration] name"},
+      {"password_env = \"SRC_PW\"", "password_env = \"SRC PW\"", "not an environment variable name"},
+      {"server = \"db01\"", "server = \"\"", "must not be empty"},
+  };
+  for (const auto& tc : cases) {
+    auto c = parse_config(with_line_replaced(k_valid, tc.from, tc.to), "m.toml");
+    ASSERT_FALSE(c) << tc.to;
+    EXPECT_NE(c.error().message.find(tc.expect), std::string::npos) << c.error().message;
+    EXPECT_FALSE(c.error().hint.empty()) << tc.to;
+  }
+}
+
+TEST(ConfigTest, SyntaxErrorHasPosition) {
+  auto c = parse_config("[migration]\nname = \"x\nother = 1\n", "bad.toml");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("bad.toml:2:"), std::string::npos) << c.error().message;
+}

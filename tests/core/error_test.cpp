@@ -1,0 +1,36 @@
+#include "core/error.hpp"
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+using namespace m2r;
+
+TEST(ErrorTest, EveryKindHasADistinctNonZeroExitCode) {
+  // Given every error kind, users and scripts should be able to tell them apart by exit code.
+  std::set<int> codes;
+  for (auto k : {ErrorKind::invalid_input, ErrorKind::prerequisite, ErrorKind::retryable, ErrorKind::timeout,
+                 ErrorKind::auth, ErrorKind::not_found, ErrorKind::conflict, ErrorKind::integrity, ErrorKind::fatal}) {
+    const int c = exit_code_for(k);
+    EXPECT_GT(c, 1);
+    EXPECT_TRUE(codes.insert(c).second) << to_string(k);
+  }
+}
+
+namespace {
+Expected<int> half(int v) {
+  if (v % 2) return fail(ErrorKind::invalid_input, "odd", "pass an even number");
+  return v / 2;
+}
+Expected<int> quarter(int v) {
+  const int h = M2R_TRY(half(v));
+  return M2R_TRY(half(h));
+}
+}  // namespace
+
+TEST(ErrorTest, TryPropagatesTheFirstError) {
+  EXPECT_EQ(quarter(8).value(), 2);
+  const auto r = quarter(6);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().hint, "pass an even number");
+}
