@@ -39,6 +39,12 @@ inline tl::unexpected<Error> fail(ErrorKind kind, std::string message, std::stri
 
 const char* to_string(ErrorKind kind);
 
+namespace detail {
+template <typename T>
+T unwrap(tl::expected<T, Error>&& e) { return std::move(*e); }
+inline void unwrap(tl::expected<void, Error>&&) {}
+}  // namespace detail
+
 // Exit codes, documented in README.md. 0 success, 1 reserved for "check found failures".
 int exit_code_for(ErrorKind kind);
 
@@ -48,7 +54,7 @@ int exit_code_for(ErrorKind kind);
 // (A GNU statement expression, as ccache's TRY; __extension__ keeps -Wpedantic quiet.)
 #define M2R_TRY(expr)                                                  \
   __extension__({                                                      \
-    auto&& m2r_try_result_ = (expr);                                   \
-    if (!m2r_try_result_) return tl::unexpected(m2r_try_result_.error()); \
-    std::move(*m2r_try_result_);                                       \
+    auto m2r_try_result_ = (expr);                                     \
+    if (!m2r_try_result_) return tl::unexpected(std::move(m2r_try_result_.error())); \
+    ::m2r::detail::unwrap(std::move(m2r_try_result_));                 \
   })
