@@ -76,4 +76,42 @@ Expected<AuthorizationHeader> parse_authorization(std::string_view value);
 Expected<void> verify(const SignableRequest& received, const AuthorizationHeader& auth,
                       const std::string& secret_access_key, bool s3_path_rules);
 
+// ---- Building blocks, exposed for the clients and the rehearsal world's servers ----
+
+// RFC 3986 percent-encoding as SigV4 wants it: unreserved characters (A-Z a-z 0-9 - _ . ~)
+// stay, everything else becomes %XX with upper-case hex; '/' stays when keep_slash.
+std::string uri_encode(std::string_view text, bool keep_slash = false);
+
+// Decodes %XX escapes ('+' stays '+'). Invalid escapes are kept as they are.
+std::string uri_decode(std::string_view text);
+
+// The canonical query string of a raw query ("b=2&a=1&uploads" -> "a=1&b=2&uploads="):
+// each name and value decoded then re-encoded, sorted by name then value.
+std::string canonical_query_string(std::string_view raw_query);
+
+// The canonical URI: S3 uses the (already encoded) path as sent; other services
+// remove dot segments and empty segments and encode every segment once more.
+std::string canonical_uri(std::string_view raw_path, bool s3_path_rules);
+
+// "20150830T123600Z" and "20150830".
+std::string amz_date(std::chrono::system_clock::time_point time);
+std::string amz_day(std::chrono::system_clock::time_point time);
+// Parses "20150830T123600Z".
+std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_view text);
+
+// Raw (binary) HMAC-SHA256.
+std::string hmac_sha256(std::string_view key, std::string_view data);
+
+// The header names sign() signs for a request (lower case, sorted): every header except
+// those that proxies or the HTTP layer may change (user-agent, expect, content-length, ...).
+std::vector<std::string> default_signed_header_names(const SignableRequest& req);
+
+// "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request, SignedHeaders=..., Signature=..."
+std::string authorization_value(std::string_view access_key_id, const SigningScope& scope,
+                                const std::vector<std::string>& signed_header_names,
+                                std::string_view signature_hex);
+
+// First value of a header (case-insensitive name), or nullopt.
+std::optional<std::string> find_header(const std::vector<Header>& headers, std::string_view name);
+
 }  // namespace m2r::aws
