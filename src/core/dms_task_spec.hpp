@@ -1,0 +1,34 @@
+#pragma once
+// The DMS task mssql2rds creates (facts.md §3, §4): migration type cdc from a native start
+// position, target restored from a backup (TargetTablePrepMode DO_NOTHING), upserts so that
+// the overlap between backup and CDC start replays harmlessly.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/lsn.hpp"
+
+namespace m2r {
+
+// "include-all": every table of every schema. Otherwise the text of a DMS table-mappings
+// file, which is validated (rules array, rule-type, object-locator) and passed through.
+Expected<std::string> table_mappings_json(const std::string& mode_or_file_text);
+
+// ReplicationTaskSettings for a CDC task applied onto a restored target.
+std::string replication_task_settings_json();
+
+struct ReplicationTaskRequest {
+  std::string identifier;
+  std::string source_endpoint_arn;
+  std::string target_endpoint_arn;
+  std::string replication_instance_arn;
+  std::string table_mappings;  // JSON text
+  Lsn start;
+};
+
+// The CreateReplicationTask request body (JSON 1.1). CdcStartPosition is the hex form;
+// never a hand-built checkpoint (facts.md §4).
+nlohmann::json create_replication_task_body(const ReplicationTaskRequest& request);
+
+}  // namespace m2r
