@@ -1,0 +1,296 @@
+#include "core/checks.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace m2r {
+
+const char* to_string(CheckStatus status) {
+  switch (status) {
+    case CheckStatus::pass: return "PASS";
+    case CheckStatus::warn: return "WARN";
+    case CheckStatus::fail: return "FAIL";
+  }
+  return "FAIL";
+}
+
+namespace {
+
+CheckResult pass(std::string id, std::string title, std::string detail) {
+  return {std::move(id), std::move(title), CheckStatus::pass, std::move(detail), ""};
+}
+CheckResult warn(std::string id, std::string title, std::string detail, std::string fix) {
+  return {std::move(id), std::move(title), CheckStatus::warn, std::move(detail), std::move(fix)};
+}
+CheckResult failed(std::string id, std::string title, std::string detail, std::string fix) {
+  return {std::move(id), std::move(title), CheckStatus::fail, std::move(detail), std::move(fix)};
+}
+
+std::string join_names(const std::vector<std::string>& names, std::size_t most = 8) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < most; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > most) out += fmt::format(" and {} more", names.size() - most);
+  return out;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+}  // namespace
+
+std::vector<CheckResult> evaluate_source(const SourceFacts& f) {
+  std::vector<CheckResult> r;
+  if (!f.reachable) {
+    r.push_back(failed("source.reachable", "source SQL Server is reachable", f.connect_error,
+                       "check [source] server, port and login in the config, the password variable it names, and "
+                       "that this machine can reach the server (firewall, TLS settings)"));
+    return r;
+  }
+  r.push_back(pass("source.reachable", "source SQL Server is reachable", "SQL Server " + f.product_version));
+  if (!f.database_exists) {
+    r.push_back(failed("source.database", "source database exists", fmt::format("no database '{}'", f.database),
+                       "check [source] database in the config"));
+    return r;
+  }
+  if (f.is_sysadmin || (f.can_read_log && f.can_read_msdb)) {
+    r.push_back(pass("source.permissions", "login can read the log and msdb backup history",
+                     f.is_sysadmin ? "sysadmin" : "SELECT on fn_dblog and msdb.dbo.backupset"));
+  } else {
+    r.push_back(failed("source.permissions", "login can read the log and msdb backup history",
+                       fmt::format("fn_dblog readable: {}, msdb.dbo.backupset readable: {}", f.can_read_log ? "yes" : "no",
+                                   f.can_read_msdb ? "yes" : "no"),
+                       "grant the login db_owner on the database, VIEW SERVER STATE, SELECT on fn_dblog, and SELECT on "
+                       "msdb.dbo.backupset, backupmediafamily, backupfile (facts: DMS non-sysadmin setup)"));
+  }
+
+  if (f.recovery_model == "FULL" || f.recovery_model == "BULK_LOGGED") {
+    r.push_back(pass("source.recovery_model", "recovery model is FULL or BULK_LOGGED", f.recovery_model));
+  } else {
+    r.push_back(failed("source.recovery_model", "recovery model is FULL or BULK_LOGGED", f.recovery_model,
+                       fmt::format("ALTER DATABASE [{}] SET RECOVERY FULL; DMS CDC reads the log, which SIMPLE "
+                                   "truncates at every checkpoint",
+                                   f.database)));
+  }
+
+  std::vector<std::string> uncovered_pk, uncovered_nopk, unsupported;
+  for (const auto& t : f.tables) {
+    if (t.memory_optimized || t.columnstore) unsupported.push_back(t.name);
+    if (t.cdc_enabled) continue;
+    if (t.has_pk && !t.published) uncovered_pk.push_back(t.name);
+    if (!t.has_pk) uncovered_nopk.push_back(t.name);
+  }
+  if (uncovered_pk.empty() && uncovered_nopk.empty()) {
+    r.push_back(pass("source.capture", "a publication or MS-CDC covers every table",
+                     fmt::format("{} table(s); published: {}, MS-CDC: {}", f.tables.size(), f.is_published ? "yes" : "no",
+                                 f.is_cdc_enabled ? "yes" : "no")));
+  } else {
+    std::string detail;
+    if (!uncovered_pk.empty()) detail += "not published: " + join_names(uncovered_pk);
+    if (!uncovered_nopk.empty()) {
+      detail += (detail.empty() ? "" : "; ") + std::string("without a primary key and without MS-CDC: ") +
+                join_names(uncovered_nopk);
+    }
+    r.push_back(failed("source.capture", "a publication or MS-CDC covers every table", detail,
+                       "create the publication (tables with a primary key) and enable MS-CDC (tables without one) "
+                       "BEFORE the backup: `mssql2rds check --fix` does it with your consent (facts: a native start "
+                       "point needs a publication you create yourself)"));
+  }
+
+  if (f.log_reuse_wait == "NOTHING" || f.log_reuse_wait == "REPLICATION" || f.log_reuse_wait == "LOG_BACKUP" ||
+      f.log_reuse_wait == "CHECKPOINT" || f.log_reuse_wait.empty()) {
+    r.push_back(pass("source.log_reuse_wait", "nothing unusual holds the log", f.log_reuse_wait));
+  } else {
+    r.push_back(warn("source.log_reuse_wait", "nothing unusual holds the log", f.log_reuse_wait,
+                     "the log is held by " + f.log_reuse_wait + "; watch its growth during the migration"));
+  }
+  if (f.is_encrypted) {
+    r.push_back(failed("source.tde", "database is not encrypted with TDE", "TDE is on",
+                       "restore the TDE certificate on RDS first (rds_restore_tde_certificate, option "
+                       "TRANSPARENT_DATA_ENCRYPTION) or decrypt the database before the backup"));
+  } else {
+    r.push_back(pass("source.tde", "database is not encrypted with TDE", "not encrypted"));
+  }
+  if (!unsupported.empty()) {
+    r.push_back(warn("source.unsupported_tables", "no memory-optimized or columnstore tables",
+                     join_names(unsupported),
+                     "DMS does not capture changes to these tables; migrate them separately at cutover"));
+  }
+  if (f.accelerated_database_recovery) {
+    r.push_back(warn("source.adr", "accelerated database recovery is off", "ADR is on",
+                     "DMS does not support ADR: ALTER DATABASE ... SET ACCELERATED_DATABASE_RECOVERY = OFF"));
+  }
+  if (!f.delayed_durability.empty() && f.delayed_durability != "DISABLED") {
+    r.push_back(warn("source.delayed_durability", "delayed durability is off", f.delayed_durability,
+                     "DMS does not support delayed durability: ALTER DATABASE ... SET DELAYED_DURABILITY = DISABLED"));
+  }
+  return r;
+}
+
+std::vector<CheckResult> evaluate_rds(const RdsFacts& f, const SourceFacts& source) {
+  std::vector<CheckResult> r;
+  if (!f.reachable) {
+    r.push_back(failed("rds.reachable", "RDS API is reachable", f.error,
+                       "check AWS credentials (AWS_PROFILE) and region; `aws sts get-caller-identity` should work"));
+    return r;
+  }
+  if (!f.instance_exists) {
+    r.push_back(failed("rds.instance", "target RDS instance exists", fmt::format("no DB instance '{}'", f.instance_id),
+                       "check [target] rds_instance and the region"));
+    return r;
+  }
+  if (f.engine.rfind("sqlserver-", 0) == 0) {
+    r.push_back(pass("rds.engine", "target is RDS for SQL Server", f.engine + " " + f.engine_version));
+  } else {
+    r.push_back(failed("rds.engine", "target is RDS for SQL Server", f.engine,
+                       "point [target] rds_instance at an RDS for SQL Server instance"));
+  }
+  if (f.status == "available") {
+    r.push_back(pass("rds.status", "target instance is available", f.status));
+  } else {
+    r.push_back(failed("rds.status", "target instance is available", f.status, "wait until the instance is available"));
+  }
+  if (source.major_version > 0 && f.major_version > 0) {
+    if (source.major_version <= f.major_version) {
+      r.push_back(pass("versions", "source version is not newer than the target",
+                       fmt::format("source {} <= target {}", source.major_version, f.major_version)));
+    } else {
+      r.push_back(failed("versions", "source version is not newer than the target",
+                         fmt::format("source {} > target {}", source.major_version, f.major_version),
+                         "a backup cannot be restored on an older SQL Server: upgrade the RDS engine version"));
+    }
+  }
+  if (!f.option_group_has_backup_restore || f.iam_role_arn.empty()) {
+    r.push_back(failed("rds.option_group", "option group has SQLSERVER_BACKUP_RESTORE with IAM_ROLE_ARN",
+                       f.option_group_name.empty() ? "no option group" : "option group " + f.option_group_name +
+                           (f.option_group_has_backup_restore ? " has no IAM_ROLE_ARN" : " lacks SQLSERVER_BACKUP_RESTORE"),
+                       "add the option SQLSERVER_BACKUP_RESTORE with IAM_ROLE_ARN (a role trusted by rds.amazonaws.com "
+                       "that may s3:ListBucket, s3:GetBucketLocation, s3:GetObject on the bucket) to the instance's "
+                       "option group"));
+  } else if (f.option_group_status != "in-sync") {
+    r.push_back(failed("rds.option_group", "option group has SQLSERVER_BACKUP_RESTORE with IAM_ROLE_ARN",
+                       "option group " + f.option_group_name + " is " + f.option_group_status,
+                       "wait until the option group is in-sync (apply it to the instance if pending)"));
+  } else {
+    r.push_back(pass("rds.option_group", "option group has SQLSERVER_BACKUP_RESTORE with IAM_ROLE_ARN",
+                     f.option_group_name + ", role " + f.iam_role_arn));
+  }
+  if (source.size_gb > 0 && f.allocated_storage_gb > 0) {
+    if (source.size_gb * 1.2 <= f.allocated_storage_gb) {
+      r.push_back(pass("rds.storage", "instance storage fits the database",
+                       fmt::format("{:.1f} GB database, {:.0f} GB allocated", source.size_gb, f.allocated_storage_gb)));
+    } else {
+      r.push_back(failed("rds.storage", "instance storage fits the database",
+                         fmt::format("{:.1f} GB database, {:.0f} GB allocated", source.size_gb, f.allocated_storage_gb),
+                         "increase the instance's allocated storage to at least 1.2x the database size"));
+    }
+  }
+  if (!f.target_database_exists.has_value()) {
+    r.push_back(warn("rds.target_name", "target database name is free", "could not connect: " + f.target_connect_error,
+                     "check [target] login, password variable and host_override; the restore will fail if the name "
+                     "is taken"));
+  } else if (*f.target_database_exists) {
+    r.push_back(failed("rds.target_name", "target database name is free", "a database with that name exists on RDS",
+                       "choose another [target] database, or drop it with msdb.dbo.rds_drop_database if it is a "
+                       "leftover"));
+  } else {
+    r.push_back(pass("rds.target_name", "target database name is free", "free"));
+  }
+  return r;
+}
+
+std::vector<CheckResult> evaluate_s3(const S3Facts& f, const RdsFacts& rds) {
+  std::vector<CheckResult> r;
+  if (!f.reachable) {
+    r.push_back(failed("s3.bucket", "S3 bucket is reachable", f.error,
+                       "check [s3] bucket and your credentials' s3:ListBucket / s3:PutObject permissions"));
+    return r;
+  }
+  r.push_back(pass("s3.bucket", "S3 bucket is reachable", f.bucket));
+  if (!rds.region.empty() && f.region != rds.region) {
+    r.push_back(failed("s3.region", "bucket is in the instance's region",
+                       fmt::format("bucket in {}, instance in {}", f.region, rds.region),
+                       "use a bucket in the same region as the RDS instance (RDS: 'Please specify a bucket that is in "
+                       "the same region as RDS instance')"));
+  } else {
+    r.push_back(pass("s3.region", "bucket is in the instance's region", f.region));
+  }
+  return r;
+}
+
+namespace {
+void check_endpoint(std::vector<CheckResult>& r, const char* which, const DmsEndpointFacts& e,
+                    const std::string& want_server, int want_port, const std::string& want_db) {
+  const std::string id = fmt::format("dms.{}_endpoint", which);
+  const std::string title = fmt::format("DMS {} endpoint points at the {}", which, which);
+  if (!e.exists) {
+    r.push_back(failed(id, title, fmt::format("no endpoint '{}'", e.identifier),
+                       fmt::format("create a sqlserver {} endpoint in DMS and name it in [dms] {}_endpoint", which, which)));
+    return;
+  }
+  if (e.engine != "sqlserver") {
+    r.push_back(failed(id, title, "engine " + e.engine, "the endpoint's engine must be sqlserver"));
+    return;
+  }
+  const bool server_ok = want_server.empty() || lower(e.server) == lower(want_server);
+  const bool port_ok = want_port == 0 || e.port == want_port;
+  const bool db_ok = want_db.empty() || e.database == want_db;
+  if (!server_ok || !port_ok || !db_ok) {
+    r.push_back(failed(id, title,
+                       fmt::format("endpoint has {}:{} database {}; expected {}:{} database {}", e.server, e.port,
+                                   e.database, want_server, want_port, want_db),
+                       "modify the endpoint (aws dms modify-endpoint) or fix the config"));
+    return;
+  }
+  r.push_back(pass(id, title, fmt::format("{}:{} / {}", e.server, e.port, e.database)));
+  const std::string cid = fmt::format("dms.{}_connection", which);
+  const std::string ctitle = fmt::format("DMS can connect to the {}", which);
+  if (e.connection_status == "successful") {
+    r.push_back(pass(cid, ctitle, "TestConnection successful"));
+  } else {
+    r.push_back(failed(cid, ctitle,
+                       e.connection_status.empty() ? "not tested" : e.connection_status + ": " + e.connection_message,
+                       "check the endpoint's credentials and that the replication instance can reach the server "
+                       "(security groups, routes)"));
+  }
+}
+}  // namespace
+
+std::vector<CheckResult> evaluate_dms(const DmsFacts& f, const ExpectedTopology& expected, const RdsFacts& rds) {
+  std::vector<CheckResult> r;
+  if (!f.reachable) {
+    r.push_back(failed("dms.reachable", "DMS API is reachable", f.error, "check AWS credentials and region"));
+    return r;
+  }
+  if (!f.instance_exists) {
+    r.push_back(failed("dms.instance", "DMS replication instance is available", "not found",
+                       "create a replication instance and name it in [dms] replication_instance"));
+  } else if (f.instance_status != "available") {
+    r.push_back(failed("dms.instance", "DMS replication instance is available", f.instance_status,
+                       "wait until the replication instance is available"));
+  } else {
+    r.push_back(pass("dms.instance", "DMS replication instance is available", f.instance_status));
+  }
+  check_endpoint(r, "source", f.source, expected.source_server, expected.source_port, expected.source_database);
+  std::string rds_host;
+  int rds_port = 0;
+  if (const auto colon = rds.endpoint.rfind(':'); colon != std::string::npos) {
+    rds_host = rds.endpoint.substr(0, colon);
+    rds_port = std::atoi(rds.endpoint.c_str() + colon + 1);
+  }
+  check_endpoint(r, "target", f.target, rds_host, rds_port, expected.target_database);
+  if (f.task_exists) {
+    r.push_back(warn("dms.task", "no DMS task with this identifier exists yet", "status " + f.task_status,
+                     "`mssql2rds run` will reuse it only if its journal created it; otherwise pick another [dms] "
+                     "task_id or delete the old task"));
+  }
+  return r;
+}
+
+bool any_failed(const std::vector<CheckResult>& results) {
+  return std::any_of(results.begin(), results.end(), [](const auto& c) { return c.status == CheckStatus::fail; });
+}
+
+}  // namespace m2r

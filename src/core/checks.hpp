@@ -1,0 +1,115 @@
+#pragma once
+// Preflight: facts gathered from the source, RDS, S3 and DMS are judged here, purely, into
+// PASS / WARN / FAIL results, each failure with its fix. Gathering is src/migrate/preflight.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace m2r {
+
+enum class CheckStatus { pass, warn, fail };
+const char* to_string(CheckStatus status);
+
+struct CheckResult {
+  std::string id;      // stable, for --json consumers: "source.recovery_model"
+  std::string title;   // "recovery model is FULL or BULK_LOGGED"
+  CheckStatus status = CheckStatus::pass;
+  std::string detail;  // what was found
+  std::string fix;     // what to do (empty on pass)
+};
+
+struct SourceTableFacts {
+  std::string name;  // schema.table
+  bool has_pk = false;
+  bool published = false;      // an article of a transactional publication
+  bool cdc_enabled = false;    // sys.sp_cdc_enable_table was run for it
+  bool memory_optimized = false;
+  bool columnstore = false;
+};
+
+struct SourceFacts {
+  bool reachable = false;
+  std::string connect_error;
+  bool database_exists = false;
+  std::string database;
+  int major_version = 0;       // SERVERPROPERTY('ProductVersion') major
+  std::string product_version;
+  std::string recovery_model;  // FULL | BULK_LOGGED | SIMPLE
+  std::string log_reuse_wait;  // log_reuse_wait_desc
+  bool is_published = false;
+  bool is_cdc_enabled = false;
+  bool is_encrypted = false;   // TDE
+  bool accelerated_database_recovery = false;
+  std::string delayed_durability;  // DISABLED | ALLOWED | FORCED
+  double size_gb = 0;
+  bool is_sysadmin = false;
+  bool can_read_log = false;   // SELECT on fn_dblog worked
+  bool can_read_msdb = false;  // SELECT on msdb.dbo.backupset worked
+  std::vector<SourceTableFacts> tables;
+};
+
+struct RdsFacts {
+  bool reachable = false;
+  std::string error;         // the AWS error when the call failed
+  bool instance_exists = false;
+  std::string instance_id;
+  std::string engine;        // sqlserver-se, ...
+  std::string engine_version;
+  int major_version = 0;
+  std::string status;        // available, ...
+  std::string region;
+  double allocated_storage_gb = 0;
+  std::string endpoint;      // host:port
+  bool option_group_has_backup_restore = false;
+  std::string option_group_name;
+  std::string option_group_status;  // in-sync, pending-apply, ...
+  std::string iam_role_arn;         // IAM_ROLE_ARN setting
+  std::optional<bool> target_database_exists;  // unknown when the target could not be reached
+  std::string target_connect_error;
+};
+
+struct S3Facts {
+  bool reachable = false;
+  std::string error;
+  std::string bucket;
+  std::string region;  // GetBucketLocation
+};
+
+struct DmsEndpointFacts {
+  bool exists = false;
+  std::string identifier;
+  std::string engine;  // sqlserver
+  std::string server;
+  int port = 0;
+  std::string database;
+  std::string connection_status;  // successful | failed | testing | "" (never tested)
+  std::string connection_message;
+};
+
+struct DmsFacts {
+  bool reachable = false;
+  std::string error;
+  bool instance_exists = false;
+  std::string instance_status;  // available, ...
+  DmsEndpointFacts source;
+  DmsEndpointFacts target;
+  bool task_exists = false;     // a task with our identifier already exists
+  std::string task_status;
+};
+
+struct ExpectedTopology {
+  std::string source_server;
+  int source_port = 1433;
+  std::string source_database;
+  std::string target_database;
+  std::string s3_region;
+};
+
+std::vector<CheckResult> evaluate_source(const SourceFacts& facts);
+std::vector<CheckResult> evaluate_rds(const RdsFacts& facts, const SourceFacts& source);
+std::vector<CheckResult> evaluate_s3(const S3Facts& facts, const RdsFacts& rds);
+std::vector<CheckResult> evaluate_dms(const DmsFacts& facts, const ExpectedTopology& expected, const RdsFacts& rds);
+
+bool any_failed(const std::vector<CheckResult>& results);
+
+}  // namespace m2r

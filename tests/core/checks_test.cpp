@@ -1,0 +1,115 @@
+#include "core/checks.hpp"
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+using namespace m2r;
+
+namespace {
+
+SourceFacts healthy_source() {
+  SourceFacts f;
+  f.reachable = true;
+  f.database_exists = true;
+  f.database = "Sales";
+  f.major_version = 15;
+  f.product_version = "15.0.4355.3";
+  f.recovery_model = "FULL";
+  f.log_reuse_wait = "NOTHING";
+  f.is_published = true;
+  f.is_cdc_enabled = true;
+  f.is_sysadmin = true;
+  f.tables = {{"dbo.Orders", true, true, false, false, false}, {"dbo.Audit", false, false, true, false, false}};
+  return f;
+}
+
+RdsFacts healthy_rds() {
+  RdsFacts f;
+  f.reachable = true;
+  f.instance_exists = true;
+  f.instance_id = "sales-rds";
+  f.engine = "sqlserver-se";
+  f.engine_version = "15.00.4345.5.v1";
+  f.major_version = 15;
+  f.status = "available";
+  f.region = "us-east-1";
+  f.allocated_storage_gb = 100;
+  f.endpoint = "sales-rds.x.rds.amazonaws.com:1433";
+  f.option_group_has_backup_restore = true;
+  f.option_group_name = "og";
+  f.option_group_status = "in-sync";
+  f.iam_role_arn = "arn:aws:iam::123456789012:role/rds-restore";
+  f.target_database_exists = false;
+  return f;
+}
+
+const CheckResult& find(const std::vector<CheckResult>& rs, const std::string& id) {
+  const auto it = std::find_if(rs.begin(), rs.end(), [&](const CheckResult& c) { return c.id == id; });
+  if (it == rs.end()) throw std::runtime_error("no check " + id);
+  return *it;
+}
+
+}  // namespace
+
+TEST(ChecksTest, HealthySetupPassesEverything) {
+  const auto src = evaluate_source(healthy_source());
+  const auto rds = evaluate_rds(healthy_rds(), healthy_source());
+  EXPECT_FALSE(any_failed(src));
+  EXPECT_FALSE(any_failed(rds));
+}
+
+TEST(ChecksTest, SimpleRecoveryFailsWithTheFix) {
+  auto f = healthy_source();
+  f.recovery_model = "SIMPLE";
+  const auto& c = find(evaluate_source(f), "source.recovery_model");
+  EXPECT_EQ(c.status, CheckStatus::fail);
+  EXPECT_NE(c.fix.find("SET RECOVERY FULL"), std::string::npos);
+}
+
+TEST(ChecksTest, PkLessTableNeedsMsCdc) {
+  // Given a table without a primary key and without MS-CDC, capture fails and names it.
+  auto f = healthy_source();
+  f.tables[1].cdc_enabled = false;
+  const auto& c = find(evaluate_source(f), "source.capture");
+  EXPECT_EQ(c.status, CheckStatus::fail);
+  EXPECT_NE(c.detail.find("dbo.Audit"), std::string::npos);
+}
+
+TEST(ChecksTest, MissingOptionGroupRoleFails) {
+  auto r = healthy_rds();
+  r.iam_role_arn.clear();
+  EXPECT_EQ(find(evaluate_rds(r, healthy_source()), "rds.option_group").status, CheckStatus::fail);
+}
+
+TEST(ChecksTest, NewerSourceThanTargetFails) {
+  auto s = healthy_source();
+  s.major_version = 16;
+  EXPECT_EQ(find(evaluate_rds(healthy_rds(), s), "versions").status, CheckStatus::fail);
+}
+
+TEST(ChecksTest, TakenTargetNameFails) {
+  auto r = healthy_rds();
+  r.target_database_exists = true;
+  EXPECT_EQ(find(evaluate_rds(r, healthy_source()), "rds.target_name").status, CheckStatus::fail);
+}
+
+TEST(ChecksTest, BucketInAnotherRegionFails) {
+  S3Facts s{true, "", "b", "eu-west-1"};
+  const auto& c = find(evaluate_s3(s, healthy_rds()), "s3.region");
+  EXPECT_EQ(c.status, CheckStatus::fail);
+  EXPECT_NE(c.detail.find("eu-west-1"), std::string::npos);
+}
+
+TEST(ChecksTest, EndpointPointingElsewhereFails) {
+  DmsFacts d;
+  d.reachable = true;
+  d.instance_exists = true;
+  d.instance_status = "available";
+  d.source = {true, "src", "sqlserver", "otherhost", 1433, "Sales", "successful", ""};
+  d.target = {true, "tgt", "sqlserver", "sales-rds.x.rds.amazonaws.com", 1433, "Sales", "failed", "login failed"};
+  const auto rs = evaluate_dms(d, {"db01", 1433, "Sales", "Sales", "us-east-1"}, healthy_rds());
+  EXPECT_EQ(find(rs, "dms.source_endpoint").status, CheckStatus::fail);
+  EXPECT_EQ(find(rs, "dms.target_endpoint").status, CheckStatus::pass);
+  EXPECT_EQ(find(rs, "dms.target_connection").status, CheckStatus::fail);
+}
