@@ -44,7 +44,7 @@ RdsFacts healthy_rds() {
   return f;
 }
 
-const CheckResult& find(const std::vector<CheckResult>& rs, const std::string& id) {
+CheckResult find(const std::vector<CheckResult>& rs, const std::string& id) {
   const auto it = std::find_if(rs.begin(), rs.end(), [&](const CheckResult& c) { return c.id == id; });
   if (it == rs.end()) throw std::runtime_error("no check " + id);
   return *it;
@@ -62,7 +62,7 @@ TEST(ChecksTest, HealthySetupPassesEverything) {
 TEST(ChecksTest, SimpleRecoveryFailsWithTheFix) {
   auto f = healthy_source();
   f.recovery_model = "SIMPLE";
-  const auto& c = find(evaluate_source(f), "source.recovery_model");
+  const auto c = find(evaluate_source(f), "source.recovery_model");
   EXPECT_EQ(c.status, CheckStatus::fail);
   EXPECT_NE(c.fix.find("SET RECOVERY FULL"), std::string::npos);
 }
@@ -71,7 +71,7 @@ TEST(ChecksTest, PkLessTableNeedsMsCdc) {
   // Given a table without a primary key and without MS-CDC, capture fails and names it.
   auto f = healthy_source();
   f.tables[1].cdc_enabled = false;
-  const auto& c = find(evaluate_source(f), "source.capture");
+  const auto c = find(evaluate_source(f), "source.capture");
   EXPECT_EQ(c.status, CheckStatus::fail);
   EXPECT_NE(c.detail.find("dbo.Audit"), std::string::npos);
 }
@@ -96,7 +96,7 @@ TEST(ChecksTest, TakenTargetNameFails) {
 
 TEST(ChecksTest, BucketInAnotherRegionFails) {
   S3Facts s{true, "", "b", "eu-west-1"};
-  const auto& c = find(evaluate_s3(s, healthy_rds()), "s3.region");
+  const auto c = find(evaluate_s3(s, healthy_rds()), "s3.region");
   EXPECT_EQ(c.status, CheckStatus::fail);
   EXPECT_NE(c.detail.find("eu-west-1"), std::string::npos);
 }
