@@ -1,0 +1,100 @@
+#include "core/plan.hpp"
+
+#include <fmt/format.h>
+
+#include "core/dms_task_spec.hpp"
+#include "core/tsql.hpp"
+
+namespace m2r {
+
+const std::vector<std::string>& run_step_order() {
+  static const std::vector<std::string> order = {steps::backup,  steps::capture_lsn,    steps::upload,
+                                                 steps::restore, steps::prepare_target, steps::replicate};
+  return order;
+}
+
+namespace {
+std::string join_dir(const std::string& dir, const std::string& file) {
+  if (dir.empty()) return file;
+  const char sep = dir.find('\\') != std::string::npos ? '\\' : '/';
+  return dir.back() == sep ? dir + file : dir + sep + file;
+}
+}  // namespace
+
+BackupLayout backup_layout(const MigrationConfig& c, const std::string& stamp) {
+  BackupLayout layout;
+  const int n = c.source.backup_stripes;
+  const std::string base = fmt::format("{}_{}", c.source.database, stamp);
+  std::string prefix = c.s3.prefix;
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  for (int i = 1; i <= n; ++i) {
+    const std::string file = n == 1 ? base + ".bak" : fmt::format("{}_{}of{}.bak", base, i, n);
+    layout.server_files.push_back(join_dir(c.source.backup_dir_server, file));
+    layout.local_files.push_back(join_dir(c.source.backup_dir_local, file));
+    layout.s3_keys.push_back(prefix + file);
+  }
+  layout.restore_arn = n == 1 ? fmt::format("arn:aws:s3:::{}/{}", c.s3.bucket, layout.s3_keys[0])
+                              : fmt::format("arn:aws:s3:::{}/{}{}_*", c.s3.bucket, prefix, base);
+  return layout;
+}
+
+std::vector<PlannedStep> build_plan(const PlanInputs& in) {
+  const auto& c = in.config;
+  const auto layout = backup_layout(c, in.stamp);
+  const std::string lsn_text = in.start ? in.start->to_hex() : "<LSN chosen after the backup>";
+  std::vector<PlannedStep> plan;
+
+  plan.push_back({steps::backup, "native full backup on the source, with progress",
+                  {{"source", tsql::backup_database({c.source.database, layout.server_files, c.source.compression, 5})}}});
+
+  plan.push_back({steps::capture_lsn, "find the CDC start point from the backup's LSNs and the log (facts.md §2)",
+                  {{"source", tsql::backupset_for_file(c.source.database, layout.server_files[0])},
+                   {"source", "USE " + tsql::quote_name(c.source.database).value_or("") + "; " +
+                                  tsql::fn_dblog_transactions("<backupset.first_lsn as hex>")},
+                   {"local", "start = begin LSN of the oldest transaction open at backupset.last_lsn, else the last "
+                             "transaction begin before it"}}});
+
+  PlannedStep upload{steps::upload, "upload the backup to S3: parallel multipart, CRC32C + Content-MD5 per part", {}};
+  for (std::size_t i = 0; i < layout.local_files.size(); ++i) {
+    upload.actions.push_back({"S3", fmt::format("CreateMultipartUpload Bucket={} Key={} ChecksumAlgorithm=CRC32C",
+                                                c.s3.bucket, layout.s3_keys[i])});
+    upload.actions.push_back({"S3", fmt::format("UploadPart x N from {} ({} connections{})", layout.local_files[i],
+                                                c.upload.connections,
+                                                in.part_plan_summary.empty() ? "" : ", " + in.part_plan_summary)});
+    upload.actions.push_back({"S3", "ListParts (verify every part's CRC32C) + CompleteMultipartUpload + HeadObject"});
+  }
+  plan.push_back(upload);
+
+  plan.push_back({steps::restore, "restore on RDS and follow the task",
+                  {{"RDS", fmt::format("DescribeDBInstances DBInstanceIdentifier={}", c.target.rds_instance)},
+                   {"target", tsql::rds_restore_database(c.target.database, layout.restore_arn)},
+                   {"target", "exec msdb.dbo.rds_task_status @task_id = <task id>  (until SUCCESS)"}}});
+
+  plan.push_back({steps::prepare_target, "turn off triggers and foreign keys on the target, recording which",
+                  {{"target", "USE " + tsql::quote_name(c.target.database).value_or("") + "; " +
+                                  tsql::list_enabled_triggers()},
+                   {"target", tsql::list_enabled_foreign_keys()},
+                   {"target", "ALTER TABLE [schema].[table] DISABLE TRIGGER [name]  (each enabled trigger)"},
+                   {"target", "ALTER TABLE [schema].[table] NOCHECK CONSTRAINT [name]  (each enabled foreign key)"}}});
+
+  ReplicationTaskRequest task{c.dms.task_id, in.source_endpoint_arn, in.target_endpoint_arn,
+                              in.replication_instance_arn, in.table_mappings, in.start.value_or(Lsn{})};
+  auto body = create_replication_task_body(task);
+  body["CdcStartPosition"] = lsn_text;
+  plan.push_back({steps::replicate, "create and start the DMS CDC task from the start point",
+                  {{"DMS", fmt::format("DescribeReplicationTasks Filters=[replication-task-id={}]  (reuse, never a "
+                                       "second task)",
+                                       c.dms.task_id)},
+                   {"DMS", "CreateReplicationTask " + body.dump()},
+                   {"DMS", "StartReplicationTask StartReplicationTaskType=start-replication"}}});
+
+  plan.push_back({steps::cutover, "`mssql2rds cutover`, after the application stops writing",
+                  {{"DMS", "DescribeReplicationTasks + CloudWatch CDCLatencySource/CDCLatencyTarget until drained"},
+                   {"DMS", "StopReplicationTask"},
+                   {"source+target", tsql::table_count_and_checksum({"<schema>", "<table>"}) + "  (each table)"},
+                   {"target", "ALTER TABLE ... ENABLE TRIGGER ...; ALTER TABLE ... WITH CHECK CHECK CONSTRAINT ..."},
+                   {"target", "DBCC CHECKIDENT (N'<table>', RESEED)  (each table with an identity column)"}}});
+  return plan;
+}
+
+}  // namespace m2r
