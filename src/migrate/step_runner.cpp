@@ -1,0 +1,98 @@
+#include "migrate/step_runner.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+
+namespace m2r {
+
+const nlohmann::json& StepContext::outputs_of(const std::string& step) const {
+  static const nlohmann::json empty = nlohmann::json::object();
+  const auto it = m_earlier.find(step);
+  return it == m_earlier.end() ? empty : *it;
+}
+
+Expected<void> StepContext::record(const nlohmann::json& outputs) {
+  M2R_TRY(m_journal.record_outputs(m_step, outputs));
+  m_partial.merge_patch(outputs);
+  return {};
+}
+
+void StepContext::progress(double fraction, const std::string& message) {
+  Event e;
+  e.kind = EventKind::progress;
+  e.step = m_step;
+  e.fraction = fraction;
+  e.message = message;
+  m_events.emit(e);
+}
+
+void StepContext::info(const std::string& message, nlohmann::json data) {
+  Event e;
+  e.kind = EventKind::info;
+  e.step = m_step;
+  e.message = message;
+  e.data = std::move(data);
+  m_events.emit(e);
+  (void)m_journal.append_event(m_step, "info", {{"message", message}});
+}
+
+void StepContext::warning(const std::string& message) {
+  Event e;
+  e.kind = EventKind::warning;
+  e.step = m_step;
+  e.message = message;
+  m_events.emit(e);
+  (void)m_journal.append_event(m_step, "warning", {{"message", message}});
+}
+
+namespace {
+Event step_event(EventKind kind, const std::string& step, std::string message) {
+  Event e;
+  e.kind = kind;
+  e.step = step;
+  e.message = std::move(message);
+  return e;
+}
+}  // namespace
+
+Expected<void> run_steps(const std::vector<StepDefinition>& steps, Journal& journal, EventSink& events,
+                         const std::string& stop_after) {
+  nlohmann::json earlier = nlohmann::json::object();
+  for (const auto& def : steps) {
+    const auto record = M2R_TRY(journal.step(def.name));
+    if (record && record->status == StepStatus::done) {
+      earlier[def.name] = record->outputs;
+      events.emit(step_event(EventKind::step_skipped, def.name, def.title));
+      if (def.name == stop_after) return {};
+      continue;
+    }
+    const bool resuming = record && record->status == StepStatus::running;
+    const nlohmann::json partial = record ? record->outputs : nlohmann::json::object();
+    M2R_TRY(journal.begin_step(def.name, nlohmann::json::object()));
+    M2R_TRY(journal.append_event(def.name, resuming ? "step_resumed" : "step_started", {}));
+    events.emit(step_event(EventKind::step_started, def.name, def.title + (resuming ? " (resuming)" : "")));
+
+    const auto started = std::chrono::steady_clock::now();
+    StepContext ctx(journal, events, def.name, partial, earlier);
+    auto outputs = def.run(ctx);
+    if (!outputs) {
+      (void)journal.fail_step(def.name, outputs.error().message);
+      (void)journal.append_event(def.name, "step_failed",
+                                 {{"message", outputs.error().message}, {"hint", outputs.error().hint}});
+      events.emit(step_event(EventKind::step_failed, def.name, outputs.error().message));
+      return tl::unexpected(outputs.error());
+    }
+    M2R_TRY(journal.finish_step(def.name, *outputs));
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    M2R_TRY(journal.append_event(def.name, "step_finished", {{"seconds", secs}}));
+    events.emit(step_event(EventKind::step_finished, def.name, fmt::format("{:.1f}s", secs)));
+    const auto finished = M2R_TRY(journal.step(def.name));
+    earlier[def.name] = finished ? finished->outputs : *outputs;
+    if (def.name == stop_after) return {};
+  }
+  return {};
+}
+
+}  // namespace m2r

@@ -1,0 +1,61 @@
+#pragma once
+// Runs journaled steps in order. A step already done is skipped with its recorded outputs;
+// a step left running by a killed process is run again with its partial outputs, so each
+// step must be written to resume (the upload continues its upload id, the restore follows
+// its task id, the DMS task is looked up before it is created).
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/events.hpp"
+#include "core/journal.hpp"
+
+namespace m2r {
+
+// What a step sees: the outputs of earlier steps, its own partial outputs from an earlier
+// attempt, and a way to record outputs durably before it finishes.
+class StepContext {
+ public:
+  StepContext(Journal& journal, EventSink& events, std::string step, nlohmann::json previous_outputs,
+              nlohmann::json earlier_steps)
+      : m_journal(journal), m_events(events), m_step(std::move(step)), m_partial(std::move(previous_outputs)),
+        m_earlier(std::move(earlier_steps)) {}
+
+  const std::string& step() const { return m_step; }
+  // Outputs this step recorded in an earlier, interrupted attempt ({} on the first).
+  const nlohmann::json& partial() const { return m_partial; }
+  // Outputs of a finished earlier step ({} when absent).
+  const nlohmann::json& outputs_of(const std::string& step) const;
+  // Durable before it returns; merged into this step's outputs.
+  Expected<void> record(const nlohmann::json& outputs);
+  Journal& journal() { return m_journal; }
+
+  void progress(double fraction, const std::string& message = {});
+  void info(const std::string& message, nlohmann::json data = nlohmann::json::object());
+  void warning(const std::string& message);
+  EventSink& events() { return m_events; }
+
+ private:
+  Journal& m_journal;
+  EventSink& m_events;
+  std::string m_step;
+  nlohmann::json m_partial;
+  nlohmann::json m_earlier;
+};
+
+struct StepDefinition {
+  std::string name;
+  std::string title;
+  // Returns the step's final outputs (merged with what it recorded along the way).
+  std::function<Expected<nlohmann::json>(StepContext&)> run;
+};
+
+// Runs the steps in order; stops at the first failure (recorded in the journal).
+// `stop_after`, when set, stops once that step is done (tests kill runs at step boundaries).
+Expected<void> run_steps(const std::vector<StepDefinition>& steps, Journal& journal, EventSink& events,
+                         const std::string& stop_after = {});
+
+}  // namespace m2r
