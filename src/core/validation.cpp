@@ -1,0 +1,40 @@
+#include "core/validation.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+
+namespace m2r {
+
+ValidationReport compare_tables(const std::vector<TableFingerprint>& source, const std::vector<TableFingerprint>& target) {
+  std::map<std::string, TableComparison> by_name;
+  for (const auto& s : source) {
+    by_name[s.table].table = s.table;
+    by_name[s.table].source = s;
+  }
+  for (const auto& t : target) {
+    by_name[t.table].table = t.table;
+    by_name[t.table].target = t;
+  }
+  ValidationReport report;
+  for (auto& [name, c] : by_name) {
+    if (!c.source) {
+      c.problem = "exists only on the target";
+    } else if (!c.target) {
+      c.problem = "missing on the target";
+    } else if (!c.source->error.empty() || !c.target->error.empty()) {
+      c.problem = "could not be read: " + (c.source->error.empty() ? c.target->error : c.source->error);
+    } else if (c.source->rows != c.target->rows) {
+      c.problem = fmt::format("row counts differ: source {}, target {}", c.source->rows, c.target->rows);
+    } else if (c.source->checksum != c.target->checksum) {
+      c.problem = "checksums differ (same row count: rows were changed differently)";
+    } else {
+      c.matches = true;
+    }
+    if (!c.matches) ++report.mismatches;
+    report.tables.push_back(c);
+  }
+  return report;
+}
+
+}  // namespace m2r
