@@ -1,0 +1,11 @@
+#include "aws/clock.hpp"
+
+#include <thread>
+
+namespace m2r::aws {
+
+std::chrono::system_clock::time_point SystemClock::now() { return std::chrono::system_clock::now(); }
+
+void SystemClock::sleep_for(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
+
+}  // namespace m2r::aws
