@@ -9,6 +9,7 @@ namespace m2r::cli {
 const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = {
       {"init", "write a commented configuration template for one migration", attach_init},
+      {"plan", "print every step with the exact T-SQL and AWS calls it will make; changes nothing", attach_plan},
       {"lsn", "convert a SQL Server LSN between its forms and show the one AWS DMS takes", attach_lsn},
   };
   return table;

@@ -32,6 +32,7 @@ const std::vector<CommandSpec>& command_table();
 // Per-command entry points (one file each).
 std::function<int(const GlobalOptions&)> attach_lsn(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_init(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_plan(CLI::App& app);
 
 // Prints "mssql2rds: error: ..." plus the hint, or a JSON error object; returns the exit code.
 struct ErrorReport {

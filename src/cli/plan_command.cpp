@@ -1,0 +1,75 @@
+#include <chrono>
+#include <iostream>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "aws/aws_context.hpp"
+#include "aws/dms_client.hpp"
+#include "cli/commands.hpp"
+#include "core/plan.hpp"
+#include "migrate/aws_facts.hpp"
+#include "migrate/config_file.hpp"
+
+namespace m2r::cli {
+
+std::function<int(const GlobalOptions&)> attach_plan(CLI::App& app) {
+  auto config_path = std::make_shared<std::string>("mssql2rds.toml");
+  app.add_option("-c,--config", *config_path, "the migration's configuration file")->capture_default_str();
+  return [config_path](const GlobalOptions& global) {
+    auto config = load_config_file(*config_path);
+    if (!config) return report_error(global, config.error());
+    auto mappings = load_table_mappings(*config);
+    if (!mappings) return report_error(global, mappings.error());
+
+    PlanInputs in;
+    in.config = *config;
+    in.stamp = fmt::format("{:%Y%m%dT%H%M%S}", std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    in.table_mappings = *mappings;
+    std::string arn_note;
+    // Real ARNs when DMS answers; read-only Describe calls change nothing.
+    auto aws = aws::AwsContext::from_environment({.region = config->s3.region});
+    if (aws) {
+      aws::DmsClient dms(*aws);
+      if (auto arns = resolve_dms_arns(dms, config->dms)) {
+        in.replication_instance_arn = arns->replication_instance;
+        in.source_endpoint_arn = arns->source_endpoint;
+        in.target_endpoint_arn = arns->target_endpoint;
+      } else {
+        arn_note = "DMS ARNs not resolved: " + arns.error().message;
+      }
+    } else {
+      arn_note = "AWS not reachable: " + aws.error().message;
+    }
+    if (in.replication_instance_arn.empty()) {
+      in.replication_instance_arn = "<ARN of " + config->dms.replication_instance + ">";
+      in.source_endpoint_arn = "<ARN of " + config->dms.source_endpoint + ">";
+      in.target_endpoint_arn = "<ARN of " + config->dms.target_endpoint + ">";
+    }
+    const auto plan = build_plan(in);
+    if (global.style.json) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& s : plan) {
+        nlohmann::json actions = nlohmann::json::array();
+        for (const auto& a : s.actions) actions.push_back({{"where", a.where}, {"what", a.what}});
+        j.push_back({{"step", s.name}, {"title", s.title}, {"actions", actions}});
+      }
+      nlohmann::json out = {{"plan", j}, {"journal", config->journal}};
+      if (!arn_note.empty()) out["note"] = arn_note;
+      std::cout << out.dump(2) << std::endl;
+      return 0;
+    }
+    std::cout << fmt::format("Plan for migration '{}' (journal {}). Nothing has been changed.\n", config->name,
+                             config->journal);
+    if (!arn_note.empty()) std::cout << yellow(global.style, "note: ") << arn_note << "\n";
+    int n = 1;
+    for (const auto& s : plan) {
+      std::cout << "\n" << bold(global.style, fmt::format("{}. {}", n++, s.name)) << ": " << s.title << "\n";
+      for (const auto& a : s.actions) std::cout << fmt::format("   [{}] {}\n", a.where, a.what);
+    }
+    return 0;
+  };
+}
+
+}  // namespace m2r::cli
