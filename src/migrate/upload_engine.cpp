@@ -1,0 +1,582 @@
+#include "migrate/upload_engine.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "aws/checksums.hpp"
+#include "migrate/object_store_fake.hpp"  // multipart_etag, composite_crc32c
+
+namespace m2r {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string hex(std::string_view raw) {
+  static constexpr char k_digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (unsigned char c : raw) {
+    out += k_digits[c >> 4];
+    out += k_digits[c & 15];
+  }
+  return out;
+}
+
+bool is_transient(const Error& e) {
+  // integrity: a BadDigest on a part means the bytes were damaged on the way; the buffer
+  // we checksummed is intact, so sending it again is the fix.
+  return e.kind == ErrorKind::retryable || e.kind == ErrorKind::timeout || e.kind == ErrorKind::integrity;
+}
+
+// What the engine knows about a part it has sent or verified.
+struct PartState {
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+  std::string etag;
+  std::string crc32c;   // base64
+  std::string md5;      // base64
+  bool while_growing = false;  // sent while the writer was still writing
+};
+
+// A part S3 already holds from an earlier attempt, to be confirmed against the local bytes.
+struct Candidate {
+  std::uint64_t size = 0;
+  std::string etag;
+  std::string crc32c;
+  std::string md5;  // base64; empty when only ListParts knew the part (then etag == hex md5)
+};
+
+struct Task {
+  PartRange range;
+  std::optional<Candidate> candidate;
+  bool while_growing = false;
+  bool recheck = false;  // streaming: compare with what was sent, re-send if changed
+};
+
+class Engine {
+ public:
+  Engine(const UploadRequest& request, ObjectStore& store, FileReader& reader, Journal& journal,
+         UploadObserver& observer)
+      : m_req(request), m_store(store), m_reader(reader), m_journal(journal), m_observer(observer) {}
+
+  Expected<UploadResult> run();
+
+ private:
+  Expected<void> resume_or_create(std::uint64_t size_now);
+  Expected<void> dispatch_all(std::uint64_t size);
+  Expected<std::uint64_t> dispatch_streaming();
+  Expected<void> verify_and_complete(std::uint64_t final_size);
+
+  void start_workers(int count);
+  void push(Task task);
+  void wait_idle();
+  void stop_workers();
+  void worker();
+  Expected<void> process(Task& task, char* buffer);
+  Expected<std::string> send_part(int number, const PartBody& body);
+  void set_error(Error e);
+  std::optional<Error> error();
+
+  void emit(UploadEvent event);  // fills the totals; called without m_mutex held
+  void journal_part(const UploadPartRecord& record);
+
+  const UploadRequest& m_req;
+  ObjectStore& m_store;
+  FileReader& m_reader;
+  Journal& m_journal;
+  UploadObserver& m_observer;
+
+  UploadResult m_result;
+  std::map<int, Candidate> m_candidates;
+
+  std::mutex m_mutex;
+  std::condition_variable m_cv_work;
+  std::condition_variable m_cv_idle;
+  std::condition_variable m_cv_stop;  // wakes workers sleeping in a backoff when the upload fails
+  std::deque<Task> m_queue;
+  int m_busy = 0;
+  bool m_closing = false;
+  std::optional<Error> m_error;
+  std::map<int, PartState> m_parts;
+  std::vector<std::thread> m_workers;
+
+  std::mutex m_event_mutex;
+  std::uint64_t m_bytes_done = 0;
+  std::uint64_t m_total = 0;
+  std::deque<std::pair<SteadyClock::time_point, std::uint64_t>> m_samples;  // (time, bytes_sent)
+
+  std::mutex m_journal_mutex;  // Journal implementations need not be thread-safe
+};
+
+Expected<UploadResult> Engine::run() {
+  const auto started = SteadyClock::now();
+  const std::uint64_t size_now = M2R_TRY(m_reader.size());
+  M2R_TRY(resume_or_create(size_now));
+  if (!m_result.etag.empty()) return m_result;  // already completed by an earlier attempt
+
+  m_total = size_now;
+  emit({.kind = UploadEvent::Kind::started, .reason = m_result.resumed ? "resumed" : "new"});
+  start_workers(m_result.connections);
+  std::uint64_t final_size = size_now;
+  Expected<void> dispatched;
+  if (m_req.streaming) {
+    auto size = dispatch_streaming();
+    if (size) final_size = *size; else dispatched = tl::unexpected(size.error());
+  } else {
+    dispatched = dispatch_all(size_now);
+  }
+  if (!dispatched) set_error(dispatched.error());
+  stop_workers();
+  if (!dispatched) return tl::unexpected(dispatched.error());
+  if (auto e = error()) return tl::unexpected(*e);
+
+  M2R_TRY(verify_and_complete(final_size));
+  m_result.seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+  emit({.kind = UploadEvent::Kind::completed});
+  return m_result;
+}
+
+Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
+  const std::uint64_t plan_size = m_req.streaming ? std::max(m_req.expected_size, size_now) : size_now;
+  const PartPlan plan = M2R_TRY(plan_parts({.file_size = plan_size,
+                                             .requested_part_size = m_req.part_size,
+                                             .connections = m_req.connections,
+                                             .buffer_budget = m_req.buffer_budget}));
+  m_result.part_size = plan.part_size;
+  m_result.connections = plan.connections;
+
+  const auto step = M2R_TRY(m_journal.step(m_req.step));
+  if (!step) {
+    return fail(ErrorKind::fatal, fmt::format("journal: step '{}' does not exist", m_req.step));
+  }
+  const nlohmann::json prior = step->outputs.value("upload", nlohmann::json::object());
+  const std::string prior_id = prior.value("upload_id", "");
+  const bool same_target = prior.value("bucket", "") == m_req.bucket && prior.value("key", "") == m_req.key;
+
+  if (!prior_id.empty() && same_target && prior.value("completed", false)) {
+    // Completed by an attempt that was killed before the step was marked done: check the object.
+    auto head = m_store.head_object(m_req.bucket, m_req.key);
+    if (head && head->etag == prior.value("etag", "") && head->size == size_now && !m_req.streaming) {
+      m_result.upload_id = prior_id;
+      m_result.etag = head->etag;
+      m_result.checksum_crc32c = head->checksum_crc32c;
+      m_result.size = head->size;
+      m_result.resumed = true;
+      return {};
+    }
+  }
+
+  if (!prior_id.empty() && same_target && !prior.value("completed", false)) {
+    const std::uint64_t prior_part_size = prior.value("part_size", std::uint64_t{0});
+    const bool part_size_ok = prior_part_size >= k_min_part_size && prior_part_size <= k_max_part_size &&
+                              prior_part_size * static_cast<std::uint64_t>(plan.connections) <= m_req.buffer_budget &&
+                              (m_req.streaming || prior_part_size >= minimum_part_size(size_now));
+    auto listed = m_store.list_parts(m_req.bucket, m_req.key, prior_id);
+    if (!listed && listed.error().kind != ErrorKind::not_found) return tl::unexpected(listed.error());
+    if (listed && part_size_ok) {
+      m_result.upload_id = prior_id;
+      m_result.part_size = prior_part_size;
+      m_result.resumed = true;
+      std::map<int, UploadPartRecord> journaled;
+      for (auto& rec : M2R_TRY(m_journal.parts(prior_id))) journaled[rec.part_number] = rec;
+      for (const auto& p : *listed) {
+        Candidate c{p.size, p.etag, p.checksum_crc32c, {}};
+        if (auto it = journaled.find(p.part_number); it != journaled.end()) {
+          if (it->second.etag != p.etag || it->second.size != p.size ||
+              (!p.checksum_crc32c.empty() && it->second.checksum_crc32c != p.checksum_crc32c)) {
+            continue;  // S3 holds something else than the journal says: send again
+          }
+          c.crc32c = it->second.checksum_crc32c;
+          c.md5 = it->second.content_md5;
+        } else if (p.checksum_crc32c.empty()) {
+          continue;  // not journaled and no checksum to confirm it by
+        }
+        m_candidates[p.part_number] = c;
+      }
+      M2R_TRY(m_journal.append_event(m_req.step, "upload_resumed",
+                                     {{"upload_id", prior_id}, {"parts_on_s3", listed->size()}}));
+      return {};
+    }
+    // The upload id is gone (aborted, expired) or its part size no longer fits: start over.
+    if (listed) (void)m_store.abort(m_req.bucket, m_req.key, prior_id);
+    M2R_TRY(m_journal.forget_parts(prior_id));
+    M2R_TRY(m_journal.append_event(m_req.step, "upload_restarted",
+                                   {{"upload_id", prior_id},
+                                    {"reason", listed ? "part size no longer fits" : listed.error().message}}));
+  } else if (!prior_id.empty() && !same_target && !prior.value("completed", false)) {
+    (void)m_store.abort(prior.value("bucket", ""), prior.value("key", ""), prior_id);  // best effort
+  }
+
+  m_result.upload_id = M2R_TRY(m_store.create_multipart(m_req.bucket, m_req.key));
+  M2R_TRY(m_journal.record_outputs(m_req.step, {{"upload",
+                                                 {{"bucket", m_req.bucket},
+                                                  {"key", m_req.key},
+                                                  {"upload_id", m_result.upload_id},
+                                                  {"part_size", m_result.part_size},
+                                                  {"completed", false},
+                                                  {"etag", ""}}}}));
+  return {};
+}
+
+Expected<void> Engine::dispatch_all(std::uint64_t size) {
+  for (const auto& range : M2R_TRY(part_ranges(size, m_result.part_size))) {
+    Task t{range, std::nullopt, false, false};
+    if (auto it = m_candidates.find(range.number); it != m_candidates.end()) t.candidate = it->second;
+    push(std::move(t));
+  }
+  wait_idle();
+  return {};
+}
+
+Expected<std::uint64_t> Engine::dispatch_streaming() {
+  if (!m_req.writer_finished) {
+    return fail(ErrorKind::fatal, "streaming upload without a writer_finished callback");
+  }
+  const std::uint64_t part_size = m_result.part_size;
+  int next = 1;
+  std::uint64_t final_size = 0;
+  for (;;) {
+    if (error()) return std::uint64_t{0};
+    // Ask "finished?" before measuring: a size read after the writer said so is final.
+    const bool finished = m_req.writer_finished();
+    const std::uint64_t size = M2R_TRY(m_reader.size());
+    {
+      std::lock_guard lock(m_event_mutex);
+      m_total = size;
+    }
+    if (finished) {
+      final_size = size;
+      break;
+    }
+    while (static_cast<std::uint64_t>(next) * part_size <= size) {
+      if (static_cast<std::uint64_t>(next) > k_max_parts) {
+        return fail(ErrorKind::invalid_input,
+                    fmt::format("the growing file passed 10,000 parts of {} MiB", part_size / k_mib),
+                    "give the upload the backup's expected size so it chooses larger parts");
+      }
+      Task t{part_at(next, part_size, size), std::nullopt, true, false};
+      if (auto it = m_candidates.find(next); it != m_candidates.end()) t.candidate = it->second;
+      push(std::move(t));
+      ++next;
+    }
+    std::this_thread::sleep_for(m_req.poll_interval);
+  }
+
+  const auto ranges = M2R_TRY(part_ranges(final_size, part_size));
+  for (const auto& range : ranges) {
+    if (range.number < next) continue;
+    Task t{range, std::nullopt, false, false};
+    if (auto it = m_candidates.find(range.number); it != m_candidates.end()) t.candidate = it->second;
+    push(std::move(t));
+  }
+  wait_idle();
+  if (error()) return final_size;
+
+  // The writer may have rewritten bytes it had already written (a backup rewrites its header
+  // at the end): check every part that went out while it was writing against the final file.
+  std::vector<Task> rechecks;
+  {
+    std::lock_guard lock(m_mutex);
+    for (const auto& [number, state] : m_parts) {
+      if (state.while_growing && number <= static_cast<int>(ranges.size())) {
+        rechecks.push_back(Task{ranges[static_cast<std::size_t>(number - 1)], std::nullopt, false, true});
+      }
+    }
+  }
+  if (!rechecks.empty()) emit({.kind = UploadEvent::Kind::verifying});
+  for (auto& t : rechecks) push(std::move(t));
+  wait_idle();
+  return final_size;
+}
+
+Expected<void> Engine::verify_and_complete(std::uint64_t final_size) {
+  emit({.kind = UploadEvent::Kind::verifying});
+  const auto ranges = M2R_TRY(part_ranges(final_size, m_result.part_size));
+  const auto listed = M2R_TRY(m_store.list_parts(m_req.bucket, m_req.key, m_result.upload_id));
+  std::map<int, UploadedPart> on_s3;
+  for (const auto& p : listed) on_s3[p.part_number] = p;
+
+  std::vector<CompletedPart> completed;
+  std::vector<std::string> etags;
+  std::vector<std::string> crcs;
+  for (const auto& range : ranges) {
+    auto local = m_parts.find(range.number);
+    if (local == m_parts.end() || local->second.size != range.size) {
+      return fail(ErrorKind::fatal, fmt::format("upload: part {} was never sent", range.number));
+    }
+    auto remote = on_s3.find(range.number);
+    if (remote == on_s3.end()) {
+      return fail(ErrorKind::integrity,
+                  fmt::format("S3 does not list part {} of upload {} after it was accepted", range.number,
+                              m_result.upload_id),
+                  "run the upload again: missing parts are sent again");
+    }
+    const auto& r = remote->second;
+    if (r.size != range.size || r.etag != local->second.etag ||
+        (!r.checksum_crc32c.empty() && r.checksum_crc32c != local->second.crc32c)) {
+      return fail(ErrorKind::integrity,
+                  fmt::format("part {} on S3 (size {}, ETag {}, CRC32C {}) differs from the local part "
+                              "(size {}, ETag {}, CRC32C {})",
+                              range.number, r.size, r.etag, r.checksum_crc32c, range.size,
+                              local->second.etag, local->second.crc32c),
+                  "run the upload again: differing parts are sent again");
+    }
+    completed.push_back({range.number, local->second.etag, local->second.crc32c});
+    etags.push_back(local->second.etag);
+    crcs.push_back(local->second.crc32c);
+  }
+
+  const std::string etag = M2R_TRY(m_store.complete(m_req.bucket, m_req.key, m_result.upload_id, completed));
+  const ObjectInfo head = M2R_TRY(m_store.head_object(m_req.bucket, m_req.key));
+  const std::string want_crc = composite_crc32c(crcs);
+  // The composite CRC32C holds whatever the encryption; the ETag is MD5-based only without
+  // SSE-KMS, so it is the check when the checksum is not reported.
+  const bool crc_ok = head.checksum_crc32c.empty() || head.checksum_crc32c == want_crc;
+  const bool etag_ok = !head.checksum_crc32c.empty() || head.etag == multipart_etag(etags);
+  if (head.size != final_size || !crc_ok || !etag_ok) {
+    return fail(ErrorKind::integrity,
+                fmt::format("s3://{}/{} after completion: size {}, ETag {}, CRC32C {}; expected size {}, "
+                            "ETag {}, CRC32C {}",
+                            m_req.bucket, m_req.key, head.size, head.etag, head.checksum_crc32c, final_size,
+                            multipart_etag(etags), want_crc),
+                "upload again; if it repeats, the copy on S3 cannot be trusted");
+  }
+  m_result.etag = head.etag.empty() ? etag : head.etag;
+  m_result.checksum_crc32c = head.checksum_crc32c.empty() ? want_crc : head.checksum_crc32c;
+  m_result.size = final_size;
+  m_result.parts = static_cast<int>(ranges.size());
+  M2R_TRY(m_journal.record_outputs(m_req.step, {{"upload",
+                                                 {{"completed", true},
+                                                  {"etag", m_result.etag},
+                                                  {"checksum_crc32c", m_result.checksum_crc32c},
+                                                  {"size", final_size}}}}));
+  return {};
+}
+
+void Engine::start_workers(int count) {
+  for (int i = 0; i < count; ++i) m_workers.emplace_back([this] { worker(); });
+}
+
+void Engine::push(Task task) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_queue.push_back(std::move(task));
+  }
+  m_cv_work.notify_one();
+}
+
+void Engine::wait_idle() {
+  std::unique_lock lock(m_mutex);
+  m_cv_idle.wait(lock, [&] { return (m_queue.empty() && m_busy == 0) || m_error; });
+}
+
+void Engine::stop_workers() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_closing = true;
+  }
+  m_cv_work.notify_all();
+  for (auto& t : m_workers) t.join();
+  m_workers.clear();
+}
+
+void Engine::set_error(Error e) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (!m_error) m_error = std::move(e);
+    m_queue.clear();
+  }
+  m_cv_idle.notify_all();
+  m_cv_work.notify_all();
+  m_cv_stop.notify_all();
+}
+
+std::optional<Error> Engine::error() {
+  std::lock_guard lock(m_mutex);
+  return m_error;
+}
+
+void Engine::worker() {
+  // One buffer per worker, allocated once: memory is connections x part size whatever the file.
+  std::unique_ptr<char[]> buffer;
+  for (;;) {
+    Task task;
+    {
+      std::unique_lock lock(m_mutex);
+      m_cv_work.wait(lock, [&] { return !m_queue.empty() || m_closing || m_error; });
+      if (m_error || m_queue.empty()) return;
+      task = std::move(m_queue.front());
+      m_queue.pop_front();
+      ++m_busy;
+    }
+    if (!buffer) buffer.reset(new char[m_result.part_size]);
+    auto done = process(task, buffer.get());
+    if (!done) set_error(std::move(done.error()));
+    {
+      std::lock_guard lock(m_mutex);
+      --m_busy;
+    }
+    m_cv_idle.notify_all();
+  }
+}
+
+Expected<void> Engine::process(Task& task, char* buffer) {
+  const PartRange& range = task.range;
+  const std::size_t got = M2R_TRY(m_reader.read_at(range.offset, std::span<char>(buffer, range.size)));
+  if (got != range.size) {
+    return fail(ErrorKind::fatal, fmt::format("the file ended at {} bytes inside part {} ({} to {})",
+                                              range.offset + got, range.number, range.offset,
+                                              range.offset + range.size));
+  }
+  const std::string_view bytes(buffer, range.size);
+  const std::string crc = aws::crc32c_base64(aws::crc32c(bytes));
+
+  if (task.recheck) {
+    std::lock_guard lock(m_mutex);
+    const PartState& sent = m_parts.at(range.number);
+    if (sent.size == range.size && sent.crc32c == crc) return {};
+  }
+
+  const std::string md5_raw = aws::md5_raw(bytes);
+  const std::string md5 = aws::base64_encode(md5_raw);
+
+  if (task.candidate) {
+    const Candidate& c = *task.candidate;
+    const bool same = c.size == range.size && c.crc32c == crc &&
+                      (c.md5.empty() ? c.etag == hex(md5_raw) : c.md5 == md5);
+    if (same) {
+      {
+        std::lock_guard lock(m_mutex);
+        m_parts[range.number] = PartState{range.offset, range.size, c.etag, crc, md5, task.while_growing};
+        ++m_result.parts_reused;
+      }
+      if (c.md5.empty()) {
+        journal_part({m_result.upload_id, range.number, range.offset, range.size, c.etag, crc, md5});
+      }
+      {
+        std::lock_guard lock(m_event_mutex);
+        m_bytes_done += range.size;
+      }
+      emit({.kind = UploadEvent::Kind::part_done, .part_number = range.number, .reused = true});
+      return {};
+    }
+  }
+
+  const std::string etag = M2R_TRY(send_part(range.number, PartBody{bytes, md5, crc}));
+  journal_part({m_result.upload_id, range.number, range.offset, range.size, etag, crc, md5});
+  {
+    std::lock_guard lock(m_mutex);
+    m_parts[range.number] = PartState{range.offset, range.size, etag, crc, md5, task.while_growing};
+    ++m_result.parts_sent;
+    m_result.bytes_sent += range.size;
+    if (task.recheck) ++m_result.parts_resent;
+  }
+  {
+    std::lock_guard lock(m_event_mutex);
+    // A re-sent part was counted once already.
+    if (!task.recheck) m_bytes_done += range.size;
+    m_samples.emplace_back(SteadyClock::now(), range.size);
+  }
+  emit({.kind = UploadEvent::Kind::part_done, .part_number = range.number});
+  return {};
+}
+
+Expected<std::string> Engine::send_part(int number, const PartBody& body) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  for (int attempt = 1;; ++attempt) {
+    auto etag = m_store.upload_part(m_req.bucket, m_req.key, m_result.upload_id, number, body);
+    if (etag) return etag;
+    if (!is_transient(etag.error()) || attempt >= m_req.max_attempts) {
+      Error e = etag.error();
+      e.message = fmt::format("part {} failed after {} attempt(s): {}", number, attempt, e.message);
+      return tl::unexpected(std::move(e));
+    }
+    {
+      std::lock_guard lock(m_mutex);
+      ++m_result.retries;
+    }
+    emit({.kind = UploadEvent::Kind::retry, .part_number = number, .attempt = attempt,
+          .reason = etag.error().message});
+    // Full jitter (AWS architecture blog, "Exponential Backoff And Jitter").
+    const auto cap = std::min<std::int64_t>(m_req.backoff_cap.count(),
+                                            m_req.backoff_base.count() << std::min(attempt, 20));
+    const auto wait = std::chrono::milliseconds(
+        std::uniform_int_distribution<std::int64_t>(0, std::max<std::int64_t>(cap, 1))(random));
+    std::unique_lock lock(m_mutex);
+    if (m_cv_stop.wait_for(lock, wait, [&] { return m_error.has_value(); })) {
+      return tl::unexpected(*m_error);  // another part failed for good: stop
+    }
+  }
+}
+
+void Engine::journal_part(const UploadPartRecord& record) {
+  std::lock_guard lock(m_journal_mutex);
+  auto recorded = m_journal.record_part(record);
+  if (!recorded) set_error(recorded.error());
+}
+
+void Engine::emit(UploadEvent event) {
+  std::lock_guard lock(m_event_mutex);
+  const auto now = SteadyClock::now();
+  while (m_samples.size() > 1 && now - m_samples.front().first > std::chrono::seconds(5)) {
+    m_samples.pop_front();
+  }
+  double rate = 0;
+  if (m_samples.size() > 1) {
+    std::uint64_t bytes = 0;
+    for (std::size_t i = 1; i < m_samples.size(); ++i) bytes += m_samples[i].second;
+    const double span = std::chrono::duration<double>(m_samples.back().first - m_samples.front().first).count();
+    if (span > 0) rate = static_cast<double>(bytes) / span;
+  }
+  event.bytes_done = m_bytes_done;
+  event.total = m_total;
+  event.rate = rate;
+  if (rate > 0 && m_total >= m_bytes_done) {
+    event.eta = std::chrono::seconds(static_cast<std::int64_t>(static_cast<double>(m_total - m_bytes_done) / rate));
+  }
+  {
+    std::lock_guard result_lock(m_mutex);
+    event.retries = m_result.retries;
+  }
+  m_observer.on_event(event);
+  if (event.kind == UploadEvent::Kind::part_done) {
+    UploadEvent progress = event;
+    progress.kind = UploadEvent::Kind::progress;
+    progress.part_number = 0;
+    progress.reused = false;
+    m_observer.on_event(progress);
+  }
+}
+
+}  // namespace
+
+Expected<UploadResult> upload_file(const UploadRequest& request, ObjectStore& store, FileReader& reader,
+                                   Journal& journal, UploadObserver& observer) {
+  Engine engine(request, store, reader, journal, observer);
+  return engine.run();
+}
+
+Expected<std::vector<std::string>> abort_abandoned_uploads(ObjectStore& store, const AbortRequest& request) {
+  const auto uploads = M2R_TRY(store.list_multipart_uploads(request.bucket, request.prefix));
+  const auto now = std::chrono::system_clock::now();
+  std::vector<std::string> aborted;
+  for (const auto& u : uploads) {
+    if (std::find(request.keep.begin(), request.keep.end(), u.upload_id) != request.keep.end()) continue;
+    if (request.older_than.count() > 0 && now - u.initiated < request.older_than) continue;
+    auto done = store.abort(request.bucket, u.key, u.upload_id);
+    if (!done && done.error().kind != ErrorKind::not_found) return tl::unexpected(done.error());
+    aborted.push_back(u.upload_id);
+  }
+  return aborted;
+}
+
+}  // namespace m2r

@@ -1,0 +1,340 @@
+#include "migrate/upload_engine.hpp"
+
+#include <atomic>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "migrate/object_store_fake.hpp"
+
+namespace m2r {
+namespace {
+
+std::string random_bytes(std::size_t size, unsigned seed) {
+  std::mt19937_64 gen(seed);
+  std::string out(size, '\0');
+  for (std::size_t i = 0; i + 8 <= size; i += 8) {
+    const std::uint64_t v = gen();
+    std::memcpy(out.data() + i, &v, 8);
+  }
+  for (std::size_t i = size - size % 8; i < size; ++i) out[i] = static_cast<char>(gen());
+  return out;
+}
+
+class RecordingObserver final : public UploadObserver {
+ public:
+  void on_event(const UploadEvent& event) override {
+    std::lock_guard lock(m_mutex);
+    events.push_back(event);
+  }
+  std::vector<UploadEvent> of(UploadEvent::Kind kind) {
+    std::lock_guard lock(m_mutex);
+    std::vector<UploadEvent> out;
+    for (const auto& e : events) if (e.kind == kind) out.push_back(e);
+    return out;
+  }
+  std::vector<UploadEvent> events;
+
+ private:
+  std::mutex m_mutex;
+};
+
+class UploadEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(journal.begin_step("upload", {})); }
+
+  UploadRequest request(int connections = 3) {
+    UploadRequest r;
+    r.bucket = "backups";
+    r.key = "db/full.bak";
+    r.connections = connections;
+    r.part_size = 5 * k_mib;
+    r.backoff_base = std::chrono::milliseconds(1);
+    r.backoff_cap = std::chrono::milliseconds(5);
+    return r;
+  }
+
+  Expected<UploadResult> upload(const UploadRequest& r, MemoryFileReader& file) {
+    return upload_file(r, store, file, journal, observer);
+  }
+
+  FakeObjectStore store;
+  MemoryJournal journal;
+  RecordingObserver observer;
+};
+
+TEST_F(UploadEngineTest, UploadsAFileByteIdenticalInParallelParts) {
+  // Given a 23 MiB file, 5 MiB parts and 3 connections, should store the same bytes in 5 parts,
+  // journal every part with its checksums, and record the completed object.
+  const std::string content = random_bytes(23 * k_mib + 17, 1);
+  MemoryFileReader file(content);
+  auto result = upload(request(), file);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(store.object("backups", "db/full.bak"), content);
+  EXPECT_EQ(result->parts, 5);
+  EXPECT_EQ(result->parts_sent, 5);
+  EXPECT_EQ(result->size, content.size());
+  auto parts = journal.parts(result->upload_id);
+  ASSERT_TRUE(parts);
+  ASSERT_EQ(parts->size(), 5U);
+  for (const auto& p : *parts) {
+    EXPECT_FALSE(p.checksum_crc32c.empty());
+    EXPECT_FALSE(p.content_md5.empty());
+    EXPECT_EQ(p.offset, static_cast<std::uint64_t>(p.part_number - 1) * 5 * k_mib);
+  }
+  auto step = journal.step("upload");
+  ASSERT_TRUE(step && *step);
+  EXPECT_TRUE((*step)->outputs["upload"]["completed"].get<bool>());
+  EXPECT_EQ((*step)->outputs["upload"]["etag"], result->etag);
+  EXPECT_TRUE(result->etag.ends_with("-5")) << result->etag;
+}
+
+TEST_F(UploadEngineTest, SmallAndEmptyFilesAreOnePart) {
+  // Given a 10-byte file and an empty one, should upload each as a single part.
+  MemoryFileReader small("0123456789");
+  auto r1 = upload(request(), small);
+  ASSERT_TRUE(r1) << r1.error().message;
+  EXPECT_EQ(store.object("backups", "db/full.bak"), "0123456789");
+
+  MemoryJournal fresh;
+  ASSERT_TRUE(fresh.begin_step("upload", {}));
+  MemoryFileReader empty("");
+  auto r2 = upload_file(request(), store, empty, fresh, observer);
+  ASSERT_TRUE(r2) << r2.error().message;
+  EXPECT_EQ(store.object("backups", "db/full.bak"), "");
+  EXPECT_EQ(r2->parts, 1);
+}
+
+TEST_F(UploadEngineTest, RetriesTransientFaultsPerPart) {
+  // Given part 2 failing twice with 503 SlowDown and part 4 timing out once, should retry those
+  // parts only, report each retry, and still store identical bytes.
+  const std::string content = random_bytes(22 * k_mib, 2);
+  MemoryFileReader file(content);
+  std::atomic<int> part2_failures{0};
+  std::atomic<int> part4_failures{0};
+  store.before_upload_part = [&](int part, int) -> Expected<void> {
+    if (part == 2 && part2_failures++ < 2) return fail(ErrorKind::retryable, "SlowDown: Please reduce your request rate");
+    if (part == 4 && part4_failures++ < 1) return fail(ErrorKind::timeout, "operation timed out");
+    return {};
+  };
+  auto result = upload(request(), file);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(store.object("backups", "db/full.bak"), content);
+  EXPECT_EQ(result->retries, 3);
+  auto retries = observer.of(UploadEvent::Kind::retry);
+  ASSERT_EQ(retries.size(), 3U);
+  std::multiset<int> parts;
+  for (const auto& e : retries) parts.insert(e.part_number);
+  EXPECT_EQ(parts, (std::multiset<int>{2, 2, 4}));
+  EXPECT_NE(retries[0].reason, "");
+}
+
+TEST_F(UploadEngineTest, GivesUpAfterMaxAttemptsAndLeavesTheUploadForResume) {
+  // Given part 3 failing every time, should fail naming part 3 after max_attempts, without
+  // aborting the multipart upload (a later run resumes it).
+  MemoryFileReader file(random_bytes(16 * k_mib, 3));
+  store.before_upload_part = [&](int part, int) -> Expected<void> {
+    if (part == 3) return fail(ErrorKind::retryable, "InternalError");
+    return {};
+  };
+  auto r = request();
+  r.max_attempts = 4;
+  auto result = upload(r, file);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("part 3 failed after 4 attempt(s)"), std::string::npos)
+      << result.error().message;
+  EXPECT_EQ(store.upload_ids().size(), 1U);
+  EXPECT_EQ(store.completes(), 0);
+}
+
+TEST_F(UploadEngineTest, DoesNotRetryPermanentErrors) {
+  // Given an access-denied answer, should stop at once: retrying cannot help.
+  MemoryFileReader file(random_bytes(6 * k_mib, 4));
+  store.before_upload_part = [&](int, int) -> Expected<void> {
+    return fail(ErrorKind::auth, "AccessDenied");
+  };
+  auto result = upload(request(1), file);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::auth);
+  EXPECT_EQ(store.upload_part_calls(), 1);
+}
+
+TEST_F(UploadEngineTest, ResumesUnderTheSameUploadIdSendingOnlyWhatIsMissing) {
+  // Given a run that died after 3 parts were accepted, should resume the same upload id,
+  // confirm those 3 with ListParts + local checksums, and send only the other parts.
+  const std::string content = random_bytes(36 * k_mib, 5);
+  MemoryFileReader file(content);
+  store.before_upload_part = [&](int, int call) -> Expected<void> {
+    if (call > 3) return fail(ErrorKind::fatal, "killed");
+    return {};
+  };
+  auto first = upload(request(1), file);
+  ASSERT_FALSE(first);
+  const auto sent_first = store.parts_uploaded();
+  ASSERT_EQ(sent_first.size(), 3U);
+  const auto upload_id = store.upload_ids().at(0);
+
+  store.before_upload_part = nullptr;
+  auto second = upload(request(), file);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_TRUE(second->resumed);
+  EXPECT_EQ(second->upload_id, upload_id);
+  EXPECT_EQ(second->parts_reused, 3);
+  EXPECT_EQ(second->parts_sent, 5);
+  const auto all = store.parts_uploaded();
+  std::multiset<int> counts(all.begin(), all.end());
+  for (int n = 1; n <= 8; ++n) EXPECT_EQ(counts.count(n), 1U) << "part " << n;
+  EXPECT_EQ(store.object("backups", "db/full.bak"), content);
+}
+
+TEST_F(UploadEngineTest, ResendsAPartThatChangedLocallySinceTheCrash) {
+  // Given a crash after 2 parts and then a change to part 1's bytes, should send part 1 again.
+  std::string content = random_bytes(16 * k_mib, 6);
+  MemoryFileReader file(content);
+  store.before_upload_part = [&](int, int call) -> Expected<void> {
+    if (call > 2) return fail(ErrorKind::fatal, "killed");
+    return {};
+  };
+  ASSERT_FALSE(upload(request(1), file));
+  store.before_upload_part = nullptr;
+  file.overwrite(100, "changed");
+  content.replace(100, 7, "changed");
+  auto second = upload(request(1), file);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->parts_reused, 1);
+  EXPECT_EQ(store.parts_uploaded(), (std::vector<int>{1, 2, 1, 3, 4}));
+  EXPECT_EQ(store.object("backups", "db/full.bak"), content);
+}
+
+TEST_F(UploadEngineTest, StartsOverCleanlyWhenTheUploadIdIsGone) {
+  // Given a journaled upload id that S3 no longer knows (aborted or expired), should forget its
+  // parts, create a new upload and send everything.
+  const std::string content = random_bytes(12 * k_mib, 7);
+  MemoryFileReader file(content);
+  store.before_upload_part = [&](int, int call) -> Expected<void> {
+    if (call > 1) return fail(ErrorKind::fatal, "killed");
+    return {};
+  };
+  ASSERT_FALSE(upload(request(1), file));
+  const auto old_id = store.upload_ids().at(0);
+  store.forget_upload(old_id);
+  store.before_upload_part = nullptr;
+
+  auto second = upload(request(), file);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_NE(second->upload_id, old_id);
+  EXPECT_FALSE(second->resumed);
+  EXPECT_EQ(second->parts_sent, 3);
+  EXPECT_TRUE(journal.parts(old_id)->empty());
+  EXPECT_EQ(store.object("backups", "db/full.bak"), content);
+  auto events = journal.events(0, 100);
+  ASSERT_TRUE(events);
+  EXPECT_TRUE(std::any_of(events->begin(), events->end(),
+                          [](const JournalEvent& e) { return e.kind == "upload_restarted"; }));
+}
+
+TEST_F(UploadEngineTest, ARerunAfterCompletionSendsNothing) {
+  // Given an upload completed by a run killed before its step was marked done, should check the
+  // object and send nothing.
+  const std::string content = random_bytes(7 * k_mib, 8);
+  MemoryFileReader file(content);
+  auto first = upload(request(), file);
+  ASSERT_TRUE(first);
+  const int calls = store.upload_part_calls();
+  auto second = upload(request(), file);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(store.upload_part_calls(), calls);
+  EXPECT_EQ(second->etag, first->etag);
+}
+
+TEST_F(UploadEngineTest, AWrongObjectAfterCompletionIsAnError) {
+  // Given HeadObject reporting a checksum other than the parts', should fail with integrity.
+  MemoryFileReader file(random_bytes(11 * k_mib, 9));
+  store.tamper_head = [](ObjectInfo& info) { info.checksum_crc32c = "AAAAAA==-3"; };
+  auto result = upload(request(), file);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::integrity);
+}
+
+TEST_F(UploadEngineTest, MemoryBudgetLimitsPartsInFlight) {
+  // Given a 10 MiB budget with 5 MiB parts, should use 2 connections whatever was asked.
+  MemoryFileReader file(random_bytes(21 * k_mib, 10));
+  auto r = request(8);
+  r.buffer_budget = 10 * k_mib;
+  auto result = upload(r, file);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->connections, 2);
+}
+
+TEST_F(UploadEngineTest, ReportsProgressUpToTheWholeFile) {
+  // Given a 4-part upload, should report part_done for each part and progress up to the size.
+  const std::string content = random_bytes(17 * k_mib, 11);
+  MemoryFileReader file(content);
+  ASSERT_TRUE(upload(request(), file));
+  EXPECT_EQ(observer.of(UploadEvent::Kind::part_done).size(), 4U);
+  auto progress = observer.of(UploadEvent::Kind::progress);
+  ASSERT_EQ(progress.size(), 4U);
+  std::uint64_t max_done = 0;
+  for (const auto& p : progress) {
+    EXPECT_EQ(p.total, content.size());
+    max_done = std::max(max_done, p.bytes_done);
+  }
+  EXPECT_EQ(max_done, content.size());
+  EXPECT_EQ(observer.of(UploadEvent::Kind::completed).size(), 1U);
+}
+
+TEST_F(UploadEngineTest, StreamingFollowsAGrowingFileAndResendsRewrittenParts) {
+  // Given a file written in 1 MiB appends while uploading, whose writer rewrites its first bytes
+  // at the end (as a backup rewrites its header), should send parts as the file grows, re-send
+  // the rewritten part, and store exactly the final file.
+  const std::string content = random_bytes(27 * k_mib + 5, 12);
+  MemoryFileReader file;
+  std::atomic<bool> finished{false};
+  std::atomic<int> parts_before_finish{0};
+  std::thread writer([&] {
+    for (std::size_t at = 0; at < content.size(); at += k_mib) {
+      file.append(std::string_view(content).substr(at, k_mib));
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+    // Wait until some parts went out before the header is rewritten, so the re-check matters.
+    while (store.parts_uploaded().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    parts_before_finish = static_cast<int>(store.parts_uploaded().size());
+    file.overwrite(0, "HEADER-REWRITTEN");
+    finished = true;
+  });
+  auto r = request();
+  r.streaming = true;
+  r.expected_size = 30 * k_mib;
+  r.poll_interval = std::chrono::milliseconds(1);
+  r.writer_finished = [&] { return finished.load(); };
+  auto result = upload(r, file);
+  writer.join();
+  ASSERT_TRUE(result) << result.error().message;
+  std::string final_content = content;
+  final_content.replace(0, 16, "HEADER-REWRITTEN");
+  EXPECT_EQ(store.object("backups", "db/full.bak"), final_content);
+  EXPECT_EQ(result->parts, 6);
+  EXPECT_EQ(result->parts_resent, 1);
+  EXPECT_GE(parts_before_finish.load(), 2);
+  const auto sent = store.parts_uploaded();
+  EXPECT_EQ(std::count(sent.begin(), sent.end(), 1), 2);
+}
+
+TEST_F(UploadEngineTest, AbortsAbandonedUploadsButKeepsTheOnesInUse) {
+  // Given three uploads under a prefix, one still in use, should abort the other two only.
+  auto a = store.create_multipart("backups", "db/a.bak");
+  auto b = store.create_multipart("backups", "db/b.bak");
+  auto c = store.create_multipart("backups", "other/c.bak");
+  auto d = store.create_multipart("backups", "db/d.bak");
+  ASSERT_TRUE(a && b && c && d);
+  auto aborted = abort_abandoned_uploads(store, {.bucket = "backups", .prefix = "db/", .keep = {*b}});
+  ASSERT_TRUE(aborted) << aborted.error().message;
+  EXPECT_EQ(std::set<std::string>(aborted->begin(), aborted->end()), (std::set<std::string>{*a, *d}));
+  EXPECT_EQ(std::set<std::string>(store.upload_ids().begin(), store.upload_ids().end()),
+            (std::set<std::string>{*b, *c}));
+}
+
+}  // namespace
+}  // namespace m2r
