@@ -332,8 +332,8 @@ TEST_F(UploadEngineTest, AbortsAbandonedUploadsButKeepsTheOnesInUse) {
   auto aborted = abort_abandoned_uploads(store, {.bucket = "backups", .prefix = "db/", .keep = {*b}});
   ASSERT_TRUE(aborted) << aborted.error().message;
   EXPECT_EQ(std::set<std::string>(aborted->begin(), aborted->end()), (std::set<std::string>{*a, *d}));
-  EXPECT_EQ(std::set<std::string>(store.upload_ids().begin(), store.upload_ids().end()),
-            (std::set<std::string>{*b, *c}));
+  const auto remaining = store.upload_ids();
+  EXPECT_EQ(std::set<std::string>(remaining.begin(), remaining.end()), (std::set<std::string>{*b, *c}));
 }
 
 }  // namespace
