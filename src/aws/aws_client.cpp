@@ -34,6 +34,30 @@ std::string encode_query(const QueryParams& params) {
   return out;
 }
 
+std::string form_encode(const QueryParams& params) {
+  std::string out;
+  auto encode = [](const std::string& text) {
+    std::string e = uri_encode(text);
+    std::string plus;
+    for (size_t i = 0; i < e.size(); ++i) {
+      if (e.compare(i, 3, "%20") == 0) {
+        plus += '+';
+        i += 2;
+      } else {
+        plus += e[i];
+      }
+    }
+    return plus;
+  };
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += '&';
+    out += encode(k);
+    out += '=';
+    out += encode(v);
+  }
+  return out;
+}
+
 Expected<std::shared_ptr<pugi::xml_document>> parse_xml(const std::string& body, const std::string& operation) {
   auto doc = std::make_shared<pugi::xml_document>();
   auto result = doc->load_buffer(body.data(), body.size());
@@ -134,7 +158,7 @@ Expected<HttpResponse> AwsClient::call_query(const std::string& action, const Qu
   req.operation = action;
   req.method = "POST";
   req.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
-  req.body = encode_query(all);
+  req.body = form_encode(all);
   req.idempotent = idempotent;
   req.resource = resource;
   return send(req);

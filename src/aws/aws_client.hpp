@@ -66,6 +66,11 @@ Expected<std::shared_ptr<pugi::xml_document>> parse_xml(const std::string& body,
 // "a=1&b=x%20y": form/query encoding with SigV4's encoder (never '+').
 std::string encode_query(const QueryParams& params);
 
+// application/x-www-form-urlencoded as botocore writes it (space as '+'): the query
+// protocol's body. Servers that re-encode the parsed form to check the signature (moto)
+// agree with it byte for byte.
+std::string form_encode(const QueryParams& params);
+
 // The API version of each query-protocol service, the target prefix of JSON ones.
 const char* api_version(Service service);
 const char* json_target_prefix(Service service);

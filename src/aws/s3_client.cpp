@@ -65,6 +65,29 @@ Expected<void> S3Client::head_bucket(const std::string& bucket) {
   return {};
 }
 
+Expected<void> S3Client::create_bucket(const std::string& bucket) {
+  AwsRequest r;
+  r.operation = "CreateBucket";
+  r.method = "PUT";
+  const std::string& region = m_client.context().region;
+  if (region != "us-east-1") {
+    r.headers.emplace_back("Content-Type", "application/xml");
+    r.body = fmt::format("<CreateBucketConfiguration xmlns=\"{}\"><LocationConstraint>{}</LocationConstraint>"
+                         "</CreateBucketConfiguration>",
+                         k_s3_namespace, region);
+  }
+  M2R_TRY(send(r, bucket, {}));
+  return {};
+}
+
+Expected<void> S3Client::delete_object(const std::string& bucket, const std::string& key) {
+  AwsRequest r;
+  r.operation = "DeleteObject";
+  r.method = "DELETE";
+  M2R_TRY(send(r, bucket, key));
+  return {};
+}
+
 Expected<std::string> S3Client::get_bucket_location(const std::string& bucket) {
   AwsRequest r;
   r.operation = "GetBucketLocation";
@@ -136,7 +159,7 @@ Expected<std::string> S3Client::create_multipart_upload(const std::string& bucke
   if (!checksum_algorithm.empty()) r.headers.emplace_back("x-amz-checksum-algorithm", checksum_algorithm);
   auto response = M2R_TRY(send(r, bucket, key));
   auto doc = M2R_TRY(parse_xml(response.body, "CreateMultipartUpload"));
-  std::string upload_id = doc->child("InitiateMultipartUploadResult").child_value("UploadId");
+  std::string upload_id = doc->document_element().child_value("UploadId");
   if (upload_id.empty()) return fail(ErrorKind::fatal, "s3 CreateMultipartUpload: the response has no UploadId");
   return upload_id;
 }
@@ -175,7 +198,8 @@ Expected<std::vector<UploadedPart>> S3Client::list_parts(const std::string& buck
     if (!marker.empty()) r.query += "&part-number-marker=" + uri_encode(marker);
     auto response = M2R_TRY(send(r, bucket, key));
     auto doc = M2R_TRY(parse_xml(response.body, "ListParts"));
-    pugi::xml_node result = doc->child("ListPartsResult");
+    // The root element's name is not checked: S3 says ListPartsResult, moto ListPartsResponse.
+    pugi::xml_node result = doc->document_element();
     for (pugi::xml_node p : result.children("Part")) {
       UploadedPart part;
       part.part_number = std::atoi(p.child_value("PartNumber"));
@@ -222,7 +246,7 @@ Expected<CompletedUpload> S3Client::complete_multipart_upload(const std::string&
   r.error_in_2xx = true;  // S3 may answer 200 and then an <Error> body
   auto response = M2R_TRY(send(r, bucket, key));
   auto doc = M2R_TRY(parse_xml(response.body, "CompleteMultipartUpload"));
-  pugi::xml_node result = doc->child("CompleteMultipartUploadResult");
+  pugi::xml_node result = doc->document_element();
   CompletedUpload out{result.child_value("Location"), result.child_value("Bucket"), result.child_value("Key"),
                       result.child_value("ETag"), result.child_value("ChecksumCRC32C")};
   if (out.etag.empty()) return fail(ErrorKind::fatal, "s3 CompleteMultipartUpload: the response has no ETag");
@@ -254,7 +278,7 @@ Expected<std::vector<MultipartUploadInfo>> S3Client::list_multipart_uploads(cons
     r.query = encode_query(q);
     auto response = M2R_TRY(send(r, bucket, {}));
     auto doc = M2R_TRY(parse_xml(response.body, "ListMultipartUploads"));
-    pugi::xml_node result = doc->child("ListMultipartUploadsResult");
+    pugi::xml_node result = doc->document_element();
     for (pugi::xml_node u : result.children("Upload"))
       uploads.push_back({u.child_value("Key"), u.child_value("UploadId"), u.child_value("Initiated")});
     if (std::string_view(result.child_value("IsTruncated")) != "true") return uploads;

@@ -84,6 +84,9 @@ class S3Client {
       : m_client(context, Service::s3), m_options(options) {}
 
   Expected<void> head_bucket(const std::string& bucket);
+  // In the context's region (no LocationConstraint for us-east-1). For tests and tools.
+  Expected<void> create_bucket(const std::string& bucket);
+  Expected<void> delete_object(const std::string& bucket, const std::string& key);
   Expected<std::string> get_bucket_location(const std::string& bucket);  // "us-east-1" for the empty constraint
   Expected<S3ObjectInfo> head_object(const std::string& bucket, const std::string& key, bool with_checksum = true);
   Expected<std::string> put_object(const std::string& bucket, const std::string& key, std::string_view body,

@@ -1,0 +1,73 @@
+#pragma once
+// A moto server on a free loopback port, with SigV4 enforced (facts.md "Checked recipe"):
+// started with INITIAL_NO_AUTH_ACTION_COUNT=3, the first three (unauthenticated) calls
+// create an IAM user with an allow-all inline policy and an access key; every later
+// request must be signed with that key. Killed when the object is destroyed.
+//
+// This file depends on nothing but POSIX, so every test executable can link it.
+//
+//   auto moto = m2r::test::MotoServer::start();
+//   ASSERT_TRUE(moto) << moto.error().message;
+//   (*moto)->endpoint();        // "http://127.0.0.1:PORT"
+//   (*moto)->access_key_id();   // the seeded user's key
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace m2r::test {
+
+struct MotoOptions {
+  // MOTO_SERVER in the environment overrides this path.
+  std::string executable = "/root/.pyenv/versions/3.11.7/bin/moto_server";
+  bool enforce_auth = true;  // false: no IAM auth at all (any signature accepted)
+  std::string user_name = "mssql2rds-test";
+  int ready_timeout_seconds = 30;
+};
+
+class MotoServer {
+ public:
+  // Fails (never skips) with a message naming the missing tool and the fix.
+  static Expected<std::unique_ptr<MotoServer>> start(MotoOptions options = {});
+  ~MotoServer();
+  MotoServer(const MotoServer&) = delete;
+  MotoServer& operator=(const MotoServer&) = delete;
+
+  int port() const { return m_port; }
+  std::string endpoint() const;  // "http://127.0.0.1:PORT"
+  const std::string& access_key_id() const { return m_access_key_id; }
+  const std::string& secret_access_key() const { return m_secret_access_key; }
+  const std::string& user_arn() const { return m_user_arn; }
+  static constexpr const char* k_account_id = "123456789012";  // moto's default account
+  static constexpr const char* k_region = "us-east-1";
+  const std::string& log_path() const { return m_log_path; }
+  std::string log_tail(std::size_t bytes = 4000) const;
+
+  // An unsigned-but-routable raw HTTP POST of a form body to moto (for seeding only; once
+  // auth is on, moto rejects it). Returns the response body.
+  Expected<std::string> raw_post(const std::string& service, const std::string& form_body) const;
+
+ private:
+  MotoServer() = default;
+  int m_pid = -1;
+  int m_port = 0;
+  std::string m_dir;
+  std::string m_log_path;
+  std::string m_access_key_id;
+  std::string m_secret_access_key;
+  std::string m_user_arn;
+};
+
+// A free TCP port on 127.0.0.1 (bound and released; a small race is accepted).
+int free_loopback_port();
+
+// A raw HTTP/1.1 exchange on 127.0.0.1:port (Connection: close). Returns status + body.
+struct RawResponse {
+  int status = 0;
+  std::string body;
+};
+Expected<RawResponse> raw_http(int port, const std::string& method, const std::string& target,
+                               const std::string& extra_headers, const std::string& body);
+
+}  // namespace m2r::test
