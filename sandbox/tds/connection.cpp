@@ -1,0 +1,542 @@
+#include "tds/connection.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "tds/login7.hpp"
+#include "tds/prelogin.hpp"
+#include "tds/tokens.hpp"
+#include "tds/type_codec.hpp"
+
+namespace sandbox::tds {
+namespace {
+
+constexpr std::size_t k_max_message = 64u << 20;  // refuse requests above 64 MiB
+constexpr std::uint16_t k_curcmd_select = 0xC1;   // DONE CurCmd as SQL Server reports a SELECT
+constexpr const char* k_encryption_refusal =
+    "this sandbox server does not support encryption; connect with encryption off";
+
+Message error_message(int number, int severity, std::string text, int state = 1) {
+  Message m;
+  m.number = number;
+  m.severity = severity;
+  m.state = state;
+  m.text = std::move(text);
+  return m;
+}
+
+// Turns the engine's ResultSink callbacks into tokens. The last DONE of a statement
+// is held back until the next token shows whether more results follow (DONE_MORE)
+// or the request is complete.
+class TokenSink final : public ResultSink {
+ public:
+  explicit TokenSink(Connection& c) : m_conn(c) {}
+
+  void columns(const std::vector<Column>& cols) override {
+    write_pending(true);
+    m_cols = cols;
+    write_colmetadata(w(), cols);
+    m_conn.out().send_full_packets();
+  }
+
+  void row(const std::vector<Value>& values) override {
+    write_pending(true);
+    ByteWriter row_bytes;
+    try {
+      write_row(row_bytes, m_cols, values);
+    } catch (const std::exception& e) {
+      message(error_message(50000, 16, fmt::format("The sandbox cannot send a row value: {}", e.what())));
+      return;
+    }
+    w().bytes(row_bytes.data());
+    m_conn.out().send_full_packets();
+  }
+
+  void done(DoneKind kind, std::optional<std::int64_t> row_count, bool error) override {
+    write_pending(true);
+    Pending p;
+    p.token = kind == DoneKind::proc ? k_token_doneproc : kind == DoneKind::in_proc ? k_token_doneinproc : k_token_done;
+    p.status = static_cast<std::uint16_t>((row_count ? k_done_count : 0) | (error ? k_done_error : 0));
+    p.count = row_count ? static_cast<std::uint64_t>(*row_count) : 0;
+    p.cur_cmd = m_cols.empty() ? 0 : k_curcmd_select;
+    m_pending = p;
+    m_cols.clear();
+  }
+
+  void message(const Message& msg) override {
+    if (m_skip_5701 && msg.number == 5701) {  // database_changed already sent it
+      m_skip_5701 = false;
+      return;
+    }
+    write_pending(true);
+    m_error_seen = m_error_seen || msg.is_error();
+    write_message(w(), msg, m_conn.server_name());
+    // A packet boundary: progress (BACKUP ... WITH STATS, RAISERROR WITH NOWAIT) must
+    // reach the client now, not when the statement ends.
+    m_conn.out().flush();
+  }
+
+  void database_changed(const std::string& old_db, const std::string& new_db) override {
+    write_pending(true);
+    write_env_string(w(), k_env_database, new_db, old_db);
+    Message info;
+    info.number = 5701;
+    info.state = 2;
+    info.severity = 10;
+    info.text = fmt::format("Changed database context to '{}'.", new_db);
+    write_message(w(), info, m_conn.server_name());
+    m_skip_5701 = true;
+  }
+
+  void return_status(int status) override {
+    write_pending_unless_proc();
+    write_returnstatus(w(), status);
+  }
+
+  bool cancelled() override { return m_conn.check_attention(); }
+
+  // Not part of ResultSink: the TDS layer's own additions.
+  void return_value(std::uint16_t ordinal, const std::string& name, const ColumnType& type, const Value& v) {
+    write_pending_unless_proc();
+    write_returnvalue(w(), ordinal, name, type, v);
+  }
+  void error(const Message& m) { message(m); }
+  bool error_seen() const { return m_error_seen; }
+
+  // Ends one request (batch) or one RPC call: the final DONE / DONEPROC, with
+  // DONE_MORE when more_follow (further RPCs in the same request).
+  void finish(std::uint8_t final_token, bool more_follow, bool attention) {
+    if (attention) {
+      write_pending(true);
+      write_done(w(), k_token_done, k_done_attn, 0, 0);
+      return;
+    }
+    const std::uint16_t more = more_follow ? k_done_more : 0;
+    if (m_pending && m_pending->token == final_token) {
+      m_pending->status = static_cast<std::uint16_t>(m_pending->status | more);
+      write_done(w(), m_pending->token, m_pending->status, m_pending->cur_cmd, m_pending->count);
+      m_pending.reset();
+      return;
+    }
+    write_pending(true);
+    write_done(w(), final_token, static_cast<std::uint16_t>(more | (m_error_seen ? k_done_error : 0)), 0, 0);
+  }
+
+ private:
+  struct Pending {
+    std::uint8_t token = k_token_done;
+    std::uint16_t status = 0;
+    std::uint16_t cur_cmd = 0;
+    std::uint64_t count = 0;
+  };
+  ByteWriter& w() { return m_conn.out().tokens(); }
+  void write_pending(bool more) {
+    if (!m_pending) return;
+    write_done(w(), m_pending->token, static_cast<std::uint16_t>(m_pending->status | (more ? k_done_more : 0)),
+               m_pending->cur_cmd, m_pending->count);
+    m_pending.reset();
+  }
+  void write_pending_unless_proc() {
+    if (m_pending && m_pending->token != k_token_doneproc) write_pending(true);
+  }
+
+  Connection& m_conn;
+  std::vector<Column> m_cols;
+  std::optional<Pending> m_pending;
+  bool m_error_seen = false;
+  bool m_skip_5701 = false;
+};
+
+std::optional<std::int64_t> int_param(const RpcParam& p) {
+  if (auto v = std::get_if<std::int64_t>(&p.value)) return *v;
+  return std::nullopt;
+}
+
+std::string text_param(const RpcParam& p) {
+  if (auto v = std::get_if<std::string>(&p.value)) return *v;
+  return {};
+}
+
+RpcParam named_text(const char* name, const std::string& text) {
+  RpcParam p;
+  p.name = name;
+  p.type = {SqlType::nvarchar, k_max_length, 0, 0};
+  p.value = text;
+  return p;
+}
+
+}  // namespace
+
+// ---- ResponseWriter ----------------------------------------------------------
+
+void ResponseWriter::send(const std::vector<std::uint8_t>& bytes) {
+  std::size_t off = 0;
+  while (!m_broken && off < bytes.size()) {
+    const ssize_t n = ::send(m_fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      m_broken = true;
+      break;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+void ResponseWriter::emit(std::size_t n, bool eom) {
+  auto& data = m_buffer.data();
+  const std::vector<std::uint8_t> part(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+  data.erase(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+  send(frame_packets(PacketType::tabular_result, part, m_packet_size, m_spid, eom, &m_packet_id));
+}
+
+void ResponseWriter::send_full_packets() {
+  const std::size_t room = m_packet_size - k_header_size;
+  if (m_buffer.size() > room) emit(m_buffer.size() / room * room - (m_buffer.size() % room == 0 ? room : 0), false);
+}
+
+void ResponseWriter::flush() {
+  if (m_buffer.size() > 0) emit(m_buffer.size(), false);
+}
+
+void ResponseWriter::end_message() {
+  emit(m_buffer.size(), true);
+  m_packet_id = 1;
+}
+
+void ResponseWriter::send_raw_message(PacketType type, const std::vector<std::uint8_t>& payload) {
+  std::uint8_t id = 1;
+  send(frame_packets(type, payload, m_packet_size, m_spid, true, &id));
+}
+
+// ---- Connection ----------------------------------------------------------------
+
+Connection::Connection(int fd, Instance& instance, std::uint16_t spid, const std::atomic<bool>& stopping, LogFn log)
+    : m_fd(fd), m_instance(instance), m_spid(spid), m_stopping(stopping), m_log(std::move(log)), m_out(fd, spid) {
+  m_server_name = m_instance.info().server_name;
+}
+
+bool Connection::read_packet(PacketHeader* header, std::vector<std::uint8_t>* body) {
+  if (m_pushed_back) {
+    *header = m_pushed_back->first;
+    *body = std::move(m_pushed_back->second);
+    m_pushed_back.reset();
+    return true;
+  }
+  auto read_exact = [&](std::uint8_t* p, std::size_t n) {
+    std::size_t off = 0;
+    while (off < n) {
+      const ssize_t r = ::recv(m_fd, p + off, n - off, 0);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      off += static_cast<std::size_t>(r);
+    }
+    return true;
+  };
+  std::uint8_t raw[k_header_size];
+  if (!read_exact(raw, k_header_size)) return false;
+  *header = parse_header(raw);
+  body->resize(header->length - k_header_size);
+  return read_exact(body->data(), body->size());
+}
+
+std::optional<Connection::ClientMessage> Connection::read_message() {
+  ClientMessage msg;
+  for (bool first = true;; first = false) {
+    PacketHeader h;
+    std::vector<std::uint8_t> body;
+    if (!read_packet(&h, &body)) return std::nullopt;
+    if (first) {
+      msg.type = h.type;
+      msg.status = h.status;
+    }
+    // An attention may interrupt a partly sent request; it wins.
+    if (h.type == PacketType::attention) {
+      msg.type = PacketType::attention;
+      msg.payload.clear();
+      return msg;
+    }
+    msg.payload.insert(msg.payload.end(), body.begin(), body.end());
+    if (msg.payload.size() > k_max_message) throw ProtocolError("request larger than 64 MiB");
+    if (h.status & k_status_eom) break;
+  }
+  if (msg.status & k_status_ignore) msg.payload.clear();
+  return msg;
+}
+
+bool Connection::check_attention() {
+  if (m_attention || m_closed || m_stopping.load() || m_out.broken()) return true;
+  pollfd p{m_fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  PacketHeader h;
+  std::vector<std::uint8_t> body;
+  try {
+    if (!read_packet(&h, &body)) {
+      m_closed = true;
+      return true;
+    }
+  } catch (const ProtocolError&) {
+    m_closed = true;
+    return true;
+  }
+  if (h.type == PacketType::attention) {
+    m_attention = true;
+    return true;
+  }
+  m_pushed_back.emplace(h, std::move(body));  // not ours to judge now; read after the request
+  return false;
+}
+
+void Connection::refuse(const Message& m) {
+  write_message(m_out.tokens(), m, m_server_name);
+  write_done(m_out.tokens(), k_token_done, k_done_error, 0, 0);
+  m_out.end_message();
+}
+
+void Connection::send_error_response(const Message& m) {
+  write_message(m_out.tokens(), m, m_server_name);
+  write_done(m_out.tokens(), k_token_done, k_done_error, 0, 0);
+  m_out.end_message();
+}
+
+bool Connection::handshake() {
+  auto msg = read_message();
+  if (!msg) return false;
+  const InstanceInfo info = m_instance.info();
+  if (msg->type == PacketType::prelogin) {
+    const PreloginRequest pre = parse_prelogin(msg->payload);
+    m_out.send_raw_message(PacketType::tabular_result, build_prelogin_response(info.product_version));
+    if (client_requires_encryption(pre)) {
+      m_log(fmt::format("spid {}: client requires encryption; {}", m_spid, k_encryption_refusal));
+      // A client that honours ENCRYPT_NOT_SUP gives up by itself; one that starts a
+      // TLS handshake anyway gets the reason in plain TDS before we close.
+      if (read_message()) refuse(error_message(18456, 14, k_encryption_refusal));
+      return false;
+    }
+    msg = read_message();
+    if (!msg) return false;
+  }
+  if (msg->type != PacketType::login7) {
+    refuse(error_message(4002, 16, "The incoming tabular data stream (TDS) protocol stream is incorrect. Expected LOGIN7."));
+    return false;
+  }
+  const Login7 login = parse_login7(msg->payload);
+  if (login.integrated_security) {
+    refuse(error_message(18452, 14,
+                         "Login failed. The login is from an untrusted domain and cannot be used with Integrated "
+                         "authentication. (The sandbox supports SQL Server authentication only.)"));
+    return false;
+  }
+  LoginResult result = m_instance.login(login.user_name, login.password, login.database);
+  if (!result.session) {
+    Message m = result.failure;
+    if (m.number == 0) m = error_message(18456, 14, fmt::format("Login failed for user '{}'.", login.user_name));
+    if (m.severity == 0) m.severity = 14;
+    m_log(fmt::format("spid {}: login failed for user '{}'", m_spid, login.user_name));
+    refuse(m);
+    return false;
+  }
+  m_session = std::move(result.session);
+
+  std::uint32_t packet_size = login.packet_size == 0 ? k_default_packet_size : login.packet_size;
+  packet_size = std::clamp(packet_size, k_min_packet_size, k_max_packet_size);
+
+  ByteWriter& w = m_out.tokens();
+  const std::string db = m_session->current_database();
+  write_env_string(w, k_env_database, db, "master");
+  Message ctx;
+  ctx.number = 5701;
+  ctx.state = 2;
+  ctx.severity = 10;
+  ctx.text = fmt::format("Changed database context to '{}'.", db);
+  write_message(w, ctx, m_server_name);
+  write_env_bytes(w, k_env_sql_collation, {k_default_collation.begin(), k_default_collation.end()}, {});
+  write_env_string(w, k_env_language, "us_english", "");
+  Message lang;
+  lang.number = 5703;
+  lang.state = 1;
+  lang.severity = 10;
+  lang.text = "Changed language setting to us_english.";
+  write_message(w, lang, m_server_name);
+  write_loginack(w, info.product_version);
+  if (login.requested_features) write_featureextack_empty(w);
+  write_env_string(w, k_env_packet_size, std::to_string(packet_size), std::to_string(k_default_packet_size));
+  write_done(w, k_token_done, k_done_final, 0, 0);
+  m_out.end_message();
+  m_out.set_packet_size(packet_size);
+  return !m_out.broken();
+}
+
+void Connection::run() {
+  try {
+    if (handshake()) serve_requests();
+  } catch (const ProtocolError& e) {
+    m_log(fmt::format("spid {}: protocol error, closing: {}", m_spid, e.what()));
+    if (!m_out.broken()) send_error_response(error_message(4002, 16, fmt::format(
+        "The incoming tabular data stream (TDS) protocol stream is incorrect: {}", e.what())));
+  } catch (const std::exception& e) {
+    m_log(fmt::format("spid {}: closing after an unexpected error: {}", m_spid, e.what()));
+  }
+  m_session.reset();
+}
+
+void Connection::serve_requests() {
+  while (!m_stopping.load() && !m_closed && !m_out.broken()) {
+    auto msg = read_message();
+    if (!msg) return;
+    m_attention = false;
+    switch (msg->type) {
+      case PacketType::sql_batch: on_sql_batch(msg->payload); break;
+      case PacketType::rpc: on_rpc(msg->payload); break;
+      case PacketType::transaction_manager: on_transaction_manager(msg->payload); break;
+      case PacketType::attention: on_attention(); break;
+      case PacketType::bulk_load:
+        send_error_response(error_message(4002, 16, "Bulk load (INSERT BULK / BCP) is not supported by the sandbox."));
+        break;
+      default:
+        send_error_response(error_message(4002, 16, fmt::format(
+            "The sandbox does not handle TDS packet type {} after login.", static_cast<int>(msg->type))));
+        break;
+    }
+  }
+}
+
+void Connection::on_attention() {
+  // The request had already completed: acknowledge so that the client stops waiting.
+  write_done(m_out.tokens(), k_token_done, k_done_attn, 0, 0);
+  m_out.end_message();
+}
+
+void Connection::on_sql_batch(const std::vector<std::uint8_t>& payload) {
+  const SqlBatch batch = parse_sql_batch(payload);
+  TokenSink sink(*this);
+  try {
+    m_session->execute_batch(batch.sql, sink);
+  } catch (const std::exception& e) {
+    sink.error(error_message(50000, 16, fmt::format("The sandbox engine failed: {}", e.what())));
+  }
+  sink.finish(k_token_done, false, m_attention || check_attention());
+  m_out.end_message();
+}
+
+void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
+  const RpcRequest req = parse_rpc(payload);
+  for (std::size_t i = 0; i < req.calls.size(); ++i) {
+    const RpcCall& call = req.calls[i];
+    const bool last = i + 1 == req.calls.size();
+    TokenSink sink(*this);
+    std::vector<RpcParam> params = call.params;
+    std::optional<std::pair<std::uint16_t, std::int32_t>> handle_out;  // (ordinal, handle)
+    try {
+      if (call.procedure == "sp_executesql") {
+        if (params.size() > 0 && params[0].name.empty()) params[0].name = "@stmt";
+        if (params.size() > 1 && params[1].name.empty()) params[1].name = "@params";
+        m_session->execute_rpc("sp_executesql", params, sink);
+      } else if (call.procedure == "sp_prepexec" || call.procedure == "sp_prepare") {
+        // (@handle int OUTPUT, @params nvarchar, @stmt nvarchar[, values...]) -> sp_executesql
+        if (params.size() < 3) {
+          sink.error(error_message(201, 16, fmt::format(
+              "Procedure or function '{}' expects parameter '@stmt', which was not supplied.", call.procedure)));
+        } else {
+          const std::int32_t handle = m_next_handle++;
+          m_prepared[handle] = Prepared{text_param(params[1]), text_param(params[2])};
+          handle_out = {0, handle};
+          if (call.procedure == "sp_prepexec") {
+            std::vector<RpcParam> exec = {named_text("@stmt", text_param(params[2])),
+                                          named_text("@params", text_param(params[1]))};
+            exec.insert(exec.end(), params.begin() + 3, params.end());
+            m_session->execute_rpc("sp_executesql", exec, sink);
+          }
+        }
+      } else if (call.procedure == "sp_execute") {
+        const auto handle = params.empty() ? std::nullopt : int_param(params[0]);
+        auto it = handle ? m_prepared.find(static_cast<std::int32_t>(*handle)) : m_prepared.end();
+        if (it == m_prepared.end()) {
+          sink.error(error_message(8179, 16, fmt::format("Could not find prepared statement with handle {}.",
+                                                         handle.value_or(0))));
+        } else {
+          std::vector<RpcParam> exec = {named_text("@stmt", it->second.stmt),
+                                        named_text("@params", it->second.params)};
+          exec.insert(exec.end(), params.begin() + 1, params.end());
+          m_session->execute_rpc("sp_executesql", exec, sink);
+        }
+      } else if (call.procedure == "sp_unprepare") {
+        if (!params.empty()) {
+          if (auto h = int_param(params[0])) m_prepared.erase(static_cast<std::int32_t>(*h));
+        }
+      } else if (call.procedure.rfind("sp_cursor", 0) == 0) {
+        sink.error(error_message(16999, 16, fmt::format(
+            "Server cursors ({}) are not supported by the sandbox; use default result sets.", call.procedure)));
+      } else {
+        m_session->execute_rpc(call.procedure, params, sink);
+      }
+    } catch (const std::exception& e) {
+      sink.error(error_message(50000, 16, fmt::format("The sandbox engine failed: {}", e.what())));
+    }
+    if (handle_out) {
+      sink.return_value(handle_out->first, call.params[0].name, {SqlType::int_, 0, 0, 0},
+                        Value{static_cast<std::int64_t>(handle_out->second)});
+    }
+    const bool attention = m_attention || check_attention();
+    sink.finish(k_token_doneproc, !last && !attention, attention);
+    if (attention) break;
+  }
+  m_out.end_message();
+}
+
+void Connection::on_transaction_manager(const std::vector<std::uint8_t>& payload) {
+  const TmRequest tm = parse_tm_request(payload);
+  auto run = [&](const std::string& sql, TokenSink& sink) {
+    try {
+      m_session->execute_batch(sql, sink);
+    } catch (const std::exception& e) {
+      sink.error(error_message(50000, 16, fmt::format("The sandbox engine failed: {}", e.what())));
+    }
+  };
+  auto descriptor_bytes = [](std::uint64_t d) {
+    ByteWriter w;
+    w.u64(d);
+    return w.data();
+  };
+  TokenSink sink(*this);
+  const std::string name = tm.name.empty() ? "" : " " + tm.name;
+  auto begin = [&] {
+    run("BEGIN TRANSACTION" + name, sink);
+    if (!sink.error_seen()) {
+      m_transaction = m_next_transaction++;
+      write_env_bytes(m_out.tokens(), k_env_begin_tran, descriptor_bytes(m_transaction), {});
+    }
+  };
+  switch (tm.type) {
+    case TmRequestType::begin:
+      begin();
+      break;
+    case TmRequestType::commit:
+    case TmRequestType::rollback: {
+      const bool commit = tm.type == TmRequestType::commit;
+      run(commit ? "COMMIT TRANSACTION" + name : "ROLLBACK TRANSACTION" + name, sink);
+      if (!sink.error_seen()) {
+        write_env_bytes(m_out.tokens(), commit ? k_env_commit_tran : k_env_rollback_tran, {},
+                        descriptor_bytes(m_transaction));
+        m_transaction = 0;
+        if (tm.begin_after) begin();
+      }
+      break;
+    }
+    case TmRequestType::save:
+      run("SAVE TRANSACTION" + name, sink);
+      break;
+    default:
+      sink.error(error_message(8509, 16, "Distributed transactions (DTC) are not supported by the sandbox."));
+      break;
+  }
+  sink.finish(k_token_done, false, m_attention);
+  m_out.end_message();
+}
+
+}  // namespace sandbox::tds

@@ -1,0 +1,99 @@
+#pragma once
+// One client connection: PRELOGIN, LOGIN7, then requests until the client leaves.
+// Runs on its own thread; the engine's Session is called synchronously from it.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/api.hpp"
+#include "tds/packet.hpp"
+#include "tds/requests.hpp"
+#include "tds/wire.hpp"
+
+namespace sandbox::tds {
+
+using LogFn = std::function<void(const std::string&)>;
+
+// Buffers response tokens and sends them as tabular-result packets: full packets
+// as soon as there are enough bytes, a partial packet on flush() (so that INFO
+// messages reach the client while a statement still runs), EOM on end_message().
+class ResponseWriter {
+ public:
+  ResponseWriter(int fd, std::uint16_t spid) : m_fd(fd), m_spid(spid) {}
+  ByteWriter& tokens() { return m_buffer; }
+  void set_packet_size(std::uint32_t size) { m_packet_size = size; }
+  std::uint32_t packet_size() const { return m_packet_size; }
+  void send_full_packets();  // keeps the remainder buffered
+  void flush();              // everything buffered, without EOM
+  void end_message();        // everything buffered, the last packet with EOM
+  void send_raw_message(PacketType type, const std::vector<std::uint8_t>& payload);
+  bool broken() const { return m_broken; }
+
+ private:
+  void send(const std::vector<std::uint8_t>& bytes);
+  void emit(std::size_t n, bool eom);
+  int m_fd;
+  std::uint16_t m_spid;
+  std::uint32_t m_packet_size = k_default_packet_size;
+  ByteWriter m_buffer;
+  std::uint8_t m_packet_id = 1;
+  bool m_broken = false;
+};
+
+class Connection {
+ public:
+  Connection(int fd, Instance& instance, std::uint16_t spid, const std::atomic<bool>& stopping, LogFn log);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void run();  // returns when the client leaves, breaks the protocol, or the server stops
+
+  // Used by the result sink while a statement runs.
+  bool check_attention();
+  ResponseWriter& out() { return m_out; }
+  const std::string& server_name() const { return m_server_name; }
+
+ private:
+  struct ClientMessage {
+    PacketType type = PacketType::sql_batch;
+    std::uint8_t status = 0;
+    std::vector<std::uint8_t> payload;
+  };
+  struct Prepared {
+    std::string params;
+    std::string stmt;
+  };
+  std::optional<ClientMessage> read_message();
+  bool read_packet(PacketHeader* header, std::vector<std::uint8_t>* body);
+  bool handshake();
+  void refuse(const Message& m);
+  void serve_requests();
+  void on_sql_batch(const std::vector<std::uint8_t>& payload);
+  void on_rpc(const std::vector<std::uint8_t>& payload);
+  void on_transaction_manager(const std::vector<std::uint8_t>& payload);
+  void on_attention();
+  void send_error_response(const Message& m);
+
+  int m_fd;
+  Instance& m_instance;
+  std::uint16_t m_spid;
+  const std::atomic<bool>& m_stopping;
+  LogFn m_log;
+  ResponseWriter m_out;
+  std::string m_server_name;
+  std::unique_ptr<Session> m_session;
+  std::optional<std::pair<PacketHeader, std::vector<std::uint8_t>>> m_pushed_back;
+  bool m_attention = false;
+  bool m_closed = false;
+  std::uint64_t m_transaction = 0;  // current transaction descriptor, 0 when none
+  std::uint64_t m_next_transaction = 1;
+  std::map<std::int32_t, Prepared> m_prepared;
+  std::int32_t m_next_handle = 1;
+};
+
+}  // namespace sandbox::tds

@@ -1,0 +1,660 @@
+#include "tds/type_codec.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace sandbox::tds {
+namespace {
+
+__extension__ typedef unsigned __int128 Uint128;
+
+constexpr std::uint16_t k_max_marker = 0xFFFF;      // USHORTLEN max length of a (max) type
+constexpr std::uint16_t k_null_ushort = 0xFFFF;     // CHARBIN_NULL
+constexpr std::uint64_t k_plp_null = ~0ULL;         // PLP_NULL
+constexpr std::uint64_t k_plp_unknown = ~0ULL - 1;  // UNKNOWN_PLP_LEN
+constexpr int k_default_varchar = 8000;             // bytes of a non-max (n)varchar/varbinary
+constexpr std::int64_t k_ticks_per_day = 300LL * 86400;  // datetime: 1/300 s ticks
+
+// ---- coercions from the engine's Value to what a type needs -----------------
+
+std::int64_t as_int(const Value& v) {
+  if (auto p = std::get_if<std::int64_t>(&v)) return *p;
+  if (auto p = std::get_if<double>(&v)) return std::llround(*p);
+  if (auto p = std::get_if<std::string>(&v)) return std::stoll(*p);
+  throw std::invalid_argument("binary value for an integer column");
+}
+
+double as_double(const Value& v) {
+  if (auto p = std::get_if<double>(&v)) return *p;
+  if (auto p = std::get_if<std::int64_t>(&v)) return static_cast<double>(*p);
+  if (auto p = std::get_if<std::string>(&v)) return std::stod(*p);
+  throw std::invalid_argument("binary value for a float column");
+}
+
+std::string as_text(const Value& v) {
+  if (auto p = std::get_if<std::string>(&v)) return *p;
+  if (auto p = std::get_if<std::int64_t>(&v)) return std::to_string(*p);
+  if (auto p = std::get_if<double>(&v)) return fmt::format("{}", *p);
+  if (auto p = std::get_if<Bytes>(&v)) return {p->data.begin(), p->data.end()};
+  return {};
+}
+
+std::vector<std::uint8_t> as_bytes(const Value& v) {
+  if (auto p = std::get_if<Bytes>(&v)) return p->data;
+  const std::string s = as_text(v);
+  return {s.begin(), s.end()};
+}
+
+// ---- dates (Howard Hinnant's days_from_civil / civil_from_days) ------------
+
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void civil_from_days(std::int64_t z, int* y, int* m, int* d) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  *y = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (*m <= 2));
+}
+
+struct DateTimeParts {
+  std::int64_t days = 0;          // since 1970-01-01
+  std::int64_t seconds = 0;       // of the day
+  std::int64_t hundred_ns = 0;    // fraction, in 100 ns units (7 digits)
+};
+
+int parse_digits(const std::string& s, std::size_t pos, std::size_t n) {
+  if (pos + n > s.size()) throw std::invalid_argument("malformed date/time '" + s + "'");
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') throw std::invalid_argument("malformed date/time '" + s + "'");
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+DateTimeParts parse_datetime_text(const std::string& s) {
+  DateTimeParts p;
+  const int y = parse_digits(s, 0, 4), mo = parse_digits(s, 5, 2), d = parse_digits(s, 8, 2);
+  if (s[4] != '-' || s[7] != '-' || mo < 1 || mo > 12 || d < 1 || d > 31) {
+    throw std::invalid_argument("malformed date '" + s + "'");
+  }
+  p.days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  if (s.size() > 10) {
+    const int h = parse_digits(s, 11, 2), mi = parse_digits(s, 14, 2);
+    const int sec = s.size() >= 19 ? parse_digits(s, 17, 2) : 0;
+    p.seconds = h * 3600 + mi * 60 + sec;
+    if (s.size() > 20 && s[19] == '.') {
+      std::int64_t frac = 0;
+      int digits = 0;
+      for (std::size_t i = 20; i < s.size() && digits < 7 && s[i] >= '0' && s[i] <= '9'; ++i, ++digits) {
+        frac = frac * 10 + (s[i] - '0');
+      }
+      for (; digits < 7; ++digits) frac *= 10;
+      p.hundred_ns = frac;
+    }
+  }
+  return p;
+}
+
+std::string format_date(std::int64_t days_since_epoch) {
+  int y = 0, m = 0, d = 0;
+  civil_from_days(days_since_epoch, &y, &m, &d);
+  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
+}
+
+std::string format_time(std::int64_t seconds, std::int64_t fraction, int digits) {
+  std::string s = fmt::format("{:02}:{:02}:{:02}", seconds / 3600, (seconds / 60) % 60, seconds % 60);
+  if (digits > 0) s += fmt::format(".{:0{}}", fraction, digits);
+  return s;
+}
+
+std::int64_t pow10(int n) {
+  std::int64_t v = 1;
+  while (n-- > 0) v *= 10;
+  return v;
+}
+
+int time_bytes(int scale) { return scale <= 2 ? 3 : scale <= 4 ? 4 : 5; }
+
+bool is_plp(const ColumnType& t) {
+  switch (t.type) {
+    case SqlType::varchar:
+    case SqlType::varbinary:
+      return t.length == k_max_length || t.length > k_default_varchar;
+    case SqlType::nvarchar:
+      return t.length == k_max_length || t.length > k_default_varchar / 2;
+    default:
+      return false;
+  }
+}
+
+std::vector<std::uint8_t> string_bytes(const ColumnType& t, const Value& v) {
+  switch (t.type) {
+    case SqlType::nvarchar: return utf8_to_utf16le(as_text(v));
+    case SqlType::varchar: return utf8_to_cp1252(as_text(v));
+    default: return as_bytes(v);
+  }
+}
+
+void write_le(ByteWriter& w, std::uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) w.u8(static_cast<std::uint8_t>((v >> (8 * i)) & 0xFF));
+}
+
+std::uint64_t read_le(const std::uint8_t* p, std::size_t n) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+int int_size(SqlType t) {
+  switch (t) {
+    case SqlType::tinyint: return 1;
+    case SqlType::smallint: return 2;
+    case SqlType::int_: return 4;
+    default: return 8;
+  }
+}
+
+}  // namespace
+
+int decimal_storage_size(int precision) {
+  if (precision <= 9) return 5;
+  if (precision <= 19) return 9;
+  if (precision <= 28) return 13;
+  return 17;
+}
+
+// ---- decimal ------------------------------------------------------------------
+
+std::vector<std::uint8_t> decimal_to_wire(const std::string& text, int precision, int scale) {
+  std::size_t i = 0;
+  bool negative = false;
+  while (i < text.size() && text[i] == ' ') ++i;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+  std::string int_digits, frac_digits;
+  bool point = false;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '.' && !point) { point = true; continue; }
+    if (c < '0' || c > '9') throw std::invalid_argument("malformed decimal '" + text + "'");
+    (point ? frac_digits : int_digits) += c;
+  }
+  if (int_digits.empty() && frac_digits.empty()) throw std::invalid_argument("malformed decimal '" + text + "'");
+  bool round_up = false;
+  if (static_cast<int>(frac_digits.size()) > scale) {
+    round_up = frac_digits[static_cast<std::size_t>(scale)] >= '5';  // half away from zero
+    frac_digits.resize(static_cast<std::size_t>(scale));
+  }
+  while (static_cast<int>(frac_digits.size()) < scale) frac_digits += '0';
+  Uint128 mag = 0;
+  int significant = 0;
+  for (char c : int_digits + frac_digits) {
+    if (significant > 0 || c != '0') ++significant;
+    if (significant > 38) throw std::invalid_argument("decimal '" + text + "' exceeds 38 digits");
+    mag = mag * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (round_up) ++mag;
+  Uint128 limit = 1;
+  for (int k = 0; k < precision; ++k) limit *= 10;
+  if (mag >= limit) {
+    throw std::invalid_argument(fmt::format("decimal '{}' does not fit numeric({},{})", text, precision, scale));
+  }
+  const int n = decimal_storage_size(precision);
+  std::vector<std::uint8_t> out;
+  out.push_back(negative && mag != 0 ? 0 : 1);  // sign: 1 = positive
+  for (int k = 0; k < n - 1; ++k) {
+    out.push_back(static_cast<std::uint8_t>(mag & 0xFF));
+    mag >>= 8;
+  }
+  return out;
+}
+
+std::string decimal_from_wire(const std::uint8_t* p, std::size_t n, int scale) {
+  if (n < 1 || n > 17) throw ProtocolError("bad DECIMALN length");
+  const bool positive = p[0] == 1;
+  Uint128 mag = 0;
+  for (std::size_t k = n - 1; k >= 1; --k) mag = (mag << 8) | p[k];
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(mag % 10)));
+    mag /= 10;
+  } while (mag != 0);
+  while (static_cast<int>(digits.size()) <= scale) digits.insert(digits.begin(), '0');
+  if (scale > 0) digits.insert(digits.end() - scale, '.');
+  const bool zero = digits.find_first_not_of("0.") == std::string::npos;
+  return (positive || zero ? "" : "-") + digits;
+}
+
+// ---- GUID: the first three groups little-endian, the last eight bytes as written
+
+std::vector<std::uint8_t> guid_to_wire(const std::string& text) {
+  std::vector<std::uint8_t> b;
+  int nibble = -1;
+  for (char c : text) {
+    if (c == '-' || c == '{' || c == '}') continue;
+    int v = 0;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    else throw std::invalid_argument("malformed uniqueidentifier '" + text + "'");
+    if (nibble < 0) { nibble = v; }
+    else { b.push_back(static_cast<std::uint8_t>(nibble * 16 + v)); nibble = -1; }
+  }
+  if (b.size() != 16 || nibble >= 0) throw std::invalid_argument("malformed uniqueidentifier '" + text + "'");
+  return {b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]};
+}
+
+std::string guid_from_wire(const std::uint8_t* p) {
+  return fmt::format("{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
+                     p[3], p[2], p[1], p[0], p[5], p[4], p[7], p[6], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]);
+}
+
+// ---- datetime: days since 1900-01-01 (int32), 1/300 s ticks since midnight (uint32)
+
+std::vector<std::uint8_t> datetime_to_wire(const std::string& text) {
+  const DateTimeParts p = parse_datetime_text(text);
+  std::int64_t days = p.days - days_from_civil(1900, 1, 1);
+  std::int64_t ticks = p.seconds * 300 + (p.hundred_ns * 300 + 5'000'000) / 10'000'000;
+  if (ticks >= k_ticks_per_day) { ticks -= k_ticks_per_day; ++days; }
+  ByteWriter w;
+  w.i32(static_cast<std::int32_t>(days));
+  w.u32(static_cast<std::uint32_t>(ticks));
+  return w.data();
+}
+
+std::string datetime_from_wire(const std::uint8_t* p) {
+  const auto days = static_cast<std::int32_t>(read_le(p, 4));
+  const auto ticks = static_cast<std::int64_t>(read_le(p + 4, 4));
+  std::int64_t ms = (ticks * 20 + 3) / 6;  // ticks * 1000 / 300, rounded as SQL Server shows it
+  return format_date(days + days_from_civil(1900, 1, 1)) + " " + format_time(ms / 1000, ms % 1000, 3);
+}
+
+// ---- datetime2(scale): time in 10^-scale s units (3-5 bytes), days since 0001-01-01 (3 bytes)
+
+std::vector<std::uint8_t> datetime2_to_wire(const std::string& text, int scale) {
+  const DateTimeParts p = parse_datetime_text(text);
+  const std::int64_t units = p.seconds * pow10(scale) + p.hundred_ns / pow10(7 - scale);
+  const std::int64_t days = p.days - days_from_civil(1, 1, 1);
+  ByteWriter w;
+  write_le(w, static_cast<std::uint64_t>(units), time_bytes(scale));
+  write_le(w, static_cast<std::uint64_t>(days), 3);
+  return w.data();
+}
+
+std::string datetime2_from_wire(const std::uint8_t* p, std::size_t n, int scale) {
+  const auto tb = static_cast<std::size_t>(time_bytes(scale));
+  if (n != tb + 3) throw ProtocolError("bad DATETIME2N length");
+  const auto units = static_cast<std::int64_t>(read_le(p, tb));
+  const auto days = static_cast<std::int64_t>(read_le(p + tb, 3));
+  return format_date(days + days_from_civil(1, 1, 1)) + " " +
+         format_time(units / pow10(scale), units % pow10(scale), scale);
+}
+
+// ---- TYPE_INFO ------------------------------------------------------------------
+
+void write_type_info(ByteWriter& w, const ColumnType& t) {
+  switch (t.type) {
+    case SqlType::int_:
+    case SqlType::bigint:
+    case SqlType::smallint:
+    case SqlType::tinyint:
+      w.u8(k_intn);
+      w.u8(static_cast<std::uint8_t>(int_size(t.type)));
+      return;
+    case SqlType::bit:
+      w.u8(k_bitn);
+      w.u8(1);
+      return;
+    case SqlType::decimal: {
+      const int precision = t.precision > 0 ? t.precision : 18;
+      w.u8(k_decimaln);
+      w.u8(static_cast<std::uint8_t>(decimal_storage_size(precision)));
+      w.u8(static_cast<std::uint8_t>(precision));
+      w.u8(static_cast<std::uint8_t>(t.scale));
+      return;
+    }
+    case SqlType::float_:
+      w.u8(k_fltn);
+      w.u8(8);
+      return;
+    case SqlType::varchar:
+    case SqlType::nvarchar: {
+      const bool wide = t.type == SqlType::nvarchar;
+      w.u8(wide ? k_nvarchar : k_bigvarchr);
+      const int chars = t.length > 0 ? t.length : (wide ? k_default_varchar / 2 : k_default_varchar);
+      w.u16(is_plp(t) ? k_max_marker : static_cast<std::uint16_t>(wide ? chars * 2 : chars));
+      w.bytes(k_default_collation.data(), k_default_collation.size());
+      return;
+    }
+    case SqlType::varbinary:
+      w.u8(k_bigvarbin);
+      w.u16(is_plp(t) ? k_max_marker : static_cast<std::uint16_t>(t.length > 0 ? t.length : k_default_varchar));
+      return;
+    case SqlType::datetime:
+      w.u8(k_datetimn);
+      w.u8(8);
+      return;
+    case SqlType::datetime2:
+      w.u8(k_datetime2n);
+      w.u8(static_cast<std::uint8_t>(t.scale >= 0 && t.scale <= 7 ? t.scale : 7));
+      return;
+    case SqlType::uniqueidentifier:
+      w.u8(k_guid);
+      w.u8(16);
+      return;
+  }
+}
+
+void write_value(ByteWriter& w, const ColumnType& t, const Value& v) {
+  const bool null = std::holds_alternative<std::monostate>(v);
+  switch (t.type) {
+    case SqlType::int_:
+    case SqlType::bigint:
+    case SqlType::smallint:
+    case SqlType::tinyint: {
+      if (null) { w.u8(0); return; }
+      const int n = int_size(t.type);
+      w.u8(static_cast<std::uint8_t>(n));
+      write_le(w, static_cast<std::uint64_t>(as_int(v)), n);
+      return;
+    }
+    case SqlType::bit:
+      if (null) { w.u8(0); return; }
+      w.u8(1);
+      w.u8(as_int(v) != 0 ? 1 : 0);
+      return;
+    case SqlType::decimal: {
+      if (null) { w.u8(0); return; }
+      const auto bytes = decimal_to_wire(as_text(v), t.precision > 0 ? t.precision : 18, t.scale);
+      w.u8(static_cast<std::uint8_t>(bytes.size()));
+      w.bytes(bytes);
+      return;
+    }
+    case SqlType::float_: {
+      if (null) { w.u8(0); return; }
+      const double d = as_double(v);
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &d, sizeof bits);
+      w.u8(8);
+      w.u64(bits);
+      return;
+    }
+    case SqlType::varchar:
+    case SqlType::nvarchar:
+    case SqlType::varbinary: {
+      if (is_plp(t)) {
+        if (null) { w.u64(k_plp_null); return; }
+        const auto bytes = string_bytes(t, v);
+        w.u64(bytes.size());
+        if (!bytes.empty()) {
+          w.u32(static_cast<std::uint32_t>(bytes.size()));
+          w.bytes(bytes);
+        }
+        w.u32(0);  // PLP_TERMINATOR
+        return;
+      }
+      if (null) { w.u16(k_null_ushort); return; }
+      const auto bytes = string_bytes(t, v);
+      if (bytes.size() >= k_null_ushort) throw std::invalid_argument("value longer than its column");
+      w.u16(static_cast<std::uint16_t>(bytes.size()));
+      w.bytes(bytes);
+      return;
+    }
+    case SqlType::datetime:
+      if (null) { w.u8(0); return; }
+      w.u8(8);
+      w.bytes(datetime_to_wire(as_text(v)));
+      return;
+    case SqlType::datetime2: {
+      if (null) { w.u8(0); return; }
+      const auto bytes = datetime2_to_wire(as_text(v), t.scale >= 0 && t.scale <= 7 ? t.scale : 7);
+      w.u8(static_cast<std::uint8_t>(bytes.size()));
+      w.bytes(bytes);
+      return;
+    }
+    case SqlType::uniqueidentifier:
+      if (null) { w.u8(0); return; }
+      w.u8(16);
+      w.bytes(guid_to_wire(as_text(v)));
+      return;
+  }
+}
+
+// ---- RPC parameters -------------------------------------------------------------
+
+namespace {
+
+std::vector<std::uint8_t> read_plp(ByteReader& r, bool* is_null) {
+  const std::uint64_t total = r.u64();
+  std::vector<std::uint8_t> out;
+  *is_null = total == k_plp_null;
+  if (*is_null) return out;
+  if (total != k_plp_unknown) out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(total, 1 << 20)));
+  for (;;) {
+    const std::uint32_t n = r.u32();
+    if (n == 0) break;
+    const auto chunk = r.bytes(n);
+    out.insert(out.end(), chunk.begin(), chunk.end());
+  }
+  return out;
+}
+
+Value text_value(SqlType t, const std::vector<std::uint8_t>& b) {
+  if (t == SqlType::nvarchar) return utf16le_to_utf8(b.data(), b.size());
+  if (t == SqlType::varchar) return cp1252_to_utf8(b.data(), b.size());
+  return Bytes{b};
+}
+
+std::int64_t signed_le(const std::vector<std::uint8_t>& b) {
+  const std::uint64_t u = read_le(b.data(), b.size());
+  if (b.size() >= 8) return static_cast<std::int64_t>(u);
+  const std::uint64_t sign = 1ULL << (8 * b.size() - 1);
+  return static_cast<std::int64_t>((u ^ sign) - sign);
+}
+
+Value fixed_value(std::uint8_t token, const std::vector<std::uint8_t>& b, ColumnType* type) {
+  switch (token) {
+    case k_int1: type->type = SqlType::tinyint; return static_cast<std::int64_t>(b[0]);
+    case k_bit: type->type = SqlType::bit; return static_cast<std::int64_t>(b[0] != 0);
+    case k_int2: type->type = SqlType::smallint; return signed_le(b);
+    case k_int4: type->type = SqlType::int_; return signed_le(b);
+    case k_int8: type->type = SqlType::bigint; return signed_le(b);
+    case k_flt4: {
+      type->type = SqlType::float_;
+      float f = 0;
+      const auto bits = static_cast<std::uint32_t>(read_le(b.data(), 4));
+      std::memcpy(&f, &bits, sizeof f);
+      return static_cast<double>(f);
+    }
+    case k_flt8: {
+      type->type = SqlType::float_;
+      double d = 0;
+      const std::uint64_t bits = read_le(b.data(), 8);
+      std::memcpy(&d, &bits, sizeof d);
+      return d;
+    }
+    case k_datetime: type->type = SqlType::datetime; return datetime_from_wire(b.data());
+    case k_datetim4: {
+      // smalldatetime: days since 1900-01-01 (uint16), minutes since midnight (uint16)
+      type->type = SqlType::datetime;
+      const auto days = static_cast<std::int64_t>(read_le(b.data(), 2));
+      const auto minutes = static_cast<std::int64_t>(read_le(b.data() + 2, 2));
+      return format_date(days + days_from_civil(1900, 1, 1)) + " " + format_time(minutes * 60, 0, 3);
+    }
+    case k_money:
+    case k_money4: {
+      // money: the high 32 bits first, then the low; both are 1/10000 units.
+      type->type = SqlType::decimal;
+      type->precision = token == k_money ? 19 : 10;
+      type->scale = 4;
+      std::int64_t units = 0;
+      if (b.size() == 8) {
+        units = static_cast<std::int64_t>((read_le(b.data(), 4) << 32) | read_le(b.data() + 4, 4));
+      } else {
+        units = signed_le(b);
+      }
+      const std::uint64_t mag = units < 0 ? 0 - static_cast<std::uint64_t>(units) : static_cast<std::uint64_t>(units);
+      return fmt::format("{}{}.{:04}", units < 0 ? "-" : "", mag / 10000, mag % 10000);
+    }
+    default: break;
+  }
+  throw ProtocolError(fmt::format("unsupported fixed-length type 0x{:02X}", token));
+}
+
+int fixed_length(std::uint8_t token) {
+  switch (token) {
+    case k_null_type: return 0;
+    case k_int1: case k_bit: return 1;
+    case k_int2: return 2;
+    case k_int4: case k_datetim4: case k_flt4: case k_money4: return 4;
+    case k_money: case k_datetime: case k_flt8: case k_int8: return 8;
+    default: return -1;
+  }
+}
+
+}  // namespace
+
+DecodedValue read_type_and_value(ByteReader& r) {
+  DecodedValue out;
+  const std::uint8_t token = r.u8();
+  if (token == k_null_type) {
+    out.type.type = SqlType::int_;
+    return out;
+  }
+  if (const int n = fixed_length(token); n > 0) {
+    out.value = fixed_value(token, r.bytes(static_cast<std::size_t>(n)), &out.type);
+    return out;
+  }
+  switch (token) {
+    case k_intn: case k_bitn: case k_fltn: case k_moneyn: case k_datetimn: case k_guid: {
+      const std::uint8_t max = r.u8();
+      const std::uint8_t n = r.u8();
+      if (n > max && token != k_guid) throw ProtocolError("value longer than its type");
+      if (token == k_guid) {
+        out.type.type = SqlType::uniqueidentifier;
+        if (n == 0) return out;
+        if (n != 16) throw ProtocolError("GUID of length other than 16");
+        out.value = guid_from_wire(r.bytes(16).data());
+        return out;
+      }
+      std::uint8_t as_fixed = 0;
+      switch (token) {
+        case k_intn: as_fixed = max == 1 ? k_int1 : max == 2 ? k_int2 : max == 4 ? k_int4 : k_int8; break;
+        case k_bitn: as_fixed = k_bit; break;
+        case k_fltn: as_fixed = max == 4 ? k_flt4 : k_flt8; break;
+        case k_moneyn: as_fixed = max == 4 ? k_money4 : k_money; break;
+        default: as_fixed = max == 4 ? k_datetim4 : k_datetime; break;
+      }
+      if (n == 0) {
+        std::vector<std::uint8_t> zeros(static_cast<std::size_t>(fixed_length(as_fixed)), 0);
+        fixed_value(as_fixed, zeros, &out.type);  // sets the type only
+        out.value = std::monostate{};
+        return out;
+      }
+      if (n != fixed_length(as_fixed)) throw ProtocolError("value length does not match its type");
+      out.value = fixed_value(as_fixed, r.bytes(n), &out.type);
+      return out;
+    }
+    case k_decimaln: case k_numericn: {
+      r.u8();  // max length
+      out.type.type = SqlType::decimal;
+      out.type.precision = r.u8();
+      out.type.scale = r.u8();
+      const std::uint8_t n = r.u8();
+      if (n == 0) return out;
+      const auto b = r.bytes(n);
+      out.value = decimal_from_wire(b.data(), b.size(), out.type.scale);
+      return out;
+    }
+    case k_daten: {
+      out.type = {SqlType::datetime2, 0, 0, 0};
+      const std::uint8_t n = r.u8();
+      if (n == 0) return out;
+      if (n != 3) throw ProtocolError("DATEN of length other than 3");
+      const auto b = r.bytes(3);
+      out.value = format_date(static_cast<std::int64_t>(read_le(b.data(), 3)) + days_from_civil(1, 1, 1)) + " 00:00:00";
+      return out;
+    }
+    case k_timen: {
+      const int scale = r.u8();
+      out.type = {SqlType::varchar, 16, 0, 0};
+      const std::uint8_t n = r.u8();
+      if (n == 0) return out;
+      const auto b = r.bytes(n);
+      const auto units = static_cast<std::int64_t>(read_le(b.data(), b.size()));
+      out.value = format_time(units / pow10(scale), units % pow10(scale), scale);
+      return out;
+    }
+    case k_datetime2n: case k_datetimeoffsetn: {
+      const int scale = r.u8();
+      if (scale > 7) throw ProtocolError("datetime2 scale above 7");
+      out.type = {SqlType::datetime2, 0, 0, scale};
+      const std::uint8_t n = r.u8();
+      if (n == 0) return out;
+      const auto b = r.bytes(n);
+      const std::size_t dt_len = static_cast<std::size_t>(time_bytes(scale)) + 3;
+      if (token == k_datetimeoffsetn && n != dt_len + 2) throw ProtocolError("bad DATETIMEOFFSETN length");
+      // datetimeoffset carries UTC time plus an offset; the sandbox keeps the UTC time.
+      out.value = datetime2_from_wire(b.data(), dt_len, scale);
+      return out;
+    }
+    case k_char: case k_varchar: case k_binary: case k_varbinary: {
+      const std::uint8_t max = r.u8();
+      const bool text = token == k_char || token == k_varchar;
+      out.type = {text ? SqlType::varchar : SqlType::varbinary, max, 0, 0};
+      const std::uint8_t n = r.u8();
+      if (n == 0) return out;
+      out.value = text_value(out.type.type, r.bytes(n));
+      return out;
+    }
+    case k_bigvarbin: case k_bigvarchr: case k_bigbinary: case k_bigchar: case k_nvarchar: case k_nchar: {
+      const std::uint16_t max = r.u16();
+      const bool wide = token == k_nvarchar || token == k_nchar;
+      const bool text = wide || token == k_bigvarchr || token == k_bigchar;
+      if (text) r.skip(5);  // collation
+      out.type.type = wide ? SqlType::nvarchar : text ? SqlType::varchar : SqlType::varbinary;
+      out.type.length = max == k_max_marker ? k_max_length : (wide ? max / 2 : max);
+      if (max == k_max_marker) {
+        bool is_null = false;
+        auto b = read_plp(r, &is_null);
+        if (!is_null) out.value = text_value(out.type.type, b);
+        return out;
+      }
+      const std::uint16_t n = r.u16();
+      if (n == k_null_ushort) return out;
+      out.value = text_value(out.type.type, r.bytes(n));
+      return out;
+    }
+    case k_text: case k_ntext: case k_image: {
+      r.u32();  // max length
+      if (token != k_image) r.skip(5);  // collation
+      out.type.type = token == k_ntext ? SqlType::nvarchar : token == k_text ? SqlType::varchar : SqlType::varbinary;
+      out.type.length = k_max_length;
+      const std::uint32_t n = r.u32();
+      if (n == 0xFFFFFFFFu) return out;
+      out.value = text_value(out.type.type, r.bytes(n));
+      return out;
+    }
+    default:
+      break;
+  }
+  throw ProtocolError(fmt::format("parameter type 0x{:02X} is not supported by the sandbox (xml, udt, sql_variant, tvp)", token));
+}
+
+}  // namespace sandbox::tds
