@@ -12,13 +12,14 @@ namespace {
 bool is_arn(const std::string& s) { return s.rfind("arn:", 0) == 0; }
 
 Expected<aws::DmsEndpoint> find_endpoint(aws::DmsClient& dms, const std::string& id_or_arn, const char* which) {
-  const auto endpoints = M2R_TRY(dms.describe_endpoints(
-      {{is_arn(id_or_arn) ? "endpoint-arn" : "endpoint-id", {id_or_arn}}}));
-  if (endpoints.empty()) {
+  // DMS answers ResourceNotFoundFault when no endpoint matches the filter.
+  auto found = dms.describe_endpoints({{is_arn(id_or_arn) ? "endpoint-arn" : "endpoint-id", {id_or_arn}}});
+  if (!found && found.error().kind != ErrorKind::not_found) return tl::unexpected(found.error());
+  if (!found || found->empty()) {
     return fail(ErrorKind::not_found, fmt::format("no DMS {} endpoint '{}'", which, id_or_arn),
                 fmt::format("check [dms] {}_endpoint; `aws dms describe-endpoints` lists them", which));
   }
-  return endpoints.front();
+  return found->front();
 }
 
 }  // namespace
@@ -27,14 +28,15 @@ int major_from_engine_version(const std::string& v) { return std::atoi(v.c_str()
 
 Expected<DmsArns> resolve_dms_arns(aws::DmsClient& dms, const DmsConfig& c) {
   DmsArns arns;
-  const auto instances = M2R_TRY(dms.describe_replication_instances(
+  auto instances = dms.describe_replication_instances(
       {{is_arn(c.replication_instance) ? "replication-instance-arn" : "replication-instance-id",
-        {c.replication_instance}}}));
-  if (instances.empty()) {
+        {c.replication_instance}}});
+  if (!instances && instances.error().kind != ErrorKind::not_found) return tl::unexpected(instances.error());
+  if (!instances || instances->empty()) {
     return fail(ErrorKind::not_found, fmt::format("no DMS replication instance '{}'", c.replication_instance),
                 "check [dms] replication_instance; `aws dms describe-replication-instances` lists them");
   }
-  arns.replication_instance = instances.front().arn;
+  arns.replication_instance = instances->front().arn;
   arns.source_endpoint = M2R_TRY(find_endpoint(dms, c.source_endpoint, "source")).arn;
   arns.target_endpoint = M2R_TRY(find_endpoint(dms, c.target_endpoint, "target")).arn;
   return arns;
@@ -127,12 +129,12 @@ DmsFacts gather_dms_facts(aws::DmsClient& dms, const DmsConfig& c, bool test_con
   DmsFacts f;
   auto instances = dms.describe_replication_instances(
       {{is_arn(c.replication_instance) ? "replication-instance-arn" : "replication-instance-id", {c.replication_instance}}});
-  if (!instances) {
+  if (!instances && instances.error().kind != ErrorKind::not_found) {
     f.error = instances.error().message;
     return f;
   }
   f.reachable = true;
-  if (!instances->empty()) {
+  if (instances && !instances->empty()) {
     f.instance_exists = true;
     f.instance_status = instances->front().status;
   }

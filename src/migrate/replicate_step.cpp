@@ -1,0 +1,109 @@
+#include "migrate/replicate_step.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/dms_task_spec.hpp"
+#include "core/troubleshooting.hpp"
+
+namespace m2r {
+
+Error task_failed_error(const aws::ReplicationTask& task) {
+  const std::string msg = task.last_failure_message.empty() ? task.stop_reason : task.last_failure_message;
+  if (const auto d = diagnose_dms_failure(msg)) {
+    return Error(ErrorKind::prerequisite,
+                 fmt::format("DMS task {} failed: {} ({})", task.identifier, d->cause, msg), d->fix);
+  }
+  return Error(ErrorKind::fatal, fmt::format("DMS task {} is {}: {}", task.identifier, task.status, msg),
+               "see the task's CloudWatch logs; `mssql2rds status` shows its statistics");
+}
+
+Expected<aws::ReplicationTask> wait_for_task(aws::DmsClient& dms, const std::string& arn,
+                                             const std::vector<std::string>& until_any_of, std::chrono::seconds timeout,
+                                             std::chrono::milliseconds poll) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto task = M2R_TRY(dms.describe_replication_task(arn));
+    if (std::find(until_any_of.begin(), until_any_of.end(), task.status) != until_any_of.end()) return task;
+    if (task.status == "failed") return tl::unexpected(task_failed_error(task));
+    if (std::chrono::steady_clock::now() > deadline) {
+      return fail(ErrorKind::timeout,
+                  fmt::format("DMS task {} still '{}' after {}s", task.identifier, task.status, timeout.count()),
+                  "re-run `mssql2rds run` to keep waiting; it resumes with the same task");
+    }
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+namespace {
+
+Expected<std::optional<aws::ReplicationTask>> find_task(StepContext& ctx, aws::DmsClient& dms,
+                                                        const ReplicateInputs& in) {
+  const std::string recorded = ctx.partial().value("task_arn", "");
+  if (!recorded.empty()) {
+    auto task = dms.describe_replication_task(recorded);
+    if (task) return std::optional<aws::ReplicationTask>(*task);
+    if (task.error().kind != ErrorKind::not_found) return tl::unexpected(task.error());
+    ctx.warning(fmt::format("the DMS task {} recorded by an earlier attempt no longer exists; creating it again",
+                            recorded));
+    return std::optional<aws::ReplicationTask>{};
+  }
+  // DMS answers ResourceNotFoundFault when no task matches the filter.
+  auto found = dms.describe_replication_tasks({{"replication-task-id", {in.task_id}}});
+  if (!found && found.error().kind != ErrorKind::not_found) return tl::unexpected(found.error());
+  if (!found || found->empty()) return std::optional<aws::ReplicationTask>{};
+  const auto tasks = *found;
+  const auto& t = tasks.front();
+  // A kill between CreateReplicationTask and the journal write leaves a task the journal
+  // does not know: adopt it only when it is ours in every respect.
+  const bool ours = t.source_endpoint_arn == in.arns.source_endpoint && t.target_endpoint_arn == in.arns.target_endpoint &&
+                    t.migration_type == "cdc" && (t.cdc_start_position.empty() || t.cdc_start_position == in.start.to_hex());
+  if (!ours) {
+    return fail(ErrorKind::conflict,
+                fmt::format("a DMS task named '{}' already exists and was not created by this migration", in.task_id),
+                "set another [dms] task_id, or delete that task if it is a leftover");
+  }
+  ctx.info(fmt::format("adopting the existing DMS task {} (created by an interrupted attempt)", t.arn));
+  return std::optional<aws::ReplicationTask>(t);
+}
+
+}  // namespace
+
+Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dms, const ReplicateInputs& in) {
+  auto task = M2R_TRY(find_task(ctx, dms, in));
+  if (!task) {
+    aws::CreateReplicationTaskRequest req;
+    req.identifier = in.task_id;
+    req.source_endpoint_arn = in.arns.source_endpoint;
+    req.target_endpoint_arn = in.arns.target_endpoint;
+    req.replication_instance_arn = in.arns.replication_instance;
+    req.migration_type = "cdc";
+    req.table_mappings = in.table_mappings;
+    req.settings = replication_task_settings_json();
+    req.cdc_start_position = in.start.to_hex();  // facts.md §4: the plain hex string
+    task = M2R_TRY(dms.create_replication_task(req));
+    M2R_TRY(ctx.record({{"task_arn", task->arn}, {"cdc_start_position", in.start.to_hex()}}));
+    ctx.info(fmt::format("created DMS task {} (cdc from {})", task->arn, in.start.to_hex()));
+  } else {
+    M2R_TRY(ctx.record({{"task_arn", task->arn}, {"cdc_start_position", in.start.to_hex()}}));
+  }
+
+  if (task->status == "creating" || task->status == "modifying") {
+    task = M2R_TRY(wait_for_task(dms, task->arn, {"ready", "stopped", "running"}, in.timeout, in.poll));
+  }
+  if (task->status == "failed") return tl::unexpected(task_failed_error(*task));
+  if (task->status == "ready") {
+    task = M2R_TRY(dms.start_replication_task(task->arn, "start-replication"));
+    ctx.info("started DMS task " + task->identifier);
+  } else if (task->status == "stopped") {
+    // Resume keeps DMS's own position (RecoveryCheckpoint); never restart from the LSN.
+    task = M2R_TRY(dms.start_replication_task(task->arn, "resume-processing"));
+    ctx.info("resumed DMS task " + task->identifier);
+  }
+  task = M2R_TRY(wait_for_task(dms, task->arn, {"running"}, in.timeout, in.poll));
+  return nlohmann::json{{"task_arn", task->arn}, {"status", task->status}, {"cdc_start_position", in.start.to_hex()}};
+}
+
+}  // namespace m2r

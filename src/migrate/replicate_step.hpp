@@ -1,0 +1,34 @@
+#pragma once
+// Creates (exactly once) and starts the DMS CDC task from the chosen start point.
+#include <chrono>
+#include <string>
+
+#include "aws/dms_client.hpp"
+#include "core/lsn.hpp"
+#include "migrate/aws_facts.hpp"
+#include "migrate/step_runner.hpp"
+
+namespace m2r {
+
+struct ReplicateInputs {
+  std::string task_id;
+  DmsArns arns;
+  std::string table_mappings;  // JSON text
+  Lsn start;
+  std::chrono::seconds timeout{600};
+  std::chrono::milliseconds poll{1000};
+};
+
+// Outputs: task_arn, cdc_start_position, status. Resumable: a task recorded by an earlier
+// attempt (or found with the same identifier, endpoints and start) is reused, never doubled.
+Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dms, const ReplicateInputs& in);
+
+// Waits until the task leaves the transitional states; returns its last description.
+Expected<aws::ReplicationTask> wait_for_task(aws::DmsClient& dms, const std::string& arn,
+                                             const std::vector<std::string>& until_any_of,
+                                             std::chrono::seconds timeout, std::chrono::milliseconds poll);
+
+// An error for a failed task, with the diagnosis of its LastFailureMessage.
+Error task_failed_error(const aws::ReplicationTask& task);
+
+}  // namespace m2r
