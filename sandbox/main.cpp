@@ -1,0 +1,106 @@
+// mssql2rds-sandbox: the rehearsal world's SQL Server instances, served over TDS on
+// loopback. `serve` opens each instance, listens, prints "ready name=... port=..."
+// per instance (scripts wait for these lines), and stops cleanly on SIGTERM/SIGINT.
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "tds/serve_config.hpp"
+#include "tds/tds_server.hpp"
+
+namespace {
+
+constexpr int k_exit_usage = 2;
+
+int serve(const sandbox::tds::ServeConfig& cfg) {
+  // Block the stop signals before any thread starts so that only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto log = [](const std::string& line) { fmt::print(stderr, "mssql2rds-sandbox: {}\n", line); };
+  std::vector<std::unique_ptr<sandbox::Instance>> instances;
+  std::vector<std::unique_ptr<sandbox::tds::TdsServer>> servers;
+  for (const auto& served : cfg.instances) {
+    std::unique_ptr<sandbox::Instance> instance;
+    try {
+      instance = sandbox::open_instance(served.config);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "mssql2rds-sandbox: error: cannot open instance '{}': {}\n", served.config.name, e.what());
+      return 1;
+    }
+    if (!instance) {
+      fmt::print(stderr, "mssql2rds-sandbox: error: cannot open instance '{}'\n", served.config.name);
+      return 1;
+    }
+    auto server = std::make_unique<sandbox::tds::TdsServer>(*instance, cfg.host, served.port, log);
+    if (auto started = server->start(); !started) {
+      fmt::print(stderr, "mssql2rds-sandbox: error: {}\n  hint: {}\n", started.error().message, started.error().hint);
+      return 1;
+    }
+    fmt::print("ready name={} port={}\n", served.config.name, server->port());
+    std::fflush(stdout);
+    instances.push_back(std::move(instance));
+    servers.push_back(std::move(server));
+  }
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  log(fmt::format("signal {}: stopping", signal_number));
+  for (auto& s : servers) s->stop();
+  servers.clear();
+  instances.clear();
+  fmt::print("stopped\n");
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mssql2rds-sandbox: SQL Server and RDS for SQL Server instances for the rehearsal world"};
+  app.require_subcommand(1);
+  auto* serve_cmd = app.add_subcommand("serve", "serve one or more instances over TDS on loopback");
+  std::string config_path;
+  std::vector<std::string> specs;
+  std::string host = "127.0.0.1";
+  serve_cmd->add_option("--config", config_path, "a TOML file with [[instance]] tables")->check(CLI::ExistingFile);
+  serve_cmd->add_option("--instance", specs,
+                        "name=src,port=14331,kind=sqlserver|rds,version=2019,data=DIR (repeatable); the sa "
+                        "password comes from $" + std::string(sandbox::tds::k_sa_password_env));
+  serve_cmd->add_option("--host", host, "address to listen on (loopback)");
+  CLI11_PARSE(app, argc, argv);
+
+  sandbox::tds::ServeConfig cfg;
+  if (!config_path.empty()) {
+    auto parsed = sandbox::tds::parse_serve_toml(config_path);
+    if (!parsed) {
+      fmt::print(stderr, "mssql2rds-sandbox: error: {}\n", parsed.error().message);
+      if (!parsed.error().hint.empty()) fmt::print(stderr, "  hint: {}\n", parsed.error().hint);
+      return k_exit_usage;
+    }
+    cfg = std::move(*parsed);
+  }
+  if (serve_cmd->count("--host") > 0 || config_path.empty()) cfg.host = host;
+  for (const auto& spec : specs) {
+    auto parsed = sandbox::tds::parse_instance_spec(spec);
+    if (!parsed) {
+      fmt::print(stderr, "mssql2rds-sandbox: error: {}\n", parsed.error().message);
+      if (!parsed.error().hint.empty()) fmt::print(stderr, "  hint: {}\n", parsed.error().hint);
+      return k_exit_usage;
+    }
+    cfg.instances.push_back(std::move(*parsed));
+  }
+  if (cfg.instances.empty()) {
+    fmt::print(stderr, "mssql2rds-sandbox: error: no instance to serve\n  hint: pass --instance or --config\n");
+    return k_exit_usage;
+  }
+  return serve(cfg);
+}
