@@ -1,0 +1,270 @@
+#include "mssql/connection_string.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace m2r::mssql {
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t");
+  return s.substr(b, e - b + 1);
+}
+
+struct Attribute {
+  std::string key;        // as written (trimmed)
+  std::string raw_value;  // as written, braces included
+  bool has_value = true;  // false for a segment without '='
+};
+
+// Splits "k=v;k={v;v}};..." as ODBC does: a value starting with '{' runs to the matching
+// '}' ('}}' inside stands for one '}'). Returns nullopt on an unterminated brace.
+std::optional<std::vector<Attribute>> parse_attributes(const std::string& s) {
+  std::vector<Attribute> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto eq = s.find('=', i);
+    const auto semi = s.find(';', i);
+    if (eq == std::string::npos || (semi != std::string::npos && semi < eq)) {
+      // A segment without '=' (e.g. a trailing ';'): keep it only if not blank.
+      const auto end = semi == std::string::npos ? s.size() : semi;
+      if (!trim(s.substr(i, end - i)).empty()) out.push_back({trim(s.substr(i, end - i)), {}, false});
+      i = end + 1;
+      continue;
+    }
+    Attribute a;
+    a.key = trim(s.substr(i, eq - i));
+    std::size_t j = eq + 1;
+    while (j < s.size() && s[j] == ' ') ++j;
+    if (j < s.size() && s[j] == '{') {
+      std::size_t k = j + 1;
+      for (;;) {
+        if (k >= s.size()) return std::nullopt;
+        if (s[k] == '}') {
+          if (k + 1 < s.size() && s[k + 1] == '}') {
+            k += 2;
+            continue;
+          }
+          break;
+        }
+        ++k;
+      }
+      a.raw_value = s.substr(eq + 1, k + 1 - (eq + 1));
+      const auto next = s.find(';', k + 1);
+      i = next == std::string::npos ? s.size() : next + 1;
+    } else {
+      const auto end = s.find(';', eq + 1);
+      a.raw_value = s.substr(eq + 1, (end == std::string::npos ? s.size() : end) - (eq + 1));
+      i = end == std::string::npos ? s.size() : end + 1;
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+bool is_password_key(const std::string& key) {
+  const auto k = lower(key);
+  return k == "pwd" || k == "password";
+}
+
+bool has_key(const std::vector<Attribute>& attrs, std::initializer_list<const char*> keys) {
+  return std::any_of(attrs.begin(), attrs.end(), [&](const Attribute& a) {
+    const auto k = lower(a.key);
+    return std::any_of(keys.begin(), keys.end(), [&](const char* want) { return k == want; });
+  });
+}
+
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+
+}  // namespace
+
+std::string ConnectionSettings::endpoint() const {
+  if (!odbc_connection_string.empty() && server.empty()) return "the server in odbc_connection_string";
+  return fmt::format("{}:{}", server, port);
+}
+
+ConnectionSettings settings_for(const SourceConfig& source) {
+  ConnectionSettings s;
+  s.server = source.server;
+  s.port = source.port;
+  s.database = source.database;
+  s.login = source.login;
+  s.password_env = source.password_env;
+  s.driver = source.driver;
+  s.encrypt = source.encrypt;
+  s.trust_server_certificate = source.trust_server_certificate;
+  s.odbc_connection_string = source.odbc_connection_string;
+  return s;
+}
+
+ConnectionSettings settings_for(const TargetConfig& target, std::string host, std::uint16_t port) {
+  ConnectionSettings s;
+  s.server = std::move(host);
+  s.port = port;
+  s.database = target.database;
+  s.login = target.login;
+  s.password_env = target.password_env;
+  s.driver = target.driver;
+  s.encrypt = target.encrypt;
+  s.trust_server_certificate = target.trust_server_certificate;
+  return s;
+}
+
+DriverKind driver_kind(const std::string& driver) {
+  const auto d = lower(driver);
+  if (d.find("freetds") != std::string::npos || d.find("tdsodbc") != std::string::npos) return DriverKind::freetds;
+  if (d.find("msodbcsql") != std::string::npos ||
+      (d.find("odbc driver") != std::string::npos && d.find("sql server") != std::string::npos)) {
+    return DriverKind::microsoft;
+  }
+  return DriverKind::other;
+}
+
+const std::vector<std::string>& freetds_driver_paths() {
+  static const std::vector<std::string> k_paths = {
+      "/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so",   // Debian/Ubuntu tdsodbc
+      "/usr/lib/aarch64-linux-gnu/odbc/libtdsodbc.so",
+      "/usr/lib64/libtdsodbc.so.0",                     // Fedora/RHEL freetds
+      "/usr/local/lib/libtdsodbc.so",                   // built from source
+      "/opt/homebrew/lib/libtdsodbc.so",
+  };
+  return k_paths;
+}
+
+Expected<std::string> resolve_driver(const std::string& driver, const DriverCatalog& catalog) {
+  if (driver.find('/') != std::string::npos) {
+    if (catalog.file_exists && !catalog.file_exists(driver)) {
+      return fail(ErrorKind::prerequisite, fmt::format("the ODBC driver file {} does not exist", driver),
+                  "install the driver or fix the driver path in the config");
+    }
+    return driver;
+  }
+  for (const auto& name : catalog.registered) {
+    if (lower(name) == lower(driver)) return name;
+  }
+  const auto kind = driver_kind(driver);
+  if (kind == DriverKind::freetds && catalog.file_exists) {
+    for (const auto& path : freetds_driver_paths()) {
+      if (catalog.file_exists(path)) return path;
+    }
+  }
+  const std::string known = catalog.registered.empty() ? "none" : fmt::format("{}", fmt::join(catalog.registered, ", "));
+  std::string hint;
+  if (kind == DriverKind::freetds) {
+    hint = "install FreeTDS's ODBC driver (Debian/Ubuntu: apt-get install tdsodbc unixodbc), or set driver to the path of "
+           "libtdsodbc.so";
+  } else if (kind == DriverKind::microsoft) {
+    hint = "install Microsoft's msodbcsql18 package, or set driver to \"FreeTDS\"";
+  } else {
+    hint = "set driver to a name registered in odbcinst.ini (odbcinst -q -d lists them) or to the driver's path";
+  }
+  return fail(ErrorKind::prerequisite,
+              fmt::format("the ODBC driver '{}' is not registered with unixODBC (registered: {})", driver, known), hint);
+}
+
+std::string odbc_braced(const std::string& value) {
+  std::string out = "{";
+  for (char c : value) {
+    out += c;
+    if (c == '}') out += '}';
+  }
+  return out + "}";
+}
+
+std::string odbc_value(const std::string& value) {
+  const bool plain = !value.empty() && value.find_first_of(";{}= ") == std::string::npos;
+  return plain ? value : odbc_braced(value);
+}
+
+std::string redact_connection_string(const std::string& connection_string) {
+  const auto attrs = parse_attributes(connection_string);
+  if (!attrs) {
+    // Unparseable: show nothing after the first password key rather than risk it.
+    const auto l = lower(connection_string);
+    auto pos = std::min(l.find("pwd"), l.find("password"));
+    return pos == std::string::npos ? connection_string : connection_string.substr(0, pos) + "***";
+  }
+  std::string out;
+  for (const auto& a : *attrs) {
+    if (!out.empty()) out += ';';
+    out += a.key;
+    if (is_password_key(a.key)) {
+      out += "={***}";
+    } else if (a.has_value) {
+      out += "=" + a.raw_value;
+    }
+  }
+  return out;
+}
+
+Expected<OdbcConnectionString> build_connection_string(const ConnectionSettings& s, const Secret& password,
+                                                       const DriverCatalog& catalog) {
+  std::vector<std::pair<std::string, std::string>> attrs;  // key, encoded value
+  if (!s.odbc_connection_string.empty()) {
+    const auto parsed = parse_attributes(s.odbc_connection_string);
+    if (!parsed) {
+      return fail(ErrorKind::invalid_input, "odbc_connection_string has an unterminated '{'",
+                  "close every {...} value; a '}' inside a braced value is written '}}'");
+    }
+    for (const auto& a : *parsed) {
+      if (is_password_key(a.key)) {
+        return fail(ErrorKind::invalid_input, "odbc_connection_string contains a password",
+                    fmt::format("remove PWD from the connection string and put the password in the environment "
+                                "variable named by password_env{}",
+                                s.password_env.empty() ? "" : " (" + s.password_env + ")"));
+      }
+      if (a.has_value) attrs.emplace_back(a.key, a.raw_value);
+    }
+    if (!s.login.empty() && !has_key(*parsed, {"uid", "user id", "user"})) attrs.emplace_back("UID", odbc_braced(s.login));
+  } else {
+    if (s.server.empty()) {
+      return fail(ErrorKind::invalid_input, "no server to connect to", "set server (and port) in the config");
+    }
+    const auto driver = M2R_TRY(resolve_driver(s.driver, catalog));
+    const auto kind = driver_kind(s.driver) == DriverKind::other ? driver_kind(driver) : driver_kind(s.driver);
+    attrs.emplace_back("Driver", odbc_braced(driver));
+    if (kind == DriverKind::freetds) {
+      // FreeTDS: host and port apart; TDS 7.4 is SQL Server 2012+; UTF-8 to and from the
+      // client so nvarchar survives. Encryption=require refuses a server without TLS. FreeTDS
+      // verifies the server certificate only when freetds.conf names a "ca file", so
+      // trust_server_certificate has no attribute to map to here.
+      attrs.emplace_back("Server", odbc_value(s.server));
+      attrs.emplace_back("Port", std::to_string(s.port));
+      attrs.emplace_back("TDS_Version", "7.4");
+      attrs.emplace_back("ClientCharset", "UTF-8");
+      attrs.emplace_back("Encryption", s.encrypt ? "require" : "off");
+    } else {
+      // Microsoft's driver: Server=tcp:host,port; Encrypt / TrustServerCertificate yes|no
+      // (driver 18 defaults Encrypt to yes).
+      attrs.emplace_back("Server", odbc_value(fmt::format("tcp:{},{}", s.server, s.port)));
+      attrs.emplace_back("Encrypt", yes_no(s.encrypt));
+      attrs.emplace_back("TrustServerCertificate", yes_no(s.trust_server_certificate));
+    }
+    if (!s.database.empty()) attrs.emplace_back("Database", odbc_braced(s.database));
+    if (!s.login.empty()) attrs.emplace_back("UID", odbc_braced(s.login));
+    attrs.emplace_back("APP", odbc_value(s.application_name));
+  }
+
+  OdbcConnectionString out;
+  for (const auto& [key, value] : attrs) {
+    const std::string part = key + "=" + value + ";";
+    out.value += part;
+    out.redacted += part;
+  }
+  out.value += "PWD=" + odbc_braced(password.reveal()) + ";";
+  out.redacted += "PWD={***};";
+  return out;
+}
+
+}  // namespace m2r::mssql

@@ -1,0 +1,140 @@
+#include "mssql/error_mapping.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace m2r::mssql {
+namespace {
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// FreeTDS's own client-side message numbers for a broken link (its db-lib/ct-lib numbering,
+// reused in the ODBC driver's native error): 20004 read failed, 20006 write failed,
+// 20017 unexpected EOF, 20009 unable to connect.
+bool is_freetds_link_error(int number) {
+  return number == 20004 || number == 20006 || number == 20017 || number == 20009;
+}
+
+const SqlMessage* first_error(const std::vector<SqlMessage>& diagnostics) {
+  for (const auto& m : diagnostics) {
+    if (m.is_error() || (!m.sqlstate.empty() && !starts_with(m.sqlstate, "01"))) return &m;
+  }
+  return nullptr;
+}
+
+std::string all_errors(const std::vector<SqlMessage>& diagnostics, const SqlMessage& primary) {
+  std::string out = describe_message(primary);
+  for (const auto& m : diagnostics) {
+    if (&m == &primary || !(m.is_error() || (!m.sqlstate.empty() && !starts_with(m.sqlstate, "01")))) continue;
+    if (m.number == primary.number && m.text == primary.text) continue;
+    out += "; " + describe_message(m);
+  }
+  return out;
+}
+
+std::string password_hint(const ErrorContext& c) {
+  if (c.password_env.empty()) return fmt::format("check the login '{}' and the password typed at the prompt", c.login);
+  return fmt::format("check the login '{}' in the config and the password in the environment variable {}", c.login,
+                     c.password_env);
+}
+
+}  // namespace
+
+std::string describe_message(const SqlMessage& m) {
+  if (m.number == 0 && m.severity == 0) return fmt::format("[{}] {}", m.sqlstate, m.text);
+  return fmt::format("SQL Server error {} (severity {}, state {}): {}", m.number, m.severity, m.state, m.text);
+}
+
+bool is_connection_failure(const SqlMessage& m) {
+  return starts_with(m.sqlstate, "08") || is_freetds_link_error(m.number);
+}
+bool is_timeout(const SqlMessage& m) { return m.sqlstate == "HYT00" || m.sqlstate == "HYT01"; }
+bool is_cancelled(const SqlMessage& m) { return m.sqlstate == "HY008"; }
+
+Error map_statement_error(const std::vector<SqlMessage>& diagnostics, const ErrorContext& c) {
+  const SqlMessage* primary = first_error(diagnostics);
+  if (primary == nullptr) {
+    return Error(ErrorKind::fatal, fmt::format("a statement on {} failed without saying why", c.endpoint));
+  }
+  // A timeout or a cancel is reported with the SQLSTATE; look for it anywhere.
+  for (const auto& m : diagnostics) {
+    if (is_timeout(m)) {
+      return Error(ErrorKind::timeout, fmt::format("a statement on {} did not finish in time ({})", c.endpoint, m.text),
+                   "raise the statement's timeout, or look for what blocks it on the server (sp_who2, blocking sessions)");
+    }
+    if (is_cancelled(m)) return Error(ErrorKind::fatal, fmt::format("the statement on {} was cancelled", c.endpoint));
+  }
+  const std::string text = all_errors(diagnostics, *primary);
+  if (is_connection_failure(*primary)) {
+    return Error(ErrorKind::retryable, fmt::format("the connection to {} broke: {}", c.endpoint, text),
+                 fmt::format("check that SQL Server at {} is up and reachable, then run the command again", c.endpoint));
+  }
+  using namespace sql_error;
+  switch (primary->number) {
+    case k_login_failed:
+      return Error(ErrorKind::auth, text, password_hint(c));
+    case k_cannot_open_database:
+    case k_missing_database:
+      return Error(ErrorKind::not_found, text,
+                   fmt::format("check the database name '{}' and that the login '{}' may use it", c.database, c.login));
+    case k_invalid_object:
+    case k_missing_procedure:
+      return Error(ErrorKind::not_found, text, "check the object's name and the current database");
+    case k_database_exists:
+      return Error(ErrorKind::conflict, text, "choose another database name, or drop the existing database first");
+    case k_log_backup_simple:
+      return Error(ErrorKind::prerequisite, text,
+                   "set the recovery model to FULL (ALTER DATABASE ... SET RECOVERY FULL) and take a full backup");
+    case k_no_current_backup:
+      return Error(ErrorKind::prerequisite, text, "take a full backup of the database first");
+    case k_backup_device_error:
+      return Error(ErrorKind::prerequisite, text,
+                   "check that the backup directory exists on the SQL Server host and that the SQL Server service account "
+                   "may write to it");
+    case k_incompatible_version:
+      return Error(ErrorKind::prerequisite, text,
+                   "restore on a SQL Server of the same or a newer major version than the source");
+    case k_backup_terminating:
+      return Error(ErrorKind::prerequisite, text, "the messages before this one name the cause");
+    case k_permission_denied:
+    case k_server_permission_denied:
+    case k_permission_denied_in_database:
+      return Error(ErrorKind::prerequisite, text,
+                   fmt::format("grant the login '{}' the permission named above (see docs: source permissions)", c.login));
+    default:
+      return Error(ErrorKind::fatal, text);
+  }
+}
+
+Error map_connect_error(const std::vector<SqlMessage>& diagnostics, const ErrorContext& c) {
+  const auto has = [&](auto pred) { return std::any_of(diagnostics.begin(), diagnostics.end(), pred); };
+  const SqlMessage* primary = first_error(diagnostics);
+  const std::string text = primary ? all_errors(diagnostics, *primary) : std::string("no diagnostics");
+  if (has([](const SqlMessage& m) { return m.number == sql_error::k_login_failed; })) {
+    return Error(ErrorKind::auth, fmt::format("SQL Server at {} refused the login: {}", c.endpoint, text), password_hint(c));
+  }
+  if (has([](const SqlMessage& m) { return m.number == sql_error::k_cannot_open_database; })) {
+    return Error(ErrorKind::not_found, fmt::format("SQL Server at {} cannot open the database: {}", c.endpoint, text),
+                 fmt::format("check the database name '{}' and that the login '{}' may use it", c.database, c.login));
+  }
+  if (has([](const SqlMessage& m) {
+        return m.sqlstate == "IM002" || m.text.find("Can't open lib") != std::string::npos;  // unixODBC's words
+      })) {
+    return Error(ErrorKind::prerequisite, fmt::format("the ODBC driver could not be loaded: {}", text),
+                 "install the driver (tdsodbc for FreeTDS, msodbcsql18 for Microsoft's) or fix driver in the config");
+  }
+  if (has([](const SqlMessage& m) { return is_timeout(m); })) {
+    return Error(ErrorKind::timeout, fmt::format("connecting to SQL Server at {} timed out: {}", c.endpoint, text),
+                 fmt::format("check that {} is reachable from this host (firewall, security group, VPN)", c.endpoint));
+  }
+  if (has([](const SqlMessage& m) { return is_connection_failure(m); }) || primary == nullptr) {
+    return Error(ErrorKind::retryable, fmt::format("could not connect to SQL Server at {}: {}", c.endpoint, text),
+                 fmt::format("check that SQL Server is running at {} and that the port is reachable from this host; "
+                             "with encrypt = true the server must offer TLS",
+                             c.endpoint));
+  }
+  return Error(ErrorKind::fatal, fmt::format("could not connect to SQL Server at {}: {}", c.endpoint, text));
+}
+
+}  // namespace m2r::mssql

@@ -1,0 +1,54 @@
+#pragma once
+// SQL Server's errors (number, severity, state, text) and the ODBC driver's SQLSTATEs,
+// mapped to the product's error kinds with a hint that names the fix.
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "mssql/sql_session.hpp"
+
+namespace m2r::mssql {
+
+// What a message or hint may name about the connection. Never the password.
+struct ErrorContext {
+  std::string endpoint;      // "host:port"
+  std::string database;
+  std::string login;
+  std::string password_env;  // the variable's name
+};
+
+// SQL Server message numbers the mapping knows (facts.md §10 and the documentation of each).
+namespace sql_error {
+inline constexpr int k_login_failed = 18456;
+inline constexpr int k_cannot_open_database = 4060;   // "Cannot open database ... requested by the login"
+inline constexpr int k_database_exists = 1801;
+inline constexpr int k_backup_terminating = 3013;     // follows the real cause of a failed BACKUP/RESTORE
+inline constexpr int k_backup_device_error = 3201;
+inline constexpr int k_incompatible_version = 3169;
+inline constexpr int k_log_backup_simple = 4208;
+inline constexpr int k_no_current_backup = 4214;
+inline constexpr int k_invalid_object = 208;
+inline constexpr int k_missing_procedure = 2812;
+inline constexpr int k_missing_database = 911;
+inline constexpr int k_permission_denied = 229;
+inline constexpr int k_server_permission_denied = 300;
+inline constexpr int k_permission_denied_in_database = 262;
+}  // namespace sql_error
+
+// A connection-level failure: the link is gone or never came up (SQLSTATE class 08, or the
+// driver's own "read/write failed" numbers), as opposed to an error SQL Server raised.
+bool is_connection_failure(const SqlMessage& message);
+bool is_timeout(const SqlMessage& message);    // HYT00 / HYT01
+bool is_cancelled(const SqlMessage& message);  // HY008
+
+// The error of a statement from every diagnostic it produced (informational ones are ignored;
+// the first error names the cause, later ones such as 3013 are appended).
+Error map_statement_error(const std::vector<SqlMessage>& diagnostics, const ErrorContext& context);
+
+// The error of a failed connection attempt.
+Error map_connect_error(const std::vector<SqlMessage>& diagnostics, const ErrorContext& context);
+
+// "SQL Server error 4208 (severity 16, state 1): <text>"
+std::string describe_message(const SqlMessage& message);
+
+}  // namespace m2r::mssql
