@@ -3,7 +3,11 @@
 #include "aws/http_transport.hpp"
 
 #include <arpa/inet.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +20,9 @@
 #include <gtest/gtest.h>
 
 #include "support/moto_server.hpp"  // free_loopback_port
+#include "support/temp_dir.hpp"
+
+extern char** environ;
 
 namespace m2r::aws {
 namespace {
@@ -264,6 +271,65 @@ TEST(CurlTransportTest, HttpsToAPlainServerFailsRatherThanDowngrading) {
   req.url = "https" + plain.url("/").substr(4);
   auto r = transport.send(req);
   EXPECT_FALSE(r);
+}
+
+bool port_accepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+TEST(CurlTransportTest, VerifiesTlsAndAcceptsAConfiguredCaBundle) {
+  // Given an HTTPS server with a self-signed certificate, the default transport should refuse it (prerequisite,
+  // naming the CA bundle option), and a transport pointed at that certificate as CA bundle should accept it.
+  m2r::test::TempDir dir;
+  const std::string cert = dir.str() + "/cert.pem", key = dir.str() + "/key.pem";
+  const std::string make_cert = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                                "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>/dev/null";
+  ASSERT_EQ(std::system(make_cert.c_str()), 0) << "openssl is needed for this test (apt-get install openssl)";
+  const int port = m2r::test::free_loopback_port();
+  std::vector<std::string> args = {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert", cert,
+                                   "-key", key, "-www", "-quiet"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawnp(&pid, "openssl", &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  struct Kill {
+    pid_t pid;
+    ~Kill() {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  } kill_server{pid};
+  for (int i = 0; i < 100 && !port_accepts(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(port_accepts(port)) << "openssl s_server did not start";
+
+  HttpRequest req;
+  req.url = "https://127.0.0.1:" + std::to_string(port) + "/";
+  CurlTransport strict;
+  auto refused = strict.send(req);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::prerequisite) << refused.error().message;
+  EXPECT_NE(refused.error().hint.find("CA bundle"), std::string::npos);
+
+  TransportOptions o;
+  o.ca_bundle = cert;
+  CurlTransport trusting(o);
+  auto ok = trusting.send(req);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->status, 200);
 }
 
 TEST(UrlTest, ParsesAuthorityAndTarget) {
