@@ -41,7 +41,16 @@ class TokenSink final : public ResultSink {
   void columns(const std::vector<Column>& cols) override {
     write_pending(true);
     m_cols = cols;
-    write_colmetadata(w(), cols);
+    if (m_conn.tds_version() < k_tds_version_73) {
+      // Down-level clients (TDS 7.2 and older) get the SQL Server 2008 date/time types
+      // as nvarchar text, as SQL Server sends them.
+      for (Column& c : m_cols) {
+        if (c.type.type == SqlType::datetime2) {
+          c.type = {SqlType::nvarchar, 19 + (c.type.scale > 0 ? c.type.scale + 1 : 0), 0, 0};
+        }
+      }
+    }
+    write_colmetadata(w(), m_cols);
     m_conn.out().send_full_packets();
   }
 
@@ -111,12 +120,7 @@ class TokenSink final : public ResultSink {
 
   // Ends one request (batch) or one RPC call: the final DONE / DONEPROC, with
   // DONE_MORE when more_follow (further RPCs in the same request).
-  void finish(std::uint8_t final_token, bool more_follow, bool attention) {
-    if (attention) {
-      write_pending(true);
-      write_done(w(), k_token_done, k_done_attn, 0, 0);
-      return;
-    }
+  void finish(std::uint8_t final_token, bool more_follow) {
     const std::uint16_t more = more_follow ? k_done_more : 0;
     if (m_pending && m_pending->token == final_token) {
       m_pending->status = static_cast<std::uint16_t>(m_pending->status | more);
@@ -342,6 +346,9 @@ bool Connection::handshake() {
     return false;
   }
   m_session = std::move(result.session);
+  m_tds_version = std::min(login.tds_version, k_tds_version_74);
+  m_log(fmt::format("spid {}: '{}' logged in (TDS 0x{:08X}, database '{}')", m_spid, login.user_name, login.tds_version,
+                    m_session->current_database()));
 
   std::uint32_t packet_size = login.packet_size == 0 ? k_default_packet_size : login.packet_size;
   packet_size = std::clamp(packet_size, k_min_packet_size, k_max_packet_size);
@@ -363,7 +370,7 @@ bool Connection::handshake() {
   lang.severity = 10;
   lang.text = "Changed language setting to us_english.";
   write_message(w, lang, m_server_name);
-  write_loginack(w, info.product_version);
+  write_loginack(w, info.product_version, m_tds_version);
   if (login.requested_features) write_featureextack_empty(w);
   write_env_string(w, k_env_packet_size, std::to_string(packet_size), std::to_string(k_default_packet_size));
   write_done(w, k_token_done, k_done_final, 0, 0);
@@ -412,6 +419,16 @@ void Connection::on_attention() {
   m_out.end_message();
 }
 
+void Connection::acknowledge_attention_if_any() {
+  // The acknowledgement is a message of its own after the (cut short) response:
+  // tedious discards the rest of the response and waits for the next message;
+  // FreeTDS reads on until it sees DONE_ATTN. ([MS-TDS] 3.2.5.7, 3.3.5.7)
+  if (!m_attention || m_closed) return;
+  write_done(m_out.tokens(), k_token_done, k_done_attn, 0, 0);
+  m_out.end_message();
+  m_attention = false;
+}
+
 void Connection::on_sql_batch(const std::vector<std::uint8_t>& payload) {
   const SqlBatch batch = parse_sql_batch(payload);
   TokenSink sink(*this);
@@ -420,8 +437,9 @@ void Connection::on_sql_batch(const std::vector<std::uint8_t>& payload) {
   } catch (const std::exception& e) {
     sink.error(error_message(50000, 16, fmt::format("The sandbox engine failed: {}", e.what())));
   }
-  sink.finish(k_token_done, false, m_attention || check_attention());
+  sink.finish(k_token_done, false);
   m_out.end_message();
+  acknowledge_attention_if_any();
 }
 
 void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
@@ -434,8 +452,10 @@ void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
     std::optional<std::pair<std::uint16_t, std::int32_t>> handle_out;  // (ordinal, handle)
     try {
       if (call.procedure == "sp_executesql") {
-        if (params.size() > 0 && params[0].name.empty()) params[0].name = "@stmt";
-        if (params.size() > 1 && params[1].name.empty()) params[1].name = "@params";
+        // Its first two parameters are positional: clients name them freely (tedious
+        // sends @statement) or not at all; the session sees SQL Server's names.
+        if (params.size() > 0) params[0].name = "@stmt";
+        if (params.size() > 1) params[1].name = "@params";
         m_session->execute_rpc("sp_executesql", params, sink);
       } else if (call.procedure == "sp_prepexec" || call.procedure == "sp_prepare") {
         // (@handle int OUTPUT, @params nvarchar, @stmt nvarchar[, values...]) -> sp_executesql
@@ -482,11 +502,12 @@ void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
       sink.return_value(handle_out->first, call.params[0].name, {SqlType::int_, 0, 0, 0},
                         Value{static_cast<std::int64_t>(handle_out->second)});
     }
-    const bool attention = m_attention || check_attention();
-    sink.finish(k_token_doneproc, !last && !attention, attention);
+    const bool attention = check_attention();
+    sink.finish(k_token_doneproc, !last && !attention);
     if (attention) break;
   }
   m_out.end_message();
+  acknowledge_attention_if_any();
 }
 
 void Connection::on_transaction_manager(const std::vector<std::uint8_t>& payload) {
@@ -535,8 +556,9 @@ void Connection::on_transaction_manager(const std::vector<std::uint8_t>& payload
       sink.error(error_message(8509, 16, "Distributed transactions (DTC) are not supported by the sandbox."));
       break;
   }
-  sink.finish(k_token_done, false, m_attention);
+  sink.finish(k_token_done, false);
   m_out.end_message();
+  acknowledge_attention_if_any();
 }
 
 }  // namespace sandbox::tds

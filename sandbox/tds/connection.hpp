@@ -57,6 +57,8 @@ class Connection {
   bool check_attention();
   ResponseWriter& out() { return m_out; }
   const std::string& server_name() const { return m_server_name; }
+  // The TDS version the client asked for in LOGIN7 (0x74000004 for 7.4).
+  std::uint32_t tds_version() const { return m_tds_version; }
 
  private:
   struct ClientMessage {
@@ -77,6 +79,7 @@ class Connection {
   void on_rpc(const std::vector<std::uint8_t>& payload);
   void on_transaction_manager(const std::vector<std::uint8_t>& payload);
   void on_attention();
+  void acknowledge_attention_if_any();
   void send_error_response(const Message& m);
 
   int m_fd;
@@ -90,6 +93,7 @@ class Connection {
   std::optional<std::pair<PacketHeader, std::vector<std::uint8_t>>> m_pushed_back;
   bool m_attention = false;
   bool m_closed = false;
+  std::uint32_t m_tds_version = 0;
   std::uint64_t m_transaction = 0;  // current transaction descriptor, 0 when none
   std::uint64_t m_next_transaction = 1;
   std::map<std::int32_t, Prepared> m_prepared;

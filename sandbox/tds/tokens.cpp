@@ -66,14 +66,14 @@ void write_env_bytes(ByteWriter& w, std::uint8_t type, const std::vector<std::ui
   w.bytes(old_value);
 }
 
-void write_loginack(ByteWriter& w, const std::string& product_version) {
+void write_loginack(ByteWriter& w, const std::string& product_version, std::uint32_t tds_version) {
   const ProductVersion v = parse_product_version(product_version);
   LengthScope scope(w, k_token_loginack);
   w.u8(k_interface_sql);
-  w.u8(static_cast<std::uint8_t>(k_tds_version_74 >> 24));
-  w.u8(static_cast<std::uint8_t>((k_tds_version_74 >> 16) & 0xFF));
-  w.u8(static_cast<std::uint8_t>((k_tds_version_74 >> 8) & 0xFF));
-  w.u8(static_cast<std::uint8_t>(k_tds_version_74 & 0xFF));
+  w.u8(static_cast<std::uint8_t>(tds_version >> 24));
+  w.u8(static_cast<std::uint8_t>((tds_version >> 16) & 0xFF));
+  w.u8(static_cast<std::uint8_t>((tds_version >> 8) & 0xFF));
+  w.u8(static_cast<std::uint8_t>(tds_version & 0xFF));
   w.b_varchar("Microsoft SQL Server");
   w.u8(static_cast<std::uint8_t>(v.major));
   w.u8(static_cast<std::uint8_t>(v.minor));

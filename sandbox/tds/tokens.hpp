@@ -50,6 +50,7 @@ enum EnvChangeType : std::uint8_t {
 
 // TDS 7.4 as LOGINACK states it (big-endian on the wire: 74 00 00 04).
 inline constexpr std::uint32_t k_tds_version_74 = 0x74000004;
+inline constexpr std::uint32_t k_tds_version_73 = 0x730A0003;  // 7.3A, the first with datetime2
 
 void write_done(ByteWriter& w, std::uint8_t token, std::uint16_t status, std::uint16_t cur_cmd,
                 std::uint64_t row_count);
@@ -59,7 +60,8 @@ void write_message(ByteWriter& w, const Message& m, const std::string& server_na
 void write_env_string(ByteWriter& w, std::uint8_t type, const std::string& new_value, const std::string& old_value);
 void write_env_bytes(ByteWriter& w, std::uint8_t type, const std::vector<std::uint8_t>& new_value,
                      const std::vector<std::uint8_t>& old_value);
-void write_loginack(ByteWriter& w, const std::string& product_version);
+// The negotiated version: the client's when older than 7.4, else 7.4.
+void write_loginack(ByteWriter& w, const std::string& product_version, std::uint32_t tds_version);
 void write_featureextack_empty(ByteWriter& w);
 void write_colmetadata(ByteWriter& w, const std::vector<Column>& cols);
 // ROW, or NBCROW when any value is NULL.

@@ -44,6 +44,21 @@ class FakeSession final : public Session {
       sink.columns(all_types_columns());
       for (const auto& r : all_types_rows()) sink.row(r);
       sink.done(DoneKind::statement, 2, false);
+    } else if (u == "SELECT * FROM CLASSIC_TYPES") {
+      // The all-types set without uniqueidentifier and datetime2, which FreeTDS's
+      // DB-Library (bsqldb) cannot print.
+      std::vector<Column> cols;
+      std::vector<std::vector<Value>> rows(2);
+      const auto all_cols = all_types_columns();
+      const auto all_rows = all_types_rows();
+      for (std::size_t i = 0; i < all_cols.size(); ++i) {
+        if (all_cols[i].name == "c_guid" || all_cols[i].name == "c_datetime2") continue;
+        cols.push_back(all_cols[i]);
+        for (std::size_t r = 0; r < rows.size(); ++r) rows[r].push_back(all_rows[r][i]);
+      }
+      sink.columns(cols);
+      for (const auto& r : rows) sink.row(r);
+      sink.done(DoneKind::statement, 2, false);
     } else if (u.rfind("PRINT ", 0) == 0) {
       std::string text = s.substr(6);
       if (text.size() >= 2 && text.front() == '\'') text = text.substr(1, text.size() - 2);
