@@ -36,3 +36,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "install-deps: all ${#PACKAGES[@]} packages present"
 fi
+
+# Node's tedious, the TDS conformance test's independent client (tests/sandbox/conformance):
+# pinned by package-lock.json, installed only when missing.
+conformance_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/sandbox/conformance"
+if [ -f "$conformance_dir/package-lock.json" ] && [ ! -d "$conformance_dir/node_modules/tedious" ]; then
+  echo "install-deps: npm ci in tests/sandbox/conformance"
+  (cd "$conformance_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
