@@ -13,6 +13,7 @@
 #include "aws/aws_context.hpp"
 #include "aws/checksums.hpp"
 #include "aws/cloudwatch_client.hpp"
+#include "aws/dms_client.hpp"
 #include "aws/rds_client.hpp"
 #include "aws/s3_client.hpp"
 #include "aws/sts_client.hpp"
@@ -340,6 +341,39 @@ TEST_F(AwsAgainstMotoTest, CloudWatchPutThenGetStatistics) {
   ASSERT_TRUE(points) << points.error().message;
   ASSERT_FALSE(points->empty());
   EXPECT_DOUBLE_EQ(points->back().maximum.value_or(-1), 7.5);
+}
+
+TEST_F(AwsAgainstMotoTest, DmsCreatesAndDescribesInstanceEndpointsAndTask) {
+  // Given moto's DMS, our JSON 1.1 client should create a replication instance, two endpoints and a CDC task
+  // from an LSN, then find them again through filtered describe calls.
+  DmsClient dms(admin_context());
+  auto ri = dms.create_replication_instance({"m2r-ri", "dms.t3.medium", 50, "", false, false});
+  ASSERT_TRUE(ri) << ri.error().message;
+  EXPECT_FALSE(ri->arn.empty());
+  auto source = dms.create_endpoint({"m2r-src", "source", "sqlserver", "src.example", 1433, "sales", "dms", "pw", "", "", {}});
+  ASSERT_TRUE(source) << source.error().message;
+  auto target = dms.create_endpoint({"m2r-tgt", "target", "sqlserver", "tgt.example", 1433, "sales", "admin", "pw", "", "", {}});
+  ASSERT_TRUE(target) << target.error().message;
+  const std::string mappings =
+      R"({"rules":[{"rule-type":"selection","rule-id":"1","rule-name":"1","object-locator":{"schema-name":"dbo","table-name":"%"},"rule-action":"include"}]})";
+  auto task = dms.create_replication_task({"m2r-sales-cdc", source->arn, target->arn, ri->arn, "cdc", mappings,
+                                           R"({"TargetMetadata":{"TargetTablePrepMode":"DO_NOTHING"}})",
+                                           "00000025:00000b8f:0004", {}, {}});
+  ASSERT_TRUE(task) << task.error().message;
+  EXPECT_EQ(task->identifier, "m2r-sales-cdc");
+  EXPECT_FALSE(task->status.empty());
+
+  auto found = dms.describe_replication_tasks({{"replication-task-arn", {task->arn}}});
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].migration_type, "cdc");
+  auto endpoints = dms.describe_endpoints({{"endpoint-arn", {source->arn}}});
+  ASSERT_TRUE(endpoints) << endpoints.error().message;
+  ASSERT_EQ(endpoints->size(), 1u);
+  EXPECT_EQ((*endpoints)[0].identifier, "m2r-src");
+  auto instances = dms.describe_replication_instances({{"replication-instance-id", {"m2r-ri"}}});
+  ASSERT_TRUE(instances) << instances.error().message;
+  EXPECT_EQ(instances->size(), 1u);
 }
 
 TEST_F(AwsAgainstMotoTest, SecretsNeverAppearInLogsEventsOrErrors) {
