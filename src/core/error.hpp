@@ -51,10 +51,14 @@ int exit_code_for(ErrorKind kind);
 }  // namespace m2r
 
 // Propagate an error from an Expected expression; evaluates to its value otherwise.
-// (A GNU statement expression, as ccache's TRY; __extension__ keeps -Wpedantic quiet.)
-#define M2R_TRY(expr)                                                  \
+// (A GNU statement expression, as ccache's TRY; __extension__ keeps -Wpedantic quiet, and
+// __COUNTER__ gives nested uses distinct names.)
+#define M2R_CONCAT_INNER(a, b) a##b
+#define M2R_CONCAT(a, b) M2R_CONCAT_INNER(a, b)
+#define M2R_TRY(expr) M2R_TRY_NAMED(expr, M2R_CONCAT(m2r_try_result_, __COUNTER__))
+#define M2R_TRY_NAMED(expr, name)                                      \
   __extension__({                                                      \
-    auto m2r_try_result_ = (expr);                                     \
-    if (!m2r_try_result_) return tl::unexpected(std::move(m2r_try_result_.error())); \
-    ::m2r::detail::unwrap(std::move(m2r_try_result_));                 \
+    auto name = (expr);                                                \
+    if (!name) return tl::unexpected(std::move(name.error()));         \
+    ::m2r::detail::unwrap(std::move(name));                            \
   })

@@ -1,0 +1,54 @@
+#include "migrate/backup_step.hpp"
+
+#include <fmt/format.h>
+
+#include "core/tsql.hpp"
+
+namespace m2r {
+
+std::optional<double> backup_progress(const mssql::SqlMessage& m) {
+  if (m.number != 3211) return std::nullopt;
+  const int percent = std::atoi(m.text.c_str());
+  if (percent < 0 || percent > 100) return std::nullopt;
+  return percent / 100.0;
+}
+
+Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& source, const MigrationConfig& config,
+                                         const std::string& new_stamp) {
+  const std::string stamp = ctx.partial().value("stamp", new_stamp);
+  const auto layout = backup_layout(config, stamp);
+  const nlohmann::json names = {{"stamp", stamp},
+                                {"server_files", layout.server_files},
+                                {"local_files", layout.local_files},
+                                {"s3_keys", layout.s3_keys},
+                                {"restore_arn", layout.restore_arn}};
+  M2R_TRY(ctx.record(names));
+
+  // A kill after BACKUP finished but before the step was marked done: msdb knows.
+  const auto existing = M2R_TRY(source.query(tsql::backupset_for_file(config.source.database, layout.server_files[0]),
+                                             {}, {.idempotent = mssql::Idempotent::yes}));
+  if (!existing.rows().empty()) {
+    ctx.info("the backup to " + layout.server_files[0] + " had already finished; not taking it again");
+    return names;
+  }
+
+  const auto sql = tsql::backup_database({config.source.database, layout.server_files, config.source.compression, 5});
+  ctx.info(sql);
+  auto result = source.execute_with_messages(sql, {}, [&](const mssql::SqlMessage& m) {
+    if (const auto f = backup_progress(m)) {
+      ctx.progress(*f, m.text);
+    } else if (m.number == 3014) {
+      ctx.info(m.text);
+    }
+  });
+  if (!result) {
+    return fail(result.error().kind, "BACKUP DATABASE failed: " + result.error().message,
+                result.error().hint.empty()
+                    ? fmt::format("check that SQL Server can write to {} (backup_dir_server) and has space there",
+                                  config.source.backup_dir_server)
+                    : result.error().hint);
+  }
+  return names;
+}
+
+}  // namespace m2r

@@ -1,0 +1,121 @@
+#include "migrate/restore_step.hpp"
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/troubleshooting.hpp"
+#include "core/tsql.hpp"
+
+namespace m2r {
+
+namespace {
+
+struct TaskRow {
+  long long task_id = 0;
+  std::string task_type;
+  std::string database;
+  double percent = 0;
+  std::string lifecycle;
+  std::string info;
+  std::string s3_arn;
+};
+
+Expected<std::vector<TaskRow>> task_rows(const mssql::QueryResult& result) {
+  std::vector<TaskRow> out;
+  const auto& rs = result.first();
+  for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+    TaskRow t;
+    t.task_id = M2R_TRY(M2R_TRY(rs.value(i, "task_id")).as_int64());
+    t.task_type = M2R_TRY(rs.value(i, "task_type")).to_text();
+    t.database = M2R_TRY(rs.value(i, "database_name")).to_text();
+    const auto pct = M2R_TRY(rs.value(i, "% complete"));
+    t.percent = pct.is_null() ? 0 : pct.as_double().value_or(0);
+    t.lifecycle = M2R_TRY(rs.value(i, "lifecycle")).to_text();
+    const auto info = M2R_TRY(rs.value(i, "task_info"));
+    t.info = info.is_null() ? "" : info.to_text();
+    const auto arn = M2R_TRY(rs.value(i, "S3_object_arn"));
+    t.s3_arn = arn.is_null() ? "" : arn.to_text();
+    out.push_back(t);
+  }
+  return out;
+}
+
+bool active(const std::string& lifecycle) { return lifecycle == "CREATED" || lifecycle == "IN_PROGRESS"; }
+
+}  // namespace
+
+Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& target, const RestoreInputs& in) {
+  const mssql::StatementOptions read{.idempotent = mssql::Idempotent::yes};
+  long long task_id = ctx.partial().value("task_id", 0LL);
+
+  if (task_id == 0) {
+    // Adopt a task an interrupted attempt started before it could record the id.
+    const auto all = M2R_TRY(task_rows(M2R_TRY(target.query("exec msdb.dbo.rds_task_status", {}, read))));
+    for (const auto& t : all) {
+      if (t.database == in.database && t.task_type.rfind("RESTORE_DB", 0) == 0 && t.s3_arn == in.s3_arn &&
+          (active(t.lifecycle) || t.lifecycle == "SUCCESS")) {
+        task_id = t.task_id;
+        ctx.info(fmt::format("adopting RDS restore task {} started by an interrupted attempt", task_id));
+      }
+    }
+  }
+  if (task_id == 0) {
+    // At most two backup/restore tasks per instance (facts.md §5): wait for a slot.
+    for (;;) {
+      const auto all = M2R_TRY(task_rows(M2R_TRY(target.query("exec msdb.dbo.rds_task_status", {}, read))));
+      const auto running = std::count_if(all.begin(), all.end(), [](const TaskRow& t) { return active(t.lifecycle); });
+      if (running < 2) break;
+      ctx.progress(0, "waiting: two backup/restore tasks already run on the instance (RDS allows two)");
+      std::this_thread::sleep_for(in.poll);
+    }
+    const auto sql = tsql::rds_restore_database(in.database, in.s3_arn);
+    ctx.info(sql);
+    auto started = target.query(sql);
+    if (!started) {
+      const auto d = diagnose_rds_task(started.error().message);
+      return fail(d ? ErrorKind::prerequisite : started.error().kind,
+                  "rds_restore_database refused: " + (d ? d->cause + " (" + started.error().message + ")"
+                                                        : started.error().message),
+                  d ? d->fix : started.error().hint);
+    }
+    if (started->rows().empty() || started->rows().front().empty()) {
+      return fail(ErrorKind::fatal, "rds_restore_database returned no task id", "see rds_task_status on the instance");
+    }
+    task_id = M2R_TRY(started->rows().front().front().as_int64());
+    M2R_TRY(ctx.record({{"task_id", task_id}}));
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + in.timeout;
+  double last_percent = -1;
+  for (;;) {
+    const auto rows = M2R_TRY(task_rows(M2R_TRY(target.query(tsql::rds_task_status(task_id), {}, read))));
+    if (rows.empty()) {
+      return fail(ErrorKind::not_found, fmt::format("RDS knows no task {}", task_id),
+                  "the task history was lost; `mssql2rds abort` then run again");
+    }
+    const auto& t = rows.front();
+    if (t.percent != last_percent) {
+      ctx.progress(t.percent / 100.0, t.lifecycle);
+      last_percent = t.percent;
+    }
+    if (t.lifecycle == "SUCCESS") {
+      return nlohmann::json{{"task_id", task_id}, {"lifecycle", t.lifecycle}};
+    }
+    if (t.lifecycle == "ERROR" || t.lifecycle == "CANCELLED") {
+      const auto d = diagnose_rds_task(t.info);
+      return fail(d ? ErrorKind::prerequisite : ErrorKind::fatal,
+                  fmt::format("RDS restore task {} ended in {}: {}{}", task_id, t.lifecycle, t.info,
+                              d ? " (" + d->cause + ")" : ""),
+                  d ? d->fix + "; then `mssql2rds run` again (a failed restore leaves nothing to clean up)"
+                    : "see task_info in `exec msdb.dbo.rds_task_status`");
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return fail(ErrorKind::timeout, fmt::format("RDS restore task {} still {} after the timeout", task_id, t.lifecycle),
+                  "re-run `mssql2rds run`: it follows the same task");
+    }
+    std::this_thread::sleep_for(in.poll);
+  }
+}
+
+}  // namespace m2r
