@@ -2,6 +2,10 @@
 
 #include <ctime>
 
+#include <fmt/format.h>
+
+#include "core/part_plan.hpp"
+
 namespace m2r {
 
 namespace {
@@ -30,7 +34,7 @@ std::string strip_etag_quotes(std::string_view etag) {
 }
 
 S3ObjectStore::S3ObjectStore(const aws::AwsContext& context)
-    : m_client(context), m_part_client(without_retries(context)) {}
+    : m_client(context), m_parts(without_retries(context), aws::Service::s3) {}
 
 Expected<std::string> S3ObjectStore::create_multipart(const std::string& bucket, const std::string& key) {
   return m_client.create_multipart_upload(bucket, key, "CRC32C");
@@ -39,21 +43,30 @@ Expected<std::string> S3ObjectStore::create_multipart(const std::string& bucket,
 Expected<std::string> S3ObjectStore::upload_part(const std::string& bucket, const std::string& key,
                                                  const std::string& upload_id, int part_number,
                                                  const PartBody& body) {
-  aws::UploadPartInput in;
-  in.bucket = bucket;
-  in.key = key;
-  in.upload_id = upload_id;
-  in.part_number = part_number;
-  in.body = body.bytes;
-  in.content_md5 = body.content_md5;
-  in.checksum_crc32c = body.checksum_crc32c;
-  const auto part = M2R_TRY(m_part_client.upload_part(in));
-  if (part.checksum_crc32c != body.checksum_crc32c) {
-    return fail(ErrorKind::integrity,
-                "S3 acknowledged part " + std::to_string(part_number) + " with CRC32C " + part.checksum_crc32c +
-                    ", not the " + body.checksum_crc32c + " sent");
+  if (part_number < 1 || part_number > static_cast<int>(k_max_parts)) {
+    return fail(ErrorKind::invalid_input, fmt::format("S3 part number {} is outside 1..10000", part_number));
   }
-  return strip_etag_quotes(part.etag);
+  const auto address = m_client.address(bucket, key);
+  aws::AwsRequest r;
+  r.operation = "UploadPart";
+  r.method = "PUT";
+  r.endpoint = address.endpoint;
+  r.path = address.path;
+  r.query = fmt::format("partNumber={}&uploadId={}", part_number, aws::uri_encode(upload_id));
+  r.body_view = body.bytes;
+  r.unsigned_payload = true;
+  r.headers.emplace_back("Content-MD5", body.content_md5);
+  r.headers.emplace_back("x-amz-checksum-crc32c", body.checksum_crc32c);
+  r.resource = fmt::format("part {} of s3://{}/{}", part_number, bucket, key);
+  const auto response = M2R_TRY(m_parts.send(r));
+  const std::string etag = response.header("ETag").value_or("");
+  if (etag.empty()) return fail(ErrorKind::fatal, "s3 UploadPart: the response has no ETag");
+  const std::string echoed = response.header("x-amz-checksum-crc32c").value_or(body.checksum_crc32c);
+  if (echoed != body.checksum_crc32c) {
+    return fail(ErrorKind::integrity, fmt::format("S3 acknowledged part {} with CRC32C {}, not the {} sent",
+                                                  part_number, echoed, body.checksum_crc32c));
+  }
+  return strip_etag_quotes(etag);
 }
 
 Expected<std::vector<UploadedPart>> S3ObjectStore::list_parts(const std::string& bucket, const std::string& key,

@@ -12,6 +12,9 @@ class S3ObjectStore final : public ObjectStore {
  public:
   // UploadPart goes through a client that does not retry by itself: the upload engine retries
   // each part, reporting every retry as an event. Every other call keeps the context's policy.
+  // Parts are sent with x-amz-content-sha256: UNSIGNED-PAYLOAD, over HTTP too: the body is
+  // protected by the signed Content-MD5 and x-amz-checksum-crc32c headers, which S3 checks, so a
+  // SHA-256 of every byte on both ends would add CPU and no safety (bench/README.md).
   explicit S3ObjectStore(const aws::AwsContext& context);
 
   Expected<std::string> create_multipart(const std::string& bucket, const std::string& key) override;
@@ -31,7 +34,7 @@ class S3ObjectStore final : public ObjectStore {
 
  private:
   aws::S3Client m_client;
-  aws::S3Client m_part_client;
+  aws::AwsClient m_parts;  // UploadPart, without retries
 };
 
 // "\"abc\"" -> "abc".
