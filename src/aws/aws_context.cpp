@@ -57,6 +57,15 @@ Expected<AwsContext> AwsContext::from_environment(AwsContextOptions options) {
   return ctx;
 }
 
+std::string AwsContext::describe() const {
+  std::string endpoints_text = "AWS";
+  if (endpoints.is_custom(Service::s3) || endpoints.is_custom(Service::dms) || endpoints.is_custom(Service::rds))
+    endpoints_text = fmt::format("s3 {}, rds {}, dms {}", endpoints.endpoint(Service::s3), endpoints.endpoint(Service::rds),
+                                 endpoints.endpoint(Service::dms));
+  return fmt::format("{}, region {}, endpoints: {}", credentials ? credentials->source() : std::string("no credentials"),
+                     region, endpoints_text);
+}
+
 AwsContext AwsContext::for_endpoint(Credentials credentials, std::string region, std::string endpoint_url,
                                     std::shared_ptr<HttpTransport> http, std::shared_ptr<Clock> clock, RetryOptions retry) {
   AwsContext ctx;

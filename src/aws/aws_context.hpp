@@ -35,6 +35,8 @@ struct AwsContextOptions {
   LogListener on_log;
 };
 
+// Copyable (shared pieces); every part is thread-safe, so one context and the clients built
+// from it may serve all upload threads at once.
 struct AwsContext {
   std::shared_ptr<CredentialsProvider> credentials;
   std::string region;
@@ -47,6 +49,10 @@ struct AwsContext {
   LogListener on_log;
 
   static Expected<AwsContext> from_environment(AwsContextOptions options = {});
+
+  // "profile 'prod' (/home/u/.aws/credentials), region eu-west-1, endpoints: AWS" — for a
+  // status line or a log; never contains a secret.
+  std::string describe() const;
 
   // A context for tests and tools: static credentials, the given endpoint for every
   // service, the given transport (CurlTransport when null).

@@ -346,6 +346,9 @@ TEST(CredentialsTest, ContextFromEnvironmentCombinesEverything) {
   EXPECT_EQ(ctx->endpoints.endpoint(Service::rds), "http://127.0.0.1:4566");
   EXPECT_EQ(ctx->retry->options().max_attempts, 5);
   EXPECT_EQ(ctx->credentials->credentials()->access_key_id, "AKIDM");
+  EXPECT_EQ(ctx->describe(), fmt::format("profile 'm' ({}/.aws/credentials), region eu-west-3, endpoints: s3 "
+                                         "http://127.0.0.1:4566, rds http://127.0.0.1:4566, dms http://127.0.0.1:4566",
+                                         home.str()));
   options.env = map_environment({{"HOME", home.str()}, {"AWS_PROFILE", "m"}, {"AWS_MAX_ATTEMPTS", "many"}});
   EXPECT_FALSE(AwsContext::from_environment(options));
 }
