@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include "aws/checksums.hpp"
 #include "migrate/object_store_fake.hpp"  // multipart_etag, composite_crc32c
@@ -431,14 +432,29 @@ void Engine::worker() {
 
 Expected<void> Engine::process(Task& task, char* buffer) {
   const PartRange& range = task.range;
-  const std::size_t got = M2R_TRY(m_reader.read_at(range.offset, std::span<char>(buffer, range.size)));
-  if (got != range.size) {
-    return fail(ErrorKind::fatal, fmt::format("the file ended at {} bytes inside part {} ({} to {})",
-                                              range.offset + got, range.number, range.offset,
-                                              range.offset + range.size));
+  // Read and checksum in 1 MiB steps, each step hashed while it is still in the CPU cache: one
+  // pass over memory instead of three (read, CRC32C, MD5). A re-check needs the CRC32C only.
+  constexpr std::size_t k_step = 1 << 20;
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5_ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  const bool want_md5 = !task.recheck;
+  if (want_md5) EVP_DigestInit_ex(md5_ctx.get(), EVP_md5(), nullptr);
+  std::uint32_t crc_value = 0;
+  for (std::uint64_t done = 0; done < range.size || (range.size == 0 && done == 0);) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(k_step, range.size - done));
+    const std::size_t got = M2R_TRY(m_reader.read_at(range.offset + done, std::span<char>(buffer + done, want)));
+    if (got != want) {
+      return fail(ErrorKind::fatal, fmt::format("the file ended at {} bytes inside part {} ({} to {})",
+                                                range.offset + done + got, range.number, range.offset,
+                                                range.offset + range.size));
+    }
+    const std::string_view step(buffer + done, got);
+    crc_value = aws::crc32c(step, crc_value);
+    if (want_md5) EVP_DigestUpdate(md5_ctx.get(), step.data(), step.size());
+    done += got;
+    if (range.size == 0) break;
   }
   const std::string_view bytes(buffer, range.size);
-  const std::string crc = aws::crc32c_base64(aws::crc32c(bytes));
+  const std::string crc = aws::crc32c_base64(crc_value);
 
   if (task.recheck) {
     std::lock_guard lock(m_mutex);
@@ -446,7 +462,15 @@ Expected<void> Engine::process(Task& task, char* buffer) {
     if (sent.size == range.size && sent.crc32c == crc) return {};
   }
 
-  const std::string md5_raw = aws::md5_raw(bytes);
+  std::string md5_raw;
+  if (want_md5) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(md5_ctx.get(), digest, &length);
+    md5_raw.assign(reinterpret_cast<const char*>(digest), length);
+  } else {
+    md5_raw = aws::md5_raw(bytes);
+  }
   const std::string md5 = aws::base64_encode(md5_raw);
 
   if (task.candidate) {
