@@ -9,7 +9,14 @@ namespace m2r::cli {
 const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = {
       {"init", "write a commented configuration template for one migration", attach_init},
+      {"check", "check every prerequisite, each with its fix; changes nothing (unless --fix)", attach_check},
       {"plan", "print every step with the exact T-SQL and AWS calls it will make; changes nothing", attach_plan},
+      {"run", "backup -> LSN -> upload -> restore -> prepare target -> DMS CDC; resumes where it stopped", attach_run},
+      {"status", "steps, progress, the DMS task, table statistics and CDC latency", attach_status},
+      {"validate", "row counts and checksums per table, source against target", attach_validate},
+      {"cutover", "drain CDC, stop the task, validate, re-enable triggers and constraints, report downtime",
+       attach_cutover},
+      {"abort", "stop and delete the DMS task, abort uploads, optionally drop the target database", attach_abort},
       {"lsn", "convert a SQL Server LSN between its forms and show the one AWS DMS takes", attach_lsn},
   };
   return table;

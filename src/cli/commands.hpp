@@ -33,6 +33,12 @@ const std::vector<CommandSpec>& command_table();
 std::function<int(const GlobalOptions&)> attach_lsn(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_init(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_plan(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_check(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_run(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_status(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_abort(CLI::App& app);
 
 // Prints "mssql2rds: error: ..." plus the hint, or a JSON error object; returns the exit code.
 struct ErrorReport {
