@@ -27,6 +27,8 @@ struct InstanceConfig {
   double rds_task_pace = 1.0;
   // Bytes per second BACKUP copies at (0 = unthrottled), so WITH STATS progress is visible.
   double backup_throughput = 0.0;
+  // The login besides "sa" that sa_password opens (the RDS master user).
+  std::string admin_user = "sa";
 };
 
 std::unique_ptr<Instance> open_instance(const InstanceConfig& config);

@@ -1,0 +1,139 @@
+#pragma once
+// Internals shared by the engine's translation units (instance, session, backup, RDS).
+// Not part of the seam: sandbox/tds sees only api.hpp and instance_factory.hpp.
+#ifndef SQLITE_ENABLE_PREUPDATE_HOOK
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1  // Debian's libsqlite3 has it compiled in
+#endif
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/api.hpp"
+#include "engine/instance_factory.hpp"
+#include "engine/sqlite_util.hpp"
+#include "engine/tsql_lexer.hpp"
+#include "engine/txlog.hpp"
+
+namespace sandbox::engine {
+
+class InstanceImpl;
+
+// One database's shared state. Writers serialize on write_mutex (facts: SQLite locks the
+// file; the sandbox applies each statement in its own short SQLite transaction).
+struct Database {
+  std::string name;
+  int id = 0;
+  std::string path;
+  std::mutex write_mutex;
+  LsnState lsn;            // guarded by write_mutex
+  std::int64_t next_xact = 0x4d0;  // guarded by write_mutex
+  sqlite3* admin = nullptr;         // engine-internal connection, used under write_mutex
+  std::uint64_t generation = 0;  // changes when a restore replaces the database
+  std::atomic<bool> restoring{false};
+  std::atomic<bool> dropped{false};
+  std::mutex flags_mutex;
+  std::set<std::string> triggers_disabled;  // sqlite table names (ALTER TABLE ... DISABLE TRIGGER ALL)
+  std::set<std::string> fk_nocheck;         // sqlite table names (NOCHECK CONSTRAINT ALL)
+
+  ~Database();
+  std::string meta(const std::string& key, const std::string& def = {});
+  // Writers (under write_mutex) pass the connection that holds the SQLite transaction.
+  void set_meta(sqlite3* c, const std::string& key, const std::string& value);
+  void persist_lsn(sqlite3* c);
+  std::string append(sqlite3* c, const LogRecord& rec);
+};
+
+// Opens a connection for the engine's use: WAL, busy timeout, internal schema.
+sqlite3* open_connection(const std::string& path);
+void create_internal_schema(sqlite3* db);
+
+struct BackupOptions {
+  std::string database;
+  bool log = false;
+  std::vector<std::string> files;
+  bool copy_only = false;
+  bool compression = false;
+  bool checksum = false;
+  int stats = 0;
+  bool init = false;
+};
+
+struct RestoreOptions {
+  std::string database;
+  bool log = false;
+  std::vector<std::string> files;
+  bool norecovery = false;
+  bool replace = false;
+  std::string source_label;  // for messages
+};
+
+class InstanceImpl : public Instance {
+ public:
+  explicit InstanceImpl(const InstanceConfig& config);
+  ~InstanceImpl() override;
+  InstanceInfo info() const override { return m_info; }
+  LoginResult login(const std::string& user, const std::string& password, const std::string& database) override;
+
+  const InstanceConfig& config() const { return m_config; }
+  std::shared_ptr<Database> find(const std::string& name);  // null when absent
+  std::vector<std::shared_ptr<Database>> databases();
+  std::shared_ptr<Database> create_database(const std::string& name);  // raises 1801
+  void drop_database(const std::string& name);
+  std::string msdb_path() const { return m_config.data_dir + "/msdb.sqlite"; }
+  int next_spid() { return ++m_spid; }
+  int major_version() const { return m_config.version; }
+  std::mutex& msdb_mutex() { return m_msdb_mutex; }
+  sqlite3* msdb() { return m_msdb; }  // under msdb_mutex
+
+  // Backup and restore (backup.cpp). Messages go to `progress`.
+  void backup(const BackupOptions& opts, ResultSink& sink);
+  // Restores from already-read stripe contents (disk or S3). percent: progress callback.
+  void restore_from_stripes(const RestoreOptions& opts, const std::vector<std::string>& stripes,
+                            const std::function<void(int)>& percent, ResultSink* sink);
+  void restore(const RestoreOptions& opts, ResultSink& sink);  // RESTORE ... FROM DISK
+  void finish_restore(const std::string& name);               // RESTORE DATABASE x WITH RECOVERY
+  // Installs a database file image under `name` (a new database_id), ONLINE or RESTORING.
+  std::shared_ptr<Database> install_database(const std::string& name, const std::string& image_path);
+  // Log truncation: called after checkpoints and log backups.
+  void truncate_log(Database& db);
+  std::string log_reuse_wait(Database& db);
+  void checkpoint(Database& db);
+
+  // RDS (rds.cpp).
+  void rds_procedure(const std::string& proc, const std::map<std::string, Value>& args, ResultSink& sink);
+
+ private:
+  std::shared_ptr<Database> open_db(const std::string& name, int id, const std::string& path);
+  void rds_worker(std::int64_t task_id);
+
+  InstanceConfig m_config;
+  InstanceInfo m_info;
+  std::mutex m_mutex;
+  std::map<std::string, std::shared_ptr<Database>> m_dbs;  // key: lower-case name
+  sqlite3* m_master = nullptr;
+  sqlite3* m_msdb = nullptr;
+  std::mutex m_msdb_mutex;
+  std::atomic<int> m_spid{50};
+  std::mutex m_tasks_mutex;
+  std::vector<std::thread> m_task_threads;
+  std::atomic<bool> m_stopping{false};
+};
+
+// Numeric(25,0) form of an LSN given in hex (facts.md §1).
+std::string lsn_numeric(const std::string& hex);
+std::string now_datetime();
+// Undoes a transaction's row changes from its log records (ROLLBACK, restore recovery);
+// with `compensate`, logs compensation records and LOP_ABORT_XACT using `lsn`.
+void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, bool compensate);  // "YYYY-MM-DD HH:MM:SS.mmm" local time
+
+}  // namespace sandbox::engine

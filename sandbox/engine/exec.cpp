@@ -1,0 +1,564 @@
+// EXEC and RPC: user procedures, sp_executesql, replication / CDC switches, RDS procedures;
+// BACKUP and RESTORE statement parsing; login and the factory.
+#include <chrono>
+#include <thread>
+
+#include "engine/session.hpp"
+
+namespace sandbox::engine {
+
+namespace {
+
+bool is_sym(const Token& t, const char* s) { return t.kind == TokKind::symbol && t.text == s; }
+
+[[noreturn]] void unsupported(const std::string& what) {
+  raise(40517, 16, "Keyword or statement option '" + what + "' is not supported in this version of SQL Server.");
+}
+
+[[noreturn]] void syntax_near(const std::vector<Token>& t, std::size_t i) {
+  raise(102, 15, "Incorrect syntax near '" + (i < t.size() ? t[i].text : std::string("end of statement")) + "'.");
+}
+
+std::string value_str(const Value& v) {
+  if (auto* s = std::get_if<std::string>(&v)) return *s;
+  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (auto* d = std::get_if<double>(&v)) return std::to_string(*d);
+  return {};
+}
+
+bool value_true(const Value& v) {
+  if (auto* i = std::get_if<std::int64_t>(&v)) return *i != 0;
+  std::string s = lower(value_str(v));
+  return s == "true" || s == "1" || s == "on" || s == "yes";
+}
+
+class NullSink : public ResultSink {
+ public:
+  void columns(const std::vector<Column>&) override {}
+  void row(const std::vector<Value>&) override {}
+  void done(DoneKind, std::optional<std::int64_t>, bool) override {}
+  void message(const Message&) override {}
+  void database_changed(const std::string&, const std::string&) override {}
+  void return_status(int) override {}
+  bool cancelled() override { return false; }
+};
+
+// Routes a procedure's inner statements as DONEINPROC.
+class InProcSink : public ResultSink {
+ public:
+  explicit InProcSink(ResultSink& inner) : m_inner(inner) {}
+  void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
+  void row(const std::vector<Value>& v) override { m_inner.row(v); }
+  void done(DoneKind, std::optional<std::int64_t> n, bool e) override { m_inner.done(DoneKind::in_proc, n, e); }
+  void message(const Message& m) override { m_inner.message(m); }
+  void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
+  void return_status(int s) override { m_inner.return_status(s); }
+  bool cancelled() override { return m_inner.cancelled(); }
+
+ private:
+  ResultSink& m_inner;
+};
+
+}  // namespace
+
+void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
+  const auto& t = st.tokens;
+  std::size_t i = 1;
+  if (i < t.size() && t[i].kind == TokKind::variable && i + 1 < t.size() && is_sym(t[i + 1], "=")) i += 2;  // @rc =
+  if (i < t.size() && is_sym(t[i], "(")) unsupported("EXEC (dynamic SQL string)");
+  std::string name;
+  while (i < t.size() && (t[i].is_name() || is_sym(t[i], "."))) {
+    name += is_sym(t[i], ".") ? "." : t[i].text;
+    ++i;
+  }
+  if (name.empty()) syntax_near(t, i);
+  std::map<std::string, Value> named;
+  std::vector<Value> positional;
+  while (i < t.size()) {
+    std::string pname;
+    if (t[i].kind == TokKind::variable && i + 1 < t.size() && is_sym(t[i + 1], "=")) {
+      pname = lower(t[i].text);
+      i += 2;
+    }
+    if (i >= t.size()) syntax_near(t, i);
+    Value v;
+    if (is_sym(t[i], "-") && i + 1 < t.size() && t[i + 1].kind == TokKind::number) {
+      v = -std::stoll(t[i + 1].text);
+      ++i;
+    } else if (t[i].kind == TokKind::string) v = t[i].text;
+    else if (t[i].kind == TokKind::number) {
+      if (t[i].text.find('.') != std::string::npos) v = std::stod(t[i].text);
+      else v = static_cast<std::int64_t>(std::stoll(t[i].text));
+    } else if (t[i].is("NULL") || t[i].is("DEFAULT")) v = std::monostate{};
+    else if (t[i].kind == TokKind::variable) {
+      const Variable* var = variable(lower(t[i].text));
+      if (!var) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
+      const Cell& c = var->value;
+      if (c.type == SQLITE_INTEGER) v = c.i;
+      else if (c.type == SQLITE_FLOAT) v = c.d;
+      else if (c.type == SQLITE_TEXT) v = c.s;
+    } else v = t[i].text;
+    ++i;
+    if (i < t.size() && (t[i].is("OUTPUT") || t[i].is("OUT"))) ++i;
+    if (pname.empty()) positional.push_back(v);
+    else named[pname] = v;
+    if (i < t.size() && is_sym(t[i], ",")) ++i;
+    else if (i < t.size()) syntax_near(t, i);
+  }
+  call_procedure(name, named, sink, false, positional);
+}
+
+void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) {
+  try {
+    if (iequals(procedure, "sp_executesql") || iequals(procedure, "sys.sp_executesql")) {
+      if (params.empty()) raise(201, 16, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
+      const std::string sql = value_str(params[0].value);
+      auto saved = m_vars;
+      for (std::size_t k = 2; k < params.size(); ++k) {
+        Variable v;
+        v.type = params[k].type;
+        v.value = value_to_cell(params[k].value);
+        m_vars[lower(params[k].name)] = v;
+      }
+      InProcSink inner(sink);
+      bool failed = false;
+      for (const auto& st : split_statements(sql)) {
+        try {
+          execute_statement(st, inner, true);
+        } catch (const SqlError& e) {
+          sink.message(e.msg);
+          sink.done(DoneKind::in_proc, std::nullopt, true);
+          failed = true;
+          if (e.msg.severity == 15) break;
+        }
+      }
+      m_vars = saved;
+      sink.return_status(failed ? -6 : 0);
+      sink.done(DoneKind::proc, std::nullopt, failed);
+      return;
+    }
+    std::map<std::string, Value> named;
+    std::vector<Value> positional;
+    for (const auto& p : params) {
+      if (p.name.empty()) positional.push_back(p.value);
+      else named[lower(p.name)] = p.value;
+    }
+    call_procedure(procedure, named, sink, false, positional);
+  } catch (const SqlError& e) {
+    sink.message(e.msg);
+    sink.return_status(-6);
+    sink.done(DoneKind::proc, std::nullopt, true);
+  }
+}
+
+void SessionImpl::call_procedure(const std::string& full_name, std::map<std::string, Value> args, ResultSink& sink,
+                                 bool, const std::vector<Value>& positional) {
+  // Split db.schema.name.
+  std::vector<std::string> parts;
+  {
+    std::string cur_part;
+    for (char c : full_name) {
+      if (c == '.') { parts.push_back(cur_part); cur_part.clear(); }
+      else cur_part += c;
+    }
+    parts.push_back(cur_part);
+  }
+  const std::string proc = lower(parts.back());
+  const std::string dbpart = parts.size() >= 3 ? lower(parts[0]) : "";
+  if (proc.rfind("rds_", 0) == 0) {
+    if (m_inst.config().kind != InstanceKind::rds) {
+      raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
+    }
+    if (!dbpart.empty() && dbpart != "msdb") raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
+    if (dbpart.empty() && !iequals(m_db, "msdb")) raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
+    if (proc == "rds_cdc_enable_db" || proc == "rds_cdc_disable_db") {
+      std::string name = args.count("@db_name") ? value_str(args["@db_name"]) : positional.empty() ? "" : value_str(positional[0]);
+      auto db = m_inst.find(name);
+      if (!db) raise(15010, 16, "The database '" + name + "' does not exist. Supply a valid database name.");
+      std::lock_guard<std::mutex> lock(db->write_mutex);
+      db->set_meta(db->admin, "is_cdc_enabled", proc == "rds_cdc_enable_db" ? "1" : "0");
+      if (db->meta("repl_done_lsn").empty()) db->set_meta(db->admin, "repl_done_lsn", db->lsn.peek().to_hex());
+      sink.return_status(0);
+      sink.done(DoneKind::proc, std::nullopt, false);
+      return;
+    }
+    if (!positional.empty()) raise(50000, 16, "RDS procedures take named parameters.");
+    m_inst.rds_procedure(proc, args, sink);
+    sink.return_status(0);
+    sink.done(DoneKind::proc, std::nullopt, false);
+    return;
+  }
+  if (proc.rfind("sp_", 0) == 0 || proc.rfind("xp_", 0) == 0) {
+    system_procedure(proc, args, positional, sink);
+    return;
+  }
+  // A user procedure in the current database.
+  const std::string schema = parts.size() >= 2 ? parts[parts.size() - 2] : "dbo";
+  if (!dbpart.empty() && !iequals(dbpart, m_db)) unsupported("EXEC of a procedure in another database");
+  std::string def;
+  {
+    Stmt s(cur(), "SELECT o.definition FROM __m2r_objects o JOIN __m2r_schemas s ON s.schema_id = o.schema_id"
+                  " WHERE o.type = 'P' AND o.name = ? COLLATE NOCASE AND s.name = ? COLLATE NOCASE");
+    s.bind(1, parts.back()).bind(2, schema);
+    if (!s.step()) raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
+    def = s.str(0);
+  }
+  auto toks = tokenize(def);
+  // CREATE [OR ALTER] PROC[EDURE] name [(] @p type [= default] [OUTPUT], ... [)] [WITH ...] AS body
+  std::size_t i = 0;
+  while (i < toks.size() && !(toks[i].is("PROC") || toks[i].is("PROCEDURE"))) ++i;
+  ++i;
+  while (i < toks.size() && (toks[i].is_name() || is_sym(toks[i], "."))) ++i;
+  if (i < toks.size() && is_sym(toks[i], "(")) ++i;
+  struct Param { std::string name; ColumnType type; std::optional<Value> def; };
+  std::vector<Param> params;
+  while (i < toks.size() && toks[i].kind == TokKind::variable) {
+    Param p;
+    p.name = lower(toks[i].text);
+    ++i;
+    if (toks[i].is("AS")) ++i;
+    std::string decl = lower(toks[i].text);
+    ++i;
+    if (i < toks.size() && is_sym(toks[i], "(")) {
+      decl += "(";
+      ++i;
+      while (i < toks.size() && !is_sym(toks[i], ")")) decl += lower(toks[i++].text) == "max" ? "-1" : toks[i - 1].text;
+      decl += ")";
+      ++i;
+    }
+    if (!parse_type(decl, p.type)) raise(2715, 16, "Cannot find data type " + decl + ".");
+    if (i < toks.size() && is_sym(toks[i], "=")) {
+      ++i;
+      const Token& d = toks[i];
+      if (d.kind == TokKind::string) p.def = Value(d.text);
+      else if (d.kind == TokKind::number) p.def = Value(static_cast<std::int64_t>(std::stoll(d.text)));
+      else p.def = Value(std::monostate{});
+      ++i;
+    }
+    while (i < toks.size() && (toks[i].is("OUTPUT") || toks[i].is("OUT") || toks[i].is("READONLY"))) ++i;
+    params.push_back(p);
+    if (i < toks.size() && is_sym(toks[i], ",")) ++i;
+  }
+  while (i < toks.size() && !toks[i].is("AS")) ++i;
+  if (i + 1 >= toks.size()) raise(50000, 16, "The definition of procedure '" + full_name + "' has no body.");
+  std::string body = def.substr(toks[i + 1].offset);
+  auto saved_vars = m_vars;
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    Variable v;
+    v.type = params[k].type;
+    if (args.count(params[k].name)) v.value = value_to_cell(args[params[k].name]);
+    else if (k < positional.size()) v.value = value_to_cell(positional[k]);
+    else if (params[k].def) v.value = value_to_cell(*params[k].def);
+    else {
+      m_vars = saved_vars;
+      raise(201, 16, "Procedure or function '" + parts.back() + "' expects parameter '" + params[k].name + "', which was not supplied.");
+    }
+    m_vars[params[k].name] = v;
+  }
+  auto toks_body = tokenize(body);
+  std::size_t b = 0, e = body.size();
+  if (!toks_body.empty() && toks_body.front().is("BEGIN") &&
+      !(toks_body.size() > 1 && (toks_body[1].is("TRAN") || toks_body[1].is("TRANSACTION")))) {
+    b = toks_body.front().offset + 5;
+    std::size_t last = toks_body.size() - 1;
+    while (last > 0 && is_sym(toks_body[last], ";")) --last;
+    if (toks_body[last].is("END")) e = toks_body[last].offset;
+  }
+  InProcSink inner(sink);
+  const bool nocount = m_nocount;
+  bool failed = false;
+  if (++m_proc_depth > 32) {
+    --m_proc_depth;
+    raise(217, 16, "Maximum stored procedure, function, trigger, or view nesting level exceeded (limit 32).");
+  }
+  try {
+    for (const auto& st : split_statements(body.substr(b, e - b))) {
+      if (!st.tokens.empty() && st.tokens[0].is("RETURN")) break;
+      try {
+        execute_statement(st, inner, true);
+      } catch (const SqlError& err) {
+        Message m = err.msg;
+        m.procedure = parts.back();
+        sink.message(m);
+        sink.done(DoneKind::in_proc, std::nullopt, true);
+        failed = true;
+        if (m.severity == 15) break;
+      }
+    }
+  } catch (...) {
+    --m_proc_depth;
+    m_vars = saved_vars;
+    throw;
+  }
+  --m_proc_depth;
+  m_nocount = nocount;
+  m_vars = saved_vars;
+  sink.return_status(failed ? -6 : 0);
+  sink.done(DoneKind::proc, std::nullopt, failed);
+}
+
+void SessionImpl::system_procedure(const std::string& proc, const std::map<std::string, Value>& args_in,
+                                   const std::vector<Value>& positional, ResultSink& sink) {
+  auto args = args_in;
+  auto arg = [&](const char* name, std::size_t pos) -> std::string {
+    if (args.count(name)) return value_str(args[name]);
+    if (pos < positional.size()) return value_str(positional[pos]);
+    return {};
+  };
+  auto finish = [&]() {
+    sink.return_status(0);
+    sink.done(DoneKind::proc, std::nullopt, false);
+  };
+  auto hold_log = [&](Database& db) {
+    if (db.meta("repl_done_lsn").empty()) db.set_meta(db.admin, "repl_done_lsn", db.lsn.peek().to_hex());
+  };
+  if (proc == "sp_replicationdboption") {
+    const std::string dbname = arg("@dbname", 0);
+    const std::string opt = lower(arg("@optname", 1));
+    const bool on = value_true(args.count("@value") ? args["@value"] : positional.size() > 2 ? positional[2] : Value(std::string("false")));
+    auto db = m_inst.find(dbname);
+    if (!db) raise(15010, 16, "The database '" + dbname + "' does not exist. Supply a valid database name.");
+    if (opt != "publish" && opt != "merge publish") unsupported("sp_replicationdboption @optname = '" + opt + "'");
+    if (opt == "merge publish") unsupported("merge replication");
+    if (m_inst.config().kind == InstanceKind::rds) raise(15247, 16, "User does not have permission to perform this action.");
+    std::lock_guard<std::mutex> lock(db->write_mutex);
+    db->set_meta(db->admin, "is_published", on ? "1" : "0");
+    if (on) hold_log(*db);
+    return finish();
+  }
+  if (proc == "sp_addpublication" || proc == "sp_addarticle" || proc == "sp_droppublication" || proc == "sp_droparticle") {
+    auto db = cur_db();
+    if (db->meta("is_published") != "1") {
+      raise(14013, 16, "This database is not enabled for publication.");
+    }
+    std::lock_guard<std::mutex> lock(db->write_mutex);
+    sqlite3* c = db->admin;
+    exec(c, "CREATE TABLE IF NOT EXISTS __m2r_publications(name nvarchar(128) PRIMARY KEY, options nvarchar(-1));"
+            "CREATE TABLE IF NOT EXISTS __m2r_articles(publication nvarchar(128), article nvarchar(128), source_owner nvarchar(128),"
+            " source_object nvarchar(128), type nvarchar(40));");
+    const std::string pub = arg("@publication", 0);
+    if (proc == "sp_addpublication") {
+      if (query_int(c, "SELECT COUNT(*) FROM __m2r_publications WHERE name = " + quote_literal(pub)))
+        raise(14016, 16, "The publication '" + pub + "' already exists.");
+      std::string opts;
+      for (auto& [k, v] : args) opts += k + "=" + value_str(v) + ";";
+      Stmt s(c, "INSERT INTO __m2r_publications VALUES(?, ?)");
+      s.bind(1, pub).bind(2, opts);
+      s.step();
+    } else if (proc == "sp_droppublication") {
+      exec(c, "DELETE FROM __m2r_publications WHERE name = " + quote_literal(pub) + "; DELETE FROM __m2r_articles WHERE publication = " + quote_literal(pub));
+    } else if (proc == "sp_addarticle") {
+      if (!query_int(c, "SELECT COUNT(*) FROM __m2r_publications WHERE name = " + quote_literal(pub)))
+        raise(20026, 16, "The publication '" + pub + "' does not exist.");
+      const std::string owner = args.count("@source_owner") ? value_str(args["@source_owner"]) : "dbo";
+      const std::string object = args.count("@source_object") ? value_str(args["@source_object"]) : arg("@article", 1);
+      const std::string table = sqlite_table_name(owner, object);
+      Stmt o(c, "SELECT object_id FROM __m2r_objects WHERE type = 'U' AND sqlite_name = ? COLLATE NOCASE");
+      o.bind(1, table);
+      if (!o.step()) raise(14027, 16, "The object '" + owner + "." + object + "' does not exist or is not a valid object.");
+      const std::int64_t oid = o.i64(0);
+      if (!query_int(c, "SELECT COUNT(*) FROM __m2r_objects WHERE type = 'PK' AND parent_object_id = " + std::to_string(oid)))
+        raise(14088, 16, "The table '[" + owner + "].[" + object + "]' must have a primary key to be published using the transaction-based method.");
+      Stmt s(c, "INSERT INTO __m2r_articles VALUES(?,?,?,?,?)");
+      s.bind(1, pub).bind(2, arg("@article", 1)).bind(3, owner).bind(4, object).bind(5, args.count("@type") ? value_str(args["@type"]) : "logbased");
+      s.step();
+      exec(c, "UPDATE __m2r_objects SET is_replicated = 1 WHERE object_id = " + std::to_string(oid));
+    } else {
+      exec(c, "DELETE FROM __m2r_articles WHERE publication = " + quote_literal(pub) + " AND article = " + quote_literal(arg("@article", 1)));
+    }
+    return finish();
+  }
+  if (proc == "sp_cdc_enable_db" || proc == "sp_cdc_disable_db") {
+    auto db = cur_db();
+    if (m_inst.config().kind == InstanceKind::rds)
+      raise(22902, 16, "Caught error in sys.sp_cdc_enable_db: User does not have permission. On Amazon RDS use msdb.dbo.rds_cdc_enable_db.");
+    std::lock_guard<std::mutex> lock(db->write_mutex);
+    db->set_meta(db->admin, "is_cdc_enabled", proc == "sp_cdc_enable_db" ? "1" : "0");
+    if (proc == "sp_cdc_enable_db") hold_log(*db);
+    return finish();
+  }
+  if (proc == "sp_cdc_enable_table" || proc == "sp_cdc_disable_table") {
+    auto db = cur_db();
+    if (db->meta("is_cdc_enabled") != "1")
+      raise(22901, 16, "The database '" + db->name + "' is not enabled for Change Data Capture. Ensure that the correct database context is set and retry the operation. To report on the databases enabled for Change Data Capture, query the is_cdc_enabled column in the sys.databases catalog view.");
+    const std::string schema = arg("@source_schema", 0);
+    const std::string name = arg("@source_name", 1);
+    if (proc == "sp_cdc_enable_table" && !args.count("@role_name") && positional.size() < 3)
+      raise(201, 16, "Procedure or function 'sp_cdc_enable_table' expects parameter '@role_name', which was not supplied.");
+    std::lock_guard<std::mutex> lock(db->write_mutex);
+    const std::string table = sqlite_table_name(schema, name);
+    Stmt o(db->admin, "SELECT object_id FROM __m2r_objects WHERE type = 'U' AND sqlite_name = ? COLLATE NOCASE");
+    o.bind(1, table);
+    if (!o.step()) raise(22931, 16, "Source table '" + schema + "." + name + "' does not exist in the current database. Ensure that the correct database context is set. Specify a valid schema and table name for the database.");
+    exec(db->admin, "UPDATE __m2r_objects SET is_tracked_by_cdc = " + std::string(proc == "sp_cdc_enable_table" ? "1" : "0") +
+                        " WHERE object_id = " + std::to_string(o.i64(0)));
+    return finish();
+  }
+  if (proc == "sp_repldone") {
+    // The log reader (DMS) marks everything read so far as replicated; truncation may proceed.
+    auto db = cur_db();
+    std::lock_guard<std::mutex> lock(db->write_mutex);
+    db->set_meta(db->admin, "repl_done_lsn", db->lsn.peek().to_hex());
+    return finish();
+  }
+  if (proc == "sp_executesql") {
+    std::vector<RpcParam> params;
+    RpcParam p;
+    p.value = args.count("@stmt") ? args["@stmt"] : positional.empty() ? Value() : positional[0];
+    params.push_back(p);
+    return execute_rpc("sp_executesql", params, sink);
+  }
+  raise(2812, 16, "Could not find stored procedure '" + proc + "'.");
+}
+
+// ---------------------------------------------------------------------------------------
+// BACKUP / RESTORE statements (documented form only; facts.md §8).
+
+void SessionImpl::do_backup(const Statement& st, ResultSink& sink) {
+  const auto& t = st.tokens;
+  if (t.size() < 3) syntax_near(t, 1);
+  if (m_inst.config().kind == InstanceKind::rds) {
+    // Amazon RDS: native BACKUP is not allowed; use msdb.dbo.rds_backup_database.
+    raise(262, 14, "BACKUP DATABASE permission denied in database '" + t[2].text + "'.");
+  }
+  BackupOptions o;
+  if (t[1].is("LOG")) o.log = true;
+  else if (!t[1].is("DATABASE")) unsupported("BACKUP " + upper(t[1].text));
+  o.database = t[2].text;
+  if (t[2].kind == TokKind::variable) o.database = variable(lower(t[2].text)) ? variable(lower(t[2].text))->value.s : "";
+  std::size_t i = 3;
+  if (i >= t.size() || !t[i].is("TO")) syntax_near(t, i);
+  ++i;
+  while (i < t.size()) {
+    if (t[i].is("URL") || t[i].is("TAPE")) unsupported("BACKUP ... TO " + upper(t[i].text));
+    if (!t[i].is("DISK")) syntax_near(t, i);
+    if (i + 2 >= t.size() || !is_sym(t[i + 1], "=")) syntax_near(t, i + 1);
+    const Token& f = t[i + 2];
+    if (f.kind == TokKind::string) o.files.push_back(f.text);
+    else if (f.kind == TokKind::variable && variable(lower(f.text))) o.files.push_back(variable(lower(f.text))->value.s);
+    else syntax_near(t, i + 2);
+    i += 3;
+    if (i < t.size() && is_sym(t[i], ",")) { ++i; continue; }
+    break;
+  }
+  if (i < t.size() && t[i].is("MIRROR")) unsupported("BACKUP ... MIRROR TO");
+  if (i < t.size()) {
+    if (!t[i].is("WITH")) syntax_near(t, i);
+    ++i;
+    while (i < t.size()) {
+      const std::string opt = upper(t[i].text);
+      ++i;
+      std::string val;
+      if (i < t.size() && is_sym(t[i], "=")) { val = t[i + 1].text; i += 2; }
+      if (opt == "COPY_ONLY") o.copy_only = true;
+      else if (opt == "COMPRESSION") o.compression = true;
+      else if (opt == "NO_COMPRESSION") o.compression = false;
+      else if (opt == "CHECKSUM") o.checksum = true;
+      else if (opt == "NO_CHECKSUM") o.checksum = false;
+      else if (opt == "STATS") o.stats = val.empty() ? 10 : std::stoi(val);
+      else if (opt == "INIT" || opt == "FORMAT") o.init = true;
+      else if (opt == "NOINIT" || opt == "SKIP" || opt == "NOSKIP" || opt == "NOFORMAT" || opt == "NAME" || opt == "DESCRIPTION" ||
+               opt == "NOREWIND" || opt == "NOUNLOAD" || opt == "MAXTRANSFERSIZE" || opt == "BUFFERCOUNT" || opt == "BLOCKSIZE" ||
+               opt == "MEDIANAME") {
+      } else if (opt == "DIFFERENTIAL") unsupported("BACKUP DATABASE ... WITH DIFFERENTIAL");
+      else if (opt == "NORECOVERY" || opt == "NO_TRUNCATE" || opt == "ENCRYPTION") unsupported("BACKUP ... WITH " + opt);
+      else syntax_near(t, i - 1);
+      if (i < t.size() && is_sym(t[i], ",")) ++i;
+    }
+  }
+  if (o.files.empty()) syntax_near(t, 3);
+  if (m_xact) raise(3021, 16, "Cannot perform a backup or restore operation within a transaction.");
+  m_inst.backup(o, sink);
+}
+
+void SessionImpl::do_restore(const Statement& st, ResultSink& sink) {
+  const auto& t = st.tokens;
+  if (t.size() < 3) syntax_near(t, 1);
+  if (m_inst.config().kind == InstanceKind::rds) {
+    raise(262, 14, "RESTORE DATABASE permission denied in database '" + t[2].text + "'.");
+  }
+  RestoreOptions o;
+  if (t[1].is("LOG")) o.log = true;
+  else if (!t[1].is("DATABASE")) unsupported("RESTORE " + upper(t[1].text));
+  o.database = t[2].text;
+  std::size_t i = 3;
+  if (i < t.size() && t[i].is("FROM")) {
+    ++i;
+    while (i < t.size()) {
+      if (!t[i].is("DISK")) { if (t[i].is("URL")) unsupported("RESTORE ... FROM URL"); syntax_near(t, i); }
+      if (i + 2 >= t.size()) syntax_near(t, i);
+      o.files.push_back(t[i + 2].text);
+      i += 3;
+      if (i < t.size() && is_sym(t[i], ",")) { ++i; continue; }
+      break;
+    }
+  }
+  if (i < t.size()) {
+    if (!t[i].is("WITH")) syntax_near(t, i);
+    ++i;
+    while (i < t.size()) {
+      const std::string opt = upper(t[i].text);
+      ++i;
+      if (opt == "REPLACE") o.replace = true;
+      else if (opt == "NORECOVERY") o.norecovery = true;
+      else if (opt == "RECOVERY") o.norecovery = false;
+      else if (opt == "STATS" || opt == "FILE" || opt == "CHECKSUM" || opt == "NOUNLOAD") {
+        if (i < t.size() && is_sym(t[i], "=")) i += 2;
+      } else if (opt == "MOVE") {
+        i += 3;  // MOVE 'logical' TO 'physical': the sandbox keeps its own file names
+      } else if (opt == "STOPAT" || opt == "STOPATMARK" || opt == "STOPBEFOREMARK" || opt == "STANDBY") {
+        unsupported("RESTORE ... WITH " + opt);
+      } else syntax_near(t, i - 1);
+      if (i < t.size() && is_sym(t[i], ",")) ++i;
+    }
+  }
+  if (m_xact) raise(3021, 16, "Cannot perform a backup or restore operation within a transaction.");
+  if (o.files.empty()) {
+    if (o.log) syntax_near(t, 3);
+    m_inst.finish_restore(o.database);
+    Message m;
+    m.number = 3014;
+    m.text = "RESTORE DATABASE successfully processed 0 pages in 0.001 seconds (0.000 MB/sec).";
+    sink.message(m);
+    sink.done(DoneKind::statement, std::nullopt, false);
+    return;
+  }
+  if (iequals(m_db, o.database)) raise(3102, 16, "RESTORE cannot process database '" + o.database + "' because it is in use by this session. It is recommended that the master database be used when performing this operation.");
+  for (auto it = m_conns.begin(); it != m_conns.end(); ++it) {
+    if (iequals(it->first, o.database)) { sqlite3_close_v2(it->second); m_conns.erase(it); break; }
+  }
+  m_inst.restore(o, sink);
+}
+
+// ---------------------------------------------------------------------------------------
+
+LoginResult InstanceImpl::login(const std::string& user, const std::string& password, const std::string& database) {
+  LoginResult r;
+  if (!(iequals(user, "sa") || iequals(user, m_config.admin_user)) || password != m_config.sa_password) {
+    r.failure.number = 18456;
+    r.failure.severity = 14;
+    r.failure.state = 1;
+    r.failure.text = "Login failed for user '" + user + "'.";
+    return r;
+  }
+  std::string db = database.empty() ? "master" : database;
+  auto d = find(db);
+  if (!d || d->restoring) {
+    r.failure.number = 4060;
+    r.failure.severity = 11;
+    r.failure.text = "Cannot open database \"" + db + "\" requested by the login. The login failed.";
+    return r;
+  }
+  r.session = std::make_unique<SessionImpl>(*this, d->name, user);
+  return r;
+}
+
+}  // namespace sandbox::engine
+
+namespace sandbox {
+
+std::unique_ptr<Instance> open_instance(const InstanceConfig& config) {
+  return std::make_unique<engine::InstanceImpl>(config);
+}
+
+}  // namespace sandbox

@@ -1,0 +1,130 @@
+#pragma once
+// A connection's session: its current database, variables, open transaction, and the
+// T-SQL executor that translates statements to SQLite and logs every change.
+#include "engine/engine_internal.hpp"
+
+namespace sandbox::engine {
+
+class SessionImpl;
+
+// A cell as SQLite holds it (row images, variables).
+struct Cell {
+  int type = SQLITE_NULL;
+  std::int64_t i = 0;
+  double d = 0;
+  std::string s;  // text or blob bytes
+};
+
+struct Variable {
+  ColumnType type;
+  Cell value;
+};
+
+struct Change {
+  int op = 0;  // SQLITE_INSERT / SQLITE_UPDATE / SQLITE_DELETE
+  std::string table;
+  std::int64_t key_before = 0, key_after = 0;
+  std::vector<Cell> before, after;
+};
+
+struct OpenXact {
+  std::string db;
+  std::string name = "user_transaction";
+  std::string begin_time;
+  std::int64_t id = 0;
+  bool logged = false;  // LOP_BEGIN_XACT written (at the first change, as SQL Server does)
+  std::string begin_lsn;
+  int trancount = 1;
+};
+
+class SessionImpl : public Session {
+ public:
+  SessionImpl(InstanceImpl& inst, std::string database, std::string user);
+  ~SessionImpl() override;
+  void execute_batch(const std::string& sql, ResultSink& sink) override;
+  void execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) override;
+  std::string current_database() const override { return m_db; }
+
+  // Used by the SQL functions registered on each connection.
+  InstanceImpl& instance() { return m_inst; }
+  const Variable* variable(const std::string& name) const;
+  int spid() const { return m_spid; }
+  int trancount() const { return m_xact ? m_xact->trancount : 0; }
+  std::int64_t last_identity() const { return m_last_identity; }
+  bool triggers_suppressed() const { return m_suppress_triggers; }
+  void capture(Change&& change);
+  bool capturing() const { return m_capturing; }
+
+ private:
+  struct ProcFrame;
+  void execute_statement(const Statement& st, ResultSink& sink, bool in_proc);
+  sqlite3* conn(const std::string& db);
+  sqlite3* cur() { return conn(m_db); }
+  std::shared_ptr<Database> cur_db();
+
+  // Statement handlers.
+  void do_select(const Statement& st, ResultSink& sink, bool in_proc);
+  void do_dml(const Statement& st, ResultSink& sink, bool in_proc, const std::string& kind);
+  void do_use(const Statement& st, ResultSink& sink);
+  void do_begin(const Statement& st, ResultSink& sink);
+  void do_commit(const Statement& st, ResultSink& sink);
+  void do_rollback(const Statement& st, ResultSink& sink);
+  void do_set(const Statement& st, ResultSink& sink);
+  void do_declare(const Statement& st, ResultSink& sink);
+  void do_create(const Statement& st, ResultSink& sink);
+  void do_create_table(const Statement& st, std::size_t i, ResultSink& sink);
+  void do_create_module(const Statement& st, std::size_t i, const std::string& what, bool alter, ResultSink& sink);
+  void do_drop(const Statement& st, ResultSink& sink);
+  void do_alter(const Statement& st, ResultSink& sink);
+  void do_exec(const Statement& st, ResultSink& sink);
+  void do_backup(const Statement& st, ResultSink& sink);
+  void do_restore(const Statement& st, ResultSink& sink);
+  void do_dbcc(const Statement& st, ResultSink& sink);
+  void do_truncate(const Statement& st, ResultSink& sink);
+  void call_procedure(const std::string& name, std::map<std::string, Value> args, ResultSink& sink, bool positional_only,
+                      const std::vector<Value>& positional);
+  void system_procedure(const std::string& name, const std::map<std::string, Value>& args,
+                        const std::vector<Value>& positional, ResultSink& sink);
+
+  // Writes: runs `body` in one short SQLite transaction with row capture on, then logs the
+  // captured changes under the session's transaction (or an implicit one named `name`).
+  std::int64_t write(const std::string& implicit_name, const std::function<std::int64_t(sqlite3*)>& body);
+  void undo_xact(Database& db, sqlite3* c, const std::string& xact_id, bool compensate);
+  void ensure_not_restoring(const std::string& db);
+  void refresh_instance_views(sqlite3* c);
+
+ public:
+  // Translation (translate.cpp).
+  std::string translate(const std::vector<Token>& t, std::size_t begin, std::size_t end, bool* needs_instance_views);
+  std::string resolve_table(const std::vector<Token>& t, std::size_t& i, std::size_t end, bool* is_table);
+  std::string sqlite_table_name(const std::string& schema, const std::string& table);
+  std::vector<std::optional<ColumnType>> infer_select_types(const std::vector<Token>& t);
+  std::vector<std::string> table_columns(const std::string& sqlite_name);
+  std::string translate_trigger_statement(const std::vector<Token>& t, std::size_t b, std::size_t e,
+                                          const std::string& table, const std::string& pseudo_table, bool is_update);
+
+ private:
+  InstanceImpl& m_inst;
+  std::string m_db;
+  std::string m_user;
+  int m_spid = 0;
+  std::map<std::string, sqlite3*> m_conns;  // by lower-case database name
+  std::map<std::string, std::uint64_t> m_conn_gen;  // Database::generation each connection was opened for
+  std::map<std::string, Variable> m_vars;   // lower-case "@name"
+  std::optional<OpenXact> m_xact;
+  std::set<std::string> m_identity_insert;  // sqlite table names
+  bool m_nocount = false;
+  bool m_capturing = false;
+  bool m_suppress_triggers = false;
+  std::vector<Change> m_changes;
+  std::int64_t m_last_identity = 0;
+  int m_proc_depth = 0;
+};
+
+Value cell_to_value(const Cell& c, const ColumnType& t);
+Cell value_to_cell(const Value& v);
+std::string cell_json(const Cell& c);
+void register_functions(sqlite3* db, SessionImpl* session);
+void create_catalog_views(sqlite3* db, bool attached_msdb);
+
+}  // namespace sandbox::engine

@@ -1,0 +1,441 @@
+// Statement handlers: DML, transactions, SET/DECLARE, DDL, EXEC, BACKUP/RESTORE, DBCC.
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "engine/session.hpp"
+
+namespace sandbox::engine {
+
+namespace {
+
+bool is_sym(const Token& t, const char* s) { return t.kind == TokKind::symbol && t.text == s; }
+
+[[noreturn]] void unsupported(const std::string& what) {
+  raise(40517, 16, "Keyword or statement option '" + what + "' is not supported in this version of SQL Server.");
+}
+
+[[noreturn]] void syntax_near(const std::vector<Token>& t, std::size_t i) {
+  raise(102, 15, "Incorrect syntax near '" + (i < t.size() ? t[i].text : std::string("end of statement")) + "'.");
+}
+
+std::size_t match_paren(const std::vector<Token>& t, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i < t.size(); ++i) {
+    if (is_sym(t[i], "(")) ++depth;
+    else if (is_sym(t[i], ")") && --depth == 0) return i;
+  }
+  syntax_near(t, open);
+}
+
+// Parses a dotted object name at t[i]; returns {db, schema, name}.
+struct ObjName {
+  std::string db, schema = "dbo", name;
+  std::string display() const { return schema + "." + name; }
+};
+ObjName parse_name(const std::vector<Token>& t, std::size_t& i) {
+  std::vector<std::string> parts;
+  if (i >= t.size() || !t[i].is_name()) syntax_near(t, i);
+  parts.push_back(t[i++].text);
+  while (i + 1 < t.size() && is_sym(t[i], ".")) {
+    if (t[i + 1].is_name()) { parts.push_back(t[i + 1].text); i += 2; }
+    else if (is_sym(t[i + 1], ".")) { parts.push_back(""); i += 1; }
+    else break;
+  }
+  ObjName n;
+  n.name = parts.back();
+  if (parts.size() >= 2 && !parts[parts.size() - 2].empty()) n.schema = parts[parts.size() - 2];
+  if (parts.size() >= 3) n.db = parts[parts.size() - 3];
+  return n;
+}
+
+Value token_value(const Token& t, SessionImpl& s) {
+  if (t.kind == TokKind::string) return t.text;
+  if (t.kind == TokKind::number) {
+    if (t.text.find('.') != std::string::npos) return std::stod(t.text);
+    return static_cast<std::int64_t>(std::stoll(t.text));
+  }
+  if (t.is("NULL") || t.is("DEFAULT")) return std::monostate{};
+  if (t.kind == TokKind::variable) {
+    const Variable* v = s.variable(lower(t.text));
+    if (!v) raise(137, 15, "Must declare the scalar variable \"" + t.text + "\".");
+    const Cell& c = v->value;
+    if (c.type == SQLITE_INTEGER) return c.i;
+    if (c.type == SQLITE_FLOAT) return c.d;
+    if (c.type == SQLITE_TEXT) return c.s;
+    if (c.type == SQLITE_BLOB) return Bytes{std::vector<std::uint8_t>(c.s.begin(), c.s.end())};
+    return std::monostate{};
+  }
+  return t.text;  // bare words (EXEC p @x = abc)
+}
+
+std::string value_str(const Value& v) {
+  if (auto* s = std::get_if<std::string>(&v)) return *s;
+  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (auto* d = std::get_if<double>(&v)) return std::to_string(*d);
+  return {};
+}
+
+std::string type_decl_text(const std::vector<Token>& t, std::size_t& i) {
+  std::string decl = t[i].text;
+  ++i;
+  if (i < t.size() && is_sym(t[i], "(")) {
+    std::size_t close = match_paren(t, i);
+    decl += "(";
+    for (std::size_t k = i + 1; k < close; ++k) decl += lower(t[k].text) == "max" ? "-1" : t[k].text;
+    decl += ")";
+    i = close + 1;
+  }
+  return lower(decl);
+}
+
+std::vector<std::string> name_list(const std::vector<Token>& t, std::size_t open, std::size_t close) {
+  std::vector<std::string> out;
+  for (std::size_t k = open + 1; k < close; ++k) {
+    if (t[k].is_name() && !t[k].is("ASC") && !t[k].is("DESC")) out.push_back(t[k].text);
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// DML
+
+void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, const std::string& kind) {
+  const auto& t = st.tokens;
+  std::string sql;
+  bool needs_iv = false;
+  std::string identity_table;
+  if (kind == "INSERT") {
+    std::size_t i = 1;
+    if (i < t.size() && t[i].is("INTO")) ++i;
+    std::size_t name_at = i;
+    ObjName on = parse_name(t, i);
+    if (!on.db.empty() && !iequals(on.db, m_db)) unsupported("INSERT into another database");
+    const std::string table = sqlite_table_name(on.schema, on.name);
+    // Catalog: the table and its identity column.
+    std::int64_t object_id = 0;
+    {
+      Stmt s(cur(), "SELECT object_id FROM __m2r_objects WHERE sqlite_name = ? COLLATE NOCASE AND type = 'U'");
+      s.bind(1, table);
+      if (s.step()) object_id = s.i64(0);
+    }
+    if (!object_id) {
+      if (query_int(cur(), "SELECT COUNT(*) FROM sqlite_master WHERE type = 'view' AND name = " + quote_literal(table) + " COLLATE NOCASE"))
+        unsupported("INSERT into a view");
+      raise(208, 16, "Invalid object name '" + on.name + "'.");
+    }
+    std::string ident_col;
+    bool ident_is_rowid = false;
+    std::int64_t seed = 1, incr = 1;
+    {
+      Stmt s(cur(), "SELECT name, seed_value, increment_value FROM __m2r_columns WHERE object_id = ? AND is_identity = 1");
+      s.bind(1, object_id);
+      if (s.step()) {
+        ident_col = s.str(0);
+        seed = s.i64(1);
+        incr = s.i64(2);
+        ident_is_rowid = query_int(cur(), "SELECT COUNT(*) FROM pragma_table_info(" + quote_literal(table) + ") WHERE pk = 1 AND name = " +
+                                              quote_literal(ident_col) + " COLLATE NOCASE AND type = 'INTEGER'") > 0;
+      }
+    }
+    std::vector<std::string> cols;
+    std::size_t rest = i;
+    if (i < t.size() && is_sym(t[i], "(")) {
+      std::size_t close = match_paren(t, i);
+      cols = name_list(t, i, close);
+      rest = close + 1;
+    }
+    const bool ii_on = m_identity_insert.count(lower(table)) > 0;
+    if (!ident_col.empty()) {
+      bool listed = false;
+      for (auto& c : cols) listed |= iequals(c, ident_col);
+      if (listed && !ii_on) {
+        raise(544, 16, "Cannot insert explicit value for identity column in table '" + on.name +
+                           "' when IDENTITY_INSERT is set to OFF.");
+      }
+      if (cols.empty() && ii_on) {
+        raise(545, 16, "Explicit value must be specified for identity column in table '" + on.name +
+                           "' either when IDENTITY_INSERT is set to ON or when a replication user is inserting into a NOT FOR REPLICATION identity column.");
+      }
+      if (cols.empty() && !(rest < t.size() && t[rest].is("DEFAULT"))) {
+        for (auto& c : table_columns(table)) if (!iequals(c, ident_col)) cols.push_back(c);
+      }
+      identity_table = table;
+    }
+    if (rest < t.size() && (t[rest].is("EXEC") || t[rest].is("EXECUTE"))) unsupported("INSERT ... EXEC");
+    std::string collist;
+    for (auto& c : cols) collist += (collist.empty() ? "" : ", ") + quote_ident(c);
+    std::string source = translate(t, rest, t.size(), &needs_iv);
+    if (!ident_col.empty() && !ident_is_rowid && !ii_on) {
+      // Identity on a column that is not the rowid: assign it after the insert from the
+      // table's current maximum (documented limitation: one statement at a time).
+      (void)seed;
+      (void)incr;
+    }
+    sql = "INSERT INTO " + quote_ident(table) + (collist.empty() ? "" : " (" + collist + ")") + " " + source;
+    (void)name_at;
+    if (!ident_col.empty() && !ident_is_rowid && !ii_on) {
+      const std::string ic = quote_ident(ident_col);
+      const std::string fill = "UPDATE " + quote_ident(table) + " SET " + ic + " = (SELECT COALESCE(MAX(" + ic + "), " +
+                               std::to_string(seed - incr) + ") + " + std::to_string(incr) + " FROM " + quote_ident(table) +
+                               ") WHERE rowid = ?";
+      std::int64_t n = write("INSERT", [&](sqlite3* c) {
+        Stmt s(c, sql);
+        s.step();
+        std::int64_t changed = sqlite3_changes(c);
+        std::int64_t last = sqlite3_last_insert_rowid(c);
+        // Rows inserted by this statement have the highest rowids.
+        for (std::int64_t r = last - changed + 1; r <= last; ++r) {
+          Stmt u(c, fill);
+          u.bind(1, r);
+          u.step();
+        }
+        m_last_identity = query_int(c, "SELECT " + ic + " FROM " + quote_ident(table) + " WHERE rowid = " + std::to_string(last));
+        return changed;
+      });
+      sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(n), false);
+      return;
+    }
+  } else {
+    sql = translate(t, 0, t.size(), &needs_iv);
+  }
+  const std::string xname = kind;
+  std::int64_t n = write(xname, [&](sqlite3* c) {
+    Stmt s(c, sql);
+    while (s.step()) {
+    }
+    if (!identity_table.empty()) m_last_identity = sqlite3_last_insert_rowid(c);
+    return static_cast<std::int64_t>(sqlite3_changes(c));
+  });
+  sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(n), false);
+}
+
+void SessionImpl::do_truncate(const Statement& st, ResultSink& sink) {
+  const auto& t = st.tokens;
+  if (t.size() < 3 || !t[1].is("TABLE")) syntax_near(t, 1);
+  std::size_t i = 2;
+  ObjName on = parse_name(t, i);
+  const std::string table = sqlite_table_name(on.schema, on.name);
+  if (!query_int(cur(), "SELECT COUNT(*) FROM __m2r_objects WHERE type = 'U' AND sqlite_name = " + quote_literal(table) + " COLLATE NOCASE"))
+    raise(4701, 16, "Cannot find the object \"" + on.name + "\" because it does not exist or you do not have permissions.");
+  if (query_int(cur(), "SELECT COUNT(*) FROM __m2r_objects p JOIN __m2r_objects f ON f.referenced_object_id = p.object_id"
+                       " WHERE f.type = 'F' AND p.sqlite_name = " + quote_literal(table) + " COLLATE NOCASE"))
+    raise(4712, 16, "Cannot truncate table '" + on.display() + "' because it is being referenced by a FOREIGN KEY constraint.");
+  write("TRUNCATE TABLE", [&](sqlite3* c) {
+    exec(c, "DELETE FROM " + quote_ident(table) + " WHERE rowid IS NOT NULL");
+    Stmt s(c, "DELETE FROM sqlite_sequence WHERE name = ?");
+    s.bind(1, table);
+    if (query_int(c, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")) s.step();
+    return 0;
+  });
+  sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+// ---------------------------------------------------------------------------------------
+// USE, transactions, SET, DECLARE
+
+void SessionImpl::do_use(const Statement& st, ResultSink& sink) {
+  if (st.tokens.size() < 2 || !st.tokens[1].is_name()) syntax_near(st.tokens, 1);
+  const std::string name = st.tokens[1].text;
+  auto db = m_inst.find(name);
+  if (!db) raise(911, 16, "Database '" + name + "' does not exist. Make sure that the name is entered correctly.");
+  if (db->restoring) raise(927, 14, "Database '" + name + "' cannot be opened. It is in the middle of a restore.");
+  const std::string old = m_db;
+  m_db = db->name;
+  conn(m_db);
+  sink.database_changed(old, m_db);
+  Message m;
+  m.number = 5701;
+  m.severity = 0;
+  m.text = "Changed database context to '" + m_db + "'.";
+  sink.message(m);
+  sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+void SessionImpl::do_begin(const Statement& st, ResultSink& sink) {
+  const auto& t = st.tokens;
+  if (m_xact) {
+    ++m_xact->trancount;
+  } else {
+    OpenXact x;
+    x.db = m_db;
+    if (t.size() > 2 && (t[2].is_name() || t[2].kind == TokKind::variable)) {
+      x.name = t[2].kind == TokKind::variable ? value_str(token_value(t[2], *this)) : t[2].text;
+    }
+    if (t.size() > 3 && t[3].is("WITH")) unsupported("BEGIN TRANSACTION ... WITH MARK");
+    x.begin_time = fn_dblog_time_now();
+    m_xact = x;
+  }
+  sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+void SessionImpl::do_commit(const Statement& st, ResultSink& sink) {
+  (void)st;
+  if (!m_xact) raise(3902, 16, "The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION.");
+  if (--m_xact->trancount > 0) {
+    sink.done(DoneKind::statement, std::nullopt, false);
+    return;
+  }
+  if (m_xact->logged) {
+    auto db = m_inst.find(m_xact->db);
+    if (db) {
+      std::lock_guard<std::mutex> lock(db->write_mutex);
+      sqlite3* c = conn(m_xact->db);
+      exec(c, "BEGIN IMMEDIATE");
+      try {
+        LogRecord e;
+        e.operation = "LOP_COMMIT_XACT";
+        e.xact_id = format_xact_id(m_xact->id);
+        e.end_time = fn_dblog_time_now();
+        e.begin_lsn = m_xact->begin_lsn;
+        e.spid = m_spid;
+        db->append(c, e);
+        db->persist_lsn(c);
+        exec(c, "COMMIT");
+      } catch (...) {
+        sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+        db->lsn = LsnState::parse(db->meta("lsn_state"));
+        throw;
+      }
+    }
+  }
+  m_xact.reset();
+  sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+void SessionImpl::do_rollback(const Statement& st, ResultSink& sink) {
+  (void)st;
+  if (!m_xact) raise(3903, 16, "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.");
+  if (st.tokens.size() > 2 && st.tokens[1].is("TRANSACTION") && !iequals(st.tokens[2].text, m_xact->name) &&
+      st.tokens[2].kind == TokKind::word && !st.tokens[2].is("TRANSACTION")) {
+    raise(6401, 16, "Cannot roll back " + st.tokens[2].text + ". No transaction or savepoint of that name was found.");
+  }
+  if (m_xact->logged) {
+    auto db = m_inst.find(m_xact->db);
+    if (db) {
+      std::lock_guard<std::mutex> lock(db->write_mutex);
+      sqlite3* c = conn(m_xact->db);
+      const LsnState saved = db->lsn;
+      exec(c, "BEGIN IMMEDIATE");
+      try {
+        undo_xact(*db, c, format_xact_id(m_xact->id), true);
+        db->persist_lsn(c);
+        exec(c, "COMMIT");
+      } catch (...) {
+        sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+        db->lsn = saved;
+        throw;
+      }
+    }
+  }
+  m_xact.reset();
+  sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
+  const auto& t = st.tokens;
+  if (t.size() < 2) syntax_near(t, 1);
+  if (t[1].kind == TokKind::variable) {
+    const std::string name = lower(t[1].text);
+    if (!variable(name)) raise(137, 15, "Must declare the scalar variable \"" + t[1].text + "\".");
+    if (t.size() < 4 || !is_sym(t[2], "=")) syntax_near(t, 2);
+    bool iv = false;
+    std::string expr = translate(t, 3, t.size(), &iv);
+    if (iv) refresh_instance_views(cur());
+    Stmt s(cur(), "SELECT " + expr);
+    Cell c;
+    if (s.step()) {
+      sqlite3_value* v = sqlite3_column_value(s.get(), 0);
+      c.type = sqlite3_value_type(v);
+      if (c.type == SQLITE_INTEGER) c.i = sqlite3_value_int64(v);
+      else if (c.type == SQLITE_FLOAT) c.d = sqlite3_value_double(v);
+      else if (c.type != SQLITE_NULL) c.s.assign(static_cast<const char*>(c.type == SQLITE_BLOB ? sqlite3_value_blob(v) : static_cast<const void*>(sqlite3_value_text(v))) ? static_cast<const char*>(c.type == SQLITE_BLOB ? sqlite3_value_blob(v) : static_cast<const void*>(sqlite3_value_text(v))) : "", static_cast<std::size_t>(sqlite3_value_bytes(v)));
+    }
+    m_vars[name].value = c;
+    sink.done(DoneKind::statement, std::nullopt, false);
+    return;
+  }
+  const std::string opt = upper(t[1].text);
+  auto on_off = [&]() -> bool {
+    if (t.size() < 3) syntax_near(t, 2);
+    return t.back().is("ON");
+  };
+  if (opt == "NOCOUNT") { m_nocount = on_off(); }
+  else if (opt == "IDENTITY_INSERT") {
+    std::size_t i = 2;
+    ObjName on = parse_name(t, i);
+    const std::string table = lower(sqlite_table_name(on.schema, on.name));
+    if (!query_int(cur(), "SELECT COUNT(*) FROM __m2r_columns c JOIN __m2r_objects o ON o.object_id = c.object_id"
+                          " WHERE c.is_identity = 1 AND o.sqlite_name = " + quote_literal(table) + " COLLATE NOCASE"))
+      raise(8106, 16, "Table '" + on.display() + "' does not have the identity property. Cannot perform SET operation.");
+    if (t.back().is("ON")) {
+      if (!m_identity_insert.empty() && !m_identity_insert.count(table))
+        raise(8107, 16, "IDENTITY_INSERT is already ON for table '" + m_db + "." + *m_identity_insert.begin() + "'. Cannot perform SET operation for table '" + on.display() + "'.");
+      m_identity_insert.insert(table);
+    } else {
+      m_identity_insert.erase(table);
+    }
+  } else if (opt == "IMPLICIT_TRANSACTIONS") {
+    if (on_off()) unsupported("SET IMPLICIT_TRANSACTIONS ON");
+  } else if (opt == "XACT_ABORT") {
+    if (on_off()) unsupported("SET XACT_ABORT ON");
+  } else if (opt == "ANSI_NULLS" || opt == "QUOTED_IDENTIFIER" || opt == "ANSI_WARNINGS" || opt == "ANSI_PADDING" ||
+             opt == "ANSI_NULL_DFLT_ON" || opt == "CONCAT_NULL_YIELDS_NULL" || opt == "ARITHABORT" || opt == "TEXTSIZE" ||
+             opt == "DATEFORMAT" || opt == "DATEFIRST" || opt == "LANGUAGE" || opt == "LOCK_TIMEOUT" ||
+             opt == "DEADLOCK_PRIORITY" || opt == "CURSOR_CLOSE_ON_COMMIT" || opt == "NUMERIC_ROUNDABORT" ||
+             opt == "STATISTICS" || opt == "ROWCOUNT" || opt == "TRANSACTION") {
+    // Session options whose defaults the sandbox has (README.md "Accepted session options").
+    if (opt == "ROWCOUNT" && !(t.size() > 2 && t[2].text == "0")) unsupported("SET ROWCOUNT n");
+    if (opt == "TRANSACTION" && !(t.size() > 4 && (t[4].is("COMMITTED") || t[4].is("UNCOMMITTED")))) unsupported("SET TRANSACTION ISOLATION LEVEL " + (t.size() > 4 ? upper(t[4].text) : ""));
+  } else {
+    unsupported("SET " + opt);
+  }
+  sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+void SessionImpl::do_declare(const Statement& st, ResultSink& sink) {
+  const auto& t = st.tokens;
+  std::size_t i = 1;
+  while (i < t.size()) {
+    if (t[i].kind != TokKind::variable) syntax_near(t, i);
+    const std::string name = lower(t[i].text);
+    ++i;
+    if (i < t.size() && t[i].is("AS")) ++i;
+    if (i < t.size() && t[i].is("TABLE")) unsupported("DECLARE @table TABLE");
+    if (i < t.size() && t[i].is("CURSOR")) unsupported("DECLARE CURSOR");
+    std::string decl = type_decl_text(t, i);
+    Variable v;
+    if (!parse_type(decl, v.type)) raise(2715, 16, "Column, parameter, or variable #1: Cannot find data type " + decl + ".");
+    if (i < t.size() && is_sym(t[i], "=")) {
+      std::size_t e = i + 1;
+      int d = 0;
+      for (; e < t.size(); ++e) {
+        if (is_sym(t[e], "(")) ++d;
+        else if (is_sym(t[e], ")")) --d;
+        else if (d == 0 && is_sym(t[e], ",")) break;
+      }
+      bool iv = false;
+      std::string expr = translate(t, i + 1, e, &iv);
+      if (iv) refresh_instance_views(cur());
+      Stmt s(cur(), "SELECT " + expr);
+      if (s.step()) {
+        Cell c;
+        sqlite3_value* val = sqlite3_column_value(s.get(), 0);
+        c.type = sqlite3_value_type(val);
+        if (c.type == SQLITE_INTEGER) c.i = sqlite3_value_int64(val);
+        else if (c.type == SQLITE_FLOAT) c.d = sqlite3_value_double(val);
+        else if (c.type == SQLITE_TEXT) c.s = reinterpret_cast<const char*>(sqlite3_value_text(val));
+        else if (c.type == SQLITE_BLOB) c.s.assign(static_cast<const char*>(sqlite3_value_blob(val)), static_cast<std::size_t>(sqlite3_value_bytes(val)));
+        v.value = c;
+      }
+      i = e;
+    }
+    m_vars[name] = v;
+    if (i < t.size() && is_sym(t[i], ",")) ++i;
+    else break;
+  }
+  sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+}  // namespace sandbox::engine

@@ -1,0 +1,37 @@
+#pragma once
+// T-SQL tokens and statement splitting for the sandbox engine: [bracketed] and "quoted"
+// identifiers, N'...' literals, @variables, -- and /* */ comments, GO separators and
+// GO-less batches whose statements are split at the keywords that start a statement.
+#include <string>
+#include <vector>
+
+namespace sandbox::engine {
+
+enum class TokKind { word, ident_quoted, string, number, variable, symbol, end };
+
+struct Token {
+  TokKind kind = TokKind::end;
+  std::string text;  // words: as written; quoted identifiers and strings: the unquoted value
+  bool national = false;  // N'...'
+  std::size_t offset = 0;  // in the batch text
+  bool is(const char* keyword) const;  // case-insensitive word comparison
+  bool is_name() const { return kind == TokKind::word || kind == TokKind::ident_quoted; }
+};
+
+std::vector<Token> tokenize(const std::string& sql);
+
+struct Statement {
+  std::vector<Token> tokens;
+  std::string text;  // the statement's source text (for definitions and messages)
+  int line = 1;
+};
+
+// Splits a batch (GO lines included) into statements. CREATE VIEW/PROCEDURE/FUNCTION/
+// TRIGGER take the rest of their batch, as in SQL Server.
+std::vector<Statement> split_statements(const std::string& sql);
+
+std::string upper(std::string s);
+std::string lower(std::string s);
+bool iequals(const std::string& a, const std::string& b);
+
+}  // namespace sandbox::engine
