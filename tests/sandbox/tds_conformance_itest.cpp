@@ -480,9 +480,21 @@ TEST_F(TdsTediousTest, RequiringEncryptionGetsAClearError) {
   EXPECT_TRUE(m_instance.batches().empty());
 }
 
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
 TEST_F(TdsConformanceTest, ServesSeveralClientsAtOnceAndStopsCleanly) {
   // Given four tsql clients running the slow statement at the same time, all should finish in about
-  // one statement's time (one thread per connection), and stop() should leave no connection behind.
+  // one statement's time (one thread per connection), and stop() should leave no connection or
+  // file descriptor behind.
+  m_server->stop();
+  const std::size_t fds_before = open_fds();
+  m_server = std::make_unique<tds::TdsServer>(m_instance, "127.0.0.1", 0);
+  ASSERT_TRUE(m_server->start());
+  m_port = std::to_string(m_server->port());
   std::vector<std::thread> clients;
   std::vector<ProcessResult> results(4);
   const auto start = std::chrono::steady_clock::now();
@@ -495,6 +507,18 @@ TEST_F(TdsConformanceTest, ServesSeveralClientsAtOnceAndStopsCleanly) {
   EXPECT_LT(elapsed, 3 * k_slow_step * 2) << "the sessions ran one after another";
   m_server->stop();
   EXPECT_EQ(m_server->active_connections(), 0u);
+  EXPECT_EQ(open_fds(), fds_before);
+}
+
+TEST_F(TdsConformanceTest, StopEndsARunningStatementAndItsConnection) {
+  // Given a client stuck in a long statement, stop() should cancel it and return promptly.
+  std::thread client([&] { tsql("WAITFOR DELAY '00:01:00'"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto start = std::chrono::steady_clock::now();
+  m_server->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  client.join();
+  EXPECT_EQ(m_instance.cancelled_statements(), 1);
 }
 
 // Not a test: serves the fake for manual clients (--gtest_also_run_disabled_tests, TDS_MANUAL=<seconds>).
