@@ -116,6 +116,18 @@ TEST_F(UploadIntegrationTest, UploadsByteIdenticalWithEveryChecksumVerified) {
   EXPECT_TRUE(result->checksum_crc32c.ends_with("-5")) << result->checksum_crc32c;
 }
 
+TEST_F(UploadIntegrationTest, ReusesConnectionsAcrossParts) {
+  // Given 12 parts over 2 connections, should open about one connection per worker (keep-alive),
+  // not one per request.
+  const std::string content = random_bytes(56 * k_mib, 6);
+  write_file(dir / "full.bak", content);
+  auto result = upload((dir / "full.bak").string(), request(2));
+  ASSERT_TRUE(result) << result.error().message;
+  const auto stats = server.stats();
+  EXPECT_GE(stats.requests, 16);  // create, 12 parts, list, complete, head
+  EXPECT_LE(stats.connections, 3);
+}
+
 TEST_F(UploadIntegrationTest, SurvivesInjectedFaultsWithAByteIdenticalObject) {
   // Given a 500, a 503 SlowDown, a reset connection and a truncated response on different
   // parts, should retry each part and still store identical bytes.

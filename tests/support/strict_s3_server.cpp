@@ -770,6 +770,10 @@ void StrictS3Server::accept_loop() {
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    {
+      std::lock_guard stats_lock(m_state->mutex);
+      ++m_state->stats.connections;
+    }
     std::lock_guard lock(m_state->connections_mutex);
     // Reap connections that ended, so a long benchmark does not pile up threads.
     for (auto it = m_state->connections.begin(); it != m_state->connections.end();) {

@@ -50,6 +50,7 @@ struct FaultRule {
 };
 
 struct StrictS3Stats {
+  int connections = 0;  // TCP connections accepted (keep-alive reuse keeps this low)
   int requests = 0;
   int upload_part_requests = 0;
   int parts_accepted = 0;
