@@ -1,5 +1,7 @@
 // DDL: CREATE/DROP/ALTER of databases, schemas, tables (identity, primary and foreign
 // keys), views, procedures, functions, triggers; DBCC CHECKIDENT.
+#include <set>
+
 #include "engine/session.hpp"
 
 namespace sandbox::engine {
@@ -472,7 +474,11 @@ static std::vector<std::string> sqlite_triggers(SessionImpl& s, const std::strin
       std::vector<Token> tt = t;
       for (std::size_t k = 1; k < tt.size(); ++k) {
         if ((tt[k].is("inserted") || tt[k].is("deleted")) && (tt[k - 1].is("FROM") || tt[k - 1].is("JOIN"))) {
-          tt[k].text = tt[k].is("inserted") ? "__m2r_INSERTED__" : "__m2r_DELETED__";
+          // "FROM inserted i" / "FROM inserted AS i" keep their alias; bare "FROM inserted" gets one.
+          static const std::set<std::string> follow = {"WHERE", "JOIN", "INNER", "LEFT", "RIGHT", "CROSS", "FULL", "ON",
+                                                       "GROUP", "ORDER", "UNION", "HAVING", "OUTER"};
+          const bool aliased = k + 1 < tt.size() && (tt[k + 1].is("AS") || (tt[k + 1].is_name() && !follow.count(upper(tt[k + 1].text))));
+          tt[k].text = std::string(tt[k].is("inserted") ? "__m2r_INSERTED" : "__m2r_DELETED") + (aliased ? "_NA__" : "__");
         }
       }
       bool iv = false;
@@ -482,6 +488,8 @@ static std::vector<std::string> sqlite_triggers(SessionImpl& s, const std::strin
       };
       repl("\"__m2r_INSERTED__\"", pseudo("NEW") + " AS inserted");
       repl("\"__m2r_DELETED__\"", pseudo("OLD") + " AS deleted");
+      repl("\"__m2r_INSERTED_NA__\"", pseudo("NEW"));
+      repl("\"__m2r_DELETED_NA__\"", pseudo("OLD"));
       sql_body += sql + "; ";
     }
     if (sql_body.empty()) continue;

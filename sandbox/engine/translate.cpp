@@ -235,12 +235,12 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
           // BINARY_CHECKSUM(*): every column of the (single) table in FROM.
           std::string table;
           int d = 0;
-          for (std::size_t k = close; k < end; ++k) {
+          for (std::size_t k = close; k < t.size(); ++k) {  // the whole statement: FROM follows the aggregate
             if (is_sym(t[k], "(")) ++d;
             else if (is_sym(t[k], ")")) --d;
-            else if (d <= 0 && t[k].is("FROM") && k + 1 < end) {
+            else if (d <= 0 && t[k].is("FROM") && k + 1 < t.size()) {
               std::size_t kk = k + 1;
-              table = resolve_table(t, kk, end, nullptr);
+              table = resolve_table(t, kk, t.size(), nullptr);
               break;
             }
           }

@@ -1,0 +1,66 @@
+#pragma once
+// In-process helpers for the engine's unit tests: a temp data dir, an instance, and a
+// ResultSink that records what a statement produced.
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/api.hpp"
+#include "engine/instance_factory.hpp"
+
+namespace sandbox::test {
+
+struct Collected {
+  struct ResultSet {
+    std::vector<Column> columns;
+    std::vector<std::vector<Value>> rows;
+  };
+  std::vector<ResultSet> sets;
+  std::vector<Message> messages;
+  std::vector<std::optional<std::int64_t>> counts;
+  int errors = 0;
+  std::vector<int> statuses;
+
+  const Message* error() const {
+    for (auto& m : messages) if (m.is_error()) return &m;
+    return nullptr;
+  }
+  bool has_message(int number) const {
+    for (auto& m : messages) if (m.number == number) return true;
+    return false;
+  }
+};
+
+class CollectSink : public ResultSink {
+ public:
+  Collected c;
+  void columns(const std::vector<Column>& cols) override { c.sets.push_back({cols, {}}); }
+  void row(const std::vector<Value>& v) override { c.sets.back().rows.push_back(v); }
+  void done(DoneKind, std::optional<std::int64_t> n, bool error) override {
+    c.counts.push_back(n);
+    if (error) ++c.errors;
+  }
+  void message(const Message& m) override { c.messages.push_back(m); }
+  void database_changed(const std::string&, const std::string&) override {}
+  void return_status(int s) override { c.statuses.push_back(s); }
+  bool cancelled() override { return false; }
+};
+
+inline std::string temp_dir(const std::string& tag) {
+  std::random_device rd;
+  auto p = std::filesystem::temp_directory_path() / ("m2r-engine-" + tag + "-" + std::to_string(rd()));
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+inline Collected run(Session& s, const std::string& sql) {
+  CollectSink sink;
+  s.execute_batch(sql, sink);
+  return sink.c;
+}
+
+inline std::int64_t as_int(const Value& v) { return std::get<std::int64_t>(v); }
+inline std::string as_str(const Value& v) { return std::get<std::string>(v); }
+
+}  // namespace sandbox::test
