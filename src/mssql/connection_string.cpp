@@ -256,6 +256,19 @@ Expected<OdbcConnectionString> build_connection_string(const ConnectionSettings&
     attrs.emplace_back("APP", odbc_value(s.application_name));
   }
 
+  // FreeTDS 1.3 (Debian 12's tdsodbc) reads a braced value up to the first "};" and does not
+  // undo the standard '}}' escape, which newer FreeTDS and Microsoft's driver require: no
+  // spelling of a value with '}' works for both, so such values are refused up front.
+  const bool freetds = s.odbc_connection_string.empty()
+                           ? driver_kind(s.driver) == DriverKind::freetds
+                           : driver_kind(s.odbc_connection_string) == DriverKind::freetds;
+  if (freetds && (password.reveal().find('}') != std::string::npos || s.login.find('}') != std::string::npos ||
+                  s.database.find('}') != std::string::npos)) {
+    return fail(ErrorKind::invalid_input,
+                "the FreeTDS ODBC driver cannot take a login, password or database name containing '}'",
+                "use a password without '}' for this login, or Microsoft's \"ODBC Driver 18 for SQL Server\"");
+  }
+
   OdbcConnectionString out;
   for (const auto& [key, value] : attrs) {
     const std::string part = key + "=" + value + ";";

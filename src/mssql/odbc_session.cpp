@@ -2,12 +2,16 @@
 
 #include <sql.h>
 #include <sqlext.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -267,6 +271,10 @@ std::string OdbcSession::describe() const {
 }
 
 Expected<void> OdbcSession::open() {
+  // A write to a connection the server closed must come back as an error (and a reconnect),
+  // not end the process: the drivers do not all send with MSG_NOSIGNAL.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { ::signal(SIGPIPE, SIG_IGN); });
   close();
   auto h = std::make_unique<Handles>();
   if (!ok(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &h->env)) ||
@@ -317,12 +325,16 @@ Expected<QueryResult> OdbcSession::run(const Statement& statement, const Message
   m_cancel_requested = false;
   bool connection_failed = false;
   auto result = run_once(statement, on_message, connection_failed);
+  // The link is gone: drop the handles (after run_once freed its statement) so that the next
+  // statement reconnects.
+  if (!result && connection_failed) close();
   if (!result && connection_failed && statement.options.idempotent == Idempotent::yes && !m_cancel_requested) {
     log(fmt::format("mssql: connection to {} lost ({}); reconnecting once to retry a read", m_settings.endpoint(),
                     result.error().message));
     if (auto re = reconnect(); !re) return tl::unexpected(std::move(re.error()));
     connection_failed = false;
     result = run_once(statement, on_message, connection_failed);
+    if (!result && connection_failed) close();
   }
   return result;
 }
@@ -477,6 +489,34 @@ Expected<QueryResult> OdbcSession::run_once(const Statement& st, const MessageHa
       s.m_running_statement = nullptr;
     }
   } clear_running{*this};
+
+  // The timeout is a deadline for the whole statement. The driver's SQL_ATTR_QUERY_TIMEOUT
+  // alone is not: FreeTDS restarts it whenever a packet arrives, so a BACKUP that sends
+  // progress messages would never time out. A watchdog cancels the statement at the deadline.
+  std::atomic<bool> timed_out{false};
+  struct Watchdog {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    std::thread thread;
+    ~Watchdog() {
+      {
+        std::lock_guard lock(mutex);
+        done = true;
+      }
+      cv.notify_all();
+      if (thread.joinable()) thread.join();
+    }
+  } watchdog;
+  if (st.options.timeout.count() > 0) {
+    watchdog.thread = std::thread([this, &watchdog, &timed_out, timeout = st.options.timeout] {
+      std::unique_lock lock(watchdog.mutex);
+      if (watchdog.cv.wait_for(lock, timeout, [&] { return watchdog.done; })) return;
+      timed_out = true;
+      std::lock_guard running(m_running_mutex);
+      if (m_running_statement != nullptr) SQLCancel(static_cast<SQLHSTMT>(m_running_statement));
+    });
+  }
 
   log(fmt::format("mssql: executing on {}: {}{}", describe(), st.sql.size() > 300 ? st.sql.substr(0, 300) + "..." : st.sql,
                   st.params.empty() ? "" : fmt::format(" ({} parameters)", st.params.size())));
@@ -673,16 +713,31 @@ Expected<QueryResult> OdbcSession::run_once(const Statement& st, const MessageHa
   const bool server_error = std::any_of(diagnostics.begin(), diagnostics.end(), [](const SqlMessage& m) {
     return m.is_error() || (!m.sqlstate.empty() && m.sqlstate.rfind("01", 0) != 0);
   });
-  if (failed || server_error) {
-    if (m_cancel_requested &&
+  if (failed || server_error || timed_out) {
+    if (timed_out) {
+      diagnostics.insert(diagnostics.begin(),
+                         SqlMessage{0, 0, 0, fmt::format("the statement ran longer than its {} s timeout",
+                                                         st.options.timeout.count()),
+                                    0, "HYT00", std::chrono::steady_clock::now()});
+    } else if (m_cancel_requested &&
         std::none_of(diagnostics.begin(), diagnostics.end(), [](const SqlMessage& m) { return is_cancelled(m); })) {
       diagnostics.push_back(SqlMessage{0, 0, 0, "cancelled", 0, "HY008", std::chrono::steady_clock::now()});
     }
     connection_failed =
         std::any_of(diagnostics.begin(), diagnostics.end(), [](const SqlMessage& m) { return is_connection_failure(m); });
+    const bool raised_by_server = std::any_of(diagnostics.begin(), diagnostics.end(),
+                                              [](const SqlMessage& m) { return m.number > 0 && m.is_error(); });
+    if (!connection_failed && !raised_by_server && !timed_out && !m_cancel_requested) {
+      // FreeTDS reports a link the server closed as HY000 "Unknown error"; ask the driver.
+      SQLUINTEGER dead = SQL_CD_FALSE;
+      if (ok(SQLGetConnectAttr(m_handles->dbc, SQL_ATTR_CONNECTION_DEAD, &dead, 0, nullptr)) && dead == SQL_CD_TRUE) {
+        diagnostics.insert(diagnostics.begin(), SqlMessage{0, 0, 0, "the connection to the server is closed", 0, "08S01",
+                                                           std::chrono::steady_clock::now()});
+        connection_failed = true;
+      }
+    }
     Error e = map_statement_error(diagnostics, error_context());
     log(fmt::format("mssql: statement failed on {}: {}", describe(), e.message));
-    if (connection_failed) close();  // the link is gone: the next statement reconnects
     return tl::unexpected(std::move(e));
   }
   return result;

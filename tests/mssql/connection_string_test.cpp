@@ -89,10 +89,11 @@ TEST(ConnectionStringTest, MicrosoftDriverUsesTcpHostCommaPortAndYesNo) {
 }
 
 TEST(ConnectionStringTest, ValuesWithSpecialCharactersAreBracedWithClosingBracesDoubled) {
-  // Given a password and a database with ; } { =, should brace them and double '}'.
+  // Given Microsoft's driver and a password and a database with ; } { =, should brace them and double '}'.
   auto s = source();
+  s.driver = "ODBC Driver 18 for SQL Server";
   s.database = "we}ird;db";
-  const auto cs = build_connection_string(s, Secret(k_secret), catalog_with({"FreeTDS"})).value();
+  const auto cs = build_connection_string(s, Secret(k_secret), catalog_with({"ODBC Driver 18 for SQL Server"})).value();
   EXPECT_NE(cs.value.find("Database={we}}ird;db};"), std::string::npos) << cs.value;
   EXPECT_NE(cs.value.find("PWD={s3cr;et}}pa{ss=};"), std::string::npos) << cs.value;
   EXPECT_EQ(odbc_value("plain"), "plain");
@@ -100,9 +101,23 @@ TEST(ConnectionStringTest, ValuesWithSpecialCharactersAreBracedWithClosingBraces
   EXPECT_EQ(odbc_braced("}"), "{}}}");
 }
 
+TEST(ConnectionStringTest, FreeTdsBracesValuesButRefusesClosingBraces) {
+  // Given FreeTDS, ; { = inside braces are fine; a '}' cannot be spelled for FreeTDS 1.3 and
+  // newer drivers alike, so should be refused without echoing the password.
+  const auto ok = build_connection_string(source(), Secret("a;b{c=d e"), catalog_with({"FreeTDS"})).value();
+  EXPECT_NE(ok.value.find("PWD={a;b{c=d e};"), std::string::npos) << ok.value;
+  const auto r = build_connection_string(source(), Secret(k_secret), catalog_with({"FreeTDS"}));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid_input);
+  EXPECT_EQ(r.error().message.find("s3cr"), std::string::npos);
+  EXPECT_NE(r.error().hint.find("ODBC Driver 18"), std::string::npos);
+}
+
 TEST(ConnectionStringTest, RedactedFormNeverHoldsThePassword) {
   // Given any settings, the redacted form should say PWD={***} and contain no part of the password.
-  const auto cs = build_connection_string(source(), Secret(k_secret), catalog_with({"FreeTDS"})).value();
+  auto s = source();
+  s.driver = "ODBC Driver 18 for SQL Server";
+  const auto cs = build_connection_string(s, Secret(k_secret), catalog_with({"ODBC Driver 18 for SQL Server"})).value();
   EXPECT_NE(cs.value.find("PWD={s3cr;et}}pa{ss=};"), std::string::npos);
   EXPECT_EQ(cs.redacted.find("s3cr"), std::string::npos);
   EXPECT_NE(cs.redacted.find("PWD={***};"), std::string::npos);
