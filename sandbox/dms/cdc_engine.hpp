@@ -1,0 +1,47 @@
+#pragma once
+// The CDC engine behind a running DMS task (issue 4 part 3). It connects to the source and
+// target endpoints as DMS does (over TDS, through the m2r::mssql::SqlSession interface),
+// reads the source's log with fn_dblog from the task's start point, and applies, in commit
+// order, the transactions that began at or after it, through the target's SQL layer
+// (IDENTITY_INSERT on, so target triggers fire unless disabled). See cdc_engine.cpp for
+// the failures it reports as DMS words them (facts.md §10).
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+#include "dms/cdc_runner.hpp"
+#include "mssql/sql_session.hpp"
+
+namespace sandbox::dms {
+
+// Opens a session to an endpoint (the real one connects with FreeTDS ODBC).
+using SessionOpener =
+    std::function<m2r::Expected<std::unique_ptr<m2r::mssql::SqlSession>>(const EndpointSpec& endpoint)>;
+
+// Receives CDCLatencySource / CDCLatencyTarget (seconds) for CloudWatch (facts.md §4).
+using LatencyPublisher = std::function<void(const CdcTaskSpec& spec, double source_seconds, double target_seconds)>;
+
+// The replication pace (issue 4 part 4): at most batch_size transactions per round, then a
+// pause of apply_delay, so tests can build up lag and watch it drain. Task settings
+// {"SandboxPace": {"ApplyDelayMs": n, "BatchSize": n}} override these defaults.
+struct CdcPace {
+  std::chrono::milliseconds poll_interval{200};
+  std::chrono::milliseconds apply_delay{0};
+  int batch_size = 1000;
+  std::chrono::milliseconds metrics_interval{5000};
+};
+
+struct CdcEnvironment {
+  SessionOpener open_session;
+  LatencyPublisher publish_latency;  // may be empty
+  CdcPace pace;
+};
+
+CdcRunnerFactory make_cdc_runner_factory(CdcEnvironment environment);
+
+// SessionOpener over FreeTDS ODBC (m2r::mssql::OdbcSession), unencrypted on loopback.
+SessionOpener odbc_session_opener();
+
+}  // namespace sandbox::dms

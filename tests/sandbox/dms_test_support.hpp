@@ -1,0 +1,173 @@
+#pragma once
+// Shared by the DMS and world integration tests: running a child process (the AWS CLI v2)
+// with a given environment, and a DMS API server in-process on a free loopback port.
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dms/dms_http_server.hpp"
+#include "dms/dms_service.hpp"
+
+extern char** environ;
+
+namespace m2r::test {
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with the current environment plus `env` overrides (no shell).
+inline ProcessResult run_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string entry(*e);
+    if (!env.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp, argv;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args_copy = args;
+  for (auto& a : args_copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) return {};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  pid_t pid = 0;
+  ProcessResult result;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (rc != 0) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    result.err = std::string("could not start ") + args[0] + ": " + std::strerror(rc);
+    return result;
+  }
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[8192];
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+// A runner that goes running at once and stops when asked: the API tests need the state
+// machine, not data movement (cdc_engine has its own tests).
+class ImmediateRunner final : public sandbox::dms::CdcRunner {
+ public:
+  ImmediateRunner(const sandbox::dms::CdcTaskSpec& spec, sandbox::dms::TaskStatusSink& sink)
+      : m_arn(spec.task_arn), m_sink(sink) {
+    m_thread = std::thread([this] {
+      m_sink.task_running(m_arn);
+      sandbox::dms::TableStats s;
+      s.schema_name = "dbo";
+      s.table_name = "orders";
+      s.last_update_time = sandbox::dms::epoch_seconds_now();
+      m_sink.task_progress(m_arn, "checkpoint:V1#1#00000025:00000b8f:0004#-#0#*#0#0", {s});
+      std::unique_lock lock(m_mutex);
+      m_cv.wait(lock, [this] { return m_stop; });
+      lock.unlock();
+      m_sink.task_stopped(m_arn);
+    });
+  }
+  ~ImmediateRunner() override {
+    request_stop();
+    join();
+  }
+  void request_stop() override {
+    std::lock_guard lock(m_mutex);
+    m_stop = true;
+    m_cv.notify_all();
+  }
+  void join() override {
+    if (m_thread.joinable()) m_thread.join();
+  }
+
+ private:
+  std::string m_arn;
+  sandbox::dms::TaskStatusSink& m_sink;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_stop = false;
+  std::thread m_thread;
+};
+
+struct InProcessDms {
+  static constexpr const char* k_key = "AKIASANDBOXTESTKEY01";
+  static constexpr const char* k_secret = "sandbox/test/secret+key/0123456789abcdefghij";
+  std::unique_ptr<sandbox::dms::DmsService> service;
+  std::unique_ptr<sandbox::dms::DmsHttpServer> server;
+
+  explicit InProcessDms(sandbox::dms::CdcRunnerFactory factory = nullptr, std::string state_path = {}) {
+    if (!factory)
+      factory = [](const sandbox::dms::CdcTaskSpec& spec, sandbox::dms::TaskStatusSink& sink) {
+        return std::make_unique<ImmediateRunner>(spec, sink);
+      };
+    service = std::make_unique<sandbox::dms::DmsService>(
+        sandbox::dms::DmsServiceConfig{.state_path = std::move(state_path), .runner_factory = std::move(factory)});
+    server = std::make_unique<sandbox::dms::DmsHttpServer>(
+        *service, sandbox::dms::DmsServerConfig{.access_key_id = k_key, .secret_access_key = k_secret});
+  }
+  ~InProcessDms() {
+    server->stop();
+    service->stop_all();
+  }
+  std::string endpoint() const { return server->endpoint_url(); }
+};
+
+// Runs `/usr/bin/aws dms <args> --endpoint-url <url>` with the given keys; AWS CLI v2 only
+// (the `aws` first on PATH is v1). Config files are ignored so the machine's settings
+// cannot leak in.
+inline ProcessResult aws_dms(const std::string& endpoint, const std::vector<std::string>& args,
+                             const std::string& key = InProcessDms::k_key,
+                             const std::string& secret = InProcessDms::k_secret) {
+  std::vector<std::string> argv = {"/usr/bin/aws", "dms"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"});
+  return run_process(argv, {{"AWS_ACCESS_KEY_ID", key},
+                            {"AWS_SECRET_ACCESS_KEY", secret},
+                            {"AWS_CONFIG_FILE", "/dev/null"},
+                            {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"},
+                            {"AWS_PAGER", ""},
+                            {"AWS_MAX_ATTEMPTS", "1"},
+                            {"AWS_EC2_METADATA_DISABLED", "true"}});
+}
+
+}  // namespace m2r::test
