@@ -11,6 +11,7 @@
 #   DATA_DIR=/tmp/m2r-bench   where the random files go (needs ~2 x the largest size free)
 #   CEILING_STREAMS=8  parallel curl PUTs for the ceiling
 #   SWEEP=1            also sweep the engine's connections (1 2 4 8 16) and part sizes on 1 GiB
+#   ONLY_ENGINE=1      skip the ceiling and aws s3 cp (engine and streaming figures only)
 #   STREAM_RATE_MBPS   the paced writer's rate (default: the engine's measured rate for that size,
 #                      the hardest case: neither side can hide behind the other)
 set -euo pipefail
@@ -44,12 +45,14 @@ now() { date +%s.%N; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-# Runs a command under /usr/bin/time; sets $wall (s) and $rss (MiB).
+# Runs a command under /usr/bin/time; sets $wall (s), $rss (MiB) and $cpu (user + system s).
+# CPU seconds per GiB do not depend on what else the machine runs; wall time does.
 timed() {
-  local out=$data/time.out
-  /usr/bin/time -f "%e %M" -o "$out" "$@" >"$data/cmd.out" 2>"$data/cmd.err" || { cat "$data/cmd.err" >&2; return 1; }
-  read -r wall rss_kib <"$out"
+  local out=$data/time.out user sys
+  /usr/bin/time -f "%e %M %U %S" -o "$out" "$@" >"$data/cmd.out" 2>"$data/cmd.err" || { cat "$data/cmd.err" >&2; return 1; }
+  read -r wall rss_kib user sys <"$out"
   rss=$(awk -v k="$rss_kib" 'BEGIN { printf "%.0f", k / 1024 }')
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
 }
 
 ceiling() {  # many parallel signed curl PUTs of the whole file, UNSIGNED-PAYLOAD, to a discarding server
@@ -72,7 +75,15 @@ ours() {  # file key [extra args]; sets ours_wall ours_rss ours_json
   ours_wall=$wall ours_rss=$rss ours_json=$(cat "$data/cmd.out")
 }
 
-printf '\n%-6s %-28s %9s %9s %10s\n' size tool seconds MB/s "peak RSS"
+# The server's ceiling is a property of the server, measured once with the 1 GiB file.
+ceiling_file=$data/random-1g.bin
+[ "$(stat -c %s "$ceiling_file" 2>/dev/null || echo 0)" = $((1 << 30)) ] || head -c 1G /dev/urandom >"$ceiling_file"
+cat "$ceiling_file" >/dev/null
+ceiling_mbps=0
+[ "${ONLY_ENGINE:-0}" = 1 ] || ceiling "$ceiling_file" $((1 << 30))
+
+printf '\n%-6s %-28s %9s %9s %10s %12s\n' size tool seconds MB/s "peak RSS" "CPU s (u+s)"
+printf '%-6s %-28s %9s %9s %10s\n' - "ceiling ($streams curl PUTs)" - "$ceiling_mbps" -
 for size in $sizes; do
   file=$data/random-${size}g.bin
   bytes=$((size * 1024 * 1024 * 1024))
@@ -81,17 +92,19 @@ for size in $sizes; do
   fi
   cat "$file" >/dev/null  # page cache warm for every tool alike
 
-  ceiling "$file" "$bytes"
-  printf '%-6s %-28s %9s %9s %10s\n' "${size}G" "ceiling ($streams curl PUTs)" - "$ceiling_mbps" -
-
-  timed "$aws_cli" s3 cp "$file" "s3://bench/aws-${size}g" --endpoint-url "$endpoint" --no-progress
-  aws_wall=$wall aws_rss=$rss
-  printf '%-6s %-28s %9s %9s %7s MiB\n' "${size}G" "aws s3 cp (defaults)" "$aws_wall" "$(mbps "$bytes" "$aws_wall")" "$aws_rss"
+  aws_wall=0
+  if [ "${ONLY_ENGINE:-0}" != 1 ]; then
+    timed "$aws_cli" s3 cp "$file" "s3://bench/aws-${size}g" --endpoint-url "$endpoint" --no-progress
+    aws_wall=$wall aws_rss=$rss
+    printf '%-6s %-28s %9s %9s %7s MiB %12s\n' "${size}G" "aws s3 cp (defaults)" "$aws_wall" "$(mbps "$bytes" "$aws_wall")" "$aws_rss" "$cpu"
+  fi
 
   ours "$file" "ours-${size}g"
-  printf '%-6s %-28s %9s %9s %7s MiB\n' "${size}G" "mssql2rds upload engine" "$ours_wall" "$(mbps "$bytes" "$ours_wall")" "$ours_rss"
+  printf '%-6s %-28s %9s %9s %7s MiB %12s\n' "${size}G" "mssql2rds upload engine" "$ours_wall" "$(mbps "$bytes" "$ours_wall")" "$ours_rss" "$cpu"
   echo "       engine: $ours_json"
-  echo "       => $(ratio "$aws_wall" "$ours_wall")x aws s3 cp; $(ratio "$(mbps "$bytes" "$ours_wall")" "$ceiling_mbps" | awk '{ printf "%.0f", $1 * 100 }')% of the ceiling; peak RSS $ours_rss MiB"
+  if [ "${ONLY_ENGINE:-0}" != 1 ]; then
+    echo "       => $(ratio "$aws_wall" "$ours_wall")x aws s3 cp; $(ratio "$(mbps "$bytes" "$ours_wall")" "$ceiling_mbps" | awk '{ printf "%.0f", $1 * 100 }')% of the ceiling; peak RSS $ours_rss MiB"
+  fi
   eval "engine_mbps_$size=$(mbps "$bytes" "$ours_wall") engine_wall_$size=$ours_wall"
 done
 
@@ -99,12 +112,13 @@ if [ "${SWEEP:-0}" = 1 ]; then
   file=$data/random-1g.bin
   [ -f "$file" ] || head -c 1G /dev/urandom >"$file"
   echo; echo "sweep on 1 GiB (connections x part size): seconds / peak RSS"
-  for parts in 8 16 32; do
-    for c in 1 2 4 8 16; do
-      ours "$file" sweep --connections "$c" --part-size-mib "$parts" || continue
+  for combo in 16:1 16:2 16:4 16:8 16:12 8:8 32:6; do
+    parts=${combo%%:*} c=${combo##*:}
+    {
+      ours "$file" sweep --connections "$c" --part-size-mib "$parts" || true
       printf '  %2d MiB parts, %2d connections: %6ss %5s MB/s %4s MiB\n' "$parts" "$c" "$ours_wall" \
         "$(mbps $((1 << 30)) "$ours_wall")" "$ours_rss"
-    done
+    }
   done
 fi
 
