@@ -12,6 +12,8 @@ PACKAGES=(
   libcpp-httplib-dev libgtest-dev libgmock-dev googletest
   # the rehearsal world's independent judges and helpers
   awscli python3 curl procps
+  # upload: zlib for the strict S3 test server's CRC32; /usr/bin/time for bench/upload_bench.sh
+  zlib1g-dev time
 )
 # Node (for the tedious conformance test): the machine's own Node may come with npm built in
 # (nodesource); Debian's split packages are installed only when no npm is present.
