@@ -308,6 +308,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
         std::size_t e = k + 1;
         if (e < item_end && is_sym(t[e], "(")) e = match_paren(t, e) + 1;
         else if (e < item_end && is_sym(t[e], "-")) e += 2;
+        else if (e + 1 < item_end && t[e].kind == TokKind::word && is_sym(t[e + 1], "(")) e = match_paren(t, e + 1) + 1;  // GETDATE()
         else ++e;
         bool iv = false;
         std::string expr = translate(t, k + 1, e, &iv);
