@@ -1,6 +1,6 @@
 // Uploads one file with the upload engine and prints one JSON line of figures.
 //   upload_bench --endpoint URL --bucket B --key K --file PATH [--connections N] [--part-size-mib N]
-//                [--streaming --expected-size BYTES]   (the writer is done when PATH.done exists)
+//                [--streaming --expected-size BYTES] [--etag-check]   (the writer is done when PATH.done exists)
 // Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; a throw-away SQLite journal
 // next to the file.
 #include <sys/resource.h>
@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     else if (a == "--connections") request.connections = std::atoi(next().c_str());
     else if (a == "--part-size-mib") request.part_size = std::strtoull(next().c_str(), nullptr, 10) * m2r::k_mib;
     else if (a == "--streaming") request.streaming = true;
+    else if (a == "--etag-check") request.object_check = m2r::ObjectCheck::etag;
     else if (a == "--expected-size") request.expected_size = std::strtoull(next().c_str(), nullptr, 10);
     else {
       std::fprintf(stderr, "upload_bench: unknown argument %s\n", a.c_str());

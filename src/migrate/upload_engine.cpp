@@ -339,10 +339,23 @@ Expected<void> Engine::verify_and_complete(std::uint64_t final_size) {
   const std::string etag = M2R_TRY(m_store.complete(m_req.bucket, m_req.key, m_result.upload_id, completed));
   const ObjectInfo head = M2R_TRY(m_store.head_object(m_req.bucket, m_req.key));
   const std::string want_crc = composite_crc32c(crcs);
-  // The composite CRC32C holds whatever the encryption; the ETag is MD5-based only without
-  // SSE-KMS, so it is the check when the checksum is not reported.
-  const bool crc_ok = head.checksum_crc32c.empty() || head.checksum_crc32c == want_crc;
-  const bool etag_ok = !head.checksum_crc32c.empty() || head.etag == multipart_etag(etags);
+  // S3 reports a multipart object's CRC32C as the composite "<crc of part crcs>-<parts>"
+  // (checksum type COMPOSITE, the default) or as the CRC32C of the whole object (FULL_OBJECT;
+  // moto always does this): both are computed from the parts' CRCs without reading the file.
+  std::uint32_t whole = 0;
+  for (std::size_t i = 0; i < crcs.size(); ++i) {
+    const std::string raw = aws::base64_decode(crcs[i]).value_or(std::string(4, '\0'));
+    std::uint32_t part_crc = 0;
+    for (unsigned char c : raw) part_crc = (part_crc << 8) | c;
+    whole = i == 0 ? part_crc : aws::crc32c_combine(whole, part_crc, ranges[i].size);
+  }
+  const std::string want_full = aws::crc32c_base64(whole);
+  // The CRC32C holds whatever the encryption; the ETag is MD5-based only without SSE-KMS, so it
+  // is the check when no checksum is reported.
+  const bool by_etag = m_req.object_check == ObjectCheck::etag || head.checksum_crc32c.empty();
+  const bool crc_ok = by_etag ||
+                      head.checksum_crc32c == (head.checksum_crc32c.find('-') == std::string::npos ? want_full : want_crc);
+  const bool etag_ok = !by_etag || head.etag == multipart_etag(etags);
   if (head.size != final_size || !crc_ok || !etag_ok) {
     return fail(ErrorKind::integrity,
                 fmt::format("s3://{}/{} after completion: size {}, ETag {}, CRC32C {}; expected size {}, "

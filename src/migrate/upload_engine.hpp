@@ -24,6 +24,13 @@ namespace m2r {
 // 85-90 MB/s wanted (facts.md §7), so 8 x 16 MiB also covers a ~700 MB/s instance link.
 constexpr int k_default_connections = 8;
 
+// What the HeadObject check after completion compares (besides the size).
+enum class ObjectCheck {
+  checksum,  // the CRC32C S3 reports (composite or full-object); the ETag when none is reported
+  etag,      // the multipart ETag only: for stores whose reported CRC32C is wrong (moto without
+             // its optional crc32c module reports a CRC32 under that name, moto/s3/utils.py)
+};
+
 struct UploadRequest {
   std::string bucket;
   std::string key;
@@ -31,6 +38,7 @@ struct UploadRequest {
   int connections = k_default_connections;
   std::uint64_t part_size = 0;  // 0 = choose (core/part_plan.hpp)
   std::uint64_t buffer_budget = k_default_buffer_budget;
+  ObjectCheck object_check = ObjectCheck::checksum;
 
   // Per-part retries of transient faults, with exponential backoff and full jitter.
   int max_attempts = 6;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "aws/checksums.hpp"
 #include "migrate/object_store_fake.hpp"
 
 namespace m2r {
@@ -256,6 +257,41 @@ TEST_F(UploadEngineTest, AWrongObjectAfterCompletionIsAnError) {
   auto result = upload(request(), file);
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind, ErrorKind::integrity);
+}
+
+TEST_F(UploadEngineTest, AcceptsAFullObjectChecksumAndRejectsAWrongOne) {
+  // Given HeadObject reporting the whole object's CRC32C (checksum type FULL_OBJECT, as moto
+  // does) instead of the composite, should accept the right one and refuse a wrong one.
+  const std::string content = random_bytes(11 * k_mib + 5, 13);
+  MemoryFileReader file(content);
+  store.tamper_head = [&](ObjectInfo& info) { info.checksum_crc32c = aws::crc32c_base64(aws::crc32c(content)); };
+  auto result = upload(request(), file);
+  ASSERT_TRUE(result) << result.error().message;
+
+  MemoryJournal fresh;
+  ASSERT_TRUE(fresh.begin_step("upload", {}));
+  store.tamper_head = [&](ObjectInfo& info) { info.checksum_crc32c = aws::crc32c_base64(aws::crc32c(content + "x")); };
+  auto wrong = upload_file(request(), store, file, fresh, observer);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().kind, ErrorKind::integrity);
+}
+
+TEST_F(UploadEngineTest, EtagCheckIgnoresAWrongReportedChecksumButNotAWrongEtag) {
+  // Given ObjectCheck::etag (a store whose CRC32C report is wrong, as moto's fallback), should
+  // accept a wrong reported checksum with the right ETag, and refuse a wrong ETag.
+  MemoryFileReader file(random_bytes(11 * k_mib, 14));
+  auto r = request();
+  r.object_check = ObjectCheck::etag;
+  store.tamper_head = [](ObjectInfo& info) { info.checksum_crc32c = "qM3seg=="; };
+  auto result = upload(r, file);
+  ASSERT_TRUE(result) << result.error().message;
+
+  MemoryJournal fresh;
+  ASSERT_TRUE(fresh.begin_step("upload", {}));
+  store.tamper_head = [](ObjectInfo& info) { info.etag = "00000000000000000000000000000000-3"; };
+  auto wrong = upload_file(r, store, file, fresh, observer);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().kind, ErrorKind::integrity);
 }
 
 TEST_F(UploadEngineTest, MemoryBudgetLimitsPartsInFlight) {
