@@ -64,7 +64,7 @@ std::string elapsed_text(const char* what, std::int64_t pages, double seconds) {
 }
 
 void triggers_off(sqlite3* c) {
-  sqlite3_create_function_v2(c, "m2r_triggers_enabled", 1, SQLITE_UTF8, nullptr,
+  sqlite3_create_function_v2(c, "m2r_triggers_enabled", -1, SQLITE_UTF8, nullptr,
                              [](sqlite3_context* ctx, int, sqlite3_value**) { sqlite3_result_int(ctx, 0); }, nullptr, nullptr, nullptr);
 }
 

@@ -495,7 +495,7 @@ static std::vector<std::string> sqlite_triggers(SessionImpl& s, const std::strin
     }
     if (sql_body.empty()) continue;
     out.push_back("CREATE TRIGGER " + quote_ident(table + "." + trig_name + "." + lower(ev)) + " AFTER " + ev + " ON " +
-                  quote_ident(table) + " FOR EACH ROW WHEN m2r_triggers_enabled(" + quote_literal(table) + ") BEGIN " +
+                  quote_ident(table) + " FOR EACH ROW WHEN m2r_triggers_enabled(" + quote_literal(table) + ", " + quote_literal(lower(trig_name)) + ") BEGIN " +
                   sql_body + "END");
   }
   return out;
@@ -710,12 +710,64 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
     return s;
   };
   const std::string r = rest(i);
+  // Per-name forms (the product disables and re-enables each trigger / foreign key by name).
+  if (i + 3 == t.size() && (t[i].is("DISABLE") || t[i].is("ENABLE")) && t[i + 1].is("TRIGGER") && !t[i + 2].is("ALL")) {
+    const bool disable = t[i].is("DISABLE");
+    const std::string trig = t[i + 2].text;
+    if (!query_int(c, "SELECT COUNT(*) FROM __m2r_objects WHERE type = 'TR' AND parent_object_id = " + std::to_string(oid) +
+                          " AND name = " + quote_literal(trig) + " COLLATE NOCASE"))
+      raise(3701, 11, "Cannot find the object \"" + trig + "\" because it does not exist or you do not have permissions.");
+    {
+      std::lock_guard<std::mutex> fl(db->flags_mutex);
+      if (disable) db->triggers_disabled.insert(table + "|" + lower(trig));
+      else db->triggers_disabled.erase(table + "|" + lower(trig));
+    }
+    persist_set("triggers_disabled", db->triggers_disabled);
+    exec(db->admin, "UPDATE __m2r_objects SET is_disabled = " + std::string(disable ? "1" : "0") + " WHERE type = 'TR' AND parent_object_id = " +
+                        std::to_string(oid) + " AND name = " + quote_literal(trig) + " COLLATE NOCASE");
+    sink.done(DoneKind::statement, std::nullopt, false);
+    return;
+  }
+  {
+    // [WITH {CHECK|NOCHECK}] {CHECK|NOCHECK} CONSTRAINT name
+    std::size_t k = i;
+    bool with_check = false;
+    if (k + 1 < t.size() && t[k].is("WITH")) { with_check = t[k + 1].is("CHECK"); k += 2; }
+    if (k + 3 == t.size() && (t[k].is("CHECK") || t[k].is("NOCHECK")) && t[k + 1].is("CONSTRAINT") && !t[k + 2].is("ALL")) {
+      const bool nocheck = t[k].is("NOCHECK");
+      const std::string fk = t[k + 2].text;
+      if (!query_int(c, "SELECT COUNT(*) FROM __m2r_objects WHERE type = 'F' AND parent_object_id = " + std::to_string(oid) +
+                            " AND name = " + quote_literal(fk) + " COLLATE NOCASE"))
+        raise(4917, 16, "Constraint '" + fk + "' does not exist.");
+      if (!nocheck && with_check) {
+        Stmt chk(c, "SELECT COUNT(*) FROM pragma_foreign_key_check(?)");
+        chk.bind(1, table);
+        if (chk.step() && chk.i64(0) > 0)
+          raise(547, 16, "The ALTER TABLE statement conflicted with the FOREIGN KEY constraint \"" + fk + "\". The conflict occurred in database \"" + db->name + "\", table \"" + n.display() + "\".");
+      }
+      {
+        std::lock_guard<std::mutex> fl(db->flags_mutex);
+        if (nocheck) db->fk_nocheck.insert(table + "|" + lower(fk));
+        else db->fk_nocheck.erase(table + "|" + lower(fk));
+      }
+      persist_set("fk_nocheck", db->fk_nocheck);
+      exec(db->admin, "UPDATE __m2r_objects SET is_disabled = " + std::string(nocheck ? "1" : "0") + ", is_not_trusted = " +
+                          std::string(nocheck || !with_check ? "1" : "0") + " WHERE type = 'F' AND parent_object_id = " +
+                          std::to_string(oid) + " AND name = " + quote_literal(fk) + " COLLATE NOCASE");
+      sink.done(DoneKind::statement, std::nullopt, false);
+      return;
+    }
+  }
   if (r == "DISABLE TRIGGER ALL" || r == "ENABLE TRIGGER ALL") {
     const bool disable = r[0] == 'D';
     {
       std::lock_guard<std::mutex> fl(db->flags_mutex);
       if (disable) db->triggers_disabled.insert(table);
-      else db->triggers_disabled.erase(table);
+      else {
+        db->triggers_disabled.erase(table);
+        for (auto it = db->triggers_disabled.begin(); it != db->triggers_disabled.end();)
+          it = it->rfind(table + "|", 0) == 0 ? db->triggers_disabled.erase(it) : std::next(it);
+      }
     }
     persist_set("triggers_disabled", db->triggers_disabled);
     exec(db->admin, "UPDATE __m2r_objects SET is_disabled = " + std::string(disable ? "1" : "0") + " WHERE type = 'TR' AND parent_object_id = " + std::to_string(oid));
@@ -732,7 +784,11 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
     {
       std::lock_guard<std::mutex> fl(db->flags_mutex);
       if (nocheck) db->fk_nocheck.insert(table);
-      else db->fk_nocheck.erase(table);
+      else {
+        db->fk_nocheck.erase(table);
+        for (auto it = db->fk_nocheck.begin(); it != db->fk_nocheck.end();)
+          it = it->rfind(table + "|", 0) == 0 ? db->fk_nocheck.erase(it) : std::next(it);
+      }
     }
     persist_set("fk_nocheck", db->fk_nocheck);
     exec(db->admin, "UPDATE __m2r_objects SET is_disabled = " + std::string(nocheck ? "1" : "0") + ", is_not_trusted = " +
@@ -789,7 +845,7 @@ void SessionImpl::do_dbcc(const Statement& st, ResultSink& sink) {
   std::int64_t target = current;
   if (reseed && has_value) target = value;
   else if (reseed || maxv > current) target = std::max(current, maxv);
-  if (reseed && !has_value) target = maxv;
+  if (reseed && !has_value) target = std::max(current, maxv);
   if (target != current && has_seq) {
     exec(c, "DELETE FROM sqlite_sequence WHERE name = " + quote_literal(table));
     exec(c, "INSERT INTO sqlite_sequence(name, seq) VALUES(" + quote_literal(table) + ", " + std::to_string(target) + ")");

@@ -271,13 +271,15 @@ void fn_hashbytes(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_blob(ctx, raw.data(), static_cast<int>(raw.size()), SQLITE_TRANSIENT);
 }
 
-void fn_triggers_enabled(sqlite3_context* ctx, int, sqlite3_value** argv) {
+void fn_triggers_enabled(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   SessionImpl* s = session_of(ctx);
   if (s->triggers_suppressed()) return sqlite3_result_int(ctx, 0);
   auto db = s->instance().find(s->current_database());
   if (db) {
     std::lock_guard<std::mutex> lock(db->flags_mutex);
-    if (db->triggers_disabled.count(arg_text(argv[0]))) return sqlite3_result_int(ctx, 0);
+    const std::string table = arg_text(argv[0]);
+    if (db->triggers_disabled.count(table)) return sqlite3_result_int(ctx, 0);
+    if (argc > 1 && db->triggers_disabled.count(table + "|" + arg_text(argv[1]))) return sqlite3_result_int(ctx, 0);
   }
   sqlite3_result_int(ctx, 1);
 }
@@ -375,7 +377,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
       {"m2r_object_id", 1, fn_object_id, false}, {"m2r_object_id", 2, fn_object_id, false},
       {"m2r_binary_checksum", -1, fn_binary_checksum, true},
       {"m2r_hashbytes", 2, fn_hashbytes, true},
-      {"m2r_triggers_enabled", 1, fn_triggers_enabled, false},
+      {"m2r_triggers_enabled", -1, fn_triggers_enabled, false},
       {"m2r_dateadd", 3, fn_dateadd, true},     {"m2r_datediff", 3, fn_datediff, true},
       {"m2r_scope_identity", 0, fn_scope_identity, false},
       {"m2r_schema_name", 0, fn_schema_name, false}, {"m2r_schema_name", 1, fn_schema_name, false},

@@ -118,6 +118,38 @@ TEST_F(EngineTest, ForeignKeyAndTriggerBehaveAsSqlServer) {
   EXPECT_EQ(recheck.error()->number, 547);
 }
 
+TEST_F(EngineTest, ProductStatementsForCutoverWork) {
+  // Given a trigger and a foreign key, the product's per-name DISABLE/ENABLE TRIGGER, NOCHECK / WITH CHECK CHECK
+  // CONSTRAINT and DBCC CHECKIDENT (N'[dbo].[t]', RESEED) should behave as SQL Server's.
+  ok("CREATE TABLE P (Id int IDENTITY(1,1) PRIMARY KEY, N nvarchar(10)); CREATE TABLE C (Id int PRIMARY KEY, PId int,"
+     " CONSTRAINT FK_C_P FOREIGN KEY (PId) REFERENCES P(Id)); CREATE TABLE A (PId int);");
+  ok("CREATE TRIGGER trgP ON dbo.P AFTER INSERT AS INSERT INTO dbo.A (PId) SELECT Id FROM inserted");
+  ok("ALTER TABLE [dbo].[P] DISABLE TRIGGER [trgP]");
+  ok("INSERT INTO P (N) VALUES (N'x')");
+  EXPECT_EQ(as_int(ok("SELECT COUNT(*) FROM A").sets[0].rows[0][0]), 0);
+  auto trg = ok("SELECT s.name AS schema_name, t.name AS table_name, tr.name AS trigger_name FROM sys.triggers AS tr JOIN sys.tables AS t"
+                " ON t.object_id = tr.parent_id JOIN sys.schemas AS s ON s.schema_id = t.schema_id WHERE tr.is_disabled = 0");
+  EXPECT_TRUE(trg.sets[0].rows.empty());
+  ok("ALTER TABLE [dbo].[P] ENABLE TRIGGER [trgP]");
+  ok("INSERT INTO P (N) VALUES (N'y')");
+  EXPECT_EQ(as_int(ok("SELECT COUNT(*) FROM A").sets[0].rows[0][0]), 1);
+  ok("ALTER TABLE [dbo].[C] NOCHECK CONSTRAINT [FK_C_P]");
+  ok("INSERT INTO C VALUES (1, 42)");
+  auto bad = run(*m_s, "ALTER TABLE [dbo].[C] WITH CHECK CHECK CONSTRAINT [FK_C_P]");
+  ASSERT_TRUE(bad.error());
+  EXPECT_EQ(bad.error()->number, 547);
+  ok("DELETE FROM C WHERE PId = 42");
+  ok("ALTER TABLE [dbo].[C] WITH CHECK CHECK CONSTRAINT [FK_C_P]");
+  EXPECT_EQ(as_int(ok("SELECT is_disabled FROM sys.foreign_keys WHERE name = 'FK_C_P'").sets[0].rows[0][0]), 0);
+  ok("SET IDENTITY_INSERT [dbo].[P] ON; INSERT INTO [dbo].[P] ([Id], [N]) VALUES (50, N'z'); SET IDENTITY_INSERT [dbo].[P] OFF;");
+  auto d = ok("DBCC CHECKIDENT (N'[dbo].[P]', RESEED)");
+  EXPECT_TRUE(d.has_message(2559));
+  ok("INSERT INTO P (N) VALUES (N'w')");
+  EXPECT_EQ(as_int(ok("SELECT MAX(Id) FROM P").sets[0].rows[0][0]), 51);
+  auto sum = ok("SELECT COUNT_BIG(*) AS row_count, CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS checksum FROM [dbo].[P]");
+  EXPECT_EQ(as_int(sum.sets[0].rows[0][0]), 4);
+}
+
 TEST_F(EngineTest, ModulesAreStoredAndRun) {
   // Given a view, a procedure and a function, their definitions should be in sys.sql_modules, the
   // view should select and the procedure should run its DML with parameters.
