@@ -513,7 +513,10 @@ TEST_F(TdsConformanceTest, ServesSeveralClientsAtOnceAndStopsCleanly) {
 TEST_F(TdsConformanceTest, StopEndsARunningStatementAndItsConnection) {
   // Given a client stuck in a long statement, stop() should cancel it and return promptly.
   std::thread client([&] { tsql("WAITFOR DELAY '00:01:00'"); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Wait until the statement runs (tsql may take a while to start under sanitizers).
+  for (int i = 0; i < 200 && m_instance.batches().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_FALSE(m_instance.batches().empty()) << "tsql never sent its statement";
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const auto start = std::chrono::steady_clock::now();
   m_server->stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
