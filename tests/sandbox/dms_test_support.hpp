@@ -32,6 +32,9 @@ struct ProcessResult {
   std::string err;
 };
 
+// An env value meaning "remove this variable".
+inline constexpr const char* k_unset = "\x01unset";
+
 // Runs argv[0] with the current environment plus `env` overrides (no shell).
 inline ProcessResult run_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
   std::vector<std::string> env_strings;
@@ -39,7 +42,8 @@ inline ProcessResult run_process(const std::vector<std::string>& args, const std
     std::string entry(*e);
     if (!env.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
   }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : env)
+    if (v != k_unset) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp, argv;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);

@@ -1,0 +1,500 @@
+#include "world/world.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "aws/aws_client.hpp"
+#include "aws/cloudwatch_client.hpp"
+#include "dms/cdc_engine.hpp"
+#include "dms/dms_http_server.hpp"
+#include "dms/dms_service.hpp"
+
+extern char** environ;
+
+namespace sandbox::world {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using m2r::ErrorKind;
+using m2r::Expected;
+using m2r::fail;
+
+namespace {
+
+constexpr const char* k_region = "us-east-1";
+constexpr const char* k_account = "123456789012";
+constexpr const char* k_profile = "rehearsal";
+constexpr const char* k_bucket = "mssql2rds-rehearsal";
+constexpr const char* k_role = "rds-sqlserver-backup-restore";
+constexpr const char* k_option_group = "sqlserver-se-15-backup-restore";
+constexpr const char* k_rds_instance = "rehearsal-target";
+constexpr const char* k_replication_instance = "rehearsal-ri";
+constexpr const char* k_iam_user = "mssql2rds-rehearsal";
+
+std::string random_text(std::size_t n) {
+  static const char* k_chars = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+  std::random_device rd;
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) s += k_chars[rd() % 57];
+  return s;
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) close(fd);
+    return 0;
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool port_open(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const fs::path& path, const std::string& text, mode_t mode = 0644) {
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+  }
+  chmod(path.c_str(), mode);
+}
+
+std::string tail(const std::string& text, std::size_t n = 1500) {
+  return text.size() > n ? text.substr(text.size() - n) : text;
+}
+
+// Starts a child in its own session (so its process group can be killed as one), stdin
+// from /dev/null, stdout and stderr to `log`.
+Expected<pid_t> spawn_daemon(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                             const fs::path& log) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string entry(*e);
+    if (!env.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp, argv;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args_copy = args;
+  for (auto& a : args_copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return fail(ErrorKind::fatal, std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) {
+    setsid();
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in >= 0) dup2(in, STDIN_FILENO);
+    if (out >= 0) {
+      dup2(out, STDOUT_FILENO);
+      dup2(out, STDERR_FILENO);
+    }
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+bool alive(pid_t pid) {
+  if (kill(pid, 0) != 0) return false;
+  // A zombie has exited; only its parent's wait is missing.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close_paren = line.rfind(')');
+  return close_paren == std::string::npos || close_paren + 2 >= line.size() || line[close_paren + 2] != 'Z';
+}
+
+void reap(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, WNOHANG);
+}
+
+// Waits until the log matches `pattern` (returns the matches) or the process dies.
+Expected<std::vector<std::smatch>> wait_for_log(const fs::path& log, const std::regex& pattern, std::size_t count,
+                                                pid_t pid, int timeout_seconds, const std::string& what) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  static std::string text;  // keeps the smatch iterators valid for the caller
+  for (;;) {
+    text = read_file(log);
+    std::vector<std::smatch> found;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern); it != std::sregex_iterator(); ++it)
+      found.push_back(*it);
+    if (found.size() >= count) return found;
+    reap(pid);
+    if (!alive(pid))
+      return fail(ErrorKind::prerequisite, what + " exited during start-up: " + tail(text), "see " + log.string());
+    if (std::chrono::steady_clock::now() > deadline)
+      return fail(ErrorKind::timeout, what + " was not ready within " + std::to_string(timeout_seconds) + " s",
+                  "see " + log.string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+std::string xml_value(const std::string& xml, const std::string& tag) {
+  auto a = xml.find("<" + tag + ">");
+  if (a == std::string::npos) return {};
+  a += tag.size() + 2;
+  auto b = xml.find("</" + tag + ">", a);
+  return b == std::string::npos ? std::string{} : xml.substr(a, b - a);
+}
+
+Expected<std::string> query(m2r::aws::AwsClient& client, const std::string& action, const m2r::aws::QueryParams& params) {
+  auto r = client.call_query(action, params, m2r::aws::Idempotent::no);
+  if (!r) return fail(r.error().kind, "seeding moto: " + action + " failed: " + r.error().message, r.error().hint);
+  return r->body;
+}
+
+std::map<std::string, std::string> read_credentials(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(dir / "aws" / "credentials");
+  for (std::string line; std::getline(in, line);) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t"));
+      s.erase(s.find_last_not_of(" \t\r") + 1);
+      return s;
+    };
+    out[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return out;
+}
+
+void kill_groups(const json& pids) {
+  for (const auto& [name, pid] : pids.items()) kill(-pid.get<pid_t>(), SIGTERM);
+}
+
+}  // namespace
+
+Expected<json> world_up(const WorldOptions& options) {
+  if (options.dir.empty()) return fail(ErrorKind::invalid_input, "world up needs --dir");
+  const fs::path dir = fs::absolute(options.dir);
+  if (fs::exists(dir / "world.json") && fs::exists(dir / "pids.json")) {
+    json pids = json::parse(read_file(dir / "pids.json"), nullptr, false);
+    for (const auto& [name, pid] : pids.items())
+      if (pid.is_number() && alive(pid.get<pid_t>()))
+        return fail(ErrorKind::conflict, "a world is already running in " + dir.string(),
+                    "run `mssql2rds-sandbox world down --dir " + dir.string() + "` first");
+  }
+  if (access(options.moto_exe.c_str(), X_OK) != 0)
+    return fail(ErrorKind::prerequisite, "moto_server not found at " + options.moto_exe,
+                "run scripts/install-deps.sh (it installs moto[server] 5.x)");
+  const std::string self = options.sandbox_exe.empty() ? fs::read_symlink("/proc/self/exe").string() : options.sandbox_exe;
+  if (options.pace != "fast" && options.pace != "demo")
+    return fail(ErrorKind::invalid_input, "unknown pace '" + options.pace + "'", "use --pace fast or --pace demo");
+  for (const char* sub : {"logs", "aws", "secrets", "source", "rds"}) fs::create_directories(dir / sub);
+  chmod((dir / "secrets").c_str(), 0700);
+  chmod((dir / "aws").c_str(), 0700);
+
+  json world = {{"dir", dir.string()}, {"region", k_region}, {"account_id", k_account}, {"pace", options.pace},
+                {"database", options.database}};
+  json pids = json::object();
+  auto save_pids = [&] { write_file(dir / "pids.json", pids.dump(2)); };
+  auto abort_up = [&](m2r::Error error) -> Expected<json> {
+    kill_groups(pids);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    for (const auto& [name, pid] : pids.items()) {
+      kill(-pid.get<pid_t>(), SIGKILL);
+      waitpid(pid.get<pid_t>(), nullptr, 0);
+    }
+    fs::remove(dir / "pids.json");
+    return tl::unexpected(std::move(error));
+  };
+
+  // 1. moto, with IAM authentication switched on after three seeding calls (facts.md, recipe).
+  const int moto_port = free_port();
+  auto moto = spawn_daemon({options.moto_exe, "-H", "127.0.0.1", "-p", std::to_string(moto_port)},
+                           {{"INITIAL_NO_AUTH_ACTION_COUNT", "3"}}, dir / "logs" / "moto.log");
+  if (!moto) return abort_up(moto.error());
+  pids["moto"] = *moto;
+  save_pids();
+  const std::string moto_url = "http://127.0.0.1:" + std::to_string(moto_port);
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.ready_timeout_seconds);
+       !port_open(moto_port);) {
+    reap(*moto);
+    if (!alive(*moto) || std::chrono::steady_clock::now() > deadline)
+      return abort_up(m2r::Error(ErrorKind::prerequisite, "moto did not start: " + tail(read_file(dir / "logs" / "moto.log")),
+                                 "see " + (dir / "logs" / "moto.log").string()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  world["moto"] = {{"port", moto_port}, {"endpoint", moto_url}};
+
+  m2r::aws::RetryOptions no_retry;
+  no_retry.max_attempts = 1;
+  auto seed_ctx = m2r::aws::AwsContext::for_endpoint({"AKIDSEEDING", "seeding-only", {}, {}, "seed"}, k_region,
+                                                     moto_url, nullptr, nullptr, no_retry);
+  m2r::aws::AwsClient seed_iam(seed_ctx, m2r::aws::Service::iam);
+  const std::string allow_all = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]})";
+  auto user = query(seed_iam, "CreateUser", {{"UserName", k_iam_user}});
+  if (!user) return abort_up(user.error());
+  if (auto r = query(seed_iam, "PutUserPolicy", {{"UserName", k_iam_user}, {"PolicyName", "allow-all"}, {"PolicyDocument", allow_all}}); !r)
+    return abort_up(r.error());
+  auto key = query(seed_iam, "CreateAccessKey", {{"UserName", k_iam_user}});
+  if (!key) return abort_up(key.error());
+  const std::string key_id = xml_value(*key, "AccessKeyId"), secret = xml_value(*key, "SecretAccessKey");
+  if (key_id.empty() || secret.empty()) return abort_up(m2r::Error(ErrorKind::fatal, "moto gave no access key: " + key->substr(0, 300)));
+  write_file(dir / "aws" / "credentials",
+             std::string("[") + k_profile + "]\naws_access_key_id = " + key_id + "\naws_secret_access_key = " + secret + "\n", 0600);
+  write_file(dir / "aws" / "config", std::string("[profile ") + k_profile + "]\nregion = " + k_region + "\noutput = json\n", 0600);
+  world["iam_user_arn"] = xml_value(*user, "Arn");
+
+  // 2. From here on every call is signed with that key.
+  auto ctx = m2r::aws::AwsContext::for_endpoint({key_id, secret, {}, {}, "world"}, k_region, moto_url, nullptr, nullptr, no_retry);
+  m2r::aws::AwsClient iam(ctx, m2r::aws::Service::iam), rds(ctx, m2r::aws::Service::rds), s3(ctx, m2r::aws::Service::s3);
+  m2r::aws::AwsRequest bucket;
+  bucket.operation = "CreateBucket";
+  bucket.method = "PUT";
+  bucket.path = std::string("/") + k_bucket;
+  if (auto r = s3.send(bucket); !r) return abort_up(m2r::Error(r.error().kind, "seeding moto: CreateBucket failed: " + r.error().message));
+  world["bucket"] = k_bucket;
+
+  // facts.md §5: the role trusts rds.amazonaws.com and may read the bucket.
+  const std::string trust = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"rds.amazonaws.com"},"Action":"sts:AssumeRole"}]})";
+  const std::string bucket_policy = std::string(R"({"Version":"2012-10-17","Statement":[)") +
+      R"({"Effect":"Allow","Action":["s3:ListBucket","s3:GetBucketLocation"],"Resource":"arn:aws:s3:::)" + k_bucket + R"("},)" +
+      R"({"Effect":"Allow","Action":["s3:GetObject","s3:GetObjectAttributes","s3:PutObject","s3:ListMultipartUploadParts","s3:AbortMultipartUpload"],"Resource":"arn:aws:s3:::)" +
+      k_bucket + R"(/*"}]})";
+  auto role = query(iam, "CreateRole", {{"RoleName", k_role}, {"AssumeRolePolicyDocument", trust}});
+  if (!role) return abort_up(role.error());
+  const std::string role_arn = xml_value(*role, "Arn");
+  if (auto r = query(iam, "PutRolePolicy", {{"RoleName", k_role}, {"PolicyName", "backup-restore-bucket"}, {"PolicyDocument", bucket_policy}}); !r)
+    return abort_up(r.error());
+  world["role_arn"] = role_arn;
+
+  if (auto r = query(rds, "CreateOptionGroup", {{"OptionGroupName", k_option_group}, {"EngineName", "sqlserver-se"},
+                                                {"MajorEngineVersion", "15.00"},
+                                                {"OptionGroupDescription", "native backup and restore"}});
+      !r)
+    return abort_up(r.error());
+  if (auto r = query(rds, "ModifyOptionGroup",
+                     {{"OptionGroupName", k_option_group},
+                      {"OptionsToInclude.OptionConfiguration.1.OptionName", "SQLSERVER_BACKUP_RESTORE"},
+                      {"OptionsToInclude.OptionConfiguration.1.OptionSettings.OptionSetting.1.Name", "IAM_ROLE_ARN"},
+                      {"OptionsToInclude.OptionConfiguration.1.OptionSettings.OptionSetting.1.Value", role_arn},
+                      {"ApplyImmediately", "true"}});
+      !r)
+    return abort_up(r.error());
+  world["option_group"] = k_option_group;
+
+  const std::string sa_password = "Sa-" + random_text(20) + "-1a";
+  write_file(dir / "secrets" / "sa_password", sa_password, 0600);
+  if (auto r = query(rds, "CreateDBInstance", {{"DBInstanceIdentifier", k_rds_instance}, {"DBInstanceClass", "db.m5.large"},
+                                               {"Engine", "sqlserver-se"}, {"EngineVersion", "15.00.4355.3.v1"},
+                                               {"AllocatedStorage", "100"}, {"MasterUsername", "admin"},
+                                               {"MasterUserPassword", sa_password}, {"OptionGroupName", k_option_group},
+                                               {"LicenseModel", "license-included"}});
+      !r)
+    return abort_up(r.error());
+  world["rds_instance"] = k_rds_instance;
+
+  // 3. The SQL Server instances: the on-premises source and the RDS target.
+  const bool demo = options.pace == "demo";
+  const std::string source_spec = "name=source,port=0,kind=sqlserver,version=2019,data=" + (dir / "source").string() +
+                                  (demo ? ",backup_throughput=20000000" : "");
+  const std::string rds_spec = "name=rds,port=0,kind=rds,version=2019,data=" + (dir / "rds").string() +
+                               ",task_pace=" + (demo ? "1" : "0") + ",s3_endpoint=" + moto_url + ",region=" + k_region +
+                               ",role_arn=" + role_arn;
+  auto serve = spawn_daemon({self, "serve", "--instance", source_spec, "--instance", rds_spec},
+                            {{"MSSQL2RDS_SANDBOX_SA_PASSWORD", sa_password}, {"AWS_ACCESS_KEY_ID", key_id},
+                             {"AWS_SECRET_ACCESS_KEY", secret}},
+                            dir / "logs" / "sqlserver.log");
+  if (!serve) return abort_up(serve.error());
+  pids["sqlserver"] = *serve;
+  save_pids();
+  auto ready = wait_for_log(dir / "logs" / "sqlserver.log", std::regex("ready name=(\\w+) port=(\\d+)"), 2, *serve,
+                            options.ready_timeout_seconds, "mssql2rds-sandbox serve");
+  if (!ready) return abort_up(ready.error());
+  std::map<std::string, int> ports;
+  for (const auto& m : *ready) ports[m[1].str()] = std::stoi(m[2].str());
+  world["source"] = {{"host", "127.0.0.1"}, {"port", ports["source"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()}};
+  world["target"] = {{"host", "127.0.0.1"}, {"port", ports["rds"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()}};
+
+  // 4. The DMS API, then its replication instance and endpoints.
+  write_file(dir / "world.json", world.dump(2));
+  auto dms = spawn_daemon({self, "world", "dms-serve", "--dir", dir.string()}, {}, dir / "logs" / "dms.log");
+  if (!dms) return abort_up(dms.error());
+  pids["dms"] = *dms;
+  save_pids();
+  auto dms_ready = wait_for_log(dir / "logs" / "dms.log", std::regex("ready port=(\\d+)"), 1, *dms,
+                                options.ready_timeout_seconds, "the DMS API");
+  if (!dms_ready) return abort_up(dms_ready.error());
+  const int dms_port = std::stoi((*dms_ready)[0][1].str());
+  const std::string dms_url = "http://127.0.0.1:" + std::to_string(dms_port);
+  world["dms"] = {{"port", dms_port}, {"endpoint", dms_url}};
+
+  auto dms_ctx = m2r::aws::AwsContext::for_endpoint({key_id, secret, {}, {}, "world"}, k_region, dms_url, nullptr, nullptr, no_retry);
+  m2r::aws::AwsClient dms_client(dms_ctx, m2r::aws::Service::dms);
+  auto ri = dms_client.call_json("CreateReplicationInstance",
+                                 {{"ReplicationInstanceIdentifier", k_replication_instance},
+                                  {"ReplicationInstanceClass", "dms.t3.medium"}, {"AllocatedStorage", 50}},
+                                 m2r::aws::Idempotent::no);
+  if (!ri) return abort_up(m2r::Error(ri.error().kind, "seeding DMS: " + ri.error().message));
+  world["replication_instance_arn"] = (*ri)["ReplicationInstance"]["ReplicationInstanceArn"];
+  for (const auto& [id, type, port] : {std::tuple{"rehearsal-source", "source", ports["source"]},
+                                       std::tuple{"rehearsal-target", "target", ports["rds"]}}) {
+    auto ep = dms_client.call_json("CreateEndpoint",
+                                   {{"EndpointIdentifier", id}, {"EndpointType", type}, {"EngineName", "sqlserver"},
+                                    {"ServerName", "127.0.0.1"}, {"Port", port}, {"DatabaseName", options.database},
+                                    {"Username", "sa"}, {"Password", sa_password}},
+                                   m2r::aws::Idempotent::no);
+    if (!ep) return abort_up(m2r::Error(ep.error().kind, "seeding DMS: " + ep.error().message));
+    world[std::string(type) + "_endpoint_arn"] = (*ep)["Endpoint"]["EndpointArn"];
+  }
+
+  // 5. What clients use.
+  std::string env = "# mssql2rds rehearsal world in " + dir.string() + " (source this file)\n";
+  env += "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN\n";
+  env += "export AWS_SHARED_CREDENTIALS_FILE=" + (dir / "aws" / "credentials").string() + "\n";
+  env += "export AWS_CONFIG_FILE=" + (dir / "aws" / "config").string() + "\n";
+  env += std::string("export AWS_PROFILE=") + k_profile + "\n";
+  env += std::string("export AWS_REGION=") + k_region + "\nexport AWS_DEFAULT_REGION=" + k_region + "\n";
+  for (const char* service : {"S3", "RDS", "IAM", "STS", "CLOUDWATCH"})
+    env += std::string("export AWS_ENDPOINT_URL_") + service + "=" + moto_url + "\n";
+  env += "export AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE=" + dms_url + "\n";
+  env += "export MSSQL2RDS_WORLD=" + dir.string() + "\n";
+  // AWS CLI 2.9 (this machine's) ignores AWS_ENDPOINT_URL_<SERVICE>: scripts pass these to --endpoint-url.
+  env += "export MSSQL2RDS_WORLD_MOTO_URL=" + moto_url + "\n";
+  env += "export MSSQL2RDS_WORLD_DMS_URL=" + dms_url + "\n";
+  write_file(dir / "env", env);
+  world["env_file"] = (dir / "env").string();
+  world["pids"] = pids;
+  write_file(dir / "world.json", world.dump(2));
+  return world;
+}
+
+Expected<void> world_down(const std::string& dir_text) {
+  const fs::path dir = fs::absolute(dir_text);
+  if (!fs::exists(dir / "pids.json")) return {};
+  json pids = json::parse(read_file(dir / "pids.json"), nullptr, false);
+  if (!pids.is_object()) return fail(ErrorKind::fatal, "cannot read " + (dir / "pids.json").string());
+  kill_groups(pids);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto any_left = [&] {
+    for (const auto& [name, pid] : pids.items()) {
+      reap(pid.get<pid_t>());
+      // The whole group: kill(-pgid, 0) succeeds while any member lives.
+      if (alive(pid.get<pid_t>()) || kill(-pid.get<pid_t>(), 0) == 0) return true;
+    }
+    return false;
+  };
+  while (any_left() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (any_left()) {
+    for (const auto& [name, pid] : pids.items()) kill(-pid.get<pid_t>(), SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  std::string left;
+  for (const auto& [name, pid] : pids.items()) {
+    reap(pid.get<pid_t>());
+    if (alive(pid.get<pid_t>())) left += " " + name + "(" + std::to_string(pid.get<pid_t>()) + ")";
+  }
+  if (!left.empty()) return fail(ErrorKind::fatal, "processes still running after world down:" + left);
+  fs::remove(dir / "pids.json");
+  return {};
+}
+
+Expected<std::string> world_env(const std::string& dir) {
+  const fs::path path = fs::absolute(dir) / "env";
+  if (!fs::exists(path)) return fail(ErrorKind::not_found, "no world in " + dir, "run `mssql2rds-sandbox world up --dir " + dir + "`");
+  return read_file(path);
+}
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+}  // namespace
+
+int run_dms_server(const std::string& dir_text) {
+  const fs::path dir = fs::absolute(dir_text);
+  json world = json::parse(read_file(dir / "world.json"), nullptr, false);
+  auto creds = read_credentials(dir);
+  if (!world.is_object() || creds["aws_access_key_id"].empty()) {
+    std::fprintf(stderr, "dms-serve: error: %s has no world.json or credentials\n", dir.c_str());
+    return 2;
+  }
+  const std::string key_id = creds["aws_access_key_id"], secret = creds["aws_secret_access_key"];
+  const std::string region = world.value("region", std::string(k_region));
+
+  dms::CdcEnvironment env;
+  env.open_session = dms::odbc_session_opener();
+  if (world.value("pace", std::string("fast")) == "demo") {
+    env.pace.apply_delay = std::chrono::milliseconds(500);
+    env.pace.batch_size = 5;
+  }
+  if (const char* d = std::getenv("M2R_DMS_APPLY_DELAY_MS")) env.pace.apply_delay = std::chrono::milliseconds(std::atoi(d));
+  if (const char* b = std::getenv("M2R_DMS_BATCH_SIZE")) env.pace.batch_size = std::max(1, std::atoi(b));
+  const std::string moto_url = world["moto"].value("endpoint", std::string());
+  if (!moto_url.empty()) {
+    auto ctx = std::make_shared<m2r::aws::AwsContext>(
+        m2r::aws::AwsContext::for_endpoint({key_id, secret, {}, {}, "world"}, region, moto_url));
+    auto mutex = std::make_shared<std::mutex>();
+    env.publish_latency = [ctx, mutex](const dms::CdcTaskSpec& spec, double source, double target) {
+      std::lock_guard lock(*mutex);
+      m2r::aws::CloudWatchClient cw(*ctx);
+      std::vector<m2r::aws::MetricDimension> dims = {{"ReplicationInstanceIdentifier", spec.instance_identifier},
+                                                     {"ReplicationTaskIdentifier", spec.task_resource_id}};
+      auto r = cw.put_metric_data("AWS/DMS", {{"CDCLatencySource", source, "Seconds", dims, std::nullopt},
+                                              {"CDCLatencyTarget", target, "Seconds", dims, std::nullopt}});
+      if (!r) std::fprintf(stderr, "dms-serve: PutMetricData failed: %s\n", r.error().message.c_str());
+    };
+  }
+  dms::DmsService service({.region = region, .state_path = (dir / "dms-state.json").string(),
+                           .runner_factory = dms::make_cdc_runner_factory(env)});
+  dms::DmsHttpServer server(service, {.region = region, .access_key_id = key_id, .secret_access_key = secret});
+  auto port = server.start();
+  if (!port) {
+    std::fprintf(stderr, "dms-serve: error: %s\n", port.error().message.c_str());
+    return 1;
+  }
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, on_signal);
+  std::printf("ready port=%d\n", *port);
+  std::fflush(stdout);
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server.stop();
+  service.stop_all();
+  std::printf("stopped\n");
+  return 0;
+}
+
+}  // namespace sandbox::world

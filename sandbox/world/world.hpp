@@ -1,0 +1,43 @@
+#pragma once
+// The rehearsal world: moto with IAM authentication on (facts.md "Checked recipe"), the
+// sandbox's source SQL Server and RDS for SQL Server instances (`mssql2rds-sandbox serve`),
+// the sandbox's DMS API, seeded with what a migration needs. Every process runs in its own
+// process group, recorded in DIR/pids; `down` kills the groups and checks nothing is left.
+//
+// DIR/world.json   ports, ARNs and names (no secrets)
+// DIR/env          shell exports: AWS_ENDPOINT_URL_<SERVICE>, AWS_REGION, and a profile in
+//                  DIR/aws/{credentials,config} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE,
+//                  AWS_PROFILE): no secret in the environment
+// DIR/secrets/     sa_password (0600)
+// DIR/logs/        one log per process
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+
+namespace sandbox::world {
+
+struct WorldOptions {
+  std::string dir;
+  std::string pace = "fast";       // fast: tests; demo: backups, restores and CDC at a visible pace
+  std::string database = "sales";  // the database the DMS endpoints name
+  std::string sandbox_exe;         // mssql2rds-sandbox; empty = /proc/self/exe
+  std::string moto_exe = "/root/.pyenv/versions/3.11.7/bin/moto_server";
+  int ready_timeout_seconds = 60;
+};
+
+// Starts everything, seeds it, writes DIR/world.json and DIR/env. On failure, stops what
+// it started.
+m2r::Expected<nlohmann::json> world_up(const WorldOptions& options);
+// Stops every process of the world in DIR and verifies none is left.
+m2r::Expected<void> world_down(const std::string& dir);
+// The contents of DIR/env.
+m2r::Expected<std::string> world_env(const std::string& dir);
+
+// The DMS API server in the foreground (what `world up` runs as a child): config from
+// DIR/world.json, keys from DIR/aws/credentials, state in DIR/dms-state.json. Returns when
+// SIGTERM or SIGINT arrives.
+int run_dms_server(const std::string& dir);
+
+}  // namespace sandbox::world

@@ -1,0 +1,116 @@
+// `mssql2rds-sandbox world up|env|down`: the one command that starts the rehearsal world,
+// judged from outside with the AWS CLI v2 and by the processes it leaves (none).
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "dms_test_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using m2r::test::ProcessResult;
+using m2r::test::run_process;
+
+const std::string k_sandbox = std::string(MSSQL2RDS_BINARY_DIR) + "/sandbox/mssql2rds-sandbox";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The AWS CLI v2 with the world's profile (no key in the environment). CLI 2.9 ignores
+// AWS_ENDPOINT_URL_<SERVICE>, so the endpoint is passed explicitly.
+ProcessResult cli(const fs::path& dir, const std::string& endpoint, std::vector<std::string> args,
+                  std::map<std::string, std::string> env = {}) {
+  std::vector<std::string> argv = {"/usr/bin/aws"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--endpoint-url", endpoint, "--output", "json"});
+  env.emplace("AWS_SHARED_CREDENTIALS_FILE", (dir / "aws" / "credentials").string());
+  env.emplace("AWS_CONFIG_FILE", (dir / "aws" / "config").string());
+  env.emplace("AWS_PROFILE", "rehearsal");
+  env.emplace("AWS_ACCESS_KEY_ID", "");
+  env.emplace("AWS_SECRET_ACCESS_KEY", "");
+  env.emplace("AWS_PAGER", "");
+  env.emplace("AWS_MAX_ATTEMPTS", "1");
+  return run_process(argv, env);
+}
+
+TEST(WorldTest, UpSeedsTheWorldAndDownLeavesNoProcess) {
+  // Given a fresh directory, `world up` should start moto (signatures enforced), the SQL
+  // Server instances and the DMS API, seed them as a migration needs, and `world down`
+  // should leave no process behind.
+  ASSERT_EQ(access(k_sandbox.c_str(), X_OK), 0) << k_sandbox << " is not built";
+  ASSERT_EQ(access("/usr/bin/aws", X_OK), 0) << "AWS CLI v2 is missing at /usr/bin/aws; run scripts/install-deps.sh";
+  const fs::path dir = fs::temp_directory_path() / ("m2r-world-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  ProcessResult up = run_process({k_sandbox, "world", "up", "--dir", dir.string()}, {});
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  json world = json::parse(slurp(dir / "world.json"));
+  EXPECT_NE(slurp(dir / "env").find("AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE="), std::string::npos);
+  EXPECT_EQ(slurp(dir / "env").find(slurp(dir / "secrets" / "sa_password")), std::string::npos) << "a secret in env";
+  const std::string moto = world["moto"]["endpoint"], dms = world["dms"]["endpoint"];
+
+  ProcessResult og = cli(dir, moto, {"rds", "describe-option-groups", "--option-group-name", world["option_group"]});
+  ASSERT_EQ(og.exit_code, 0) << og.err;
+  json option = json::parse(og.out)["OptionGroupsList"][0]["Options"][0];
+  EXPECT_EQ(option["OptionName"], "SQLSERVER_BACKUP_RESTORE");
+  EXPECT_EQ(option["OptionSettings"][0]["Name"], "IAM_ROLE_ARN");
+  EXPECT_EQ(option["OptionSettings"][0]["Value"], world["role_arn"]);
+  ProcessResult db = cli(dir, moto, {"rds", "describe-db-instances", "--db-instance-identifier", world["rds_instance"]});
+  ASSERT_EQ(db.exit_code, 0) << db.err;
+  EXPECT_EQ(json::parse(db.out)["DBInstances"][0]["Engine"], "sqlserver-se");
+  ProcessResult s3 = cli(dir, moto, {"s3api", "head-bucket", "--bucket", world["bucket"]});
+  EXPECT_EQ(s3.exit_code, 0) << s3.err;
+  ProcessResult eps = cli(dir, dms, {"dms", "describe-endpoints"});
+  ASSERT_EQ(eps.exit_code, 0) << eps.err;
+  json endpoints = json::parse(eps.out)["Endpoints"];
+  ASSERT_EQ(endpoints.size(), 2u);
+  std::set<int> ports = {endpoints[0]["Port"].get<int>(), endpoints[1]["Port"].get<int>()};
+  EXPECT_EQ(ports, (std::set<int>{world["source"]["port"].get<int>(), world["target"]["port"].get<int>()}));
+  ProcessResult ris = cli(dir, dms, {"dms", "describe-replication-instances"});
+  EXPECT_EQ(ris.exit_code, 0) << ris.err;
+
+  // A wrong secret: SignatureDoesNotMatch from moto, InvalidSignatureException from DMS.
+  std::string key_line = slurp(dir / "aws" / "credentials");
+  std::string key_id = key_line.substr(key_line.find("aws_access_key_id = ") + 20, 20);
+  std::map<std::string, std::string> wrong = {{"AWS_PROFILE", m2r::test::k_unset}, {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"},
+                                              {"AWS_CONFIG_FILE", "/dev/null"}, {"AWS_ACCESS_KEY_ID", key_id},
+                                              {"AWS_SECRET_ACCESS_KEY", "not-the-secret"}, {"AWS_REGION", "us-east-1"}};
+  ProcessResult bad = cli(dir, moto, {"s3api", "list-buckets"}, wrong);
+  EXPECT_NE(bad.err.find("SignatureDoesNotMatch"), std::string::npos) << bad.err;
+  bad = cli(dir, dms, {"dms", "describe-endpoints"}, wrong);
+  EXPECT_NE(bad.err.find("InvalidSignatureException"), std::string::npos) << bad.err;
+
+  ProcessResult env = run_process({k_sandbox, "world", "env", "--dir", dir.string()}, {});
+  EXPECT_EQ(env.exit_code, 0);
+  EXPECT_EQ(env.out, slurp(dir / "env"));
+
+  ProcessResult down = run_process({k_sandbox, "world", "down", "--dir", dir.string()}, {});
+  EXPECT_EQ(down.exit_code, 0) << down.err;
+  for (const auto& [name, pid] : world["pids"].items())
+    EXPECT_NE(kill(-pid.get<pid_t>(), 0), 0) << name << "'s process group is still alive";
+  fs::remove_all(dir);
+}
+
+TEST(WorldTest, MissingMotoIsAClearFailure) {
+  // Given no moto at the configured path, `world up` should fail naming it and the fix.
+  ASSERT_EQ(access(k_sandbox.c_str(), X_OK), 0) << k_sandbox << " is not built";
+  const fs::path dir = fs::temp_directory_path() / ("m2r-world-nomoto-" + std::to_string(getpid()));
+  ProcessResult up = run_process({k_sandbox, "world", "up", "--dir", dir.string()},
+                                 {{"MSSQL2RDS_MOTO_SERVER", "/nonexistent/moto_server"}});
+  EXPECT_NE(up.exit_code, 0);
+  EXPECT_NE(up.err.find("moto_server not found at /nonexistent/moto_server"), std::string::npos) << up.err;
+  fs::remove_all(dir);
+}
+
+}  // namespace
