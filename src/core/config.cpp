@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <functional>
-#include <regex>
+#include <cctype>
+#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
@@ -83,17 +84,56 @@ Setter int_in(Section MigrationConfig::*section, Int Section::*member, std::int6
   };
 }
 
-const std::regex k_identifier_re("^[A-Za-z][A-Za-z0-9-]{0,254}$");  // DMS identifiers (facts.md §4)
-const std::regex k_rds_id_re("^[A-Za-z][A-Za-z0-9-]{0,62}$");
-const std::regex k_bucket_re("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$");
-const std::regex k_region_re("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$");
-const std::regex k_env_name_re("^[A-Za-z_][A-Za-z0-9_]*$");
-const std::regex k_host_port_re("^[A-Za-z0-9.\\-\\[\\]:]+:[0-9]{1,5}$");
+// Value shapes, as predicates (no std::regex: gcc 12 warns inside it under sanitizers).
+using Shape = bool (*)(const std::string&);
 
-Setter validated(Setter inner, const std::regex& re, const char* what) {
-  return [inner = std::move(inner), &re, what](MigrationConfig& c, const toml::node& n) -> std::optional<std::string> {
+bool all_chars(const std::string& s, std::size_t from, const char* extra, bool lower_only = false) {
+  for (std::size_t i = from; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const bool alnum = lower_only ? (std::islower(c) || std::isdigit(c)) : std::isalnum(c) != 0;
+    if (!alnum && !std::strchr(extra, c)) return false;
+  }
+  return true;
+}
+// DMS identifiers (facts.md §4): 1-255 letters, digits, hyphens; starts with a letter.
+bool is_identifier(const std::string& s) {
+  return !s.empty() && s.size() <= 255 && std::isalpha(static_cast<unsigned char>(s[0])) && all_chars(s, 1, "-");
+}
+bool is_rds_id(const std::string& s) { return is_identifier(s) && s.size() <= 63; }
+bool is_bucket(const std::string& s) {
+  return s.size() >= 3 && s.size() <= 63 && all_chars(s, 0, ".-", true) && std::isalnum(static_cast<unsigned char>(s.front())) &&
+         std::isalnum(static_cast<unsigned char>(s.back()));
+}
+// "us-east-1", "us-gov-west-1", "ap-southeast-2": lower-case words joined by '-', ending in a number.
+bool is_region(const std::string& s) {
+  const auto last = s.rfind('-');
+  const auto first = s.find('-');
+  if (first == std::string::npos || first == last || last + 1 >= s.size()) return false;
+  for (std::size_t i = last + 1; i < s.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  for (std::size_t i = 0; i < last; ++i) {
+    if (!std::islower(static_cast<unsigned char>(s[i])) && s[i] != '-') return false;
+  }
+  return first == 2;
+}
+bool is_env_name(const std::string& s) {
+  return !s.empty() && (std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_') && all_chars(s, 1, "_");
+}
+bool is_verify_mode(const std::string& s) { return s == "checksum" || s == "etag"; }
+bool is_host_port(const std::string& s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size() || s.size() - colon - 1 > 5) return false;
+  for (std::size_t i = colon + 1; i < s.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return all_chars(s.substr(0, colon), 0, ".-[]:");
+}
+
+Setter validated(Setter inner, Shape shape, const char* what) {
+  return [inner = std::move(inner), shape, what](MigrationConfig& c, const toml::node& n) -> std::optional<std::string> {
     const auto v = *n.value<std::string>();
-    if (!std::regex_match(v, re)) return fmt::format("'{}' is not {}", v, what);
+    if (!shape(v)) return fmt::format("'{}' is not {}", v, what);
     return inner(c, n);
   };
 }
@@ -102,7 +142,7 @@ const std::vector<Field>& fields() {
   using M = MigrationConfig;
   static const std::vector<Field> k_fields = {
       {"migration", "name", Kind::string, true, "name = \"sales-to-rds\"",
-       validated(str(&M::name), k_identifier_re, "a name of letters, digits and hyphens starting with a letter")},
+       validated(str(&M::name), is_identifier, "a name of letters, digits and hyphens starting with a letter")},
       {"migration", "journal", Kind::string, false, "journal = \"sales-to-rds.journal\"", str(&M::journal)},
 
       {"source", "server", Kind::string, true, "server = \"sqlprod01.corp.example.com\"", str_in(&M::source, &SourceConfig::server)},
@@ -110,7 +150,7 @@ const std::vector<Field>& fields() {
       {"source", "database", Kind::string, true, "database = \"Sales\"", str_in(&M::source, &SourceConfig::database)},
       {"source", "login", Kind::string, true, "login = \"mssql2rds\"", str_in(&M::source, &SourceConfig::login)},
       {"source", "password_env", Kind::string, true, "password_env = \"MSSQL2RDS_SOURCE_PASSWORD\"",
-       validated(str_in(&M::source, &SourceConfig::password_env), k_env_name_re, "an environment variable name")},
+       validated(str_in(&M::source, &SourceConfig::password_env), is_env_name, "an environment variable name")},
       {"source", "driver", Kind::string, false, "driver = \"ODBC Driver 18 for SQL Server\"", str_in(&M::source, &SourceConfig::driver)},
       {"source", "encrypt", Kind::boolean, false, "encrypt = true", bool_in(&M::source, &SourceConfig::encrypt)},
       {"source", "trust_server_certificate", Kind::boolean, false, "trust_server_certificate = false",
@@ -127,19 +167,19 @@ const std::vector<Field>& fields() {
       {"source", "compression", Kind::boolean, false, "compression = true", bool_in(&M::source, &SourceConfig::compression)},
 
       {"s3", "bucket", Kind::string, true, "bucket = \"my-sql-backups\"",
-       validated(str_in(&M::s3, &S3Config::bucket), k_bucket_re, "a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)")},
+       validated(str_in(&M::s3, &S3Config::bucket), is_bucket, "a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)")},
       {"s3", "prefix", Kind::string, false, "prefix = \"migrations/sales/\"", str_in(&M::s3, &S3Config::prefix)},
       {"s3", "region", Kind::string, true, "region = \"us-east-1\"",
-       validated(str_in(&M::s3, &S3Config::region), k_region_re, "an AWS region name")},
+       validated(str_in(&M::s3, &S3Config::region), is_region, "an AWS region name")},
 
       {"target", "rds_instance", Kind::string, true, "rds_instance = \"sales-rds\"",
-       validated(str_in(&M::target, &TargetConfig::rds_instance), k_rds_id_re, "an RDS DB instance identifier")},
+       validated(str_in(&M::target, &TargetConfig::rds_instance), is_rds_id, "an RDS DB instance identifier")},
       {"target", "database", Kind::string, false, "database = \"Sales\"", str_in(&M::target, &TargetConfig::database)},
       {"target", "host_override", Kind::string, false, "host_override = \"127.0.0.1:11433\"",
-       validated(str_in(&M::target, &TargetConfig::host_override), k_host_port_re, "host:port")},
+       validated(str_in(&M::target, &TargetConfig::host_override), is_host_port, "host:port")},
       {"target", "login", Kind::string, true, "login = \"admin\"", str_in(&M::target, &TargetConfig::login)},
       {"target", "password_env", Kind::string, true, "password_env = \"MSSQL2RDS_TARGET_PASSWORD\"",
-       validated(str_in(&M::target, &TargetConfig::password_env), k_env_name_re, "an environment variable name")},
+       validated(str_in(&M::target, &TargetConfig::password_env), is_env_name, "an environment variable name")},
       {"target", "driver", Kind::string, false, "driver = \"FreeTDS\"", str_in(&M::target, &TargetConfig::driver)},
       {"target", "encrypt", Kind::boolean, false, "encrypt = true", bool_in(&M::target, &TargetConfig::encrypt)},
       {"target", "trust_server_certificate", Kind::boolean, false, "trust_server_certificate = false",
@@ -152,7 +192,7 @@ const std::vector<Field>& fields() {
       {"dms", "target_endpoint", Kind::string, true, "target_endpoint = \"sales-target\"",
        str_in(&M::dms, &DmsConfig::target_endpoint)},
       {"dms", "task_id", Kind::string, false, "task_id = \"sales-cdc\"",
-       validated(str_in(&M::dms, &DmsConfig::task_id), k_identifier_re,
+       validated(str_in(&M::dms, &DmsConfig::task_id), is_identifier,
                  "a DMS identifier (1-255 letters, digits and hyphens, starting with a letter)")},
       {"dms", "table_mappings", Kind::string, false, "table_mappings = \"include-all\"  or  \"mappings.json\"",
        str_in(&M::dms, &DmsConfig::table_mappings)},
@@ -161,6 +201,8 @@ const std::vector<Field>& fields() {
       {"upload", "part_size_mib", Kind::integer, false, "part_size_mib = 64",
        int_in(&M::upload, &UploadConfig::part_size_mib, 5, 5 * 1024)},  // S3 part limits, facts.md §7
       {"upload", "streaming", Kind::boolean, false, "streaming = true", bool_in(&M::upload, &UploadConfig::streaming)},
+      {"upload", "verify_object", Kind::string, false, "verify_object = \"checksum\"",
+       validated(str_in(&M::upload, &UploadConfig::verify_object), is_verify_mode, "\"checksum\" or \"etag\"")},
   };
   return k_fields;
 }
@@ -317,6 +359,7 @@ table_mappings = "include-all"        # or the path of a DMS table-mappings JSON
 connections = 16                      # parallel S3 connections
 # part_size_mib = 64                  # default: chosen from the backup size (5 MiB - 5 GiB, <= 10,000 parts)
 streaming = false                     # upload while the backup is still being written
+verify_object = "checksum"            # "etag" only for S3-compatible stores that misreport CRC32C
 )";
 }
 

@@ -55,6 +55,9 @@ struct UploadConfig {
   int connections = 16;
   std::uint64_t part_size_mib = 0;  // 0: chosen from the file size
   bool streaming = false;           // upload while the backup is being written
+  // How the finished object is verified: "checksum" (the CRC32C S3 reports) or "etag" (the
+  // multipart ETag only, for S3-compatible stores that misreport CRC32C, such as moto).
+  std::string verify_object = "checksum";
 };
 
 struct MigrationConfig {

@@ -79,6 +79,7 @@ Expected<nlohmann::json> run_upload_step(StepContext& ctx, ObjectStore& store, c
     req.step = sub;
     req.connections = config.upload.connections;
     req.part_size = config.upload.part_size_mib * 1024 * 1024;
+    req.object_check = config.upload.verify_object == "etag" ? ObjectCheck::etag : ObjectCheck::checksum;
     UploadEventBridge bridge(ctx, fmt::format("{} ({}/{})", s3_keys[i], i + 1, local_files.size()));
     auto result = upload_file(req, store, **reader, journal, bridge);
     if (!result) {
