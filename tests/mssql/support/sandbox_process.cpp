@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -26,7 +28,11 @@ std::string SandboxProcess::binary_path() {
   return std::string(MSSQL2RDS_BINARY_DIR) + "/sandbox/mssql2rds-sandbox";
 }
 
-SandboxProcess::~SandboxProcess() { stop(); }
+SandboxProcess::~SandboxProcess() {
+  stop();
+  std::error_code ignored;
+  if (!m_created_dir.empty()) std::filesystem::remove_all(m_created_dir, ignored);
+}
 
 Expected<void> SandboxProcess::start(SandboxOptions options) {
   stop();
@@ -39,6 +45,7 @@ Expected<void> SandboxProcess::start(SandboxOptions options) {
     std::string tmpl = "/tmp/mssql-itest-XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) return fail(ErrorKind::fatal, "mkdtemp failed");
     m_options.data_dir = tmpl;
+    m_created_dir = tmpl;
   }
   m_stderr_path = m_options.data_dir + "/sandbox.stderr";
   std::string spec = fmt::format("name={},port={},kind=sqlserver,version=2019,data={}", m_options.name, m_options.port,
@@ -65,6 +72,7 @@ Expected<void> SandboxProcess::start(SandboxOptions options) {
 
   m_pid = fork();
   if (m_pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // a crashed test leaves no server behind
     dup2(out_pipe[1], STDOUT_FILENO);
     if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
     close(out_pipe[0]);

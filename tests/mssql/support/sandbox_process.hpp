@@ -41,6 +41,7 @@ class SandboxProcess {
   int m_stdout_fd = -1;  // kept open so that the server's last lines do not hit a closed pipe
   std::uint16_t m_port = 0;
   std::string m_stderr_path;
+  std::string m_created_dir;  // removed by the destructor
 };
 
 }  // namespace m2r::mssql::testing
