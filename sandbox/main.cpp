@@ -1,6 +1,7 @@
 // mssql2rds-sandbox: the rehearsal world's SQL Server instances, served over TDS on
 // loopback. `serve` opens each instance, listens, prints "ready name=... port=..."
 // per instance (scripts wait for these lines), and stops cleanly on SIGTERM/SIGINT.
+#include "world/world_cli.hpp"
 #include <signal.h>
 
 #include <cstdio>
@@ -65,6 +66,10 @@ int serve(const sandbox::tds::ServeConfig& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `world ...` is the rehearsal world's one command (sandbox/world); it parses its own words.
+  if (argc >= 2 && std::string(argv[1]) == "world") {
+    return sandbox::world::run_world_command(std::vector<std::string>(argv + 2, argv + argc));
+  }
   CLI::App app{"mssql2rds-sandbox: SQL Server and RDS for SQL Server instances for the rehearsal world"};
   app.require_subcommand(1);
   auto* serve_cmd = app.add_subcommand("serve", "serve one or more instances over TDS on loopback");

@@ -29,6 +29,13 @@ Message info_msg(int number, std::string text) {
   return m;
 }
 
+// SQL Server follows each progress message of BACKUP ... WITH STATS with a DONEINPROC
+// (DONE_MORE set); ODBC drivers hand the message to the caller at that marker.
+void progress(ResultSink& sink, const Message& m) {
+  sink.message(m);
+  sink.done(DoneKind::in_proc, std::nullopt, false);
+}
+
 std::string new_uuid() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uint64_t a = rng(), b = rng();
@@ -292,7 +299,7 @@ void InstanceImpl::backup(const BackupOptions& o, ResultSink& sink) {
         fail(m);
       }
       while (i >= next_pct && next_pct <= 100) {
-        if (next_pct < 100) sink.message(info_msg(3211, std::to_string(next_pct) + " percent processed."));
+        if (next_pct < 100) progress(sink, info_msg(3211, std::to_string(next_pct) + " percent processed."));
         next_pct += o.stats;
       }
     }
@@ -362,11 +369,11 @@ void InstanceImpl::backup(const BackupOptions& o, ResultSink& sink) {
   }
   if (!o.log) {
     sink.message(info_msg(4035, "Processed " + std::to_string(data_pages) + " pages for database '" + db->name + "', file '" + db->name + "' on file 1."));
-    if (o.stats > 0) sink.message(info_msg(3211, "100 percent processed."));
+    if (o.stats > 0) progress(sink, info_msg(3211, "100 percent processed."));
   }
   sink.message(info_msg(4035, "Processed " + std::to_string(log_pages) + " pages for database '" + db->name + "', file '" + db->name +
                               "_log' on file 1."));
-  if (o.log && o.stats > 0) sink.message(info_msg(3211, "100 percent processed."));
+  if (o.log && o.stats > 0) progress(sink, info_msg(3211, "100 percent processed."));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   record_backupset(*this, h, o.files, m_config.name);
   sink.message(info_msg(3014, elapsed_text(what, data_pages + log_pages, secs)));

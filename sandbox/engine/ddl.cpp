@@ -67,6 +67,17 @@ std::string type_decl(const std::vector<Token>& t, std::size_t& i) {
   return decl;
 }
 
+// The column type SQLite is given. Decimals wider than 18 digits (numeric(25,0) holds LSNs)
+// would lose digits under SQLite's NUMERIC affinity, which turns a long integer text into a
+// REAL; declared "numeric blob(25,0)" they have no affinity, so the exact text is kept, and
+// parse_type still reads the T-SQL type that types the results.
+std::string sqlite_column_decl(const std::string& decl, const ColumnType& type) {
+  if (type.type != SqlType::decimal || type.precision <= 18) return decl;
+  const auto paren = decl.find('(');
+  if (paren == std::string::npos) return decl + " blob";
+  return decl.substr(0, paren) + " blob" + decl.substr(paren);
+}
+
 int system_type_id(const std::string& decl) {
   std::string base = decl.substr(0, decl.find('('));
   static const std::map<std::string, int> ids = {
@@ -349,7 +360,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
       rowid_identity = true;
       continue;
     }
-    ddl += quote_ident(col.name) + " " + col.decl;
+    ddl += quote_ident(col.name) + " " + sqlite_column_decl(col.decl, col.type);
     if (!col.nullable && !col.identity) ddl += " NOT NULL";
     if (!col.default_sql.empty()) ddl += " DEFAULT " + col.default_sql;
     if (col.type.type == SqlType::varchar || col.type.type == SqlType::nvarchar) ddl += " COLLATE NOCASE";
@@ -803,7 +814,7 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
     bool nullable = true;
     if (k + 1 < t.size() && t[k].is("NOT") && t[k + 1].is("NULL")) { nullable = false; unsupported("ALTER TABLE ADD ... NOT NULL"); }
     if (k < t.size() && !t[k].is("NULL")) unsupported("ALTER TABLE ADD column with " + upper(t[k].text));
-    exec(c, "ALTER TABLE " + quote_ident(table) + " ADD COLUMN " + quote_ident(cname) + " " + decl);
+    exec(c, "ALTER TABLE " + quote_ident(table) + " ADD COLUMN " + quote_ident(cname) + " " + sqlite_column_decl(decl, ct));
     Stmt s(c, "INSERT INTO __m2r_columns SELECT ?, MAX(column_id) + 1, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL FROM __m2r_columns WHERE object_id = ?");
     s.bind(1, oid).bind(2, cname).bind(3, decl).bind(4, static_cast<std::int64_t>(system_type_id(decl)))
         .bind(5, static_cast<std::int64_t>(max_length(ct, decl))).bind(6, static_cast<std::int64_t>(ct.precision))

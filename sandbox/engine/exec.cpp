@@ -1,5 +1,6 @@
 // EXEC and RPC: user procedures, sp_executesql, replication / CDC switches, RDS procedures;
 // BACKUP and RESTORE statement parsing; login and the factory.
+#include <cctype>
 #include <chrono>
 #include <thread>
 
@@ -114,11 +115,30 @@ void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<Rp
       if (params.empty()) raise(201, 16, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
       const std::string sql = value_str(params[0].value);
       auto saved = m_vars;
+      // Parameters may come unnamed (positional, as FreeTDS sends them): they bind to the
+      // names declared in @params, in order.
+      std::vector<std::string> declared;
+      if (params.size() > 1) {
+        const std::string decl = value_str(params[1].value);
+        int depth = 0;
+        for (std::size_t c = 0; c < decl.size(); ++c) {
+          if (decl[c] == '(') ++depth;
+          else if (decl[c] == ')') --depth;
+          else if (decl[c] == '@' && depth == 0) {
+            std::size_t e = c + 1;
+            while (e < decl.size() && (std::isalnum(static_cast<unsigned char>(decl[e])) || decl[e] == '_')) ++e;
+            declared.push_back(decl.substr(c, e - c));
+            c = e - 1;
+          }
+        }
+      }
       for (std::size_t k = 2; k < params.size(); ++k) {
         Variable v;
         v.type = params[k].type;
         v.value = value_to_cell(params[k].value);
-        m_vars[lower(params[k].name)] = v;
+        std::string pname = params[k].name;
+        if (pname.empty() && k - 2 < declared.size()) pname = declared[k - 2];
+        m_vars[lower(pname)] = v;
       }
       InProcSink inner(sink);
       bool failed = false;

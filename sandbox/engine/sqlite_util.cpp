@@ -112,6 +112,8 @@ bool parse_type(const std::string& decl_in, ColumnType& out) {
     args = decl.substr(p + 1, decl.find(')') == std::string::npos ? std::string::npos : decl.find(')') - p - 1);
   }
   while (!base.empty() && base.back() == ' ') base.pop_back();
+  // "numeric blob(25,0)": the engine's SQLite declaration of a wide decimal (ddl.cpp).
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, " blob") == 0) base.resize(base.size() - 5);
   int a1 = 0, a2 = 0;
   bool is_max = args.find("max") != std::string::npos;
   if (!args.empty() && !is_max) {

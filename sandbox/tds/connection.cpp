@@ -74,8 +74,16 @@ class TokenSink final : public ResultSink {
     p.status = static_cast<std::uint16_t>((row_count ? k_done_count : 0) | (error ? k_done_error : 0));
     p.count = row_count ? static_cast<std::uint64_t>(*row_count) : 0;
     p.cur_cmd = m_cols.empty() ? 0 : k_curcmd_select;
-    m_pending = p;
     m_cols.clear();
+    if (kind == DoneKind::in_proc && !row_count && !error) {
+      // A DONEINPROC is never the last token of a request (a DONE or DONEPROC follows), so
+      // it carries DONE_MORE and goes out now: after a progress message (BACKUP ... WITH
+      // STATS) this is the marker at which ODBC drivers hand the message to the caller.
+      write_done(w(), p.token, static_cast<std::uint16_t>(p.status | k_done_more), p.cur_cmd, 0);
+      m_conn.out().flush();
+      return;
+    }
+    m_pending = p;
   }
 
   void message(const Message& msg) override {
