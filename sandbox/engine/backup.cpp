@@ -298,6 +298,8 @@ void InstanceImpl::backup(const BackupOptions& o, ResultSink& sink) {
         m.text = "The backup or restore was aborted.";
         fail(m);
       }
+      // sys.dm_exec_requests.percent_complete follows the copy, whatever STATS says.
+      m_requests.set_percent(o.spid, i);
       while (i >= next_pct && next_pct <= 100) {
         if (next_pct < 100) progress(sink, info_msg(3211, std::to_string(next_pct) + " percent processed."));
         next_pct += o.stats;
@@ -595,7 +597,7 @@ void InstanceImpl::restore(const RestoreOptions& o, ResultSink& sink) {
   }
   RestoreOptions opts = o;
   opts.source_label = o.files.front();
-  restore_from_stripes(opts, files, {}, &sink);
+  restore_from_stripes(opts, files, [&](int pct) { m_requests.set_percent(o.spid, pct); }, &sink);
   std::size_t bytes = 0;
   for (auto& f : files) bytes += f.size();
   const auto pages = static_cast<std::int64_t>(bytes / 8192 + 1);

@@ -20,6 +20,7 @@
 
 #include "engine/api.hpp"
 #include "engine/instance_factory.hpp"
+#include "engine/requests.hpp"
 #include "engine/sqlite_util.hpp"
 #include "engine/tsql_lexer.hpp"
 #include "engine/txlog.hpp"
@@ -66,6 +67,7 @@ struct BackupOptions {
   bool checksum = false;
   int stats = 0;
   bool init = false;
+  int spid = 0;  // the session running it: its sys.dm_exec_requests row shows percent_complete
 };
 
 struct RestoreOptions {
@@ -75,6 +77,7 @@ struct RestoreOptions {
   bool norecovery = false;
   bool replace = false;
   std::string source_label;  // for messages
+  int spid = 0;  // the session running it (0: an RDS task's worker)
 };
 
 class InstanceImpl : public Instance {
@@ -93,6 +96,7 @@ class InstanceImpl : public Instance {
   int next_spid() { return ++m_spid; }
   int major_version() const { return m_config.version; }
   std::mutex& msdb_mutex() { return m_msdb_mutex; }
+  RequestRegistry& requests() { return m_requests; }  // sys.dm_exec_requests
   sqlite3* msdb() { return m_msdb; }  // under msdb_mutex
 
   // Backup and restore (backup.cpp). Messages go to `progress`.
@@ -124,6 +128,7 @@ class InstanceImpl : public Instance {
   sqlite3* m_msdb = nullptr;
   std::mutex m_msdb_mutex;
   std::atomic<int> m_spid{50};
+  RequestRegistry m_requests;
   std::mutex m_tasks_mutex;
   std::vector<std::thread> m_task_threads;
   std::atomic<bool> m_stopping{false};

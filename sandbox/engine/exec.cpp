@@ -110,6 +110,7 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
 }
 
 void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) {
+  RequestScope request(*this);
   try {
     if (iequals(procedure, "sp_executesql") || iequals(procedure, "sys.sp_executesql")) {
       if (params.empty()) raise(201, 16, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
@@ -488,6 +489,7 @@ void SessionImpl::do_backup(const Statement& st, ResultSink& sink) {
   }
   if (o.files.empty()) syntax_near(t, 3);
   if (m_xact) raise(3021, 16, "Cannot perform a backup or restore operation within a transaction.");
+  o.spid = m_spid;
   m_inst.backup(o, sink);
 }
 
@@ -533,6 +535,7 @@ void SessionImpl::do_restore(const Statement& st, ResultSink& sink) {
     }
   }
   if (m_xact) raise(3021, 16, "Cannot perform a backup or restore operation within a transaction.");
+  o.spid = m_spid;
   if (o.files.empty()) {
     if (o.log) syntax_near(t, 3);
     m_inst.finish_restore(o.database);

@@ -465,7 +465,11 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " type tinyint, type_desc nvarchar(60), data_space_id int, name nvarchar(128), physical_name nvarchar(260),"
        " state tinyint, state_desc nvarchar(60), size int, max_size int, growth int);"
        "CREATE TEMP TABLE IF NOT EXISTS \"sys.dm_database_encryption_keys\"(database_id int, encryption_state int,"
-       " create_date datetime, key_algorithm nvarchar(32), key_length int, percent_complete float);");
+       " create_date datetime, key_algorithm nvarchar(32), key_length int, percent_complete float);"
+       // Filled from the instance's RequestRegistry before each statement that reads it.
+       "CREATE TEMP TABLE IF NOT EXISTS \"sys.dm_exec_requests\"(session_id smallint, request_id int,"
+       " start_time datetime, status nvarchar(30), command nvarchar(32), database_id smallint,"
+       " percent_complete real, estimated_completion_time bigint, total_elapsed_time int);");
 }
 
 std::string cell_json(const Cell& c) {

@@ -174,7 +174,33 @@ sqlite3* SessionImpl::conn(const std::string& name) {
   return c;
 }
 
+SessionImpl::RequestScope::RequestScope(SessionImpl& s) : m_s(s) {
+  if (m_s.m_request_depth++ == 0) {
+    auto db = m_s.m_inst.find(m_s.m_db);
+    m_s.m_inst.requests().begin(m_s.m_spid, db ? db->id : 0);
+  }
+}
+
+SessionImpl::RequestScope::~RequestScope() {
+  if (--m_s.m_request_depth == 0) m_s.m_inst.requests().end(m_s.m_spid);
+}
+
+namespace {
+
+// sys.dm_exec_requests.command for a statement (Microsoft's values: SELECT, INSERT, UPDATE,
+// DELETE, BACKUP DATABASE, BACKUP LOG, RESTORE DATABASE, RESTORE LOG, DBCC, WAITFOR, ...).
+std::string request_command(const std::vector<Token>& t, const std::string& head) {
+  if ((head == "BACKUP" || head == "RESTORE") && t.size() > 1 && (t[1].is("DATABASE") || t[1].is("LOG"))) {
+    return head + " " + upper(t[1].text);
+  }
+  if (head == "EXEC") return "EXECUTE";
+  return head;
+}
+
+}  // namespace
+
 void SessionImpl::execute_batch(const std::string& sql, ResultSink& sink) {
+  RequestScope request(*this);
   std::vector<Statement> stmts;
   try {
     stmts = split_statements(sql);
@@ -203,6 +229,10 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
   if (t.empty()) return;
   const std::string k = t[0].kind == TokKind::word ? upper(t[0].text) : t[0].text;
   const DoneKind dk = in_proc ? DoneKind::in_proc : DoneKind::statement;
+  {
+    auto db = m_inst.find(m_db);
+    m_inst.requests().set_command(m_spid, request_command(t, k), db ? db->id : 0);
+  }
   if (k != "USE" && k != "BACKUP" && k != "RESTORE" && k != "CREATE" && k != "DROP" && k != "ALTER" && k != "EXEC" &&
       k != "EXECUTE" && k != "SET" && k != "DECLARE") {
     ensure_not_restoring(m_db);
@@ -259,7 +289,20 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
 // ---------------------------------------------------------------------------------------
 // SELECT
 
-void SessionImpl::refresh_instance_views(sqlite3* c) {
+void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
+  if (sql.find("\"sys.dm_exec_requests\"") != std::string::npos) {
+    exec(c, "DELETE FROM temp.\"sys.dm_exec_requests\"");
+    Stmt rq(c, "INSERT INTO temp.\"sys.dm_exec_requests\"(session_id, request_id, start_time, status, command, database_id,"
+               " percent_complete, estimated_completion_time, total_elapsed_time) VALUES(?,?,?,?,?,?,?,?,?)");
+    for (const auto& r : m_inst.requests().snapshot()) {
+      rq.reset();
+      rq.bind(1, static_cast<std::int64_t>(r.session_id)).bind(2, static_cast<std::int64_t>(r.request_id)).bind(3, r.start_time)
+          .bind(4, r.status).bind(5, r.command).bind(6, static_cast<std::int64_t>(r.database_id)).bind(7, r.percent_complete)
+          .bind(8, r.estimated_completion_time).bind(9, r.total_elapsed_time);
+      rq.step();
+    }
+  }
+  if (sql.find("\"sys.databases\"") == std::string::npos && sql.find("\"sys.master_files\"") == std::string::npos) return;
   exec(c, "DELETE FROM temp.\"sys.databases\"; DELETE FROM temp.\"sys.master_files\";");
   Stmt ins(c,
            "INSERT INTO temp.\"sys.databases\"(name, database_id, source_database_id, owner_sid, create_date,"
@@ -322,7 +365,7 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
       if (e < t.size() && is_sym(t[e], ",")) unsupported("SELECT with several variable assignments");
       bool iv = false;
       std::string sql = "SELECT " + translate(t, i + 2, e, &iv) + " " + translate(t, e, t.size(), &iv);
-      if (iv) refresh_instance_views(cur());
+      if (iv) refresh_instance_views(cur(), sql);
       Stmt s(cur(), sql);
       auto& var = m_vars[lower(t[i].text)];
       if (!variable(lower(t[i].text))) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
@@ -334,7 +377,7 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
   bool needs_iv = false;
   const std::string sql = translate(t, 0, t.size(), &needs_iv);
   sqlite3* c = cur();
-  if (needs_iv) refresh_instance_views(c);
+  if (needs_iv) refresh_instance_views(c, sql);
   Stmt s(c, sql);
   const int n = sqlite3_column_count(s.get());
   const auto inferred = infer_select_types(t);

@@ -91,7 +91,21 @@ class SessionImpl : public Session {
   std::int64_t write(const std::string& implicit_name, const std::function<std::int64_t(sqlite3*)>& body);
   void undo_xact(Database& db, sqlite3* c, const std::string& xact_id, bool compensate);
   void ensure_not_restoring(const std::string& db);
-  void refresh_instance_views(sqlite3* c);
+  // Fills the instance-wide views (sys.databases, sys.master_files, sys.dm_exec_requests) that
+  // the translated `sql` reads, from the instance's state at this moment.
+  void refresh_instance_views(sqlite3* c, const std::string& sql);
+  // Registers the session's request in sys.dm_exec_requests while a batch or RPC runs
+  // (nested calls, e.g. sp_executesql from EXEC, keep the outer request).
+  class RequestScope {
+   public:
+    explicit RequestScope(SessionImpl& s);
+    ~RequestScope();
+    RequestScope(const RequestScope&) = delete;
+    RequestScope& operator=(const RequestScope&) = delete;
+
+   private:
+    SessionImpl& m_s;
+  };
 
  public:
   // Translation (translate.cpp).
@@ -119,6 +133,7 @@ class SessionImpl : public Session {
   std::vector<Change> m_changes;
   std::int64_t m_last_identity = 0;
   int m_proc_depth = 0;
+  int m_request_depth = 0;
 };
 
 Value cell_to_value(const Cell& c, const ColumnType& t);

@@ -342,7 +342,7 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
     if (t.size() < 4 || !is_sym(t[2], "=")) syntax_near(t, 2);
     bool iv = false;
     std::string expr = translate(t, 3, t.size(), &iv);
-    if (iv) refresh_instance_views(cur());
+    if (iv) refresh_instance_views(cur(), expr);
     Stmt s(cur(), "SELECT " + expr);
     Cell c;
     if (s.step()) {
@@ -417,7 +417,7 @@ void SessionImpl::do_declare(const Statement& st, ResultSink& sink) {
       }
       bool iv = false;
       std::string expr = translate(t, i + 1, e, &iv);
-      if (iv) refresh_instance_views(cur());
+      if (iv) refresh_instance_views(cur(), expr);
       Stmt s(cur(), "SELECT " + expr);
       if (s.step()) {
         Cell c;

@@ -359,7 +359,8 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
     std::string name = resolve_table(t, i, end, &is_table);
     --i;
     if (name.rfind("temp.\"sys.databases\"", 0) == 0 || name.rfind("temp.\"sys.master_files\"", 0) == 0 ||
-        name.rfind("temp.\"sys.dm_database_encryption_keys\"", 0) == 0) {
+        name.rfind("temp.\"sys.dm_database_encryption_keys\"", 0) == 0 ||
+        name.rfind("temp.\"sys.dm_exec_requests\"", 0) == 0) {
       if (needs_iv) *needs_iv = true;
     }
     emit(name);
