@@ -17,6 +17,7 @@ const std::vector<CommandSpec>& command_table() {
       {"cutover", "drain CDC, stop the task, validate, re-enable triggers and constraints, report downtime",
        attach_cutover},
       {"abort", "stop and delete the DMS task, abort uploads, optionally drop the target database", attach_abort},
+      {"demo", "the whole migration against the rehearsal world on loopback, under a live workload", attach_demo},
       {"lsn", "convert a SQL Server LSN between its forms and show the one AWS DMS takes", attach_lsn},
   };
   return table;

@@ -39,6 +39,7 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_abort(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app);
 
 // Prints "mssql2rds: error: ..." plus the hint, or a JSON error object; returns the exit code.
 struct ErrorReport {

@@ -280,6 +280,14 @@ std::vector<CheckResult> evaluate_dms(const DmsFacts& f, const ExpectedTopology&
     rds_host = rds.endpoint.substr(0, colon);
     rds_port = std::atoi(rds.endpoint.c_str() + colon + 1);
   }
+  // With a host override (a tunnel or private address), an endpoint naming that address is
+  // as right as one naming the RDS endpoint.
+  if (const auto colon = expected.target_host_override.rfind(':'); colon != std::string::npos &&
+      lower(f.target.server) == lower(expected.target_host_override.substr(0, colon)) &&
+      f.target.port == std::atoi(expected.target_host_override.c_str() + colon + 1)) {
+    rds_host = f.target.server;
+    rds_port = f.target.port;
+  }
   check_endpoint(r, "target", f.target, rds_host, rds_port, expected.target_database);
   if (f.task_exists) {
     r.push_back(warn("dms.task", "no DMS task with this identifier exists yet", "status " + f.task_status,

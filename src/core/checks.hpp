@@ -103,6 +103,7 @@ struct ExpectedTopology {
   std::string source_database;
   std::string target_database;
   std::string s3_region;
+  std::string target_host_override;  // "host:port": DMS may reach the target there too (a private address)
 };
 
 std::vector<CheckResult> evaluate_source(const SourceFacts& facts);

@@ -95,7 +95,7 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
   std::vector<StepDefinition> steps;
   steps.push_back({steps::backup, "native full backup on the source", [&](StepContext& ctx) -> Expected<nlohmann::json> {
                      auto src = M2R_TRY(conn.source());
-                     return run_backup_step(ctx, *src, config, stamp);
+                     return run_backup_step(ctx, *src, config, stamp, conn.source);
                    }});
   steps.push_back({steps::capture_lsn, "CDC start point from the backup's LSNs and the log",
                    [&](StepContext& ctx) -> Expected<nlohmann::json> {
@@ -308,7 +308,7 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
   for (auto& r : evaluate_rds(rds, source)) results.push_back(r);
   for (auto& r : evaluate_s3(s3, rds)) results.push_back(r);
   ExpectedTopology topo{config.source.server, config.source.port, config.source.database, config.target.database,
-                        config.s3.region};
+                        config.s3.region, config.target.host_override};
   for (auto& r : evaluate_dms(dms_facts, topo, rds)) results.push_back(r);
   return results;
 }

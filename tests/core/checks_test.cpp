@@ -113,3 +113,21 @@ TEST(ChecksTest, EndpointPointingElsewhereFails) {
   EXPECT_EQ(find(rs, "dms.target_endpoint").status, CheckStatus::pass);
   EXPECT_EQ(find(rs, "dms.target_connection").status, CheckStatus::fail);
 }
+
+TEST(ChecksTest, TargetEndpointMayNameTheHostOverrideInsteadOfTheRdsEndpoint) {
+  // Given [target] host_override = "10.0.0.5:1433" and a target endpoint naming that address,
+  // the endpoint check should pass; an endpoint naming a third address still fails.
+  DmsFacts d;
+  d.reachable = true;
+  d.instance_exists = true;
+  d.instance_status = "available";
+  d.source = {true, "src", "sqlserver", "db01", 1433, "Sales", "successful", ""};
+  d.target = {true, "tgt", "sqlserver", "10.0.0.5", 1433, "Sales", "successful", ""};
+  ExpectedTopology topo{"db01", 1433, "Sales", "Sales", "us-east-1", "10.0.0.5:1433"};
+  EXPECT_EQ(find(evaluate_dms(d, topo, healthy_rds()), "dms.target_endpoint").status, CheckStatus::pass);
+  d.target.server = "10.0.0.6";
+  EXPECT_EQ(find(evaluate_dms(d, topo, healthy_rds()), "dms.target_endpoint").status, CheckStatus::fail);
+  topo.target_host_override.clear();
+  d.target.server = "10.0.0.5";
+  EXPECT_EQ(find(evaluate_dms(d, topo, healthy_rds()), "dms.target_endpoint").status, CheckStatus::fail);
+}

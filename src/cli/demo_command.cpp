@@ -1,0 +1,81 @@
+// `mssql2rds demo`: the whole migration against the rehearsal world on loopback, under a
+// live workload; one call into src/migrate (run_demo), rendered like `run`.
+#include <chrono>
+#include <ctime>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/event_renderer.hpp"
+#include "migrate/demo.hpp"
+
+namespace m2r::cli {
+
+namespace {
+std::string default_demo_dir() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+  return fmt::format("/tmp/mssql2rds-demo-{}", stamp);
+}
+}  // namespace
+
+std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
+  auto options = std::make_shared<DemoOptions>();
+  options->dir = default_demo_dir();
+  app.add_option("--dir", options->dir, "where the world and the migration keep their files")->capture_default_str();
+  app.add_option("--sandbox", options->sandbox_exe, "the mssql2rds-sandbox executable (default: beside this one, or PATH)");
+  app.add_flag("--keep-world", options->keep_world, "leave the world running afterwards, to try the commands by hand");
+  app.add_option("--customers", options->customers, "customers in the sample database")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--rate", options->transactions_per_second, "the application's transactions per second")
+      ->capture_default_str()->check(CLI::Range(0.5, 200.0));
+  app.add_option("--replicate-seconds", options->replicate_for, "seconds of CDC under the workload before the cutover")
+      ->capture_default_str()->check(CLI::Range(0, 3600));
+  return [options](const GlobalOptions& g) {
+    EventRenderer renderer(g.style, stdout);
+    auto report = run_demo(*options, renderer);
+    renderer.finish_line();
+    if (!report) return report_error(g, report.error());
+    const bool long_once = report->long_transaction_rows_on_target == 1;
+    const bool ok = report->cutover.validation.ok() && long_once;
+    const auto& w = report->workload;
+    if (g.style.json) {
+      std::cout << nlohmann::json{{"ok", ok},
+                                  {"dir", report->dir},
+                                  {"config", report->config_path},
+                                  {"downtime_s", report->cutover.downtime_s},
+                                  {"drain_s", report->cutover.drain_s},
+                                  {"tables_matching", report->cutover.validation.tables.size() - report->cutover.validation.mismatches},
+                                  {"mismatches", report->cutover.validation.mismatches},
+                                  {"workload_transactions", w.transactions},
+                                  {"long_transaction_rows_on_target", report->long_transaction_rows_on_target},
+                                  {"total_s", report->total_s}}
+                       .dump()
+                << std::endl;
+    } else {
+      std::cout << fmt::format(
+          "\n{} in {:.0f} s: {} transactions of live workload replicated; downtime {:.1f} s (drain {:.1f} s)\n"
+          "  tables: {} of {} equal on source and target (row counts and checksums)\n"
+          "  the transaction open across the end of the backup is on the target {} time(s) (expected exactly once)\n"
+          "  files: {} (configuration {})\n",
+          ok ? green(g.style, "demo migration complete") : red(g.style, "demo migration found differences"),
+          report->total_s, w.transactions, report->cutover.downtime_s, report->cutover.drain_s,
+          report->cutover.validation.tables.size() - report->cutover.validation.mismatches,
+          report->cutover.validation.tables.size(), report->long_transaction_rows_on_target, report->dir,
+          report->config_path);
+      if (options->keep_world) {
+        std::cout << fmt::format("  the world is still running: `. {0}/env`, then e.g. `mssql2rds status -c {1}`; stop it "
+                                 "with `mssql2rds-sandbox world down --dir {0}`\n",
+                                 report->dir, report->config_path);
+      }
+    }
+    return ok ? 0 : exit_code_for(ErrorKind::integrity);
+  };
+}
+
+}  // namespace m2r::cli

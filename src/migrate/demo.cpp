@@ -1,0 +1,207 @@
+#include "migrate/demo.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/plan.hpp"
+#include "migrate/config_file.hpp"
+#include "migrate/rehearsal_world.hpp"
+#include "migrate/sqlite_journal.hpp"
+#include "mssql/connection_string.hpp"
+#include "mssql/odbc_session.hpp"
+#include "mssql/secret.hpp"
+
+namespace m2r {
+
+namespace {
+
+constexpr const char* k_database = "sales";
+constexpr const char* k_source_password_env = "MSSQL2RDS_SOURCE_PASSWORD";
+constexpr const char* k_target_password_env = "MSSQL2RDS_TARGET_PASSWORD";
+
+void say(EventSink& events, const std::string& message, nlohmann::json data = nlohmann::json::object()) {
+  events.emit(Event{.kind = EventKind::info, .step = "demo", .message = message, .data = std::move(data)});
+}
+
+// The configuration a user would write for this world (mssql2rds init, filled in).
+std::string demo_config(const nlohmann::json& w, const std::string& dir) {
+  const std::string backups = dir + "/backups";
+  return fmt::format(
+      "# Written by `mssql2rds demo` for the rehearsal world in {dir}.\n"
+      "[migration]\nname = \"demo\"\n\n"
+      "[source]\nserver = \"{sh}\"\nport = {sp}\ndatabase = \"{db}\"\nlogin = \"{sl}\"\npassword_env = \"{spe}\"\n"
+      "driver = \"FreeTDS\"\nencrypt = false  # the sandbox answers encryption as not supported\n"
+      "backup_dir_server = \"{bk}\"\nbackup_dir_local = \"{bk}\"\n\n"
+      "[s3]\nbucket = \"{bucket}\"\nprefix = \"demo/\"\nregion = \"{region}\"\n\n"
+      "[target]\nrds_instance = \"{rds}\"\nhost_override = \"{th}:{tp}\"  # the sandbox's RDS instance on loopback\n"
+      "login = \"{tl}\"\npassword_env = \"{tpe}\"\ndriver = \"FreeTDS\"\nencrypt = false\n\n"
+      "[dms]\nreplication_instance = \"{ri}\"\nsource_endpoint = \"{se}\"\ntarget_endpoint = \"{te}\"\n"
+      "table_mappings = \"include-all\"\n\n"
+      "[upload]\nconnections = 4\n"
+      "verify_object = \"etag\"  # moto reports a wrong full-object CRC32C\n",
+      fmt::arg("dir", dir), fmt::arg("sh", w["source"].value("host", "127.0.0.1")),
+      fmt::arg("sp", w["source"].value("port", 0)), fmt::arg("db", k_database),
+      fmt::arg("sl", w["source"].value("login", "sa")), fmt::arg("spe", k_source_password_env),
+      fmt::arg("bk", backups), fmt::arg("bucket", w.value("bucket", "")), fmt::arg("region", w.value("region", "")),
+      fmt::arg("rds", w.value("rds_instance", "")), fmt::arg("th", w["target"].value("host", "127.0.0.1")),
+      fmt::arg("tp", w["target"].value("port", 0)), fmt::arg("tl", w["target"].value("login", "sa")),
+      fmt::arg("tpe", k_target_password_env), fmt::arg("ri", w.value("replication_instance_arn", "")),
+      fmt::arg("se", w.value("source_endpoint_arn", "")), fmt::arg("te", w.value("target_endpoint_arn", "")));
+}
+
+// Passes every event on; when the backup has finished, commits the transaction the workload
+// held open across its end (so it is in the log after the backup, not in the backup).
+class LongTransactionCloser final : public EventSink {
+ public:
+  LongTransactionCloser(EventSink& inner, DemoWorkload& workload) : m_inner(inner), m_workload(workload) {}
+  void emit(const Event& event) override {
+    m_inner.emit(event);
+    if (event.step == steps::backup && (event.kind == EventKind::step_finished || event.kind == EventKind::step_skipped)) {
+      std::lock_guard lock(m_mutex);
+      if (m_committed) return;
+      m_committed = true;
+      auto done = m_workload.commit_long();
+      m_inner.emit(Event{.kind = done ? EventKind::info : EventKind::warning, .step = "demo",
+                         .message = done ? "committed the transaction held open across the end of the backup"
+                                         : "could not commit the long transaction: " + done.error().message});
+    }
+  }
+  bool committed() const {
+    std::lock_guard lock(m_mutex);
+    return m_committed;
+  }
+
+ private:
+  EventSink& m_inner;
+  DemoWorkload& m_workload;
+  mutable std::mutex m_mutex;
+  bool m_committed = false;
+};
+
+Expected<std::unique_ptr<mssql::SqlSession>> connect_master(const MigrationConfig& config) {
+  auto settings = mssql::settings_for(config.source);
+  settings.database = "master";
+  auto s = M2R_TRY(mssql::OdbcSession::connect(settings, mssql::system_password_sources()));
+  return std::unique_ptr<mssql::SqlSession>(std::move(s));
+}
+
+std::string workload_summary(const WorkloadCounts& c) {
+  return fmt::format("{} transactions: {} orders placed, {} shipped, {} cancelled, {} customers added", c.transactions,
+                     c.orders_placed, c.orders_shipped, c.orders_cancelled, c.customers_added);
+}
+
+}  // namespace
+
+Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
+  const auto started = std::chrono::steady_clock::now();
+  DemoReport report;
+  report.dir = options.dir;
+  const std::string exe = M2R_TRY(find_sandbox_executable(options.sandbox_exe));
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir + "/backups", ec);
+  if (ec) return fail(ErrorKind::invalid_input, fmt::format("cannot create {}: {}", options.dir, ec.message()));
+
+  say(events, fmt::format("starting the rehearsal world in {} (moto, SQL Server, RDS for SQL Server, DMS)", options.dir));
+  auto world = M2R_TRY(RehearsalWorld::up(exe, options.dir, k_database));
+  M2R_TRY(world.apply_environment());
+  {
+    // The passwords reach the product the way a user's do: through the variables the config
+    // names, in this process's environment only.
+    const std::string password = M2R_TRY(world.sa_password());
+    ::setenv(k_source_password_env, password.c_str(), 1);
+    ::setenv(k_target_password_env, password.c_str(), 1);
+  }
+  const auto& w = world.description();
+  say(events, fmt::format("world ready: source SQL Server on port {}, RDS instance {} on port {}, moto on {}, DMS on {}",
+                          w["source"].value("port", 0), w.value("rds_instance", ""), w["target"].value("port", 0),
+                          w["moto"].value("endpoint", ""), w["dms"].value("endpoint", "")));
+
+  report.config_path = options.dir + "/mssql2rds.toml";
+  {
+    std::ofstream out(report.config_path);
+    out << demo_config(w, options.dir);
+    if (!out) return fail(ErrorKind::fatal, "cannot write " + report.config_path);
+  }
+  const MigrationConfig config = M2R_TRY(load_config_file(report.config_path));
+  Connections connections = M2R_TRY(default_connections(config));
+  say(events, "wrote " + report.config_path);
+
+  {
+    auto master = M2R_TRY(connect_master(config));
+    M2R_TRY(create_demo_database(*master, k_database, options.customers));
+  }
+  say(events, fmt::format("created the source database [{}]: {} customers, {} orders, a trigger, a foreign key",
+                          k_database, options.customers, options.customers * 3));
+
+  DemoWorkload workload(connections.source, options.transactions_per_second);
+  M2R_TRY(workload.start());
+  M2R_TRY(workload.begin_long());
+  say(events, fmt::format("the application is writing: {:g} transactions/s; one transaction stays open across the "
+                          "end of the backup", options.transactions_per_second));
+
+  events.emit(Event{.kind = EventKind::step_started, .step = "check", .message = "mssql2rds check --fix"});
+  const auto checks = M2R_TRY(check_migration(config, connections, CheckOptions{.fix_source = true}, events));
+  for (const auto& c : checks) {
+    if (c.status != CheckStatus::pass) {
+      events.emit(Event{.kind = c.status == CheckStatus::fail ? EventKind::warning : EventKind::info, .step = "check",
+                        .message = fmt::format("{}: {} ({})", c.title, c.detail, c.fix)});
+    }
+  }
+  if (any_failed(checks)) return fail(ErrorKind::prerequisite, "the rehearsal world failed a prerequisite check");
+  events.emit(Event{.kind = EventKind::step_finished, .step = "check",
+                    .message = fmt::format("{} checks passed", checks.size())});
+
+  auto journal = M2R_TRY(SqliteJournal::open(config.journal));
+  LongTransactionCloser closer(events, workload);
+  RunOptions run;
+  run.restore_poll = std::chrono::milliseconds(1000);
+  M2R_TRY(run_migration(config, connections, *journal, closer, run));
+  if (!closer.committed()) M2R_TRY(workload.commit_long());
+
+  const auto replicate_until = std::chrono::steady_clock::now() + options.replicate_for;
+  while (std::chrono::steady_clock::now() < replicate_until) {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    auto status = migration_status(config, *journal, connections.aws);
+    if (!status) continue;
+    std::int64_t inserts = 0, updates = 0, deletes = 0;
+    for (const auto& t : status->tables) {
+      inserts += t.value("inserts", std::int64_t{0});
+      updates += t.value("updates", std::int64_t{0});
+      deletes += t.value("deletes", std::int64_t{0});
+    }
+    say(events, fmt::format("CDC: task {}, latency {:.0f} s; applied {} inserts, {} updates, {} deletes; workload: {}",
+                            status->task.value("status", std::string("?")), status->latency_target_s.value_or(0),
+                            inserts, updates, deletes, workload_summary(workload.counts())));
+  }
+
+  workload.stop();
+  report.workload = workload.counts();
+  if (report.workload.errors > 0) {
+    return fail(ErrorKind::fatal, fmt::format("the workload had {} failed transaction(s); the first: {}",
+                                              report.workload.errors, workload.first_error()));
+  }
+  say(events, "the application stopped writing: " + workload_summary(report.workload));
+
+  CutoverOptions cutover;
+  cutover.writes_stopped_at = std::chrono::system_clock::now();
+  cutover.drain_timeout = std::chrono::seconds(180);
+  report.cutover = M2R_TRY(cutover_migration(config, connections, *journal, events, cutover));
+
+  {
+    auto target = M2R_TRY(connections.target(k_database));
+    auto rows = M2R_TRY(target->query("SELECT COUNT_BIG(*) AS n FROM dbo.Customers WHERE Name = ?",
+                                      {mssql::SqlParam::nvarchar(k_long_transaction_customer)}));
+    const auto n = M2R_TRY(rows.first().value(0, "n"));
+    report.long_transaction_rows_on_target = M2R_TRY(n.as_int64());
+  }
+  if (options.keep_world) world.keep_running();
+  else M2R_TRY(world.down());
+  report.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace m2r
