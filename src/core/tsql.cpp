@@ -55,6 +55,13 @@ std::string backupset_for_file(const std::string& database, const std::string& f
       quote_literal(database), quote_literal(first_file));
 }
 
+std::string request_progress() {
+  return "SELECT percent_complete, estimated_completion_time, total_elapsed_time, command "
+         "FROM sys.dm_exec_requests WHERE session_id = ?";
+}
+
+std::string own_session_id() { return "SELECT @@SPID AS session_id"; }
+
 std::string fn_dblog_transactions(const std::string& from_hex_lsn) {
   // Only what the decision needs (facts.md §11). The filter on Operation keeps it small.
   return fmt::format(

@@ -32,6 +32,13 @@ std::string backup_database(const BackupOptions& options);
 
 // The backupset row of the newest full backup written to `first_file` (facts.md §1: numeric LSNs).
 std::string backupset_for_file(const std::string& database, const std::string& first_file);
+// The running request of one session (parameter 1: its @@SPID), as DBAs follow a BACKUP or
+// RESTORE from a second session with any driver: percent_complete (real, 0..100),
+// estimated_completion_time and total_elapsed_time (ms), command. Needs VIEW SERVER STATE to
+// see another session's row.
+std::string request_progress();
+// The session's own id (@@SPID), for a second session to watch it.
+std::string own_session_id();
 // fn_dblog rows the start point needs (facts.md §2, §11), from a given LSN on (hex form).
 std::string fn_dblog_transactions(const std::string& from_hex_lsn);
 

@@ -6,15 +6,9 @@
 
 namespace m2r {
 
-std::optional<double> backup_progress(const mssql::SqlMessage& m) {
-  if (m.number != 3211) return std::nullopt;
-  const int percent = std::atoi(m.text.c_str());
-  if (percent < 0 || percent > 100) return std::nullopt;
-  return percent / 100.0;
-}
-
 Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& source, const MigrationConfig& config,
-                                         const std::string& new_stamp) {
+                                         const std::string& new_stamp, const mssql::SessionOpener& open_monitor,
+                                         const mssql::LiveProgressOptions& progress_options) {
   const std::string stamp = ctx.partial().value("stamp", new_stamp);
   const auto layout = backup_layout(config, stamp);
   const nlohmann::json names = {{"stamp", stamp},
@@ -34,13 +28,17 @@ Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& so
 
   const auto sql = tsql::backup_database({config.source.database, layout.server_files, config.source.compression, 5});
   ctx.info(sql);
-  auto result = source.execute_with_messages(sql, {}, [&](const mssql::SqlMessage& m) {
-    if (const auto f = backup_progress(m)) {
-      ctx.progress(*f, m.text);
-    } else if (m.number == 3014) {
-      ctx.info(m.text);
-    }
-  });
+  mssql::LiveProgressHandlers handlers;
+  handlers.on_message = [&](const mssql::SqlMessage& m) {
+    if (m.number == 3014) ctx.info(m.text);
+  };
+  handlers.on_progress = [&](double fraction, const std::string& text) { ctx.progress(fraction, text); };
+  handlers.on_polling_unavailable = [&](const std::string& why) {
+    ctx.warning("live backup progress unavailable (" + why + "); progress comes from the STATS messages, which "
+                "some drivers (FreeTDS) deliver only when BACKUP ends; grant VIEW SERVER STATE to see it live");
+  };
+  auto result = mssql::run_with_live_progress(source, open_monitor, mssql::Statement{sql, {}, {}}, handlers,
+                                              progress_options);
   if (!result) {
     return fail(result.error().kind, "BACKUP DATABASE failed: " + result.error().message,
                 result.error().hint.empty()

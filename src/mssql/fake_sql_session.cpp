@@ -73,6 +73,15 @@ Expected<QueryResult> FakeSqlSession::run(const Statement& statement, const Mess
     if (found->responses.size() > 1) found->responses.pop_front();
   }
   QueryResult result = std::move(response.result);
+  const auto until = std::chrono::steady_clock::now() + response.delay_before_messages;
+  while (std::chrono::steady_clock::now() < until) {
+    {
+      std::lock_guard lock(m_mutex);
+      if (m_cancelled) return fail(ErrorKind::fatal, fmt::format("the statement on {} was cancelled", describe()));
+    }
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(5),
+                                                                              until - std::chrono::steady_clock::now()));
+  }
   for (std::size_t i = 0; i < response.messages.size(); ++i) {
     if (i > 0 && response.delay_between_messages.count() > 0) std::this_thread::sleep_for(response.delay_between_messages);
     {

@@ -16,6 +16,9 @@ namespace m2r::mssql {
 
 struct FakeResponse {
   std::vector<SqlMessage> messages;  // delivered to the MessageHandler in order, before the end
+  // How long the statement runs before its first message (FreeTDS delivers BACKUP's messages
+  // only at the end); cancel() ends the wait with the cancelled error.
+  std::chrono::milliseconds delay_before_messages{0};
   std::chrono::milliseconds delay_between_messages{0};
   QueryResult result;                // result_sets and rows_affected (messages are filled in)
   std::optional<Error> error;        // returned after the messages when set
