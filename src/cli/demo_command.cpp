@@ -30,6 +30,9 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
   app.add_option("--dir", options->dir, "where the world and the migration keep their files")->capture_default_str();
   app.add_option("--sandbox", options->sandbox_exe, "the mssql2rds-sandbox executable (default: beside this one, or PATH)");
   app.add_flag("--keep-world", options->keep_world, "leave the world running afterwards, to try the commands by hand");
+  app.add_flag("--setup-only", options->setup_only,
+               "start the world, write the configuration and create the sample database, then stop (the world "
+               "keeps running): run the lifecycle commands yourself");
   app.add_option("--customers", options->customers, "customers in the sample database")
       ->capture_default_str()->check(CLI::Range(1, 100000));
   app.add_option("--rate", options->transactions_per_second, "the application's transactions per second")
@@ -41,6 +44,22 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
     auto report = run_demo(*options, renderer);
     renderer.finish_line();
     if (!report) return report_error(g, report.error());
+    if (options->setup_only) {
+      if (g.style.json) {
+        std::cout << nlohmann::json{{"dir", report->dir}, {"config", report->config_path}, {"env", report->dir + "/env"}}.dump()
+                  << std::endl;
+      } else {
+        std::cout << fmt::format(
+            "\nthe rehearsal world is running in {0}. In a shell:\n"
+            "  . {0}/env\n"
+            "  export MSSQL2RDS_SOURCE_PASSWORD=\"$(cat {0}/secrets/sa_password)\" "
+            "MSSQL2RDS_TARGET_PASSWORD=\"$(cat {0}/secrets/sa_password)\"\n"
+            "  mssql2rds check --fix -c {1}    # then run, status, validate, cutover\n"
+            "stop it with: mssql2rds-sandbox world down --dir {0}\n",
+            report->dir, report->config_path);
+      }
+      return 0;
+    }
     const bool long_once = report->long_transaction_rows_on_target == 1;
     const bool ok = report->cutover.validation.ok() && long_once;
     const auto& w = report->workload;

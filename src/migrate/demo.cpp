@@ -137,6 +137,12 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
   say(events, fmt::format("created the source database [{}]: {} customers, {} orders, a trigger, a foreign key",
                           k_database, options.customers, options.customers * 3));
 
+  if (options.setup_only) {
+    world.keep_running();
+    report.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return report;
+  }
+
   DemoWorkload workload(connections.source, options.transactions_per_second);
   M2R_TRY(workload.start());
   M2R_TRY(workload.begin_long());

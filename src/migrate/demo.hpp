@@ -19,6 +19,7 @@ struct DemoOptions {
   std::string dir;          // the world's and the migration's files
   std::string sandbox_exe;  // empty: found beside this executable or on PATH
   bool keep_world = false;  // leave the world running (to try the other commands by hand)
+  bool setup_only = false;  // stop once the world, the config and the sample database exist
   int customers = 200;
   double transactions_per_second = 10;
   std::chrono::seconds replicate_for{8};  // CDC under the workload before the cutover

@@ -8,7 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <iterator>
 #include <string>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -95,6 +98,62 @@ TEST_F(DemoTest, AMissingSandboxIsAClearErrorThatChangesNothing) {
   EXPECT_NE(out.text.find("/nonexistent/mssql2rds-sandbox"), std::string::npos) << out.text;
   EXPECT_NE(out.text.find("fix:"), std::string::npos) << out.text;
   EXPECT_FALSE(fs::exists(world));
+}
+
+
+TEST_F(DemoTest, ARunKilledDuringTheRestoreResumesWithoutRedoingFinishedSteps) {
+  // Given the world set up by `demo --setup-only` and `run` killed with SIGKILL while the RDS
+  // restore is in progress, running `run` again should finish: backup, LSN and upload come
+  // from the journal (not redone), the restore task is followed rather than started twice,
+  // and the cutover finds source and target equal.
+  const std::string world = m_dir + "/world";
+  const std::string bin = std::string(MSSQL2RDS_BINARY_DIR) + "/src/mssql2rds";
+  const auto setup = run(bin + " --json demo --setup-only --customers 30 --dir " + world);
+  ASSERT_EQ(setup.exit_code, 0) << setup.text;
+  const std::string config = world + "/mssql2rds.toml";
+  const std::string env = ". " + world + "/env && export MSSQL2RDS_SOURCE_PASSWORD=\"$(cat " + world +
+                          "/secrets/sa_password)\" MSSQL2RDS_TARGET_PASSWORD=\"$(cat " + world + "/secrets/sa_password)\" && ";
+  const auto check = run("bash -c '" + env + bin + " check --fix --yes -c " + config + "'");
+  ASSERT_EQ(check.exit_code, 0) << check.text;
+
+  const std::string log = m_dir + "/run1.log";
+  const std::string pid_file = m_dir + "/run1.pid";
+  ASSERT_EQ(run("bash -c '" + env + "(" + bin + " run -c " + config + " > " + log + " 2>&1 & echo $! > " + pid_file +
+                ")'").exit_code, 0);
+  pid_t pid = 0;
+  for (int i = 0; i < 300 && pid == 0; ++i) {
+    std::ifstream in(pid_file);
+    in >> pid;
+    if (pid == 0) ::usleep(100'000);
+  }
+  ASSERT_GT(pid, 0);
+  bool killed = false;
+  for (int i = 0; i < 600 && !killed; ++i) {
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.find("restore 0%") != std::string::npos) {
+      ASSERT_EQ(::kill(pid, SIGKILL), 0);
+      killed = true;
+    }
+    if (!killed) ::usleep(50'000);
+  }
+  ASSERT_TRUE(killed) << "the run never reached the restore";
+  for (int i = 0; i < 100 && ::kill(pid, 0) == 0; ++i) ::usleep(50'000);
+
+  const auto resumed = run("bash -c '" + env + bin + " run -c " + config + "'");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.text;
+  for (const char* step : {"backup", "capture_lsn", "upload"}) {
+    EXPECT_NE(resumed.text.find(std::string("==> ") + step + ": already done"), std::string::npos)
+        << step << " ran again after the kill:\n" << resumed.text;
+  }
+  EXPECT_EQ(resumed.text.find("BACKUP DATABASE"), std::string::npos) << resumed.text;
+  EXPECT_NE(resumed.text.find("==> restore: restore on RDS (resuming)"), std::string::npos) << resumed.text;
+  EXPECT_EQ(resumed.text.find("rds_restore_database"), std::string::npos) << "the restore was started twice:\n" << resumed.text;
+  EXPECT_NE(resumed.text.find("restore 100%"), std::string::npos) << resumed.text;
+
+  const auto cutover = run("bash -c '" + env + bin + " cutover --yes -c " + config + "'");
+  EXPECT_EQ(cutover.exit_code, 0) << cutover.text;
+  EXPECT_NE(cutover.text.find("cutover complete"), std::string::npos) << cutover.text;
 }
 
 }  // namespace
