@@ -525,16 +525,5 @@ TEST_F(TdsConformanceTest, StopEndsARunningStatementAndItsConnection) {
 }
 
 // Not a test: serves the fake for manual clients (--gtest_also_run_disabled_tests, TDS_MANUAL=<seconds>).
-TEST_F(TdsConformanceTest, DISABLED_ManualServe) {
-  m_server->stop();
-  m_server = std::make_unique<tds::TdsServer>(m_instance, "127.0.0.1", 0,
-                                              [](const std::string& line) { std::cerr << line << std::endl; });
-  ASSERT_TRUE(m_server->start());
-  m_port = std::to_string(m_server->port());
-  std::cout << "port " << m_port << std::endl;
-  const char* seconds = std::getenv("TDS_MANUAL");
-  std::this_thread::sleep_for(std::chrono::seconds(seconds ? std::atoi(seconds) : 60));
-}
-
 }  // namespace
 }  // namespace sandbox::testing
