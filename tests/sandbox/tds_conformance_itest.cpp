@@ -524,6 +524,5 @@ TEST_F(TdsConformanceTest, StopEndsARunningStatementAndItsConnection) {
   EXPECT_EQ(m_instance.cancelled_statements(), 1);
 }
 
-// Not a test: serves the fake for manual clients (--gtest_also_run_disabled_tests, TDS_MANUAL=<seconds>).
 }  // namespace
 }  // namespace sandbox::testing
