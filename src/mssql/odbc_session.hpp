@@ -1,11 +1,13 @@
 #pragma once
 // SqlSession over unixODBC, for FreeTDS's driver (tdsodbc) or Microsoft's ODBC Driver 18.
 //
-// Live messages: SQL Server sends BACKUP ... WITH STATS progress (3211 "n percent
-// processed.") as INFO tokens while the statement runs (facts.md §8). The driver stops at
-// each message and returns SQL_SUCCESS_WITH_INFO; the session reads the diagnostics, hands
-// them to the MessageHandler, and calls SQLMoreResults for the next one, so each message is
-// delivered when it arrives, not when the statement ends.
+// Messages: SQL Server sends BACKUP ... WITH STATS progress (3211 "n percent processed.")
+// as INFO tokens while the statement runs (facts.md §8). When the driver returns
+// SQL_SUCCESS_WITH_INFO the session reads the diagnostics, hands them to the MessageHandler
+// and calls SQLMoreResults for more. How early they come is the driver's choice: FreeTDS's
+// keeps reading through INFO and DONEINPROC tokens until the statement's final DONE, so with
+// it they all arrive when the statement ends. Live progress of a long statement comes from
+// a second session instead (request_progress.hpp).
 #include <atomic>
 #include <cstdint>
 #include <functional>
