@@ -229,7 +229,9 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
   std::size_t i = 0;
   while (i < toks.size() && !(toks[i].is("PROC") || toks[i].is("PROCEDURE"))) ++i;
   ++i;
-  while (i < toks.size() && (toks[i].is_name() || is_sym(toks[i], "."))) ++i;
+  // The (multi-part) name: name [. name]... — AS right after it is the body's keyword.
+  if (i < toks.size() && toks[i].is_name()) ++i;
+  while (i + 1 < toks.size() && is_sym(toks[i], ".") && toks[i + 1].is_name()) i += 2;
   if (i < toks.size() && is_sym(toks[i], "(")) ++i;
   struct Param { std::string name; ColumnType type; std::optional<Value> def; };
   std::vector<Param> params;

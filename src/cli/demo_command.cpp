@@ -61,7 +61,7 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
       return 0;
     }
     const bool long_once = report->long_transaction_rows_on_target == 1;
-    const bool ok = report->cutover.validation.ok() && long_once;
+    const bool ok = report->cutover.validation.ok() && long_once && report->cutover.schema.ok();
     const auto& w = report->workload;
     if (g.style.json) {
       std::cout << nlohmann::json{{"ok", ok},
@@ -71,6 +71,9 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
                                   {"drain_s", report->cutover.drain_s},
                                   {"tables_matching", report->cutover.validation.tables.size() - report->cutover.validation.mismatches},
                                   {"mismatches", report->cutover.validation.mismatches},
+                                  {"schema_objects", report->cutover.schema.source_objects},
+                                  {"schema_ok", report->cutover.schema.ok()},
+                                  {"schema", report->cutover.schema.summary()},
                                   {"workload_transactions", w.transactions},
                                   {"long_transaction_rows_on_target", report->long_transaction_rows_on_target},
                                   {"total_s", report->total_s}}
@@ -81,11 +84,12 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
           "\n{} in {:.0f} s: {} transactions of live workload replicated; downtime {:.1f} s (drain {:.1f} s)\n"
           "  tables: {} of {} equal on source and target (row counts and checksums)\n"
           "  the transaction open across the end of the backup is on the target {} time(s) (expected exactly once)\n"
+          "  schema: {}\n"
           "  files: {} (configuration {})\n",
           ok ? green(g.style, "demo migration complete") : red(g.style, "demo migration found differences"),
           report->total_s, w.transactions, report->cutover.downtime_s, report->cutover.drain_s,
           report->cutover.validation.tables.size() - report->cutover.validation.mismatches,
-          report->cutover.validation.tables.size(), report->long_transaction_rows_on_target, report->dir,
+          report->cutover.validation.tables.size(), report->long_transaction_rows_on_target, report->cutover.schema.summary(), report->dir,
           report->config_path);
       if (options->keep_world) {
         std::cout << fmt::format("  the world is still running: `. {0}/env`, then e.g. `mssql2rds status -c {1}`; stop it "

@@ -20,6 +20,11 @@ const char* const k_schema[] = {
     "Event nvarchar(20) NOT NULL)",
     "CREATE TRIGGER dbo.trg_Orders_Events ON dbo.Orders AFTER INSERT AS\nBEGIN\n SET NOCOUNT ON;\n"
     " INSERT INTO dbo.OrderEvents (OrderId, Event) SELECT i.OrderId, N'placed' FROM inserted i;\nEND",
+    "CREATE VIEW dbo.OpenOrders AS SELECT o.OrderId, c.Name, o.Total FROM dbo.Orders o "
+    "JOIN dbo.Customers c ON c.CustomerId = o.CustomerId WHERE o.Status = N'new'",
+    "CREATE FUNCTION dbo.OrderTax (@Total decimal(12,2)) RETURNS decimal(12,2) AS BEGIN RETURN @Total * 0.2 END",
+    "CREATE PROCEDURE dbo.ShipOldestOrder AS\nBEGIN\n SET NOCOUNT ON;\n"
+    " UPDATE dbo.Orders SET Status = N'shipped' WHERE OrderId = (SELECT MIN(OrderId) FROM dbo.Orders WHERE Status = N'new');\nEND",
 };
 
 }  // namespace
@@ -130,8 +135,7 @@ Expected<void> DemoWorkload::one_transaction(mssql::SqlSession& s, std::uint32_t
       break;
     }
     case 5: case 6: case 7:
-      M2R_TRY(s.execute("UPDATE dbo.Orders SET Status = N'shipped' WHERE OrderId = "
-                        "(SELECT MIN(OrderId) FROM dbo.Orders WHERE Status = N'new')"));
+      M2R_TRY(s.execute("EXEC dbo.ShipOldestOrder"));
       delta.orders_shipped = 1;
       break;
     default:

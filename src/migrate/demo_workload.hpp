@@ -1,5 +1,6 @@
 #pragma once
-// The demo's application: a small order-entry schema on the source and a live workload of
+// The demo's application: a small order-entry schema on the source (tables, a foreign key, a
+// trigger, a view, a function, a procedure) and a live workload of
 // short transactions (orders placed, shipped and cancelled, balances updated, customers
 // added) through the product's own SQL session, plus one long transaction that the demo
 // holds open across the end of the backup (facts.md §2: it must reach the target exactly

@@ -499,8 +499,22 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
     return failed(restored.error());
   }
   report.downtime_s = std::chrono::duration<double>(std::chrono::system_clock::now() - options.writes_stopped_at).count();
+
+  // 4. The schema beyond rows, as on the source (the target already takes writes: a gap is
+  // reported for the DBA to fix, not a reason to undo the cutover).
+  auto src = conn.source();
+  if (!src) return failed(src.error());
+  if (auto schema = compare_schemas(**src, **tgt); schema) {
+    report.schema = *schema;
+    events.emit(Event{.kind = schema->ok() ? EventKind::info : EventKind::warning, .step = "cutover",
+                      .message = schema->summary()});
+  } else {
+    events.emit(Event{.kind = EventKind::warning, .step = "cutover",
+                      .message = "could not compare the schema objects: " + schema.error().message});
+  }
   M2R_TRY(journal.finish_step(steps::cutover, {{"downtime_seconds", report.downtime_s},
-                                               {"validation_mismatches", validation->mismatches}}));
+                                               {"validation_mismatches", validation->mismatches},
+                                               {"schema_ok", report.schema.ok()}}));
   return report;
 }
 

@@ -13,6 +13,7 @@
 #include "core/events.hpp"
 #include "core/journal.hpp"
 #include "core/validation.hpp"
+#include "migrate/schema_comparison.hpp"
 #include "mssql/sql_session.hpp"
 
 namespace m2r {
@@ -66,6 +67,7 @@ struct CutoverOptions {
 };
 struct CutoverReport {
   ValidationReport validation;
+  SchemaComparison schema;  // views, procedures, functions, triggers, foreign keys: present and enabled
   double downtime_s = 0;
   double drain_s = 0;
 };

@@ -65,7 +65,8 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   // Given the rehearsal world and an application writing 20 transactions a second, with one
   // transaction open across the end of the backup, `mssql2rds demo` should migrate, cut over
   // and find every table equal (row counts and checksums), the long transaction's row on the
-  // target exactly once, and leave no process of the world behind.
+  // target exactly once, every schema object present and enabled, and leave no process of the
+  // world behind.
   const std::string world = m_dir + "/world";
   const auto out = run(std::string(MSSQL2RDS_BINARY_DIR) + "/src/mssql2rds --json demo --dir " + world +
                        " --rate 20 --replicate-seconds 4 --customers 50");
@@ -76,6 +77,10 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   EXPECT_EQ(summary.value("mismatches", -1), 0);
   EXPECT_EQ(summary.value("tables_matching", 0), 3);
   EXPECT_EQ(summary.value("long_transaction_rows_on_target", -1), 1);
+  // Beyond rows: 3 tables, the foreign key, the trigger, the view, the function, the procedure,
+  // present on the target with the trigger enabled and the foreign key trusted again.
+  EXPECT_TRUE(summary.value("schema_ok", false)) << summary.value("schema", std::string());
+  EXPECT_EQ(summary.value("schema_objects", 0), 8);
   EXPECT_GT(summary.value("workload_transactions", 0), 20) << "the workload did not run during the migration";
   // The start point had to reach back for the open transaction, and said so.
   EXPECT_NE(out.text.find("were open at the end of the backup"), std::string::npos) << out.text;

@@ -167,6 +167,18 @@ TEST_F(EngineTest, ModulesAreStoredAndRun) {
   EXPECT_EQ(as_str(m.sets[0].rows[1][1]), "V");
 }
 
+TEST_F(EngineTest, AProcedureWithoutParametersRunsItsBody) {
+  // Given CREATE PROCEDURE name AS BEGIN ... END with no parameter list (the AS right after
+  // the name), EXEC should run the body.
+  ok("CREATE TABLE Jobs (Id int PRIMARY KEY, Done bit NOT NULL)");
+  ok("INSERT INTO Jobs VALUES (1, 0)");
+  ok("CREATE PROCEDURE dbo.FinishJobs AS\nBEGIN\n SET NOCOUNT ON;\n UPDATE dbo.Jobs SET Done = 1;\nEND");
+  ok("EXEC dbo.FinishJobs");
+  auto r = ok("SELECT Done FROM Jobs WHERE Id = 1");
+  ASSERT_EQ(r.sets[0].rows.size(), 1u);
+  EXPECT_EQ(as_int(r.sets[0].rows[0][0]), 1);
+}
+
 TEST_F(EngineTest, TransactionsAreLoggedWithBeginAndCommitLsns) {
   // Given an explicit transaction that commits and one that rolls back, fn_dblog should show
   // begin/commit/abort records with names, begin times and increasing LSNs, and the rolled
