@@ -1,0 +1,90 @@
+#include "cli/support/cli_world.hpp"
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace m2r::testing {
+
+ShellOutput run_shell(const std::string& command) {
+  ShellOutput out;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return out;
+  char buffer[4096];
+  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.text.append(buffer, n);
+  const int status = ::pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return out;
+}
+
+std::string last_line(const std::string& text) {
+  std::string line, last;
+  std::istringstream in(text);
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void CliWorldTest::SetUp() {
+  char tmpl[] = "/tmp/m2r-cli-itest-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  m_dir = tmpl;
+}
+
+void CliWorldTest::TearDown() {
+  // A failed test must not leave the world running.
+  if (std::filesystem::exists(world_dir() + "/world.json")) (void)run_shell(sandbox() + " world down --dir " + world_dir());
+  std::error_code ec;
+  std::filesystem::remove_all(m_dir, ec);
+}
+
+std::string CliWorldTest::mssql2rds() { return std::string(MSSQL2RDS_BINARY_DIR) + "/src/mssql2rds"; }
+std::string CliWorldTest::sandbox() { return std::string(MSSQL2RDS_BINARY_DIR) + "/sandbox/mssql2rds-sandbox"; }
+
+::testing::AssertionResult CliWorldTest::set_up_world(const std::string& env) {
+  const auto out = run_shell(env + mssql2rds() + " --json demo --setup-only --customers 30 --dir " + world_dir());
+  if (out.exit_code != 0) return ::testing::AssertionFailure() << "demo --setup-only failed:\n" << out.text;
+  return ::testing::AssertionSuccess();
+}
+
+std::string CliWorldTest::with_world(const std::string& args) const {
+  const std::string secret = world_dir() + "/secrets/sa_password";
+  return "bash -c '. " + world_dir() + "/env && export MSSQL2RDS_SOURCE_PASSWORD=\"$(cat " + secret +
+         ")\" MSSQL2RDS_TARGET_PASSWORD=\"$(cat " + secret + ")\" && " + mssql2rds() + " " + args + "'";
+}
+
+std::string CliWorldTest::with_world_in_background(const std::string& args, const std::string& log,
+                                                   const std::string& pid_file) const {
+  const std::string secret = world_dir() + "/secrets/sa_password";
+  // The whole background subshell writes to the log (not to popen's pipe, which would make
+  // run_shell wait for it), and ends by exec'ing mssql2rds, so $! is mssql2rds's own pid.
+  return "bash -c '(. " + world_dir() + "/env && export MSSQL2RDS_SOURCE_PASSWORD=\"$(cat " + secret +
+         ")\" MSSQL2RDS_TARGET_PASSWORD=\"$(cat " + secret + ")\" && exec " + mssql2rds() + " " + args + ") > " + log +
+         " 2>&1 < /dev/null & echo $! > " + pid_file + "'";
+}
+
+std::string CliWorldTest::sa_password() const {
+  std::string p = read_text(world_dir() + "/secrets/sa_password");
+  while (!p.empty() && (p.back() == '\n' || p.back() == '\r')) p.pop_back();
+  return p;
+}
+
+int CliWorldTest::source_port() const {
+  const auto w = nlohmann::json::parse(read_text(world_dir() + "/world.json"), nullptr, false);
+  return w.is_discarded() ? 0 : w["source"].value("port", 0);
+}
+
+}  // namespace m2r::testing

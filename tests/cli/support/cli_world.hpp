@@ -1,0 +1,43 @@
+#pragma once
+// For the end-to-end tests of the CLI: run the real executables in a shell, and a fixture
+// owning a temporary directory for a rehearsal world that it always stops.
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace m2r::testing {
+
+struct ShellOutput {
+  int exit_code = -1;
+  std::string text;  // stdout and stderr
+};
+
+ShellOutput run_shell(const std::string& command);
+std::string last_line(const std::string& text);
+std::string read_text(const std::string& path);
+
+class CliWorldTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;  // stops the world in world_dir(), removes the directory
+
+  static std::string mssql2rds();  // the built executable
+  static std::string sandbox();
+  std::string world_dir() const { return m_dir + "/world"; }
+  std::string config() const { return world_dir() + "/mssql2rds.toml"; }
+  // `demo --setup-only`: the world, the config and the sample database. `env` is prefixed
+  // (e.g. "M2R_DMS_APPLY_DELAY_MS=2000 ").
+  ::testing::AssertionResult set_up_world(const std::string& env = "");
+  // A bash command running `mssql2rds <args>` with the world's environment and passwords.
+  std::string with_world(const std::string& args) const;
+  // The same, started in the background with its output in `log`; its pid (mssql2rds itself)
+  // is written to `pid_file`.
+  std::string with_world_in_background(const std::string& args, const std::string& log,
+                                       const std::string& pid_file) const;
+  std::string sa_password() const;
+  int source_port() const;
+
+  std::string m_dir;
+};
+
+}  // namespace m2r::testing
