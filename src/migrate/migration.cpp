@@ -91,6 +91,15 @@ Expected<Connections> default_connections(const MigrationConfig& config) {
 
 Expected<void> run_migration(const MigrationConfig& config, Connections& conn, Journal& journal, EventSink& events,
                              const RunOptions& options) {
+  // An aborted migration's journal describes resources abort removed: resuming it would
+  // report "replicating" with no task. Starting over is a new journal, by the user's choice.
+  if (const auto aborted = M2R_TRY(journal.step("abort")); aborted && aborted->status == StepStatus::done) {
+    return fail(ErrorKind::conflict,
+                fmt::format("this migration was aborted; its journal {} records steps whose task, uploads or target "
+                            "database abort removed", config.journal),
+                fmt::format("to start over, move {} aside (or set [migration] journal to a new file), then run again",
+                            config.journal));
+  }
   const std::string stamp = now_stamp();
   std::vector<StepDefinition> steps;
   steps.push_back({steps::backup, "native full backup on the source", [&](StepContext& ctx) -> Expected<nlohmann::json> {
@@ -383,9 +392,14 @@ Expected<StatusReport> migration_status(const MigrationConfig& config, Journal& 
     report.note = "no AWS credentials: DMS status not read";
     return report;
   }
+  const auto aborted = M2R_TRY(journal.step("abort"));
   auto live = read_live_task(*aws, arn);
   if (!live) {
-    report.note = "DMS: " + live.error().message;
+    report.note = live.error().kind == ErrorKind::not_found
+                      ? std::string(aborted && aborted->status == StepStatus::done
+                                        ? "the DMS task was deleted by `mssql2rds abort`"
+                                        : "the DMS task " + arn + " no longer exists")
+                      : "DMS: " + live.error().message;
     return report;
   }
   report.task = {{"arn", live->task.arn},
