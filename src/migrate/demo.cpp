@@ -192,8 +192,32 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
   }
   say(events, "the application stopped writing: " + workload_summary(report.workload));
 
+  const auto writes_stopped_at = std::chrono::system_clock::now();
+
+  // validate, as a user would before cutting over: once CDC has applied the last changes,
+  // every table matches.
+  events.emit(Event{.kind = EventKind::step_started, .step = "validate", .message = "mssql2rds validate"});
+  const auto validate_until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    auto v = validate_migration(connections, config);
+    if (v && (v->ok() || std::chrono::steady_clock::now() > validate_until)) {
+      for (const auto& t : v->tables) {
+        events.emit(Event{.kind = t.matches ? EventKind::info : EventKind::warning, .step = "validate",
+                          .message = fmt::format("{} {}: {} rows{}", t.matches ? "OK  " : "DIFF", t.table,
+                                                 t.source ? t.source->rows : 0, t.problem.empty() ? "" : " " + t.problem)});
+      }
+      events.emit(Event{.kind = EventKind::step_finished, .step = "validate",
+                        .message = fmt::format("{} of {} tables equal", v->tables.size() - static_cast<std::size_t>(v->mismatches),
+                                               v->tables.size())});
+      break;
+    }
+    if (!v && std::chrono::steady_clock::now() > validate_until) return tl::unexpected(v.error());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+
+  events.emit(Event{.kind = EventKind::step_started, .step = "cutover", .message = "mssql2rds cutover --yes"});
   CutoverOptions cutover;
-  cutover.writes_stopped_at = std::chrono::system_clock::now();
+  cutover.writes_stopped_at = writes_stopped_at;
   cutover.drain_timeout = std::chrono::seconds(180);
   report.cutover = M2R_TRY(cutover_migration(config, connections, *journal, events, cutover));
 
