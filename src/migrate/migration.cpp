@@ -1,5 +1,6 @@
 #include "migrate/migration.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -89,6 +90,50 @@ Expected<Connections> default_connections(const MigrationConfig& config) {
   return c;
 }
 
+namespace {
+
+// The database's allocated size split over the stripes: an upper bound of each backup file,
+// so the streaming upload picks parts large enough before the final size is known.
+std::uint64_t expected_backup_file_size(mssql::SqlSession& source, int stripes) {
+  auto r = source.query("SELECT SUM(CAST(size AS bigint)) * 8192 AS bytes FROM sys.database_files", {},
+                        {.idempotent = mssql::Idempotent::yes});
+  if (!r) return 0;
+  auto v = r->first().value(0, "bytes");
+  if (!v || v->is_null()) return 0;
+  const auto bytes = v->as_int64();
+  return bytes && *bytes > 0 ? static_cast<std::uint64_t>(*bytes) / static_cast<std::uint64_t>(std::max(stripes, 1)) : 0;
+}
+
+// [upload] streaming: BACKUP writes the files while the upload step's sub-steps send them.
+// The backup step's outcome decides: a failed BACKUP stops the upload before any object is
+// completed; a failed upload beside a good backup is left to the upload step, which resumes
+// it from the journal.
+Expected<nlohmann::json> run_backup_streaming_upload(StepContext& ctx, mssql::SqlSession& source, Connections& conn,
+                                                     const MigrationConfig& config, const std::string& new_stamp) {
+  const auto* aws = M2R_TRY(need_aws(conn));
+  const auto layout = backup_layout(config, ctx.partial().value("stamp", new_stamp));
+  enum : int { writing, finished, failed };
+  std::atomic<int> backup_state{writing};
+  BackupWriterState writer{[&] { return backup_state.load() != writing; }, [&] { return backup_state.load() == failed; },
+                           expected_backup_file_size(source, config.source.backup_stripes)};
+  Expected<nlohmann::json> uploaded = fail(ErrorKind::fatal, "the streaming upload did not run");
+  std::thread uploader([&] {
+    S3ObjectStore store(*aws);
+    StepContext upload_ctx(ctx.journal(), ctx.events(), steps::upload, nlohmann::json::object(), nlohmann::json::object());
+    uploaded = run_upload_step(upload_ctx, store, config, layout.local_files, layout.s3_keys, writer);
+  });
+  auto backup = run_backup_step(ctx, source, config, new_stamp, conn.source);
+  backup_state = backup ? finished : failed;
+  uploader.join();
+  if (backup && !uploaded) {
+    ctx.warning("the upload beside the backup stopped (" + uploaded.error().message +
+                "); the upload step continues it from the journal");
+  }
+  return backup;
+}
+
+}  // namespace
+
 Expected<void> run_migration(const MigrationConfig& config, Connections& conn, Journal& journal, EventSink& events,
                              const RunOptions& options) {
   // An aborted migration's journal describes resources abort removed: resuming it would
@@ -104,7 +149,8 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
   std::vector<StepDefinition> steps;
   steps.push_back({steps::backup, "native full backup on the source", [&](StepContext& ctx) -> Expected<nlohmann::json> {
                      auto src = M2R_TRY(conn.source());
-                     return run_backup_step(ctx, *src, config, stamp, conn.source);
+                     if (!config.upload.streaming) return run_backup_step(ctx, *src, config, stamp, conn.source);
+                     return run_backup_streaming_upload(ctx, *src, conn, config, stamp);
                    }});
   steps.push_back({steps::capture_lsn, "CDC start point from the backup's LSNs and the log",
                    [&](StepContext& ctx) -> Expected<nlohmann::json> {

@@ -249,6 +249,10 @@ Expected<std::uint64_t> Engine::dispatch_streaming() {
     if (error()) return std::uint64_t{0};
     // Ask "finished?" before measuring: a size read after the writer said so is final.
     const bool finished = m_req.writer_finished();
+    if (m_req.writer_failed && m_req.writer_failed()) {
+      return fail(ErrorKind::fatal, "the file's writer failed; the upload stops without completing the object",
+                  "fix what made the writer fail and run again: the upload resumes or starts over");
+    }
     const std::uint64_t size = M2R_TRY(m_reader.size());
     {
       std::lock_guard lock(m_event_mutex);

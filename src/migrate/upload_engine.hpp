@@ -50,6 +50,10 @@ struct UploadRequest {
   // file and re-sent if it changed, then the upload is completed.
   bool streaming = false;
   std::function<bool()> writer_finished;
+  // Streaming, optional: true once the writer has failed (a BACKUP that ended in an error).
+  // The upload then stops without completing the object: a partial file must never become
+  // an object. It is left for a resume or `abort`.
+  std::function<bool()> writer_failed;
   // Streaming only: the size the file is expected to reach, to choose the part size before
   // the final size is known (the file may grow to 10,000 parts of it). 0 = 16 MiB parts.
   std::uint64_t expected_size = 0;

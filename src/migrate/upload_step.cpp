@@ -1,5 +1,9 @@
 #include "migrate/upload_step.hpp"
 
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "migrate/file_reader.hpp"
@@ -55,7 +59,8 @@ class UploadEventBridge final : public UploadObserver {
 
 Expected<nlohmann::json> run_upload_step(StepContext& ctx, ObjectStore& store, const MigrationConfig& config,
                                          const std::vector<std::string>& local_files,
-                                         const std::vector<std::string>& s3_keys) {
+                                         const std::vector<std::string>& s3_keys,
+                                         const std::optional<BackupWriterState>& writer) {
   auto objects = nlohmann::json::array();
   auto& journal = ctx.journal();
   for (std::size_t i = 0; i < local_files.size(); ++i) {
@@ -66,6 +71,12 @@ Expected<nlohmann::json> run_upload_step(StepContext& ctx, ObjectStore& store, c
       continue;
     }
     M2R_TRY(journal.begin_step(sub, {{"file", local_files[i]}, {"key", s3_keys[i]}}));
+    if (writer) {
+      // SQL Server creates the file when BACKUP starts writing it.
+      while (!std::filesystem::exists(local_files[i]) && !writer->finished()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
     auto reader = PosixFileReader::open(local_files[i]);
     if (!reader) {
       (void)journal.fail_step(sub, reader.error().message);
@@ -80,6 +91,12 @@ Expected<nlohmann::json> run_upload_step(StepContext& ctx, ObjectStore& store, c
     req.connections = config.upload.connections;
     req.part_size = config.upload.part_size_mib * 1024 * 1024;
     req.object_check = config.upload.verify_object == "etag" ? ObjectCheck::etag : ObjectCheck::checksum;
+    if (writer) {
+      req.streaming = true;
+      req.writer_finished = writer->finished;
+      req.writer_failed = writer->failed;
+      req.expected_size = writer->expected_size;
+    }
     UploadEventBridge bridge(ctx, fmt::format("{} ({}/{})", s3_keys[i], i + 1, local_files.size()));
     auto result = upload_file(req, store, **reader, journal, bridge);
     if (!result) {

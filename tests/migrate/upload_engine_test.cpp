@@ -358,6 +358,34 @@ TEST_F(UploadEngineTest, StreamingFollowsAGrowingFileAndResendsRewrittenParts) {
   EXPECT_EQ(std::count(sent.begin(), sent.end(), 1), 2);
 }
 
+TEST_F(UploadEngineTest, StreamingStopsWithoutAnObjectWhenTheWriterFails) {
+  // Given a growing file whose writer fails half way (a BACKUP ending in an error), the
+  // streaming upload should fail, leave the multipart upload for resume or abort, and never
+  // complete an object from the partial file.
+  const std::string content = random_bytes(12 * k_mib, 13);
+  MemoryFileReader file;
+  std::atomic<bool> failed{false};
+  std::thread writer([&] {
+    for (std::size_t at = 0; at < content.size(); at += k_mib) {
+      file.append(std::string_view(content).substr(at, k_mib));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    failed = true;
+  });
+  auto r = request();
+  r.streaming = true;
+  r.expected_size = 30 * k_mib;
+  r.poll_interval = std::chrono::milliseconds(1);
+  r.writer_finished = [&] { return failed.load(); };
+  r.writer_failed = [&] { return failed.load(); };
+  auto result = upload(r, file);
+  writer.join();
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("writer failed"), std::string::npos) << result.error().message;
+  EXPECT_FALSE(store.object("backups", "db/full.bak").has_value());
+  EXPECT_EQ(store.upload_ids().size(), 1U);
+}
+
 TEST_F(UploadEngineTest, AbortsAbandonedUploadsButKeepsTheOnesInUse) {
   // Given three uploads under a prefix, one still in use, should abort the other two only.
   auto a = store.create_multipart("backups", "db/a.bak");
