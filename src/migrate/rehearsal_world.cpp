@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -77,8 +78,17 @@ Expected<int> run_logged(const std::string& exe, const std::vector<std::string>&
   std::vector<char*> argv;
   for (auto& a : argv_text) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The child gets this process's environment minus the password variables the demo sets.
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const auto name = entry.substr(0, entry.find('='));
+    if (name.size() >= 9 && name.substr(name.size() - 9) == "_PASSWORD") continue;
+    envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return fail(ErrorKind::prerequisite, fmt::format("could not start {}: {}", exe, std::strerror(rc)));
   int status = 0;
