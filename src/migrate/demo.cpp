@@ -1,5 +1,9 @@
 #include "migrate/demo.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -82,6 +86,47 @@ class LongTransactionCloser final : public EventSink {
   bool m_committed = false;
 };
 
+// Ctrl-C (or SIGTERM) during the demo stops the world before the process ends: no moto or
+// sandbox process is left behind. SIGINT and SIGTERM are blocked in every thread while the
+// guard lives (threads started later inherit the mask) and a thread of its own waits for them.
+class StopWorldOnSignal {
+ public:
+  StopWorldOnSignal(std::string sandbox_exe, std::string dir, EventSink& events)
+      : m_exe(std::move(sandbox_exe)), m_dir(std::move(dir)), m_events(events) {
+    sigemptyset(&m_set);
+    sigaddset(&m_set, SIGINT);
+    sigaddset(&m_set, SIGTERM);
+    sigaddset(&m_set, SIGUSR2);  // the guard's own "stop waiting"
+    // A shell starts background commands with SIGINT ignored; an ignored signal is discarded
+    // rather than left for sigwait.
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    pthread_sigmask(SIG_BLOCK, &m_set, &m_previous);
+    m_thread = std::thread([this] {
+      int signal_number = 0;
+      if (sigwait(&m_set, &signal_number) != 0 || signal_number == SIGUSR2) return;
+      m_events.emit(Event{.kind = EventKind::warning, .step = "demo",
+                          .message = fmt::format("interrupted (signal {}): stopping the rehearsal world in {}",
+                                                 signal_number, m_dir)});
+      (void)run_logged(m_exe, {"world", "down", "--dir", m_dir}, m_dir + "/world.log");
+      std::_Exit(128 + signal_number);
+    });
+  }
+  ~StopWorldOnSignal() {
+    pthread_kill(m_thread.native_handle(), SIGUSR2);
+    m_thread.join();
+    pthread_sigmask(SIG_SETMASK, &m_previous, nullptr);
+  }
+  StopWorldOnSignal(const StopWorldOnSignal&) = delete;
+  StopWorldOnSignal& operator=(const StopWorldOnSignal&) = delete;
+
+ private:
+  std::string m_exe, m_dir;
+  EventSink& m_events;
+  sigset_t m_set{}, m_previous{};
+  std::thread m_thread;
+};
+
 Expected<std::unique_ptr<mssql::SqlSession>> connect_master(const MigrationConfig& config) {
   auto settings = mssql::settings_for(config.source);
   settings.database = "master";
@@ -105,6 +150,7 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
   std::filesystem::create_directories(options.dir + "/backups", ec);
   if (ec) return fail(ErrorKind::invalid_input, fmt::format("cannot create {}: {}", options.dir, ec.message()));
 
+  StopWorldOnSignal stop_on_signal(exe, options.dir, events);
   say(events, fmt::format("starting the rehearsal world in {} (moto, SQL Server, RDS for SQL Server, DMS)", options.dir));
   auto world = M2R_TRY(RehearsalWorld::up(exe, options.dir, k_database));
   M2R_TRY(world.apply_environment());

@@ -48,6 +48,35 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   }
 }
 
+TEST_F(DemoTest, InterruptingTheDemoStopsTheWorld) {
+  // Given the demo interrupted with SIGINT in the middle of the migration, it should stop the
+  // rehearsal world, end, and leave no process of the world behind.
+  const std::string log = m_dir + "/demo.log";
+  const std::string pid_file = m_dir + "/demo.pid";
+  ASSERT_EQ(run_shell("bash -c '(exec " + mssql2rds() + " demo --dir " + world_dir() + ") > " + log +
+                      " 2>&1 < /dev/null & echo $! > " + pid_file + "'").exit_code,
+            0);
+  pid_t pid = 0;
+  for (int i = 0; i < 300 && pid <= 0; ++i) {
+    pid = static_cast<pid_t>(std::atoi(read_text(pid_file).c_str()));
+    if (pid <= 0) ::usleep(20'000);
+  }
+  ASSERT_GT(pid, 0);
+  for (int i = 0; i < 6000 && read_text(log).find("==> backup") == std::string::npos; ++i) ::usleep(10'000);
+  ASSERT_NE(read_text(log).find("==> backup"), std::string::npos) << read_text(log);
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  for (int i = 0; i < 3000 && ::kill(pid, 0) == 0; ++i) ::usleep(10'000);
+  EXPECT_NE(::kill(pid, 0), 0) << "the demo did not end after SIGINT";
+  EXPECT_NE(read_text(log).find("interrupted (signal 2): stopping the rehearsal world"), std::string::npos)
+      << read_text(log);
+  EXPECT_NE(read_text(world_dir() + "/world.log").find("no process left"), std::string::npos);
+  const auto description = nlohmann::json::parse(read_text(world_dir() + "/world.json"), nullptr, false);
+  ASSERT_TRUE(description.contains("pids"));
+  for (const auto& [name, p] : description["pids"].items()) {
+    EXPECT_NE(::kill(p.get<pid_t>(), 0), 0) << name << " (pid " << p << ") is still running";
+  }
+}
+
 TEST_F(DemoTest, AMissingSandboxIsAClearErrorThatChangesNothing) {
   // Given --sandbox naming no executable, demo should exit 2 with a message naming the path and
   // the fix, and create nothing.
