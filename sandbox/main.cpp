@@ -1,6 +1,7 @@
 // mssql2rds-sandbox: the rehearsal world's SQL Server instances, served over TDS on
 // loopback. `serve` opens each instance, listens, prints "ready name=... port=..."
 // per instance (scripts wait for these lines), and stops cleanly on SIGTERM/SIGINT.
+#include "workload/workload_cli.hpp"
 #include "world/world_cli.hpp"
 #include <signal.h>
 
@@ -81,7 +82,24 @@ int main(int argc, char** argv) {
                         "name=src,port=14331,kind=sqlserver|rds,version=2019,data=DIR (repeatable); the sa "
                         "password comes from $" + std::string(sandbox::tds::k_sa_password_env));
   serve_cmd->add_option("--host", host, "address to listen on (loopback)");
+
+  sandbox::workload::WorkloadCommand workload;
+  auto* workload_cmd = app.add_subcommand(
+      "workload", "drive inserts, updates, deletes and long transactions against a served instance over TDS");
+  workload_cmd->add_option("--server", workload.server, "the instance's address")->capture_default_str();
+  workload_cmd->add_option("--port", workload.port, "the instance's port")->required();
+  workload_cmd->add_option("--database", workload.database, "the sample database")->capture_default_str();
+  workload_cmd->add_flag("--create", workload.create, "create the sample database first (recovery FULL)");
+  workload_cmd->add_option("--rate", workload.rate, "short transactions per second")->capture_default_str()
+      ->check(CLI::Range(0.1, 1000.0));
+  workload_cmd->add_option("--long-every-ms", workload.long_every_ms, "start a long transaction this often (0: none)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  workload_cmd->add_option("--long-duration-ms", workload.long_duration_ms, "how long each stays open")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  workload_cmd->add_option("--seconds", workload.seconds, "stop after this long (0: at SIGINT/SIGTERM)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
+  if (workload_cmd->parsed()) return sandbox::workload::run_workload(workload);
 
   sandbox::tds::ServeConfig cfg;
   if (!config_path.empty()) {

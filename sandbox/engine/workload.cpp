@@ -62,7 +62,14 @@ std::string create_sample_database(Session& s, const std::string& database) {
   return {};
 }
 
-Workload::Workload(Instance& instance, WorkloadOptions options) : m_instance(instance), m_options(std::move(options)) {}
+Workload::Workload(Instance& instance, WorkloadOptions options)
+    : m_login([&instance, user = options.user, password = options.password, database = options.database] {
+        return instance.login(user, password, database);
+      }),
+      m_options(std::move(options)) {}
+
+Workload::Workload(WorkloadLogin login, WorkloadOptions options)
+    : m_login(std::move(login)), m_options(std::move(options)) {}
 
 Workload::~Workload() { stop(); }
 
@@ -84,7 +91,7 @@ std::string Workload::last_error() const {
 }
 
 void Workload::short_loop() {
-  auto login = m_instance.login(m_options.user, m_options.password, m_options.database);
+  auto login = m_login();
   if (!login.session) {
     std::lock_guard<std::mutex> lock(m_error_mutex);
     m_last_error = login.failure.text;
@@ -129,7 +136,7 @@ void Workload::short_loop() {
 }
 
 void Workload::long_loop() {
-  auto login = m_instance.login(m_options.user, m_options.password, m_options.database);
+  auto login = m_login();
   if (!login.session) return;
   Session& s = *login.session;
   auto wait = [&](std::chrono::milliseconds d) {

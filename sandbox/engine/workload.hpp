@@ -2,10 +2,12 @@
 // The rehearsal world's workload generator: creates a sample database (tables with and without
 // primary keys, an identity column, a foreign key, a trigger, a view, a procedure, a function)
 // through a Session, then drives inserts, updates and deletes at a chosen rate, including long
-// transactions that span a backup. `mssql2rds-sandbox workload ...` wires it to the CLI.
+// transactions that span a backup. `mssql2rds-sandbox workload ...` runs it against a served
+// instance over TDS.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,9 +35,14 @@ struct WorkloadCounters {
 // Returns an empty string on success, else the first error's text.
 std::string create_sample_database(Session& session, const std::string& database);
 
+// Opens one session of the workload (its own connection): in-process on an Instance, or over
+// TDS to a running instance (sandbox/workload/remote_session.hpp).
+using WorkloadLogin = std::function<LoginResult()>;
+
 class Workload {
  public:
   Workload(Instance& instance, WorkloadOptions options);
+  Workload(WorkloadLogin login, WorkloadOptions options);
   ~Workload();  // stops
   Workload(const Workload&) = delete;
   Workload& operator=(const Workload&) = delete;
@@ -48,7 +55,7 @@ class Workload {
   void short_loop();
   void long_loop();
 
-  Instance& m_instance;
+  WorkloadLogin m_login;
   WorkloadOptions m_options;
   WorkloadCounters m_counters;
   std::atomic<bool> m_stop{false};
