@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/support/cli_world.hpp"
+#include "mssql/odbc_session.hpp"
 
 namespace m2r::testing {
 namespace {
@@ -22,9 +23,9 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   // Given the rehearsal world and an application writing 20 transactions a second, with one
   // transaction open across the end of the backup, `mssql2rds demo` should migrate, cut over
   // and find every table equal (row counts and checksums), the long transaction's row on the
-  // target exactly once, every schema object present and enabled, and leave no process of the
-  // world behind.
-  const auto out = run_shell(mssql2rds() + " --json demo --dir " + world_dir() +
+  // target exactly once, every schema object present and enabled, every row of every table
+  // equal on both sides, and `world down` should then leave no process behind.
+  const auto out = run_shell(mssql2rds() + " --json demo --keep-world --dir " + world_dir() +
                              " --rate 20 --replicate-seconds 4 --customers 50");
   ASSERT_EQ(out.exit_code, 0) << out.text;
   const auto summary = nlohmann::json::parse(last_line(out.text), nullptr, false);
@@ -41,10 +42,42 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   // The start point had to reach back for the open transaction, and said so.
   EXPECT_NE(out.text.find("were open at the end of the backup"), std::string::npos) << out.text;
 
+  // Row by row, not only counts and checksums: every row of every table, in key order.
   const auto description = nlohmann::json::parse(read_text(world_dir() + "/world.json"), nullptr, false);
+  auto connect = [&](const char* which) {
+    mssql::ConnectionSettings settings;
+    settings.server = "127.0.0.1";
+    settings.port = static_cast<std::uint16_t>(description[which].value("port", 0));
+    settings.database = "sales";
+    settings.login = "sa";
+    settings.encrypt = false;
+    return mssql::OdbcSession::connect(settings, mssql::Secret(sa_password()));
+  };
+  auto source = connect("source");
+  auto target = connect("target");
+  ASSERT_TRUE(source) << source.error().message;
+  ASSERT_TRUE(target) << target.error().message;
+  for (const char* table : {"dbo.Customers", "dbo.Orders", "dbo.OrderEvents"}) {
+    const std::string sql = std::string("SELECT * FROM ") + table + " ORDER BY 1";
+    auto a = (*source)->query(sql);
+    auto b = (*target)->query(sql);
+    ASSERT_TRUE(a && b) << table;
+    ASSERT_EQ(a->rows().size(), b->rows().size()) << table;
+    ASSERT_FALSE(a->rows().empty()) << table;
+    for (std::size_t r = 0; r < a->rows().size(); ++r) {
+      const auto& x = a->rows()[r];
+      const auto& y = b->rows()[r];
+      ASSERT_EQ(x.size(), y.size()) << table;
+      for (std::size_t c = 0; c < x.size(); ++c) {
+        ASSERT_EQ(x[c].to_text(), y[c].to_text()) << table << " row " << r << " column " << c;
+      }
+    }
+  }
+
+  ASSERT_EQ(run_shell(sandbox() + " world down --dir " + world_dir()).exit_code, 0);
   ASSERT_TRUE(description.contains("pids")) << description.dump();
   for (const auto& [name, pid] : description["pids"].items()) {
-    EXPECT_NE(::kill(pid.get<pid_t>(), 0), 0) << name << " (pid " << pid << ") is still running";
+    EXPECT_FALSE(process_running(pid.get<int>())) << name << " (pid " << pid << ") is still running";
   }
 }
 
@@ -65,15 +98,15 @@ TEST_F(DemoTest, InterruptingTheDemoStopsTheWorld) {
   for (int i = 0; i < 6000 && read_text(log).find("==> backup") == std::string::npos; ++i) ::usleep(10'000);
   ASSERT_NE(read_text(log).find("==> backup"), std::string::npos) << read_text(log);
   ASSERT_EQ(::kill(pid, SIGINT), 0);
-  for (int i = 0; i < 3000 && ::kill(pid, 0) == 0; ++i) ::usleep(10'000);
-  EXPECT_NE(::kill(pid, 0), 0) << "the demo did not end after SIGINT";
+  for (int i = 0; i < 3000 && process_running(pid); ++i) ::usleep(10'000);
+  EXPECT_FALSE(process_running(pid)) << "the demo did not end after SIGINT";
   EXPECT_NE(read_text(log).find("interrupted (signal 2): stopping the rehearsal world"), std::string::npos)
       << read_text(log);
   EXPECT_NE(read_text(world_dir() + "/world.log").find("no process left"), std::string::npos);
   const auto description = nlohmann::json::parse(read_text(world_dir() + "/world.json"), nullptr, false);
   ASSERT_TRUE(description.contains("pids"));
   for (const auto& [name, p] : description["pids"].items()) {
-    EXPECT_NE(::kill(p.get<pid_t>(), 0), 0) << name << " (pid " << p << ") is still running";
+    EXPECT_FALSE(process_running(p.get<int>())) << name << " (pid " << p << ") is still running";
   }
 }
 

@@ -52,7 +52,7 @@ TEST_P(ResumeTest, AKilledRunResumesToTheSameResultWithOneDmsTask) {
     ::usleep(10'000);
   }
   ASSERT_TRUE(killed) << "the run never printed '" << GetParam().when_output_shows << "':\n" << read_text(log);
-  for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i) ::usleep(20'000);
+  for (int i = 0; i < 200 && process_running(pid); ++i) ::usleep(20'000);
   ASSERT_EQ(read_text(log).find("replicating:"), std::string::npos) << "the run finished before the kill:\n" << read_text(log);
 
   const auto resumed = run_shell(with_world("run -c " + config()));

@@ -38,6 +38,13 @@ std::string read_text(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+bool process_running(int pid) {
+  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return false;
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z' && stat[paren + 2] != 'X';
+}
+
 void CliWorldTest::SetUp() {
   char tmpl[] = "/tmp/m2r-cli-itest-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -15,6 +15,8 @@ struct ShellOutput {
 ShellOutput run_shell(const std::string& command);
 std::string last_line(const std::string& text);
 std::string read_text(const std::string& path);
+// Running (a zombie waiting for its parent to reap it has stopped running).
+bool process_running(int pid);
 
 class CliWorldTest : public ::testing::Test {
  protected:
