@@ -7,7 +7,13 @@ namespace m2r::tsql {
 namespace {
 // Names come from the catalog or the config and were quoted by quote_name on the way in;
 // a name too long for QUOTENAME cannot exist in SQL Server, so this cannot fail for them.
-std::string q(std::string_view name) { return quote_name(name).value_or("[" + std::string(name) + "]"); }
+std::string q(std::string_view name) {
+  if (auto quoted = quote_name(name)) return std::move(*quoted);
+  std::string fallback;
+  fallback.reserve(name.size() + 2);
+  fallback.append(1, '[').append(name).append(1, ']');
+  return fallback;
+}
 }  // namespace
 
 Expected<std::string> quote_name(std::string_view name) {

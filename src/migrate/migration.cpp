@@ -425,6 +425,12 @@ std::int64_t total_changes(const std::vector<aws::TableStatistics>& tables) {
   return n;
 }
 
+std::int64_t total_applied(const std::vector<aws::TableStatistics>& tables) {
+  std::int64_t n = 0;
+  for (const auto& t : tables) n += t.applied_inserts + t.applied_updates + t.applied_deletes;
+  return n;
+}
+
 }  // namespace
 
 Expected<StatusReport> migration_status(const MigrationConfig& config, Journal& journal,
@@ -501,21 +507,25 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
   auto task = dms.describe_replication_task(arn);
   if (!task) return failed(task.error());
   if (task->status == "running") {
-    std::int64_t previous = -1;
+    // Drained: latency low, and neither the captured nor the applied counts moved between two
+    // reads. Latency alone is not enough: a backlog younger than the threshold is still a
+    // backlog, and it shows as applied counts still rising.
+    std::pair<std::int64_t, std::int64_t> previous{-1, -1};
     for (;;) {
       auto live = read_live_task(*aws, arn);
       if (!live) return failed(live.error());
       if (live->task.status == "failed") return failed(task_failed_error(live->task));
-      const auto changes = total_changes(live->tables);
+      const std::pair<std::int64_t, std::int64_t> counts{total_changes(live->tables), total_applied(live->tables)};
       const double lat = std::max(live->latency_source.value_or(0), live->latency_target.value_or(0));
       Event e;
       e.kind = EventKind::progress;
       e.step = "cutover";
       e.fraction = 0;
-      e.message = fmt::format("draining: CDC latency {:.0f}s, {} changes captured", lat, changes);
+      e.message = fmt::format("draining: CDC latency {:.0f}s, {} changes captured, {} applied", lat, counts.first,
+                              counts.second);
       events.emit(e);
-      if (lat <= options.max_latency_s && changes == previous) break;
-      previous = changes;
+      if (lat <= options.max_latency_s && counts == previous) break;
+      previous = counts;
       if (std::chrono::steady_clock::now() - drain_start > options.drain_timeout) {
         return failed(Error(ErrorKind::timeout,
                             fmt::format("CDC did not drain within {}s (latency {:.0f}s)", options.drain_timeout.count(), lat),
