@@ -4,12 +4,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <random>
+#include <regex>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/support/cli_world.hpp"
+#include "mssql/odbc_session.hpp"
 
 namespace m2r::testing {
 namespace {
@@ -74,6 +78,73 @@ INSTANTIATE_TEST_SUITE_P(
                       KillPoint{"AfterRestore", "==> prepare_target"}, KillPoint{"AfterTargetPrep", "==> replicate"},
                       KillPoint{"AfterTheDmsTaskWasCreated", "created DMS task"}),
     [](const ::testing::TestParamInfo<KillPoint>& p) { return std::string(p.param.name); });
+
+TEST_F(CliWorldTest, ARunKilledInTheMiddleOfTheUploadResumesItUnderTheSameUpload) {
+  // Given a backup of several 5 MiB parts sent one at a time, `run` killed with SIGKILL once
+  // the upload has started should, run again, continue the same multipart upload (the parts
+  // S3 already holds verified, not sent again), then restore and cut over cleanly.
+  ASSERT_TRUE(set_up_world());
+  {
+    std::string text = read_text(config());
+    text.replace(text.find("connections = 4\n"), 16, "connections = 1\npart_size_mib = 5\n");
+    text.insert(text.find("backup_dir_server"), "compression = false\n");
+    std::ofstream(config()) << text;
+  }
+  {
+    // About 16 MB of row data that does not compress: a backup of four parts.
+    mssql::ConnectionSettings settings;
+    settings.server = "127.0.0.1";
+    settings.port = static_cast<std::uint16_t>(source_port());
+    settings.database = "sales";
+    settings.login = "sa";
+    settings.encrypt = false;
+    auto source = mssql::OdbcSession::connect(settings, mssql::Secret(sa_password()));
+    ASSERT_TRUE(source) << source.error().message;
+    ASSERT_TRUE((*source)->execute("CREATE TABLE dbo.Attachments (Id int NOT NULL PRIMARY KEY, Body varchar(max) NOT NULL)"));
+    std::mt19937_64 random(7);
+    for (int row = 0; row < 64; ++row) {
+      std::string body(256 * 1024, ' ');
+      for (auto& c : body) c = static_cast<char>('!' + random() % 90);
+      auto done = (*source)->execute("INSERT INTO dbo.Attachments (Id, Body) VALUES (?, ?)",
+                                     {mssql::SqlParam::int32(row), mssql::SqlParam::varchar(body)});
+      ASSERT_TRUE(done) << done.error().message;
+    }
+  }
+  ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
+
+  const std::string log = m_dir + "/killed-run.log";
+  const std::string pid_file = m_dir + "/killed-run.pid";
+  ASSERT_EQ(run_shell(with_world_in_background("run -c " + config(), log, pid_file)).exit_code, 0);
+  pid_t pid = 0;
+  for (int i = 0; i < 300 && pid <= 0; ++i) {
+    pid = static_cast<pid_t>(std::atoi(read_text(pid_file).c_str()));
+    if (pid <= 0) ::usleep(20'000);
+  }
+  ASSERT_GT(pid, 0);
+  bool killed = false;
+  // Some parts sent, not all: a progress line of the upload between 1 and 99 %.
+  const std::regex part_way("\n  upload [1-9][0-9]?% ");
+  for (int i = 0; i < 6000 && !killed; ++i) {
+    if (std::regex_search(read_text(log), part_way)) killed = ::kill(pid, SIGKILL) == 0;
+    else ::usleep(5'000);
+  }
+  ASSERT_TRUE(killed) << read_text(log);
+  for (int i = 0; i < 200 && process_running(pid); ++i) ::usleep(20'000);
+  ASSERT_EQ(read_text(log).find("uploaded s3://"), std::string::npos) << "the upload finished before the kill:\n"
+                                                                      << read_text(log);
+
+  const auto resumed = run_shell(with_world("run -c " + config()));
+  ASSERT_EQ(resumed.exit_code, 0) << "killed run:\n" << read_text(log) << "\nresumed run:\n" << resumed.text;
+  EXPECT_NE(resumed.text.find("==> upload: upload the backup to S3 (resuming)"), std::string::npos) << resumed.text;
+  EXPECT_NE(resumed.text.find("resumed upload"), std::string::npos) << resumed.text;
+  // The parts sent before the kill were verified (ListParts + the journal's checksums), not sent again.
+  EXPECT_TRUE(std::regex_search(resumed.text, std::regex("\\(resumed, [1-9][0-9]* parts reused\\)"))) << resumed.text;
+  EXPECT_EQ(resumed.text.find("BACKUP DATABASE"), std::string::npos) << resumed.text;
+  EXPECT_EQ(dms_task_count(world_dir()), 1);
+  const auto cutover = run_shell(with_world("cutover --yes -c " + config()));
+  EXPECT_EQ(cutover.exit_code, 0) << cutover.text;
+  EXPECT_NE(cutover.text.find("OK   dbo.Attachments"), std::string::npos) << cutover.text;
+}
 
 TEST_F(CliWorldTest, ASecondRunWhileTheFirstHoldsTheJournalIsRefused) {
   // Given a run in progress, a second `run` on the same config should exit 6 (conflict)
