@@ -94,10 +94,11 @@ int main(int argc, char** argv) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   std::printf("{\"bytes\": %llu, \"seconds\": %.3f, \"mb_per_s\": %.1f, \"parts\": %d, \"part_size_mib\": %llu, "
-              "\"connections\": %d, \"retries\": %d, \"parts_resent\": %d, \"peak_rss_mib\": %.1f, \"etag\": \"%s\"}\n",
+              "\"connections\": %d, \"parts_streamed_from_file\": %s, \"retries\": %d, \"parts_resent\": %d, \"peak_rss_mib\": %.1f, \"etag\": \"%s\"}\n",
               static_cast<unsigned long long>(result->size), result->seconds,
               static_cast<double>(result->size) / 1e6 / result->seconds, result->parts,
-              static_cast<unsigned long long>(result->part_size / m2r::k_mib), result->connections, result->retries,
+              static_cast<unsigned long long>(result->part_size / m2r::k_mib), result->connections,
+              result->buffering == m2r::PartBuffering::streamed ? "true" : "false", result->retries,
               result->parts_resent, static_cast<double>(usage.ru_maxrss) / 1024.0, result->etag.c_str());
   return 0;
 }

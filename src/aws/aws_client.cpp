@@ -79,6 +79,9 @@ Expected<HttpResponse> AwsClient::send(const AwsRequest& request) {
     return fail(ErrorKind::invalid_input, fmt::format("'{}' is not an http(s) endpoint URL for {}", base, info.signing_name),
                 fmt::format("set AWS_ENDPOINT_URL_{} to a URL such as https://host:port", info.env_suffix));
 
+  if (request.body_at && !request.unsigned_payload) {
+    return fail(ErrorKind::fatal, fmt::format("{}: a streamed body must be sent with UNSIGNED-PAYLOAD", request.operation));
+  }
   const std::string_view payload = request.body_view ? *request.body_view : std::string_view(request.body);
   const std::string payload_hash = request.unsigned_payload ? std::string("UNSIGNED-PAYLOAD") : sha256_hex(payload);
   const std::string signing_region = m_context.endpoints.signing_region(m_service);
@@ -106,8 +109,19 @@ Expected<HttpResponse> AwsClient::send(const AwsRequest& request) {
     http.method = request.method;
     http.url = url;
     http.headers = std::move(signable.headers);
-    if (request.body_view) http.body_view = request.body_view;
-    else http.body = request.body;
+    std::uint64_t body_offset = 0;  // each attempt reads the streamed body from its start
+    if (request.body_at) {
+      http.body_size = request.body_size;
+      http.body_reader = [&](char* into, size_t size) {
+        const size_t n = request.body_at(body_offset, into, size);
+        if (n != k_body_read_failed) body_offset += n;
+        return n;
+      };
+    } else if (request.body_view) {
+      http.body_view = request.body_view;
+    } else {
+      http.body = request.body;
+    }
     http.response_sink = request.response_sink;
 
     const auto started = std::chrono::steady_clock::now();

@@ -3,6 +3,8 @@
 // (SigV4, fresh date and credentials), sends it through the transport under the retry
 // policy, and turns AWS error responses into m2r::Error. The typed clients (sts_client,
 // rds_client, dms_client, cloudwatch_client, s3_client) are thin layers over it.
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +30,11 @@ struct AwsRequest {
   std::vector<Header> headers;
   std::string body;
   std::optional<std::string_view> body_view;  // borrowed large body (S3 parts); wins over body
+  // A body read as it is sent (S3 parts larger than the upload's buffers), from offset 0 on
+  // each attempt: fills `into` from `offset` and returns the count, or k_body_read_failed.
+  // Only with unsigned_payload (the body is never hashed here). Wins over body_view.
+  std::function<std::size_t(std::uint64_t offset, char* into, std::size_t size)> body_at;
+  std::uint64_t body_size = 0;
   bool unsigned_payload = false;              // S3: x-amz-content-sha256: UNSIGNED-PAYLOAD
   Idempotent idempotent = Idempotent::yes;
   std::string resource;                 // "bucket 'b'", for messages

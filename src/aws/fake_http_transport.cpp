@@ -92,6 +92,7 @@ Expected<HttpResponse> FakeHttpTransport::send(const HttpRequest& request) {
     size_t got = 0;
     while (got < request.body_size) {
       size_t n = request.body_reader(recorded.body.data() + got, request.body_size - got);
+      if (n == k_body_read_failed) return fail(ErrorKind::fatal, "the request body could not be read");
       if (n == 0) break;
       got += n;
     }

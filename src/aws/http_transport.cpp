@@ -28,6 +28,7 @@ struct Transfer {
   std::uint64_t sent = 0;
   HttpResponse response;
   bool sink_aborted = false;
+  bool body_failed = false;
 };
 
 size_t read_body(char* buffer, size_t size, size_t count, void* user) {
@@ -36,6 +37,10 @@ size_t read_body(char* buffer, size_t size, size_t count, void* user) {
   if (t->request->body_reader) {
     const std::uint64_t left = t->request->body_size - t->sent;
     size_t n = t->request->body_reader(buffer, static_cast<size_t>(std::min<std::uint64_t>(room, left)));
+    if (n == k_body_read_failed) {
+      t->body_failed = true;
+      return CURL_READFUNC_ABORT;
+    }
     t->sent += n;
     return n;
   }
@@ -227,6 +232,10 @@ Expected<HttpResponse> CurlTransport::send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   CURLcode code = curl_easy_perform(curl);
   if (code == CURLE_OK) return std::move(transfer.response);
+  if (transfer.body_failed) {
+    return fail(ErrorKind::fatal, fmt::format("{} {}: the request body could not be read",
+                                              request.method, request.url.substr(0, request.url.find('?'))));
+  }
 
   std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
   // The URL without its query string: enough to locate the fault.

@@ -15,8 +15,10 @@
 
 namespace m2r::aws {
 
-// Fills `buffer` with up to `size` bytes of the body; returns the count (0 = end).
+// Fills `buffer` with up to `size` bytes of the body; returns the count (0 = end), or
+// k_body_read_failed to abandon the request (send() then fails with ErrorKind::fatal).
 using BodyReader = std::function<size_t(char* buffer, size_t size)>;
+inline constexpr size_t k_body_read_failed = static_cast<size_t>(-1);
 // Receives the response body in chunks; return false to abort the transfer.
 using BodySink = std::function<bool(std::string_view chunk)>;
 

@@ -55,17 +55,25 @@ Expected<PartPlan> plan_parts(const PartPlanRequest& request) {
     plan.part_size = std::max(k_default_part_size, minimum);
   }
 
-  if (plan.part_size > request.buffer_budget) {
+  if (request.buffer_budget < k_stream_chunk) {
     return fail(ErrorKind::invalid_input,
-                fmt::format("one part of {} does not fit the upload memory budget of {}",
-                            mib_text(plan.part_size), mib_text(request.buffer_budget)),
-                fmt::format("raise the upload memory budget to at least {}", mib_text(plan.part_size)));
+                fmt::format("an upload memory budget of {} bytes cannot hold even one read buffer of {}",
+                            request.buffer_budget, mib_text(k_stream_chunk)),
+                fmt::format("raise the upload memory budget to at least {}", mib_text(k_stream_chunk)));
   }
-  // Memory stays bounded whatever the file size: fewer parts in flight rather than more memory.
-  const auto affordable = static_cast<int>(std::min<std::uint64_t>(
-      request.buffer_budget / plan.part_size, static_cast<std::uint64_t>(request.connections)));
-  plan.connections = std::max(1, affordable);
+  plan.buffering = buffering_for(plan.part_size, request.connections, request.buffer_budget);
+  plan.connections = request.connections;
+  if (plan.buffering == PartBuffering::streamed) {
+    // Only an absurdly small budget or a huge connection count gets here: stay within it.
+    plan.connections = static_cast<int>(std::min<std::uint64_t>(
+        static_cast<std::uint64_t>(request.connections), request.buffer_budget / k_stream_chunk));
+  }
   return plan;
+}
+
+PartBuffering buffering_for(std::uint64_t part_size, int connections, std::uint64_t budget) {
+  return part_size * static_cast<std::uint64_t>(std::max(connections, 1)) <= budget ? PartBuffering::whole_part
+                                                                                    : PartBuffering::streamed;
 }
 
 PartRange part_at(int number, std::uint64_t part_size, std::uint64_t file_size) {

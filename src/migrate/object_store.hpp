@@ -5,6 +5,8 @@
 // Every call may come from many threads at once.
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,10 +40,19 @@ struct MultipartUploadInfo {
   std::chrono::system_clock::time_point initiated;
 };
 
+// A part's bytes: in memory (`bytes`), or, for parts larger than the upload's buffers, read
+// from the file while they are sent: `streamed_size` bytes through `read`, at offsets from the
+// part's start. `read` may be called again from offset 0 when the request is re-sent.
+using PartReader = std::function<Expected<std::size_t>(std::uint64_t offset, std::span<char> into)>;
+
 struct PartBody {
   std::string_view bytes;
   std::string content_md5;      // base64 of the MD5 (Content-MD5)
   std::string checksum_crc32c;  // base64 (x-amz-checksum-crc32c)
+  std::uint64_t streamed_size = 0;
+  PartReader read;
+
+  std::uint64_t size() const { return read ? streamed_size : bytes.size(); }
 };
 
 class ObjectStore {

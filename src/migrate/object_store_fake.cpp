@@ -60,12 +60,26 @@ Expected<std::string> FakeObjectStore::upload_part(const std::string& bucket, co
     auto injected = before_upload_part(part_number, call);
     if (!injected) return tl::unexpected(injected.error());
   }
+  // A streamed part is read as S3 would receive it: in chunks, through the reader.
+  std::string streamed;
+  if (body.read) {
+    streamed.resize(body.streamed_size);
+    for (std::uint64_t got = 0; got < body.streamed_size;) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(64 * 1024, body.streamed_size - got));
+      const std::size_t n = M2R_TRY(body.read(got, std::span<char>(streamed.data() + got, want)));
+      if (n == 0) return fail(ErrorKind::fatal, fmt::format("part {}: the body ended early", part_number));
+      got += n;
+    }
+    std::lock_guard lock(m_mutex);
+    ++m_parts_streamed;
+  }
+  const std::string_view bytes = body.read ? std::string_view(streamed) : body.bytes;
   // S3 checks both digests against the bytes it received (BadDigest / InvalidRequest).
-  const std::string md5 = aws::md5_raw(body.bytes);
+  const std::string md5 = aws::md5_raw(bytes);
   if (aws::base64_encode(md5) != body.content_md5) {
     return fail(ErrorKind::integrity, "BadDigest: the Content-MD5 you specified did not match what we received");
   }
-  const std::string crc = aws::crc32c_base64(aws::crc32c(body.bytes));
+  const std::string crc = aws::crc32c_base64(aws::crc32c(bytes));
   if (crc != body.checksum_crc32c) {
     return fail(ErrorKind::integrity, "BadDigest: the CRC32C you specified did not match the calculated checksum");
   }
@@ -74,7 +88,7 @@ Expected<std::string> FakeObjectStore::upload_part(const std::string& bucket, co
   if (it == m_uploads.end() || it->second.bucket != bucket || it->second.key != key) {
     return tl::unexpected(no_such_upload(upload_id));
   }
-  it->second.parts[part_number] = Part{std::string(body.bytes), hex(md5), crc};
+  it->second.parts[part_number] = Part{std::string(bytes), hex(md5), crc};
   m_parts_uploaded.push_back(part_number);
   return hex(md5);
 }
@@ -174,6 +188,11 @@ std::vector<int> FakeObjectStore::parts_uploaded() {
 int FakeObjectStore::upload_part_calls() {
   std::lock_guard lock(m_mutex);
   return m_calls;
+}
+
+int FakeObjectStore::parts_streamed() {
+  std::lock_guard lock(m_mutex);
+  return m_parts_streamed;
 }
 
 std::optional<std::string> FakeObjectStore::object(const std::string& bucket, const std::string& key) {

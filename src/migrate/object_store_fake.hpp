@@ -39,6 +39,7 @@ class FakeObjectStore final : public ObjectStore {
   void forget_upload(const std::string& upload_id);  // as a lifecycle rule would
   std::vector<int> parts_uploaded();                 // part numbers of accepted UploadParts, in order
   int upload_part_calls();
+  int parts_streamed();  // UploadParts whose body came through PartBody::read
   std::optional<std::string> object(const std::string& bucket, const std::string& key);
   std::vector<std::string> upload_ids();
   int completes();
@@ -67,6 +68,7 @@ class FakeObjectStore final : public ObjectStore {
   std::map<std::string, Object> m_objects;  // "bucket/key"
   std::vector<int> m_parts_uploaded;
   int m_calls = 0;
+  int m_parts_streamed = 0;
   int m_next_id = 1;
   int m_completes = 0;
 };

@@ -53,15 +53,31 @@ Expected<std::string> S3ObjectStore::upload_part(const std::string& bucket, cons
   r.endpoint = address.endpoint;
   r.path = address.path;
   r.query = fmt::format("partNumber={}&uploadId={}", part_number, aws::uri_encode(upload_id));
-  r.body_view = body.bytes;
+  // A streamed part's read error is kept here: the transport only learns that reading failed.
+  std::optional<Error> read_error;
+  if (body.read) {
+    r.body_size = body.streamed_size;
+    r.body_at = [&](std::uint64_t offset, char* into, std::size_t size) -> std::size_t {
+      auto n = body.read(offset, std::span<char>(into, size));
+      if (!n) {
+        read_error = n.error();
+        return aws::k_body_read_failed;
+      }
+      return *n;
+    };
+  } else {
+    r.body_view = body.bytes;
+  }
   r.unsigned_payload = true;
   r.headers.emplace_back("Content-MD5", body.content_md5);
   r.headers.emplace_back("x-amz-checksum-crc32c", body.checksum_crc32c);
   r.resource = fmt::format("part {} of s3://{}/{}", part_number, bucket, key);
-  const auto response = M2R_TRY(m_parts.send(r));
-  const std::string etag = response.header("ETag").value_or("");
+  auto response = m_parts.send(r);
+  if (read_error) return tl::unexpected(*read_error);
+  if (!response) return tl::unexpected(response.error());
+  const std::string etag = response->header("ETag").value_or("");
   if (etag.empty()) return fail(ErrorKind::fatal, "s3 UploadPart: the response has no ETag");
-  const std::string echoed = response.header("x-amz-checksum-crc32c").value_or(body.checksum_crc32c);
+  const std::string echoed = response->header("x-amz-checksum-crc32c").value_or(body.checksum_crc32c);
   if (echoed != body.checksum_crc32c) {
     return fail(ErrorKind::integrity, fmt::format("S3 acknowledged part {} with CRC32C {}, not the {} sent",
                                                   part_number, echoed, body.checksum_crc32c));

@@ -84,6 +84,13 @@ class Engine {
   void stop_workers();
   void worker();
   Expected<void> process(Task& task, char* buffer);
+  struct PartSums {
+    std::string crc32c;   // base64
+    std::string md5_raw;  // empty when not asked for
+  };
+  // Reads the part (into `buffer` whole, or through it chunk by chunk when streamed) and
+  // checksums it.
+  Expected<PartSums> checksum_part(const PartRange& range, char* buffer, bool want_md5);
   Expected<std::string> send_part(int number, const PartBody& body);
   void set_error(Error e);
   std::optional<Error> error();
@@ -161,6 +168,7 @@ Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
                                              .buffer_budget = m_req.buffer_budget}));
   m_result.part_size = plan.part_size;
   m_result.connections = plan.connections;
+  m_result.buffering = plan.buffering;
 
   const auto step = M2R_TRY(m_journal.step(m_req.step));
   if (!step) {
@@ -186,13 +194,13 @@ Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
   if (!prior_id.empty() && same_target && !prior.value("completed", false)) {
     const std::uint64_t prior_part_size = prior.value("part_size", std::uint64_t{0});
     const bool part_size_ok = prior_part_size >= k_min_part_size && prior_part_size <= k_max_part_size &&
-                              prior_part_size * static_cast<std::uint64_t>(plan.connections) <= m_req.buffer_budget &&
                               (m_req.streaming || prior_part_size >= minimum_part_size(size_now));
     auto listed = m_store.list_parts(m_req.bucket, m_req.key, prior_id);
     if (!listed && listed.error().kind != ErrorKind::not_found) return tl::unexpected(listed.error());
     if (listed && part_size_ok) {
       m_result.upload_id = prior_id;
       m_result.part_size = prior_part_size;
+      m_result.buffering = buffering_for(prior_part_size, m_result.connections, m_req.buffer_budget);
       m_result.resumed = true;
       std::map<int, UploadPartRecord> journaled;
       for (auto& rec : M2R_TRY(m_journal.parts(prior_id))) journaled[rec.part_number] = rec;
@@ -443,7 +451,9 @@ void Engine::worker() {
       m_queue.pop_front();
       ++m_busy;
     }
-    if (!buffer) buffer.reset(new char[m_result.part_size]);
+    if (!buffer) {
+      buffer.reset(new char[m_result.buffering == PartBuffering::whole_part ? m_result.part_size : k_stream_chunk]);
+    }
     auto done = process(task, buffer.get());
     if (!done) set_error(std::move(done.error()));
     {
@@ -454,51 +464,58 @@ void Engine::worker() {
   }
 }
 
-Expected<void> Engine::process(Task& task, char* buffer) {
-  const PartRange& range = task.range;
+Expected<Engine::PartSums> Engine::checksum_part(const PartRange& range, char* buffer, bool want_md5) {
   // Read and checksum in 1 MiB steps, each step hashed while it is still in the CPU cache: one
-  // pass over memory instead of three (read, CRC32C, MD5). A re-check needs the CRC32C only.
-  // MD5 in lanes is a second pass, over the whole part, beside the other workers' parts.
-  constexpr std::size_t k_step = 1 << 20;
+  // pass over memory instead of three (read, CRC32C, MD5). A whole part in memory has its MD5
+  // computed after, in lanes beside the other workers' parts, when the CPU has AVX2.
+  constexpr std::size_t k_step = k_stream_chunk;
+  const bool whole = m_result.buffering == PartBuffering::whole_part;
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5_ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  const bool want_md5 = !task.recheck;
-  const bool md5_while_reading = want_md5 && !m_md5_in_lanes;
+  const bool md5_in_lanes = want_md5 && whole && m_md5_in_lanes;
+  const bool md5_while_reading = want_md5 && !md5_in_lanes;
   if (md5_while_reading) EVP_DigestInit_ex(md5_ctx.get(), EVP_md5(), nullptr);
   std::uint32_t crc_value = 0;
-  for (std::uint64_t done = 0; done < range.size || (range.size == 0 && done == 0);) {
+  for (std::uint64_t done = 0; done < range.size;) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(k_step, range.size - done));
-    const std::size_t got = M2R_TRY(m_reader.read_at(range.offset + done, std::span<char>(buffer + done, want)));
+    char* into = whole ? buffer + done : buffer;
+    const std::size_t got = M2R_TRY(m_reader.read_at(range.offset + done, std::span<char>(into, want)));
     if (got != want) {
       return fail(ErrorKind::fatal, fmt::format("the file ended at {} bytes inside part {} ({} to {})",
                                                 range.offset + done + got, range.number, range.offset,
                                                 range.offset + range.size));
     }
-    const std::string_view step(buffer + done, got);
+    const std::string_view step(into, got);
     crc_value = aws::crc32c(step, crc_value);
     if (md5_while_reading) EVP_DigestUpdate(md5_ctx.get(), step.data(), step.size());
     done += got;
-    if (range.size == 0) break;
   }
-  const std::string_view bytes(buffer, range.size);
-  const std::string crc = aws::crc32c_base64(crc_value);
-
-  if (task.recheck) {
-    std::lock_guard lock(m_mutex);
-    const PartState& sent = m_parts.at(range.number);
-    if (sent.size == range.size && sent.crc32c == crc) return {};
-  }
-
-  std::string md5_raw;
+  PartSums sums{aws::crc32c_base64(crc_value), {}};
   if (md5_while_reading) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     EVP_DigestFinal_ex(md5_ctx.get(), digest, &length);
-    md5_raw.assign(reinterpret_cast<const char*>(digest), length);
-  } else if (m_md5_in_lanes) {
-    md5_raw = m_md5.digest(bytes);
-  } else {
-    md5_raw = aws::md5_raw(bytes);
+    sums.md5_raw.assign(reinterpret_cast<const char*>(digest), length);
+  } else if (md5_in_lanes) {
+    sums.md5_raw = m_md5.digest(std::string_view(buffer, range.size));
   }
+  return sums;
+}
+
+Expected<void> Engine::process(Task& task, char* buffer) {
+  const PartRange& range = task.range;
+  const bool whole = m_result.buffering == PartBuffering::whole_part;
+  // A re-check needs the CRC32C only; a part that changed is then read again in full.
+  PartSums sums = M2R_TRY(checksum_part(range, buffer, !task.recheck));
+  if (task.recheck) {
+    {
+      std::lock_guard lock(m_mutex);
+      const PartState& sent = m_parts.at(range.number);
+      if (sent.size == range.size && sent.crc32c == sums.crc32c) return {};
+    }
+    sums = M2R_TRY(checksum_part(range, buffer, true));
+  }
+  const std::string& crc = sums.crc32c;
+  const std::string& md5_raw = sums.md5_raw;
   const std::string md5 = aws::base64_encode(md5_raw);
 
   if (task.candidate) {
@@ -523,7 +540,18 @@ Expected<void> Engine::process(Task& task, char* buffer) {
     }
   }
 
-  const std::string etag = M2R_TRY(send_part(range.number, PartBody{bytes, md5, crc}));
+  PartBody body{std::string_view(buffer, whole ? range.size : 0), md5, crc};
+  if (!whole) {
+    // Sent as read, a second time, from the file. S3 verifies that what arrives is what was
+    // checksummed (Content-MD5, CRC32C): bytes changed in between are refused (BadDigest,
+    // ErrorKind::integrity), never stored; the upload stops and a new run resumes it.
+    body.streamed_size = range.size;
+    body.read = [this, &range](std::uint64_t offset, std::span<char> into) {
+      return m_reader.read_at(range.offset + offset, into.first(static_cast<std::size_t>(
+                                                        std::min<std::uint64_t>(into.size(), range.size - offset))));
+    };
+  }
+  const std::string etag = M2R_TRY(send_part(range.number, body));
   journal_part({m_result.upload_id, range.number, range.offset, range.size, etag, crc, md5});
   {
     std::lock_guard lock(m_mutex);

@@ -3,7 +3,8 @@
 // part checksummed (Content-MD5 + CRC32C) and journaled as it completes, resumable under the
 // same upload id after a crash, in bounded memory (one part buffer per connection), and able
 // to follow a file that is still being written (streaming) and re-check it when the writer
-// is done. It emits events; it never prints (the CLI renders them).
+// is done. Parts too large for a buffer each (multi-terabyte files) are read from the file
+// as they are sent (core/part_plan.hpp, PartBuffering). It emits events; it never prints (the CLI renders them).
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -19,10 +20,10 @@
 
 namespace m2r {
 
-// Measured on loopback against bench/s3_test_server (bench/README.md, "connections"): 8 parallel
-// parts reach the server's ceiling on a 2-core host; AWS guidance is one connection per
-// 85-90 MB/s wanted (facts.md §7), so 8 x 16 MiB also covers a ~700 MB/s instance link.
-constexpr int k_default_connections = 8;
+// AWS guidance is one connection per 85-90 MB/s wanted (facts.md §7): 16 cover a 10 Gbit/s
+// instance link. On loopback (bench/README.md, "connections and part size") 16 x 8 MiB was
+// the fastest setting in the same memory. The configuration file's default is the same.
+constexpr int k_default_connections = 16;
 
 // What the HeadObject check after completion compares (besides the size).
 enum class ObjectCheck {
@@ -55,7 +56,7 @@ struct UploadRequest {
   // an object. It is left for a resume or `abort`.
   std::function<bool()> writer_failed;
   // Streaming only: the size the file is expected to reach, to choose the part size before
-  // the final size is known (the file may grow to 10,000 parts of it). 0 = 16 MiB parts.
+  // the final size is known (the file may grow to 10,000 parts of it). 0 = 8 MiB parts.
   std::uint64_t expected_size = 0;
   std::chrono::milliseconds poll_interval{50};
 };
@@ -67,6 +68,7 @@ struct UploadResult {
   std::uint64_t size = 0;
   std::uint64_t part_size = 0;
   int connections = 0;
+  PartBuffering buffering = PartBuffering::whole_part;
   int parts = 0;
   int parts_sent = 0;      // UploadPart calls that succeeded (re-sends included)
   int parts_reused = 0;    // verified with ListParts + local checksums after a resume, not sent

@@ -23,7 +23,7 @@ TEST(PartPlanTest, MinimumGrowsWithTheFile) {
 }
 
 TEST(PartPlanTest, AutoUsesTheDefaultWhenItFits) {
-  // Given a 1 GiB file and 8 connections, should choose 16 MiB parts and keep 8 connections.
+  // Given a 1 GiB file and 8 connections, should choose the default parts and keep 8 connections.
   auto plan = plan_parts({.file_size = k_gib, .requested_part_size = 0, .connections = 8});
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(plan->part_size, k_default_part_size);
@@ -31,20 +31,38 @@ TEST(PartPlanTest, AutoUsesTheDefaultWhenItFits) {
   EXPECT_LE(plan->buffer_bytes(), k_default_buffer_budget);
 }
 
-TEST(PartPlanTest, BigFilesTradeConnectionsForMemory) {
-  // Given a 1 TiB file (105 MiB parts) and a 256 MiB budget, should keep 2 parts in flight.
+TEST(PartPlanTest, BigFilesStreamTheirPartsAndKeepEveryConnection) {
+  // Given a 1 TiB file (105 MiB parts), 8 connections and a 256 MiB budget, whole parts would
+  // not fit: parts should be streamed from the file, all 8 connections kept, within budget.
   auto plan = plan_parts({.file_size = 1024 * k_gib, .requested_part_size = 0, .connections = 8,
                           .buffer_budget = 256 * k_mib});
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(plan->part_size, 105 * k_mib);
-  EXPECT_EQ(plan->connections, 2);
-  EXPECT_LE(plan->buffer_bytes(), 256 * k_mib);
+  EXPECT_EQ(plan->connections, 8);
+  EXPECT_EQ(plan->buffering, PartBuffering::streamed);
+  EXPECT_EQ(plan->buffer_bytes(), 8 * k_stream_chunk);
 }
 
-TEST(PartPlanTest, RefusesAPartBiggerThanTheBudget) {
-  // Given a file whose minimum part exceeds the budget, should refuse with a hint, not overspend.
-  auto plan = plan_parts({.file_size = 4096 * k_gib, .requested_part_size = 0, .connections = 4,
-                          .buffer_budget = 256 * k_mib});
+TEST(PartPlanTest, TheLargestFilesStillUploadWithinTheDefaultBudget) {
+  // Given 40 TiB (parts of ~4.1 GiB, each larger than the whole budget), the plan should
+  // stream them within the default budget rather than refuse.
+  auto plan = plan_parts({.file_size = 40 * 1024 * k_gib, .requested_part_size = 0, .connections = 8});
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_GT(plan->part_size, k_default_buffer_budget);
+  EXPECT_EQ(plan->buffering, PartBuffering::streamed);
+  EXPECT_LE(plan->buffer_bytes(), k_default_buffer_budget);
+}
+
+TEST(PartPlanTest, WholePartsUpToTheBudgetThenStreamed) {
+  // Given 16 MiB parts and a 192 MiB budget, 12 connections hold whole parts; 13 do not.
+  EXPECT_EQ(buffering_for(16 * k_mib, 12, 192 * k_mib), PartBuffering::whole_part);
+  EXPECT_EQ(buffering_for(16 * k_mib, 13, 192 * k_mib), PartBuffering::streamed);
+}
+
+TEST(PartPlanTest, RefusesABudgetBelowOneReadBuffer) {
+  // Given a budget smaller than one stream chunk, should refuse with a hint naming the minimum.
+  auto plan = plan_parts({.file_size = k_gib, .requested_part_size = 0, .connections = 4,
+                          .buffer_budget = 512 * 1024});
   ASSERT_FALSE(plan);
   EXPECT_EQ(plan.error().kind, ErrorKind::invalid_input);
   EXPECT_NE(plan.error().hint.find("budget"), std::string::npos);

@@ -294,14 +294,51 @@ TEST_F(UploadEngineTest, EtagCheckIgnoresAWrongReportedChecksumButNotAWrongEtag)
   EXPECT_EQ(wrong.error().kind, ErrorKind::integrity);
 }
 
-TEST_F(UploadEngineTest, MemoryBudgetLimitsPartsInFlight) {
-  // Given a 10 MiB budget with 5 MiB parts, should use 2 connections whatever was asked.
-  MemoryFileReader file(random_bytes(21 * k_mib, 10));
+TEST_F(UploadEngineTest, PartsTheBudgetCannotHoldWholeAreStreamedFromTheFile) {
+  // Given a 10 MiB budget, 5 MiB parts and 8 connections (40 MiB of whole parts), should keep
+  // all 8 connections, read each part from the file as it is sent, and store the same bytes.
+  const std::string content = random_bytes(21 * k_mib + 3, 10);
+  MemoryFileReader file(content);
   auto r = request(8);
   r.buffer_budget = 10 * k_mib;
   auto result = upload(r, file);
   ASSERT_TRUE(result) << result.error().message;
-  EXPECT_EQ(result->connections, 2);
+  EXPECT_EQ(result->connections, 8);
+  EXPECT_EQ(result->buffering, PartBuffering::streamed);
+  EXPECT_EQ(store.parts_streamed(), 5);
+  EXPECT_EQ(store.object("backups", "db/full.bak"), content);
+  EXPECT_EQ(journal.parts(result->upload_id)->size(), 5U);
+}
+
+// Reads from memory until `good_reads` have been served, then fails every read.
+class FailingFileReader final : public FileReader {
+ public:
+  FailingFileReader(std::string content, int good_reads) : m_file(std::move(content)), m_left(good_reads) {}
+  Expected<std::uint64_t> size() override { return m_file.size(); }
+  Expected<std::size_t> read_at(std::uint64_t offset, std::span<char> into) override {
+    if (m_left.fetch_sub(1) <= 0) return fail(ErrorKind::fatal, "reading /backups/full.bak: Input/output error");
+    return m_file.read_at(offset, into);
+  }
+
+ private:
+  MemoryFileReader m_file;
+  std::atomic<int> m_left;
+};
+
+TEST_F(UploadEngineTest, AReadErrorWhileAStreamedPartIsSentStopsTheUpload) {
+  // Given streamed parts and a disk that fails once the first part has been checksummed (five
+  // 1 MiB reads), the send's read fails: the upload should stop with that error, unretried,
+  // and complete nothing.
+  FailingFileReader file(random_bytes(15 * k_mib, 13), 5);
+  auto r = request(1);
+  r.buffer_budget = 2 * k_mib;
+  auto result = upload_file(r, store, file, journal, observer);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::fatal);
+  EXPECT_NE(result.error().message.find("Input/output error"), std::string::npos) << result.error().message;
+  EXPECT_EQ(store.upload_part_calls(), 1);
+  EXPECT_TRUE(store.parts_uploaded().empty());
+  EXPECT_EQ(store.completes(), 0);
 }
 
 TEST_F(UploadEngineTest, ReportsProgressUpToTheWholeFile) {

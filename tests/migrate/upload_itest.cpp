@@ -67,6 +67,8 @@ class UploadIntegrationTest : public ::testing::Test {
     fs::remove_all(dir);
   }
 
+  void stream_a_growing_file(std::uint64_t budget, PartBuffering expected);
+
   UploadRequest request(int connections = 4) {
     UploadRequest r;
     r.bucket = "backups";
@@ -220,9 +222,9 @@ TEST_F(UploadIntegrationTest, AbortsAbandonedUploads) {
   EXPECT_TRUE(server.upload_ids().empty());
 }
 
-TEST_F(UploadIntegrationTest, StreamsAFileStillBeingWritten) {
-  // Given a file written in 1 MiB steps while the upload runs, whose first bytes are rewritten
-  // at the end, should store exactly the final file.
+// A file written in 1 MiB steps while the upload runs, whose first bytes are rewritten at the
+// end (as a backup rewrites its header), uploaded within `budget`.
+void UploadIntegrationTest::stream_a_growing_file(std::uint64_t budget, PartBuffering expected) {
   const std::string content = random_bytes(24 * k_mib + 3, 5);
   const std::string path = (dir / "growing.bak").string();
   const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
@@ -239,6 +241,7 @@ TEST_F(UploadIntegrationTest, StreamsAFileStillBeingWritten) {
     finished = true;
   });
   auto r = request();
+  r.buffer_budget = budget;
   r.streaming = true;
   r.expected_size = content.size();
   r.poll_interval = std::chrono::milliseconds(5);
@@ -250,6 +253,37 @@ TEST_F(UploadIntegrationTest, StreamsAFileStillBeingWritten) {
   final_content.replace(0, 9, "REWRITTEN");
   EXPECT_EQ(server.object("backups", "prod/full.bak"), final_content);
   EXPECT_EQ(result->parts_resent, 1);
+  EXPECT_EQ(result->buffering, expected);
+}
+
+TEST_F(UploadIntegrationTest, StreamsAFileStillBeingWritten) {
+  // Given a growing file whose header is rewritten at the end, should store the final file.
+  stream_a_growing_file(k_default_buffer_budget, PartBuffering::whole_part);
+}
+
+TEST_F(UploadIntegrationTest, StreamsAFileStillBeingWrittenWithPartsReadAsSent) {
+  // The same with a budget too small for whole parts: parts are read from the file as sent.
+  stream_a_growing_file(2 * k_mib, PartBuffering::streamed);
+}
+
+TEST_F(UploadIntegrationTest, PartsReadAsSentSurviveFaultsByteIdentical) {
+  // Given parts streamed from the file (a 2 MiB budget for 5 MiB parts) and a truncated
+  // response, a 500 and a reset connection, each retry should read its part again from the
+  // start, every checksum should verify, and the object should be byte-identical.
+  const std::string content = random_bytes(21 * k_mib + 9, 8);
+  write_file(dir / "full.bak", content);
+  server.inject({.operation = "UploadPart", .part_number = 1, .action = FaultAction::truncate});
+  server.inject({.operation = "UploadPart", .part_number = 2, .action = FaultAction::internal_error});
+  server.inject({.operation = "UploadPart", .part_number = 4, .action = FaultAction::reset});
+  auto r = request();
+  r.buffer_budget = 2 * k_mib;
+  auto result = upload((dir / "full.bak").string(), r);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->buffering, PartBuffering::streamed);
+  EXPECT_EQ(result->connections, 2);  // 2 MiB holds two 1 MiB read buffers
+  EXPECT_EQ(server.object("backups", "prod/full.bak"), content);
+  EXPECT_EQ(result->retries, 3);
+  EXPECT_EQ(server.stats().rejected, 0);
 }
 
 class StrictS3ServerTest : public UploadIntegrationTest {};
