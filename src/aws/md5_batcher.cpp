@@ -12,11 +12,22 @@ constexpr std::size_t k_round_blocks = 1024;
 Md5Batcher::Md5Batcher(Md5Kernel kernel) : m_kernel(kernel) {}
 
 std::string Md5Batcher::digest(std::string_view message) {
-  Job job{message};
+  Md5LaneState state;
+  const std::size_t whole = message.size() / k_md5_block * k_md5_block;
+  update(state, message.substr(0, whole));
+  return md5_lane_finish(state, message.substr(whole));
+}
+
+void Md5Batcher::update(Md5LaneState& state, std::string_view blocks) {
+  if (blocks.empty()) return;
+  Job job{blocks.substr(0, blocks.size() / k_md5_block * k_md5_block), 0, state};
   std::unique_lock lock(m_mutex);
   m_waiting.push_back(&job);
   for (;;) {
-    if (!job.digest.empty()) return job.digest;
+    if (job.done) {
+      state = job.state;
+      return;
+    }
     if (!m_leading) {
       m_leading = true;
       lead(lock, job);
@@ -36,13 +47,12 @@ void Md5Batcher::admit_waiting() {
   }
 }
 
-// Lanes with less than a block left are finished here (padding is a block or two of scalar
-// work); returns whether any was.
-bool Md5Batcher::finish_lanes_at_tail() {
+// Lanes whose blocks are all in are handed back; returns whether any was.
+bool Md5Batcher::retire_finished_lanes() {
   bool finished = false;
   for (auto& lane : m_lanes) {
-    if (!lane || lane->message.size() - lane->offset >= k_md5_block) continue;
-    lane->digest = md5_lane_finish(lane->state, lane->message.substr(lane->offset));
+    if (!lane || lane->offset < lane->blocks.size()) continue;
+    lane->done = true;
     lane = nullptr;
     finished = true;
   }
@@ -50,26 +60,26 @@ bool Md5Batcher::finish_lanes_at_tail() {
 }
 
 void Md5Batcher::lead(std::unique_lock<std::mutex>& lock, const Job& own) {
-  while (own.digest.empty()) {
+  while (!own.done) {
     admit_waiting();
-    if (finish_lanes_at_tail()) {
+    if (retire_finished_lanes()) {
       m_done.notify_all();
       continue;
     }
-    // Every active lane has at least one whole block: feed them all the same number.
+    // Every active lane has at least one block left: feed them all the same number.
     std::size_t blocks = k_round_blocks;
     const unsigned char* any = nullptr;
     for (Job* job : m_lanes) {
       if (!job) continue;
-      blocks = std::min(blocks, (job->message.size() - job->offset) / k_md5_block);
-      any = reinterpret_cast<const unsigned char*>(job->message.data() + job->offset);
+      blocks = std::min(blocks, (job->blocks.size() - job->offset) / k_md5_block);
+      any = reinterpret_cast<const unsigned char*>(job->blocks.data() + job->offset);
     }
     std::array<Md5LaneState, k_md5_lanes> states{};
     std::array<const unsigned char*, k_md5_lanes> data{};
     for (std::size_t i = 0; i < k_md5_lanes; ++i) {
       Job* job = m_lanes[i];
       // An idle lane hashes a copy of a busy one's bytes; its state is thrown away.
-      data[i] = job ? reinterpret_cast<const unsigned char*>(job->message.data() + job->offset) : any;
+      data[i] = job ? reinterpret_cast<const unsigned char*>(job->blocks.data() + job->offset) : any;
       if (job) states[i] = job->state;
     }
     const auto lanes = m_lanes;

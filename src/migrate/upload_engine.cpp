@@ -466,14 +466,17 @@ void Engine::worker() {
 
 Expected<Engine::PartSums> Engine::checksum_part(const PartRange& range, char* buffer, bool want_md5) {
   // Read and checksum in 1 MiB steps, each step hashed while it is still in the CPU cache: one
-  // pass over memory instead of three (read, CRC32C, MD5). A whole part in memory has its MD5
-  // computed after, in lanes beside the other workers' parts, when the CPU has AVX2.
+  // pass over memory instead of three (read, CRC32C, MD5). With AVX2 the MD5 goes through the
+  // lanes beside the other workers' parts: a whole part at once after reading it, a streamed
+  // part step by step (each step but the last is whole 64-byte blocks).
   constexpr std::size_t k_step = k_stream_chunk;
   const bool whole = m_result.buffering == PartBuffering::whole_part;
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5_ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  const bool md5_in_lanes = want_md5 && whole && m_md5_in_lanes;
+  const bool md5_in_lanes = want_md5 && m_md5_in_lanes;
   const bool md5_while_reading = want_md5 && !md5_in_lanes;
   if (md5_while_reading) EVP_DigestInit_ex(md5_ctx.get(), EVP_md5(), nullptr);
+  aws::Md5LaneState lane_state;
+  std::string lane_tail;
   std::uint32_t crc_value = 0;
   for (std::uint64_t done = 0; done < range.size;) {
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(k_step, range.size - done));
@@ -487,6 +490,11 @@ Expected<Engine::PartSums> Engine::checksum_part(const PartRange& range, char* b
     const std::string_view step(into, got);
     crc_value = aws::crc32c(step, crc_value);
     if (md5_while_reading) EVP_DigestUpdate(md5_ctx.get(), step.data(), step.size());
+    if (md5_in_lanes && !whole) {
+      const std::size_t blocks = got / aws::k_md5_block * aws::k_md5_block;
+      m_md5.update(lane_state, step.substr(0, blocks));
+      lane_tail = step.substr(blocks);  // non-empty on the last step only
+    }
     done += got;
   }
   PartSums sums{aws::crc32c_base64(crc_value), {}};
@@ -495,8 +503,10 @@ Expected<Engine::PartSums> Engine::checksum_part(const PartRange& range, char* b
     unsigned int length = 0;
     EVP_DigestFinal_ex(md5_ctx.get(), digest, &length);
     sums.md5_raw.assign(reinterpret_cast<const char*>(digest), length);
-  } else if (md5_in_lanes) {
+  } else if (md5_in_lanes && whole) {
     sums.md5_raw = m_md5.digest(std::string_view(buffer, range.size));
+  } else if (md5_in_lanes) {
+    sums.md5_raw = aws::md5_lane_finish(lane_state, lane_tail);
   }
   return sums;
 }

@@ -128,5 +128,35 @@ TEST(Md5BatcherTest, ConcurrentCallersEachGetTheirOwnDigest) {
   }
 }
 
+TEST(Md5BatcherTest, MessagesFedStepByStepMatchOpenSsl) {
+  // Given threads that each feed their message in 1 MiB steps (as a streamed part is read)
+  // and pad the tail themselves, each digest should be OpenSSL's MD5 of the whole message.
+  std::mt19937_64 random(11);
+  std::vector<std::string> messages;
+  for (std::size_t size : {3u * 1048576u + 77u, 1048576u, 5u, 2u * 1048576u + 64u}) messages.push_back(random_bytes(size, random));
+  for (Md5Kernel kernel : kernels_here()) {
+    Md5Batcher batcher(kernel);
+    std::vector<std::string> digests(messages.size());
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < messages.size(); ++t) {
+      threads.emplace_back([&, t] {
+        std::string_view rest = messages[t];
+        Md5LaneState state;
+        while (rest.size() >= 1048576) {
+          batcher.update(state, rest.substr(0, 1048576));
+          rest.remove_prefix(1048576);
+        }
+        const std::size_t whole = rest.size() / k_md5_block * k_md5_block;
+        batcher.update(state, rest.substr(0, whole));
+        digests[t] = md5_lane_finish(state, rest.substr(whole));
+      });
+    }
+    for (auto& th : threads) th.join();
+    for (std::size_t t = 0; t < messages.size(); ++t) {
+      EXPECT_EQ(hex(digests[t]), hex(md5_raw(messages[t]))) << md5_kernel_name(kernel) << " message " << t;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace m2r::aws
