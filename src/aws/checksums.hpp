@@ -26,6 +26,9 @@ std::string base64_encode(std::string_view data);
 // nullopt when the text is not canonical base64 (padding included).
 std::optional<std::string> base64_decode(std::string_view text);
 
+// Lower-case hex of raw bytes (an ETag from a raw MD5).
+std::string hex_encode(std::string_view raw);
+
 // Raw 16-byte MD5 and its base64 (the Content-MD5 header value).
 std::string md5_raw(std::string_view data);
 std::string md5_base64(std::string_view data);

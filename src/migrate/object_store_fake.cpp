@@ -8,13 +8,6 @@ namespace m2r {
 
 namespace {
 
-std::string hex(std::string_view raw) {
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (unsigned char c : raw) out += fmt::format("{:02x}", c);
-  return out;
-}
-
 std::string unhex(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
@@ -32,7 +25,7 @@ Error no_such_upload(const std::string& id) {
 std::string multipart_etag(const std::vector<std::string>& part_md5_hex) {
   std::string joined;
   for (const auto& h : part_md5_hex) joined += unhex(h);
-  return fmt::format("{}-{}", hex(aws::md5_raw(joined)), part_md5_hex.size());
+  return fmt::format("{}-{}", aws::hex_encode(aws::md5_raw(joined)), part_md5_hex.size());
 }
 
 std::string composite_crc32c(const std::vector<std::string>& part_crc32c_base64) {
@@ -88,9 +81,9 @@ Expected<std::string> FakeObjectStore::upload_part(const std::string& bucket, co
   if (it == m_uploads.end() || it->second.bucket != bucket || it->second.key != key) {
     return tl::unexpected(no_such_upload(upload_id));
   }
-  it->second.parts[part_number] = Part{std::string(bytes), hex(md5), crc};
+  it->second.parts[part_number] = Part{std::string(bytes), aws::hex_encode(md5), crc};
   m_parts_uploaded.push_back(part_number);
-  return hex(md5);
+  return aws::hex_encode(md5);
 }
 
 Expected<std::vector<UploadedPart>> FakeObjectStore::list_parts(const std::string& bucket,

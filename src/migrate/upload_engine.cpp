@@ -22,17 +22,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string hex(std::string_view raw) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (unsigned char c : raw) {
-    out += k_digits[c >> 4];
-    out += k_digits[c & 15];
-  }
-  return out;
-}
-
 bool is_transient(const Error& e) {
   // integrity: a BadDigest on a part means the bytes were damaged on the way; the buffer
   // we checksummed is intact, so sending it again is the fix.
@@ -531,7 +520,7 @@ Expected<void> Engine::process(Task& task, char* buffer) {
   if (task.candidate) {
     const Candidate& c = *task.candidate;
     const bool same = c.size == range.size && c.crc32c == crc &&
-                      (c.md5.empty() ? c.etag == hex(md5_raw) : c.md5 == md5);
+                      (c.md5.empty() ? c.etag == aws::hex_encode(md5_raw) : c.md5 == md5);
     if (same) {
       {
         std::lock_guard lock(m_mutex);

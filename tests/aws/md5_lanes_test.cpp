@@ -13,16 +13,6 @@
 namespace m2r::aws {
 namespace {
 
-std::string hex(std::string_view raw) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
 std::string random_bytes(std::size_t size, std::mt19937_64& random) {
   std::string s(size, '\0');
   for (auto& c : s) c = static_cast<char>(random());
@@ -80,7 +70,7 @@ TEST(Md5LanesTest, EveryKernelMatchesRfc1321Vectors) {
     for (const auto& [message, expected] : vectors) {
       std::array<std::string, k_md5_lanes> eight;
       eight.fill(message);
-      for (const auto& digest : hash_eight(kernel, eight)) EXPECT_EQ(hex(digest), expected) << md5_kernel_name(kernel);
+      for (const auto& digest : hash_eight(kernel, eight)) EXPECT_EQ(hex_encode(digest), expected) << md5_kernel_name(kernel);
     }
   }
 }
@@ -95,7 +85,7 @@ TEST(Md5LanesTest, LanesStayIndependentAndMatchOpenSsl) {
       for (std::size_t i = 0; i < k_md5_lanes; ++i) messages[i] = random_bytes(base + i * 3, random);
       const auto digests = hash_eight(kernel, messages);
       for (std::size_t i = 0; i < k_md5_lanes; ++i) {
-        EXPECT_EQ(hex(digests[i]), hex(md5_raw(messages[i])))
+        EXPECT_EQ(hex_encode(digests[i]), hex_encode(md5_raw(messages[i])))
             << md5_kernel_name(kernel) << " lane " << i << " length " << messages[i].size();
       }
     }
@@ -153,7 +143,7 @@ TEST(Md5BatcherTest, MessagesFedStepByStepMatchOpenSsl) {
     }
     for (auto& th : threads) th.join();
     for (std::size_t t = 0; t < messages.size(); ++t) {
-      EXPECT_EQ(hex(digests[t]), hex(md5_raw(messages[t]))) << md5_kernel_name(kernel) << " message " << t;
+      EXPECT_EQ(hex_encode(digests[t]), hex_encode(md5_raw(messages[t]))) << md5_kernel_name(kernel) << " message " << t;
     }
   }
 }

@@ -27,16 +27,6 @@ namespace {
 constexpr std::size_t k_chunk = 1 << 20;  // body read size
 constexpr std::uint64_t k_min_part = 5ULL << 20;
 
-std::string hex(std::string_view raw) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += k_digits[c >> 4];
-    out += k_digits[c & 15];
-  }
-  return out;
-}
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
@@ -487,7 +477,7 @@ void StrictS3Server::State::serve(int fd) {
 
     // ---- integrity of the body ----
     std::optional<Response> bad;
-    if (sha && hex(sha->finish()) != payload_hash) {
+    if (sha && aws::hex_encode(sha->finish()) != payload_hash) {
       bad = reject(req, 400, "XAmzContentSHA256Mismatch",
                    "The provided 'x-amz-content-sha256' header does not match what was computed.");
     } else if (auto content_md5 = req.header("Content-MD5")) {
@@ -522,7 +512,7 @@ void StrictS3Server::State::serve(int fd) {
     if (bad) {
       response = *bad;
     } else {
-      const std::string etag = hex(md5_raw);
+      const std::string etag = aws::hex_encode(md5_raw);
       const std::string checksum = algorithm == "CRC32" ? got_crc32 : got_crc32c;
       std::lock_guard lock(mutex);
       const auto now = std::chrono::system_clock::now();
@@ -641,7 +631,7 @@ void StrictS3Server::State::serve(int fd) {
               crcs += aws::base64_decode(p->checksum).value_or("");
               if (options.store_bodies) obj.data += p->data;
             }
-            obj.etag = fmt::format("{}-{}", hex(aws::md5_raw(md5s)), chosen.size());
+            obj.etag = fmt::format("{}-{}", aws::hex_encode(aws::md5_raw(md5s)), chosen.size());
             obj.algorithm = up.algorithm;
             if (up.algorithm == "CRC32C") obj.checksum = fmt::format("{}-{}", aws::crc32c_base64(aws::crc32c(crcs)), chosen.size());
             if (up.algorithm == "CRC32") {
