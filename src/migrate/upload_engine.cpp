@@ -513,9 +513,9 @@ Expected<void> Engine::process(Task& task, char* buffer) {
     }
     sums = M2R_TRY(checksum_part(range, buffer, true));
   }
-  const std::string& crc = sums.crc32c;
+  std::string crc = sums.crc32c;
   const std::string& md5_raw = sums.md5_raw;
-  const std::string md5 = aws::base64_encode(md5_raw);
+  std::string md5 = aws::base64_encode(md5_raw);
 
   if (task.candidate) {
     const Candidate& c = *task.candidate;
@@ -542,15 +542,27 @@ Expected<void> Engine::process(Task& task, char* buffer) {
   PartBody body{std::string_view(buffer, whole ? range.size : 0), md5, crc};
   if (!whole) {
     // Sent as read, a second time, from the file. S3 verifies that what arrives is what was
-    // checksummed (Content-MD5, CRC32C): bytes changed in between are refused (BadDigest,
-    // ErrorKind::integrity), never stored; the upload stops and a new run resumes it.
+    // checksummed (Content-MD5, CRC32C): bytes changed in between (a writer still at work)
+    // are refused (BadDigest, ErrorKind::integrity), never stored; below, the part is then
+    // checksummed again and re-sent.
     body.streamed_size = range.size;
     body.read = [this, &range](std::uint64_t offset, std::span<char> into) {
       return m_reader.read_at(range.offset + offset, into.first(static_cast<std::size_t>(
                                                         std::min<std::uint64_t>(into.size(), range.size - offset))));
     };
   }
-  const std::string etag = M2R_TRY(send_part(range.number, body));
+  auto sent = send_part(range.number, body);
+  for (int attempt = 2; !whole && !sent && sent.error().kind == ErrorKind::integrity && attempt <= m_req.max_attempts;
+       ++attempt) {
+    const PartSums again = M2R_TRY(checksum_part(range, buffer, true));
+    crc = again.crc32c;
+    md5 = aws::base64_encode(again.md5_raw);
+    body.content_md5 = md5;
+    body.checksum_crc32c = crc;
+    sent = send_part(range.number, body);
+  }
+  if (!sent) return tl::unexpected(sent.error());
+  const std::string etag = *sent;
   journal_part({m_result.upload_id, range.number, range.offset, range.size, etag, crc, md5});
   {
     std::lock_guard lock(m_mutex);
@@ -574,7 +586,9 @@ Expected<std::string> Engine::send_part(int number, const PartBody& body) {
   for (int attempt = 1;; ++attempt) {
     auto etag = m_store.upload_part(m_req.bucket, m_req.key, m_result.upload_id, number, body);
     if (etag) return etag;
-    if (!is_transient(etag.error()) || attempt >= m_req.max_attempts) {
+    // A streamed part's BadDigest is retried by process(), which checksums it again first.
+    const bool checksum_again = body.read && etag.error().kind == ErrorKind::integrity;
+    if (!is_transient(etag.error()) || attempt >= m_req.max_attempts || checksum_again) {
       Error e = etag.error();
       e.message = fmt::format("part {} failed after {} attempt(s): {}", number, attempt, e.message);
       return tl::unexpected(std::move(e));

@@ -310,6 +310,28 @@ TEST_F(UploadEngineTest, PartsTheBudgetCannotHoldWholeAreStreamedFromTheFile) {
   EXPECT_EQ(journal.parts(result->upload_id)->size(), 5U);
 }
 
+TEST_F(UploadEngineTest, AStreamedPartChangedAfterItsChecksumIsChecksummedAgainAndResent) {
+  // Given streamed parts and a writer that changes part 2 between its checksum and its send,
+  // S3 refuses the bytes (BadDigest); the engine should checksum the part again and resend
+  // it, so the object holds the file as it now is, and never a mismatched part.
+  std::string content = random_bytes(15 * k_mib, 14);
+  MemoryFileReader file(content);
+  std::atomic<bool> changed{false};
+  store.before_upload_part = [&](int part_number, int) -> Expected<void> {
+    if (part_number == 2 && !changed.exchange(true)) file.overwrite(5 * k_mib + 100, "CHANGED BY THE WRITER");
+    return {};
+  };
+  auto r = request(1);
+  r.buffer_budget = 2 * k_mib;
+  auto result = upload(r, file);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->buffering, PartBuffering::streamed);
+  content.replace(5 * k_mib + 100, 21, "CHANGED BY THE WRITER");
+  EXPECT_EQ(store.object("backups", "db/full.bak"), content);
+  EXPECT_EQ(store.upload_part_calls(), 4);  // parts 1, 2 (refused), 2, 3
+  EXPECT_EQ(result->retries, 0);            // not a transport fault: no backoff, no retry event
+}
+
 // Reads from memory until `good_reads` have been served, then fails every read.
 class FailingFileReader final : public FileReader {
  public:
