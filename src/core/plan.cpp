@@ -58,9 +58,9 @@ std::vector<PlannedStep> build_plan(const PlanInputs& in) {
   for (std::size_t i = 0; i < layout.local_files.size(); ++i) {
     upload.actions.push_back({"S3", fmt::format("CreateMultipartUpload Bucket={} Key={} ChecksumAlgorithm=CRC32C",
                                                 c.s3.bucket, layout.s3_keys[i])});
-    upload.actions.push_back({"S3", fmt::format("UploadPart x N from {} ({} connections{})", layout.local_files[i],
-                                                c.upload.connections,
-                                                in.part_plan_summary.empty() ? "" : ", " + in.part_plan_summary)});
+    // The part size depends on the backup's size, unknown before it runs (core/part_plan).
+    upload.actions.push_back({"S3", fmt::format("UploadPart x N from {} ({} connections, part size from the "
+                                                "backup's size)", layout.local_files[i], c.upload.connections)});
     upload.actions.push_back({"S3", "ListParts (verify every part's CRC32C) + CompleteMultipartUpload + HeadObject"});
   }
   plan.push_back(upload);

@@ -53,7 +53,6 @@ struct PlanInputs {
   std::string target_endpoint_arn;
   std::string table_mappings;     // JSON text
   std::optional<Lsn> start;       // known once the backup has run
-  std::string part_plan_summary;  // "N parts of M MiB over K connections" when the file is known
 };
 
 std::vector<PlannedStep> build_plan(const PlanInputs& inputs);

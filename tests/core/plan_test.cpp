@@ -35,7 +35,7 @@ TEST(PlanTest, LayoutNamesFilesForEachStage) {
 }
 
 TEST(PlanTest, PlanShowsRealStatementsAndLsnPlaceholder) {
-  PlanInputs in{sample(), "20261125T101500", "arn:ri", "arn:src", "arn:tgt", "{\"rules\":[]}", std::nullopt, ""};
+  PlanInputs in{sample(), "20261125T101500", "arn:ri", "arn:src", "arn:tgt", "{\"rules\":[]}", std::nullopt};
   const auto plan = build_plan(in);
   ASSERT_EQ(plan.size(), 7u);
   EXPECT_EQ(plan[0].name, "backup");
