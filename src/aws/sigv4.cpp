@@ -11,6 +11,8 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
+#include "aws/checksums.hpp"
+
 namespace m2r::aws {
 namespace {
 
@@ -19,14 +21,7 @@ constexpr std::string_view k_empty_sha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 std::string to_hex(const unsigned char* data, size_t size) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out.push_back(k_digits[data[i] >> 4]);
-    out.push_back(k_digits[data[i] & 0x0f]);
-  }
-  return out;
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(data), size));
 }
 
 std::string to_lower(std::string_view text) {
