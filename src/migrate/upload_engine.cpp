@@ -503,7 +503,8 @@ Expected<Engine::PartSums> Engine::checksum_part(const PartRange& range, char* b
 Expected<void> Engine::process(Task& task, char* buffer) {
   const PartRange& range = task.range;
   const bool whole = m_result.buffering == PartBuffering::whole_part;
-  // A re-check needs the CRC32C only; a part that changed is then read again in full.
+  // A re-check needs the CRC32C only. A part that changed needs its MD5 too: from the buffer
+  // that holds it whole, or by reading a streamed part again.
   PartSums sums = M2R_TRY(checksum_part(range, buffer, !task.recheck));
   if (task.recheck) {
     {
@@ -511,7 +512,12 @@ Expected<void> Engine::process(Task& task, char* buffer) {
       const PartState& sent = m_parts.at(range.number);
       if (sent.size == range.size && sent.crc32c == sums.crc32c) return {};
     }
-    sums = M2R_TRY(checksum_part(range, buffer, true));
+    if (whole) {
+      const std::string_view bytes(buffer, range.size);
+      sums.md5_raw = m_md5_in_lanes ? m_md5.digest(bytes) : aws::md5_raw(bytes);
+    } else {
+      sums = M2R_TRY(checksum_part(range, buffer, true));
+    }
   }
   std::string crc = sums.crc32c;
   const std::string& md5_raw = sums.md5_raw;
