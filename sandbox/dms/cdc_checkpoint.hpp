@@ -1,6 +1,6 @@
 #pragma once
 // The RecoveryCheckpoint the sandbox's DMS returns, and takes back as CdcStartPosition.
-// Clients treat it as opaque (facts.md §4: "only reuse a RecoveryCheckpoint that DMS
+// Clients treat it as opaque (docs/facts.md §4: "only reuse a RecoveryCheckpoint that DMS
 // returned"); its fields are the two LSNs a resume needs when changes are applied in commit
 // order: where to read the log from (the begin of the oldest transaction still open at the
 // last applied commit) and that commit, so already-applied transactions are skipped.
@@ -13,7 +13,7 @@ namespace sandbox::dms {
 
 struct Checkpoint {
   std::uint64_t sequence = 0;
-  std::string read_from;     // hex LSN (facts.md §1)
+  std::string read_from;     // hex LSN (docs/facts.md §1)
   std::string last_commit;   // hex LSN; empty = nothing applied yet
 };
 

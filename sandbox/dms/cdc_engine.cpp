@@ -30,7 +30,7 @@ using nlohmann::json;
 
 namespace {
 
-// facts.md §10, DMS task failures as users reported them.
+// docs/facts.md §10, DMS task failures as users reported them.
 constexpr const char* k_no_full_backup =
     "SOURCE_CAPTURE E: No FULL database backup found (under the 'FULL' recovery model). To enable all changes to be "
     "captured, you must perform a full database backup. 120438 Changes may be missed.";
@@ -197,7 +197,7 @@ class SqlCdcRunner final : public CdcRunner {
     if (!mappings) return mappings.error().message;
     m_mappings = *mappings;
 
-    // facts.md §3: FULL or BULK_LOGGED recovery and a full backup.
+    // docs/facts.md §3: FULL or BULK_LOGGED recovery and a full backup.
     auto model = m_source->query("SELECT recovery_model_desc FROM sys.databases WHERE name = DB_NAME()");
     if (!model) return "[SOURCE_CAPTURE ]E: " + model.error().message;
     const std::string recovery = model->rows().empty() ? "" : text_of(model->rows()[0][0]);
@@ -206,7 +206,7 @@ class SqlCdcRunner final : public CdcRunner {
     const bool has_backup = !backups->rows().empty() && text_of(backups->rows()[0][0]) != "0";
     if ((recovery != "FULL" && recovery != "BULK_LOGGED") || !has_backup) return k_no_full_backup;
 
-    // facts.md §3: a publication (tables with a primary key) or MS-CDC must cover the tables.
+    // docs/facts.md §3: a publication (tables with a primary key) or MS-CDC must cover the tables.
     auto tables = m_source->query(
         "SELECT s.name, t.name, t.is_replicated, t.is_tracked_by_cdc FROM sys.tables t "
         "JOIN sys.schemas s ON s.schema_id = t.schema_id");
@@ -256,7 +256,7 @@ class SqlCdcRunner final : public CdcRunner {
       if (!oldest) return "[SOURCE_CAPTURE ]E: " + oldest.error().message;
       const std::string first = oldest->rows().empty() ? "" : lower(text_of(oldest->rows()[0][0]));
       if (!first.empty() && m_read_from < first) {
-        // facts.md §3: not in the active log; DMS then looks in the log backups.
+        // docs/facts.md §3: not in the active log; DMS then looks in the log backups.
         if (log_backup_covers(m_read_from))
           return "[SOURCE_CAPTURE ]E: LSN '" + m_read_from +
                  "' is only in a log backup; the sandbox's DMS reads the active log only";
@@ -264,7 +264,7 @@ class SqlCdcRunner final : public CdcRunner {
                "' in the backup log sets since BACKUP/LOG-s are not available. [1020465]";
       }
       if (m_inclusive) {
-        // facts.md §2: a start point must be a transaction's begin record.
+        // docs/facts.md §2: a start point must be a transaction's begin record.
         auto at = m_source->query("SELECT [Operation] FROM fn_dblog(NULL, NULL) WHERE [Current LSN] = ?",
                                   {SqlParam::nvarchar(m_read_from)});
         if (!at) return "[SOURCE_CAPTURE ]E: " + at.error().message;
@@ -306,7 +306,7 @@ class SqlCdcRunner final : public CdcRunner {
       m_read_from = lsn;
       m_inclusive = false;
       if (op == "LOP_BEGIN_XACT") {
-        // DMS "captures transactions that started after the chosen CDC start point" (facts.md §2).
+        // DMS "captures transactions that started after the chosen CDC start point" (docs/facts.md §2).
         if (m_track_from.empty() || lsn >= m_track_from) m_open[xact] = Transaction{lsn, {}, 0, {}};
       } else if (op == "LOP_COMMIT_XACT") {
         auto it = m_open.find(xact);
@@ -386,7 +386,7 @@ class SqlCdcRunner final : public CdcRunner {
       vals += literal(value);
     }
     std::string sql = "INSERT INTO " + object + " (" + cols + ") VALUES (" + vals + ")";
-    // facts.md §3: DMS sets IDENTITY_INSERT on.
+    // docs/facts.md §3: DMS sets IDENTITY_INSERT on.
     if (t.has_identity) sql = "SET IDENTITY_INSERT " + object + " ON; " + sql + "; SET IDENTITY_INSERT " + object + " OFF";
     return sql;
   }
@@ -435,7 +435,7 @@ class SqlCdcRunner final : public CdcRunner {
     const bool cdc = m_cdc_tables.count(lower(op.schema + "." + op.table)) > 0;
     auto key_where = [&](const json& image) -> std::optional<std::string> {
       if (has_pk) return where_clause(table->primary_key, image);
-      // Without a primary key, only MS-CDC gives the full before image DMS needs (facts.md §3).
+      // Without a primary key, only MS-CDC gives the full before image DMS needs (docs/facts.md §3).
       if (cdc || op.operation == "LOP_DELETE_ROWS") {
         std::vector<std::string> all;
         for (const auto& [name, value] : image.items()) all.push_back(name);

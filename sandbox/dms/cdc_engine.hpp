@@ -4,7 +4,7 @@
 // reads the source's log with fn_dblog from the task's start point, and applies, in commit
 // order, the transactions that began at or after it, through the target's SQL layer
 // (IDENTITY_INSERT on, so target triggers fire unless disabled). See cdc_engine.cpp for
-// the failures it reports as DMS words them (facts.md §10).
+// the failures it reports as DMS words them (docs/facts.md §10).
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -20,7 +20,7 @@ namespace sandbox::dms {
 using SessionOpener =
     std::function<m2r::Expected<std::unique_ptr<m2r::mssql::SqlSession>>(const EndpointSpec& endpoint)>;
 
-// Receives CDCLatencySource / CDCLatencyTarget (seconds) for CloudWatch (facts.md §4).
+// Receives CDCLatencySource / CDCLatencyTarget (seconds) for CloudWatch (docs/facts.md §4).
 using LatencyPublisher = std::function<void(const CdcTaskSpec& spec, double source_seconds, double target_seconds)>;
 
 // The replication pace (issue 4 part 4): at most batch_size transactions per round, then a

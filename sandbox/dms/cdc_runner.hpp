@@ -13,7 +13,7 @@
 
 namespace sandbox::dms {
 
-// One row of DescribeTableStatistics (facts.md §4).
+// One row of DescribeTableStatistics (docs/facts.md §4).
 struct TableStats {
   std::string schema_name;
   std::string table_name;

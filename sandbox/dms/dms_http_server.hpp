@@ -1,5 +1,5 @@
 #pragma once
-// The sandbox's DMS on the wire (facts.md §4): POST / with Content-Type
+// The sandbox's DMS on the wire (docs/facts.md §4): POST / with Content-Type
 // application/x-amz-json-1.1 and X-Amz-Target AmazonDMSv20160101.<Operation>, SigV4
 // (service "dms") verified against the one key pair the world hands out. Authentication
 // failures answer as AWS JSON services do: MissingAuthenticationTokenException,

@@ -177,7 +177,7 @@ bool valid_identifier(const std::string& id, std::size_t max_length) {
 }
 
 bool valid_cdc_start_position(const std::string& position) {
-  // facts.md §1: DMS takes the zero-padded hex form only, for SQL Server sources.
+  // docs/facts.md §1: DMS takes the zero-padded hex form only, for SQL Server sources.
   static const std::regex k_hex_lsn("^[0-9a-fA-F]{8}:[0-9a-fA-F]{8}:[0-9a-fA-F]{4}$");
   static const std::regex k_date("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}$");
   if (std::regex_match(position, k_hex_lsn) || std::regex_match(position, k_date)) return true;
@@ -484,11 +484,11 @@ json DmsService::public_task(const json& task, bool with_settings) const {
 
 namespace {
 std::optional<DmsReply> check_start_point(const json& in) {
-  // facts.md §4: CdcStartPosition or CdcStartTime, both is an error.
+  // docs/facts.md §4: CdcStartPosition or CdcStartTime, both is an error.
   if (has(in, "CdcStartPosition") && has(in, "CdcStartTime"))
     return dms_error(k_invalid_combination, "CdcStartPosition and CdcStartTime are mutually exclusive. Specify only one.");
   if (has(in, "CdcStartPosition") && !valid_cdc_start_position(str(in, "CdcStartPosition")))
-    return dms_error(k_invalid_value, "Invalid CdcStartPosition format");  // facts.md §10
+    return dms_error(k_invalid_value, "Invalid CdcStartPosition format");  // docs/facts.md §10
   if (has(in, "CdcStartTime") && !in["CdcStartTime"].is_number())
     return dms_error(k_invalid_value, "Invalid CdcStartTime format");
   if (has(in, "CdcStopPosition")) {
@@ -615,7 +615,7 @@ DmsReply DmsService::start_replication_task(const json& in) {
   if (status != "ready" && status != "stopped" && status != "failed")
     return dms_error(k_invalid_state, "Replication task " + str(task, "ReplicationTaskIdentifier") +
                                           " is in status " + status + "; it can be started only when ready, stopped or failed");
-  // facts.md §4: reload-target is invalid for a cdc task.
+  // docs/facts.md §4: reload-target is invalid for a cdc task.
   if (kind == StartKind::reload_target && task["MigrationType"] == "cdc")
     return dms_error(k_invalid_combination, "Start type RELOAD_TARGET is not valid for a task with migration type cdc");
   if (kind == StartKind::start_replication && task["_private"].value("started_once", false))

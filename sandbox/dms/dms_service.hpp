@@ -1,5 +1,5 @@
 #pragma once
-// The sandbox's AWS DMS control plane (facts.md §4): replication instances, endpoints,
+// The sandbox's AWS DMS control plane (docs/facts.md §4): replication instances, endpoints,
 // tasks and connections, with the validation and error types of the DMS API reference,
 // shapes as botocore's dms/2016-01-01 model. Transport-free: dms_http_server puts it on
 // the wire. The resources are persisted to a JSON file so a restarted world keeps them.
@@ -92,8 +92,8 @@ class DmsService final : public TaskStatusSink {
 bool valid_identifier(const std::string& id, std::size_t max_length = 255);
 
 // The documented CdcStartPosition forms for a SQL Server source: the zero-padded hex LSN
-// (facts.md §1), a RecoveryCheckpoint DMS returned ("checkpoint:V1#..."), or a date
-// ("2018-03-08T12:12:12"). Everything else is "Invalid CdcStartPosition format" (facts.md §10).
+// (docs/facts.md §1), a RecoveryCheckpoint DMS returned ("checkpoint:V1#..."), or a date
+// ("2018-03-08T12:12:12"). Everything else is "Invalid CdcStartPosition format" (docs/facts.md §10).
 bool valid_cdc_start_position(const std::string& position);
 
 // 26 upper-case letters and digits, as DMS resource ids look.

@@ -52,7 +52,7 @@ struct Bytes {
 //   varbinary          -> Bytes
 using Value = std::variant<std::monostate, std::int64_t, double, std::string, Bytes>;
 
-// An INFO (severity <= 10) or ERROR (severity >= 11) as SQL Server words it (facts.md §10).
+// An INFO (severity <= 10) or ERROR (severity >= 11) as SQL Server words it (docs/facts.md §10).
 struct Message {
   int number = 0;
   int state = 1;

@@ -1,4 +1,4 @@
-// BACKUP DATABASE / BACKUP LOG and RESTORE, SQL Server style (facts.md §2, §8, §10): a full
+// BACKUP DATABASE / BACKUP LOG and RESTORE, SQL Server style (docs/facts.md §2, §8, §10): a full
 // backup is consistent as of its end E; transactions open at E are in the image with their
 // log records and a restore rolls them back (recovery).
 #include <chrono>
@@ -204,7 +204,7 @@ void InstanceImpl::backup(const BackupOptions& o, ResultSink& sink) {
       fail(m);
     }
     if (o.files.size() > 1) {
-      // Allowed by SQL Server; DMS cannot read striped log backups (facts.md §3).
+      // Allowed by SQL Server; DMS cannot read striped log backups (docs/facts.md §3).
     }
     std::lock_guard<std::mutex> lock(db->write_mutex);
     std::string first = db->meta("log_backup_lsn");
@@ -244,7 +244,7 @@ void InstanceImpl::backup(const BackupOptions& o, ResultSink& sink) {
     }
   } else {
     // 1. Checkpoint (database_backup_lsn / checkpoint_lsn) and, unless COPY_ONLY, the
-    //    Backup:CommitDifferentialBase transaction (facts.md §2).
+    //    Backup:CommitDifferentialBase transaction (docs/facts.md §2).
     {
       std::lock_guard<std::mutex> lock(db->write_mutex);
       exec(db->admin, "BEGIN IMMEDIATE");

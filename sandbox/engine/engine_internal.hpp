@@ -134,7 +134,7 @@ class InstanceImpl : public Instance {
   std::atomic<bool> m_stopping{false};
 };
 
-// Numeric(25,0) form of an LSN given in hex (facts.md §1).
+// Numeric(25,0) form of an LSN given in hex (docs/facts.md §1).
 std::string lsn_numeric(const std::string& hex);
 std::string now_datetime();
 // Undoes a transaction's row changes from its log records (ROLLBACK, restore recovery);

@@ -435,7 +435,7 @@ void SessionImpl::system_procedure(const std::string& proc, const std::map<std::
 }
 
 // ---------------------------------------------------------------------------------------
-// BACKUP / RESTORE statements (documented form only; facts.md §8).
+// BACKUP / RESTORE statements (documented form only; docs/facts.md §8).
 
 void SessionImpl::do_backup(const Statement& st, ResultSink& sink) {
   const auto& t = st.tokens;

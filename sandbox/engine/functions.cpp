@@ -444,7 +444,7 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " column2 AS user_type_id FROM (VALUES ('int',56),('bigint',127),('smallint',52),('tinyint',48),('bit',104),"
        " ('decimal',106),('numeric',108),('float',62),('varchar',167),('nvarchar',231),('char',175),('nchar',239),"
        " ('datetime',61),('datetime2',42),('date',40),('uniqueidentifier',36),('varbinary',165),('money',60));"
-       // fn_dblog(NULL, NULL): the active log (facts.md §11), first columns in SQL Server's order,
+       // fn_dblog(NULL, NULL): the active log (docs/facts.md §11), first columns in SQL Server's order,
        // then the sandbox's row images for CDC (README.md "The log").
        "CREATE TEMP VIEW IF NOT EXISTS fn_dblog AS SELECT lsn AS \"Current LSN\", operation AS \"Operation\","
        " context AS \"Context\", xact_id AS \"Transaction ID\", 0 AS \"LogBlockGeneration\", 0 AS \"Tag Bits\","

@@ -249,7 +249,7 @@ void InstanceImpl::drop_database(const std::string& name) {
   fs::remove(db->path + "-shm", ec);
 }
 
-// Log truncation (facts.md §3 and the issue): SIMPLE truncates at checkpoint; FULL and
+// Log truncation (docs/facts.md §3 and the issue): SIMPLE truncates at checkpoint; FULL and
 // BULK_LOGGED only after a log backup (or never, before the first full backup: the
 // database then behaves as SIMPLE) and never past the oldest open transaction or what
 // replication / CDC has not yet read. Caller holds db.write_mutex.

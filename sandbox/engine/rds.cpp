@@ -1,4 +1,4 @@
-// RDS for SQL Server native restore procedures (facts.md §5): msdb.dbo.rds_restore_database,
+// RDS for SQL Server native restore procedures (docs/facts.md §5): msdb.dbo.rds_restore_database,
 // rds_restore_log, rds_finish_restore, rds_cancel_task, rds_drop_database, rds_task_status.
 // Tasks live in msdb.rds_tasks and run on background threads at the configured pace.
 #include <chrono>
@@ -35,7 +35,7 @@ ColumnType ty(SqlType t, int len = 0) {
 
 }  // namespace
 
-// Exactly the columns of facts.md §5.
+// Exactly the columns of docs/facts.md §5.
 static void task_rows(sqlite3* m, const std::string& where, std::int64_t bind_id, const std::string& bind_name, ResultSink& sink) {
   std::vector<Column> cols = {
       {"task_id", ty(SqlType::int_), false},
@@ -106,7 +106,7 @@ void InstanceImpl::rds_procedure(const std::string& proc, const std::map<std::st
     std::int64_t task_id = 0;
     {
       std::lock_guard<std::mutex> lock(m_msdb_mutex);
-      // At most two backup/restore tasks at a time per instance (facts.md §5).
+      // At most two backup/restore tasks at a time per instance (docs/facts.md §5).
       const std::int64_t active = query_int(m_msdb, "SELECT COUNT(*) FROM rds_tasks WHERE lifecycle IN ('CREATED','IN_PROGRESS','CANCEL_REQUESTED')");
       if (active >= 2) {
         rds_error("Cannot start the task: there are already 2 backup or restore tasks in progress on this DB instance, the maximum allowed. Wait for a task to finish and try again.");
@@ -197,7 +197,7 @@ void InstanceImpl::rds_worker(std::int64_t task_id) {
     if (!sleep_paced(5)) { update("lifecycle = 'CANCELLED'"); return; }
     update("lifecycle = 'IN_PROGRESS'");
     note("Task execution has started.");
-    // The option group: SQLSERVER_BACKUP_RESTORE with an IAM role (facts.md §5).
+    // The option group: SQLSERVER_BACKUP_RESTORE with an IAM role (docs/facts.md §5).
     if (m_config.rds_option_group_role_arn.empty()) {
       return error("Database backup/restore option is not enabled yet or is in the process of being enabled. Please try again later.");
     }

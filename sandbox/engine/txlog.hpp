@@ -1,6 +1,6 @@
 #pragma once
 // The sandbox's transaction log: one table __m2r_log in each database file, LSNs in
-// SQL Server's VLF:block:slot form that advance as facts.md §11 describes. The table is
+// SQL Server's VLF:block:slot form that advance as docs/facts.md §11 describes. The table is
 // the clean, queryable structure DMS's CDC engine reads (see README.md "The log").
 #ifndef SQLITE_ENABLE_PREUPDATE_HOOK
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1  // Debian's libsqlite3 has it compiled in
@@ -14,7 +14,7 @@
 
 namespace sandbox::engine {
 
-// Where the next record goes (facts.md §11). Persisted in __m2r_meta('lsn_state').
+// Where the next record goes (docs/facts.md §11). Persisted in __m2r_meta('lsn_state').
 struct LsnState {
   std::uint32_t vlf = 0x22;
   std::uint32_t block = 0x10;

@@ -55,7 +55,7 @@ inline constexpr std::uint32_t k_tds_version_73 = 0x730A0003;  // 7.3A, the firs
 void write_done(ByteWriter& w, std::uint8_t token, std::uint16_t status, std::uint16_t cur_cmd,
                 std::uint64_t row_count);
 // INFO when severity <= 10 (reported with class 0 for severity 10, as SQL Server
-// does: facts.md §10), ERROR otherwise.
+// does: docs/facts.md §10), ERROR otherwise.
 void write_message(ByteWriter& w, const Message& m, const std::string& server_name);
 void write_env_string(ByteWriter& w, std::uint8_t type, const std::string& new_value, const std::string& old_value);
 void write_env_bytes(ByteWriter& w, std::uint8_t type, const std::vector<std::uint8_t>& new_value,

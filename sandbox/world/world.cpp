@@ -242,7 +242,7 @@ Expected<json> world_up(const WorldOptions& options) {
     return tl::unexpected(std::move(error));
   };
 
-  // 1. moto, with IAM authentication switched on after three seeding calls (facts.md, recipe).
+  // 1. moto, with IAM authentication switched on after three seeding calls (docs/facts.md, recipe).
   const int moto_port = free_port();
   auto moto = spawn_daemon({options.moto_exe, "-H", "127.0.0.1", "-p", std::to_string(moto_port)},
                            {{"INITIAL_NO_AUTH_ACTION_COUNT", "3"}}, dir / "logs" / "moto.log");
@@ -289,7 +289,7 @@ Expected<json> world_up(const WorldOptions& options) {
   if (auto r = s3.send(bucket); !r) return abort_up(m2r::Error(r.error().kind, "seeding moto: CreateBucket failed: " + r.error().message));
   world["bucket"] = k_bucket;
 
-  // facts.md §5: the role trusts rds.amazonaws.com and may read the bucket.
+  // docs/facts.md §5: the role trusts rds.amazonaws.com and may read the bucket.
   const std::string trust = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"rds.amazonaws.com"},"Action":"sts:AssumeRole"}]})";
   const std::string bucket_policy = std::string(R"({"Version":"2012-10-17","Statement":[)") +
       R"({"Effect":"Allow","Action":["s3:ListBucket","s3:GetBucketLocation"],"Resource":"arn:aws:s3:::)" + k_bucket + R"("},)" +

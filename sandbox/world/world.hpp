@@ -1,5 +1,5 @@
 #pragma once
-// The rehearsal world: moto with IAM authentication on (facts.md "Checked recipe"), the
+// The rehearsal world: moto with IAM authentication on (docs/facts.md "Checked recipe"), the
 // sandbox's source SQL Server and RDS for SQL Server instances (`mssql2rds-sandbox serve`),
 // the sandbox's DMS API, seeded with what a migration needs. Every process runs in its own
 // process group, recorded in DIR/pids; `down` kills the groups and checks nothing is left.

@@ -1,5 +1,5 @@
 #pragma once
-// Checksums S3 asks for (facts.md §7): CRC32C (Castagnoli) for x-amz-checksum-crc32c and
+// Checksums S3 asks for (docs/facts.md §7): CRC32C (Castagnoli) for x-amz-checksum-crc32c and
 // ChecksumCRC32C, MD5 for Content-MD5; both travel base64-encoded, big-endian for CRCs.
 #include <cstdint>
 #include <optional>

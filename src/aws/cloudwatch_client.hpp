@@ -1,7 +1,7 @@
 #pragma once
 // Amazon CloudWatch (query protocol, version 2010-08-01, SigV4 service "monitoring").
 // DMS latency metrics: namespace AWS/DMS, CDCLatencySource / CDCLatencyTarget (seconds),
-// dimensions ReplicationInstanceIdentifier + ReplicationTaskIdentifier (facts.md §4).
+// dimensions ReplicationInstanceIdentifier + ReplicationTaskIdentifier (docs/facts.md §4).
 #include <chrono>
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 // AWS DMS (JSON 1.1, X-Amz-Target AmazonDMSv20160101.<Operation>, SigV4 service "dms";
-// facts.md §4). Requests are built by static build_* functions so tests can check them
+// docs/facts.md §4). Requests are built by static build_* functions so tests can check them
 // against botocore's model; responses keep the raw JSON next to the typed fields.
 #include <chrono>
 #include <cstdint>
@@ -27,7 +27,7 @@ struct CreateReplicationTaskRequest {
   std::string migration_type = "cdc";  // full-load | cdc | full-load-and-cdc
   std::string table_mappings;          // a JSON document, sent as a string
   std::string settings;                // ReplicationTaskSettings JSON string (optional)
-  std::optional<std::string> cdc_start_position;  // "00000025:00000b8f:0004" (facts.md §1, §4)
+  std::optional<std::string> cdc_start_position;  // "00000025:00000b8f:0004" (docs/facts.md §1, §4)
   std::optional<std::chrono::system_clock::time_point> cdc_start_time;  // exclusive with the position
   std::optional<std::string> cdc_stop_position;   // "server_time:..." / "commit_time:..."
 };
@@ -51,7 +51,7 @@ struct ReplicationTask {
   std::string replication_instance_arn;
   std::string last_failure_message;
   std::string stop_reason;
-  std::string recovery_checkpoint;  // reuse only as DMS returned it (facts.md §4)
+  std::string recovery_checkpoint;  // reuse only as DMS returned it (docs/facts.md §4)
   std::string cdc_start_position;
   std::optional<ReplicationTaskStats> stats;
   nlohmann::json raw;

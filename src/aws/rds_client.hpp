@@ -1,5 +1,5 @@
 #pragma once
-// Amazon RDS Query API (version 2014-10-31, SigV4 service "rds"; facts.md §6).
+// Amazon RDS Query API (version 2014-10-31, SigV4 service "rds"; docs/facts.md §6).
 #include <optional>
 #include <string>
 #include <vector>

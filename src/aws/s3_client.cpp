@@ -167,7 +167,7 @@ Expected<std::string> S3Client::create_multipart_upload(const std::string& bucke
 Expected<UploadedPart> S3Client::upload_part(const UploadPartInput& in) {
   if (in.part_number < 1 || in.part_number > 10'000)
     return fail(ErrorKind::invalid_input, fmt::format("S3 part number {} is outside 1..10000", in.part_number),
-                "use a larger part size so the file fits in 10,000 parts (facts.md §7)");
+                "use a larger part size so the file fits in 10,000 parts (docs/facts.md §7)");
   AwsRequest r;
   r.operation = "UploadPart";
   r.method = "PUT";

@@ -1,5 +1,5 @@
 #pragma once
-// Amazon S3 (REST-XML, SigV4 service "s3"; facts.md §7). Path-style addressing for custom
+// Amazon S3 (REST-XML, SigV4 service "s3"; docs/facts.md §7). Path-style addressing for custom
 // endpoints (moto, the sandbox), virtual-hosted style on AWS. Part bodies are borrowed
 // (string_view), never copied. Checksums (Content-MD5, x-amz-checksum-crc32c) are computed
 // by the caller (aws/checksums.hpp), who already reads every byte once.
@@ -124,7 +124,7 @@ class S3Client {
   S3ClientOptions m_options;
 };
 
-// "arn:aws:s3:::bucket/key" (facts.md §7: the form rds_restore_database takes).
+// "arn:aws:s3:::bucket/key" (docs/facts.md §7: the form rds_restore_database takes).
 std::string s3_arn(const std::string& bucket, const std::string& key);
 
 }  // namespace m2r::aws

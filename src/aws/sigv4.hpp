@@ -1,7 +1,7 @@
 #pragma once
 // AWS Signature Version 4: signing (the product) and verification (the rehearsal
 // world's servers and tests) share one canonicalisation, checked against AWS's
-// published test suite (shared/reference/sigv4-test-suite).
+// published test suite (tests/aws/fixtures/sigv4-test-suite).
 #include <chrono>
 #include <optional>
 #include <string>

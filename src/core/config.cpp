@@ -95,7 +95,7 @@ bool all_chars(const std::string& s, std::size_t from, const char* extra, bool l
   }
   return true;
 }
-// DMS identifiers (facts.md §4): 1-255 letters, digits, hyphens; starts with a letter.
+// DMS identifiers (docs/facts.md §4): 1-255 letters, digits, hyphens; starts with a letter.
 bool is_identifier(const std::string& s) {
   return !s.empty() && s.size() <= 255 && std::isalpha(static_cast<unsigned char>(s[0])) && all_chars(s, 1, "-");
 }
@@ -199,7 +199,7 @@ const std::vector<Field>& fields() {
 
       {"upload", "connections", Kind::integer, false, "connections = 16", int_in(&M::upload, &UploadConfig::connections, 1, 256)},
       {"upload", "part_size_mib", Kind::integer, false, "part_size_mib = 64",
-       int_in(&M::upload, &UploadConfig::part_size_mib, 5, 5 * 1024)},  // S3 part limits, facts.md §7
+       int_in(&M::upload, &UploadConfig::part_size_mib, 5, 5 * 1024)},  // S3 part limits, docs/facts.md §7
       {"upload", "streaming", Kind::boolean, false, "streaming = true", bool_in(&M::upload, &UploadConfig::streaming)},
       {"upload", "verify_object", Kind::string, false, "verify_object = \"checksum\"",
        validated(str_in(&M::upload, &UploadConfig::verify_object), is_verify_mode, "\"checksum\" or \"etag\"")},

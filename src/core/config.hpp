@@ -22,7 +22,7 @@ struct SourceConfig {
   std::string odbc_connection_string;  // optional; replaces server/port/driver/encrypt when set
   std::string backup_dir_server;  // the backup directory as SQL Server sees it
   std::string backup_dir_local;   // the same directory as this host reads it
-  int backup_stripes = 1;         // 1..10 (RDS restores at most 10 files, facts.md §5)
+  int backup_stripes = 1;         // 1..10 (RDS restores at most 10 files, docs/facts.md §5)
   bool compression = true;
 };
 

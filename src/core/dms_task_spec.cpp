@@ -47,7 +47,7 @@ std::string replication_task_settings_json() {
       // The target is a restored backup: DMS must not drop, truncate or create tables.
       {"FullLoadSettings", {{"TargetTablePrepMode", "DO_NOTHING"}}},
       // Upserts make the overlap between the backup and the start point harmless on tables
-      // with a primary key (facts.md §2): a replayed insert updates, a replayed update inserts.
+      // with a primary key (docs/facts.md §2): a replayed insert updates, a replayed update inserts.
       {"ErrorBehavior",
        {{"ApplyErrorInsertPolicy", "INSERT_RECORD"},
         {"ApplyErrorUpdatePolicy", "UPDATE_RECORD"},

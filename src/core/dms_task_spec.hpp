@@ -1,5 +1,5 @@
 #pragma once
-// The DMS task mssql2rds creates (facts.md §3, §4): migration type cdc from a native start
+// The DMS task mssql2rds creates (docs/facts.md §3, §4): migration type cdc from a native start
 // position, target restored from a backup (TargetTablePrepMode DO_NOTHING), upserts so that
 // the overlap between backup and CDC start replays harmlessly.
 #include <string>
@@ -28,7 +28,7 @@ struct ReplicationTaskRequest {
 };
 
 // The CreateReplicationTask request body (JSON 1.1). CdcStartPosition is the hex form;
-// never a hand-built checkpoint (facts.md §4).
+// never a hand-built checkpoint (docs/facts.md §4).
 nlohmann::json create_replication_task_body(const ReplicationTaskRequest& request);
 
 }  // namespace m2r

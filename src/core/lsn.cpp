@@ -128,7 +128,7 @@ Expected<Lsn> Lsn::parse(std::string_view raw) {
   }
 
   // numeric(25,0), optionally "lsn:"-prefixed. Split from the right: 5 digits of slot,
-  // 10 digits of block, the rest is the VLF (facts.md §1). Up to 25 digits overflows
+  // 10 digits of block, the rest is the VLF (docs/facts.md §1). Up to 25 digits overflows
   // 64 bits, so the digits are split as text.
   std::string_view digits = text;
   if (digits.starts_with("lsn:") || digits.starts_with("LSN:")) digits.remove_prefix(4);

@@ -1,5 +1,5 @@
 #pragma once
-// A SQL Server log sequence number (facts.md §1): VLF sequence number (32 bit),
+// A SQL Server log sequence number (docs/facts.md §1): VLF sequence number (32 bit),
 // log block offset (32 bit), slot (16 bit). One value type, every textual form.
 #include <compare>
 #include <cstdint>
@@ -21,7 +21,7 @@ class Lsn {
   //   numeric(25,0), optionally prefixed "lsn:"     37000000295900004, lsn:37000000295900004
   //   binary(10) as 0x + 20 hex digits              0x0000002500000B8F0004
   // Rejects everything else, in particular short colon triplets (25:b8f:4, 37:2959:4),
-  // which are ambiguous between hex and decimal (facts.md §1, "Two common mistakes").
+  // which are ambiguous between hex and decimal (docs/facts.md §1, "Two common mistakes").
   static Expected<Lsn> parse(std::string_view text);
 
   constexpr std::uint32_t vlf() const { return m_vlf; }

@@ -1,5 +1,5 @@
 #pragma once
-// How a file is cut into multipart-upload parts (facts.md §7): parts of 5 MiB to 5 GiB
+// How a file is cut into multipart-upload parts (docs/facts.md §7): parts of 5 MiB to 5 GiB
 // (the last one smaller), at most 10,000 of them, so the part size grows with the file.
 // Pure logic: the upload engine asks here, then reads and sends.
 #include <cstdint>
@@ -12,12 +12,12 @@ namespace m2r {
 constexpr std::uint64_t k_mib = 1024ULL * 1024ULL;
 constexpr std::uint64_t k_gib = 1024ULL * k_mib;
 
-// facts.md §7: S3's limits for UploadPart.
+// docs/facts.md §7: S3's limits for UploadPart.
 constexpr std::uint64_t k_min_part_size = 5 * k_mib;
 constexpr std::uint64_t k_max_part_size = 5 * k_gib;
 constexpr std::uint64_t k_max_parts = 10'000;
 
-// 8 MiB, as aws s3 cp (facts.md §7): measured in bench/README.md ("connections and part
+// 8 MiB, as aws s3 cp (docs/facts.md §7): measured in bench/README.md ("connections and part
 // size"), 16 connections x 8 MiB beat 8 x 16 MiB in the same memory (more parts in flight,
 // so more of them share the MD5 lanes). Whole parts while the file is under ~117 GiB
 // (16 x 12 MiB fit the budget); larger files need larger parts and stream them.

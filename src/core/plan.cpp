@@ -47,7 +47,7 @@ std::vector<PlannedStep> build_plan(const PlanInputs& in) {
   plan.push_back({steps::backup, "native full backup on the source, with progress",
                   {{"source", tsql::backup_database({c.source.database, layout.server_files, c.source.compression, 5})}}});
 
-  plan.push_back({steps::capture_lsn, "find the CDC start point from the backup's LSNs and the log (facts.md §2)",
+  plan.push_back({steps::capture_lsn, "find the CDC start point from the backup's LSNs and the log (docs/facts.md §2)",
                   {{"source", tsql::backupset_for_file(c.source.database, layout.server_files[0])},
                    {"source", "USE " + tsql::quote_name(c.source.database).value_or("") + "; " +
                                   tsql::fn_dblog_transactions("<backupset.first_lsn as hex>")},

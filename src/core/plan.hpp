@@ -30,7 +30,7 @@ struct BackupLayout {
   std::vector<std::string> server_files;  // as SQL Server writes them
   std::vector<std::string> local_files;   // as this host reads them
   std::vector<std::string> s3_keys;
-  std::string restore_arn;                // one file, or a prefix with '*' for a stripe set (facts.md §5)
+  std::string restore_arn;                // one file, or a prefix with '*' for a stripe set (docs/facts.md §5)
 };
 BackupLayout backup_layout(const MigrationConfig& config, const std::string& stamp);
 

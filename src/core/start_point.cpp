@@ -8,7 +8,7 @@
 namespace m2r {
 
 namespace {
-constexpr const char* k_diff_base_name = "Backup:CommitDifferentialBase";  // facts.md §2
+constexpr const char* k_diff_base_name = "Backup:CommitDifferentialBase";  // docs/facts.md §2
 }
 
 std::vector<TransactionSpan> transactions_of(const std::vector<LogRecord>& log) {
@@ -146,7 +146,7 @@ Expected<StartPointDecision> choose_start_point(const BackupSetLsns& backup, con
   }
 
   // What the common recipe (start at Backup:CommitDifferentialBase) would lose: transactions
-  // that began before it and were still open at E (facts.md §2, "Loss").
+  // that began before it and were still open at E (docs/facts.md §2, "Loss").
   if (d.differential_base) {
     for (const auto& t : d.open_at_backup_end) {
       if (t.begin < *d.differential_base) d.lost_by_common_recipe.push_back(t);

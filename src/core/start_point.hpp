@@ -1,6 +1,6 @@
 #pragma once
 // Which LSN a DMS CDC task must start from so that, between the restored backup and the
-// change stream, nothing is lost and nothing is duplicated (facts.md §2). Pure logic:
+// change stream, nothing is lost and nothing is duplicated (docs/facts.md §2). Pure logic:
 // the caller reads msdb.dbo.backupset and fn_dblog; this decides and explains.
 #include <optional>
 #include <set>
@@ -12,7 +12,7 @@
 
 namespace m2r {
 
-// msdb.dbo.backupset for the full backup just taken (facts.md §2: last_lsn is exclusive).
+// msdb.dbo.backupset for the full backup just taken (docs/facts.md §2: last_lsn is exclusive).
 struct BackupSetLsns {
   Lsn first_lsn;
   Lsn last_lsn;  // E: the backup holds every transaction committed before it

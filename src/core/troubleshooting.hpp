@@ -1,5 +1,5 @@
 #pragma once
-// The failures users meet, recognised from what DMS and RDS say (facts.md §10), turned into
+// The failures users meet, recognised from what DMS and RDS say (docs/facts.md §10), turned into
 // a cause and a fix.
 #include <optional>
 #include <string>

@@ -45,7 +45,7 @@ std::string backup_database(const BackupOptions& o) {
   std::string disks;
   for (const auto& f : o.files) disks += (disks.empty() ? "" : ", ") + fmt::format("DISK = {}", quote_literal(f));
   // CHECKSUM: RDS restore verifies it. No COPY_ONLY: the differential base record is part
-  // of the start-point cross-check (facts.md §2, §8). FORMAT, INIT: a re-run overwrites a
+  // of the start-point cross-check (docs/facts.md §2, §8). FORMAT, INIT: a re-run overwrites a
   // half-written file instead of appending a second backup set to it.
   return fmt::format("BACKUP DATABASE {} TO {} WITH CHECKSUM,{} FORMAT, INIT, STATS = {}", q(o.database), disks,
                      o.compression ? " COMPRESSION," : "", o.stats_percent);
@@ -69,7 +69,7 @@ std::string request_progress() {
 std::string own_session_id() { return "SELECT @@SPID AS session_id"; }
 
 std::string fn_dblog_transactions(const std::string& from_hex_lsn) {
-  // Only what the decision needs (facts.md §11). The filter on Operation keeps it small.
+  // Only what the decision needs (docs/facts.md §11). The filter on Operation keeps it small.
   return fmt::format(
       "SELECT [Current LSN], [Operation], [Transaction ID], [Transaction Name], [AllocUnitName] "
       "FROM fn_dblog(NULL, NULL) WHERE [Current LSN] >= {} AND [Operation] IN "
@@ -126,7 +126,7 @@ std::string nocheck_constraint(const TableName& t, const std::string& fk) {
   return fmt::format("ALTER TABLE {} NOCHECK CONSTRAINT {}", t.qualified(), q(fk));
 }
 std::string check_constraint(const TableName& t, const std::string& fk) {
-  // WITH CHECK: existing rows are verified, so the constraint is trusted again (facts.md §3).
+  // WITH CHECK: existing rows are verified, so the constraint is trusted again (docs/facts.md §3).
   return fmt::format("ALTER TABLE {} WITH CHECK CHECK CONSTRAINT {}", t.qualified(), q(fk));
 }
 std::string reseed_identity(const TableName& t) {

@@ -30,7 +30,7 @@ struct BackupOptions {
 };
 std::string backup_database(const BackupOptions& options);
 
-// The backupset row of the newest full backup written to `first_file` (facts.md §1: numeric LSNs).
+// The backupset row of the newest full backup written to `first_file` (docs/facts.md §1: numeric LSNs).
 std::string backupset_for_file(const std::string& database, const std::string& first_file);
 // The running request of one session (parameter 1: its @@SPID), as DBAs follow a BACKUP or
 // RESTORE from a second session with any driver: percent_complete (real, 0..100),
@@ -39,7 +39,7 @@ std::string backupset_for_file(const std::string& database, const std::string& f
 std::string request_progress();
 // The session's own id (@@SPID), for a second session to watch it.
 std::string own_session_id();
-// fn_dblog rows the start point needs (facts.md §2, §11), from a given LSN on (hex form).
+// fn_dblog rows the start point needs (docs/facts.md §2, §11), from a given LSN on (hex form).
 std::string fn_dblog_transactions(const std::string& from_hex_lsn);
 
 std::string rds_restore_database(const std::string& db, const std::string& s3_arn);

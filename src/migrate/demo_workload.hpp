@@ -3,7 +3,7 @@
 // trigger, a view, a function, a procedure) and a live workload of
 // short transactions (orders placed, shipped and cancelled, balances updated, customers
 // added) through the product's own SQL session, plus one long transaction that the demo
-// holds open across the end of the backup (facts.md §2: it must reach the target exactly
+// holds open across the end of the backup (docs/facts.md §2: it must reach the target exactly
 // once). The workload stops when the application would: before cutover.
 #include <atomic>
 #include <chrono>

@@ -1,6 +1,6 @@
 #pragma once
 // Reads the backup's LSNs from msdb.dbo.backupset and the log from fn_dblog, and decides the
-// CDC start point (core/start_point.hpp, facts.md §2).
+// CDC start point (core/start_point.hpp, docs/facts.md §2).
 #include "core/start_point.hpp"
 #include "migrate/step_runner.hpp"
 #include "mssql/sql_session.hpp"

@@ -268,7 +268,7 @@ SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
   return f;
 }
 
-// --fix: what DMS needs on the source, created only with the user's consent (facts.md §3).
+// --fix: what DMS needs on the source, created only with the user's consent (docs/facts.md §3).
 Expected<void> fix_source_capture(mssql::SqlSession& s, const SourceFacts& f, EventSink& events) {
   const auto db = tsql::quote_literal(f.database);
   const auto id = try_query(s, "SELECT DB_ID(" + db + ") AS id");
@@ -383,7 +383,7 @@ std::optional<double> latest_latency(aws::CloudWatchClient& cw, const std::strin
   aws::MetricStatisticsRequest req;
   req.namespace_name = "AWS/DMS";
   req.metric_name = metric;
-  // facts.md §4: the task dimension is its resource id (from the ARN), not its name.
+  // docs/facts.md §4: the task dimension is its resource id (from the ARN), not its name.
   req.dimensions = {{"ReplicationInstanceIdentifier", instance_id}, {"ReplicationTaskIdentifier", task_resource_id}};
   req.end_time = std::chrono::system_clock::now() + std::chrono::minutes(1);
   req.start_time = req.end_time - std::chrono::minutes(15);

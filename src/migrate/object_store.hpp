@@ -59,7 +59,7 @@ class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
 
-  // CreateMultipartUpload with x-amz-checksum-algorithm: CRC32C (facts.md §7). Returns the upload id.
+  // CreateMultipartUpload with x-amz-checksum-algorithm: CRC32C (docs/facts.md §7). Returns the upload id.
   virtual Expected<std::string> create_multipart(const std::string& bucket, const std::string& key) = 0;
   // UploadPart; the store checks Content-MD5 and the CRC32C (a mismatch is ErrorKind::integrity).
   // Returns the part's ETag. Transient faults are ErrorKind::retryable / timeout.

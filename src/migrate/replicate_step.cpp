@@ -82,7 +82,7 @@ Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dm
     req.migration_type = "cdc";
     req.table_mappings = in.table_mappings;
     req.settings = replication_task_settings_json();
-    req.cdc_start_position = in.start.to_hex();  // facts.md §4: the plain hex string
+    req.cdc_start_position = in.start.to_hex();  // docs/facts.md §4: the plain hex string
     task = M2R_TRY(dms.create_replication_task(req));
     M2R_TRY(ctx.record({{"task_arn", task->arn}, {"cdc_start_position", in.start.to_hex()}}));
     ctx.info(fmt::format("created DMS task {} (cdc from {})", task->arn, in.start.to_hex()));

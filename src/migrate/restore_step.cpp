@@ -61,7 +61,7 @@ Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& t
     }
   }
   if (task_id == 0) {
-    // At most two backup/restore tasks per instance (facts.md §5): wait for a slot.
+    // At most two backup/restore tasks per instance (docs/facts.md §5): wait for a slot.
     for (;;) {
       const auto all = M2R_TRY(task_rows(M2R_TRY(target.query("exec msdb.dbo.rds_task_status", {}, read))));
       const auto running = std::count_if(all.begin(), all.end(), [](const TaskRow& t) { return active(t.lifecycle); });

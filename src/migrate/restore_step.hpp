@@ -1,5 +1,5 @@
 #pragma once
-// rds_restore_database on the target, followed through rds_task_status (facts.md §5).
+// rds_restore_database on the target, followed through rds_task_status (docs/facts.md §5).
 #include <chrono>
 
 #include "migrate/step_runner.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// Turns off triggers and foreign keys on the target for CDC (facts.md §3), recording exactly
+// Turns off triggers and foreign keys on the target for CDC (docs/facts.md §3), recording exactly
 // which ones were on, so that cutover turns back on those and no others.
 #include "migrate/step_runner.hpp"
 #include "mssql/sql_session.hpp"

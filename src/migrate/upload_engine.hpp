@@ -20,7 +20,7 @@
 
 namespace m2r {
 
-// AWS guidance is one connection per 85-90 MB/s wanted (facts.md §7): 16 cover a 10 Gbit/s
+// AWS guidance is one connection per 85-90 MB/s wanted (docs/facts.md §7): 16 cover a 10 Gbit/s
 // instance link. On loopback (bench/README.md, "connections and part size") 16 x 8 MiB was
 // the fastest setting in the same memory. The configuration file's default is the same.
 constexpr int k_default_connections = 16;

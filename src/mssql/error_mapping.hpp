@@ -17,7 +17,7 @@ struct ErrorContext {
   std::string password_env;  // the variable's name
 };
 
-// SQL Server message numbers the mapping knows (facts.md §10 and the documentation of each).
+// SQL Server message numbers the mapping knows (docs/facts.md §10 and the documentation of each).
 namespace sql_error {
 inline constexpr int k_login_failed = 18456;
 inline constexpr int k_cannot_open_database = 4060;   // "Cannot open database ... requested by the login"

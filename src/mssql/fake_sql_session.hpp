@@ -58,7 +58,7 @@ class FakeSqlSession final : public SqlSession {
 
 // An informational message as SQL Server sends it (severity 10, SQLSTATE 01000).
 SqlMessage info_message(int number, std::string text);
-// BACKUP ... WITH STATS = `step` messages (facts.md §10): "n percent processed." up to 100,
+// BACKUP ... WITH STATS = `step` messages (docs/facts.md §10): "n percent processed." up to 100,
 // then 3014 "BACKUP DATABASE successfully processed ...".
 std::vector<SqlMessage> backup_progress_messages(int step, const std::string& database);
 

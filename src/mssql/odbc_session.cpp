@@ -76,7 +76,7 @@ std::vector<SqlMessage> read_diagnostics(SQLSMALLINT handle_type, SQLHANDLE hand
     } else {
       // FreeTDS (as Debian builds it) answers none of the SQL_DIAG_SS_* fields, so severity,
       // state and line are unknown. Approximate the severity: SQLSTATE class 01 is SQL Server's
-      // informational class (severity <= 10), a failed login is 14 (facts.md §10), any other
+      // informational class (severity <= 10), a failed login is 14 (docs/facts.md §10), any other
       // error 16, the common user-error severity. state and line stay 0 (unknown).
       m.severity = m.sqlstate.rfind("01", 0) == 0 ? 10 : m.number == 18456 ? 14 : 16;
     }
@@ -88,7 +88,7 @@ std::vector<SqlMessage> read_diagnostics(SQLSMALLINT handle_type, SQLHANDLE hand
     if (ok(SQLGetDiagField(handle_type, handle, rec, k_diag_ss_line, &value, SQL_IS_INTEGER, nullptr))) {
       m.line = static_cast<int>(value & 0xFFFF);
     }
-    // Severity 10 arrives with class 0 from some servers (facts.md §10): informational either way.
+    // Severity 10 arrives with class 0 from some servers (docs/facts.md §10): informational either way.
     if (m.severity == 0 && m.sqlstate.rfind("01", 0) != 0 && m.number != 0) m.severity = 16;
     out.push_back(std::move(m));
   }

@@ -2,7 +2,7 @@
 // SqlSession over unixODBC, for FreeTDS's driver (tdsodbc) or Microsoft's ODBC Driver 18.
 //
 // Messages: SQL Server sends BACKUP ... WITH STATS progress (3211 "n percent processed.")
-// as INFO tokens while the statement runs (facts.md §8). When the driver returns
+// as INFO tokens while the statement runs (docs/facts.md §8). When the driver returns
 // SQL_SUCCESS_WITH_INFO the session reads the diagnostics, hands them to the MessageHandler
 // and calls SQLMoreResults for more. How early they come is the driver's choice: FreeTDS's
 // keeps reading through INFO and DONEINPROC tokens until the statement's final DONE, so with

@@ -2,7 +2,7 @@
 // Live progress of a long statement (BACKUP, RESTORE) whatever the driver.
 //
 // SQL Server sends WITH STATS progress (3211 "n percent processed.") as messages while the
-// statement runs (facts.md §8), but FreeTDS's ODBC driver keeps reading past them and hands
+// statement runs (docs/facts.md §8), but FreeTDS's ODBC driver keeps reading past them and hands
 // them over only when the statement ends. So, as DBAs follow a running backup, a second
 // session polls sys.dm_exec_requests for the running session's percent_complete; the 3211
 // messages still count when they arrive (Microsoft's driver delivers them live).
@@ -24,7 +24,7 @@ namespace m2r::mssql {
 // Opens another session with the same settings (a second connection to the same server).
 using SessionOpener = std::function<Expected<std::unique_ptr<SqlSession>>()>;
 
-// "37 percent processed." (message 3211, facts.md §10) -> 0.37; nothing for other messages.
+// "37 percent processed." (message 3211, docs/facts.md §10) -> 0.37; nothing for other messages.
 std::optional<double> percent_processed(const SqlMessage& message);
 
 // One sys.dm_exec_requests row of the watched session.

@@ -27,7 +27,7 @@ struct Bytes {
 //   bit, tinyint, smallint, int, bigint -> int64
 //   real, float                          -> double
 //   decimal, numeric, money              -> exact text ("-123.4500"): numeric(25,0) LSNs keep
-//                                           every digit (facts.md §1: up to 25 digits, > int64)
+//                                           every digit (docs/facts.md §1: up to 25 digits, > int64)
 //   char, varchar, nchar, nvarchar, xml  -> UTF-8 text
 //   date, time, datetime, datetime2      -> text "YYYY-MM-DD HH:MM:SS[.fffffff]" as the driver renders it
 //   uniqueidentifier                     -> text "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX"
@@ -98,7 +98,7 @@ struct ResultSet {
   Expected<SqlValue> value(std::size_t row, std::string_view name) const;
 };
 
-// An informational message or an error as SQL Server raised it (facts.md §10).
+// An informational message or an error as SQL Server raised it (docs/facts.md §10).
 struct SqlMessage {
   int number = 0;      // SQL Server's message number (3211, 18456, ...); 0 for PRINT or driver messages
   int severity = 0;    // SQL Server's severity (class); <= 10 informational. Exact with

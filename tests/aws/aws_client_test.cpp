@@ -282,7 +282,7 @@ TEST(AwsClientTest, DmsTaskFieldsAreParsed) {
 }
 
 TEST(AwsClientTest, DmsRejectsBothStartPositionAndTimeBeforeSending) {
-  // Given CdcStartPosition and CdcStartTime together (facts.md §4: an error), nothing should be sent.
+  // Given CdcStartPosition and CdcStartTime together (docs/facts.md §4: an error), nothing should be sent.
   FakeAws fake;
   CreateReplicationTaskRequest req{"m2r-sales", "a", "b", "c", "cdc", "{}", "", "00000025:00000b8f:0004",
                                    std::chrono::system_clock::now(), std::nullopt};

@@ -1,4 +1,4 @@
-// The AWS adapters against moto with SigV4 enforced (facts.md "Checked recipe").
+// The AWS adapters against moto with SigV4 enforced (docs/facts.md "Checked recipe").
 #include <algorithm>
 #include <memory>
 #include <mutex>
@@ -207,7 +207,7 @@ TEST_F(AwsAgainstMotoTest, S3MultipartUploadListCompleteAndAbort) {
   auto upload_id = s3.create_multipart_upload(bucket, key, "CRC32C");
   ASSERT_TRUE(upload_id) << upload_id.error().message;
 
-  const std::string part1 = pattern(5 * 1024 * 1024, 'A');  // the 5 MiB minimum (facts.md §7)
+  const std::string part1 = pattern(5 * 1024 * 1024, 'A');  // the 5 MiB minimum (docs/facts.md §7)
   const std::string part2 = pattern(123'457, 'a');
   std::vector<UploadedPart> uploaded;
   int number = 1;
@@ -280,7 +280,7 @@ TEST_F(AwsAgainstMotoTest, S3TooSmallPartIsRejectedAtComplete) {
 
 TEST_F(AwsAgainstMotoTest, RdsDescribesInstanceAndOptionGroup) {
   // Given an option group with SQLSERVER_BACKUP_RESTORE and an instance using it (seeded through
-  // the query API), the describe calls should return both with their settings (facts.md §5, §6).
+  // the query API), the describe calls should return both with their settings (docs/facts.md §5, §6).
   AwsContext admin = admin_context();
   AwsClient rds_raw(admin, Service::rds);
   auto og = rds_raw.call_query("CreateOptionGroup", {{"OptionGroupName", "m2r-backup"},

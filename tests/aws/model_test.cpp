@@ -1,5 +1,5 @@
 // Every request the typed clients build, checked against botocore's API models (the
-// authoritative shapes, facts.md §4): the operation exists, required members are present,
+// authoritative shapes, docs/facts.md §4): the operation exists, required members are present,
 // every member we send exists and has the right type (and enum value).
 #include <filesystem>
 #include <fstream>

@@ -1,4 +1,4 @@
-// AWS's published SigV4 test suite (shared/reference/sigv4-test-suite), every case,
+// AWS's published SigV4 test suite (tests/aws/fixtures/sigv4-test-suite), every case,
 // plus sign()/verify() round trips.
 #include "aws/sigv4.hpp"
 
@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path k_suite_dir = fs::path(MSSQL2RDS_SOURCE_DIR) / ".." / "shared" / "reference" / "sigv4-test-suite";
+const fs::path k_suite_dir = fs::path(MSSQL2RDS_SOURCE_DIR) / "tests" / "aws" / "fixtures" / "sigv4-test-suite";
 
 // The suite's signing parameters (its README).
 const Credentials k_suite_creds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "", std::nullopt, "test"};

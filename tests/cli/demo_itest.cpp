@@ -1,6 +1,6 @@
 // The demo end to end: the real executables (mssql2rds, mssql2rds-sandbox), the whole rehearsal
 // world (moto with IAM auth, the sandbox's SQL Server and RDS instances, its DMS), a live
-// workload, and one transaction held open across the end of the backup (facts.md §2).
+// workload, and one transaction held open across the end of the backup (docs/facts.md §2).
 #include <signal.h>
 #include <unistd.h>
 

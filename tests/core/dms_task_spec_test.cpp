@@ -12,7 +12,7 @@ TEST(DmsTaskSpecTest, CreateBodyUsesHexStartAndCdcType) {
   EXPECT_EQ(body["CdcStartPosition"], "00000025:00000b8f:0004");
   EXPECT_EQ(body["MigrationType"], "cdc");
   EXPECT_FALSE(body.contains("CdcStartTime"));
-  EXPECT_TRUE(body["TableMappings"].is_string()) << "TableMappings is a JSON string, not an object (facts.md §4)";
+  EXPECT_TRUE(body["TableMappings"].is_string()) << "TableMappings is a JSON string, not an object (docs/facts.md §4)";
   const auto settings = nlohmann::json::parse(body["ReplicationTaskSettings"].get<std::string>());
   EXPECT_EQ(settings["FullLoadSettings"]["TargetTablePrepMode"], "DO_NOTHING");
   EXPECT_EQ(settings["ErrorBehavior"]["ApplyErrorInsertPolicy"], "INSERT_RECORD");

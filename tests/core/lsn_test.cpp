@@ -14,7 +14,7 @@ struct Vector {
   const char* triplet;
 };
 
-// facts.md §1, "Verified vectors".
+// docs/facts.md §1, "Verified vectors".
 constexpr Vector k_verified[] = {
     {"00000025:00000b8f:0004", "37000000295900004", "37:2959:4"},
     {"00000014:00000061:0001", "20000000009700001", "20:97:1"},   // the AWS DMS guide's example
@@ -64,7 +64,7 @@ TEST(LsnTest, ComparesInLogOrder) {
 }
 
 TEST(LsnTest, FixedWidthHexSortsLikeTheValue) {
-  // Given random pairs, string order of the hex form should equal LSN order (facts.md §2 relies on it).
+  // Given random pairs, string order of the hex form should equal LSN order (docs/facts.md §2 relies on it).
   std::mt19937_64 rng(42);
   for (int i = 0; i < 2000; ++i) {
     const Lsn a(static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng()), static_cast<std::uint16_t>(rng()));

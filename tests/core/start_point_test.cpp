@@ -169,7 +169,7 @@ TEST(StartPointTest, RefusesWhenTheLogStartsAfterTheBackupEnd) {
 }
 
 TEST(StartPointTest, NoLossNoDuplicationPropertyOverRandomLogs) {
-  // Property (facts.md §2): with S chosen, every committed transaction is either in the
+  // Property (docs/facts.md §2): with S chosen, every committed transaction is either in the
   // backup (ended before E) or replayed (began at or after S), and every transaction that
   // committed at or after E began at or after S (so CDC sees it).
   std::mt19937 rng(99);

@@ -5,7 +5,7 @@
 using namespace m2r;
 
 TEST(TroubleshootingTest, RecognisesTheDmsFailuresUsersReport) {
-  // Given the messages of facts.md §10, each should map to a cause and a fix.
+  // Given the messages of docs/facts.md §10, each should map to a cause and a fix.
   const char* messages[] = {
       "SOURCE_CAPTURE E: No FULL database backup found (under the 'FULL' recovery model). To enable all changes to be "
       "captured, you must perform a full database backup. 120438 Changes may be missed.",

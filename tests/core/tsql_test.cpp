@@ -18,7 +18,7 @@ TEST(TsqlTest, QuoteLiteralDoublesSingleQuotes) {
 }
 
 TEST(TsqlTest, BackupStatementStripesAndOptions) {
-  // Given two stripes, the statement should name both disks and never be COPY_ONLY (facts.md §8).
+  // Given two stripes, the statement should name both disks and never be COPY_ONLY (docs/facts.md §8).
   const auto sql = tsql::backup_database({"Sales", {"D:\\b\\s_1.bak", "D:\\b\\s_2.bak"}, true, 5});
   EXPECT_EQ(sql, "BACKUP DATABASE [Sales] TO DISK = N'D:\\b\\s_1.bak', DISK = N'D:\\b\\s_2.bak' WITH CHECKSUM, "
                  "COMPRESSION, FORMAT, INIT, STATS = 5");

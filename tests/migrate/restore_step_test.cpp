@@ -1,6 +1,6 @@
 // The RDS restore step against a scripted target: rds_restore_database followed through
 // rds_task_status, the failures users meet turned into a cause and a fix, a resumed attempt
-// adopting the task already running, and the two-task limit respected (facts.md §5).
+// adopting the task already running, and the two-task limit respected (docs/facts.md §5).
 #include "migrate/restore_step.hpp"
 
 #include <gtest/gtest.h>

@@ -50,7 +50,7 @@ TEST(ErrorMappingTest, MissingDriverLibraryIsAPrerequisite) {
 }
 
 TEST(ErrorMappingTest, BackupFailureNamesTheCauseFirstThen3013) {
-  // Given 3201 then 3013 (facts.md §10), should be a prerequisite whose message starts with the cause.
+  // Given 3201 then 3013 (docs/facts.md §10), should be a prerequisite whose message starts with the cause.
   const auto e = map_statement_error({error(3201, 16, "Cannot open backup device '/x/y.bak'. Operating system error 2."),
                                       error(3013, 16, "BACKUP DATABASE is terminating abnormally.")},
                                      k_context);

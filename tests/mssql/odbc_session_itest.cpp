@@ -204,7 +204,7 @@ TEST_F(OdbcSessionTest, BackupProgressArrivesWhileTheStatementRunsThroughTheRequ
   // runs it (run_with_live_progress: a second session polls sys.dm_exec_requests), progress
   // from the polls should arrive while the statement runs: the first in its first half, the
   // reports spread over at least half of it. Every reported fraction should be larger than
-  // the one before, and the 3211 messages (facts.md §8, §10) should all still arrive, in
+  // the one before, and the 3211 messages (docs/facts.md §8, §10) should all still arrive, in
   // order, with 3014 last. (FreeTDS hands those messages over only when the statement ends,
   // which is why the polls exist; this test does not depend on when they arrive.)
   auto session = connect_to("itest");

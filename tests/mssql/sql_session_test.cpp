@@ -15,7 +15,7 @@ TEST(SqlValueTest, NumericLsnKeepsEveryDigit) {
   const SqlValue lsn(std::string("9999999999999999999999999"));
   EXPECT_EQ(lsn.as_string().value(), "9999999999999999999999999");
   EXPECT_FALSE(lsn.as_int64());
-  // One that fits (facts.md §1 vector) converts exactly.
+  // One that fits (docs/facts.md §1 vector) converts exactly.
   EXPECT_EQ(SqlValue(std::string("37000000295900004")).as_int64().value(), 37000000295900004);
   EXPECT_EQ(SqlValue(std::string("42.000")).as_int64().value(), 42);
   EXPECT_FALSE(SqlValue(std::string("42.5")).as_int64());

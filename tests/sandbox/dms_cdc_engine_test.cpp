@@ -1,7 +1,7 @@
-// The CDC engine against scripted SQL sessions: the start checks DMS makes (facts.md §3,
+// The CDC engine against scripted SQL sessions: the start checks DMS makes (docs/facts.md §3,
 // §10), commit-order apply with IDENTITY_INSERT, the upsert policies, mappings, checkpoints.
 // The start-point tests run it against in-process sandbox instances instead: a source with
-// a real log and a target restored from the source's full backup (facts.md §2).
+// a real log and a target restored from the source's full backup (docs/facts.md §2).
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -214,7 +214,7 @@ TEST(CdcEngineTest, AppliesCommittedTransactionsWithIdentityInsert) {
 
 TEST(CdcEngineTest, TransactionsThatBeganBeforeTheStartAreNotReplicated) {
   // Given a transaction that began before the start point and commits after it, DMS should
-  // not replicate it (facts.md §2: this is the loss the product must prevent).
+  // not replicate it (docs/facts.md §2: this is the loss the product must prevent).
   std::vector<SqlRow> log = {
       {"00000022:00000010:0001", "LOP_BEGIN_XACT", "0000:00000001", {}, {}, {}, {}},
       {"00000022:00000012:0001", "LOP_BEGIN_XACT", "0000:00000002", {}, {}, {}, {}},
@@ -270,7 +270,7 @@ TEST(CdcEngineTest, UpdateOfATableWithoutPrimaryKeyFailsWithoutMsCdc) {
 
 // ---------------------------------------------------------------------------------------
 // Start points against a real log: a source instance, a target restored from its full
-// backup, and the engine reading the source's fn_dblog (facts.md §2).
+// backup, and the engine reading the source's fn_dblog (docs/facts.md §2).
 
 // The engine's SqlSession over an in-process sandbox session: what FreeTDS sends over TDS,
 // without the socket. Statements with parameters go as sp_executesql, their `?` markers
@@ -373,15 +373,15 @@ using sandbox::test::as_str;
 using Rows = std::map<std::int64_t, std::int64_t>;
 
 // Two instances, as a migration has them: the source "src" with database shop and table
-// dbo.orders (primary key), published before any change is logged (facts.md §2, §3: a
+// dbo.orders (primary key), published before any change is logged (docs/facts.md §2, §3: a
 // native start point needs a publication you create yourself), and the target "dst" where
-// the source's full backup is restored (TargetTablePrepMode=DO_NOTHING, facts.md §3).
+// the source's full backup is restored (TargetTablePrepMode=DO_NOTHING, docs/facts.md §3).
 struct RestoredTarget {
   static constexpr const char* k_password = "Secret#1";
   std::string dir = sandbox::test::temp_dir("cdc-start");
   std::unique_ptr<sandbox::Instance> source, target;
   std::unique_ptr<sandbox::Session> admin;  // sa on the source, in shop
-  std::string backup_end;                   // E: backupset.last_lsn in the hex form DMS takes (facts.md §1)
+  std::string backup_end;                   // E: backupset.last_lsn in the hex form DMS takes (docs/facts.md §1)
 
   RestoredTarget() {
     source = open("src");
@@ -485,7 +485,7 @@ TEST(CdcEngineTest, AStartLsnTooLateMissesExactlyTheChangesInBetween) {
   // Given a target restored from a full backup that ends at E, and T1, T2, T3, T4 committed on
   // the source after E, a task started at L (the first transaction boundary after T2, later than
   // E) should leave the target with exactly T3's and T4's changes and without T1's and T2's:
-  // the loss the product must prevent (facts.md §2).
+  // the loss the product must prevent (docs/facts.md §2).
   RestoredTarget world;
   world.sql("BEGIN TRANSACTION seed; INSERT INTO dbo.orders VALUES (1, 10), (2, 20), (3, 30), (4, 40), (5, 50), (6, 60);"
             " COMMIT TRANSACTION");
@@ -506,7 +506,7 @@ TEST(CdcEngineTest, AStartLsnTooLateMissesExactlyTheChangesInBetween) {
             " COMMIT TRANSACTION");
 
   // L is T3's begin record. The last record after T2 (its commit) cannot be a start point: DMS
-  // fails one that is not a LOP_BEGIN_XACT with a Bad Envelope (facts.md §2). T3's begin is the
+  // fails one that is not a LOP_BEGIN_XACT with a Bad Envelope (docs/facts.md §2). T3's begin is the
   // very next record of the log, so L is exactly "the log position after T2" as a start point.
   auto log = world.transactions();
   const std::string L = log.at("T3").begin;
@@ -516,7 +516,7 @@ TEST(CdcEngineTest, AStartLsnTooLateMissesExactlyTheChangesInBetween) {
                        .sets.at(0).rows.at(0).at(0)),
             0);
   EXPECT_LT(world.backup_end, L) << "L is later than the backup's end: too late";
-  // backupset.last_lsn is "the next log record after the backup set" (facts.md §2): T1 begins at
+  // backupset.last_lsn is "the next log record after the backup set" (docs/facts.md §2): T1 begins at
   // or after it, so T1 is not in the backup.
   EXPECT_LE(world.backup_end, log.at("T1").begin);
 
@@ -556,7 +556,7 @@ TEST(CdcEngineTest, AnEarlierStartWithUpsertPoliciesLeavesNoDuplicatesAndNothing
   // of transaction A, inside the backup) and inserts, updates and deletes both between S and E and
   // after E, a task with ApplyErrorInsertPolicy=INSERT_RECORD and ApplyErrorUpdatePolicy=UPDATE_RECORD
   // should replay the overlap harmlessly: the target should equal the source row by row, and the
-  // table statistics should count every change from S on (facts.md §2, "Overlap").
+  // table statistics should count every change from S on (docs/facts.md §2, "Overlap").
   RestoredTarget world;
   world.sql("BEGIN TRANSACTION seed; INSERT INTO dbo.orders VALUES (1, 10), (2, 20), (3, 30), (4, 40), (5, 50), (6, 60);"
             " COMMIT TRANSACTION");

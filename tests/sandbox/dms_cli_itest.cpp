@@ -193,7 +193,7 @@ TEST_F(DmsCliTest, EveryOperationRoundTripsThroughAwsCliV2) {
 }
 
 TEST_F(DmsCliTest, BothCdcStartTimeAndPositionIsAnInvalidCombination) {
-  // Given a task with both start points (facts.md §4), DMS should refuse it.
+  // Given a task with both start points (docs/facts.md §4), DMS should refuse it.
   Listener l;
   const std::string ri = instance(), src = endpoint("s", "source", l.port), dst = endpoint("t", "target", l.port);
   std::string err = error({"create-replication-task", "--replication-task-identifier", "both", "--source-endpoint-arn",
@@ -204,8 +204,8 @@ TEST_F(DmsCliTest, BothCdcStartTimeAndPositionIsAnInvalidCombination) {
 }
 
 TEST_F(DmsCliTest, NonCanonicalStartPositionsAreRefusedAsInvalidFormat) {
-  // Given the two common mistakes and the numeric form (facts.md §1), DMS should answer
-  // "Invalid CdcStartPosition format" (facts.md §10).
+  // Given the two common mistakes and the numeric form (docs/facts.md §1), DMS should answer
+  // "Invalid CdcStartPosition format" (docs/facts.md §10).
   Listener l;
   const std::string ri = instance(), src = endpoint("s", "source", l.port), dst = endpoint("t", "target", l.port);
   int n = 0;
@@ -219,7 +219,7 @@ TEST_F(DmsCliTest, NonCanonicalStartPositionsAreRefusedAsInvalidFormat) {
 }
 
 TEST_F(DmsCliTest, ReloadTargetOnACdcTaskIsRefused) {
-  // Given a cdc task, reload-target should be refused (facts.md §4) and the task stay ready.
+  // Given a cdc task, reload-target should be refused (docs/facts.md §4) and the task stay ready.
   Listener l;
   const std::string ri = instance(), src = endpoint("s", "source", l.port), dst = endpoint("t", "target", l.port);
   const std::string arn = task("reload", ri, src, dst);

@@ -1,4 +1,4 @@
-// Backup consistency (facts.md §2): a full backup taken under a concurrent workload, with a
+// Backup consistency (docs/facts.md §2): a full backup taken under a concurrent workload, with a
 // transaction open across it, restores exactly the transactions committed by its end E; the
 // log tells every later one apart by its begin and commit LSNs.
 #include <gtest/gtest.h>
@@ -72,7 +72,7 @@ TEST(EngineBackupTest, RestoreHoldsExactlyTheTransactionsCommittedByTheBackupEnd
   workload.join();
   must(*longtx, "COMMIT TRANSACTION");
 
-  // Progress and completion messages as SQL Server words them (facts.md §10).
+  // Progress and completion messages as SQL Server words them (docs/facts.md §10).
   int stats = 0;
   for (auto& m : b.messages) if (m.number == 3211) ++stats;
   EXPECT_GE(stats, 9);

@@ -212,7 +212,7 @@ TEST_F(EngineTest, TransactionsAreLoggedWithBeginAndCommitLsns) {
   EXPECT_EQ(count("LOP_COMMIT_XACT"), 2);
   EXPECT_EQ(count("LOP_ABORT_XACT"), 1);
   EXPECT_EQ(count("LOP_MODIFY_ROW"), 1 + 0);
-  // The record after a commit starts a new block at slot 1 (facts.md §11).
+  // The record after a commit starts a new block at slot 1 (docs/facts.md §11).
   for (std::size_t i = 0; i + 1 < lr.size(); ++i) {
     if (as_str(lr[i][1]) == "LOP_COMMIT_XACT" || as_str(lr[i][1]) == "LOP_ABORT_XACT") {
       EXPECT_EQ(as_str(lr[i + 1][0]).substr(18), "0001");

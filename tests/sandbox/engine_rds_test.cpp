@@ -1,4 +1,4 @@
-// RDS procedures without S3: the documented failures (facts.md §5, §10).
+// RDS procedures without S3: the documented failures (docs/facts.md §5, §10).
 #include <gtest/gtest.h>
 
 #include <chrono>

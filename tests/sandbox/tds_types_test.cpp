@@ -36,7 +36,7 @@ TEST(TdsTypesTest, IntegersAreIntnOfTheirSize) {
 }
 
 TEST(TdsTypesTest, Numeric25RoundTripsAnLsnExactly) {
-  // Given numeric(25,0) 37000000295900004 (an LSN, facts.md §1), the value should be 13 bytes
+  // Given numeric(25,0) 37000000295900004 (an LSN, docs/facts.md §1), the value should be 13 bytes
   // (sign + 12 magnitude bytes) and decode back to the same digits.
   const ColumnType t{SqlType::decimal, 0, 25, 0};
   EXPECT_EQ(type_info(t), (B{0x6A, 13, 25, 0}));

@@ -1,5 +1,5 @@
 #pragma once
-// A moto server on a free loopback port, with SigV4 enforced (facts.md "Checked recipe"):
+// A moto server on a free loopback port, with SigV4 enforced (docs/facts.md "Checked recipe"):
 // started with INITIAL_NO_AUTH_ACTION_COUNT=3, the first three (unauthenticated) calls
 // create an IAM user with an allow-all inline policy and an access key; every later
 // request must be signed with that key. Killed when the object is destroyed.
