@@ -28,4 +28,12 @@ nlohmann::json to_json(const Event& e) {
   return j;
 }
 
+Event info_event(std::string step, std::string message) {
+  return Event{.kind = EventKind::info, .step = std::move(step), .message = std::move(message)};
+}
+
+Event warning_event(std::string step, std::string message) {
+  return Event{.kind = EventKind::warning, .step = std::move(step), .message = std::move(message)};
+}
+
 }  // namespace m2r

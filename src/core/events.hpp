@@ -38,6 +38,10 @@ struct Event {
 
 nlohmann::json to_json(const Event& event);
 
+// A line for the user from `step`: info_event("cutover", "stopping the DMS task").
+Event info_event(std::string step, std::string message);
+Event warning_event(std::string step, std::string message);
+
 class EventSink {
  public:
   virtual ~EventSink() = default;

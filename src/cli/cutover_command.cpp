@@ -1,0 +1,66 @@
+// `mssql2rds cutover`: drain, stop, validate, re-enable, report the downtime.
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/event_renderer.hpp"
+#include "cli/lifecycle_support.hpp"
+#include "core/plan.hpp"
+#include "migrate/cutover.hpp"
+#include "migrate/sqlite_journal.hpp"
+
+namespace m2r::cli {
+
+std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
+  struct State {
+    std::string config = "mssql2rds.toml";
+    bool yes = false;
+    bool force = false;
+    int drain_timeout = 600;
+    double max_latency = 5;
+  };
+  auto st = std::make_shared<State>();
+  add_config_option(app, st->config);
+  app.add_flag("--yes", st->yes, "the application has stopped writing (do not ask)");
+  app.add_flag("--force", st->force, "proceed although validation fails");
+  app.add_option("--drain-timeout", st->drain_timeout, "seconds to wait for CDC to drain")->capture_default_str();
+  app.add_option("--max-latency", st->max_latency, "CDC latency (s) that counts as drained")->capture_default_str();
+  return [st](const GlobalOptions& g) {
+    auto loaded = load(st->config);
+    if (!loaded) return report_error(g, loaded.error());
+    if (!st->yes && !confirm("Has the application stopped writing to the source database?")) {
+      return report_error(g, Error(ErrorKind::invalid_input, "cutover needs the application stopped",
+                                   "stop the writes, then answer y (or pass --yes)"));
+    }
+    CutoverOptions opts;
+    opts.writes_stopped_at = std::chrono::system_clock::now();
+    opts.force = st->force;
+    opts.drain_timeout = std::chrono::seconds(st->drain_timeout);
+    opts.max_latency_s = st->max_latency;
+    auto journal = SqliteJournal::open(loaded->config.journal);
+    if (!journal) return report_error(g, journal.error());
+    EventRenderer renderer(g.style, stdout);
+    auto report = cutover_migration(loaded->config, loaded->connections, **journal, renderer, opts);
+    renderer.finish_line();
+    if (!report) return report_error(g, report.error());
+    if (g.style.json) {
+      std::cout << nlohmann::json{{"downtime_s", report->downtime_s}, {"drain_s", report->drain_s},
+                                  {"validation", validation_json(report->validation)}}
+                       .dump(2)
+                << std::endl;
+    } else {
+      print_validation(g, report->validation);
+      std::cout << bold(g.style, fmt::format("cutover complete: downtime {} (writes stopped -> target ready), CDC "
+                                             "drained in {}\n",
+                                             human_duration(report->downtime_s), human_duration(report->drain_s)));
+    }
+    return 0;
+  };
+}
+
+}  // namespace m2r::cli

@@ -1,0 +1,49 @@
+// `mssql2rds run`: the journaled steps; resumes where a killed or failed run stopped.
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/event_renderer.hpp"
+#include "cli/lifecycle_support.hpp"
+#include "core/plan.hpp"
+#include "migrate/run.hpp"
+#include "migrate/sqlite_journal.hpp"
+
+namespace m2r::cli {
+
+std::function<int(const GlobalOptions&)> attach_run(CLI::App& app) {
+  struct State {
+    std::string config = "mssql2rds.toml";
+    std::string stop_after;
+  };
+  auto st = std::make_shared<State>();
+  add_config_option(app, st->config);
+  app.add_option("--stop-after", st->stop_after, "stop once this step is done (rehearsals)")
+      ->check(CLI::IsMember(run_step_order()));
+  return [st](const GlobalOptions& g) {
+    auto loaded = load(st->config);
+    if (!loaded) return report_error(g, loaded.error());
+    auto journal = SqliteJournal::open(loaded->config.journal);
+    if (!journal) return report_error(g, journal.error());
+    EventRenderer renderer(g.style, stdout);
+    RunOptions opts;
+    opts.stop_after = st->stop_after;
+    if (const char* poll = std::getenv("MSSQL2RDS_RESTORE_POLL_MS")) opts.restore_poll = std::chrono::milliseconds(std::atoi(poll));
+    auto result = run_migration(loaded->config, loaded->connections, **journal, renderer, opts);
+    renderer.finish_line();
+    if (!result) return report_error(g, result.error());
+    if (!g.style.json) {
+      std::cout << (st->stop_after.empty()
+                        ? "replicating: watch with `mssql2rds status --watch`; cut over with `mssql2rds cutover`\n"
+                        : "stopped after " + st->stop_after + " as asked; `mssql2rds run` continues\n");
+    }
+    return 0;
+  };
+}
+
+}  // namespace m2r::cli

@@ -1,0 +1,58 @@
+#include "migrate/abort.hpp"
+
+#include <fmt/format.h>
+
+#include "aws/dms_client.hpp"
+#include "core/plan.hpp"
+#include "migrate/object_store_s3.hpp"
+#include "migrate/replicate_step.hpp"
+#include "migrate/upload_engine.hpp"
+
+namespace m2r {
+
+Expected<void> abort_migration(const MigrationConfig& config, Connections& conn, Journal& journal, EventSink& events,
+                               const AbortOptions& options) {
+  const auto* aws = M2R_TRY(need_aws(conn));
+  const auto prior = M2R_TRY(journal.step("abort"));
+  if (prior && prior->status == StepStatus::done) M2R_TRY(journal.reset_step("abort"));
+  M2R_TRY(journal.begin_step("abort", {{"drop_target_database", options.drop_target_database}}));
+  aws::DmsClient dms(*aws);
+  const auto replicate = M2R_TRY(journal.step(steps::replicate));
+  std::string arn = replicate ? replicate->outputs.value("task_arn", "") : "";
+  nlohmann::json done = nlohmann::json::object();
+  if (!arn.empty()) {
+    auto task = dms.describe_replication_task(arn);
+    if (task) {
+      if (task->status == "running" || task->status == "starting") {
+        M2R_TRY(dms.stop_replication_task(arn));
+        M2R_TRY(wait_for_task(dms, arn, {"stopped", "failed"}, std::chrono::seconds(300), std::chrono::milliseconds(1000))
+                    .or_else([](const Error& e) -> Expected<aws::ReplicationTask> {
+                      if (e.kind == ErrorKind::prerequisite || e.kind == ErrorKind::fatal) return aws::ReplicationTask{};
+                      return tl::unexpected(e);
+                    }));
+      }
+      M2R_TRY(dms.delete_replication_task(arn));
+      events.emit(info_event("abort", "deleted DMS task " + arn));
+      done["deleted_task"] = arn;
+    } else if (task.error().kind != ErrorKind::not_found) {
+      return tl::unexpected(task.error());
+    }
+  }
+  S3ObjectStore store(*aws);
+  AbortRequest req;
+  req.bucket = config.s3.bucket;
+  req.prefix = config.s3.prefix;
+  const auto aborted = M2R_TRY(abort_abandoned_uploads(store, req));
+  events.emit(info_event("abort", fmt::format("aborted {} multipart upload(s)", aborted.size())));
+  done["aborted_uploads"] = aborted;
+  if (options.drop_target_database) {
+    auto tgt = M2R_TRY(conn.target("master"));
+    M2R_TRY(tgt->execute("exec msdb.dbo.rds_drop_database @db_name = ?", {mssql::SqlParam::nvarchar(config.target.database)}));
+    events.emit(info_event("abort", "dropped the target database " + config.target.database));
+    done["dropped_target_database"] = config.target.database;
+  }
+  M2R_TRY(journal.finish_step("abort", done));
+  return {};
+}
+
+}  // namespace m2r

@@ -1,0 +1,66 @@
+#include "migrate/check.hpp"
+
+#include "aws/dms_client.hpp"
+#include "aws/rds_client.hpp"
+#include "aws/s3_client.hpp"
+#include "migrate/aws_facts.hpp"
+#include "migrate/source_capture_fix.hpp"
+#include "migrate/source_facts.hpp"
+
+namespace m2r {
+
+Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config, Connections& conn,
+                                                   const CheckOptions& options, EventSink& events) {
+  std::vector<CheckResult> results;
+  SourceFacts source;
+  source.database = config.source.database;
+  auto src = conn.source();
+  if (!src) {
+    source.connect_error = src.error().message;
+  } else {
+    source = gather_source_facts(**src, config.source.database);
+    if (options.fix_source) {
+      M2R_TRY(fix_source_capture(**src, source, events));
+      source = gather_source_facts(**src, config.source.database);
+    }
+  }
+  for (auto& r : evaluate_source(source)) results.push_back(r);
+
+  RdsFacts rds;
+  S3Facts s3;
+  DmsFacts dms_facts;
+  if (!conn.aws) {
+    rds.error = s3.error = dms_facts.error = "no AWS credentials (set AWS_PROFILE or the AWS_* variables)";
+  } else {
+    aws::RdsClient rds_client(*conn.aws);
+    rds = gather_rds_facts(rds_client, config.target, conn.aws->region);
+    auto tgt = conn.target("master");
+    if (tgt) {
+      auto exists = (*tgt)->query("SELECT name FROM sys.databases WHERE name = ?",
+                                  {mssql::SqlParam::nvarchar(config.target.database)},
+                                  {.idempotent = mssql::Idempotent::yes});
+      if (exists) rds.target_database_exists = !exists->rows().empty();
+      else rds.target_connect_error = exists.error().message;
+    } else {
+      rds.target_connect_error = tgt.error().message;
+    }
+    aws::S3Client s3_client(*conn.aws);
+    s3.bucket = config.s3.bucket;
+    if (auto head = s3_client.head_bucket(config.s3.bucket); !head) {
+      s3.error = head.error().message;
+    } else {
+      s3.reachable = true;
+      s3.region = s3_client.get_bucket_location(config.s3.bucket).value_or(config.s3.region);
+    }
+    aws::DmsClient dms(*conn.aws);
+    dms_facts = gather_dms_facts(dms, config.dms, options.test_connections);
+  }
+  for (auto& r : evaluate_rds(rds, source)) results.push_back(r);
+  for (auto& r : evaluate_s3(s3, rds)) results.push_back(r);
+  ExpectedTopology topo{config.source.server, config.source.port, config.source.database, config.target.database,
+                        config.s3.region, config.target.host_override};
+  for (auto& r : evaluate_dms(dms_facts, topo, rds)) results.push_back(r);
+  return results;
+}
+
+}  // namespace m2r

@@ -1,0 +1,33 @@
+#pragma once
+// `mssql2rds cutover`, after the application stopped writing: drain the CDC lag, stop the
+// DMS task, validate, turn triggers and constraints back on, reseed identities, compare the
+// schema beyond rows and report the real downtime.
+#include <chrono>
+
+#include "core/config.hpp"
+#include "core/events.hpp"
+#include "core/journal.hpp"
+#include "core/validation.hpp"
+#include "migrate/connections.hpp"
+#include "migrate/schema_comparison.hpp"
+
+namespace m2r {
+
+struct CutoverOptions {
+  std::chrono::seconds drain_timeout{600};
+  double max_latency_s = 5;  // "drained" when both CDC latencies are at most this
+  bool force = false;        // proceed although validation fails
+  std::chrono::system_clock::time_point writes_stopped_at;  // when the user confirmed the app stopped
+};
+
+struct CutoverReport {
+  ValidationReport validation;
+  SchemaComparison schema;  // views, procedures, functions, triggers, foreign keys: present and enabled
+  double downtime_s = 0;
+  double drain_s = 0;
+};
+
+Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connections& connections, Journal& journal,
+                                          EventSink& events, const CutoverOptions& options);
+
+}  // namespace m2r

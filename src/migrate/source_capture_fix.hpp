@@ -1,0 +1,13 @@
+#pragma once
+// `check --fix`: what DMS needs on the source and the check found missing (docs/facts.md §3):
+// the publication for tables with a primary key, MS-CDC for those without. Run only with
+// the user's consent; every statement is announced as an event before it runs.
+#include "core/checks.hpp"
+#include "core/events.hpp"
+#include "mssql/sql_session.hpp"
+
+namespace m2r {
+
+Expected<void> fix_source_capture(mssql::SqlSession& source, const SourceFacts& facts, EventSink& events);
+
+}  // namespace m2r

@@ -1,0 +1,84 @@
+#include "migrate/source_facts.hpp"
+
+#include <cstdlib>
+#include <optional>
+
+#include "core/tsql.hpp"
+
+namespace m2r {
+
+namespace {
+
+std::optional<mssql::QueryResult> try_query(mssql::SqlSession& s, const std::string& sql) {
+  auto r = s.query(sql, {}, {.idempotent = mssql::Idempotent::yes});
+  if (!r) return std::nullopt;
+  return *r;
+}
+std::string cell(const mssql::QueryResult& r, const char* column) {
+  auto v = r.first().value(0, column);
+  return v && !v->is_null() ? v->to_text() : "";
+}
+
+}  // namespace
+
+SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
+  SourceFacts f;
+  f.reachable = true;
+  f.database = db;
+  if (auto v = try_query(s, "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS v"); v && !v->rows().empty()) {
+    f.product_version = v->rows()[0][0].to_text();
+    f.major_version = std::atoi(f.product_version.c_str());
+  }
+  auto state = try_query(s, tsql::database_state(db));
+  if (!state || state->rows().empty()) return f;
+  f.database_exists = true;
+  f.recovery_model = cell(*state, "recovery_model_desc");
+  f.log_reuse_wait = cell(*state, "log_reuse_wait_desc");
+  f.is_published = cell(*state, "is_published") == "1";
+  f.is_cdc_enabled = cell(*state, "is_cdc_enabled") == "1";
+  f.is_encrypted = cell(*state, "is_encrypted") == "1";
+  // Columns newer than some supported versions: absent means "not in use".
+  if (auto v = try_query(s, "SELECT is_accelerated_database_recovery_on, delayed_durability_desc FROM sys.databases "
+                            "WHERE name = " + tsql::quote_literal(db)); v && !v->rows().empty()) {
+    f.accelerated_database_recovery = cell(*v, "is_accelerated_database_recovery_on") == "1";
+    f.delayed_durability = cell(*v, "delayed_durability_desc");
+  }
+  if (auto v = try_query(s, "SELECT IS_SRVROLEMEMBER('sysadmin') AS s"); v && !v->rows().empty()) {
+    f.is_sysadmin = v->rows()[0][0].to_text() == "1";
+  }
+  f.can_read_log = try_query(s, "SELECT TOP 1 [Current LSN] FROM fn_dblog(NULL, NULL)").has_value();
+  f.can_read_msdb = try_query(s, "SELECT TOP 1 backup_set_id FROM msdb.dbo.backupset").has_value();
+  if (auto v = try_query(s, "SELECT SUM(CAST(size AS bigint)) * 8 AS kb FROM sys.master_files WHERE database_id = DB_ID(" +
+                                tsql::quote_literal(db) + ")"); v && !v->rows().empty() && !v->rows()[0][0].is_null()) {
+    f.size_gb = v->rows()[0][0].as_double().value_or(0) / 1024.0 / 1024.0;
+  }
+  auto tables = try_query(s, tsql::list_user_tables());
+  // Per-table capture flags; when the catalog lacks them, the database-level flags apply.
+  auto flags = try_query(s, "SELECT s.name AS schema_name, t.name AS table_name, t.is_published, t.is_tracked_by_cdc, "
+                            "t.is_memory_optimized FROM sys.tables AS t JOIN sys.schemas AS s ON s.schema_id = t.schema_id");
+  if (tables) {
+    for (std::size_t i = 0; i < tables->rows().size(); ++i) {
+      SourceTableFacts t;
+      t.name = tables->first().value(i, "schema_name")->to_text() + "." + tables->first().value(i, "table_name")->to_text();
+      t.has_pk = tables->first().value(i, "has_pk")->to_text() == "1";
+      t.published = f.is_published && t.has_pk;
+      t.cdc_enabled = false;
+      if (flags) {
+        for (std::size_t j = 0; j < flags->rows().size(); ++j) {
+          const auto n = flags->first().value(j, "schema_name")->to_text() + "." +
+                         flags->first().value(j, "table_name")->to_text();
+          if (n != t.name) continue;
+          t.published = flags->first().value(j, "is_published")->to_text() == "1";
+          t.cdc_enabled = flags->first().value(j, "is_tracked_by_cdc")->to_text() == "1";
+          t.memory_optimized = flags->first().value(j, "is_memory_optimized")->to_text() == "1";
+        }
+      } else {
+        t.cdc_enabled = f.is_cdc_enabled;
+      }
+      f.tables.push_back(t);
+    }
+  }
+  return f;
+}
+
+}  // namespace m2r
