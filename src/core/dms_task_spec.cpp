@@ -46,11 +46,14 @@ std::string replication_task_settings_json() {
   const nlohmann::json settings = {
       // The target is a restored backup: DMS must not drop, truncate or create tables.
       {"FullLoadSettings", {{"TargetTablePrepMode", "DO_NOTHING"}}},
-      // Upserts make the overlap between the backup and the start point harmless on tables
-      // with a primary key (docs/facts.md §2): a replayed insert updates, a replayed update inserts.
+      // The overlap between the backup and the start point converges on tables with a primary
+      // key (docs/facts.md §2): a replayed insert replaces the row; a replayed update or delete of
+      // a row that is gone is skipped, and later changes bring the row to its final state.
+      // Never ApplyErrorUpdatePolicy=UPDATE_RECORD: it disables LOB support for the whole task
+      // (docs/facts.md §2, correction of 2026-12-01; §12).
       {"ErrorBehavior",
        {{"ApplyErrorInsertPolicy", "INSERT_RECORD"},
-        {"ApplyErrorUpdatePolicy", "UPDATE_RECORD"},
+        {"ApplyErrorUpdatePolicy", "LOG_ERROR"},
         {"ApplyErrorDeletePolicy", "IGNORE_RECORD"}}},
       {"Logging", {{"EnableLogging", true}}},
   };

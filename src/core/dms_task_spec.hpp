@@ -1,7 +1,8 @@
 #pragma once
 // The DMS task mssql2rds creates (docs/facts.md §3, §4): migration type cdc from a native start
-// position, target restored from a backup (TargetTablePrepMode DO_NOTHING), upserts so that
-// the overlap between backup and CDC start replays harmlessly.
+// position, target restored from a backup (TargetTablePrepMode DO_NOTHING), replayed inserts
+// replacing the row so that the overlap between backup and CDC start converges (and never
+// ApplyErrorUpdatePolicy=UPDATE_RECORD, which disables LOB replication: docs/facts.md §2).
 #include <string>
 
 #include <nlohmann/json.hpp>

@@ -98,8 +98,8 @@ Expected<nlohmann::json> run_lsn_capture_step(StepContext& ctx, mssql::SqlSessio
                             d.lost_by_common_recipe.size()));
   }
   if (!d.replayed.empty()) {
-    ctx.info(fmt::format("{} transaction(s) already in the backup will be replayed by DMS (harmless with upserts on "
-                         "tables with a primary key)",
+    ctx.info(fmt::format("{} transaction(s) already in the backup will be replayed by DMS (harmless on tables with a "
+                         "primary key: a replayed insert replaces the row, a replayed change of a row that is gone is skipped)",
                          d.replayed.size()));
   }
   for (const auto& w : d.warnings) ctx.warning(w);

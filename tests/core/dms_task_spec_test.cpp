@@ -16,7 +16,8 @@ TEST(DmsTaskSpecTest, CreateBodyUsesHexStartAndCdcType) {
   const auto settings = nlohmann::json::parse(body["ReplicationTaskSettings"].get<std::string>());
   EXPECT_EQ(settings["FullLoadSettings"]["TargetTablePrepMode"], "DO_NOTHING");
   EXPECT_EQ(settings["ErrorBehavior"]["ApplyErrorInsertPolicy"], "INSERT_RECORD");
-  EXPECT_EQ(settings["ErrorBehavior"]["ApplyErrorUpdatePolicy"], "UPDATE_RECORD");
+  // UPDATE_RECORD would turn off LOB replication for the whole task (docs/facts.md §2, §12).
+  EXPECT_EQ(settings["ErrorBehavior"]["ApplyErrorUpdatePolicy"], "LOG_ERROR");
 }
 
 TEST(DmsTaskSpecTest, MappingsFileIsValidated) {
