@@ -23,8 +23,9 @@ namespace fs = std::filesystem;
 
 constexpr const char* k_install_fix =
     "run `bash scripts/install-deps.sh`; where it cannot install moto (no PyPI), on a machine that reaches "
-    "PyPI: `apt-get install python3-venv && python3 -m venv /opt/moto && "
-    "/opt/moto/bin/pip install 'moto[server]==5.2.1' && ln -s /opt/moto/bin/moto_server /usr/local/bin/moto_server`"
+    "PyPI: `apt-get install python3-venv && python3 -m venv /opt/moto-5.2.1 && "
+    "/opt/moto-5.2.1/bin/pip install 'moto[server]==5.2.1' && "
+    "ln -s /opt/moto-5.2.1/bin/moto_server /usr/local/bin/moto_server`"
     " (or set MOTO_SERVER to a moto_server executable, or to a command such as `python3.11 -m moto.server`)";
 
 bool is_executable(const std::string& path) {

@@ -112,7 +112,7 @@ TEST_F(MotoLocatorTest, NothingFoundNamesWhatWasTriedAndTheInstallCommand) {
   EXPECT_NE(m.find("each python3 on PATH (" + python + ": none can import moto.server)"), std::string::npos) << m;
   const std::string& h = none.error().hint;
   EXPECT_NE(h.find("bash scripts/install-deps.sh"), std::string::npos) << h;
-  EXPECT_NE(h.find("/opt/moto/bin/pip install 'moto[server]==5.2.1'"), std::string::npos) << h;
+  EXPECT_NE(h.find("/opt/moto-5.2.1/bin/pip install 'moto[server]==5.2.1'"), std::string::npos) << h;
 
   auto no_python = locate_moto({std::nullopt, empty});
   ASSERT_FALSE(no_python);
