@@ -1,6 +1,7 @@
 // Uploads one file with the upload engine and prints one JSON line of figures.
 //   upload_bench --endpoint URL --bucket B --key K --file PATH [--connections N] [--part-size-mib N]
-//                [--streaming --expected-size BYTES] [--etag-check]   (the writer is done when PATH.done exists)
+//                [--streaming --expected-size BYTES] [--etag-check] [--content-md5]
+//                (the writer is done when PATH.done exists; --content-md5 also sends each part's MD5)
 // Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; a throw-away SQLite journal
 // next to the file.
 #include <sys/resource.h>
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
     else if (a == "--part-size-mib") request.part_size = std::strtoull(next().c_str(), nullptr, 10) * m2r::k_mib;
     else if (a == "--streaming") request.streaming = true;
     else if (a == "--etag-check") request.object_check = m2r::ObjectCheck::etag;
+    else if (a == "--content-md5") request.content_md5 = true;
     else if (a == "--expected-size") request.expected_size = std::strtoull(next().c_str(), nullptr, 10);
     else {
       std::fprintf(stderr, "upload_bench: unknown argument %s\n", a.c_str());
@@ -94,11 +96,12 @@ int main(int argc, char** argv) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   std::printf("{\"bytes\": %llu, \"seconds\": %.3f, \"mb_per_s\": %.1f, \"parts\": %d, \"part_size_mib\": %llu, "
-              "\"connections\": %d, \"parts_streamed_from_file\": %s, \"retries\": %d, \"parts_resent\": %d, \"peak_rss_mib\": %.1f, \"etag\": \"%s\"}\n",
+              "\"connections\": %d, \"parts_streamed_from_file\": %s, \"retries\": %d, \"parts_resent\": %d, \"peak_rss_mib\": %.1f, \"content_md5\": %s, \"etag\": \"%s\", \"crc32c\": \"%s\"}\n",
               static_cast<unsigned long long>(result->size), result->seconds,
               static_cast<double>(result->size) / 1e6 / result->seconds, result->parts,
               static_cast<unsigned long long>(result->part_size / m2r::k_mib), result->connections,
               result->buffering == m2r::PartBuffering::streamed ? "true" : "false", result->retries,
-              result->parts_resent, static_cast<double>(usage.ru_maxrss) / 1024.0, result->etag.c_str());
+              result->parts_resent, static_cast<double>(usage.ru_maxrss) / 1024.0,
+              request.content_md5 ? "true" : "false", result->etag.c_str(), result->checksum_crc32c.c_str());
   return 0;
 }

@@ -14,6 +14,9 @@
 #   ONLY_ENGINE=1      skip the ceiling and aws s3 cp (engine and streaming figures only)
 #   STREAM_RATE_MBPS   the paced writer's rate (default: the engine's measured rate for that size,
 #                      the hardest case: neither side can hide behind the other)
+#   REPEAT=1           runs of each tool per size, interleaved (aws, CRC32C only, CRC32C + MD5, ...);
+#                      the summary gives each tool's median MB/s and CPU seconds per GiB
+#   SKIP_STREAMING=1   skip the streaming figures
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-upload}
@@ -52,7 +55,7 @@ timed() {
   /usr/bin/time -f "%e %M %U %S" -o "$out" "$@" >"$data/cmd.out" 2>"$data/cmd.err" || { cat "$data/cmd.err" >&2; return 1; }
   read -r wall rss_kib user sys <"$out"
   rss=$(awk -v k="$rss_kib" 'BEGIN { printf "%.0f", k / 1024 }')
-  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 }
 
 ceiling() {  # many parallel signed curl PUTs of the whole file, UNSIGNED-PAYLOAD, to a discarding server
@@ -82,7 +85,16 @@ cat "$ceiling_file" >/dev/null
 ceiling_mbps=0
 [ "${ONLY_ENGINE:-0}" = 1 ] || ceiling "$ceiling_file" $((1 << 30))
 
-printf '\n%-6s %-28s %9s %9s %10s %12s\n' size tool seconds MB/s "peak RSS" "CPU s (u+s)"
+rows=$data/rows.txt  # size tool seconds MB/s rss_mib cpu_s, one line per run, for the summary
+: >"$rows"
+row() {  # size tool bytes: prints the run's line and records it
+  local per_gib
+  per_gib=$(awk -v c="$cpu" -v b="$3" 'BEGIN { printf "%.2f", c / (b / 1073741824) }')
+  printf '%-6s %-28s %9s %9s %7s MiB %12s %10s\n' "$1" "$2" "$wall" "$(mbps "$3" "$wall")" "$rss" "$cpu" "$per_gib"
+  printf '%s|%s|%s|%s|%s|%s\n' "$1" "$2" "$wall" "$(mbps "$3" "$wall")" "$rss" "$per_gib" >>"$rows"
+}
+
+printf '\n%-6s %-28s %9s %9s %10s %12s %10s\n' size tool seconds MB/s "peak RSS" "CPU s (u+s)" "CPU s/GiB"
 printf '%-6s %-28s %9s %9s %10s\n' - "ceiling ($streams curl PUTs)" - "$ceiling_mbps" -
 for size in $sizes; do
   file=$data/random-${size}g.bin
@@ -92,27 +104,48 @@ for size in $sizes; do
   fi
   cat "$file" >/dev/null  # page cache warm for every tool alike
 
-  aws_wall=0
-  if [ "${ONLY_ENGINE:-0}" != 1 ]; then
-    timed "$aws_cli" s3 cp "$file" "s3://bench/aws-${size}g" --endpoint-url "$endpoint" --no-progress
-    aws_wall=$wall aws_rss=$rss
-    printf '%-6s %-28s %9s %9s %7s MiB %12s\n' "${size}G" "aws s3 cp (defaults)" "$aws_wall" "$(mbps "$bytes" "$aws_wall")" "$aws_rss" "$cpu"
-  fi
+  for run in $(seq "${REPEAT:-1}"); do
+    aws_wall=0
+    if [ "${ONLY_ENGINE:-0}" != 1 ]; then
+      timed "$aws_cli" s3 cp "$file" "s3://bench/aws-${size}g" --endpoint-url "$endpoint" --no-progress
+      aws_wall=$wall
+      row "${size}G" "aws s3 cp (defaults)" "$bytes"
+    fi
 
-  ours "$file" "ours-${size}g"
-  printf '%-6s %-28s %9s %9s %7s MiB %12s\n' "${size}G" "mssql2rds upload engine" "$ours_wall" "$(mbps "$bytes" "$ours_wall")" "$ours_rss" "$cpu"
-  echo "       engine: $ours_json"
-  if [ "${ONLY_ENGINE:-0}" != 1 ]; then
-    echo "       => $(ratio "$aws_wall" "$ours_wall")x aws s3 cp; $(ratio "$(mbps "$bytes" "$ours_wall")" "$ceiling_mbps" | awk '{ printf "%.0f", $1 * 100 }')% of the ceiling; peak RSS $ours_rss MiB"
-  fi
-  eval "engine_mbps_$size=$(mbps "$bytes" "$ours_wall") engine_wall_$size=$ours_wall"
+    # The default: CRC32C per part (verified by the server), the composite checked at the end.
+    ours "$file" "ours-${size}g"
+    row "${size}G" "engine, CRC32C only" "$bytes"
+    echo "       engine: $ours_json"
+    if [ "${ONLY_ENGINE:-0}" != 1 ]; then
+      echo "       => $(ratio "$aws_wall" "$ours_wall")x aws s3 cp; $(ratio "$(mbps "$bytes" "$ours_wall")" "$ceiling_mbps" | awk '{ printf "%.0f", $1 * 100 }')% of the ceiling; peak RSS $ours_rss MiB"
+    fi
+    eval "engine_mbps_$size=$(mbps "$bytes" "$ours_wall") engine_wall_$size=$ours_wall"
 
-  # Parts too large for a buffer each (64 MiB x 16 connections > the 192 MiB budget), as a
-  # backup over ~117 GiB gets them: read from the file as they are sent.
-  ours "$file" "ours-streamed-parts-${size}g" --part-size-mib 64
-  printf '%-6s %-28s %9s %9s %7s MiB %12s\n' "${size}G" "engine, parts read as sent" "$ours_wall" "$(mbps "$bytes" "$ours_wall")" "$ours_rss" "$cpu"
-  echo "       engine: $ours_json"
+    # The same, each part's Content-MD5 computed (in SIMD lanes) and sent as well.
+    ours "$file" "ours-md5-${size}g" --content-md5
+    row "${size}G" "engine, CRC32C + Content-MD5" "$bytes"
+    echo "       engine: $ours_json"
+
+    # Parts too large for a buffer each (64 MiB x 16 connections > the 192 MiB budget), as a
+    # backup over ~117 GiB gets them: read from the file as they are sent.
+    ours "$file" "ours-streamed-parts-${size}g" --part-size-mib 64
+    row "${size}G" "engine, parts read as sent" "$bytes"
+    echo "       engine: $ours_json"
+  done
 done
+
+echo; echo "summary: median over ${REPEAT:-1} run(s) per tool (MB/s, CPU s/GiB), largest peak RSS"
+printf '%-6s %-28s %9s %10s %10s\n' size tool MB/s "CPU s/GiB" "peak RSS"
+awk -F'|' '
+  function median(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { k = $1 "|" $2; if (!(k in seen)) { seen[k] = 1; order[++count] = k }
+    mb[k] = mb[k] " " $4; cpu[k] = cpu[k] " " $6; if ($5 + 0 > rss[k] + 0) rss[k] = $5 }
+  END { for (i = 1; i <= count; i++) { k = order[i]; split(k, p, "|")
+          printf "%-6s %-28s %9.1f %10.2f %6s MiB\n", p[1], p[2], median(mb[k]), median(cpu[k]), rss[k] } }' "$rows"
 
 if [ "${SWEEP:-0}" = 1 ]; then
   file=$data/random-1g.bin
@@ -128,8 +161,9 @@ if [ "${SWEEP:-0}" = 1 ]; then
   done
 fi
 
-echo; echo "streaming: a paced writer (the backup) and the engine following its file"
+[ "${SKIP_STREAMING:-0}" = 1 ] || { echo; echo "streaming: a paced writer (the backup) and the engine following its file"; }
 for size in $sizes; do
+  [ "${SKIP_STREAMING:-0}" = 1 ] && break
   src=$data/random-${size}g.bin
   dst=$data/streaming-${size}g.bak
   bytes=$((size * 1024 * 1024 * 1024))

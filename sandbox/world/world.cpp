@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "aws/aws_client.hpp"
+#include "core/moto_locator.hpp"
 #include "aws/cloudwatch_client.hpp"
 #include "dms/cdc_engine.hpp"
 #include "dms/dms_http_server.hpp"
@@ -201,6 +202,36 @@ std::map<std::string, std::string> read_credentials(const fs::path& dir) {
   return out;
 }
 
+// moto computes CRC32C only with its optional crc32c module; without it, it reports a CRC32
+// under that name (moto/s3/utils.py compute_checksum), and every upload verified by CRC32C
+// (the default, [upload] verify_object = "checksum") would fail against it. So the world asks
+// moto for the CRC32C of the check value's input, "123456789" (CRC-32C's check value is
+// 0xE3069283, base64 4waSgw==; a CRC32 would be 0xCBF43926), and refuses to start when it is wrong.
+Expected<void> check_moto_crc32c(m2r::aws::AwsClient& s3) {
+  m2r::aws::AwsRequest put;
+  put.operation = "PutObject";
+  put.method = "PUT";
+  put.path = std::string("/") + k_bucket + "/world/crc32c-check";
+  put.body = "123456789";
+  put.headers.emplace_back("Content-Type", "application/octet-stream");  // moto reads a form body as a form
+  put.headers.emplace_back("x-amz-sdk-checksum-algorithm", "CRC32C");
+  auto r = s3.send(put);
+  if (!r) return fail(r.error().kind, "seeding moto: PutObject failed: " + r.error().message, r.error().hint);
+  const std::string reported = r->header("x-amz-checksum-crc32c").value_or("(none)");
+  m2r::aws::AwsRequest del;
+  del.operation = "DeleteObject";
+  del.method = "DELETE";
+  del.path = put.path;
+  if (auto d = s3.send(del); !d) return fail(d.error().kind, "seeding moto: DeleteObject failed: " + d.error().message);
+  if (reported != "4waSgw==")
+    return fail(ErrorKind::prerequisite,
+                "moto reports the CRC32C of \"123456789\" as " + reported +
+                    ", not 4waSgw== (moto without its optional crc32c module reports a CRC32 under that name), "
+                    "so uploads verified by CRC32C would fail against it",
+                m2r::k_crc32c_fix);
+  return {};
+}
+
 void kill_groups(const json& pids) {
   for (const auto& [name, pid] : pids.items()) kill(-pid.get<pid_t>(), SIGTERM);
 }
@@ -217,9 +248,8 @@ Expected<json> world_up(const WorldOptions& options) {
         return fail(ErrorKind::conflict, "a world is already running in " + dir.string(),
                     "run `mssql2rds-sandbox world down --dir " + dir.string() + "` first");
   }
-  if (access(options.moto_exe.c_str(), X_OK) != 0)
-    return fail(ErrorKind::prerequisite, "moto_server not found at " + options.moto_exe,
-                "run scripts/install-deps.sh (it installs moto[server] 5.x)");
+  const std::vector<std::string> moto_command =
+      options.moto_command.empty() ? M2R_TRY(m2r::locate_moto()).argv : options.moto_command;
   const std::string self = options.sandbox_exe.empty() ? fs::read_symlink("/proc/self/exe").string() : options.sandbox_exe;
   if (options.pace != "fast" && options.pace != "demo")
     return fail(ErrorKind::invalid_input, "unknown pace '" + options.pace + "'", "use --pace fast or --pace demo");
@@ -242,10 +272,17 @@ Expected<json> world_up(const WorldOptions& options) {
     return tl::unexpected(std::move(error));
   };
 
-  // 1. moto, with IAM authentication switched on after three seeding calls (docs/facts.md, recipe).
+  // 1. moto, with IAM authentication switched on after three seeding calls (docs/facts.md, recipe),
+  // and Debian's crc32c module so that the CRC32C it computes is real (core/moto_locator.hpp).
   const int moto_port = free_port();
-  auto moto = spawn_daemon({options.moto_exe, "-H", "127.0.0.1", "-p", std::to_string(moto_port)},
-                           {{"INITIAL_NO_AUTH_ACTION_COUNT", "3"}}, dir / "logs" / "moto.log");
+  const char* pythonpath_now = std::getenv("PYTHONPATH");
+  const auto pythonpath =
+      M2R_TRY(m2r::prepare_moto_pythonpath((dir / "moto-python").string(), pythonpath_now ? pythonpath_now : ""));
+  std::vector<std::string> moto_argv = moto_command;
+  for (std::string a : {"-H", "127.0.0.1", "-p"}) moto_argv.push_back(a);
+  moto_argv.push_back(std::to_string(moto_port));
+  auto moto = spawn_daemon(moto_argv, {{"INITIAL_NO_AUTH_ACTION_COUNT", "3"}, {"PYTHONPATH", pythonpath.pythonpath}},
+                           dir / "logs" / "moto.log");
   if (!moto) return abort_up(moto.error());
   pids["moto"] = *moto;
   save_pids();
@@ -258,7 +295,8 @@ Expected<json> world_up(const WorldOptions& options) {
                                  "see " + (dir / "logs" / "moto.log").string()));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  world["moto"] = {{"port", moto_port}, {"endpoint", moto_url}};
+  world["moto"] = {{"port", moto_port}, {"endpoint", moto_url}, {"command", moto_command},
+                   {"crc32c_module", pythonpath.crc32c_module}};
 
   m2r::aws::RetryOptions no_retry;
   no_retry.max_attempts = 1;
@@ -288,6 +326,7 @@ Expected<json> world_up(const WorldOptions& options) {
   bucket.path = std::string("/") + k_bucket;
   if (auto r = s3.send(bucket); !r) return abort_up(m2r::Error(r.error().kind, "seeding moto: CreateBucket failed: " + r.error().message));
   world["bucket"] = k_bucket;
+  if (auto crc = check_moto_crc32c(s3); !crc) return abort_up(crc.error());
 
   // docs/facts.md §5: the role trusts rds.amazonaws.com and may read the bucket.
   const std::string trust = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"rds.amazonaws.com"},"Action":"sts:AssumeRole"}]})";

@@ -26,7 +26,6 @@ int run_world_command(const std::vector<std::string>& args) {
     return 2;
   }
   WorldOptions options;
-  if (const char* moto = std::getenv("MSSQL2RDS_MOTO_SERVER"); moto && *moto) options.moto_exe = moto;
   for (std::size_t i = 1; i < args.size(); ++i) {
     auto value = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
     if (args[i] == "--dir") options.dir = value();

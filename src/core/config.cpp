@@ -203,6 +203,7 @@ const std::vector<Field>& fields() {
       {"upload", "streaming", Kind::boolean, false, "streaming = true", bool_in(&M::upload, &UploadConfig::streaming)},
       {"upload", "verify_object", Kind::string, false, "verify_object = \"checksum\"",
        validated(str_in(&M::upload, &UploadConfig::verify_object), is_verify_mode, "\"checksum\" or \"etag\"")},
+      {"upload", "content_md5", Kind::boolean, false, "content_md5 = false", bool_in(&M::upload, &UploadConfig::content_md5)},
   };
   return k_fields;
 }
@@ -359,7 +360,9 @@ table_mappings = "include-all"        # or the path of a DMS table-mappings JSON
 connections = 16                      # parallel S3 connections
 # part_size_mib = 64                  # default: chosen from the backup size (5 MiB - 5 GiB, <= 10,000 parts)
 streaming = false                     # upload while the backup is still being written
-verify_object = "checksum"            # "etag" only for S3-compatible stores that misreport CRC32C
+verify_object = "checksum"            # each part's CRC32C and the object's composite CRC32C, verified;
+                                      # "etag" only for S3-compatible stores that misreport CRC32C
+content_md5 = false                   # CRC32C already protects every part; true also sends Content-MD5
 )";
 }
 

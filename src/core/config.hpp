@@ -55,9 +55,14 @@ struct UploadConfig {
   int connections = 16;
   std::uint64_t part_size_mib = 0;  // 0: chosen from the file size
   bool streaming = false;           // upload while the backup is being written
-  // How the finished object is verified: "checksum" (the CRC32C S3 reports) or "etag" (the
-  // multipart ETag only, for S3-compatible stores that misreport CRC32C, such as moto).
+  // How the finished object is verified: "checksum" (every part carries its CRC32C, which S3
+  // verifies, and the object's composite CRC32C S3 reports is checked against the parts') or
+  // "etag" (the multipart ETag only, for S3-compatible stores that misreport CRC32C, such as
+  // moto without its optional crc32c module; it sends each part's Content-MD5 too).
   std::string verify_object = "checksum";
+  // Also send each part's Content-MD5: no protection beyond the CRC32C, and client CPU
+  // (bench/README.md, "Content-MD5 beside CRC32C").
+  bool content_md5 = false;
 };
 
 struct MigrationConfig {

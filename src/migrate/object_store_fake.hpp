@@ -1,5 +1,5 @@
 #pragma once
-// An honest in-memory ObjectStore for tests: it checks Content-MD5 and CRC32C as S3 does,
+// An honest in-memory ObjectStore for tests: it checks CRC32C and, when sent, Content-MD5 as S3 does,
 // keeps parts and objects, computes multipart ETags and composite checksums the S3 way,
 // and records what was uploaded (`parts_uploaded`) so tests assert on state.
 #include <functional>
@@ -40,6 +40,7 @@ class FakeObjectStore final : public ObjectStore {
   std::vector<int> parts_uploaded();                 // part numbers of accepted UploadParts, in order
   int upload_part_calls();
   int parts_streamed();  // UploadParts whose body came through PartBody::read
+  int parts_with_content_md5();  // accepted UploadParts that carried a Content-MD5
   std::optional<std::string> object(const std::string& bucket, const std::string& key);
   std::vector<std::string> upload_ids();
   int completes();
@@ -69,6 +70,7 @@ class FakeObjectStore final : public ObjectStore {
   std::vector<int> m_parts_uploaded;
   int m_calls = 0;
   int m_parts_streamed = 0;
+  int m_parts_with_md5 = 0;
   int m_next_id = 1;
   int m_completes = 0;
 };

@@ -34,7 +34,7 @@ struct PartState {
   std::uint64_t size = 0;
   std::string etag;
   std::string crc32c;   // base64
-  std::string md5;      // base64
+  std::string md5;      // base64; empty when the upload computes no MD5
   bool while_growing = false;  // sent while the writer was still writing
 };
 
@@ -119,6 +119,8 @@ class Engine {
   // with OpenSSL while reading it.
   const bool m_md5_in_lanes = aws::md5_lanes_accelerated();
   aws::Md5Batcher m_md5;
+  // MD5 is computed only when it is sent or is the object's check.
+  const bool m_want_md5 = m_req.content_md5 || m_req.object_check == ObjectCheck::etag;
 };
 
 Expected<UploadResult> Engine::run() {
@@ -348,8 +350,8 @@ Expected<void> Engine::verify_and_complete(std::uint64_t final_size) {
   const ObjectInfo head = M2R_TRY(m_store.head_object(m_req.bucket, m_req.key));
   const std::string want_crc = composite_crc32c(crcs);
   // S3 reports a multipart object's CRC32C as the composite "<crc of part crcs>-<parts>"
-  // (checksum type COMPOSITE, the default) or as the CRC32C of the whole object (FULL_OBJECT;
-  // moto always does this): both are computed from the parts' CRCs without reading the file.
+  // (checksum type COMPOSITE, the default) or as the CRC32C of the whole object (FULL_OBJECT):
+  // both are computed from the parts' CRCs without reading the file.
   std::uint32_t whole = 0;
   for (std::size_t i = 0; i < crcs.size(); ++i) {
     const std::string raw = aws::base64_decode(crcs[i]).value_or(std::string(4, '\0'));
@@ -358,17 +360,31 @@ Expected<void> Engine::verify_and_complete(std::uint64_t final_size) {
     whole = i == 0 ? part_crc : aws::crc32c_combine(whole, part_crc, ranges[i].size);
   }
   const std::string want_full = aws::crc32c_base64(whole);
+  const std::string reported = head.checksum_crc32c;
+  if (reported.empty() && !m_want_md5) {
+    // Without a reported CRC32C the object's ETag is all there is, and with no Content-MD5 sent
+    // nothing tied the parts' ETags to the local bytes.
+    return fail(ErrorKind::integrity,
+                fmt::format("s3://{}/{} after completion reports no CRC32C, and no Content-MD5 was sent: "
+                            "nothing has verified the object against the local file",
+                            m_req.bucket, m_req.key),
+                "for an S3-compatible store that ignores x-amz-checksum-crc32c, set [upload] verify_object = "
+                "\"etag\": it sends each part's Content-MD5 and checks the object's ETag");
+  }
   // The CRC32C holds whatever the encryption; the ETag is MD5-based only without SSE-KMS, so it
-  // is the check when no checksum is reported.
-  const bool by_etag = m_req.object_check == ObjectCheck::etag || head.checksum_crc32c.empty();
-  const bool crc_ok = by_etag ||
-                      head.checksum_crc32c == (head.checksum_crc32c.find('-') == std::string::npos ? want_full : want_crc);
+  // is the check when no checksum is reported. A value with a part count must be the composite;
+  // one without may be the full-object CRC32C or, as moto 5.2.1 reports a COMPOSITE checksum,
+  // the composite without its "-<parts>" (docs/facts.md §9). Either is a CRC32C of these bytes.
+  const bool by_etag = m_req.object_check == ObjectCheck::etag || reported.empty();
+  const bool crc_ok = by_etag || (reported.find('-') != std::string::npos
+                                      ? reported == want_crc
+                                      : reported == want_full || reported == want_crc.substr(0, want_crc.find('-')));
   const bool etag_ok = !by_etag || head.etag == multipart_etag(etags);
   if (head.size != final_size || !crc_ok || !etag_ok) {
     return fail(ErrorKind::integrity,
                 fmt::format("s3://{}/{} after completion: size {}, ETag {}, CRC32C {}; expected size {}, "
                             "ETag {}, CRC32C {}",
-                            m_req.bucket, m_req.key, head.size, head.etag, head.checksum_crc32c, final_size,
+                            m_req.bucket, m_req.key, head.size, head.etag, reported, final_size,
                             multipart_etag(etags), want_crc),
                 "upload again; if it repeats, the copy on S3 cannot be trusted");
   }
@@ -505,14 +521,16 @@ Expected<void> Engine::process(Task& task, char* buffer) {
   const bool whole = m_result.buffering == PartBuffering::whole_part;
   // A re-check needs the CRC32C only. A part that changed needs its MD5 too: from the buffer
   // that holds it whole, or by reading a streamed part again.
-  PartSums sums = M2R_TRY(checksum_part(range, buffer, !task.recheck));
+  PartSums sums = M2R_TRY(checksum_part(range, buffer, m_want_md5 && !task.recheck));
   if (task.recheck) {
     {
       std::lock_guard lock(m_mutex);
       const PartState& sent = m_parts.at(range.number);
       if (sent.size == range.size && sent.crc32c == sums.crc32c) return {};
     }
-    if (whole) {
+    if (!m_want_md5) {
+      // The CRC32C just computed is all a changed part needs.
+    } else if (whole) {
       const std::string_view bytes(buffer, range.size);
       sums.md5_raw = m_md5_in_lanes ? m_md5.digest(bytes) : aws::md5_raw(bytes);
     } else {
@@ -521,12 +539,14 @@ Expected<void> Engine::process(Task& task, char* buffer) {
   }
   std::string crc = sums.crc32c;
   const std::string& md5_raw = sums.md5_raw;
-  std::string md5 = aws::base64_encode(md5_raw);
+  std::string md5 = m_want_md5 ? aws::base64_encode(md5_raw) : std::string();
 
   if (task.candidate) {
+    // A part on S3 is the local part when its size and CRC32C match (S3 verified the CRC32C when
+    // it took the part) and, when this upload computes MD5s, its MD5 or ETag as well.
     const Candidate& c = *task.candidate;
     const bool same = c.size == range.size && c.crc32c == crc &&
-                      (c.md5.empty() ? c.etag == aws::hex_encode(md5_raw) : c.md5 == md5);
+                      (!m_want_md5 || (c.md5.empty() ? c.etag == aws::hex_encode(md5_raw) : c.md5 == md5));
     if (same) {
       {
         std::lock_guard lock(m_mutex);
@@ -560,9 +580,9 @@ Expected<void> Engine::process(Task& task, char* buffer) {
   auto sent = send_part(range.number, body);
   for (int attempt = 2; !whole && !sent && sent.error().kind == ErrorKind::integrity && attempt <= m_req.max_attempts;
        ++attempt) {
-    const PartSums again = M2R_TRY(checksum_part(range, buffer, true));
+    const PartSums again = M2R_TRY(checksum_part(range, buffer, m_want_md5));
     crc = again.crc32c;
-    md5 = aws::base64_encode(again.md5_raw);
+    md5 = m_want_md5 ? aws::base64_encode(again.md5_raw) : std::string();
     body.content_md5 = md5;
     body.checksum_crc32c = crc;
     sent = send_part(range.number, body);

@@ -1,6 +1,6 @@
 #pragma once
 // The upload engine (issue 6): a backup file to S3 as a parallel multipart upload, every
-// part checksummed (Content-MD5 + CRC32C) and journaled as it completes, resumable under the
+// part checksummed (CRC32C, and Content-MD5 when asked for) and journaled as it completes, resumable under the
 // same upload id after a crash, in bounded memory (one part buffer per connection), and able
 // to follow a file that is still being written (streaming) and re-check it when the writer
 // is done. Parts too large for a buffer each (multi-terabyte files) are read from the file
@@ -40,6 +40,12 @@ struct UploadRequest {
   std::uint64_t part_size = 0;  // 0 = choose (core/part_plan.hpp)
   std::uint64_t buffer_budget = k_default_buffer_budget;
   ObjectCheck object_check = ObjectCheck::checksum;
+  // Also send each part's Content-MD5. S3 verifies the x-amz-checksum-crc32c every part carries
+  // (BadDigest when the bytes differ) and the object's composite CRC32C is checked after
+  // completion, so the MD5 adds no protection; it costs client CPU (bench/README.md, "Content-MD5
+  // beside CRC32C"). ObjectCheck::etag computes and sends it whatever this says: it is what ties
+  // the parts' ETags to the local bytes.
+  bool content_md5 = false;
 
   // Per-part retries of transient faults, with exponential backoff and full jitter.
   int max_attempts = 6;

@@ -91,6 +91,7 @@ Expected<nlohmann::json> run_upload_step(StepContext& ctx, ObjectStore& store, c
     req.connections = config.upload.connections;
     req.part_size = config.upload.part_size_mib * 1024 * 1024;
     req.object_check = config.upload.verify_object == "etag" ? ObjectCheck::etag : ObjectCheck::checksum;
+    req.content_md5 = config.upload.content_md5;
     if (writer) {
       req.streaming = true;
       req.writer_finished = writer->finished;

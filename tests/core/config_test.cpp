@@ -51,6 +51,9 @@ TEST(ConfigTest, ValidConfigGetsDefaults) {
   EXPECT_EQ(c->dms.table_mappings, "include-all");
   EXPECT_EQ(c->journal, "sales-to-rds.journal");
   EXPECT_EQ(c->source.backup_dir_server, "D:\\Backups");
+  // The strong upload verification: CRC32C per part and the composite checked, no Content-MD5.
+  EXPECT_EQ(c->upload.verify_object, "checksum");
+  EXPECT_FALSE(c->upload.content_md5);
 }
 
 TEST(ConfigTest, TemplateParsesAsWritten) {
@@ -58,6 +61,12 @@ TEST(ConfigTest, TemplateParsesAsWritten) {
   auto c = parse_config(config_template(), "template.toml");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->name, "sales-to-rds");
+  // It writes out the upload verification defaults, so they match what an absent key gives.
+  const UploadConfig defaults;
+  EXPECT_EQ(c->upload.verify_object, defaults.verify_object);
+  EXPECT_EQ(c->upload.content_md5, defaults.content_md5);
+  EXPECT_NE(config_template().find("content_md5 = false"), std::string::npos);
+  EXPECT_NE(config_template().find("verify_object = \"checksum\""), std::string::npos);
 }
 
 TEST(ConfigTest, MisspeltKeyIsRefusedWithLineAndSuggestion) {

@@ -82,7 +82,7 @@ TEST_F(UploadEngineTest, UploadsAFileByteIdenticalInParallelParts) {
   ASSERT_EQ(parts->size(), 5U);
   for (const auto& p : *parts) {
     EXPECT_FALSE(p.checksum_crc32c.empty());
-    EXPECT_FALSE(p.content_md5.empty());
+    EXPECT_TRUE(p.content_md5.empty()) << "no MD5 is computed by default";
     EXPECT_EQ(p.offset, static_cast<std::uint64_t>(p.part_number - 1) * 5 * k_mib);
   }
   auto step = journal.step("upload");
@@ -90,6 +90,61 @@ TEST_F(UploadEngineTest, UploadsAFileByteIdenticalInParallelParts) {
   EXPECT_TRUE((*step)->outputs["upload"]["completed"].get<bool>());
   EXPECT_EQ((*step)->outputs["upload"]["etag"], result->etag);
   EXPECT_TRUE(result->etag.ends_with("-5")) << result->etag;
+  EXPECT_EQ(store.parts_with_content_md5(), 0) << "CRC32C alone by default (bench/README.md)";
+}
+
+TEST_F(UploadEngineTest, SendsContentMd5WhenAskedTo) {
+  // Given content_md5 = true, every part should carry its Content-MD5 (the fake store checks
+  // it as S3 does) and the journal should hold it.
+  const std::string content = random_bytes(11 * k_mib + 3, 21);
+  MemoryFileReader file(content);
+  auto r = request();
+  r.content_md5 = true;
+  auto result = upload(r, file);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(store.object("backups", "db/full.bak"), content);
+  EXPECT_EQ(store.parts_with_content_md5(), 3);
+  auto parts = journal.parts(result->upload_id);
+  ASSERT_TRUE(parts);
+  for (const auto& p : *parts) EXPECT_EQ(p.content_md5, aws::md5_base64(std::string_view(content).substr(p.offset, p.size)));
+}
+
+TEST_F(UploadEngineTest, WithoutContentMd5AnObjectWithNoReportedChecksumIsNotTrusted) {
+  // Given a store that reports no CRC32C for the object (one that ignores additional checksums)
+  // and no Content-MD5 sent, nothing has verified the bytes: should refuse with integrity and
+  // name the setting that fixes it; with Content-MD5 sent, the ETag check should accept it.
+  MemoryFileReader file(random_bytes(11 * k_mib, 22));
+  store.tamper_head = [](ObjectInfo& info) { info.checksum_crc32c.clear(); };
+  auto result = upload(request(), file);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::integrity);
+  EXPECT_NE(result.error().message.find("reports no CRC32C, and no Content-MD5 was sent"), std::string::npos)
+      << result.error().message;
+  EXPECT_NE(result.error().hint.find("verify_object = \"etag\""), std::string::npos) << result.error().hint;
+
+  MemoryJournal fresh;
+  ASSERT_TRUE(fresh.begin_step("upload", {}));
+  auto r = request();
+  r.content_md5 = true;
+  auto with_md5 = upload_file(r, store, file, fresh, observer);
+  ASSERT_TRUE(with_md5) << with_md5.error().message;
+}
+
+TEST_F(UploadEngineTest, AcceptsTheCompositeWithoutItsPartCountAsMotoReportsIt) {
+  // Given HeadObject reporting the composite CRC32C without "-<parts>" (moto 5.2.1 does,
+  // docs/facts.md §9), should accept it, and refuse a wrong value in the same form.
+  const std::string content = random_bytes(11 * k_mib + 5, 23);
+  MemoryFileReader file(content);
+  store.tamper_head = [](ObjectInfo& info) { info.checksum_crc32c = info.checksum_crc32c.substr(0, info.checksum_crc32c.find('-')); };
+  auto result = upload(request(), file);
+  ASSERT_TRUE(result) << result.error().message;
+
+  MemoryJournal fresh;
+  ASSERT_TRUE(fresh.begin_step("upload", {}));
+  store.tamper_head = [](ObjectInfo& info) { info.checksum_crc32c = "AAAAAA=="; };
+  auto wrong = upload_file(request(), store, file, fresh, observer);
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().kind, ErrorKind::integrity);
 }
 
 TEST_F(UploadEngineTest, SmallAndEmptyFilesAreOnePart) {
@@ -260,8 +315,8 @@ TEST_F(UploadEngineTest, AWrongObjectAfterCompletionIsAnError) {
 }
 
 TEST_F(UploadEngineTest, AcceptsAFullObjectChecksumAndRejectsAWrongOne) {
-  // Given HeadObject reporting the whole object's CRC32C (checksum type FULL_OBJECT, as moto
-  // does) instead of the composite, should accept the right one and refuse a wrong one.
+  // Given HeadObject reporting the whole object's CRC32C (checksum type FULL_OBJECT) instead
+  // of the composite, should accept the right one and refuse a wrong one.
   const std::string content = random_bytes(11 * k_mib + 5, 13);
   MemoryFileReader file(content);
   store.tamper_head = [&](ObjectInfo& info) { info.checksum_crc32c = aws::crc32c_base64(aws::crc32c(content)); };
@@ -277,14 +332,15 @@ TEST_F(UploadEngineTest, AcceptsAFullObjectChecksumAndRejectsAWrongOne) {
 }
 
 TEST_F(UploadEngineTest, EtagCheckIgnoresAWrongReportedChecksumButNotAWrongEtag) {
-  // Given ObjectCheck::etag (a store whose CRC32C report is wrong, as moto's fallback), should
-  // accept a wrong reported checksum with the right ETag, and refuse a wrong ETag.
+  // Given ObjectCheck::etag (a store whose CRC32C report is wrong, as moto's without its crc32c
+  // module), should accept a wrong reported checksum with the right ETag, and refuse a wrong ETag.
   MemoryFileReader file(random_bytes(11 * k_mib, 14));
   auto r = request();
   r.object_check = ObjectCheck::etag;
   store.tamper_head = [](ObjectInfo& info) { info.checksum_crc32c = "qM3seg=="; };
   auto result = upload(r, file);
   ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(store.parts_with_content_md5(), 3) << "the ETag check needs each part's Content-MD5 sent";
 
   MemoryJournal fresh;
   ASSERT_TRUE(fresh.begin_step("upload", {}));

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/moto_locator.hpp"
 #include "dms_test_support.hpp"
 
 namespace {
@@ -59,6 +60,10 @@ TEST(WorldTest, UpSeedsTheWorldAndDownLeavesNoProcess) {
   EXPECT_NE(slurp(dir / "env").find("AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE="), std::string::npos);
   EXPECT_EQ(slurp(dir / "env").find(slurp(dir / "secrets" / "sa_password")), std::string::npos) << "a secret in env";
   const std::string moto = world["moto"]["endpoint"], dms = world["dms"]["endpoint"];
+  // moto was found by core/moto_locator and given Debian's crc32c module (it passed the
+  // world's CRC32C check to get this far).
+  EXPECT_FALSE(world["moto"]["command"].empty()) << world["moto"].dump();
+  EXPECT_NE(world["moto"]["crc32c_module"].get<std::string>().find("crc32c."), std::string::npos) << world["moto"].dump();
 
   ProcessResult og = cli(dir, moto, {"rds", "describe-option-groups", "--option-group-name", world["option_group"]});
   ASSERT_EQ(og.exit_code, 0) << og.err;
@@ -103,13 +108,41 @@ TEST(WorldTest, UpSeedsTheWorldAndDownLeavesNoProcess) {
 }
 
 TEST(WorldTest, MissingMotoIsAClearFailure) {
-  // Given no moto at the configured path, `world up` should fail naming it and the fix.
+  // Given MOTO_SERVER naming a file that does not exist, `world up` should fail naming it and
+  // the fix, rather than run another moto.
   ASSERT_EQ(access(k_sandbox.c_str(), X_OK), 0) << k_sandbox << " is not built";
   const fs::path dir = fs::temp_directory_path() / ("m2r-world-nomoto-" + std::to_string(getpid()));
   ProcessResult up = run_process({k_sandbox, "world", "up", "--dir", dir.string()},
-                                 {{"MSSQL2RDS_MOTO_SERVER", "/nonexistent/moto_server"}});
-  EXPECT_NE(up.exit_code, 0);
-  EXPECT_NE(up.err.find("moto_server not found at /nonexistent/moto_server"), std::string::npos) << up.err;
+                                 {{"MOTO_SERVER", "/nonexistent/moto_server"}});
+  EXPECT_EQ(up.exit_code, 3) << up.err;  // a missing prerequisite
+  EXPECT_NE(up.err.find("MOTO_SERVER names /nonexistent/moto_server, which is not an executable file"),
+            std::string::npos)
+      << up.err;
+  EXPECT_NE(up.err.find("install-deps.sh"), std::string::npos) << up.err;
+  fs::remove_all(dir);
+}
+
+TEST(WorldTest, RefusesAMotoThatReportsCrc32AsCrc32c) {
+  // Given a moto that cannot import its optional crc32c module (a wrapper that drops the
+  // PYTHONPATH the world gives it), `world up` should refuse to start, naming the wrong
+  // checksum and python3-crc32c, and leave no process behind.
+  ASSERT_EQ(access(k_sandbox.c_str(), X_OK), 0) << k_sandbox << " is not built";
+  auto moto = m2r::locate_moto();
+  ASSERT_TRUE(moto) << moto.error().message << "\n" << moto.error().hint;
+  const fs::path dir = fs::temp_directory_path() / ("m2r-world-nocrc-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path wrapper = dir / "moto-without-crc32c";
+  std::string command;
+  for (const auto& word : moto->argv) command += " '" + word + "'";
+  std::ofstream(wrapper) << "#!/bin/sh\nunset PYTHONPATH\nexec" << command << " \"$@\"\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  ProcessResult up = run_process({k_sandbox, "world", "up", "--dir", dir.string()}, {{"MOTO_SERVER", wrapper.string()}});
+  EXPECT_EQ(up.exit_code, 3) << up.out << up.err;
+  EXPECT_NE(up.err.find("moto reports the CRC32C of \"123456789\" as y/Q5Jg==, not 4waSgw=="), std::string::npos)
+      << up.err;
+  EXPECT_NE(up.err.find("python3-crc32c"), std::string::npos) << up.err;
+  EXPECT_FALSE(fs::exists(dir / "pids.json")) << "world up left its processes recorded";
   fs::remove_all(dir);
 }
 

@@ -14,10 +14,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "core/moto_locator.hpp"
 
 extern char** environ;
 
@@ -129,30 +132,37 @@ Expected<RawResponse> raw_http(int port, const std::string& method, const std::s
 }
 
 Expected<std::unique_ptr<MotoServer>> MotoServer::start(MotoOptions options) {
-  if (const char* env = std::getenv("MOTO_SERVER"); env && *env) options.executable = env;
-  if (access(options.executable.c_str(), X_OK) != 0)
-    return fail(ErrorKind::prerequisite, "moto_server not found at " + options.executable,
-                "run scripts/install-deps.sh (it installs moto[server] 5.x), or set MOTO_SERVER to its path");
+  if (options.command.empty()) options.command = M2R_TRY(locate_moto()).argv;
 
   std::unique_ptr<MotoServer> moto(new MotoServer());
   char dir_template[] = "/tmp/m2r-moto-XXXXXX";
   if (!mkdtemp(dir_template)) return fail(ErrorKind::fatal, "mkdtemp failed");
   moto->m_dir = dir_template;
   moto->m_log_path = moto->m_dir + "/moto.log";
+  moto->m_command = options.command;
   moto->m_port = free_loopback_port();
   if (moto->m_port == 0) return fail(ErrorKind::fatal, "no free loopback port");
 
+  const char* pythonpath_now = std::getenv("PYTHONPATH");
+  const auto pythonpath =
+      M2R_TRY(prepare_moto_pythonpath(moto->m_dir + "/python", pythonpath_now ? pythonpath_now : ""));
+  moto->m_crc32c_module = pythonpath.crc32c_module;
+
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "INITIAL_NO_AUTH_ACTION_COUNT=", 29) != 0) env_strings.emplace_back(*e);
+    if (std::strncmp(*e, "INITIAL_NO_AUTH_ACTION_COUNT=", 29) != 0 && std::strncmp(*e, "PYTHONPATH=", 11) != 0)
+      env_strings.emplace_back(*e);
   // Three unauthenticated calls seed the IAM user; then every request must be signed.
   if (options.enforce_auth) env_strings.emplace_back("INITIAL_NO_AUTH_ACTION_COUNT=3");
+  if (!pythonpath.pythonpath.empty()) env_strings.emplace_back("PYTHONPATH=" + pythonpath.pythonpath);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
 
   const std::string port = std::to_string(moto->m_port);
-  std::vector<std::string> args = {options.executable, "-H", "127.0.0.1", "-p", port};
+  std::vector<std::string> args = options.command;
+  for (const char* a : {"-H", "127.0.0.1", "-p"}) args.emplace_back(a);
+  args.push_back(port);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -163,9 +173,9 @@ Expected<std::unique_ptr<MotoServer>> MotoServer::start(MotoOptions options) {
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, options.executable.c_str(), &actions, nullptr, argv.data(), envp.data());
+  int rc = posix_spawn(&pid, args.front().c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return fail(ErrorKind::prerequisite, "could not start " + options.executable + ": " + std::strerror(rc));
+  if (rc != 0) return fail(ErrorKind::prerequisite, "could not start " + args.front() + ": " + std::strerror(rc));
   moto->m_pid = pid;
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.ready_timeout_seconds);
@@ -173,10 +183,10 @@ Expected<std::unique_ptr<MotoServer>> MotoServer::start(MotoOptions options) {
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       moto->m_pid = -1;
-      return fail(ErrorKind::prerequisite, "moto_server exited during start-up: " + moto->log_tail(1500));
+      return fail(ErrorKind::prerequisite, "moto (" + args.front() + ") exited during start-up: " + moto->log_tail(1500));
     }
     if (std::chrono::steady_clock::now() > deadline)
-      return fail(ErrorKind::timeout, "moto_server did not listen on port " + port + " within " +
+      return fail(ErrorKind::timeout, "moto did not listen on port " + port + " within " +
                                           std::to_string(options.ready_timeout_seconds) + " s: " + moto->log_tail(1500));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -244,8 +254,8 @@ MotoServer::~MotoServer() {
     }
   }
   if (!m_dir.empty()) {
-    std::remove(m_log_path.c_str());
-    rmdir(m_dir.c_str());
+    std::error_code ec;
+    std::filesystem::remove_all(m_dir, ec);
   }
 }
 

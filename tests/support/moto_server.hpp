@@ -4,7 +4,11 @@
 // create an IAM user with an allow-all inline policy and an access key; every later
 // request must be signed with that key. Killed when the object is destroyed.
 //
-// This file depends on nothing but POSIX, so every test executable can link it.
+// moto is found as the rehearsal world finds it (core/moto_locator.hpp: MOTO_SERVER, then
+// moto_server on PATH, then python3 -m moto.server) and runs with Debian's python3-crc32c
+// module on its PYTHONPATH, so that the CRC32C checksums it computes are real.
+//
+// This file depends on nothing but POSIX and m2r_core, so every test executable can link it.
 //
 //   auto moto = m2r::test::MotoServer::start();
 //   ASSERT_TRUE(moto) << moto.error().message;
@@ -13,14 +17,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 
 namespace m2r::test {
 
 struct MotoOptions {
-  // MOTO_SERVER in the environment overrides this path.
-  std::string executable = "/root/.pyenv/versions/3.11.7/bin/moto_server";
+  // How to run moto; empty = core/moto_locator.hpp's search over this process's environment.
+  std::vector<std::string> command;
   bool enforce_auth = true;  // false: no IAM auth at all (any signature accepted)
   std::string user_name = "mssql2rds-test";
   int ready_timeout_seconds = 30;
@@ -42,6 +47,11 @@ class MotoServer {
   static constexpr const char* k_account_id = "123456789012";  // moto's default account
   static constexpr const char* k_region = "us-east-1";
   const std::string& log_path() const { return m_log_path; }
+  // The command that runs it (the program's absolute path first) and how it was found.
+  const std::vector<std::string>& command() const { return m_command; }
+  // Debian's crc32c module given to moto; empty when python3-crc32c is not installed (then
+  // moto reports a CRC32 under the name CRC32C).
+  const std::string& crc32c_module() const { return m_crc32c_module; }
   std::string log_tail(std::size_t bytes = 4000) const;
 
   // An unsigned-but-routable raw HTTP POST of a form body to moto (for seeding only; once
@@ -57,6 +67,8 @@ class MotoServer {
   std::string m_access_key_id;
   std::string m_secret_access_key;
   std::string m_user_arn;
+  std::vector<std::string> m_command;
+  std::string m_crc32c_module;
 };
 
 // A free TCP port on 127.0.0.1 (bound and released; a small race is accepted).
