@@ -1,4 +1,4 @@
-#include "migrate/rehearsal_world.hpp"
+#include "demo/rehearsal_world.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
