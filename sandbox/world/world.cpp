@@ -22,13 +22,12 @@
 #include <thread>
 
 #include "aws/aws_client.hpp"
-#include "core/moto_locator.hpp"
+#include "sys/moto_locator.hpp"
 #include "aws/cloudwatch_client.hpp"
 #include "dms/cdc_engine.hpp"
 #include "dms/dms_http_server.hpp"
 #include "dms/dms_service.hpp"
-
-extern char** environ;
+#include "sys/process.hpp"
 
 namespace sandbox::world {
 
@@ -104,36 +103,19 @@ std::string tail(const std::string& text, std::size_t n = 1500) {
 }
 
 // Starts a child in its own session (so its process group can be killed as one), stdin
-// from /dev/null, stdout and stderr to `log`.
+// from /dev/null, stdout and stderr to `log`, this environment with `env` set. It outlives
+// this process (`world down` is another): the pid goes into pids.json.
 Expected<pid_t> spawn_daemon(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                              const fs::path& log) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string entry(*e);
-    if (!env.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp, argv;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args_copy = args;
-  for (auto& a : args_copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) return fail(ErrorKind::fatal, std::string("fork failed: ") + std::strerror(errno));
-  if (pid == 0) {
-    setsid();
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in >= 0) dup2(in, STDIN_FILENO);
-    if (out >= 0) {
-      dup2(out, STDOUT_FILENO);
-      dup2(out, STDERR_FILENO);
-    }
-    execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  return pid;
+  m2r::sys::SpawnOptions options;
+  options.argv = args;
+  options.env = m2r::sys::Environment::inherited();
+  for (const auto& [k, v] : env) options.env->set(k, v);
+  options.out = m2r::sys::Stream::file(log.string());
+  options.err = m2r::sys::Stream::same_as_stdout();
+  options.group = m2r::sys::Group::own_session;
+  auto child = M2R_TRY(m2r::sys::Process::spawn(options));
+  return child.release();
 }
 
 bool alive(pid_t pid) {

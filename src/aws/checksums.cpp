@@ -194,4 +194,38 @@ std::string md5_raw(std::string_view data) {
 
 std::string md5_base64(std::string_view data) { return base64_encode(md5_raw(data)); }
 
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string multipart_etag(const std::vector<std::string>& part_md5_hex) {
+  std::string joined;
+  for (const auto& hex : part_md5_hex) {
+    if (hex.size() != 32) return {};
+    for (std::size_t i = 0; i < hex.size(); i += 2) {
+      const int high = hex_digit(hex[i]), low = hex_digit(hex[i + 1]);
+      if (high < 0 || low < 0) return {};
+      joined += static_cast<char>(high << 4 | low);
+    }
+  }
+  return hex_encode(md5_raw(joined)) + "-" + std::to_string(part_md5_hex.size());
+}
+
+std::string composite_crc32c(const std::vector<std::string>& part_crc32c_base64) {
+  std::string joined;
+  for (const auto& text : part_crc32c_base64) {
+    const auto raw = base64_decode(text);
+    if (!raw || raw->size() != 4) return {};
+    joined += *raw;
+  }
+  return crc32c_base64(crc32c(joined)) + "-" + std::to_string(part_crc32c_base64.size());
+}
+
 }  // namespace m2r::aws

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace m2r::aws {
 
@@ -32,5 +33,14 @@ std::string hex_encode(std::string_view raw);
 // Raw 16-byte MD5 and its base64 (the Content-MD5 header value).
 std::string md5_raw(std::string_view data);
 std::string md5_base64(std::string_view data);
+
+// What S3 reports for a multipart object, computed from its parts without reading the object
+// (the upload's final check, and the fake object store of the tests):
+// the ETag, hex MD5 of the concatenated binary part MD5s and "-<count>"; "" when a part's
+// MD5 is not 32 hex digits (such a list cannot match any ETag);
+std::string multipart_etag(const std::vector<std::string>& part_md5_hex);
+// the composite checksum (type COMPOSITE), base64 CRC32C of the concatenated binary part CRCs
+// and "-<count>"; "" when a part's CRC is not the base64 of four bytes.
+std::string composite_crc32c(const std::vector<std::string>& part_crc32c_base64);
 
 }  // namespace m2r::aws

@@ -2,25 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <csignal>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 
-#include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-extern char** environ;
+#include "sys/process.hpp"
 
 namespace m2r::aws {
 namespace {
@@ -224,76 +217,30 @@ Expected<std::vector<std::string>> split_command_line(std::string_view command) 
 
 ProcessRunner default_process_runner(std::chrono::seconds timeout) {
   return [timeout](const std::vector<std::string>& argv) -> Expected<std::string> {
-    int out_pipe[2];
-    int err_pipe[2];
-    if (pipe2(out_pipe, O_CLOEXEC) != 0) return fail(ErrorKind::fatal, "pipe() failed");
-    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-      close(out_pipe[0]);
-      close(out_pipe[1]);
-      return fail(ErrorKind::fatal, "pipe() failed");
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    if (rc != 0) {
-      close(out_pipe[0]);
-      close(err_pipe[0]);
-      return fail(ErrorKind::prerequisite, fmt::format("could not start '{}': {}", argv[0], std::strerror(rc)),
+    // As the AWS CLI runs it: no shell, this process's environment, the program looked up on
+    // PATH; stdin from /dev/null, and this process's group, so that a program that asks on
+    // the terminal (an MFA prompt on /dev/tty) still can.
+    sys::SpawnOptions options;
+    options.argv = argv;
+    options.search_path = sys::SearchPath::yes;
+    options.out = sys::Stream::pipe();
+    options.err = sys::Stream::pipe();
+    auto ran = sys::run(options, {}, timeout);
+    if (!ran) {
+      return fail(ErrorKind::prerequisite, ran.error().message,
                   "check the program named by credential_process (it is run without a shell)");
     }
-    std::string out, err;
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool timed_out = false;
-    int open_fds = 2;
-    while (open_fds > 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        timed_out = true;
-        break;
-      }
-      int n = poll(fds, 2, static_cast<int>(left.count()));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) continue;
-      for (auto& fd : fds) {
-        if (fd.fd < 0 || !(fd.revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        char buf[4096];
-        ssize_t got = read(fd.fd, buf, sizeof buf);
-        if (got > 0) {
-          (fd.fd == out_pipe[0] ? out : err).append(buf, static_cast<size_t>(got));
-        } else {
-          close(fd.fd);
-          fd.fd = -1;
-          --open_fds;
-        }
-      }
-    }
-    for (auto& fd : fds)
-      if (fd.fd >= 0) close(fd.fd);
-    if (timed_out) kill(pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (timed_out)
+    if (ran->timed_out)
       return fail(ErrorKind::timeout, fmt::format("'{}' did not finish within {} s", argv[0], timeout.count()));
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (!ran->status.success()) {
+      const std::string& err = ran->err;
       std::string first = err.substr(0, std::min(err.find('\n'), size_t{200}));
       return fail(ErrorKind::auth,
-                  fmt::format("'{}' failed (exit status {}){}", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                              first.empty() ? "" : ": " + first),
+                  fmt::format("'{}' failed (exit status {}){}", argv[0],
+                              ran->status.signal != 0 ? -1 : ran->status.code, first.empty() ? "" : ": " + first),
                   "run the credential_process command by hand to see why it fails");
     }
-    return out;
+    return std::move(ran->out);
   };
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // HTTP behind a narrow interface: the AWS clients build requests, a transport sends them.
-// CurlTransport is the real one; FakeHttpTransport (fake_http_transport.hpp) records and replays.
+// CurlTransport is the real one; FakeHttpTransport (tests/fakes/fake_http_transport.hpp) records and replays.
 #include <chrono>
 #include <cstdint>
 #include <functional>

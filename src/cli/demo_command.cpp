@@ -9,7 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/event_renderer.hpp"
-#include "migrate/demo.hpp"
+#include "demo/demo.hpp"
 
 namespace m2r::cli {
 

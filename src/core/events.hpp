@@ -3,7 +3,6 @@
 // renders them (a bar on a terminal, plain lines otherwise, JSON lines with --json).
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,23 +45,6 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void emit(const Event& event) = 0;  // may be called from several threads
-};
-
-// Collects events, for tests.
-class RecordingEventSink final : public EventSink {
- public:
-  void emit(const Event& event) override {
-    std::lock_guard lock(m_mutex);
-    m_events.push_back(event);
-  }
-  std::vector<Event> events() const {
-    std::lock_guard lock(m_mutex);
-    return m_events;
-  }
-
- private:
-  mutable std::mutex m_mutex;
-  std::vector<Event> m_events;
 };
 
 }  // namespace m2r

@@ -4,7 +4,6 @@
 // may still be growing while a backup writes it: size() is the size now.
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 
@@ -34,24 +33,6 @@ class PosixFileReader final : public FileReader {
   PosixFileReader(std::string path, int fd) : m_path(std::move(path)), m_fd(fd) {}
   std::string m_path;
   int m_fd;
-};
-
-// A file in memory that tests can grow and rewrite while an upload reads it.
-class MemoryFileReader final : public FileReader {
- public:
-  explicit MemoryFileReader(std::string content = {}) : m_content(std::move(content)) {}
-  Expected<std::uint64_t> size() override;
-  Expected<std::size_t> read_at(std::uint64_t offset, std::span<char> into) override;
-
-  void append(std::string_view bytes);
-  void overwrite(std::uint64_t offset, std::string_view bytes);
-  std::string content();
-  int reads();
-
- private:
-  std::mutex m_mutex;
-  std::string m_content;
-  int m_reads = 0;
 };
 
 }  // namespace m2r

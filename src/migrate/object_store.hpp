@@ -1,7 +1,7 @@
 #pragma once
 // The part of S3 the upload engine needs, behind a narrow interface (conventions.md):
 // S3ObjectStore (object_store_s3.hpp) speaks to S3 or the rehearsal world's servers,
-// FakeObjectStore (object_store_fake.hpp) keeps objects in memory for tests.
+// FakeObjectStore (tests/fakes/fake_object_store.hpp) keeps objects in memory for tests.
 // Every call may come from many threads at once.
 #include <chrono>
 #include <cstdint>

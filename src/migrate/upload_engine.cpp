@@ -14,7 +14,6 @@
 
 #include "aws/checksums.hpp"
 #include "aws/md5_batcher.hpp"
-#include "migrate/object_store_fake.hpp"  // multipart_etag, composite_crc32c
 
 namespace m2r {
 
@@ -348,7 +347,7 @@ Expected<void> Engine::verify_and_complete(std::uint64_t final_size) {
 
   const std::string etag = M2R_TRY(m_store.complete(m_req.bucket, m_req.key, m_result.upload_id, completed));
   const ObjectInfo head = M2R_TRY(m_store.head_object(m_req.bucket, m_req.key));
-  const std::string want_crc = composite_crc32c(crcs);
+  const std::string want_crc = aws::composite_crc32c(crcs);
   // S3 reports a multipart object's CRC32C as the composite "<crc of part crcs>-<parts>"
   // (checksum type COMPOSITE, the default) or as the CRC32C of the whole object (FULL_OBJECT):
   // both are computed from the parts' CRCs without reading the file.
@@ -379,13 +378,13 @@ Expected<void> Engine::verify_and_complete(std::uint64_t final_size) {
   const bool crc_ok = by_etag || (reported.find('-') != std::string::npos
                                       ? reported == want_crc
                                       : reported == want_full || reported == want_crc.substr(0, want_crc.find('-')));
-  const bool etag_ok = !by_etag || head.etag == multipart_etag(etags);
+  const bool etag_ok = !by_etag || head.etag == aws::multipart_etag(etags);
   if (head.size != final_size || !crc_ok || !etag_ok) {
     return fail(ErrorKind::integrity,
                 fmt::format("s3://{}/{} after completion: size {}, ETag {}, CRC32C {}; expected size {}, "
                             "ETag {}, CRC32C {}",
                             m_req.bucket, m_req.key, head.size, head.etag, reported, final_size,
-                            multipart_etag(etags), want_crc),
+                            aws::multipart_etag(etags), want_crc),
                 "upload again; if it repeats, the copy on S3 cannot be trusted");
   }
   m_result.etag = head.etag.empty() ? etag : head.etag;

@@ -1,6 +1,6 @@
 #pragma once
 // The narrow interface the migration uses to talk to SQL Server. The ODBC implementation
-// is odbc_session.hpp; tests of code above this layer use fake_sql_session.hpp.
+// is odbc_session.hpp; tests of code above this layer use tests/fakes/fake_sql_session.hpp.
 //
 // Statements are parameterised with positional `?` markers and typed SqlParam values: no
 // SQL is ever built from user input. Identifiers that cannot be parameters are quoted by

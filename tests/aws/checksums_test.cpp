@@ -2,6 +2,8 @@
 #include "aws/checksums.hpp"
 
 #include <random>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -53,6 +55,23 @@ TEST(ChecksumsTest, WireFormsMatchS3) {
   EXPECT_EQ(crc32c_base64(crc32c("")), "AAAAAA==");
   EXPECT_EQ(md5_base64(""), "1B2M2Y8AsgTpgAmY7PhCfg==");
   EXPECT_EQ(md5_base64("The quick brown fox jumps over the lazy dog"), "nhB9nTcrtoJr2B01QqQZ1g==");
+}
+
+TEST(ChecksumsTest, MultipartEtagAndCompositeChecksumAreComputedFromThePartsAsS3Does) {
+  // Given the parts "hello" and "world" (their MD5s and CRC32Cs, and the expected values computed
+  // with Python's hashlib and a bitwise CRC-32C), the object's ETag and composite CRC32C should be
+  // the digest of the concatenated binary part digests with "-2"; malformed part digests give "".
+  const std::vector<std::string> md5s = {"5d41402abc4b2a76b9719d911017c592", "7d793037a0760186574b0282f2f435e7"};
+  EXPECT_EQ(multipart_etag(md5s), "065947336a2f2a95ba8899f3675c3be6-2");
+  EXPECT_EQ(multipart_etag({"5D41402ABC4B2A76B9719D911017C592", md5s[1]}), "065947336a2f2a95ba8899f3675c3be6-2");
+  const std::vector<std::string> crcs = {crc32c_base64(crc32c("hello")), crc32c_base64(crc32c("world"))};
+  EXPECT_EQ(crcs, (std::vector<std::string>{"mnG7TA==", "MaqBTg=="}));
+  EXPECT_EQ(composite_crc32c(crcs), "u6ozzA==-2");
+
+  EXPECT_EQ(multipart_etag({"\"5d41402abc4b2a76b9719d911017c592\""}), "");
+  EXPECT_EQ(multipart_etag({"5d41402abc4b2a76b9719d911017c59g"}), "");
+  EXPECT_EQ(composite_crc32c({"mnG7TA==", "Zm9vYmE="}), "");  // five bytes, not a CRC
+  EXPECT_EQ(composite_crc32c({"not base64"}), "");
 }
 
 TEST(ChecksumsTest, Base64RoundTripsAndRejectsGarbage) {

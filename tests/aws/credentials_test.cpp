@@ -7,7 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "aws/aws_context.hpp"
-#include "aws/fake_http_transport.hpp"
+#include "fakes/fake_clock.hpp"
+#include "fakes/fake_http_transport.hpp"
 #include "support/temp_dir.hpp"
 
 namespace m2r::aws {

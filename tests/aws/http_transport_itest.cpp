@@ -3,9 +3,6 @@
 #include "aws/http_transport.hpp"
 
 #include <arpa/inet.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,8 +18,7 @@
 
 #include "support/moto_server.hpp"  // free_loopback_port
 #include "support/temp_dir.hpp"
-
-extern char** environ;
+#include "sys/process.hpp"
 
 namespace m2r::aws {
 namespace {
@@ -289,30 +285,24 @@ TEST(CurlTransportTest, VerifiesTlsAndAcceptsAConfiguredCaBundle) {
   // naming the CA bundle option), and a transport pointed at that certificate as CA bundle should accept it.
   m2r::test::TempDir dir;
   const std::string cert = dir.str() + "/cert.pem", key = dir.str() + "/key.pem";
-  const std::string make_cert = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                                "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>/dev/null";
-  ASSERT_EQ(std::system(make_cert.c_str()), 0) << "openssl is needed for this test (apt-get install openssl)";
+  m2r::sys::SpawnOptions make_cert;
+  make_cert.argv = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert};
+  make_cert.search_path = m2r::sys::SearchPath::yes;
+  make_cert.out = m2r::sys::Stream::pipe();
+  make_cert.err = m2r::sys::Stream::same_as_stdout();
+  auto made = m2r::sys::run(make_cert);
+  ASSERT_TRUE(made) << made.error().message << " (openssl is needed for this test: apt-get install openssl)";
+  ASSERT_TRUE(made->status.success()) << made->out;
   const int port = m2r::test::free_loopback_port();
-  std::vector<std::string> args = {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert", cert,
-                                   "-key", key, "-www", "-quiet"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  pid_t pid = 0;
-  ASSERT_EQ(posix_spawnp(&pid, "openssl", &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
-  struct Kill {
-    pid_t pid;
-    ~Kill() {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  } kill_server{pid};
+  m2r::sys::SpawnOptions server;
+  server.argv = {"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert", cert,
+                 "-key", key, "-www", "-quiet"};
+  server.search_path = m2r::sys::SearchPath::yes;
+  server.out = m2r::sys::Stream::null();
+  server.err = m2r::sys::Stream::null();
+  auto openssl = m2r::sys::Process::spawn(server);  // killed and reaped when it goes out of scope
+  ASSERT_TRUE(openssl) << openssl.error().message;
   for (int i = 0; i < 100 && !port_accepts(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ASSERT_TRUE(port_accepts(port)) << "openssl s_server did not start";
 

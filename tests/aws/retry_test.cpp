@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_clock.hpp"
+
 namespace m2r::aws {
 namespace {
 

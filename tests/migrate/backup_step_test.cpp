@@ -8,7 +8,9 @@
 #include <chrono>
 #include <memory>
 
-#include "mssql/fake_sql_session.hpp"
+#include "fakes/fake_sql_session.hpp"
+#include "fakes/memory_journal.hpp"
+#include "fakes/recording_event_sink.hpp"
 
 using namespace m2r;
 using namespace std::chrono_literals;

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include "aws/fake_http_transport.hpp"
+#include "fakes/fake_http_transport.hpp"
+#include "fakes/memory_journal.hpp"
+#include "fakes/recording_event_sink.hpp"
 
 using namespace m2r;
 using nlohmann::json;

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "core/journal.hpp"
-#include "mssql/fake_sql_session.hpp"
+#include "fakes/fake_sql_session.hpp"
+#include "fakes/memory_journal.hpp"
+#include "fakes/recording_event_sink.hpp"
 
 using namespace m2r;
 using mssql::FakeResponse;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "mssql/fake_sql_session.hpp"
+#include "fakes/fake_sql_session.hpp"
 
 using namespace m2r;
 using mssql::FakeSqlSession;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/memory_journal.hpp"
+#include "fakes/recording_event_sink.hpp"
+
 using namespace m2r;
 
 TEST(StepRunnerTest, DoneStepsAreSkippedAndTheirOutputsPassedOn) {

@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include "aws/checksums.hpp"
-#include "migrate/object_store_fake.hpp"
+#include "fakes/fake_object_store.hpp"
+#include "fakes/memory_file_reader.hpp"
+#include "fakes/memory_journal.hpp"
 
 namespace m2r {
 namespace {

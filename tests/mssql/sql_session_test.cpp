@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "mssql/fake_sql_session.hpp"
+#include "fakes/fake_sql_session.hpp"
 #include "mssql/text_encoding.hpp"
 
 namespace m2r::mssql {

@@ -20,7 +20,7 @@
 #include "dms/table_mappings.hpp"
 #include "engine_test_support.hpp"
 #include "mssql/error_mapping.hpp"
-#include "mssql/fake_sql_session.hpp"
+#include "fakes/fake_sql_session.hpp"
 
 namespace {
 

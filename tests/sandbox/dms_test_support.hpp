@@ -1,15 +1,8 @@
 #pragma once
 // Shared by the DMS and world integration tests: running a child process (the AWS CLI v2)
 // with a given environment, and a DMS API server in-process on a free loopback port.
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,8 +14,7 @@
 
 #include "dms/dms_http_server.hpp"
 #include "dms/dms_service.hpp"
-
-extern char** environ;
+#include "sys/process.hpp"
 
 namespace m2r::test {
 
@@ -37,58 +29,24 @@ inline constexpr const char* k_unset = "\x01unset";
 
 // Runs argv[0] with the current environment plus `env` overrides (no shell).
 inline ProcessResult run_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string entry(*e);
-    if (!env.count(entry.substr(0, entry.find('=')))) env_strings.push_back(entry);
+  m2r::sys::SpawnOptions options;
+  options.argv = args;
+  options.env = m2r::sys::Environment::inherited();
+  for (const auto& [k, v] : env) {
+    if (v == k_unset) options.env->unset(k);
+    else options.env->set(k, v);
   }
-  for (const auto& [k, v] : env)
-    if (v != k_unset) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp, argv;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args_copy = args;
-  for (auto& a : args_copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) return {};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  pid_t pid = 0;
+  options.out = m2r::sys::Stream::pipe();
+  options.err = m2r::sys::Stream::pipe();
   ProcessResult result;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  if (rc != 0) {
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    result.err = std::string("could not start ") + args[0] + ": " + std::strerror(rc);
+  auto ran = m2r::sys::run(options);
+  if (!ran) {
+    result.err = ran.error().message;
     return result;
   }
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  int open_fds = 2;
-  char buf[8192];
-  while (open_fds > 0) {
-    if (poll(fds, 2, -1) < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      } else {
-        (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
-      }
-    }
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code = ran->status.shell_code();
+  result.out = std::move(ran->out);
+  result.err = std::move(ran->err);
   return result;
 }
 

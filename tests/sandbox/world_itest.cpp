@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/moto_locator.hpp"
+#include "sys/moto_locator.hpp"
 #include "dms_test_support.hpp"
 
 namespace {

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/moto_locator.hpp"
+#include "sys/moto_locator.hpp"
 
 extern char** environ;
 

@@ -5,7 +5,8 @@
 #include <string>
 
 #include "aws/aws_context.hpp"
-#include "aws/fake_http_transport.hpp"
+#include "fakes/fake_clock.hpp"
+#include "fakes/fake_http_transport.hpp"
 
 namespace m2r::test {
 

@@ -1,8 +1,5 @@
 #include "cli/support/cli_world.hpp"
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,16 +8,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sys/process.hpp"
+
 namespace m2r::testing {
 
 ShellOutput run_shell(const std::string& command) {
   ShellOutput out;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return out;
-  char buffer[4096];
-  while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.text.append(buffer, n);
-  const int status = ::pclose(pipe);
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  sys::SpawnOptions shell;
+  shell.argv = {"/bin/sh", "-c", command};
+  shell.out = sys::Stream::pipe();
+  shell.err = sys::Stream::same_as_stdout();
+  auto ran = sys::run(shell);
+  if (!ran) {
+    out.text = ran.error().message;
+    return out;
+  }
+  out.text = std::move(ran->out);
+  out.exit_code = ran->status.shell_code();
   return out;
 }
 
@@ -76,7 +80,7 @@ std::string CliWorldTest::with_world(const std::string& args) const {
 std::string CliWorldTest::with_world_in_background(const std::string& args, const std::string& log,
                                                    const std::string& pid_file) const {
   const std::string secret = world_dir() + "/secrets/sa_password";
-  // The whole background subshell writes to the log (not to popen's pipe, which would make
+  // The whole background subshell writes to the log (not to run_shell's pipe, which would make
   // run_shell wait for it), and ends by exec'ing mssql2rds, so $! is mssql2rds's own pid.
   return "bash -c '(. " + world_dir() + "/env && export MSSQL2RDS_SOURCE_PASSWORD=\"$(cat " + secret +
          ")\" MSSQL2RDS_TARGET_PASSWORD=\"$(cat " + secret + ")\" && exec " + mssql2rds() + " " + args + ") > " + log +

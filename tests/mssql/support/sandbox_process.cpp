@@ -1,11 +1,8 @@
 #include "mssql/support/sandbox_process.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,12 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
-#include <vector>
 
 #include <fmt/format.h>
-
-extern char** environ;
 
 namespace m2r::mssql::testing {
 
@@ -53,48 +46,27 @@ Expected<void> SandboxProcess::start(SandboxOptions options) {
   if (m_options.backup_throughput > 0) spec += fmt::format(",backup_throughput={}", m_options.backup_throughput);
   mkdir((m_options.data_dir + "/" + m_options.name).c_str(), 0700);
 
-  int out_pipe[2];
-  if (pipe(out_pipe) != 0) return fail(ErrorKind::fatal, "pipe failed");
-  // Everything the child needs is prepared before fork (only async-signal-safe calls after it).
-  std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::string(*e).rfind("MSSQL2RDS_SANDBOX_SA_PASSWORD=", 0) != 0) env_storage.emplace_back(*e);
-  }
-  env_storage.push_back("MSSQL2RDS_SANDBOX_SA_PASSWORD=" + m_options.sa_password);
-  std::vector<char*> envp;
-  for (auto& s : env_storage) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = {bin, "serve", "--instance", spec};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const int err_fd = open(m_stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-  m_pid = fork();
-  if (m_pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);  // a crashed test leaves no server behind
-    dup2(out_pipe[1], STDOUT_FILENO);
-    if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
-    close(out_pipe[0]);
-    execve(bin.c_str(), argv.data(), envp.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  if (err_fd >= 0) close(err_fd);
-  if (m_pid < 0) {
-    close(out_pipe[0]);
-    return fail(ErrorKind::fatal, "fork failed");
-  }
+  // The sa password reaches it through its environment, never its argv.
+  sys::SpawnOptions spawn;
+  spawn.argv = {bin, "serve", "--instance", spec};
+  spawn.env = sys::Environment::inherited().set("MSSQL2RDS_SANDBOX_SA_PASSWORD", m_options.sa_password);
+  spawn.out = sys::Stream::pipe();
+  spawn.err = sys::Stream::file(m_stderr_path, sys::FileMode::truncate, 0600);
+  spawn.parent_death_signal = SIGTERM;  // a crashed test leaves no server behind
+  auto child = sys::Process::spawn(spawn);
+  if (!child) return tl::unexpected(child.error());
+  m_process = std::move(*child);
+  const int out_fd = m_process->stdout_fd();
 
   // Wait for "ready name=<name> port=<port>".
   std::string buffer;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   bool ready = false;
   while (!ready && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{out_pipe[0], POLLIN, 0};
+    pollfd p{out_fd, POLLIN, 0};
     if (poll(&p, 1, 200) <= 0) continue;
     char chunk[512];
-    const ssize_t n = read(out_pipe[0], chunk, sizeof(chunk));
+    const ssize_t n = read(out_fd, chunk, sizeof(chunk));
     if (n <= 0) break;
     buffer.append(chunk, static_cast<std::size_t>(n));
     std::size_t nl;
@@ -108,7 +80,6 @@ Expected<void> SandboxProcess::start(SandboxOptions options) {
       }
     }
   }
-  m_stdout_fd = out_pipe[0];
   if (!ready) {
     stop();
     std::ifstream err(m_stderr_path);
@@ -120,25 +91,10 @@ Expected<void> SandboxProcess::start(SandboxOptions options) {
 }
 
 void SandboxProcess::stop() {
-  if (m_pid <= 0) {
-    if (m_stdout_fd >= 0) close(m_stdout_fd);
-    m_stdout_fd = -1;
-    return;
-  }
-  kill(m_pid, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 100; ++i) {
-    if (waitpid(m_pid, &status, WNOHANG) == m_pid) {
-      m_pid = -1;
-      stop();
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(m_pid, SIGKILL);
-  waitpid(m_pid, &status, 0);
-  m_pid = -1;
-  stop();
+  // SIGTERM, up to 5 s for a clean stop, then SIGKILL; the stdout pipe is closed only then,
+  // so that the server's last lines do not hit a closed pipe.
+  if (m_process) (void)m_process->terminate(std::chrono::seconds(5));
+  m_process.reset();
 }
 
 }  // namespace m2r::mssql::testing

@@ -2,12 +2,12 @@
 // Starts `mssql2rds-sandbox serve` (the rehearsal world's SQL Server) on a free loopback port
 // in a temporary data directory, waits for its "ready name=... port=..." line, and stops it
 // with SIGTERM. The sa password reaches it through its environment, never its argv.
-#include <sys/types.h>
-
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/error.hpp"
+#include "sys/process.hpp"
 
 namespace m2r::mssql::testing {
 
@@ -37,8 +37,7 @@ class SandboxProcess {
 
  private:
   SandboxOptions m_options;
-  pid_t m_pid = -1;
-  int m_stdout_fd = -1;  // kept open so that the server's last lines do not hit a closed pipe
+  std::optional<sys::Process> m_process;  // its stdout pipe stays open until stop()
   std::uint16_t m_port = 0;
   std::string m_stderr_path;
   std::string m_created_dir;  // removed by the destructor

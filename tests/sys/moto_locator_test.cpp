@@ -1,4 +1,4 @@
-#include "core/moto_locator.hpp"
+#include "sys/moto_locator.hpp"
 
 #include <filesystem>
 

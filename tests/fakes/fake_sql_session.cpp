@@ -1,4 +1,4 @@
-#include "mssql/fake_sql_session.hpp"
+#include "fakes/fake_sql_session.hpp"
 
 #include <algorithm>
 #include <cctype>

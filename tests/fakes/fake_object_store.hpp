@@ -1,7 +1,8 @@
 #pragma once
 // An honest in-memory ObjectStore for tests: it checks CRC32C and, when sent, Content-MD5 as S3 does,
-// keeps parts and objects, computes multipart ETags and composite checksums the S3 way,
-// and records what was uploaded (`parts_uploaded`) so tests assert on state.
+// keeps parts and objects, computes multipart ETags and composite checksums the S3 way
+// (aws/checksums: multipart_etag, composite_crc32c), and records what was uploaded
+// (`parts_uploaded`) so tests assert on state.
 #include <functional>
 #include <map>
 #include <mutex>
@@ -10,11 +11,6 @@
 #include "migrate/object_store.hpp"
 
 namespace m2r {
-
-// S3's multipart ETag: hex MD5 of the concatenated binary part MD5s, "-<count>".
-std::string multipart_etag(const std::vector<std::string>& part_md5_hex);
-// S3's composite checksum: base64 CRC32C of the concatenated binary part CRCs, "-<count>".
-std::string composite_crc32c(const std::vector<std::string>& part_crc32c_base64);
 
 class FakeObjectStore final : public ObjectStore {
  public:

@@ -1,19 +1,17 @@
-#include "core/moto_locator.hpp"
+#include "sys/moto_locator.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
 #include <fmt/format.h>
 
-extern char** environ;
+#include "sys/process.hpp"
+
 
 namespace m2r {
 
@@ -62,24 +60,12 @@ bool python_has_moto(const std::string& python) {
       "try:\n    ok = u.find_spec('moto.server') is not None\n"
       "except ImportError:\n    ok = False\n"
       "sys.exit(0 if ok else 1)\n";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::vector<std::string> args = {python, "-c", k_probe};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, python.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return false;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return false;
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  sys::SpawnOptions options;
+  options.argv = {python, "-c", k_probe};
+  options.out = sys::Stream::null();
+  options.err = sys::Stream::null();
+  const auto done = sys::run(options, {}, std::chrono::seconds(30));
+  return done && !done->timed_out && done->status.success();
 }
 
 Expected<MotoCommand> from_moto_server_env(const std::string& value, const std::vector<std::string>& dirs) {

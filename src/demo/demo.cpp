@@ -1,4 +1,4 @@
-#include "migrate/demo.hpp"
+#include "demo/demo.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -13,7 +13,7 @@
 
 #include "core/plan.hpp"
 #include "migrate/config_file.hpp"
-#include "migrate/rehearsal_world.hpp"
+#include "demo/rehearsal_world.hpp"
 #include "migrate/sqlite_journal.hpp"
 #include "mssql/connection_string.hpp"
 #include "mssql/odbc_session.hpp"

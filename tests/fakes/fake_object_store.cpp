@@ -1,4 +1,4 @@
-#include "migrate/object_store_fake.hpp"
+#include "fakes/fake_object_store.hpp"
 
 #include <fmt/format.h>
 
@@ -8,31 +8,11 @@ namespace m2r {
 
 namespace {
 
-std::string unhex(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    out += static_cast<char>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16));
-  }
-  return out;
-}
-
 Error no_such_upload(const std::string& id) {
   return Error(ErrorKind::not_found, fmt::format("NoSuchUpload: upload '{}' does not exist", id));
 }
 
 }  // namespace
-
-std::string multipart_etag(const std::vector<std::string>& part_md5_hex) {
-  std::string joined;
-  for (const auto& h : part_md5_hex) joined += unhex(h);
-  return fmt::format("{}-{}", aws::hex_encode(aws::md5_raw(joined)), part_md5_hex.size());
-}
-
-std::string composite_crc32c(const std::vector<std::string>& part_crc32c_base64) {
-  std::string joined;
-  for (const auto& b : part_crc32c_base64) joined += aws::base64_decode(b).value_or(std::string());
-  return fmt::format("{}-{}", aws::crc32c_base64(aws::crc32c(joined)), part_crc32c_base64.size());
-}
 
 Expected<std::string> FakeObjectStore::create_multipart(const std::string& bucket, const std::string& key) {
   std::lock_guard lock(m_mutex);
@@ -134,8 +114,8 @@ Expected<std::string> FakeObjectStore::complete(const std::string& bucket, const
     md5s.push_back(stored->second.etag);
     crcs.push_back(stored->second.crc32c);
   }
-  object.etag = multipart_etag(md5s);
-  object.crc32c = composite_crc32c(crcs);
+  object.etag = aws::multipart_etag(md5s);
+  object.crc32c = aws::composite_crc32c(crcs);
   const std::string etag = object.etag;
   m_objects[bucket + "/" + key] = std::move(object);
   m_uploads.erase(it);

@@ -1,4 +1,4 @@
-#include "aws/fake_http_transport.hpp"
+#include "fakes/fake_http_transport.hpp"
 
 #include <algorithm>
 #include <fstream>

@@ -10,7 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/events.hpp"
-#include "migrate/demo_workload.hpp"
+#include "demo/demo_workload.hpp"
 #include "migrate/migration.hpp"
 
 namespace m2r {

@@ -1,4 +1,4 @@
-#include "migrate/demo_workload.hpp"
+#include "demo/demo_workload.hpp"
 
 #include <random>
 

@@ -1,13 +1,8 @@
-#include "migrate/rehearsal_world.hpp"
+#include "demo/rehearsal_world.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,7 +11,7 @@
 
 #include <fmt/format.h>
 
-extern char** environ;
+#include "sys/process.hpp"
 
 namespace m2r {
 
@@ -68,35 +63,17 @@ Expected<std::string> find_sandbox_executable(const std::string& explicit_path) 
 }
 
 Expected<int> run_logged(const std::string& exe, const std::vector<std::string>& args, const std::string& log_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<std::string> argv_text{exe};
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  sys::SpawnOptions options;
+  options.argv = {exe};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
   // The child gets this process's environment minus the password variables the demo sets.
-  std::vector<char*> envp;
-  for (char** e = environ; *e != nullptr; ++e) {
-    const std::string_view entry(*e);
-    const auto name = entry.substr(0, entry.find('='));
-    if (name.size() >= 9 && name.substr(name.size() - 9) == "_PASSWORD") continue;
-    envp.push_back(*e);
-  }
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return fail(ErrorKind::prerequisite, fmt::format("could not start {}: {}", exe, std::strerror(rc)));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return fail(ErrorKind::fatal, fmt::format("waitpid: {}", std::strerror(errno)));
-  }
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  options.env = sys::Environment::inherited().unset_if([](std::string_view name) { return name.ends_with("_PASSWORD"); });
+  options.out = sys::Stream::file(log_path, sys::FileMode::append, 0600);
+  options.err = sys::Stream::same_as_stdout();
+  auto child = sys::Process::spawn(options);
+  if (!child) return fail(ErrorKind::prerequisite, child.error().message, child.error().hint);
+  const sys::ExitStatus status = M2R_TRY(child->wait());
+  return status.shell_code();
 }
 
 Expected<RehearsalWorld> RehearsalWorld::up(const std::string& sandbox_exe, const std::string& dir,

@@ -1,9 +1,8 @@
 #pragma once
 // Where moto (the AWS emulator of the rehearsal world, docs/facts.md §9) is on this machine,
 // for the two places that start it: the rehearsal world (sandbox/world) and the tests' moto
-// fixture (tests/support/moto_server). They have nothing in common but m2r_core, so the one
-// search lives here; it is core's only code that looks at the file system and runs a program
-// (python3, to ask whether it can import moto). The product never calls it.
+// fixture (tests/support/moto_server), beside the process helper it uses to ask a python3
+// whether it can import moto. The product never calls it.
 //
 // The search, in order; the first that answers wins:
 //   1. MOTO_SERVER, when set: a path to the executable, or a command ("python3.12 -m moto.server",
