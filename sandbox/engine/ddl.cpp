@@ -694,6 +694,20 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
       sink.done(DoneKind::statement, std::nullopt, false);
       return;
     }
+    if (t.size() >= 6 && t[3].is("SET") && (t[4].is("READ_COMMITTED_SNAPSHOT") || t[4].is("ALLOW_SNAPSHOT_ISOLATION"))) {
+      // Row versioning options (README.md "Locking"). SQL Server waits for the database's
+      // other sessions before switching READ_COMMITTED_SNAPSHOT; the sandbox switches at once
+      // (WITH ROLLBACK IMMEDIATE / NO_WAIT accepted).
+      if (!t[5].is("ON") && !t[5].is("OFF")) syntax_near(t, 5);
+      if (t.size() > 6 && !(t[6].is("WITH") && t.size() > 7 && (t[7].is("ROLLBACK") || t[7].is("NO_WAIT")))) syntax_near(t, 6);
+      const bool on = t[5].is("ON");
+      const bool rcsi = t[4].is("READ_COMMITTED_SNAPSHOT");
+      std::lock_guard<std::mutex> lock(db->write_mutex);
+      db->set_meta(db->admin, rcsi ? "read_committed_snapshot" : "allow_snapshot_isolation", on ? "1" : "0");
+      (rcsi ? db->read_committed_snapshot : db->allow_snapshot_isolation) = on;
+      sink.done(DoneKind::statement, std::nullopt, false);
+      return;
+    }
     unsupported("ALTER DATABASE " + (t.size() > 4 ? upper(t[3].text) + " " + upper(t[4].text) : upper(t[3].text)));
   }
   if (!t[1].is("TABLE")) unsupported("ALTER " + upper(t[1].text));

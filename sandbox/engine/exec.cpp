@@ -111,6 +111,13 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
 
 void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) {
   RequestScope request(*this);
+  ResultSink* const outer_sink = m_request_sink;
+  if (!outer_sink) m_request_sink = &sink;
+  struct RestoreSink {
+    ResultSink*& slot;
+    ResultSink* prev;
+    ~RestoreSink() { slot = prev; }
+  } restore_sink{m_request_sink, outer_sink};
   try {
     if (iequals(procedure, "sp_executesql") || iequals(procedure, "sys.sp_executesql")) {
       if (params.empty()) raise(201, 16, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
@@ -150,6 +157,10 @@ void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<Rp
           sink.message(e.msg);
           sink.done(DoneKind::in_proc, std::nullopt, true);
           failed = true;
+          if (e.msg.number == 1205) {  // a deadlock victim's batch ends (its transaction is gone)
+            m_vars = saved;
+            throw BatchAborted{};
+          }
           if (e.msg.severity == 15) break;
         }
       }
@@ -167,6 +178,10 @@ void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<Rp
     call_procedure(procedure, named, sink, false, positional);
   } catch (const SqlError& e) {
     sink.message(e.msg);
+    sink.return_status(-6);
+    sink.done(DoneKind::proc, std::nullopt, true);
+  } catch (const BatchAborted&) {
+    if (m_request_depth > 1) throw;  // EXEC sp_executesql inside a batch: the batch ends
     sink.return_status(-6);
     sink.done(DoneKind::proc, std::nullopt, true);
   }
@@ -305,6 +320,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
         sink.message(m);
         sink.done(DoneKind::in_proc, std::nullopt, true);
         failed = true;
+        if (m.number == 1205) throw BatchAborted{};  // a deadlock victim's batch ends
         if (m.severity == 15) break;
       }
     }
