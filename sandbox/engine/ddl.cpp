@@ -695,7 +695,7 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
       return;
     }
     if (t.size() >= 6 && t[3].is("SET") && (t[4].is("READ_COMMITTED_SNAPSHOT") || t[4].is("ALLOW_SNAPSHOT_ISOLATION"))) {
-      // Row versioning options (README.md "Locking"). SQL Server waits for the database's
+      // Row versioning options (README.md "Transactions and locking"). SQL Server waits for the database's
       // other sessions before switching READ_COMMITTED_SNAPSHOT; the sandbox switches at once
       // (WITH ROLLBACK IMMEDIATE / NO_WAIT accepted).
       if (!t[5].is("ON") && !t[5].is("OFF")) syntax_near(t, 5);

@@ -106,7 +106,7 @@ class InstanceImpl : public Instance {
   int major_version() const { return m_config.version; }
   std::mutex& msdb_mutex() { return m_msdb_mutex; }
   RequestRegistry& requests() { return m_requests; }  // sys.dm_exec_requests
-  LockManager& locks() { return m_locks; }            // row locks of every session (README.md "Locking")
+  LockManager& locks() { return m_locks; }            // row locks of every session (README.md "Transactions and locking")
   sqlite3* msdb() { return m_msdb; }  // under msdb_mutex
 
   // Backup and restore (backup.cpp). Messages go to `progress`.

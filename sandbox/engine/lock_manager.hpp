@@ -1,6 +1,6 @@
 #pragma once
 // Row locks as SQL Server takes them under its default isolation level, READ COMMITTED with
-// locks (README.md "Locking"): a writer holds an exclusive (X) lock on every row it changed
+// locks (README.md "Transactions and locking"): a writer holds an exclusive (X) lock on every row it changed
 // until its transaction ends; a reader asks for a shared (S) lock on a row another
 // transaction holds X on and waits for it, but keeps no S lock after the read. Waits honour a
 // timeout (SET LOCK_TIMEOUT) and a wait that would close a cycle in the wait-for graph is a

@@ -1,5 +1,5 @@
 // The session executor: dispatches each T-SQL statement, applies writes in short SQLite
-// transactions and logs every row change (README.md "Transactions and the log").
+// transactions and logs every row change (README.md "Transactions and locking", "The log").
 #include "engine/session.hpp"
 
 #include <chrono>
@@ -573,7 +573,7 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
       try {
         result = body(c);
         m_capturing = false;
-        // Row locks (README.md "Locking"): an X lock on every row the statement changed,
+        // Row locks (README.md "Transactions and locking"): an X lock on every row the statement changed,
         // held to the end of the transaction. A row another transaction holds stops the
         // attempt: it is undone, the session waits for the row (outside the write mutex),
         // and the statement runs again on what that transaction left.
@@ -713,7 +713,7 @@ void SessionImpl::rollback_transaction() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Reads under the isolation level (README.md "Locking")
+// Reads under the isolation level (README.md "Transactions and locking")
 
 bool SessionImpl::lock_probe(const std::string& table, std::int64_t rowid) {
   auto t = m_read_locked.find(table);

@@ -27,7 +27,7 @@ struct Change {
   std::vector<Cell> before, after;
 };
 
-// The transaction isolation levels the sandbox models (README.md "Locking"). REPEATABLE READ
+// The transaction isolation levels the sandbox models (README.md "Transactions and locking"). REPEATABLE READ
 // and SERIALIZABLE (range locks) are refused rather than silently run as READ COMMITTED.
 enum class Isolation { read_uncommitted, read_committed, snapshot };
 

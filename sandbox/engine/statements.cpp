@@ -298,7 +298,7 @@ void SessionImpl::do_commit(const Statement& st, ResultSink& sink) {
         db->lsn = LsnState::parse(db->meta("lsn_state"));
         throw;
       }
-      // The transaction's locks end with it, under the write mutex (README.md "Locking").
+      // The transaction's locks end with it, under the write mutex (README.md "Transactions and locking").
       db->open_xacts.erase(format_xact_id(m_xact->id));
       m_inst.locks().release_all(m_spid);
     }
@@ -377,7 +377,7 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
     // Session options whose defaults the sandbox has (README.md "Accepted session options").
     if (opt == "ROWCOUNT" && !(t.size() > 2 && t[2].text == "0")) unsupported("SET ROWCOUNT n");
     if (opt == "TRANSACTION") {
-      // README.md "Locking": READ UNCOMMITTED, READ COMMITTED (locking, or row versions with
+      // README.md "Transactions and locking": READ UNCOMMITTED, READ COMMITTED (locking, or row versions with
       // READ_COMMITTED_SNAPSHOT) and SNAPSHOT are modelled; REPEATABLE READ and SERIALIZABLE
       // need range and held S locks the sandbox does not take: refused, not run as another level.
       std::string level;

@@ -1,4 +1,4 @@
-// Locking as SQL Server does it by default (README.md "Locking"): writers block on rows other
+// Locking as SQL Server does it by default (sandbox/engine/README.md "Transactions and locking"): writers block on rows other
 // open transactions wrote, locking READ COMMITTED readers wait for them too, NOLOCK reads
 // dirty, LOCK_TIMEOUT gives 1222, a deadlock gives one 1205 victim, READ_COMMITTED_SNAPSHOT
 // and SNAPSHOT read committed versions (3952, 3960). Blocked sessions are found the way a
@@ -342,6 +342,24 @@ TEST(EngineLockingTest, SnapshotSeesItsStartAndAnUpdateConflictAborts) {
   EXPECT_EQ(w.value(1), 100);
   EXPECT_EQ(w.value(2), 2) << "the aborted transaction's change is rolled back";
   EXPECT_EQ(scalar(*b, "SELECT COUNT(*) FROM dbo.t"), 4) << "a new transaction sees what is committed now";
+}
+
+TEST(EngineLockingTest, BackupLogCatalogAndRequestReadsNeverWaitForRowLocks) {
+  // Given A's open transaction holding X locks, another session that may not wait at all
+  // (LOCK_TIMEOUT 0) should still back the database up, read fn_dblog, msdb, the catalog and
+  // sys.dm_exec_requests: none of them takes row locks, as in SQL Server.
+  World w;
+  auto a = login(*w.inst), b = login(*w.inst);
+  must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1; INSERT INTO dbo.t VALUES (9, 9)");
+  must(*b, "SET LOCK_TIMEOUT 0");
+  must(*b, "BACKUP DATABASE shop TO DISK = N'" + w.dir + "/shop.bak' WITH CHECKSUM");
+  EXPECT_GT(scalar(*b, "SELECT COUNT(*) FROM fn_dblog(NULL, NULL) WHERE Operation = 'LOP_MODIFY_ROW'"), 0);
+  EXPECT_EQ(scalar(*b, "SELECT COUNT(*) FROM msdb.dbo.backupset WHERE database_name = N'shop'"), 1);
+  EXPECT_EQ(scalar(*b, "SELECT COUNT(*) FROM sys.tables WHERE name = N't'"), 1);
+  EXPECT_EQ(scalar(*b, "SELECT COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = N't'"), 2);
+  EXPECT_EQ(scalar(*b, "SELECT COUNT(*) FROM sys.databases WHERE name = N'shop'"), 1);
+  EXPECT_GE(scalar(*b, "SELECT COUNT(*) FROM sys.dm_exec_requests"), 1);
+  must(*a, "COMMIT TRANSACTION");
 }
 
 TEST(EngineLockingTest, IsolationLevelsThatNeedRangeLocksAreRefused) {
