@@ -4,28 +4,12 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/parse_util.hpp"
 #include "engine/session.hpp"
 
 namespace sandbox::engine {
 
 namespace {
-
-bool is_sym(const Token& t, const char* s) { return t.kind == TokKind::symbol && t.text == s; }
-
-[[noreturn]] void unsupported(const std::string& what) {
-  raise(40517, 16, "Keyword or statement option '" + what + "' is not supported in this version of SQL Server.");
-}
-
-[[noreturn]] void syntax_near(const std::vector<Token>& t, std::size_t i) {
-  raise(102, 15, "Incorrect syntax near '" + (i < t.size() ? t[i].text : std::string("end of statement")) + "'.");
-}
-
-std::string value_str(const Value& v) {
-  if (auto* s = std::get_if<std::string>(&v)) return *s;
-  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-  if (auto* d = std::get_if<double>(&v)) return std::to_string(*d);
-  return {};
-}
 
 bool value_true(const Value& v) {
   if (auto* i = std::get_if<std::int64_t>(&v)) return *i != 0;

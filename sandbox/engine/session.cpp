@@ -1,6 +1,7 @@
 // The session executor: dispatches each T-SQL statement, applies writes in short SQLite
 // transactions and logs every row change (README.md "Transactions and locking", "The log").
 #include "engine/session.hpp"
+#include "engine/parse_util.hpp"
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -9,12 +10,6 @@
 namespace sandbox::engine {
 
 namespace {
-
-bool is_sym(const Token& t, const char* s) { return t.kind == TokKind::symbol && t.text == s; }
-
-[[noreturn]] void unsupported(const std::string& what) {
-  raise(40517, 16, "Keyword or statement option '" + what + "' is not supported in this version of SQL Server.");
-}
 
 std::string statement_head(const Statement& st, std::size_t n = 3) {
   std::string s;
@@ -120,25 +115,9 @@ SessionImpl::SessionImpl(InstanceImpl& inst, std::string database, std::string u
 SessionImpl::~SessionImpl() {
   // An open transaction rolls back when its connection goes away, and its locks go with it
   // (waiters wake).
-  if (m_xact && m_xact->logged) {
-    try {
-      auto db = m_inst.find(m_xact->db);
-      if (db && !db->dropped) {
-        std::lock_guard<std::mutex> lock(db->write_mutex);
-        sqlite3* c = conn(m_xact->db);
-        exec(c, "BEGIN IMMEDIATE");
-        try {
-          undo_xact(*db, c, format_xact_id(m_xact->id), true);
-          db->persist_lsn(c);
-          exec(c, "COMMIT");
-        } catch (...) {
-          exec(c, "ROLLBACK");
-        }
-        db->open_xacts.erase(format_xact_id(m_xact->id));
-        m_inst.locks().release_all(m_spid);
-      }
-    } catch (...) {
-    }
+  try {
+    rollback_transaction();
+  } catch (...) {
   }
   m_inst.locks().release_all(m_spid);
   for (auto& [k, c] : m_conns) sqlite3_close_v2(c);
