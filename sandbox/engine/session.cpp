@@ -467,6 +467,13 @@ std::string sqlite_name_of(const std::string& display) {
 
 namespace {
 
+// 'a','b' for an IN list ('' when empty: matches no transaction id).
+std::string sql_list(const std::set<std::string>& values) {
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "" : ",") + quote_literal(v);
+  return out.empty() ? "''" : out;
+}
+
 // A statement's attempt found a row another transaction holds: undone, to wait and retry.
 struct LockConflict {};
 // A SNAPSHOT transaction's change met a row changed by another since its snapshot began.
@@ -574,12 +581,11 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
           // SNAPSHOT: a row changed (and committed) by another transaction since the
           // snapshot began may not be changed: Msg 3960, the transaction is rolled back.
           const std::string own = m_xact && m_xact->logged ? format_xact_id(m_xact->id) : std::string();
-          std::string open_list;
-          for (const auto& x : snap->open) open_list += (open_list.empty() ? "" : ",") + quote_literal(x);
+          const std::string open_list = sql_list(snap->open);
           for (const auto& ch : m_changes) {
             if (ch.op == SQLITE_INSERT) continue;
             Stmt q(c, "SELECT COUNT(*) FROM __m2r_log l WHERE l.table_name = ? AND (l.row_id = ? OR l.row_id_after = ?)"
-                      " AND l.xact_id <> ? AND (l.seq > ? OR l.xact_id IN (" + (open_list.empty() ? "''" : open_list) + "))"
+                      " AND l.xact_id <> ? AND (l.seq > ? OR l.xact_id IN (" + open_list + "))"
                       " AND EXISTS (SELECT 1 FROM __m2r_log e WHERE e.xact_id = l.xact_id AND e.operation = 'LOP_COMMIT_XACT')");
             q.bind(1, display_table(ch.table)).bind(2, ch.key_before).bind(3, ch.key_before).bind(4, own).bind(5, snap->last_seq);
             if (q.step() && q.i64(0) > 0) {
@@ -835,10 +841,8 @@ void SessionImpl::read(const std::string& sql, bool nolock, const std::function<
         // The committed image of each row those transactions touched: the before image of
         // its first change by them (exclusive locks order the changes of a row by commit).
         std::map<std::string, std::map<std::int64_t, std::optional<std::string>>> first;
-        std::string open_list;
-        for (const auto& x : point->open) open_list += (open_list.empty() ? "" : ",") + quote_literal(x);
-        if (!open_list.empty() || point->last_seq >= 0) {
-          std::string where = "xact_id IN (" + (open_list.empty() ? "''" : open_list) + ")";
+        if (!point->open.empty() || point->last_seq >= 0) {
+          std::string where = "xact_id IN (" + sql_list(point->open) + ")";
           if (point->last_seq >= 0) where += " OR (seq > " + std::to_string(point->last_seq) + " AND xact_id <> " + quote_literal(own) + ")";
           Stmt s(c, "SELECT operation, table_name, row_id, row_id_after, before_json FROM main.__m2r_log"
                     " WHERE table_name IS NOT NULL AND (" + where + ") ORDER BY seq");

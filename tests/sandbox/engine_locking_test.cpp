@@ -17,20 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* k_password = "Secret#1";
-
-std::unique_ptr<Session> login(Instance& inst, const std::string& db = "shop") {
-  auto l = inst.login("sa", k_password, db);
-  EXPECT_TRUE(l.session) << l.failure.text;
-  return std::move(l.session);
-}
-
-Collected must(Session& s, const std::string& sql) {
-  auto r = run(s, sql);
-  EXPECT_EQ(r.errors, 0) << sql << " -> " << (r.error() ? r.error()->text : "");
-  return r;
-}
-
 std::int64_t scalar(Session& s, const std::string& sql) {
   auto r = must(s, sql);
   if (r.sets.empty() || r.sets[0].rows.empty()) return -999;
@@ -48,18 +34,20 @@ struct World {
     InstanceConfig cfg;
     cfg.name = "src";
     cfg.data_dir = dir;
-    cfg.sa_password = k_password;
+    cfg.sa_password = k_sa_password;
     inst = open_instance(cfg);
     auto admin = login(*inst, "");
     must(*admin, "CREATE DATABASE shop; USE shop; CREATE TABLE dbo.t (id int NOT NULL PRIMARY KEY, v int NOT NULL);"
                  " INSERT INTO dbo.t VALUES (1, 1), (2, 2), (3, 3)");
-    observer = login(*inst);
+    observer = login(*inst, "shop");
   }
   ~World() {
     observer.reset();
     inst.reset();
     std::filesystem::remove_all(dir);
   }
+
+  std::unique_ptr<Session> session() { return login(*inst, "shop"); }
 
   // Waits until `session` is blocked by `blocker` as sys.dm_exec_requests shows it; returns
   // its wait_type ("" if it never was, within the deadline).
@@ -77,13 +65,18 @@ struct World {
     }
     return "";
   }
+  // Runs `sql` on `waiter` in the background and waits until it is blocked by `holder` with
+  // `wait_type`; returns what the statement will produce.
+  std::future<Collected> blocked_behind(Session& holder, Session& waiter, const std::string& sql, const std::string& wait_type) {
+    const int holder_id = spid(holder), waiter_id = spid(waiter);
+    auto pending = std::async(std::launch::async, [&waiter, sql] { return run(waiter, sql); });
+    EXPECT_EQ(wait_blocked(waiter_id, holder_id), wait_type) << sql;
+    return pending;
+  }
   std::int64_t value(int id) { return scalar(*observer, "SELECT v FROM dbo.t WITH (NOLOCK) WHERE id = " + std::to_string(id)); }
 };
 
-// Runs a batch on another thread (the blocked session), collecting what it produced.
-std::future<Collected> in_background(Session& s, std::string sql) {
-  return std::async(std::launch::async, [&s, sql = std::move(sql)] { return run(s, sql); });
-}
+int error_number(const Collected& c) { return c.error() ? c.error()->number : 0; }
 
 }  // namespace
 
@@ -91,11 +84,9 @@ TEST(EngineLockingTest, AWriterWaitsForAnotherTransactionsRowUntilItCommits) {
   // Given A's open transaction that updated row 1, B's update of row 1 should wait (LCK_M_X,
   // blocked by A) and apply on A's committed value once A commits.
   World w;
-  auto a = login(*w.inst), b = login(*w.inst);
-  const int a_id = spid(*a), b_id = spid(*b);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1");
-  auto pending = in_background(*b, "UPDATE dbo.t SET v = v + 1 WHERE id = 1");
-  EXPECT_EQ(w.wait_blocked(b_id, a_id), "LCK_M_X");
+  auto pending = w.blocked_behind(*a, *b, "UPDATE dbo.t SET v = v + 1 WHERE id = 1", "LCK_M_X");
   EXPECT_EQ(pending.wait_for(0s), std::future_status::timeout);
   must(*a, "COMMIT TRANSACTION");
   const Collected done = pending.get();
@@ -107,11 +98,9 @@ TEST(EngineLockingTest, AWriterWaitsUntilTheOtherTransactionRollsBack) {
   // Given A's open transaction that updated row 1, B's update should wait and, after A's
   // rollback, apply on the value from before A.
   World w;
-  auto a = login(*w.inst), b = login(*w.inst);
-  const int a_id = spid(*a), b_id = spid(*b);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1");
-  auto pending = in_background(*b, "UPDATE dbo.t SET v = v + 10 WHERE id = 1");
-  EXPECT_EQ(w.wait_blocked(b_id, a_id), "LCK_M_X");
+  auto pending = w.blocked_behind(*a, *b, "UPDATE dbo.t SET v = v + 10 WHERE id = 1", "LCK_M_X");
   must(*a, "ROLLBACK TRANSACTION");
   EXPECT_EQ(pending.get().errors, 0);
   EXPECT_EQ(w.value(1), 11);
@@ -121,7 +110,7 @@ TEST(EngineLockingTest, WritersOfOtherRowsDoNotWait) {
   // Given A's open transaction on row 1, B should update row 2 and insert a row at once
   // (LOCK_TIMEOUT 0 turns any wait into an error).
   World w;
-  auto a = login(*w.inst), b = login(*w.inst);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1");
   must(*b, "SET LOCK_TIMEOUT 0; UPDATE dbo.t SET v = 20 WHERE id = 2; INSERT INTO dbo.t VALUES (4, 4)");
   must(*a, "COMMIT TRANSACTION");
@@ -133,12 +122,10 @@ TEST(EngineLockingTest, AReaderWaitsUnderLockingReadCommittedAndSeesTheCommitted
   // Given A's uncommitted update of row 1, B's SELECT of row 1 should wait (LCK_M_S) and read
   // A's value once A commits; a read of another row should not wait.
   World w;
-  auto a = login(*w.inst), b = login(*w.inst), c = login(*w.inst);
-  const int a_id = spid(*a), b_id = spid(*b);
+  auto a = w.session(), b = w.session(), c = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1");
   EXPECT_EQ(scalar(*c, "SET LOCK_TIMEOUT 0; SELECT v FROM dbo.t WHERE id = 2"), 2);
-  auto pending = in_background(*b, "SELECT v FROM dbo.t WHERE id = 1");
-  EXPECT_EQ(w.wait_blocked(b_id, a_id), "LCK_M_S");
+  auto pending = w.blocked_behind(*a, *b, "SELECT v FROM dbo.t WHERE id = 1", "LCK_M_S");
   must(*a, "COMMIT TRANSACTION");
   const Collected read = pending.get();
   ASSERT_EQ(read.errors, 0) << (read.error() ? read.error()->text : "");
@@ -153,11 +140,9 @@ TEST(EngineLockingTest, AReadThroughAViewWaitsAndUnderRcsiReadsCommittedRows) {
   // wait (1222 with LOCK_TIMEOUT 0); with READ_COMMITTED_SNAPSHOT it should read the committed row.
   World w;
   must(*w.observer, "CREATE VIEW dbo.big AS SELECT id, v FROM dbo.t WHERE v >= 1");
-  auto a = login(*w.inst), b = login(*w.inst);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1");
-  auto blocked = run(*b, "SET LOCK_TIMEOUT 0; SELECT SUM(v) FROM dbo.big");
-  ASSERT_TRUE(blocked.error());
-  EXPECT_EQ(blocked.error()->number, 1222);
+  EXPECT_EQ(error_number(run(*b, "SET LOCK_TIMEOUT 0; SELECT SUM(v) FROM dbo.big")), 1222);
   must(*w.observer, "ALTER DATABASE shop SET READ_COMMITTED_SNAPSHOT ON");
   EXPECT_EQ(scalar(*b, "SELECT SUM(v) FROM dbo.big"), 6);
   must(*a, "COMMIT TRANSACTION");
@@ -168,11 +153,9 @@ TEST(EngineLockingTest, AReaderDoesNotSeeARolledBackChange) {
   // Given A's uncommitted delete of row 3 and insert of row 5, B's count should wait and, after
   // A's rollback, count the rows as they were.
   World w;
-  auto a = login(*w.inst), b = login(*w.inst);
-  const int a_id = spid(*a), b_id = spid(*b);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; DELETE FROM dbo.t WHERE id = 3; INSERT INTO dbo.t VALUES (5, 5)");
-  auto pending = in_background(*b, "SELECT COUNT(*), SUM(v) FROM dbo.t");
-  EXPECT_EQ(w.wait_blocked(b_id, a_id), "LCK_M_S");
+  auto pending = w.blocked_behind(*a, *b, "SELECT COUNT(*), SUM(v) FROM dbo.t", "LCK_M_S");
   must(*a, "ROLLBACK TRANSACTION");
   const Collected read = pending.get();
   ASSERT_EQ(read.errors, 0);
@@ -184,14 +167,12 @@ TEST(EngineLockingTest, NolockAndReadUncommittedReadDirtyRows) {
   // Given A's uncommitted update, a NOLOCK read and a READ UNCOMMITTED session should see A's
   // value without waiting.
   World w;
-  auto a = login(*w.inst), b = login(*w.inst);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1");
   EXPECT_EQ(scalar(*b, "SET LOCK_TIMEOUT 0; SELECT v FROM dbo.t WITH (NOLOCK) WHERE id = 1"), 100);
   EXPECT_EQ(scalar(*b, "SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED; SELECT SUM(v) FROM dbo.t"), 105);
-  auto c = login(*w.inst);
-  auto blocked = run(*c, "SET LOCK_TIMEOUT 0; SELECT SUM(v) FROM dbo.t");
-  ASSERT_TRUE(blocked.error());
-  EXPECT_EQ(blocked.error()->number, 1222);
+  auto c = w.session();
+  EXPECT_EQ(error_number(run(*c, "SET LOCK_TIMEOUT 0; SELECT SUM(v) FROM dbo.t")), 1222);
   must(*a, "ROLLBACK TRANSACTION");
 }
 
@@ -200,7 +181,7 @@ TEST(EngineLockingTest, LockTimeoutFailsTheStatementAndKeepsTheTransaction) {
   // Msg 1222 (severity 16) for row 1 each time, keep its transaction and its other change,
   // and commit it; @@LOCK_TIMEOUT shows the setting.
   World w;
-  auto a = login(*w.inst), b = login(*w.inst);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1");
   EXPECT_EQ(scalar(*b, "SELECT @@LOCK_TIMEOUT"), -1);
   must(*b, "SET LOCK_TIMEOUT 0; BEGIN TRANSACTION; UPDATE dbo.t SET v = 20 WHERE id = 2");
@@ -228,12 +209,11 @@ TEST(EngineLockingTest, ADeadlockRollsBackOneVictimAndTheOtherProceeds) {
   // closes the cycle; B should be the victim (Msg 1205, severity 13, its transaction rolled
   // back, the rest of its batch not run) and A should then get row 2 and commit.
   World w;
-  auto a = login(*w.inst), b = login(*w.inst);
-  const int a_id = spid(*a), b_id = spid(*b);
+  auto a = w.session(), b = w.session();
+  const int b_id = spid(*b);
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 10 WHERE id = 1");
   must(*b, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 200 WHERE id = 2");
-  auto a_pending = in_background(*a, "UPDATE dbo.t SET v = 20 WHERE id = 2");
-  EXPECT_EQ(w.wait_blocked(a_id, b_id), "LCK_M_X");
+  auto a_pending = w.blocked_behind(*b, *a, "UPDATE dbo.t SET v = 20 WHERE id = 2", "LCK_M_X");
   auto victim = run(*b, "UPDATE dbo.t SET v = 100 WHERE id = 1; UPDATE dbo.t SET v = 300 WHERE id = 3");
   ASSERT_TRUE(victim.error());
   EXPECT_EQ(victim.error()->number, 1205);
@@ -254,11 +234,9 @@ TEST(EngineLockingTest, ClosingASessionRollsBackAndReleasesItsLocks) {
   // Given A's open transaction and B waiting for its row, closing A's connection should roll
   // A back and let B apply on the value from before A.
   World w;
-  auto a = login(*w.inst), b = login(*w.inst);
-  const int a_id = spid(*a), b_id = spid(*b);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1");
-  auto pending = in_background(*b, "UPDATE dbo.t SET v = v + 5 WHERE id = 1");
-  EXPECT_EQ(w.wait_blocked(b_id, a_id), "LCK_M_X");
+  auto pending = w.blocked_behind(*a, *b, "UPDATE dbo.t SET v = v + 5 WHERE id = 1", "LCK_M_X");
   a.reset();
   EXPECT_EQ(pending.get().errors, 0);
   EXPECT_EQ(w.value(1), 6);
@@ -271,7 +249,7 @@ TEST(EngineLockingTest, ReadCommittedSnapshotReadsTheLastCommittedVersionWriters
   World w;
   must(*w.observer, "ALTER DATABASE shop SET READ_COMMITTED_SNAPSHOT ON");
   EXPECT_EQ(scalar(*w.observer, "SELECT CAST(is_read_committed_snapshot_on AS int) FROM sys.databases WHERE name = N'shop'"), 1);
-  auto a = login(*w.inst), b = login(*w.inst);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1; DELETE FROM dbo.t WHERE id = 2;"
            " INSERT INTO dbo.t VALUES (7, 7)");
   must(*b, "SET LOCK_TIMEOUT 0");
@@ -282,9 +260,7 @@ TEST(EngineLockingTest, ReadCommittedSnapshotReadsTheLastCommittedVersionWriters
   EXPECT_EQ(as_int(r.sets[0].rows[2][0]), 3);
   EXPECT_EQ(r.sets[0].columns.at(1).type.type, SqlType::int_);
   EXPECT_EQ(scalar(*a, "SELECT v FROM dbo.t WHERE id = 1"), 100) << "a transaction reads its own changes";
-  auto blocked = run(*b, "UPDATE dbo.t SET v = 5 WHERE id = 1");
-  ASSERT_TRUE(blocked.error());
-  EXPECT_EQ(blocked.error()->number, 1222);
+  EXPECT_EQ(error_number(run(*b, "UPDATE dbo.t SET v = 5 WHERE id = 1")), 1222);
   must(*a, "COMMIT TRANSACTION");
   EXPECT_EQ(scalar(*b, "SELECT v FROM dbo.t WHERE id = 1"), 100);
   EXPECT_EQ(scalar(*b, "SELECT COUNT(*) FROM dbo.t"), 3);
@@ -294,7 +270,7 @@ TEST(EngineLockingTest, SnapshotIsolationNeedsTheDatabaseOption) {
   // Given a database without ALLOW_SNAPSHOT_ISOLATION, a SNAPSHOT transaction's first read of
   // a table should fail with Msg 3952.
   World w;
-  auto b = login(*w.inst);
+  auto b = w.session();
   must(*b, "SET TRANSACTION ISOLATION LEVEL SNAPSHOT; BEGIN TRANSACTION");
   auto r = run(*b, "SELECT v FROM dbo.t WHERE id = 1");
   ASSERT_TRUE(r.error());
@@ -302,9 +278,7 @@ TEST(EngineLockingTest, SnapshotIsolationNeedsTheDatabaseOption) {
   EXPECT_EQ(r.error()->severity, 16);
   EXPECT_EQ(r.error()->text, "Snapshot isolation transaction failed accessing database 'shop' because snapshot isolation is"
                              " not allowed in this database. Use ALTER DATABASE to allow snapshot isolation.");
-  auto u = run(*b, "UPDATE dbo.t SET v = 9 WHERE id = 1");
-  ASSERT_TRUE(u.error());
-  EXPECT_EQ(u.error()->number, 3952);
+  EXPECT_EQ(error_number(run(*b, "UPDATE dbo.t SET v = 9 WHERE id = 1")), 3952);
   must(*b, "ROLLBACK TRANSACTION");
   auto state = must(*w.observer, "SELECT snapshot_isolation_state, snapshot_isolation_state_desc FROM sys.databases WHERE name = N'shop'");
   EXPECT_EQ(as_int(state.sets.at(0).rows.at(0)[0]), 0);
@@ -321,7 +295,7 @@ TEST(EngineLockingTest, SnapshotSeesItsStartAndAnUpdateConflictAborts) {
   auto state = must(*w.observer, "SELECT snapshot_isolation_state, snapshot_isolation_state_desc FROM sys.databases WHERE name = N'shop'");
   EXPECT_EQ(as_int(state.sets.at(0).rows.at(0)[0]), 1);
   EXPECT_EQ(as_str(state.sets.at(0).rows.at(0)[1]), "ON");
-  auto a = login(*w.inst), b = login(*w.inst);
+  auto a = w.session(), b = w.session();
   must(*b, "SET TRANSACTION ISOLATION LEVEL SNAPSHOT; BEGIN TRANSACTION");
   EXPECT_EQ(scalar(*b, "SELECT v FROM dbo.t WHERE id = 1"), 1);
   must(*a, "UPDATE dbo.t SET v = 100 WHERE id = 1; INSERT INTO dbo.t VALUES (8, 8)");
@@ -349,7 +323,7 @@ TEST(EngineLockingTest, BackupLogCatalogAndRequestReadsNeverWaitForRowLocks) {
   // (LOCK_TIMEOUT 0) should still back the database up, read fn_dblog, msdb, the catalog and
   // sys.dm_exec_requests: none of them takes row locks, as in SQL Server.
   World w;
-  auto a = login(*w.inst), b = login(*w.inst);
+  auto a = w.session(), b = w.session();
   must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 100 WHERE id = 1; INSERT INTO dbo.t VALUES (9, 9)");
   must(*b, "SET LOCK_TIMEOUT 0");
   must(*b, "BACKUP DATABASE shop TO DISK = N'" + w.dir + "/shop.bak' WITH CHECKSUM");
