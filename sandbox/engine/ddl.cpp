@@ -2,70 +2,12 @@
 // keys), views, procedures, functions, triggers; DBCC CHECKIDENT.
 #include <set>
 
+#include "engine/parse_util.hpp"
 #include "engine/session.hpp"
 
 namespace sandbox::engine {
 
 namespace {
-
-bool is_sym(const Token& t, const char* s) { return t.kind == TokKind::symbol && t.text == s; }
-
-[[noreturn]] void unsupported(const std::string& what) {
-  raise(40517, 16, "Keyword or statement option '" + what + "' is not supported in this version of SQL Server.");
-}
-
-[[noreturn]] void syntax_near(const std::vector<Token>& t, std::size_t i) {
-  raise(102, 15, "Incorrect syntax near '" + (i < t.size() ? t[i].text : std::string("end of statement")) + "'.");
-}
-
-std::size_t match_paren(const std::vector<Token>& t, std::size_t open) {
-  int depth = 0;
-  for (std::size_t i = open; i < t.size(); ++i) {
-    if (is_sym(t[i], "(")) ++depth;
-    else if (is_sym(t[i], ")") && --depth == 0) return i;
-  }
-  syntax_near(t, open);
-}
-
-struct Name {
-  std::string schema = "dbo", name;
-  std::string display() const { return schema + "." + name; }
-};
-
-Name parse_name(const std::vector<Token>& t, std::size_t& i) {
-  std::vector<std::string> parts;
-  if (i >= t.size() || !t[i].is_name()) syntax_near(t, i);
-  parts.push_back(t[i++].text);
-  while (i + 1 < t.size() && is_sym(t[i], ".") && t[i + 1].is_name()) {
-    parts.push_back(t[i + 1].text);
-    i += 2;
-  }
-  Name n;
-  n.name = parts.back();
-  if (parts.size() >= 2) n.schema = parts[parts.size() - 2];
-  return n;
-}
-
-std::vector<std::string> name_list(const std::vector<Token>& t, std::size_t open, std::size_t close) {
-  std::vector<std::string> out;
-  for (std::size_t k = open + 1; k < close; ++k) {
-    if (t[k].is_name() && !t[k].is("ASC") && !t[k].is("DESC")) out.push_back(t[k].text);
-  }
-  return out;
-}
-
-std::string type_decl(const std::vector<Token>& t, std::size_t& i) {
-  std::string decl = lower(t[i].text);
-  ++i;
-  if (i < t.size() && is_sym(t[i], "(")) {
-    std::size_t close = match_paren(t, i);
-    decl += "(";
-    for (std::size_t k = i + 1; k < close; ++k) decl += lower(t[k].text) == "max" ? "-1" : t[k].text;
-    decl += ")";
-    i = close + 1;
-  }
-  return decl;
-}
 
 // The column type SQLite is given. Decimals wider than 18 digits (numeric(25,0) holds LSNs)
 // would lose digits under SQLite's NUMERIC affinity, which turns a long integer text into a
@@ -174,7 +116,7 @@ void SessionImpl::do_create(const Statement& st, ResultSink& sink) {
     if (k + 3 >= t.size()) syntax_near(t, k);
     const std::string iname = t[k + 1].text;
     std::size_t j = k + 3;
-    Name tn = parse_name(t, j);
+    ObjName tn = parse_name(t, j);
     if (j >= t.size() || !is_sym(t[j], "(")) syntax_near(t, j);
     std::size_t close = match_paren(t, j);
     std::string cols;
@@ -192,7 +134,7 @@ void SessionImpl::do_create(const Statement& st, ResultSink& sink) {
 
 void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink& sink) {
   const auto& t = st.tokens;
-  Name tn = parse_name(t, i);
+  ObjName tn = parse_name(t, i);
   if (tn.name.rfind("#", 0) == 0) unsupported("CREATE TABLE #temporary");
   if (i >= t.size() || !is_sym(t[i], "(")) syntax_near(t, i);
   const std::size_t close = match_paren(t, i);
@@ -213,7 +155,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
   struct Fk {
     std::string name;
     std::vector<std::string> cols, ref_cols;
-    Name ref;
+    ObjName ref;
     std::string on_delete = "NO_ACTION", on_update = "NO_ACTION";
   };
   std::vector<Col> cols;
@@ -290,7 +232,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
     ++k;
     if (k >= item_end) syntax_near(t, k);
     if (t[k].is("AS")) unsupported("computed column");
-    col.decl = type_decl(t, k);
+    col.decl = type_decl_text(t, k);
     if (!parse_type(col.decl, col.type)) raise(2715, 16, "Column, parameter, or variable #" + std::to_string(cols.size() + 1) + ": Cannot find data type " + col.decl + ".");
     while (k < item_end) {
       if (t[k].is("IDENTITY")) {
@@ -514,7 +456,7 @@ static std::vector<std::string> sqlite_triggers(SessionImpl& s, const std::strin
 
 void SessionImpl::do_create_module(const Statement& st, std::size_t i, const std::string& what, bool alter, ResultSink& sink) {
   const auto& t = st.tokens;
-  Name n = parse_name(t, i);
+  ObjName n = parse_name(t, i);
   auto db = cur_db();
   std::lock_guard<std::mutex> lock(db->write_mutex);
   sqlite3* c = cur();
@@ -551,7 +493,7 @@ void SessionImpl::do_create_module(const Statement& st, std::size_t i, const std
     } else if (what == "TRIGGER") {
       if (i >= t.size() || !t[i].is("ON")) syntax_near(t, i);
       ++i;
-      Name tn = parse_name(t, i);
+      ObjName tn = parse_name(t, i);
       const std::string table = sqlite_table_name(tn.schema, tn.name);
       Stmt p(c, "SELECT object_id FROM __m2r_objects WHERE type = 'U' AND sqlite_name = ? COLLATE NOCASE");
       p.bind(1, table);
@@ -627,7 +569,7 @@ void SessionImpl::do_drop(const Statement& st, ResultSink& sink) {
                                                            {"FUNCTION", "FN"}, {"TRIGGER", "TR"}};
   auto it = types.find(what);
   if (it == types.end()) unsupported("DROP " + what);
-  Name n = parse_name(t, i);
+  ObjName n = parse_name(t, i);
   auto db = cur_db();
   std::lock_guard<std::mutex> lock(db->write_mutex);
   sqlite3* c = cur();
@@ -694,11 +636,25 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
       sink.done(DoneKind::statement, std::nullopt, false);
       return;
     }
+    if (t.size() >= 6 && t[3].is("SET") && (t[4].is("READ_COMMITTED_SNAPSHOT") || t[4].is("ALLOW_SNAPSHOT_ISOLATION"))) {
+      // Row versioning options (README.md "Transactions and locking"). SQL Server waits for the database's
+      // other sessions before switching READ_COMMITTED_SNAPSHOT; the sandbox switches at once
+      // (WITH ROLLBACK IMMEDIATE / NO_WAIT accepted).
+      if (!t[5].is("ON") && !t[5].is("OFF")) syntax_near(t, 5);
+      if (t.size() > 6 && !(t[6].is("WITH") && t.size() > 7 && (t[7].is("ROLLBACK") || t[7].is("NO_WAIT")))) syntax_near(t, 6);
+      const bool on = t[5].is("ON");
+      const bool rcsi = t[4].is("READ_COMMITTED_SNAPSHOT");
+      std::lock_guard<std::mutex> lock(db->write_mutex);
+      db->set_meta(db->admin, rcsi ? "read_committed_snapshot" : "allow_snapshot_isolation", on ? "1" : "0");
+      (rcsi ? db->read_committed_snapshot : db->allow_snapshot_isolation) = on;
+      sink.done(DoneKind::statement, std::nullopt, false);
+      return;
+    }
     unsupported("ALTER DATABASE " + (t.size() > 4 ? upper(t[3].text) + " " + upper(t[4].text) : upper(t[3].text)));
   }
   if (!t[1].is("TABLE")) unsupported("ALTER " + upper(t[1].text));
   std::size_t i = 2;
-  Name n = parse_name(t, i);
+  ObjName n = parse_name(t, i);
   const std::string table = sqlite_table_name(n.schema, n.name);
   auto db = cur_db();
   sqlite3* c = cur();
@@ -808,7 +764,7 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
     std::size_t k = i + 1;
     const std::string cname = t[k].text;
     ++k;
-    std::string decl = type_decl(t, k);
+    std::string decl = type_decl_text(t, k);
     ColumnType ct;
     if (!parse_type(decl, ct)) raise(2715, 16, "Column, parameter, or variable #1: Cannot find data type " + decl + ".");
     bool nullable = true;
@@ -833,7 +789,7 @@ void SessionImpl::do_dbcc(const Statement& st, ResultSink& sink) {
   if (t.size() < 4 || !is_sym(t[2], "(")) syntax_near(t, 2);
   std::vector<Token> nt = tokenize(t[3].text);
   std::size_t ni = 0;
-  Name n = parse_name(nt, ni);
+  ObjName n = parse_name(nt, ni);
   const std::string table = sqlite_table_name(n.schema, n.name);
   auto db = cur_db();
   sqlite3* c = cur();

@@ -20,6 +20,7 @@
 
 #include "engine/api.hpp"
 #include "engine/instance_factory.hpp"
+#include "engine/lock_manager.hpp"
 #include "engine/requests.hpp"
 #include "engine/sqlite_util.hpp"
 #include "engine/tsql_lexer.hpp"
@@ -45,6 +46,14 @@ struct Database {
   std::mutex flags_mutex;
   std::set<std::string> triggers_disabled;  // sqlite table names (ALTER TABLE ... DISABLE TRIGGER ALL)
   std::set<std::string> fk_nocheck;         // sqlite table names (NOCHECK CONSTRAINT ALL)
+  // Row versioning options (ALTER DATABASE ... SET; kept in __m2r_meta so they travel with a
+  // backup, as SQL Server's database options do).
+  std::atomic<bool> read_committed_snapshot{false};
+  std::atomic<bool> allow_snapshot_isolation{false};
+  // Explicit transactions that have logged LOP_BEGIN_XACT and not yet ended: xact id -> spid.
+  // Guarded by write_mutex (autocommit transactions begin and end under one hold of it, so
+  // they never show here). Readers under row versioning undo these transactions' changes.
+  std::map<std::string, int> open_xacts;
 
   ~Database();
   std::string meta(const std::string& key, const std::string& def = {});
@@ -97,6 +106,7 @@ class InstanceImpl : public Instance {
   int major_version() const { return m_config.version; }
   std::mutex& msdb_mutex() { return m_msdb_mutex; }
   RequestRegistry& requests() { return m_requests; }  // sys.dm_exec_requests
+  LockManager& locks() { return m_locks; }            // row locks of every session (README.md "Transactions and locking")
   sqlite3* msdb() { return m_msdb; }  // under msdb_mutex
 
   // Backup and restore (backup.cpp). Messages go to `progress`.
@@ -129,10 +139,15 @@ class InstanceImpl : public Instance {
   std::mutex m_msdb_mutex;
   std::atomic<int> m_spid{50};
   RequestRegistry m_requests;
+  LockManager m_locks;
   std::mutex m_tasks_mutex;
   std::vector<std::thread> m_task_threads;
   std::atomic<bool> m_stopping{false};
 };
+
+// Thrown after a statement's error that ends the whole batch (a deadlock victim's 1205, an
+// attention): the message has been sent; the batch stops without another one.
+struct BatchAborted {};
 
 // Numeric(25,0) form of an LSN given in hex (docs/facts.md §1).
 std::string lsn_numeric(const std::string& hex);

@@ -4,28 +4,12 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/parse_util.hpp"
 #include "engine/session.hpp"
 
 namespace sandbox::engine {
 
 namespace {
-
-bool is_sym(const Token& t, const char* s) { return t.kind == TokKind::symbol && t.text == s; }
-
-[[noreturn]] void unsupported(const std::string& what) {
-  raise(40517, 16, "Keyword or statement option '" + what + "' is not supported in this version of SQL Server.");
-}
-
-[[noreturn]] void syntax_near(const std::vector<Token>& t, std::size_t i) {
-  raise(102, 15, "Incorrect syntax near '" + (i < t.size() ? t[i].text : std::string("end of statement")) + "'.");
-}
-
-std::string value_str(const Value& v) {
-  if (auto* s = std::get_if<std::string>(&v)) return *s;
-  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-  if (auto* d = std::get_if<double>(&v)) return std::to_string(*d);
-  return {};
-}
 
 bool value_true(const Value& v) {
   if (auto* i = std::get_if<std::int64_t>(&v)) return *i != 0;
@@ -111,6 +95,13 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
 
 void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) {
   RequestScope request(*this);
+  ResultSink* const outer_sink = m_request_sink;
+  if (!outer_sink) m_request_sink = &sink;
+  struct RestoreSink {
+    ResultSink*& slot;
+    ResultSink* prev;
+    ~RestoreSink() { slot = prev; }
+  } restore_sink{m_request_sink, outer_sink};
   try {
     if (iequals(procedure, "sp_executesql") || iequals(procedure, "sys.sp_executesql")) {
       if (params.empty()) raise(201, 16, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
@@ -150,6 +141,10 @@ void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<Rp
           sink.message(e.msg);
           sink.done(DoneKind::in_proc, std::nullopt, true);
           failed = true;
+          if (e.msg.number == 1205) {  // a deadlock victim's batch ends (its transaction is gone)
+            m_vars = saved;
+            throw BatchAborted{};
+          }
           if (e.msg.severity == 15) break;
         }
       }
@@ -167,6 +162,10 @@ void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<Rp
     call_procedure(procedure, named, sink, false, positional);
   } catch (const SqlError& e) {
     sink.message(e.msg);
+    sink.return_status(-6);
+    sink.done(DoneKind::proc, std::nullopt, true);
+  } catch (const BatchAborted&) {
+    if (m_request_depth > 1) throw;  // EXEC sp_executesql inside a batch: the batch ends
     sink.return_status(-6);
     sink.done(DoneKind::proc, std::nullopt, true);
   }
@@ -305,6 +304,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
         sink.message(m);
         sink.done(DoneKind::in_proc, std::nullopt, true);
         failed = true;
+        if (m.number == 1205) throw BatchAborted{};  // a deadlock victim's batch ends
         if (m.severity == 15) break;
       }
     }

@@ -54,6 +54,7 @@ void fn_global(sqlite3_context* ctx, int, sqlite3_value** argv) {
   else if (name == "SERVERNAME") result_text(ctx, info.server_name);
   else if (name == "SPID") sqlite3_result_int(ctx, s->spid());
   else if (name == "TRANCOUNT") sqlite3_result_int(ctx, s->trancount());
+  else if (name == "LOCK_TIMEOUT") sqlite3_result_int(ctx, s->lock_timeout());
   else if (name == "IDENTITY") s->last_identity() ? sqlite3_result_int64(ctx, s->last_identity()) : sqlite3_result_null(ctx);
   else if (name == "ROWCOUNT" || name == "ERROR") sqlite3_result_int(ctx, 0);
   else if (name == "LANGUAGE") result_text(ctx, "us_english");
@@ -356,6 +357,14 @@ void fn_lsn_numeric(sqlite3_context* ctx, int, sqlite3_value** argv) {
 
 void fn_user(sqlite3_context* ctx, int, sqlite3_value**) { result_text(ctx, "dbo"); }
 
+// m2r_lock_probe(table, rowid): the filter of a locking READ COMMITTED read's shadow views
+// (session.cpp): a row another transaction held X on when the read began stops the read,
+// which then waits for the lock and runs again.
+void fn_lock_probe(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (session_of(ctx)->lock_probe(arg_text(argv[0]), sqlite3_value_int64(argv[1]))) return sqlite3_result_int(ctx, 1);
+  sqlite3_result_error(ctx, "the read waits for a row lock", -1);
+}
+
 }  // namespace
 
 void register_functions(sqlite3* db, SessionImpl* s) {
@@ -367,6 +376,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
   };
   static const F fns[] = {
       {"m2r_var", 1, fn_var, false},           {"m2r_global", 1, fn_global, false},
+      {"m2r_lock_probe", 2, fn_lock_probe, false},
       {"m2r_now", 1, fn_now, false},           {"m2r_newid", 0, fn_newid, false},
       {"m2r_len", 1, fn_len, true},            {"m2r_datalength", 1, fn_datalength, true},
       {"m2r_left", 2, fn_left, true},          {"m2r_right", 2, fn_right, true},
@@ -459,7 +469,7 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " user_access tinyint, user_access_desc nvarchar(60), is_read_only bit, state tinyint, state_desc nvarchar(60),"
        " recovery_model tinyint, recovery_model_desc nvarchar(60), log_reuse_wait tinyint, log_reuse_wait_desc nvarchar(60),"
        " is_published bit, is_subscribed bit, is_merge_published bit, is_distributor bit, is_cdc_enabled bit,"
-       " is_encrypted bit, is_read_committed_snapshot_on bit, snapshot_isolation_state tinyint,"
+       " is_encrypted bit, is_read_committed_snapshot_on bit, snapshot_isolation_state tinyint, snapshot_isolation_state_desc nvarchar(60),"
        " is_accelerated_database_recovery_on bit, delayed_durability_desc nvarchar(60));"
        "CREATE TEMP TABLE IF NOT EXISTS \"sys.master_files\"(database_id int, file_id int, file_guid uniqueidentifier,"
        " type tinyint, type_desc nvarchar(60), data_space_id int, name nvarchar(128), physical_name nvarchar(260),"
@@ -469,7 +479,8 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        // Filled from the instance's RequestRegistry before each statement that reads it.
        "CREATE TEMP TABLE IF NOT EXISTS \"sys.dm_exec_requests\"(session_id smallint, request_id int,"
        " start_time datetime, status nvarchar(30), command nvarchar(32), database_id smallint,"
-       " percent_complete real, estimated_completion_time bigint, total_elapsed_time int);");
+       " percent_complete real, estimated_completion_time bigint, total_elapsed_time int, blocking_session_id smallint,"
+       " wait_type nvarchar(60), wait_time int);");
 }
 
 std::string cell_json(const Cell& c) {

@@ -178,6 +178,8 @@ std::shared_ptr<Database> InstanceImpl::open_db(const std::string& name, int id,
   if (db->meta("recovery").empty()) db->set_meta(db->admin, "recovery", name == "master" || name == "msdb" ? "SIMPLE" : "FULL");
   if (db->meta("create_date").empty()) db->set_meta(db->admin, "create_date", now_datetime());
   db->restoring = db->meta("state") == "RESTORING";
+  db->read_committed_snapshot = db->meta("read_committed_snapshot") == "1";
+  db->allow_snapshot_isolation = db->meta("allow_snapshot_isolation") == "1";
   auto load_set = [&](const std::string& key, std::set<std::string>& out) {
     std::string v = db->meta(key);
     std::size_t p = 0;

@@ -37,6 +37,23 @@ void RequestRegistry::set_percent(int session_id, double percent) {
   it->second.row.percent_complete = std::max(it->second.row.percent_complete, std::clamp(percent, 0.0, 100.0));
 }
 
+void RequestRegistry::set_wait(int session_id, int blocking_session_id, const std::string& wait_type) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  auto it = m_active.find(session_id);
+  if (it == m_active.end()) return;
+  RequestRow& r = it->second.row;
+  if (blocking_session_id == 0) {
+    r.status = "running";
+    r.blocking_session_id = 0;
+    r.wait_type.clear();
+    return;
+  }
+  if (r.blocking_session_id == 0) it->second.wait_started = std::chrono::steady_clock::now();
+  r.status = "suspended";
+  r.blocking_session_id = blocking_session_id;
+  r.wait_type = wait_type;
+}
+
 std::vector<RequestRow> RequestRegistry::snapshot() const {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(m_mutex);
@@ -45,6 +62,7 @@ std::vector<RequestRow> RequestRegistry::snapshot() const {
   for (const auto& [id, a] : m_active) {
     RequestRow r = a.row;
     r.total_elapsed_time = std::chrono::duration_cast<std::chrono::milliseconds>(now - a.started).count();
+    if (r.blocking_session_id) r.wait_time = std::chrono::duration_cast<std::chrono::milliseconds>(now - a.wait_started).count();
     // SQL Server estimates from the rate so far; so does the sandbox.
     if (r.percent_complete > 0 && r.percent_complete < 100) {
       r.estimated_completion_time =

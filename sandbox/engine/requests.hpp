@@ -26,6 +26,11 @@ struct RequestRow {
   double percent_complete = 0;  // 0..100; only BACKUP/RESTORE report it (0 otherwise, as SQL Server)
   std::int64_t estimated_completion_time = 0;  // ms left, from the rate so far; 0 without progress
   std::int64_t total_elapsed_time = 0;         // ms since start_time
+  // A request waiting for a lock: status "suspended", the session holding it, LCK_M_S or
+  // LCK_M_X, and ms waited so far (0 / NULL wait_type when not waiting).
+  int blocking_session_id = 0;
+  std::string wait_type;
+  std::int64_t wait_time = 0;
 };
 
 class RequestRegistry {
@@ -38,12 +43,15 @@ class RequestRegistry {
   // Work done by the running BACKUP/RESTORE, 0..100 (only moves forward). No-op for a
   // session without a request (an RDS task's worker thread).
   void set_percent(int session_id, double percent);
+  // The session's request waits for a lock held by `blocking_session_id` (0: no longer waits).
+  void set_wait(int session_id, int blocking_session_id, const std::string& wait_type);
   std::vector<RequestRow> snapshot() const;
 
  private:
   struct Active {
     RequestRow row;
     std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point wait_started;
   };
   mutable std::mutex m_mutex;
   std::map<int, Active> m_active;  // by session_id

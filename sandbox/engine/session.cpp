@@ -1,6 +1,7 @@
 // The session executor: dispatches each T-SQL statement, applies writes in short SQLite
-// transactions and logs every row change (README.md "Transactions and the log").
+// transactions and logs every row change (README.md "Transactions and locking", "The log").
 #include "engine/session.hpp"
+#include "engine/parse_util.hpp"
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -9,12 +10,6 @@
 namespace sandbox::engine {
 
 namespace {
-
-bool is_sym(const Token& t, const char* s) { return t.kind == TokKind::symbol && t.text == s; }
-
-[[noreturn]] void unsupported(const std::string& what) {
-  raise(40517, 16, "Keyword or statement option '" + what + "' is not supported in this version of SQL Server.");
-}
 
 std::string statement_head(const Statement& st, std::size_t n = 3) {
   std::string s;
@@ -64,6 +59,17 @@ void preupdate(void* ctx, sqlite3* db, int op, const char* zdb, const char* ztab
   s->capture(std::move(ch));
 }
 
+}  // namespace
+
+bool has_nolock_hint(const std::vector<Token>& t) {
+  for (std::size_t i = 1; i < t.size(); ++i) {
+    if ((t[i].is("NOLOCK") || t[i].is("READUNCOMMITTED")) && (is_sym(t[i - 1], "(") || is_sym(t[i - 1], ","))) return true;
+  }
+  return false;
+}
+
+namespace {
+
 ColumnType storage_type(const Cell& c) {
   ColumnType t;
   switch (c.type) {
@@ -107,25 +113,13 @@ SessionImpl::SessionImpl(InstanceImpl& inst, std::string database, std::string u
     : m_inst(inst), m_db(std::move(database)), m_user(std::move(user)), m_spid(inst.next_spid()) {}
 
 SessionImpl::~SessionImpl() {
-  // An open transaction rolls back when its connection goes away.
-  if (m_xact && m_xact->logged) {
-    try {
-      auto db = m_inst.find(m_xact->db);
-      if (db && !db->dropped) {
-        std::lock_guard<std::mutex> lock(db->write_mutex);
-        sqlite3* c = conn(m_xact->db);
-        exec(c, "BEGIN IMMEDIATE");
-        try {
-          undo_xact(*db, c, format_xact_id(m_xact->id), true);
-          db->persist_lsn(c);
-          exec(c, "COMMIT");
-        } catch (...) {
-          exec(c, "ROLLBACK");
-        }
-      }
-    } catch (...) {
-    }
+  // An open transaction rolls back when its connection goes away, and its locks go with it
+  // (waiters wake).
+  try {
+    rollback_transaction();
+  } catch (...) {
   }
+  m_inst.locks().release_all(m_spid);
   for (auto& [k, c] : m_conns) sqlite3_close_v2(c);
 }
 
@@ -201,6 +195,13 @@ std::string request_command(const std::vector<Token>& t, const std::string& head
 
 void SessionImpl::execute_batch(const std::string& sql, ResultSink& sink) {
   RequestScope request(*this);
+  ResultSink* const outer_sink = m_request_sink;
+  m_request_sink = &sink;
+  struct RestoreSink {
+    SessionImpl& s;
+    ResultSink* prev;
+    ~RestoreSink() { s.m_request_sink = prev; }
+  } restore_sink{*this, outer_sink};
   std::vector<Statement> stmts;
   try {
     stmts = split_statements(sql);
@@ -218,8 +219,11 @@ void SessionImpl::execute_batch(const std::string& sql, ResultSink& sink) {
       m.line = st.line;
       sink.message(m);
       sink.done(DoneKind::statement, std::nullopt, true);
-      // Severity 16 statement errors do not end the batch in SQL Server; compile errors (15) do.
-      if (m.severity == 15 || m.severity >= 20) break;
+      // Severity 16 statement errors do not end the batch in SQL Server; compile errors (15)
+      // do, and so does being chosen as a deadlock victim (1205: the transaction is gone).
+      if (m.severity == 15 || m.severity >= 20 || m.number == 1205) break;
+    } catch (const BatchAborted&) {
+      break;
     }
   }
 }
@@ -270,7 +274,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
     Message m;
     m.number = 0;
     m.severity = 0;
-    m.text = query_str(cur(), "SELECT " + expr);
+    read("SELECT " + expr, has_nolock_hint(t), [&](sqlite3* c, bool) { m.text = query_str(c, "SELECT " + expr); });
     sink.message(m);
     sink.done(dk, std::nullopt, false);
     return;
@@ -293,12 +297,16 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
   if (sql.find("\"sys.dm_exec_requests\"") != std::string::npos) {
     exec(c, "DELETE FROM temp.\"sys.dm_exec_requests\"");
     Stmt rq(c, "INSERT INTO temp.\"sys.dm_exec_requests\"(session_id, request_id, start_time, status, command, database_id,"
-               " percent_complete, estimated_completion_time, total_elapsed_time) VALUES(?,?,?,?,?,?,?,?,?)");
+               " percent_complete, estimated_completion_time, total_elapsed_time, blocking_session_id, wait_type, wait_time)"
+               " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& r : m_inst.requests().snapshot()) {
       rq.reset();
       rq.bind(1, static_cast<std::int64_t>(r.session_id)).bind(2, static_cast<std::int64_t>(r.request_id)).bind(3, r.start_time)
           .bind(4, r.status).bind(5, r.command).bind(6, static_cast<std::int64_t>(r.database_id)).bind(7, r.percent_complete)
-          .bind(8, r.estimated_completion_time).bind(9, r.total_elapsed_time);
+          .bind(8, r.estimated_completion_time).bind(9, r.total_elapsed_time)
+          .bind(10, static_cast<std::int64_t>(r.blocking_session_id)).bind(12, r.wait_time);
+      if (r.wait_type.empty()) rq.bind_null(11);
+      else rq.bind(11, r.wait_type);
       rq.step();
     }
   }
@@ -309,13 +317,14 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
            " compatibility_level, collation_name, user_access, user_access_desc, is_read_only, state, state_desc,"
            " recovery_model, recovery_model_desc, log_reuse_wait, log_reuse_wait_desc, is_published, is_subscribed,"
            " is_merge_published, is_distributor, is_cdc_enabled, is_encrypted, is_read_committed_snapshot_on,"
-           " snapshot_isolation_state, is_accelerated_database_recovery_on, delayed_durability_desc)"
-           " VALUES(?,?,NULL,X'01',?,?,'SQL_Latin1_General_CP1_CI_AS',0,'MULTI_USER',0,?,?,?,?,?,?,?,0,0,0,?,0,0,0,0,'DISABLED')");
+           " snapshot_isolation_state, snapshot_isolation_state_desc, is_accelerated_database_recovery_on, delayed_durability_desc)"
+           " VALUES(?,?,NULL,X'01',?,?,'SQL_Latin1_General_CP1_CI_AS',0,'MULTI_USER',0,?,?,?,?,?,?,?,0,0,0,?,0,?,?,?,0,'DISABLED')");
   Stmt mf(c, "INSERT INTO temp.\"sys.master_files\"(database_id, file_id, type, type_desc, data_space_id, name, physical_name,"
              " state, state_desc, size, max_size, growth) VALUES(?,?,?,?,?,?,?,0,'ONLINE',?,-1,8192)");
   const int compat = m_inst.major_version() == 2016 ? 130 : m_inst.major_version() == 2017 ? 140 : m_inst.major_version() == 2022 ? 160 : 150;
   auto add = [&](const std::string& name, std::int64_t id, const std::string& created, const std::string& state, int state_n,
-                 const std::string& recovery, const std::string& wait, bool pub, bool cdc, const std::string& path, std::int64_t pages) {
+                 const std::string& recovery, const std::string& wait, bool pub, bool cdc, const std::string& path, std::int64_t pages,
+                 bool rcsi = false, bool snapshot = false) {
     ins.reset();
     const int rm = recovery == "FULL" ? 1 : recovery == "BULK_LOGGED" ? 2 : 3;
     static const std::map<std::string, int> waits = {{"NOTHING", 0}, {"CHECKPOINT", 1}, {"LOG_BACKUP", 2},
@@ -323,7 +332,9 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
     ins.bind(1, name).bind(2, id).bind(3, created).bind(4, static_cast<std::int64_t>(compat)).bind(5, static_cast<std::int64_t>(state_n))
         .bind(6, state).bind(7, static_cast<std::int64_t>(rm)).bind(8, recovery)
         .bind(9, static_cast<std::int64_t>(waits.count(wait) ? waits.at(wait) : 0)).bind(10, wait)
-        .bind(11, static_cast<std::int64_t>(pub)).bind(12, static_cast<std::int64_t>(cdc));
+        .bind(11, static_cast<std::int64_t>(pub)).bind(12, static_cast<std::int64_t>(cdc))
+        .bind(13, static_cast<std::int64_t>(rcsi)).bind(14, static_cast<std::int64_t>(snapshot))
+        .bind(15, std::string(snapshot ? "ON" : "OFF"));
     ins.step();
     for (int f = 1; f <= 2; ++f) {
       mf.reset();
@@ -340,7 +351,8 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
     }
     const std::int64_t pages = query_int(db->admin, "PRAGMA page_count");
     add(db->name, db->id, db->meta("create_date"), db->restoring ? "RESTORING" : "ONLINE", db->restoring ? 1 : 0,
-        db->meta("recovery"), wait, db->meta("is_published") == "1", db->meta("is_cdc_enabled") == "1", db->path, pages);
+        db->meta("recovery"), wait, db->meta("is_published") == "1", db->meta("is_cdc_enabled") == "1", db->path, pages,
+        db->read_committed_snapshot, db->allow_snapshot_isolation);
     if (db->id == 1) {
       add("tempdb", 2, db->meta("create_date"), "ONLINE", 0, "SIMPLE", "NOTHING", false, false, m_inst.config().data_dir + "/tempdb", 8);
       add("model", 3, db->meta("create_date"), "ONLINE", 0, "FULL", "NOTHING", false, false, m_inst.config().data_dir + "/model", 8);
@@ -365,60 +377,81 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
       if (e < t.size() && is_sym(t[e], ",")) unsupported("SELECT with several variable assignments");
       bool iv = false;
       std::string sql = "SELECT " + translate(t, i + 2, e, &iv) + " " + translate(t, e, t.size(), &iv);
-      if (iv) refresh_instance_views(cur(), sql);
-      Stmt s(cur(), sql);
-      auto& var = m_vars[lower(t[i].text)];
       if (!variable(lower(t[i].text))) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
-      while (s.step()) var.value = column_cell(s.get(), 0);
+      std::optional<Cell> last;
+      read(sql, has_nolock_hint(t), [&](sqlite3* c, bool) {
+        last.reset();
+        if (iv) refresh_instance_views(c, sql);
+        Stmt s(c, sql);
+        while (s.step()) last = column_cell(s.get(), 0);
+      });
+      if (last) m_vars[lower(t[i].text)].value = *last;
       sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, std::nullopt, false);
       return;
     }
   }
   bool needs_iv = false;
   const std::string sql = translate(t, 0, t.size(), &needs_iv);
-  sqlite3* c = cur();
-  if (needs_iv) refresh_instance_views(c, sql);
-  Stmt s(c, sql);
-  const int n = sqlite3_column_count(s.get());
   const auto inferred = infer_select_types(t);
-  bool has_row = s.step();
-  std::vector<Column> cols(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    Column& col = cols[static_cast<std::size_t>(i)];
-    const char* name = sqlite3_column_name(s.get(), i);
-    col.name = name ? name : "";
-    if (col.name.find('(') != std::string::npos || col.name.find(' ') != std::string::npos) {
-      // An expression without an alias has no name in SQL Server.
-      const bool aliased = [&] {
-        for (std::size_t k = 0; k + 1 < t.size(); ++k) if (t[k].is("AS") && t[k + 1].text == col.name) return true;
-        for (std::size_t k = 0; k + 1 < t.size(); ++k) if (t[k].text == col.name && is_sym(t[k + 1], "=")) return true;
-        return false;
-      }();
-      if (!aliased) col.name.clear();
+  const DoneKind dk = in_proc ? DoneKind::in_proc : DoneKind::statement;
+  // A read that may wait and run again (locking READ COMMITTED with other transactions'
+  // rows in its way) keeps its rows until it has finished; any other read streams them.
+  std::vector<Column> cols;
+  std::vector<std::vector<Value>> kept;
+  bool sent = false;
+  read(sql, has_nolock_hint(t), [&](sqlite3* c, bool buffered) {
+    cols.clear();
+    kept.clear();
+    if (needs_iv) refresh_instance_views(c, sql);
+    Stmt s(c, sql);
+    const int n = sqlite3_column_count(s.get());
+    bool has_row = s.step();
+    cols.assign(static_cast<std::size_t>(n), Column{});
+    for (int i = 0; i < n; ++i) {
+      Column& col = cols[static_cast<std::size_t>(i)];
+      const char* name = sqlite3_column_name(s.get(), i);
+      col.name = name ? name : "";
+      if (col.name.find('(') != std::string::npos || col.name.find(' ') != std::string::npos) {
+        // An expression without an alias has no name in SQL Server.
+        const bool aliased = [&] {
+          for (std::size_t k = 0; k + 1 < t.size(); ++k) if (t[k].is("AS") && t[k + 1].text == col.name) return true;
+          for (std::size_t k = 0; k + 1 < t.size(); ++k) if (t[k].text == col.name && is_sym(t[k + 1], "=")) return true;
+          return false;
+        }();
+        if (!aliased) col.name.clear();
+      }
+      const char* decl = sqlite3_column_decltype(s.get(), i);
+      ColumnType ct;
+      if (decl && parse_type(decl, ct)) col.type = ct;
+      else if (static_cast<int>(inferred.size()) == n && inferred[static_cast<std::size_t>(i)]) col.type = *inferred[static_cast<std::size_t>(i)];
+      else if (has_row) col.type = storage_type(column_cell(s.get(), i));
+      else col.type = storage_type(Cell{});
+      if (!decl && col.type.type == SqlType::nvarchar && has_row) {
+        Cell cc = column_cell(s.get(), i);
+        if (cc.type == SQLITE_INTEGER) col.type = storage_type(cc);
+      }
     }
-    const char* decl = sqlite3_column_decltype(s.get(), i);
-    ColumnType ct;
-    if (decl && parse_type(decl, ct)) col.type = ct;
-    else if (static_cast<int>(inferred.size()) == n && inferred[static_cast<std::size_t>(i)]) col.type = *inferred[static_cast<std::size_t>(i)];
-    else if (has_row) col.type = storage_type(column_cell(s.get(), i));
-    else col.type = storage_type(Cell{});
-    if (!decl && col.type.type == SqlType::nvarchar && has_row) {
-      Cell cc = column_cell(s.get(), i);
-      if (cc.type == SQLITE_INTEGER) col.type = storage_type(cc);
+    if (!buffered) sink.columns(cols);
+    std::int64_t count = 0;
+    while (has_row) {
+      std::vector<Value> row;
+      row.reserve(cols.size());
+      for (int i = 0; i < n; ++i) row.push_back(cell_to_value(column_cell(s.get(), i), cols[static_cast<std::size_t>(i)].type));
+      if (buffered) kept.push_back(std::move(row));
+      else sink.row(row);
+      ++count;
+      if ((count & 1023) == 0 && sink.cancelled()) break;
+      has_row = s.step();
     }
-  }
+    if (!buffered) {
+      sink.done(dk, count, false);
+      sent = true;
+    }
+  });
+  if (sent) return;
   sink.columns(cols);
-  std::int64_t count = 0;
-  while (has_row) {
-    std::vector<Value> row;
-    row.reserve(cols.size());
-    for (int i = 0; i < n; ++i) row.push_back(cell_to_value(column_cell(s.get(), i), cols[static_cast<std::size_t>(i)].type));
-    sink.row(row);
-    ++count;
-    if ((count & 1023) == 0 && sink.cancelled()) break;
-    has_row = s.step();
-  }
-  sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, count, false);
+  for (const auto& row : kept) sink.row(row);
+  sink.done(dk, static_cast<std::int64_t>(kept.size()), false);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -432,85 +465,418 @@ std::string sqlite_name_of(const std::string& display) {
 
 }  // namespace
 
+namespace {
+
+// 'a','b' for an IN list ('' when empty: matches no transaction id).
+std::string sql_list(const std::set<std::string>& values) {
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "" : ",") + quote_literal(v);
+  return out.empty() ? "''" : out;
+}
+
+// A statement's attempt found a row another transaction holds: undone, to wait and retry.
+struct LockConflict {};
+// A SNAPSHOT transaction's change met a row changed by another since its snapshot began.
+struct UpdateConflict {
+  std::string table;
+};
+
+}  // namespace
+
+SnapshotPoint SessionImpl::snapshot_point(Database& db) {
+  SnapshotPoint p;
+  p.last_seq = query_int(db.admin, "SELECT COALESCE(MAX(seq), 0) FROM __m2r_log");
+  const std::string own = m_xact && m_xact->logged ? format_xact_id(m_xact->id) : std::string();
+  for (const auto& [xid, spid] : db.open_xacts) {
+    if (xid != own) p.open.insert(xid);
+  }
+  return p;
+}
+
+void SessionImpl::wait_for_lock(const LockResource& r, LockMode mode, bool hold) {
+  const std::string wait_type = mode == LockMode::exclusive ? "LCK_M_X" : "LCK_M_S";
+  ResultSink* sink = m_request_sink;
+  const auto outcome = m_inst.locks().acquire(
+      m_spid, r, mode, std::chrono::milliseconds(m_lock_timeout), hold,
+      [&](int blocker) { m_inst.requests().set_wait(m_spid, blocker, wait_type); },
+      [sink] { return sink && sink->cancelled(); });
+  if (outcome == LockWait::granted) return;
+  if (outcome == LockWait::deadlock) {
+    // The victim's transaction is rolled back and its locks go (the other session proceeds).
+    rollback_transaction();
+    m_inst.locks().release_all(m_spid);
+    raise(1205, 13, "Transaction (Process ID " + std::to_string(m_spid) +
+                        ") was deadlocked on lock resources with another process and has been chosen as the deadlock victim."
+                        " Rerun the transaction.");
+  }
+  // A timeout fails the statement only: an open transaction stays open with its locks; an
+  // autocommit statement's locks go with it.
+  if (!m_xact) m_inst.locks().release_all(m_spid);
+  if (outcome == LockWait::cancelled) throw BatchAborted{};
+  raise(1222, 16, "Lock request time out period exceeded.");
+}
+
 std::int64_t SessionImpl::write(const std::string& implicit_name, const std::function<std::int64_t(sqlite3*)>& body) {
   auto db = cur_db();
   if (m_xact && !iequals(m_xact->db, m_db)) unsupported("a transaction spanning databases");
-  std::lock_guard<std::mutex> lock(db->write_mutex);
-  sqlite3* c = cur();
-  const LsnState saved = db->lsn;
-  const std::int64_t saved_next = db->next_xact;
-  const std::optional<OpenXact> saved_xact = m_xact;
-  {
-    std::lock_guard<std::mutex> fl(db->flags_mutex);
-    exec(c, db->fk_nocheck.empty() ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
-  }
-  exec(c, "BEGIN IMMEDIATE");
-  m_changes.clear();
-  m_capturing = true;
-  std::int64_t result = 0;
-  try {
-    result = body(c);
-    m_capturing = false;
-    if (!m_changes.empty()) {
-      auto begin = [&](const std::string& name, const std::string& time) {
-        LogRecord b;
-        b.operation = "LOP_BEGIN_XACT";
-        b.xact_id = format_xact_id(db->next_xact++);
-        b.xact_name = name;
-        b.begin_time = time;
-        b.spid = m_spid;
-        b.description = name + ";0x01";
-        return std::make_pair(b.xact_id, db->append(c, b));
-      };
-      std::string xid, begin_lsn;
-      if (m_xact) {
-        if (!m_xact->logged) {
-          m_xact->id = db->next_xact;
-          std::tie(xid, m_xact->begin_lsn) = begin(m_xact->name, m_xact->begin_time);
-          m_xact->logged = true;
-        }
-        xid = format_xact_id(m_xact->id);
-      } else {
-        std::tie(xid, begin_lsn) = begin(implicit_name, fn_dblog_time_now());
-      }
-      std::map<std::string, std::vector<std::string>> colcache;
-      for (auto& ch : m_changes) {
-        if (!colcache.count(ch.table)) colcache[ch.table] = table_columns(ch.table);
-        LogRecord r;
-        r.operation = ch.op == SQLITE_INSERT ? "LOP_INSERT_ROWS" : ch.op == SQLITE_DELETE ? "LOP_DELETE_ROWS" : "LOP_MODIFY_ROW";
-        r.context = "LCX_CLUSTERED";
-        r.xact_id = xid;
-        r.table_name = display_table(ch.table);
-        r.row_id = ch.key_before;
-        r.row_id_after = ch.key_after;
-        if (!ch.before.empty()) r.before_json = row_json(colcache[ch.table], ch.before);
-        if (!ch.after.empty()) r.after_json = row_json(colcache[ch.table], ch.after);
-        r.spid = m_spid;
-        db->append(c, r);
-      }
-      if (!m_xact) {
-        LogRecord e;
-        e.operation = "LOP_COMMIT_XACT";
-        e.xact_id = xid;
-        e.end_time = fn_dblog_time_now();
-        e.begin_lsn = begin_lsn;
-        e.spid = m_spid;
-        db->append(c, e);
-      }
-      db->persist_lsn(c);
+  // SNAPSHOT: the transaction's snapshot begins at its first data access; an autocommit
+  // statement's at the statement.
+  std::optional<SnapshotPoint> statement_snapshot;
+  if (m_isolation == Isolation::snapshot) {
+    if (!db->allow_snapshot_isolation) {
+      raise(3952, 16, "Snapshot isolation transaction failed accessing database '" + db->name +
+                          "' because snapshot isolation is not allowed in this database. Use ALTER DATABASE to allow snapshot isolation.");
     }
-    exec(c, "COMMIT");
-  } catch (...) {
-    m_capturing = false;
-    m_changes.clear();
-    sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
-    db->lsn = saved;
-    db->next_xact = saved_next;
-    m_xact = saved_xact;
-    throw;
+    std::lock_guard<std::mutex> lock(db->write_mutex);
+    if (m_xact && !m_xact->snapshot) m_xact->snapshot = snapshot_point(*db);
+    if (!m_xact) statement_snapshot = snapshot_point(*db);
   }
-  m_changes.clear();
-  return result;
+  for (;;) {
+    std::optional<LockResource> conflict;
+    std::optional<UpdateConflict> update_conflict;
+    {
+      std::lock_guard<std::mutex> lock(db->write_mutex);
+      sqlite3* c = cur();
+      const LsnState saved = db->lsn;
+      const std::int64_t saved_next = db->next_xact;
+      const std::optional<OpenXact> saved_xact = m_xact;
+      {
+        std::lock_guard<std::mutex> fl(db->flags_mutex);
+        exec(c, db->fk_nocheck.empty() ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
+      }
+      exec(c, "BEGIN IMMEDIATE");
+      m_changes.clear();
+      m_capturing = true;
+      std::int64_t result = 0;
+      auto undo_attempt = [&] {
+        m_capturing = false;
+        m_changes.clear();
+        sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+        db->lsn = saved;
+        db->next_xact = saved_next;
+        m_xact = saved_xact;
+      };
+      try {
+        result = body(c);
+        m_capturing = false;
+        // Row locks (README.md "Transactions and locking"): an X lock on every row the statement changed,
+        // held to the end of the transaction. A row another transaction holds stops the
+        // attempt: it is undone, the session waits for the row (outside the write mutex),
+        // and the statement runs again on what that transaction left.
+        for (const auto& ch : m_changes) {
+          std::vector<std::int64_t> keys;
+          if (ch.op != SQLITE_INSERT) keys.push_back(ch.key_before);
+          if (ch.op == SQLITE_INSERT || (ch.op == SQLITE_UPDATE && ch.key_after != ch.key_before)) keys.push_back(ch.key_after);
+          for (const std::int64_t key : keys) {
+            LockResource r{db->id, ch.table, key};
+            if (m_inst.locks().try_acquire(m_spid, r, LockMode::exclusive)) {
+              conflict = r;
+              throw LockConflict{};
+            }
+          }
+        }
+        const SnapshotPoint* snap = m_xact && m_xact->snapshot ? &*m_xact->snapshot
+                                    : statement_snapshot ? &*statement_snapshot : nullptr;
+        if (snap) {
+          // SNAPSHOT: a row changed (and committed) by another transaction since the
+          // snapshot began may not be changed: Msg 3960, the transaction is rolled back.
+          const std::string own = m_xact && m_xact->logged ? format_xact_id(m_xact->id) : std::string();
+          const std::string open_list = sql_list(snap->open);
+          for (const auto& ch : m_changes) {
+            if (ch.op == SQLITE_INSERT) continue;
+            Stmt q(c, "SELECT COUNT(*) FROM __m2r_log l WHERE l.table_name = ? AND (l.row_id = ? OR l.row_id_after = ?)"
+                      " AND l.xact_id <> ? AND (l.seq > ? OR l.xact_id IN (" + open_list + "))"
+                      " AND EXISTS (SELECT 1 FROM __m2r_log e WHERE e.xact_id = l.xact_id AND e.operation = 'LOP_COMMIT_XACT')");
+            q.bind(1, display_table(ch.table)).bind(2, ch.key_before).bind(3, ch.key_before).bind(4, own).bind(5, snap->last_seq);
+            if (q.step() && q.i64(0) > 0) {
+              update_conflict = UpdateConflict{display_table(ch.table)};
+              throw LockConflict{};
+            }
+          }
+        }
+        if (!m_changes.empty()) {
+          auto begin = [&](const std::string& name, const std::string& time) {
+            LogRecord b;
+            b.operation = "LOP_BEGIN_XACT";
+            b.xact_id = format_xact_id(db->next_xact++);
+            b.xact_name = name;
+            b.begin_time = time;
+            b.spid = m_spid;
+            b.description = name + ";0x01";
+            return std::make_pair(b.xact_id, db->append(c, b));
+          };
+          std::string xid, begin_lsn;
+          if (m_xact) {
+            if (!m_xact->logged) {
+              m_xact->id = db->next_xact;
+              std::tie(xid, m_xact->begin_lsn) = begin(m_xact->name, m_xact->begin_time);
+              m_xact->logged = true;
+            }
+            xid = format_xact_id(m_xact->id);
+          } else {
+            std::tie(xid, begin_lsn) = begin(implicit_name, fn_dblog_time_now());
+          }
+          std::map<std::string, std::vector<std::string>> colcache;
+          for (auto& ch : m_changes) {
+            if (!colcache.count(ch.table)) colcache[ch.table] = table_columns(ch.table);
+            LogRecord r;
+            r.operation = ch.op == SQLITE_INSERT ? "LOP_INSERT_ROWS" : ch.op == SQLITE_DELETE ? "LOP_DELETE_ROWS" : "LOP_MODIFY_ROW";
+            r.context = "LCX_CLUSTERED";
+            r.xact_id = xid;
+            r.table_name = display_table(ch.table);
+            r.row_id = ch.key_before;
+            r.row_id_after = ch.key_after;
+            if (!ch.before.empty()) r.before_json = row_json(colcache[ch.table], ch.before);
+            if (!ch.after.empty()) r.after_json = row_json(colcache[ch.table], ch.after);
+            r.spid = m_spid;
+            db->append(c, r);
+          }
+          if (!m_xact) {
+            LogRecord e;
+            e.operation = "LOP_COMMIT_XACT";
+            e.xact_id = xid;
+            e.end_time = fn_dblog_time_now();
+            e.begin_lsn = begin_lsn;
+            e.spid = m_spid;
+            db->append(c, e);
+          }
+          db->persist_lsn(c);
+        }
+        exec(c, "COMMIT");
+        if (m_xact && m_xact->logged) db->open_xacts[format_xact_id(m_xact->id)] = m_spid;
+      } catch (const LockConflict&) {
+        undo_attempt();
+      } catch (...) {
+        undo_attempt();
+        if (!m_xact) m_inst.locks().release_all(m_spid);
+        throw;
+      }
+      if (!conflict && !update_conflict) {
+        // An autocommit statement's transaction ends here: its locks go (still under the
+        // write mutex, so a reader never sees a changed row unlocked before it is committed).
+        if (!m_xact) m_inst.locks().release_all(m_spid);
+        m_changes.clear();
+        return result;
+      }
+    }
+    if (update_conflict) {
+      rollback_transaction();
+      m_inst.locks().release_all(m_spid);
+      raise(3960, 16, "Snapshot isolation transaction aborted due to update conflict. You cannot use snapshot isolation to access table '" +
+                          update_conflict->table + "' directly or indirectly in database '" + db->name +
+                          "' to update, delete, or insert the row that has been modified or deleted by another transaction."
+                          " Retry the transaction or change the isolation level for the update/delete statement.");
+    }
+    wait_for_lock(*conflict, LockMode::exclusive, true);
+  }
+}
+
+void SessionImpl::rollback_transaction() {
+  if (!m_xact) return;
+  if (m_xact->logged) {
+    auto db = m_inst.find(m_xact->db);
+    if (db) {
+      std::lock_guard<std::mutex> lock(db->write_mutex);
+      sqlite3* c = conn(m_xact->db);
+      const LsnState saved = db->lsn;
+      exec(c, "BEGIN IMMEDIATE");
+      try {
+        undo_xact(*db, c, format_xact_id(m_xact->id), true);
+        db->persist_lsn(c);
+        exec(c, "COMMIT");
+      } catch (...) {
+        sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+        db->lsn = saved;
+        throw;
+      }
+      db->open_xacts.erase(format_xact_id(m_xact->id));
+      m_inst.locks().release_all(m_spid);  // under the write mutex: the undone rows are committed
+    }
+  }
+  m_xact.reset();
+  m_inst.locks().release_all(m_spid);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads under the isolation level (README.md "Transactions and locking")
+
+bool SessionImpl::lock_probe(const std::string& table, std::int64_t rowid) {
+  auto t = m_read_locked.find(table);
+  if (t == m_read_locked.end()) return true;
+  if (!t->second.count(rowid)) return true;
+  auto db = m_inst.find(m_db);
+  m_read_conflict = LockResource{db ? db->id : 0, table, rowid};
+  return false;
+}
+
+namespace {
+
+// Main-schema user tables and views whose quoted name the translated SQL mentions.
+struct Mentions {
+  std::set<std::string> tables;
+  std::vector<std::pair<std::string, std::string>> views;  // name, CREATE VIEW text
+  bool any_view = false;
+};
+
+Mentions mentions(sqlite3* c, const std::string& sql) {
+  Mentions m;
+  const std::string low = lower(sql);
+  Stmt s(c, "SELECT type, name, sql FROM main.sqlite_master WHERE type IN ('table','view') AND name NOT LIKE '\\_\\_m2r%' ESCAPE '\\'"
+            " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid");
+  while (s.step()) {
+    const bool view = s.str(0) == "view";
+    const bool named = low.find(lower(quote_ident(s.str(1)))) != std::string::npos;
+    if (view) {
+      m.views.emplace_back(s.str(1), s.str(2));
+      m.any_view |= named;
+    } else if (named) {
+      m.tables.insert(s.str(1));
+    }
+  }
+  return m;
+}
+
+// A main view's definition as a TEMP view of the same name: its tables then resolve to the
+// read's shadows (a main view's names resolve in main).
+void shadow_views(sqlite3* c, const Mentions& m) {
+  for (const auto& [name, text] : m.views) {
+    const std::string prefix = "CREATE VIEW";
+    if (text.compare(0, prefix.size(), prefix) != 0) continue;
+    exec(c, "CREATE TEMP VIEW" + text.substr(prefix.size()));
+  }
+}
+
+}  // namespace
+
+bool SessionImpl::shadow_lock_probes(sqlite3* c, const std::string& sql, const std::map<std::string, std::map<std::int64_t, int>>& locked) {
+  if (locked.empty()) return false;
+  const Mentions m = mentions(c, sql);
+  bool any = false;
+  for (const auto& [table, keys] : locked) {
+    if (!m.any_view && !m.tables.count(table)) continue;
+    exec(c, "CREATE TEMP VIEW " + quote_ident(table) + " AS SELECT * FROM main." + quote_ident(table) +
+                " WHERE m2r_lock_probe(" + quote_literal(table) + ", rowid)");
+    any = true;
+  }
+  if (any && m.any_view) shadow_views(c, m);
+  return any;
+}
+
+bool SessionImpl::shadow_versions(sqlite3* c, const std::string& sql,
+                                  const std::map<std::string, std::map<std::int64_t, std::optional<std::string>>>& first) {
+  if (first.empty()) return false;
+  const Mentions m = mentions(c, sql);
+  bool any = false;
+  int n = 0;
+  for (const auto& [table, rows] : first) {
+    if (!m.any_view && !m.tables.count(table)) continue;
+    if (!query_int(c, "SELECT COUNT(*) FROM main.sqlite_master WHERE type = 'table' AND name = " + quote_literal(table))) continue;
+    const std::string keys = quote_ident("__m2r_vk_" + std::to_string(n));
+    const std::string images = quote_ident("__m2r_vr_" + std::to_string(n));
+    ++n;
+    exec(c, "CREATE TEMP TABLE " + keys + "(k INTEGER PRIMARY KEY)");
+    exec(c, "CREATE TEMP TABLE " + images + " AS SELECT * FROM main." + quote_ident(table) + " WHERE 0");
+    Stmt k(c, "INSERT INTO temp." + keys + "(k) VALUES(?)");
+    for (const auto& [key, image] : rows) {
+      k.reset();
+      k.bind(1, key);
+      k.step();
+      if (!image) continue;
+      auto img = nlohmann::json::parse(*image);
+      std::string cols, qs;
+      for (auto& [col, v] : img.items()) {
+        cols += (cols.empty() ? "" : ", ") + quote_ident(col);
+        qs += qs.empty() ? "?" : ", ?";
+      }
+      Stmt ins(c, "INSERT INTO temp." + images + "(" + cols + ") VALUES(" + qs + ")");
+      int i = 1;
+      for (auto& [col, v] : img.items()) bind_json(ins, i++, v);
+      ins.step();
+    }
+    exec(c, "CREATE TEMP VIEW " + quote_ident(table) + " AS SELECT * FROM main." + quote_ident(table) +
+                " WHERE rowid NOT IN (SELECT k FROM temp." + keys + ") UNION ALL SELECT * FROM temp." + images);
+    any = true;
+  }
+  if (any && m.any_view) shadow_views(c, m);
+  return any;
+}
+
+void SessionImpl::read(const std::string& sql, bool nolock, const std::function<void(sqlite3*, bool)>& body) {
+  auto db = m_inst.find(m_db);
+  const Isolation level = nolock ? Isolation::read_uncommitted : m_isolation;
+  if (!db || level == Isolation::read_uncommitted) return body(cur(), false);
+  const bool versioned = level == Isolation::snapshot || db->read_committed_snapshot;
+  if (level == Isolation::snapshot && !db->allow_snapshot_isolation && !mentions(cur(), sql).tables.empty()) {
+    raise(3952, 16, "Snapshot isolation transaction failed accessing database '" + db->name +
+                        "' because snapshot isolation is not allowed in this database. Use ALTER DATABASE to allow snapshot isolation.");
+  }
+  for (;;) {
+    sqlite3* c = cur();
+    std::map<std::string, std::map<std::int64_t, int>> locked;
+    std::optional<SnapshotPoint> point;  // whose changes a versioned read undoes
+    const std::string own = m_xact && m_xact->logged ? format_xact_id(m_xact->id) : std::string();
+    {
+      // The read's SQLite snapshot and the lock table (or the open transactions) are taken
+      // together, under the write mutex: every row changed and not yet committed is X-locked
+      // by its transaction, so a row not in `locked` is committed in this snapshot.
+      std::lock_guard<std::mutex> lock(db->write_mutex);
+      exec(c, "BEGIN");
+      query_int(c, "SELECT COUNT(*) FROM main.sqlite_master");
+      if (!versioned) {
+        locked = m_inst.locks().exclusive_by_others(m_spid, db->id);
+      } else if (level == Isolation::snapshot && m_xact) {
+        if (!m_xact->snapshot) m_xact->snapshot = snapshot_point(*db);
+        point = m_xact->snapshot;
+      } else {
+        point = snapshot_point(*db);
+        point->last_seq = -1;  // a statement-level view: only the transactions open now
+      }
+    }
+    try {
+      bool shadowed = false;
+      if (!versioned) {
+        shadowed = shadow_lock_probes(c, sql, locked);
+        m_read_locked = std::move(locked);
+      } else {
+        // The committed image of each row those transactions touched: the before image of
+        // its first change by them (exclusive locks order the changes of a row by commit).
+        std::map<std::string, std::map<std::int64_t, std::optional<std::string>>> first;
+        if (!point->open.empty() || point->last_seq >= 0) {
+          std::string where = "xact_id IN (" + sql_list(point->open) + ")";
+          if (point->last_seq >= 0) where += " OR (seq > " + std::to_string(point->last_seq) + " AND xact_id <> " + quote_literal(own) + ")";
+          Stmt s(c, "SELECT operation, table_name, row_id, row_id_after, before_json FROM main.__m2r_log"
+                    " WHERE table_name IS NOT NULL AND (" + where + ") ORDER BY seq");
+          while (s.step()) {
+            auto& rows = first[sqlite_name_of(s.str(1))];
+            const std::string op = s.str(0);
+            const std::int64_t k1 = s.i64(2), k2 = s.i64(3);
+            if (op == "LOP_INSERT_ROWS") rows.try_emplace(k2, std::nullopt);
+            else if (op == "LOP_DELETE_ROWS") rows.try_emplace(k1, s.str(4));
+            else if (op == "LOP_MODIFY_ROW") {
+              rows.try_emplace(k1, s.str(4));
+              if (k2 != k1) rows.try_emplace(k2, std::nullopt);
+            }
+          }
+        }
+        shadowed = shadow_versions(c, sql, first);
+      }
+      body(c, shadowed && !versioned);
+      m_read_locked.clear();
+      exec(c, "ROLLBACK");  // drops the shadows with the read transaction
+      return;
+    } catch (const SqlError&) {
+      m_read_locked.clear();
+      sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+      if (!m_read_conflict) throw;
+    } catch (...) {
+      m_read_locked.clear();
+      sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    const LockResource r = *m_read_conflict;
+    m_read_conflict.reset();
+    wait_for_lock(r, LockMode::shared, false);
+  }
 }
 
 void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, bool compensate) {

@@ -27,6 +27,19 @@ struct Change {
   std::vector<Cell> before, after;
 };
 
+// The transaction isolation levels the sandbox models (README.md "Transactions and locking"). REPEATABLE READ
+// and SERIALIZABLE (range locks) are refused rather than silently run as READ COMMITTED.
+enum class Isolation { read_uncommitted, read_committed, snapshot };
+
+// Where a SNAPSHOT transaction's view stands: the log's last record when it began and the
+// transactions open then. The view is the committed state as of that moment (plus its own
+// changes): every change of those transactions, and of any other after that record, is undone
+// for its reads.
+struct SnapshotPoint {
+  std::int64_t last_seq = 0;
+  std::set<std::string> open;  // xact ids
+};
+
 struct OpenXact {
   std::string db;
   std::string name = "user_transaction";
@@ -35,6 +48,7 @@ struct OpenXact {
   bool logged = false;  // LOP_BEGIN_XACT written (at the first change, as SQL Server does)
   std::string begin_lsn;
   int trancount = 1;
+  std::optional<SnapshotPoint> snapshot;  // SNAPSHOT isolation, from the first data access
 };
 
 class SessionImpl : public Session {
@@ -54,6 +68,10 @@ class SessionImpl : public Session {
   bool triggers_suppressed() const { return m_suppress_triggers; }
   void capture(Change&& change);
   bool capturing() const { return m_capturing; }
+  int lock_timeout() const { return m_lock_timeout; }
+  // m2r_lock_probe(table, rowid) in a locking READ COMMITTED read: false (and the resource
+  // noted) when another transaction held an X lock on the row when the read began.
+  bool lock_probe(const std::string& table, std::int64_t rowid);
 
  private:
   struct ProcFrame;
@@ -90,6 +108,23 @@ class SessionImpl : public Session {
   // captured changes under the session's transaction (or an implicit one named `name`).
   std::int64_t write(const std::string& implicit_name, const std::function<std::int64_t(sqlite3*)>& body);
   void undo_xact(Database& db, sqlite3* c, const std::string& xact_id, bool compensate);
+  // Rolls the open transaction back (undo, compensation, LOP_ABORT_XACT) and releases its locks.
+  void rollback_transaction();
+  // Reads (SELECT, the expressions of SET/DECLARE/PRINT) under the session's isolation level:
+  // READ UNCOMMITTED (or a NOLOCK hint) reads as is; locking READ COMMITTED waits for rows
+  // other transactions hold X locks on; RCSI and SNAPSHOT read committed versions. `body` runs
+  // the translated `sql`, perhaps several times (after each wait); `buffered` tells it that
+  // the read may still be retried, so it must not send rows before it returns.
+  void read(const std::string& sql, bool nolock, const std::function<void(sqlite3*, bool buffered)>& body);
+  // Waits for a lock (LOCK_TIMEOUT, deadlock detection, sys.dm_exec_requests wait state);
+  // raises 1222 on timeout and, as the deadlock victim, rolls back and raises 1205.
+  void wait_for_lock(const LockResource& r, LockMode mode, bool hold);
+  // Shadows, for one read, each table `first` names by a TEMP view (SQLite resolves temp
+  // first) of its rows as of the read's snapshot; user views are shadowed too when read.
+  bool shadow_versions(sqlite3* c, const std::string& sql,
+                       const std::map<std::string, std::map<std::int64_t, std::optional<std::string>>>& first);
+  bool shadow_lock_probes(sqlite3* c, const std::string& sql, const std::map<std::string, std::map<std::int64_t, int>>& locked);
+  SnapshotPoint snapshot_point(Database& db);  // under write_mutex
   void ensure_not_restoring(const std::string& db);
   // Fills the instance-wide views (sys.databases, sys.master_files, sys.dm_exec_requests) that
   // the translated `sql` reads, from the instance's state at this moment.
@@ -134,9 +169,17 @@ class SessionImpl : public Session {
   std::int64_t m_last_identity = 0;
   int m_proc_depth = 0;
   int m_request_depth = 0;
+  ResultSink* m_request_sink = nullptr;  // the running batch's sink (its cancel test)
+  int m_lock_timeout = -1;               // SET LOCK_TIMEOUT, ms; -1 waits forever (the default)
+  Isolation m_isolation = Isolation::read_committed;
+  std::map<std::string, std::map<std::int64_t, int>> m_read_locked;  // the running read's X-locked rows of others
+  std::optional<LockResource> m_read_conflict;
 };
 
 Value cell_to_value(const Cell& c, const ColumnType& t);
+// A NOLOCK / READUNCOMMITTED table hint in the statement (the sandbox applies it to the whole
+// statement's reads, not to the one table).
+bool has_nolock_hint(const std::vector<Token>& t);
 Cell value_to_cell(const Value& v);
 std::string cell_json(const Cell& c);
 void register_functions(sqlite3* db, SessionImpl* session);

@@ -2,51 +2,12 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "engine/parse_util.hpp"
 #include "engine/session.hpp"
 
 namespace sandbox::engine {
 
 namespace {
-
-bool is_sym(const Token& t, const char* s) { return t.kind == TokKind::symbol && t.text == s; }
-
-[[noreturn]] void unsupported(const std::string& what) {
-  raise(40517, 16, "Keyword or statement option '" + what + "' is not supported in this version of SQL Server.");
-}
-
-[[noreturn]] void syntax_near(const std::vector<Token>& t, std::size_t i) {
-  raise(102, 15, "Incorrect syntax near '" + (i < t.size() ? t[i].text : std::string("end of statement")) + "'.");
-}
-
-std::size_t match_paren(const std::vector<Token>& t, std::size_t open) {
-  int depth = 0;
-  for (std::size_t i = open; i < t.size(); ++i) {
-    if (is_sym(t[i], "(")) ++depth;
-    else if (is_sym(t[i], ")") && --depth == 0) return i;
-  }
-  syntax_near(t, open);
-}
-
-// Parses a dotted object name at t[i]; returns {db, schema, name}.
-struct ObjName {
-  std::string db, schema = "dbo", name;
-  std::string display() const { return schema + "." + name; }
-};
-ObjName parse_name(const std::vector<Token>& t, std::size_t& i) {
-  std::vector<std::string> parts;
-  if (i >= t.size() || !t[i].is_name()) syntax_near(t, i);
-  parts.push_back(t[i++].text);
-  while (i + 1 < t.size() && is_sym(t[i], ".")) {
-    if (t[i + 1].is_name()) { parts.push_back(t[i + 1].text); i += 2; }
-    else if (is_sym(t[i + 1], ".")) { parts.push_back(""); i += 1; }
-    else break;
-  }
-  ObjName n;
-  n.name = parts.back();
-  if (parts.size() >= 2 && !parts[parts.size() - 2].empty()) n.schema = parts[parts.size() - 2];
-  if (parts.size() >= 3) n.db = parts[parts.size() - 3];
-  return n;
-}
 
 Value token_value(const Token& t, SessionImpl& s) {
   if (t.kind == TokKind::string) return t.text;
@@ -66,34 +27,6 @@ Value token_value(const Token& t, SessionImpl& s) {
     return std::monostate{};
   }
   return t.text;  // bare words (EXEC p @x = abc)
-}
-
-std::string value_str(const Value& v) {
-  if (auto* s = std::get_if<std::string>(&v)) return *s;
-  if (auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-  if (auto* d = std::get_if<double>(&v)) return std::to_string(*d);
-  return {};
-}
-
-std::string type_decl_text(const std::vector<Token>& t, std::size_t& i) {
-  std::string decl = t[i].text;
-  ++i;
-  if (i < t.size() && is_sym(t[i], "(")) {
-    std::size_t close = match_paren(t, i);
-    decl += "(";
-    for (std::size_t k = i + 1; k < close; ++k) decl += lower(t[k].text) == "max" ? "-1" : t[k].text;
-    decl += ")";
-    i = close + 1;
-  }
-  return lower(decl);
-}
-
-std::vector<std::string> name_list(const std::vector<Token>& t, std::size_t open, std::size_t close) {
-  std::vector<std::string> out;
-  for (std::size_t k = open + 1; k < close; ++k) {
-    if (t[k].is_name() && !t[k].is("ASC") && !t[k].is("DESC")) out.push_back(t[k].text);
-  }
-  return out;
 }
 
 }  // namespace
@@ -298,9 +231,13 @@ void SessionImpl::do_commit(const Statement& st, ResultSink& sink) {
         db->lsn = LsnState::parse(db->meta("lsn_state"));
         throw;
       }
+      // The transaction's locks end with it, under the write mutex (README.md "Transactions and locking").
+      db->open_xacts.erase(format_xact_id(m_xact->id));
+      m_inst.locks().release_all(m_spid);
     }
   }
   m_xact.reset();
+  m_inst.locks().release_all(m_spid);
   sink.done(DoneKind::statement, std::nullopt, false);
 }
 
@@ -311,25 +248,7 @@ void SessionImpl::do_rollback(const Statement& st, ResultSink& sink) {
       st.tokens[2].kind == TokKind::word && !st.tokens[2].is("TRANSACTION")) {
     raise(6401, 16, "Cannot roll back " + st.tokens[2].text + ". No transaction or savepoint of that name was found.");
   }
-  if (m_xact->logged) {
-    auto db = m_inst.find(m_xact->db);
-    if (db) {
-      std::lock_guard<std::mutex> lock(db->write_mutex);
-      sqlite3* c = conn(m_xact->db);
-      const LsnState saved = db->lsn;
-      exec(c, "BEGIN IMMEDIATE");
-      try {
-        undo_xact(*db, c, format_xact_id(m_xact->id), true);
-        db->persist_lsn(c);
-        exec(c, "COMMIT");
-      } catch (...) {
-        sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
-        db->lsn = saved;
-        throw;
-      }
-    }
-  }
-  m_xact.reset();
+  rollback_transaction();
   sink.done(DoneKind::statement, std::nullopt, false);
 }
 
@@ -342,9 +261,11 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
     if (t.size() < 4 || !is_sym(t[2], "=")) syntax_near(t, 2);
     bool iv = false;
     std::string expr = translate(t, 3, t.size(), &iv);
-    if (iv) refresh_instance_views(cur(), expr);
-    Stmt s(cur(), "SELECT " + expr);
     Cell c;
+    read("SELECT " + expr, has_nolock_hint(t), [&](sqlite3* conn, bool) {
+    c = Cell{};
+    if (iv) refresh_instance_views(conn, expr);
+    Stmt s(conn, "SELECT " + expr);
     if (s.step()) {
       sqlite3_value* v = sqlite3_column_value(s.get(), 0);
       c.type = sqlite3_value_type(v);
@@ -352,6 +273,7 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
       else if (c.type == SQLITE_FLOAT) c.d = sqlite3_value_double(v);
       else if (c.type != SQLITE_NULL) c.s.assign(static_cast<const char*>(c.type == SQLITE_BLOB ? sqlite3_value_blob(v) : static_cast<const void*>(sqlite3_value_text(v))) ? static_cast<const char*>(c.type == SQLITE_BLOB ? sqlite3_value_blob(v) : static_cast<const void*>(sqlite3_value_text(v))) : "", static_cast<std::size_t>(sqlite3_value_bytes(v)));
     }
+    });
     m_vars[name].value = c;
     sink.done(DoneKind::statement, std::nullopt, false);
     return;
@@ -382,12 +304,31 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
     if (on_off()) unsupported("SET XACT_ABORT ON");
   } else if (opt == "ANSI_NULLS" || opt == "QUOTED_IDENTIFIER" || opt == "ANSI_WARNINGS" || opt == "ANSI_PADDING" ||
              opt == "ANSI_NULL_DFLT_ON" || opt == "CONCAT_NULL_YIELDS_NULL" || opt == "ARITHABORT" || opt == "TEXTSIZE" ||
-             opt == "DATEFORMAT" || opt == "DATEFIRST" || opt == "LANGUAGE" || opt == "LOCK_TIMEOUT" ||
+             opt == "DATEFORMAT" || opt == "DATEFIRST" || opt == "LANGUAGE" ||
              opt == "DEADLOCK_PRIORITY" || opt == "CURSOR_CLOSE_ON_COMMIT" || opt == "NUMERIC_ROUNDABORT" ||
              opt == "STATISTICS" || opt == "ROWCOUNT" || opt == "TRANSACTION") {
     // Session options whose defaults the sandbox has (README.md "Accepted session options").
     if (opt == "ROWCOUNT" && !(t.size() > 2 && t[2].text == "0")) unsupported("SET ROWCOUNT n");
-    if (opt == "TRANSACTION" && !(t.size() > 4 && (t[4].is("COMMITTED") || t[4].is("UNCOMMITTED")))) unsupported("SET TRANSACTION ISOLATION LEVEL " + (t.size() > 4 ? upper(t[4].text) : ""));
+    if (opt == "TRANSACTION") {
+      // README.md "Transactions and locking": READ UNCOMMITTED, READ COMMITTED (locking, or row versions with
+      // READ_COMMITTED_SNAPSHOT) and SNAPSHOT are modelled; REPEATABLE READ and SERIALIZABLE
+      // need range and held S locks the sandbox does not take: refused, not run as another level.
+      std::string level;
+      for (std::size_t k = 4; k < t.size(); ++k) level += (level.empty() ? "" : " ") + upper(t[k].text);
+      if (t.size() < 5 || !t[2].is("ISOLATION") || !t[3].is("LEVEL")) syntax_near(t, 2);
+      if (level == "READ UNCOMMITTED") m_isolation = Isolation::read_uncommitted;
+      else if (level == "READ COMMITTED") m_isolation = Isolation::read_committed;
+      else if (level == "SNAPSHOT") m_isolation = Isolation::snapshot;
+      else unsupported("SET TRANSACTION ISOLATION LEVEL " + level);
+    }
+  } else if (opt == "LOCK_TIMEOUT") {
+    // SET LOCK_TIMEOUT n: ms a statement waits for a lock; -1 (the default) forever, 0 not at all.
+    std::string n;
+    for (std::size_t k = 2; k < t.size(); ++k) n += t[k].text;
+    char* end = nullptr;
+    const long v = std::strtol(n.c_str(), &end, 10);
+    if (n.empty() || *end != '\0' || v < -1 || v > 2147483647L) syntax_near(t, 2);
+    m_lock_timeout = static_cast<int>(v);
   } else {
     unsupported("SET " + opt);
   }
@@ -417,8 +358,9 @@ void SessionImpl::do_declare(const Statement& st, ResultSink& sink) {
       }
       bool iv = false;
       std::string expr = translate(t, i + 1, e, &iv);
-      if (iv) refresh_instance_views(cur(), expr);
-      Stmt s(cur(), "SELECT " + expr);
+      read("SELECT " + expr, has_nolock_hint(t), [&](sqlite3* conn, bool) {
+      if (iv) refresh_instance_views(conn, expr);
+      Stmt s(conn, "SELECT " + expr);
       if (s.step()) {
         Cell c;
         sqlite3_value* val = sqlite3_column_value(s.get(), 0);
@@ -429,6 +371,7 @@ void SessionImpl::do_declare(const Statement& st, ResultSink& sink) {
         else if (c.type == SQLITE_BLOB) c.s.assign(static_cast<const char*>(sqlite3_value_blob(val)), static_cast<std::size_t>(sqlite3_value_bytes(val)));
         v.value = c;
       }
+      });
       i = e;
     }
     m_vars[name] = v;

@@ -1,22 +1,12 @@
 // Token-wise translation of T-SQL expressions and DML to SQLite (README.md "Translation").
 #include <set>
 
+#include "engine/parse_util.hpp"
 #include "engine/session.hpp"
 
 namespace sandbox::engine {
 
 namespace {
-
-bool is_sym(const Token& t, const char* s) { return t.kind == TokKind::symbol && t.text == s; }
-
-std::size_t match_paren(const std::vector<Token>& t, std::size_t open, std::size_t end) {
-  int depth = 0;
-  for (std::size_t i = open; i < end; ++i) {
-    if (is_sym(t[i], "(")) ++depth;
-    else if (is_sym(t[i], ")") && --depth == 0) return i;
-  }
-  raise(102, 15, "Incorrect syntax near '('.");
-}
 
 // T-SQL type (tokens b..e) to a SQLite CAST target.
 std::string sqlite_cast_type(const std::vector<Token>& t, std::size_t b, std::size_t e, ColumnType* out) {

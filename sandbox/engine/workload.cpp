@@ -12,12 +12,16 @@ namespace {
 class CountingSink : public ResultSink {
  public:
   std::string error;
+  int error_number = 0;
   std::optional<std::int64_t> last_count;
   void columns(const std::vector<Column>&) override {}
   void row(const std::vector<Value>&) override {}
   void done(DoneKind, std::optional<std::int64_t> n, bool) override { last_count = n; }
   void message(const Message& m) override {
-    if (m.is_error() && error.empty()) error = "Msg " + std::to_string(m.number) + ": " + m.text;
+    if (m.is_error() && error.empty()) {
+      error = "Msg " + std::to_string(m.number) + ": " + m.text;
+      error_number = m.number;
+    }
   }
   void database_changed(const std::string&, const std::string&) override {}
   void return_status(int) override {}
@@ -28,6 +32,19 @@ std::string run(Session& s, const std::string& sql) {
   CountingSink sink;
   s.execute_batch(sql, sink);
   return sink.error;
+}
+
+// As an application runs a transaction: a deadlock victim (1205, its transaction rolled back)
+// or a lock timeout (1222) runs the batch again, a few times, counted in `retries`.
+constexpr int k_lock_attempts = 5;
+std::string run_retrying(Session& s, const std::string& sql, std::atomic<std::int64_t>& retries) {
+  for (int attempt = 1;; ++attempt) {
+    CountingSink sink;
+    s.execute_batch(sql, sink);
+    // The short transactions are single autocommit statements: after a 1222 nothing is open.
+    if ((sink.error_number != 1205 && sink.error_number != 1222) || attempt == k_lock_attempts) return sink.error;
+    ++retries;
+  }
 }
 
 const char* const k_schema[] = {
@@ -122,7 +139,7 @@ void Workload::short_loop() {
       sql = "DELETE TOP (1) FROM dbo.Notes WHERE Score < 50";
       counter = &m_counters.deletes;
     }
-    if (auto e = run(s, sql); !e.empty()) {
+    if (auto e = run_retrying(s, sql, m_counters.lock_retries); !e.empty()) {
       ++m_counters.errors;
       std::lock_guard<std::mutex> lock(m_error_mutex);
       m_last_error = e;
@@ -151,8 +168,16 @@ void Workload::long_loop() {
     std::string e = run(s, "BEGIN TRANSACTION long_" + std::to_string(n) + "; INSERT INTO dbo.Notes (Body, Score) VALUES (N'long " +
                                std::to_string(n) + "', 99.5);");
     wait(m_options.long_duration);  // stays open across whatever happens meanwhile (a backup)
-    if (e.empty()) e = run(s, "UPDATE dbo.Customers SET Balance = Balance + 1 WHERE CustomerId = 1; COMMIT TRANSACTION;");
-    if (!e.empty()) {
+    int number = 0;
+    if (e.empty()) {
+      CountingSink sink;
+      s.execute_batch("UPDATE dbo.Customers SET Balance = Balance + 1 WHERE CustomerId = 1; COMMIT TRANSACTION;", sink);
+      e = sink.error;
+      number = sink.error_number;
+    }
+    if (number == 1205) {
+      ++m_counters.lock_retries;  // the victim's transaction is rolled back: the next one starts afresh
+    } else if (!e.empty()) {
       ++m_counters.errors;
       std::lock_guard<std::mutex> lock(m_error_mutex);
       m_last_error = e;

@@ -29,6 +29,9 @@ struct WorkloadOptions {
 
 struct WorkloadCounters {
   std::atomic<std::int64_t> inserts{0}, updates{0}, deletes{0}, transactions{0}, long_transactions{0}, errors{0};
+  // Statements chosen as a deadlock victim (1205) or timed out waiting for a lock (1222) and
+  // run again, as an application retries them (not errors).
+  std::atomic<std::int64_t> lock_retries{0};
 };
 
 // Creates the sample database and its objects (fails with the SQL Server message if it exists).

@@ -22,9 +22,9 @@ std::atomic<bool> g_interrupted{false};
 void on_signal(int) { g_interrupted = true; }
 
 void print_counters(const WorkloadCounters& c, const char* when) {
-  fmt::print("{} transactions={} inserts={} updates={} deletes={} long_transactions={} errors={}\n", when,
+  fmt::print("{} transactions={} inserts={} updates={} deletes={} long_transactions={} errors={} lock_retries={}\n", when,
              c.transactions.load(), c.inserts.load(), c.updates.load(), c.deletes.load(), c.long_transactions.load(),
-             c.errors.load());
+             c.errors.load(), c.lock_retries.load());
   std::fflush(stdout);
 }
 

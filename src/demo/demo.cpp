@@ -134,8 +134,9 @@ Expected<std::unique_ptr<mssql::SqlSession>> connect_master(const MigrationConfi
 }
 
 std::string workload_summary(const WorkloadCounts& c) {
-  return fmt::format("{} transactions: {} orders placed, {} shipped, {} cancelled, {} customers added", c.transactions,
-                     c.orders_placed, c.orders_shipped, c.orders_cancelled, c.customers_added);
+  return fmt::format("{} transactions: {} orders placed, {} shipped, {} cancelled, {} customers added, {} retried after a lock error",
+                     c.transactions, c.orders_placed, c.orders_shipped, c.orders_cancelled, c.customers_added,
+                     c.lock_retries);
 }
 
 }  // namespace

@@ -27,6 +27,13 @@ const char* const k_schema[] = {
     " UPDATE dbo.Orders SET Status = N'shipped' WHERE OrderId = (SELECT MIN(OrderId) FROM dbo.Orders WHERE Status = N'new');\nEND",
 };
 
+constexpr int k_lock_attempts = 5;
+
+bool is_lock_failure(const Error& e) {
+  return e.message.find("SQL Server error 1205 ") != std::string::npos ||
+         e.message.find("SQL Server error 1222 ") != std::string::npos;
+}
+
 }  // namespace
 
 Expected<void> create_demo_database(mssql::SqlSession& master, const std::string& database, int customers) {
@@ -97,7 +104,22 @@ void DemoWorkload::loop(std::unique_ptr<mssql::SqlSession> session) {
   std::mt19937 random(std::random_device{}());
   auto next = std::chrono::steady_clock::now();
   while (!m_stop) {
-    auto done = one_transaction(*session, random());
+    const std::uint32_t dice = random();
+    auto done = one_transaction(*session, dice);
+    // The long transaction's rows block the transactions that touch them until it commits
+    // (SQL Server's locks; nothing here times out). A deadlock victim (1205: its transaction
+    // was rolled back) or a lock timeout (1222) is run again, as an application would.
+    for (int attempt = 1; !done && attempt < k_lock_attempts && is_lock_failure(done.error()); ++attempt) {
+      {
+        std::lock_guard lock(m_mutex);
+        ++m_counts.lock_retries;
+      }
+      if (auto open = session->query("SELECT @@TRANCOUNT AS n")) {
+        auto n = open->first().value(0, "n");
+        if (n && n->as_int64().value_or(0) > 0) (void)session->execute("ROLLBACK TRANSACTION");
+      }
+      done = one_transaction(*session, dice);
+    }
     if (!done) {
       std::lock_guard lock(m_mutex);
       ++m_counts.errors;

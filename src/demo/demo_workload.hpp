@@ -36,6 +36,7 @@ struct WorkloadCounts {
   std::int64_t orders_cancelled = 0;
   std::int64_t customers_added = 0;
   std::int64_t errors = 0;
+  std::int64_t lock_retries = 0;  // deadlock victims (1205) and lock timeouts (1222) run again
 };
 
 class DemoWorkload {

@@ -18,18 +18,6 @@ using namespace sandbox::test;
 
 namespace {
 
-std::unique_ptr<Session> login(Instance& inst, const std::string& db = "") {
-  auto l = inst.login("sa", "Secret#1", db);
-  EXPECT_TRUE(l.session) << l.failure.text;
-  return std::move(l.session);
-}
-
-Collected must(Session& s, const std::string& sql) {
-  auto r = run(s, sql);
-  EXPECT_EQ(r.errors, 0) << sql << " -> " << (r.error() ? r.error()->text : "");
-  return r;
-}
-
 std::string hex_of_numeric(const std::string& numeric) {
   auto l = m2r::Lsn::parse(numeric);
   EXPECT_TRUE(l.has_value()) << numeric;

@@ -14,18 +14,6 @@ using namespace sandbox::test;
 
 namespace {
 
-std::unique_ptr<Session> login(Instance& inst, const std::string& db = "") {
-  auto l = inst.login("sa", "Secret#1", db);
-  EXPECT_TRUE(l.session) << l.failure.text;
-  return std::move(l.session);
-}
-
-Collected must(Session& s, const std::string& sql) {
-  auto r = run(s, sql);
-  EXPECT_EQ(r.errors, 0) << sql << " -> " << (r.error() ? r.error()->text : "");
-  return r;
-}
-
 std::unique_ptr<Instance> instance(const std::string& tag, double backup_throughput = 0) {
   InstanceConfig cfg;
   cfg.name = "src";

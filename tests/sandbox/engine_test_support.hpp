@@ -1,6 +1,8 @@
 #pragma once
 // In-process helpers for the engine's unit tests: a temp data dir, an instance, and a
 // ResultSink that records what a statement produced.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <random>
 #include <string>
@@ -58,6 +60,22 @@ inline Collected run(Session& s, const std::string& sql) {
   CollectSink sink;
   s.execute_batch(sql, sink);
   return sink.c;
+}
+
+inline constexpr const char* k_sa_password = "Secret#1";  // the tests' instances' sa password
+
+// sa on `inst`, in `db` (the login's default database when empty).
+inline std::unique_ptr<Session> login(Instance& inst, const std::string& db = "") {
+  auto l = inst.login("sa", k_sa_password, db);
+  EXPECT_TRUE(l.session) << l.failure.text;
+  return std::move(l.session);
+}
+
+// Runs `sql`, which should succeed.
+inline Collected must(Session& s, const std::string& sql) {
+  auto r = run(s, sql);
+  EXPECT_EQ(r.errors, 0) << sql << " -> " << (r.error() ? r.error()->text : "");
+  return r;
 }
 
 inline std::int64_t as_int(const Value& v) { return std::get<std::int64_t>(v); }
