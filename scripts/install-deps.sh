@@ -14,7 +14,7 @@ PACKAGES=(
   libcpp-httplib-dev libgtest-dev libgmock-dev googletest
   # the rehearsal world's independent judges and helpers
   awscli python3 curl procps
-  # moto's CRC32C: without this module moto reports a CRC32 under that name (core/moto_locator.hpp);
+  # moto's CRC32C: without this module moto reports a CRC32 under that name (sys/moto_locator.hpp);
   # python3-venv: for installing moto where it is missing (below)
   python3-crc32c python3-venv
   # upload: zlib for the strict S3 test server's CRC32; /usr/bin/time for bench/upload_bench.sh
@@ -52,7 +52,7 @@ if [ -f "$conformance_dir/package-lock.json" ] && [ ! -d "$conformance_dir/node_
   (cd "$conformance_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# moto, found as the world and the tests find it (src/core/moto_locator.hpp): MOTO_SERVER, then
+# moto, found as the world and the tests find it (src/sys/moto_locator.hpp): MOTO_SERVER, then
 # moto_server on PATH, then python3 -m moto.server with a python3 on PATH that has moto. On
 # the development machines it is pyenv Python 3.11.7's moto 5.2.1 (moto_server via pyenv's
 # shims). Elsewhere it is installed into a virtual environment with pip, when PyPI is reachable.

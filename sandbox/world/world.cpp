@@ -255,7 +255,7 @@ Expected<json> world_up(const WorldOptions& options) {
   };
 
   // 1. moto, with IAM authentication switched on after three seeding calls (docs/facts.md, recipe),
-  // and Debian's crc32c module so that the CRC32C it computes is real (core/moto_locator.hpp).
+  // and Debian's crc32c module so that the CRC32C it computes is real (sys/moto_locator.hpp).
   const int moto_port = free_port();
   const char* pythonpath_now = std::getenv("PYTHONPATH");
   const auto pythonpath =

@@ -10,7 +10,7 @@
 //                  AWS_PROFILE): no secret in the environment
 // DIR/secrets/     sa_password (0600)
 // DIR/logs/        one log per process
-// DIR/moto-python/ the one Python module moto gets from Debian (python3-crc32c, core/moto_locator.hpp)
+// DIR/moto-python/ the one Python module moto gets from Debian (python3-crc32c, sys/moto_locator.hpp)
 #include <string>
 #include <vector>
 
@@ -25,7 +25,7 @@ struct WorldOptions {
   std::string pace = "fast";       // fast: tests; demo: backups, restores and CDC at a visible pace
   std::string database = "sales";  // the database the DMS endpoints name
   std::string sandbox_exe;         // mssql2rds-sandbox; empty = /proc/self/exe
-  // How to run moto; empty = core/moto_locator.hpp's search (MOTO_SERVER, moto_server on PATH,
+  // How to run moto; empty = sys/moto_locator.hpp's search (MOTO_SERVER, moto_server on PATH,
   // python3 -m moto.server).
   std::vector<std::string> moto_command;
   int ready_timeout_seconds = 60;

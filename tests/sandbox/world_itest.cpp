@@ -60,7 +60,7 @@ TEST(WorldTest, UpSeedsTheWorldAndDownLeavesNoProcess) {
   EXPECT_NE(slurp(dir / "env").find("AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE="), std::string::npos);
   EXPECT_EQ(slurp(dir / "env").find(slurp(dir / "secrets" / "sa_password")), std::string::npos) << "a secret in env";
   const std::string moto = world["moto"]["endpoint"], dms = world["dms"]["endpoint"];
-  // moto was found by core/moto_locator and given Debian's crc32c module (it passed the
+  // moto was found by sys/moto_locator and given Debian's crc32c module (it passed the
   // world's CRC32C check to get this far).
   EXPECT_FALSE(world["moto"]["command"].empty()) << world["moto"].dump();
   EXPECT_NE(world["moto"]["crc32c_module"].get<std::string>().find("crc32c."), std::string::npos) << world["moto"].dump();

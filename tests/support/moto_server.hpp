@@ -4,7 +4,7 @@
 // create an IAM user with an allow-all inline policy and an access key; every later
 // request must be signed with that key. Killed when the object is destroyed.
 //
-// moto is found as the rehearsal world finds it (core/moto_locator.hpp: MOTO_SERVER, then
+// moto is found as the rehearsal world finds it (sys/moto_locator.hpp: MOTO_SERVER, then
 // moto_server on PATH, then python3 -m moto.server) and runs with Debian's python3-crc32c
 // module on its PYTHONPATH, so that the CRC32C checksums it computes are real.
 //
@@ -24,7 +24,7 @@
 namespace m2r::test {
 
 struct MotoOptions {
-  // How to run moto; empty = core/moto_locator.hpp's search over this process's environment.
+  // How to run moto; empty = sys/moto_locator.hpp's search over this process's environment.
   std::vector<std::string> command;
   bool enforce_auth = true;  // false: no IAM auth at all (any signature accepted)
   std::string user_name = "mssql2rds-test";
