@@ -43,7 +43,8 @@ class RestoreStepTest : public ::testing::Test {
     RestoreInputs in;
     in.database = "Sales";
     in.s3_arn = k_arn;
-    in.poll = std::chrono::milliseconds(1);
+    in.poll = std::chrono::milliseconds(5000);
+    in.clock = clock;  // the polls take no real time
     return run_restore_step(ctx, target, in);
   }
   int restores_started() const {
@@ -54,6 +55,7 @@ class RestoreStepTest : public ::testing::Test {
   MemoryJournal journal;
   RecordingEventSink events;
   FakeSqlSession target;
+  std::shared_ptr<aws::FakeClock> clock = std::make_shared<aws::FakeClock>(std::chrono::system_clock::time_point{});
 };
 
 }  // namespace
