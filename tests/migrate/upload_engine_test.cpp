@@ -9,6 +9,7 @@
 
 #include "aws/checksums.hpp"
 #include "migrate/object_store_fake.hpp"
+#include "support/wait_until.hpp"
 
 namespace m2r {
 namespace {
@@ -394,7 +395,7 @@ TEST_F(UploadEngineTest, StreamingFollowsAGrowingFileAndResendsRewrittenParts) {
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
     // Wait until some parts went out before the header is rewritten, so the re-check matters.
-    while (store.parts_uploaded().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_TRUE(test::wait_until([&] { return store.parts_uploaded().size() >= 2; }));
     parts_before_finish = static_cast<int>(store.parts_uploaded().size());
     file.overwrite(0, "HEADER-REWRITTEN");
     finished = true;
