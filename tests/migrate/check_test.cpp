@@ -242,3 +242,15 @@ TEST_F(CheckTest, FixOnlyAddsTheMissingArticleToAnExistingPublication) {
   ASSERT_EQ(ran.size(), 1u) << ::testing::PrintToString(ran);
   EXPECT_NE(ran[0].find("sp_addarticle"), std::string::npos);
 }
+
+TEST_F(CheckTest, ATestConnectionThatNeverEndsGivesUpAfterItsTimeoutOnTheClock) {
+  // Given DMS answering "testing" for ever, the check should stop waiting after 60 s per
+  // endpoint (on the fake clock: no real time) and report the endpoint as not connected.
+  m.aws_world.connection_tests_pending_polls = 1'000'000;
+  const auto results = check();
+  const auto& r = result(results, "dms.source_connection");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_EQ(r.detail.rfind("testing", 0), 0u) << r.detail;
+  EXPECT_GE(m.clock->total_slept(), std::chrono::seconds(120));
+  EXPECT_LE(m.clock->total_slept(), std::chrono::seconds(122));
+}
