@@ -214,9 +214,10 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
   M2R_TRY(run_migration(config, connections, *journal, closer, run));
   if (!closer.committed()) M2R_TRY(workload.commit_long());
 
-  const auto replicate_until = std::chrono::steady_clock::now() + options.replicate_for;
-  while (std::chrono::steady_clock::now() < replicate_until) {
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+  auto& clock = *connections.clock;
+  const auto replicate_until = clock.now() + options.replicate_for;
+  while (clock.now() < replicate_until) {
+    clock.sleep_for(std::chrono::seconds(2));
     auto status = migration_status(config, *journal, connections.aws);
     if (!status) continue;
     std::int64_t inserts = 0, updates = 0, deletes = 0;
@@ -238,15 +239,15 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
   }
   say(events, "the application stopped writing: " + workload_summary(report.workload));
 
-  const auto writes_stopped_at = std::chrono::system_clock::now();
+  const auto writes_stopped_at = clock.now();
 
   // validate, as a user would before cutting over: once CDC has applied the last changes,
   // every table matches.
   events.emit(Event{.kind = EventKind::step_started, .step = "validate", .message = "mssql2rds validate"});
-  const auto validate_until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto validate_until = clock.now() + std::chrono::seconds(30);
   for (;;) {
     auto v = validate_migration(connections, config);
-    if (v && (v->ok() || std::chrono::steady_clock::now() > validate_until)) {
+    if (v && (v->ok() || clock.now() > validate_until)) {
       for (const auto& t : v->tables) {
         events.emit(Event{.kind = t.matches ? EventKind::info : EventKind::warning, .step = "validate",
                           .message = fmt::format("{} {}: {} rows{}", t.matches ? "OK  " : "DIFF", t.table,
@@ -257,8 +258,8 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
                                                v->tables.size())});
       break;
     }
-    if (!v && std::chrono::steady_clock::now() > validate_until) return tl::unexpected(v.error());
-    std::this_thread::sleep_for(std::chrono::seconds(1));
+    if (!v && clock.now() > validate_until) return tl::unexpected(v.error());
+    clock.sleep_for(std::chrono::seconds(1));
   }
 
   events.emit(Event{.kind = EventKind::step_started, .step = "cutover", .message = "mssql2rds cutover --yes"});

@@ -4,7 +4,6 @@
 
 #include "aws/dms_client.hpp"
 #include "core/plan.hpp"
-#include "migrate/object_store_s3.hpp"
 #include "migrate/replicate_step.hpp"
 #include "migrate/upload_engine.hpp"
 
@@ -25,7 +24,8 @@ Expected<void> abort_migration(const MigrationConfig& config, Connections& conn,
     if (task) {
       if (task->status == "running" || task->status == "starting") {
         M2R_TRY(dms.stop_replication_task(arn));
-        M2R_TRY(wait_for_task(dms, arn, {"stopped", "failed"}, std::chrono::seconds(300), std::chrono::milliseconds(1000))
+        M2R_TRY(wait_for_task(dms, arn, {"stopped", "failed"}, std::chrono::seconds(300), std::chrono::milliseconds(1000),
+                              *conn.clock)
                     .or_else([](const Error& e) -> Expected<aws::ReplicationTask> {
                       if (e.kind == ErrorKind::prerequisite || e.kind == ErrorKind::fatal) return aws::ReplicationTask{};
                       return tl::unexpected(e);
@@ -38,11 +38,11 @@ Expected<void> abort_migration(const MigrationConfig& config, Connections& conn,
       return tl::unexpected(task.error());
     }
   }
-  S3ObjectStore store(*aws);
+  const auto store = M2R_TRY(object_store_of(conn));
   AbortRequest req;
   req.bucket = config.s3.bucket;
   req.prefix = config.s3.prefix;
-  const auto aborted = M2R_TRY(abort_abandoned_uploads(store, req));
+  const auto aborted = M2R_TRY(abort_abandoned_uploads(*store, req));
   events.emit(info_event("abort", fmt::format("aborted {} multipart upload(s)", aborted.size())));
   done["aborted_uploads"] = aborted;
   if (options.drop_target_database) {

@@ -1,7 +1,6 @@
 #include "migrate/aws_facts.hpp"
 
 #include <chrono>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -98,7 +97,7 @@ DmsEndpointFacts endpoint_facts(aws::DmsClient& dms, const std::string& id_or_ar
 }
 
 void test_endpoint(aws::DmsClient& dms, const std::string& instance_arn, const std::string& endpoint_id,
-                   DmsEndpointFacts& facts, int timeout_s) {
+                   DmsEndpointFacts& facts, aws::Clock& clock, int timeout_s) {
   auto eps = dms.describe_endpoints({{"endpoint-id", {endpoint_id}}});
   if (!eps || eps->empty()) return;
   const auto endpoint_arn = eps->front().arn;
@@ -108,7 +107,7 @@ void test_endpoint(aws::DmsClient& dms, const std::string& instance_arn, const s
     facts.connection_message = started.error().message;
     return;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  const auto deadline = clock.now() + std::chrono::seconds(timeout_s);
   for (;;) {
     auto conns = dms.describe_connections({{"endpoint-arn", {endpoint_arn}}});
     if (conns) {
@@ -118,14 +117,15 @@ void test_endpoint(aws::DmsClient& dms, const std::string& instance_arn, const s
         facts.connection_message = c.last_failure_message;
       }
     }
-    if (facts.connection_status != "testing" || std::chrono::steady_clock::now() > deadline) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (facts.connection_status != "testing" || clock.now() > deadline) return;
+    clock.sleep_for(std::chrono::milliseconds(500));
   }
 }
 
 }  // namespace
 
-DmsFacts gather_dms_facts(aws::DmsClient& dms, const DmsConfig& c, bool test_connections, int timeout_s) {
+DmsFacts gather_dms_facts(aws::DmsClient& dms, const DmsConfig& c, bool test_connections, aws::Clock& clock,
+                          int timeout_s) {
   DmsFacts f;
   auto instances = dms.describe_replication_instances(
       {{is_arn(c.replication_instance) ? "replication-instance-arn" : "replication-instance-id", {c.replication_instance}}});
@@ -141,8 +141,8 @@ DmsFacts gather_dms_facts(aws::DmsClient& dms, const DmsConfig& c, bool test_con
   f.source = endpoint_facts(dms, c.source_endpoint, "source");
   f.target = endpoint_facts(dms, c.target_endpoint, "target");
   if (test_connections && f.instance_exists) {
-    if (f.source.exists) test_endpoint(dms, instances->front().arn, f.source.identifier, f.source, timeout_s);
-    if (f.target.exists) test_endpoint(dms, instances->front().arn, f.target.identifier, f.target, timeout_s);
+    if (f.source.exists) test_endpoint(dms, instances->front().arn, f.source.identifier, f.source, clock, timeout_s);
+    if (f.target.exists) test_endpoint(dms, instances->front().arn, f.target.identifier, f.target, clock, timeout_s);
   }
   auto tasks = dms.describe_replication_tasks({{"replication-task-id", {c.task_id}}});
   if (tasks && !tasks->empty()) {

@@ -3,6 +3,7 @@
 // identifiers of the config (name or ARN) into ARNs.
 #include <string>
 
+#include "aws/clock.hpp"
 #include "aws/dms_client.hpp"
 #include "aws/rds_client.hpp"
 #include "core/checks.hpp"
@@ -24,8 +25,9 @@ Expected<DmsArns> resolve_dms_arns(aws::DmsClient& dms, const DmsConfig& config)
 RdsFacts gather_rds_facts(aws::RdsClient& rds, const TargetConfig& target, const std::string& region);
 
 // DMS facts; runs TestConnection for both endpoints when `test_connections` is set and
-// waits (up to `timeout_s`) for the result.
-DmsFacts gather_dms_facts(aws::DmsClient& dms, const DmsConfig& config, bool test_connections, int timeout_s = 60);
+// waits (up to `timeout_s` on `clock`, polling every half second) for the result.
+DmsFacts gather_dms_facts(aws::DmsClient& dms, const DmsConfig& config, bool test_connections, aws::Clock& clock,
+                          int timeout_s = 60);
 
 // The SQL Server major version from an RDS engine version ("15.00.4345.5.v1" -> 15).
 int major_from_engine_version(const std::string& engine_version);

@@ -53,7 +53,7 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
       s3.region = s3_client.get_bucket_location(config.s3.bucket).value_or(config.s3.region);
     }
     aws::DmsClient dms(*conn.aws);
-    dms_facts = gather_dms_facts(dms, config.dms, options.test_connections);
+    dms_facts = gather_dms_facts(dms, config.dms, options.test_connections, *conn.clock);
   }
   for (auto& r : evaluate_rds(rds, source)) results.push_back(r);
   for (auto& r : evaluate_s3(s3, rds)) results.push_back(r);

@@ -4,6 +4,7 @@
 
 #include "aws/rds_client.hpp"
 #include "mssql/connection_string.hpp"
+#include "migrate/object_store_s3.hpp"
 #include "mssql/odbc_session.hpp"
 
 namespace m2r {
@@ -32,8 +33,15 @@ Expected<const aws::AwsContext*> need_aws(const Connections& connections) {
   return &*connections.aws;
 }
 
+Expected<std::shared_ptr<ObjectStore>> object_store_of(const Connections& connections) {
+  if (connections.object_store) return connections.object_store;
+  const auto* aws = M2R_TRY(need_aws(connections));
+  return std::shared_ptr<ObjectStore>(std::make_shared<S3ObjectStore>(*aws));
+}
+
 Expected<Connections> default_connections(const MigrationConfig& config) {
   Connections c;
+  c.clock = std::make_shared<aws::SystemClock>();
   auto aws = aws::AwsContext::from_environment({.region = config.s3.region});
   if (aws) c.aws = *aws;
   const auto source_settings = mssql::settings_for(config.source);

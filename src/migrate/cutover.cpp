@@ -1,7 +1,6 @@
 #include "migrate/cutover.hpp"
 
 #include <algorithm>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -13,6 +12,12 @@
 #include "migrate/validate.hpp"
 
 namespace m2r {
+
+namespace {
+
+constexpr std::chrono::seconds k_drain_poll{2};  // between two reads of the task's statistics
+
+}  // namespace
 
 Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connections& conn, Journal& journal,
                                           EventSink& events, const CutoverOptions& options) {
@@ -37,7 +42,8 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
   CutoverReport report;
 
   // 1. Drain: latency at or under the threshold and no new changes between two reads.
-  const auto drain_start = std::chrono::steady_clock::now();
+  auto& clock = *conn.clock;
+  const auto drain_start = clock.now();
   auto task = dms.describe_replication_task(arn);
   if (!task) return failed(task.error());
   if (task->status == "running") {
@@ -60,18 +66,19 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
       events.emit(e);
       if (lat <= options.max_latency_s && counts == previous) break;
       previous = counts;
-      if (std::chrono::steady_clock::now() - drain_start > options.drain_timeout) {
+      if (clock.now() - drain_start > options.drain_timeout) {
         return failed(Error(ErrorKind::timeout,
                             fmt::format("CDC did not drain within {}s (latency {:.0f}s)", options.drain_timeout.count(), lat),
                             "check that the application really stopped writing; run `mssql2rds cutover` again to "
                             "keep waiting, with --drain-timeout to wait longer"));
       }
-      std::this_thread::sleep_for(std::chrono::seconds(2));
+      clock.sleep_for(k_drain_poll);
     }
-    report.drain_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - drain_start).count();
+    report.drain_s = std::chrono::duration<double>(clock.now() - drain_start).count();
     events.emit(info_event("cutover", fmt::format("drained in {:.1f}s; stopping the DMS task", report.drain_s)));
     if (auto stopped = dms.stop_replication_task(arn); !stopped) return failed(stopped.error());
-    if (auto w = wait_for_task(dms, arn, {"stopped"}, std::chrono::seconds(300), std::chrono::milliseconds(1000)); !w) {
+    if (auto w = wait_for_task(dms, arn, {"stopped"}, std::chrono::seconds(300), std::chrono::milliseconds(1000), clock);
+        !w) {
       return failed(w.error());
     }
   } else if (task->status != "stopped") {
@@ -102,7 +109,7 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
   if (auto restored = restore_target_objects(**tgt, prep ? prep->outputs : nlohmann::json::object(), events); !restored) {
     return failed(restored.error());
   }
-  report.downtime_s = std::chrono::duration<double>(std::chrono::system_clock::now() - options.writes_stopped_at).count();
+  report.downtime_s = std::chrono::duration<double>(clock.now() - options.writes_stopped_at).count();
 
   // 4. The schema beyond rows, as on the source (the target already takes writes: a gap is
   // reported for the DBA to fix, not a reason to undo the cutover).

@@ -9,14 +9,14 @@ namespace m2r {
 
 namespace {
 
-std::optional<double> latest_latency(aws::CloudWatchClient& cw, const std::string& metric, const std::string& instance_id,
-                                     const std::string& task_resource_id) {
+std::optional<double> latest_latency(aws::CloudWatchClient& cw, aws::Clock& clock, const std::string& metric,
+                                     const std::string& instance_id, const std::string& task_resource_id) {
   aws::MetricStatisticsRequest req;
   req.namespace_name = "AWS/DMS";
   req.metric_name = metric;
   // docs/facts.md §4: the task dimension is its resource id (from the ARN), not its name.
   req.dimensions = {{"ReplicationInstanceIdentifier", instance_id}, {"ReplicationTaskIdentifier", task_resource_id}};
-  req.end_time = std::chrono::system_clock::now() + std::chrono::minutes(1);
+  req.end_time = clock.now() + std::chrono::minutes(1);
   req.start_time = req.end_time - std::chrono::minutes(15);
   req.period_seconds = 60;
   auto points = cw.get_metric_statistics(req);
@@ -41,8 +41,8 @@ Expected<LiveTask> read_live_task(const aws::AwsContext& aws, const std::string&
     instance_id = ris->front().identifier;
   }
   aws::CloudWatchClient cw(aws);
-  live.latency_source = latest_latency(cw, "CDCLatencySource", instance_id, resource_id_of(task_arn));
-  live.latency_target = latest_latency(cw, "CDCLatencyTarget", instance_id, resource_id_of(task_arn));
+  live.latency_source = latest_latency(cw, *aws.clock, "CDCLatencySource", instance_id, resource_id_of(task_arn));
+  live.latency_target = latest_latency(cw, *aws.clock, "CDCLatencyTarget", instance_id, resource_id_of(task_arn));
   return live;
 }
 

@@ -1,7 +1,6 @@
 #include "migrate/replicate_step.hpp"
 
 #include <algorithm>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -22,18 +21,18 @@ Error task_failed_error(const aws::ReplicationTask& task) {
 
 Expected<aws::ReplicationTask> wait_for_task(aws::DmsClient& dms, const std::string& arn,
                                              const std::vector<std::string>& until_any_of, std::chrono::seconds timeout,
-                                             std::chrono::milliseconds poll) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+                                             std::chrono::milliseconds poll, aws::Clock& clock) {
+  const auto deadline = clock.now() + timeout;
   for (;;) {
     const auto task = M2R_TRY(dms.describe_replication_task(arn));
     if (std::find(until_any_of.begin(), until_any_of.end(), task.status) != until_any_of.end()) return task;
     if (task.status == "failed") return tl::unexpected(task_failed_error(task));
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (clock.now() > deadline) {
       return fail(ErrorKind::timeout,
                   fmt::format("DMS task {} still '{}' after {}s", task.identifier, task.status, timeout.count()),
                   "re-run `mssql2rds run` to keep waiting; it resumes with the same task");
     }
-    std::this_thread::sleep_for(poll);
+    clock.sleep_for(poll);
   }
 }
 
@@ -91,7 +90,7 @@ Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dm
   }
 
   if (task->status == "creating" || task->status == "modifying") {
-    task = M2R_TRY(wait_for_task(dms, task->arn, {"ready", "stopped", "running"}, in.timeout, in.poll));
+    task = M2R_TRY(wait_for_task(dms, task->arn, {"ready", "stopped", "running"}, in.timeout, in.poll, *in.clock));
   }
   if (task->status == "failed") return tl::unexpected(task_failed_error(*task));
   if (task->status == "ready") {
@@ -102,7 +101,7 @@ Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dm
     task = M2R_TRY(dms.start_replication_task(task->arn, "resume-processing"));
     ctx.info("resumed DMS task " + task->identifier);
   }
-  task = M2R_TRY(wait_for_task(dms, task->arn, {"running"}, in.timeout, in.poll));
+  task = M2R_TRY(wait_for_task(dms, task->arn, {"running"}, in.timeout, in.poll, *in.clock));
   return nlohmann::json{{"task_arn", task->arn}, {"status", task->status}, {"cdc_start_position", in.start.to_hex()}};
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 
+#include "aws/clock.hpp"
 #include "aws/dms_client.hpp"
 #include "core/lsn.hpp"
 #include "migrate/aws_facts.hpp"
@@ -17,16 +18,19 @@ struct ReplicateInputs {
   Lsn start;
   std::chrono::seconds timeout{600};
   std::chrono::milliseconds poll{1000};
+  std::shared_ptr<aws::Clock> clock = std::make_shared<aws::SystemClock>();  // polls and the deadline
 };
 
 // Outputs: task_arn, cdc_start_position, status. Resumable: a task recorded by an earlier
 // attempt (or found with the same identifier, endpoints and start) is reused, never doubled.
 Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dms, const ReplicateInputs& in);
 
-// Waits until the task leaves the transitional states; returns its last description.
+// Waits until the task reaches one of `until_any_of`; returns its last description. Polls
+// every `poll` and gives up after `timeout`, both on `clock`.
 Expected<aws::ReplicationTask> wait_for_task(aws::DmsClient& dms, const std::string& arn,
                                              const std::vector<std::string>& until_any_of,
-                                             std::chrono::seconds timeout, std::chrono::milliseconds poll);
+                                             std::chrono::seconds timeout, std::chrono::milliseconds poll,
+                                             aws::Clock& clock);
 
 // An error for a failed task, with the diagnosis of its LastFailureMessage.
 Error task_failed_error(const aws::ReplicationTask& task);

@@ -1,7 +1,5 @@
 #include "migrate/restore_step.hpp"
 
-#include <thread>
-
 #include <fmt/format.h>
 
 #include "core/troubleshooting.hpp"
@@ -67,7 +65,7 @@ Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& t
       const auto running = std::count_if(all.begin(), all.end(), [](const TaskRow& t) { return active(t.lifecycle); });
       if (running < 2) break;
       ctx.progress(0, "waiting: two backup/restore tasks already run on the instance (RDS allows two)");
-      std::this_thread::sleep_for(in.poll);
+      in.clock->sleep_for(in.poll);
     }
     const auto sql = tsql::rds_restore_database(in.database, in.s3_arn);
     ctx.info(sql);
@@ -86,7 +84,7 @@ Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& t
     M2R_TRY(ctx.record({{"task_id", task_id}}));
   }
 
-  const auto deadline = std::chrono::steady_clock::now() + in.timeout;
+  const auto deadline = in.clock->now() + in.timeout;
   double last_percent = -1;
   for (;;) {
     const auto rows = M2R_TRY(task_rows(M2R_TRY(target.query(tsql::rds_task_status(task_id), {}, read))));
@@ -110,11 +108,11 @@ Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& t
                   d ? d->fix + "; then `mssql2rds run` again (a failed restore leaves nothing to clean up)"
                     : "see task_info in `exec msdb.dbo.rds_task_status`");
     }
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (in.clock->now() > deadline) {
       return fail(ErrorKind::timeout, fmt::format("RDS restore task {} still {} after the timeout", task_id, t.lifecycle),
                   "re-run `mssql2rds run`: it follows the same task");
     }
-    std::this_thread::sleep_for(in.poll);
+    in.clock->sleep_for(in.poll);
   }
 }
 

@@ -2,6 +2,7 @@
 // rds_restore_database on the target, followed through rds_task_status (docs/facts.md §5).
 #include <chrono>
 
+#include "aws/clock.hpp"
 #include "migrate/step_runner.hpp"
 #include "mssql/sql_session.hpp"
 
@@ -12,6 +13,7 @@ struct RestoreInputs {
   std::string s3_arn;
   std::chrono::milliseconds poll{5000};
   std::chrono::seconds timeout{24 * 3600};
+  std::shared_ptr<aws::Clock> clock = std::make_shared<aws::SystemClock>();  // polls and the deadline
 };
 
 // Outputs: task_id, lifecycle. Resumable: the task id is recorded as soon as RDS returns it,

@@ -11,7 +11,6 @@
 #include "migrate/backup_step.hpp"
 #include "migrate/config_file.hpp"
 #include "migrate/lsn_capture_step.hpp"
-#include "migrate/object_store_s3.hpp"
 #include "migrate/replicate_step.hpp"
 #include "migrate/restore_step.hpp"
 #include "migrate/step_runner.hpp"
@@ -23,8 +22,8 @@ namespace m2r {
 
 namespace {
 
-std::string now_stamp() {
-  return fmt::format("{:%Y%m%dT%H%M%S}", std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+std::string stamp_of(std::chrono::system_clock::time_point now) {
+  return fmt::format("{:%Y%m%dT%H%M%S}", std::chrono::floor<std::chrono::seconds>(now));
 }
 
 }  // namespace
@@ -40,7 +39,7 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
                 fmt::format("to start over, move {} aside (or set [migration] journal to a new file), then run again",
                             config.journal));
   }
-  const std::string stamp = now_stamp();
+  const std::string stamp = stamp_of(conn.clock->now());
   std::vector<StepDefinition> steps;
   steps.push_back({steps::backup, "native full backup on the source", [&](StepContext& ctx) -> Expected<nlohmann::json> {
                      auto src = M2R_TRY(conn.source());
@@ -54,10 +53,9 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
                      return run_lsn_capture_step(ctx, *src, config.source.database, files.at(0).get<std::string>());
                    }});
   steps.push_back({steps::upload, "upload the backup to S3", [&](StepContext& ctx) -> Expected<nlohmann::json> {
-                     const auto* aws = M2R_TRY(need_aws(conn));
-                     S3ObjectStore store(*aws);
+                     const auto store = M2R_TRY(object_store_of(conn));
                      const auto& b = ctx.outputs_of(steps::backup);
-                     return run_upload_step(ctx, store, config, b["local_files"].get<std::vector<std::string>>(),
+                     return run_upload_step(ctx, *store, config, b["local_files"].get<std::vector<std::string>>(),
                                             b["s3_keys"].get<std::vector<std::string>>());
                    }});
   steps.push_back({steps::restore, "restore on RDS", [&](StepContext& ctx) -> Expected<nlohmann::json> {
@@ -66,6 +64,7 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
                      in.database = config.target.database;
                      in.s3_arn = ctx.outputs_of(steps::backup).value("restore_arn", "");
                      in.poll = options.restore_poll;
+                     in.clock = conn.clock;
                      return run_restore_step(ctx, *tgt, in);
                    }});
   steps.push_back({steps::prepare_target, "triggers and foreign keys off on the target",
@@ -82,6 +81,7 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
                      in.table_mappings = M2R_TRY(load_table_mappings(config));
                      in.start = M2R_TRY(Lsn::parse(ctx.outputs_of(steps::capture_lsn).value("start_lsn", "")));
                      in.timeout = options.dms_timeout;
+                     in.clock = conn.clock;
                      return run_replicate_step(ctx, dms, in);
                    }});
   M2R_TRY(run_steps(steps, journal, events, options.stop_after));

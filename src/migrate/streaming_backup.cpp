@@ -6,7 +6,6 @@
 
 #include "core/plan.hpp"
 #include "migrate/backup_step.hpp"
-#include "migrate/object_store_s3.hpp"
 #include "migrate/upload_step.hpp"
 
 namespace m2r {
@@ -30,17 +29,16 @@ std::uint64_t expected_backup_file_size(mssql::SqlSession& source, int stripes) 
 Expected<nlohmann::json> run_backup_with_streaming_upload(StepContext& ctx, mssql::SqlSession& source,
                                                           Connections& connections, const MigrationConfig& config,
                                                           const std::string& new_stamp) {
-  const auto* aws = M2R_TRY(need_aws(connections));
+  const auto store = M2R_TRY(object_store_of(connections));
   const auto layout = backup_layout(config, ctx.partial().value("stamp", new_stamp));
   enum : int { writing, finished, failed };
   std::atomic<int> backup_state{writing};
   BackupWriterState writer{[&] { return backup_state.load() != writing; }, [&] { return backup_state.load() == failed; },
-                           expected_backup_file_size(source, config.source.backup_stripes)};
+                           expected_backup_file_size(source, config.source.backup_stripes), connections.clock};
   Expected<nlohmann::json> uploaded = fail(ErrorKind::fatal, "the streaming upload did not run");
   std::thread uploader([&] {
-    S3ObjectStore store(*aws);
     StepContext upload_ctx(ctx.journal(), ctx.events(), steps::upload, nlohmann::json::object(), nlohmann::json::object());
-    uploaded = run_upload_step(upload_ctx, store, config, layout.local_files, layout.s3_keys, writer);
+    uploaded = run_upload_step(upload_ctx, *store, config, layout.local_files, layout.s3_keys, writer);
   });
   auto backup = run_backup_step(ctx, source, config, new_stamp, connections.source);
   backup_state = backup ? finished : failed;

@@ -278,7 +278,7 @@ Expected<std::uint64_t> Engine::dispatch_streaming() {
       push(std::move(t));
       ++next;
     }
-    std::this_thread::sleep_for(m_req.poll_interval);
+    m_req.clock->sleep_for(m_req.poll_interval);
   }
 
   const auto ranges = M2R_TRY(part_ranges(final_size, part_size));

@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "aws/clock.hpp"
 #include "core/error.hpp"
 #include "core/journal.hpp"
 #include "core/part_plan.hpp"
@@ -65,6 +67,7 @@ struct UploadRequest {
   // the final size is known (the file may grow to 10,000 parts of it). 0 = 8 MiB parts.
   std::uint64_t expected_size = 0;
   std::chrono::milliseconds poll_interval{50};
+  std::shared_ptr<aws::Clock> clock = std::make_shared<aws::SystemClock>();  // streaming: the wait between looks at the file
 };
 
 struct UploadResult {

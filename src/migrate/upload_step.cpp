@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -74,7 +73,7 @@ Expected<nlohmann::json> run_upload_step(StepContext& ctx, ObjectStore& store, c
     if (writer) {
       // SQL Server creates the file when BACKUP starts writing it.
       while (!std::filesystem::exists(local_files[i]) && !writer->finished()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        writer->clock->sleep_for(std::chrono::milliseconds(50));
       }
     }
     auto reader = PosixFileReader::open(local_files[i]);
@@ -97,6 +96,7 @@ Expected<nlohmann::json> run_upload_step(StepContext& ctx, ObjectStore& store, c
       req.writer_finished = writer->finished;
       req.writer_failed = writer->failed;
       req.expected_size = writer->expected_size;
+      req.clock = writer->clock;
     }
     UploadEventBridge bridge(ctx, fmt::format("{} ({}/{})", s3_keys[i], i + 1, local_files.size()));
     auto result = upload_file(req, store, **reader, journal, bridge);

@@ -19,6 +19,7 @@
 #include "support/moto_server.hpp"  // free_loopback_port
 #include "support/temp_dir.hpp"
 #include "sys/process.hpp"
+#include "support/wait_until.hpp"
 
 namespace m2r::aws {
 namespace {
@@ -303,8 +304,8 @@ TEST(CurlTransportTest, VerifiesTlsAndAcceptsAConfiguredCaBundle) {
   server.err = m2r::sys::Stream::null();
   auto openssl = m2r::sys::Process::spawn(server);  // killed and reaped when it goes out of scope
   ASSERT_TRUE(openssl) << openssl.error().message;
-  for (int i = 0; i < 100 && !port_accepts(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_TRUE(port_accepts(port)) << "openssl s_server did not start";
+  ASSERT_TRUE(test::wait_until([&] { return port_accepts(port); }, std::chrono::seconds(5), std::chrono::milliseconds(50)))
+      << "openssl s_server did not start";
 
   HttpRequest req;
   req.url = "https://127.0.0.1:" + std::to_string(port) + "/";

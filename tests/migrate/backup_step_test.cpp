@@ -5,12 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
 #include "fakes/fake_sql_session.hpp"
 #include "fakes/memory_journal.hpp"
 #include "fakes/recording_event_sink.hpp"
+#include "support/wait_until.hpp"
 
 using namespace m2r;
 using namespace std::chrono_literals;
@@ -201,7 +203,12 @@ TEST(BackupStepTest, ACancelledBackupStopsThePoller) {
   auto monitor = std::make_shared<mssql::FakeSqlSession>();
   monitor->on("sys.dm_exec_requests", request_row(20, 4000));
   std::thread canceller([&] {
-    std::this_thread::sleep_for(200ms);
+    // Cancel once BACKUP runs and the poller has looked at it.
+    EXPECT_TRUE(m2r::test::wait_until([&] {
+      const auto sql = source.executed_sql();
+      return !monitor->executed().empty() &&
+             std::any_of(sql.begin(), sql.end(), [](const std::string& s) { return s.find("BACKUP DATABASE") != std::string::npos; });
+    }));
     source.cancel();
   });
 

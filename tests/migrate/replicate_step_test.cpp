@@ -7,77 +7,27 @@
 #include "fakes/fake_http_transport.hpp"
 #include "fakes/memory_journal.hpp"
 #include "fakes/recording_event_sink.hpp"
+#include "migrate/support/fake_aws_world.hpp"
+#include "fakes/fake_clock.hpp"
 
 using namespace m2r;
 using nlohmann::json;
 
 namespace {
 
-// A small honest DMS: tasks by ARN, the states a task walks through, and the calls the step makes.
-struct FakeDms {
-  std::map<std::string, json> tasks;
-  int creates = 0;
-  int starts = 0;
-  std::string fail_with;  // LastFailureMessage a started task fails with
-
-  aws::HttpResponse answer(const aws::RecordedRequest& r) {
-    const auto target = r.header("X-Amz-Target").value_or("");
-    const auto op = target.substr(target.find('.') + 1);
-    const auto in = json::parse(r.body);
-    json out;
-    if (op == "CreateReplicationTask") {
-      ++creates;
-      const std::string arn = "arn:aws:dms:us-east-1:123456789012:task:T" + std::to_string(creates);
-      json t = {{"ReplicationTaskArn", arn}, {"ReplicationTaskIdentifier", in["ReplicationTaskIdentifier"]},
-                {"Status", "creating"}, {"MigrationType", in["MigrationType"]},
-                {"SourceEndpointArn", in["SourceEndpointArn"]}, {"TargetEndpointArn", in["TargetEndpointArn"]},
-                {"ReplicationInstanceArn", in["ReplicationInstanceArn"]}, {"CdcStartPosition", in["CdcStartPosition"]}};
-      tasks[arn] = t;
-      out = {{"ReplicationTask", t}};
-      tasks[arn]["Status"] = "ready";  // the next describe sees it ready
-    } else if (op == "StartReplicationTask") {
-      ++starts;
-      auto& t = tasks.at(in["ReplicationTaskArn"]);
-      t["Status"] = "starting";
-      out = {{"ReplicationTask", t}};
-      if (fail_with.empty()) {
-        t["Status"] = "running";
-      } else {
-        t["Status"] = "failed";
-        t["LastFailureMessage"] = fail_with;
-      }
-    } else if (op == "DescribeReplicationTasks") {
-      json list = json::array();
-      for (const auto& [arn, t] : tasks) {
-        bool match = true;
-        for (const auto& f : in.value("Filters", json::array())) {
-          const std::string key = f["Name"] == "replication-task-arn" ? "ReplicationTaskArn" : "ReplicationTaskIdentifier";
-          match = match && std::find(f["Values"].begin(), f["Values"].end(), t[key]) != f["Values"].end();
-        }
-        if (match) list.push_back(t);
-      }
-      if (list.empty()) {
-        return {400, {{"Content-Type", "application/x-amz-json-1.1"}},
-                json{{"__type", "ResourceNotFoundFault"}, {"message", "No Tasks found matching provided filters"}}.dump()};
-      }
-      out = {{"ReplicationTasks", list}};
-    }
-    return {200, {{"Content-Type", "application/x-amz-json-1.1"}}, out.dump()};
-  }
-};
-
 class ReplicateStepTest : public ::testing::Test {
  protected:
   ReplicateStepTest() {
     m_http->set_handler([this](const aws::RecordedRequest& r) -> Expected<aws::HttpResponse> { return m_dms.answer(r); });
     m_ctx = aws::AwsContext::for_endpoint({"AKIDEXAMPLE", "secret", "", {}, "test"}, "us-east-1", "http://dms.test",
-                                          m_http);
+                                          m_http, m_clock);
     m_inputs.task_id = "sales-cdc";
     m_inputs.arns = {"arn:ri", "arn:src", "arn:tgt"};
     m_inputs.table_mappings = R"({"rules":[]})";
     m_inputs.start = Lsn(0x25, 0xb8f, 4);
-    m_inputs.poll = std::chrono::milliseconds(1);
-    m_inputs.timeout = std::chrono::seconds(5);
+    m_inputs.poll = std::chrono::milliseconds(1000);
+    m_inputs.timeout = std::chrono::seconds(600);
+    m_inputs.clock = m_clock;  // the polls take no real time
   }
   Expected<json> run() {
     aws::DmsClient dms(m_ctx);
@@ -89,7 +39,8 @@ class ReplicateStepTest : public ::testing::Test {
     return run_replicate_step(ctx, dms, m_inputs);
   }
   std::shared_ptr<aws::FakeHttpTransport> m_http = std::make_shared<aws::FakeHttpTransport>();
-  FakeDms m_dms;
+  std::shared_ptr<aws::FakeClock> m_clock = std::make_shared<aws::FakeClock>(std::chrono::system_clock::time_point{});
+  test::FakeAwsWorld m_dms;
   aws::AwsContext m_ctx;
   MemoryJournal m_journal;
   RecordingEventSink m_events;
@@ -101,8 +52,8 @@ class ReplicateStepTest : public ::testing::Test {
 TEST_F(ReplicateStepTest, CreatesOneCdcTaskFromTheHexStartAndStartsIt) {
   auto out = run();
   ASSERT_TRUE(out) << out.error().message;
-  EXPECT_EQ(m_dms.creates, 1);
-  EXPECT_EQ(m_dms.starts, 1);
+  EXPECT_EQ(m_dms.count("dms:CreateReplicationTask"), 1);
+  EXPECT_EQ(m_dms.count("dms:StartReplicationTask"), 1);
   EXPECT_EQ((*out)["status"], "running");
   const auto& task = m_dms.tasks.begin()->second;
   EXPECT_EQ(task["CdcStartPosition"], "00000025:00000b8f:0004");
@@ -119,7 +70,7 @@ TEST_F(ReplicateStepTest, KillAfterCreateAdoptsTheTaskInsteadOfCreatingASecond) 
   m_journal = fresh;
   auto out = run();
   ASSERT_TRUE(out) << out.error().message;
-  EXPECT_EQ(m_dms.creates, 1);
+  EXPECT_EQ(m_dms.count("dms:CreateReplicationTask"), 1);
   EXPECT_EQ(m_dms.tasks.size(), 1u);
 }
 
@@ -130,11 +81,11 @@ TEST_F(ReplicateStepTest, ForeignTaskWithTheSameNameIsRefused) {
   auto out = run();
   ASSERT_FALSE(out);
   EXPECT_EQ(out.error().kind, ErrorKind::conflict);
-  EXPECT_EQ(m_dms.creates, 0);
+  EXPECT_EQ(m_dms.count("dms:CreateReplicationTask"), 0);
 }
 
 TEST_F(ReplicateStepTest, TruncatedLogFailureIsDiagnosed) {
-  m_dms.fail_with = "[SOURCE_CAPTURE ]E: Failed to access LSN '00000025:00000b8f:0004' in the backup log sets since "
+  m_dms.start_fails_with = "[SOURCE_CAPTURE ]E: Failed to access LSN '00000025:00000b8f:0004' in the backup log sets since "
                     "BACKUP/LOG-s are not available. [1020465]";
   auto out = run();
   ASSERT_FALSE(out);

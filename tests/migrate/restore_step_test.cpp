@@ -9,6 +9,7 @@
 #include "fakes/fake_sql_session.hpp"
 #include "fakes/memory_journal.hpp"
 #include "fakes/recording_event_sink.hpp"
+#include "fakes/fake_clock.hpp"
 
 using namespace m2r;
 using mssql::FakeResponse;
@@ -45,7 +46,8 @@ class RestoreStepTest : public ::testing::Test {
     RestoreInputs in;
     in.database = "Sales";
     in.s3_arn = k_arn;
-    in.poll = std::chrono::milliseconds(1);
+    in.poll = std::chrono::milliseconds(5000);
+    in.clock = clock;  // the polls take no real time
     return run_restore_step(ctx, target, in);
   }
   int restores_started() const {
@@ -56,6 +58,7 @@ class RestoreStepTest : public ::testing::Test {
   MemoryJournal journal;
   RecordingEventSink events;
   FakeSqlSession target;
+  std::shared_ptr<aws::FakeClock> clock = std::make_shared<aws::FakeClock>(std::chrono::system_clock::time_point{});
 };
 
 }  // namespace

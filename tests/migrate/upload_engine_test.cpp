@@ -11,6 +11,7 @@
 #include "fakes/fake_object_store.hpp"
 #include "fakes/memory_file_reader.hpp"
 #include "fakes/memory_journal.hpp"
+#include "support/wait_until.hpp"
 
 namespace m2r {
 namespace {
@@ -452,7 +453,7 @@ TEST_F(UploadEngineTest, StreamingFollowsAGrowingFileAndResendsRewrittenParts) {
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
     // Wait until some parts went out before the header is rewritten, so the re-check matters.
-    while (store.parts_uploaded().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_TRUE(test::wait_until([&] { return store.parts_uploaded().size() >= 2; }));
     parts_before_finish = static_cast<int>(store.parts_uploaded().size());
     file.overwrite(0, "HEADER-REWRITTEN");
     finished = true;

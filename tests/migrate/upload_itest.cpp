@@ -21,6 +21,7 @@
 #include "migrate/sqlite_journal.hpp"
 #include "migrate/upload_engine.hpp"
 #include "support/strict_s3_server.hpp"
+#include "support/wait_until.hpp"
 
 namespace m2r {
 namespace {
@@ -162,9 +163,9 @@ TEST_F(UploadIntegrationTest, ResumesAfterKillNineSendingEachPartOnce) {
     auto r = upload(path, request(2));
     ::_exit(r ? 0 : 1);
   }
-  for (int i = 0; i < 400 && server.stats().parts_accepted < 3; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // Kill the upload once three parts are in (the assertions below say if that never came).
+  (void)test::wait_until([&] { return server.stats().parts_accepted >= 3; }, std::chrono::seconds(4),
+                         std::chrono::milliseconds(10));
   ::kill(child, SIGKILL);
   int status = 0;
   ::waitpid(child, &status, 0);

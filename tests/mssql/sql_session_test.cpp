@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "fakes/fake_sql_session.hpp"
 #include "mssql/text_encoding.hpp"
+#include "support/wait_until.hpp"
 
 namespace m2r::mssql {
 namespace {
@@ -112,9 +114,10 @@ TEST(FakeSqlSessionTest, CancelFromAnotherThreadStopsTheMessages) {
   slow.messages = backup_progress_messages(10, "Sales");
   slow.delay_between_messages = std::chrono::milliseconds(50);
   fake.on("BACKUP", slow);
-  int delivered = 0;
+  std::atomic<int> delivered{0};
   std::thread canceller([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    // Cancel once the statement is under way: two messages delivered.
+    EXPECT_TRUE(m2r::test::wait_until([&] { return delivered.load() >= 2; }));
     fake.cancel();
   });
   const auto out = fake.execute_with_messages("BACKUP DATABASE x", {}, [&](const SqlMessage&) { ++delivered; });

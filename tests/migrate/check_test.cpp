@@ -1,0 +1,257 @@
+// `check` against the fakes: every failing prerequisite a user meets is reported with its fix,
+// the AWS side is read even when the source is down, and `check --fix` runs exactly the
+// publication / MS-CDC statements the facts call for (docs/facts.md §3), and nothing when
+// nothing is missing.
+#include "migrate/check.hpp"
+
+#include <gtest/gtest.h>
+
+#include "migrate/support/fake_aws_world.hpp"
+#include "fakes/fake_sql_session.hpp"
+
+using namespace m2r;
+using m2r::test::FakeAwsWorld;
+using m2r::test::Migration;
+using mssql::SqlRow;
+using mssql::SqlValue;
+
+namespace {
+
+struct SourceShape {
+  std::string recovery = "FULL";
+  bool published = true;  // the database is published and the PK table an article
+  bool cdc = true;        // MS-CDC on, and the table without a PK tracked
+};
+
+void script_database_state(mssql::FakeSqlSession& s, const SourceShape& shape) {
+  s.on_rows("state_desc, recovery_model_desc",
+            {"name", "database_id", "state_desc", "recovery_model_desc", "is_cdc_enabled", "is_published",
+             "log_reuse_wait_desc", "compatibility_level", "is_encrypted"},
+            {{"Sales", 5, "ONLINE", shape.recovery, shape.cdc ? 1 : 0, shape.published ? 1 : 0, "NOTHING", 150, 0}});
+}
+
+void script_table_flags(mssql::FakeSqlSession& s, const SourceShape& shape) {
+  s.on_rows("t.is_tracked_by_cdc",
+            {"schema_name", "table_name", "is_published", "is_tracked_by_cdc", "is_memory_optimized"},
+            {{"dbo", "Orders", shape.published ? 1 : 0, 0, 0}, {"dbo", "AuditLog", 0, shape.cdc ? 1 : 0, 0}});
+}
+
+// A source as the check reads it: SQL Server 2019, sysadmin, two tables (dbo.Orders with a
+// primary key, dbo.AuditLog without one).
+void script_source(mssql::FakeSqlSession& s, const SourceShape& shape) {
+  s.on_rows("ProductVersion", {"v"}, {{"15.0.4345.5"}});
+  script_database_state(s, shape);
+  s.on_rows("is_accelerated_database_recovery_on", {"is_accelerated_database_recovery_on", "delayed_durability_desc"},
+            {{0, "DISABLED"}});
+  s.on_rows("IS_SRVROLEMEMBER", {"s"}, {{1}});
+  s.on_rows("fn_dblog", {"Current LSN"}, {{"00000025:00000b8f:0004"}});
+  s.on_rows("msdb.dbo.backupset", {"backup_set_id"}, {});
+  s.on_rows("sys.master_files", {"kb"}, {{SqlValue(std::int64_t{1024 * 1024})}});
+  s.on_rows("SELECT DB_ID(", {"id"}, {{5}});
+  script_table_flags(s, shape);
+  s.on_rows("AS has_pk", {"schema_name", "table_name", "object_id", "has_pk", "has_identity"},
+            {{"dbo", "Orders", 101, 1, 1}, {"dbo", "AuditLog", 102, 0, 0}});
+}
+
+class CheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    script_source(*m.source, {});
+    m.target->on_rows("SELECT name FROM sys.databases", {"name"}, {});
+  }
+  std::vector<CheckResult> check(CheckOptions options = {}) {
+    auto r = check_migration(m.config, m.connections, options, m.events);
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : std::vector<CheckResult>{};
+  }
+  static const CheckResult& result(const std::vector<CheckResult>& results, const std::string& id) {
+    for (const auto& r : results)
+      if (r.id == id) return r;
+    static const CheckResult missing{"(missing)", "", CheckStatus::fail, "no result with this id", ""};
+    ADD_FAILURE() << "no check result " << id;
+    return missing;
+  }
+  static std::vector<std::string> failures(const std::vector<CheckResult>& results) {
+    std::vector<std::string> out;
+    for (const auto& r : results)
+      if (r.status == CheckStatus::fail) out.push_back(r.id + ": " + r.detail);
+    return out;
+  }
+  Migration m;
+};
+
+}  // namespace
+
+TEST_F(CheckTest, AHealthyWorldPassesEveryCheckAndTestsBothEndpoints) {
+  // Given every prerequisite in place, nothing should fail, and DMS TestConnection should have
+  // been run (and waited for, on the clock) for both endpoints.
+  const auto results = check();
+  EXPECT_TRUE(failures(results).empty()) << ::testing::PrintToString(failures(results));
+  EXPECT_EQ(m.aws_world.count("dms:TestConnection"), 2);
+  EXPECT_EQ(result(results, "dms.source_connection").status, CheckStatus::pass);
+  EXPECT_EQ(result(results, "dms.target_connection").status, CheckStatus::pass);
+  EXPECT_GT(m.clock->total_slept().count(), 0);  // the 'testing' answer was waited out on the fake clock
+  EXPECT_TRUE(m.source_ran("EXEC").empty());     // check changes nothing
+}
+
+TEST_F(CheckTest, AnUnreachableSourceIsReportedWithItsFixAndAwsIsStillRead) {
+  m.source_unreachable = Error(ErrorKind::retryable, "cannot connect to src.example:1433: Connection refused");
+  const auto results = check();
+  const auto& r = result(results, "source.reachable");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_NE(r.detail.find("Connection refused"), std::string::npos) << r.detail;
+  EXPECT_NE(r.fix.find("[source] server"), std::string::npos) << r.fix;
+  EXPECT_EQ(result(results, "rds.option_group").status, CheckStatus::pass);
+  EXPECT_GT(m.aws_world.count("dms:DescribeEndpoints"), 0);
+}
+
+TEST_F(CheckTest, SimpleRecoveryFailsWithTheAlterDatabaseFix) {
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_source(*m.source, {.recovery = "SIMPLE"});
+  const auto results = check();
+  const auto& r = result(results, "source.recovery_model");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_EQ(r.detail, "SIMPLE");
+  EXPECT_NE(r.fix.find("ALTER DATABASE [Sales] SET RECOVERY FULL"), std::string::npos) << r.fix;
+}
+
+TEST_F(CheckTest, AMissingPublicationFailsNamingTheTablesAndCheckFix) {
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_source(*m.source, {.published = false});
+  const auto results = check();
+  const auto& r = result(results, "source.capture");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_NE(r.detail.find("not published: dbo.Orders"), std::string::npos) << r.detail;
+  EXPECT_NE(r.fix.find("mssql2rds check --fix"), std::string::npos) << r.fix;
+}
+
+TEST_F(CheckTest, AnOptionGroupWithoutBackupRestoreFailsNamingTheOption) {
+  m.aws_world.option_groups.front().backup_restore = false;
+  const auto results = check();
+  const auto& r = result(results, "rds.option_group");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_NE(r.detail.find("lacks SQLSERVER_BACKUP_RESTORE"), std::string::npos) << r.detail;
+  EXPECT_NE(r.fix.find("IAM_ROLE_ARN"), std::string::npos) << r.fix;
+}
+
+TEST_F(CheckTest, ABucketInAnotherRegionFails) {
+  m.aws_world.bucket_region = "eu-west-1";
+  const auto results = check();
+  const auto& r = result(results, "s3.region");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_EQ(r.detail, "bucket in eu-west-1, instance in us-east-1");
+  EXPECT_NE(r.fix.find("same region"), std::string::npos) << r.fix;
+}
+
+TEST_F(CheckTest, AMissingBucketFails) {
+  m.aws_world.bucket = "someone-elses";
+  const auto results = check();
+  const auto& r = result(results, "s3.bucket");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_NE(r.fix.find("[s3] bucket"), std::string::npos) << r.fix;
+}
+
+TEST_F(CheckTest, AMissingDmsEndpointFailsWithHowToCreateIt) {
+  m.aws_world.endpoints.pop_back();  // no target endpoint
+  const auto results = check();
+  const auto& r = result(results, "dms.target_endpoint");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_EQ(r.detail, "no endpoint 'tgt-ep'");
+  EXPECT_NE(r.fix.find("[dms] target_endpoint"), std::string::npos) << r.fix;
+  EXPECT_EQ(m.aws_world.count("dms:TestConnection"), 1);  // only the endpoint that exists
+}
+
+TEST_F(CheckTest, AFailedTestConnectionCarriesDmsMessage) {
+  m.aws_world.connection_result[FakeAwsWorld::k_source_arn] = "failed";
+  const auto results = check();
+  const auto& r = result(results, "dms.source_connection");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_EQ(r.detail, "failed: Login failed for user 'dms'");
+}
+
+TEST_F(CheckTest, ATakenTargetNameFailsWithTheDropFix) {
+  m.target = std::make_shared<mssql::FakeSqlSession>();
+  m.target->on_rows("SELECT name FROM sys.databases", {"name"}, {{"Sales"}});
+  const auto results = check();
+  const auto& r = result(results, "rds.target_name");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_NE(r.fix.find("rds_drop_database"), std::string::npos) << r.fix;
+  EXPECT_EQ(m.target_databases_opened, (std::vector<std::string>{"master"}));
+}
+
+TEST_F(CheckTest, AMissingRdsInstanceFails) {
+  m.aws_world.rds_instances.clear();
+  const auto results = check();
+  const auto& r = result(results, "rds.instance");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_EQ(r.detail, "no DB instance 'rds1'");
+}
+
+TEST_F(CheckTest, WithoutCredentialsEveryAwsCheckFailsSayingSo) {
+  m.connections.aws.reset();
+  const auto results = check();
+  EXPECT_EQ(result(results, "rds.reachable").status, CheckStatus::fail);
+  EXPECT_NE(result(results, "rds.reachable").detail.find("no AWS credentials"), std::string::npos);
+  EXPECT_EQ(result(results, "dms.reachable").status, CheckStatus::fail);
+  EXPECT_EQ(m.http->request_count(), 0u);
+}
+
+TEST_F(CheckTest, FixRunsExactlyThePublicationAndCdcStatementsNeeded) {
+  // Given a database neither published nor CDC-enabled, `check --fix` should publish the
+  // database, add the publication named after DB_ID and dbo.Orders as its article, enable
+  // MS-CDC and track dbo.AuditLog (no primary key), in that order, announcing each, and the
+  // re-read facts should then pass.
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_database_state(*m.source, {.published = false, .cdc = false});
+  script_database_state(*m.source, {});
+  script_table_flags(*m.source, {.published = false, .cdc = false});
+  script_table_flags(*m.source, {});
+  script_source(*m.source, {});
+  for (const char* proc : {"sp_replicationdboption", "sp_addpublication", "sp_addarticle", "sp_cdc_enable_db",
+                           "sp_cdc_enable_table"}) {
+    m.source->on_count(proc, 0);
+  }
+  const auto results = check({.fix_source = true});
+  const auto ran = m.source_ran("EXEC");
+  ASSERT_EQ(ran.size(), 5u) << ::testing::PrintToString(ran);
+  EXPECT_NE(ran[0].find("sp_replicationdboption @dbname = N'Sales', @optname = N'publish'"), std::string::npos) << ran[0];
+  EXPECT_NE(ran[1].find("sp_addpublication @publication = N'AR_PUBLICATION_00005'"), std::string::npos) << ran[1];
+  EXPECT_NE(ran[2].find("@article = N'Orders', @source_owner = N'dbo'"), std::string::npos) << ran[2];
+  EXPECT_NE(ran[3].find("sys.sp_cdc_enable_db"), std::string::npos) << ran[3];
+  EXPECT_NE(ran[4].find("@source_schema = N'dbo', @source_name = N'AuditLog'"), std::string::npos) << ran[4];
+  for (const auto& sql : ran) EXPECT_TRUE(m.said("fix: " + sql)) << sql;
+  EXPECT_EQ(result(results, "source.capture").status, CheckStatus::pass);
+}
+
+TEST_F(CheckTest, FixRunsNothingWhenNothingIsMissing) {
+  const auto results = check({.fix_source = true});
+  EXPECT_TRUE(m.source_ran("EXEC").empty()) << ::testing::PrintToString(m.source_ran("EXEC"));
+  EXPECT_FALSE(m.said("fix: "));
+  EXPECT_EQ(result(results, "source.capture").status, CheckStatus::pass);
+}
+
+TEST_F(CheckTest, FixOnlyAddsTheMissingArticleToAnExistingPublication) {
+  // Given a published database whose dbo.Orders is not an article yet (CDC already fine),
+  // --fix should add that one article and not publish the database again.
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_table_flags(*m.source, {.published = false});
+  script_table_flags(*m.source, {});
+  script_source(*m.source, {});
+  m.source->on_count("sp_addarticle", 0);
+  (void)check({.fix_source = true});
+  const auto ran = m.source_ran("EXEC");
+  ASSERT_EQ(ran.size(), 1u) << ::testing::PrintToString(ran);
+  EXPECT_NE(ran[0].find("sp_addarticle"), std::string::npos);
+}
+
+TEST_F(CheckTest, ATestConnectionThatNeverEndsGivesUpAfterItsTimeoutOnTheClock) {
+  // Given DMS answering "testing" for ever, the check should stop waiting after 60 s per
+  // endpoint (on the fake clock: no real time) and report the endpoint as not connected.
+  m.aws_world.connection_tests_pending_polls = 1'000'000;
+  const auto results = check();
+  const auto& r = result(results, "dms.source_connection");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_EQ(r.detail.rfind("testing", 0), 0u) << r.detail;
+  EXPECT_GE(m.clock->total_slept(), std::chrono::seconds(120));
+  EXPECT_LE(m.clock->total_slept(), std::chrono::seconds(122));
+}

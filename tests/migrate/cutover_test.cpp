@@ -1,0 +1,201 @@
+// `cutover` against the fakes, on a FakeClock (a 10-minute drain timeout takes no time): the
+// refusals (replication not reached, cutover already done), the drain (waiting while counts
+// move or the latency is high, then stopping the task), its timeout leaving the task running,
+// a task failing during the drain, validation refusing without --force and proceeding with
+// it, triggers and constraints back on with identities reseeded, the downtime, and a resumed
+// cutover finding the task already stopped.
+#include "migrate/cutover.hpp"
+
+#include <gtest/gtest.h>
+
+#include "migrate/support/fake_aws_world.hpp"
+#include "fakes/fake_sql_session.hpp"
+#include "fakes/fake_clock.hpp"
+
+using namespace m2r;
+using namespace std::chrono_literals;
+using m2r::test::FakeAwsWorld;
+using m2r::test::Migration;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_task_arn = "arn:aws:dms:us-east-1:123456789012:task:ABCDEF123";
+
+void script_database(mssql::FakeSqlSession& db, std::int64_t rows) {
+  db.on_rows("AS has_pk", {"schema_name", "table_name", "object_id", "has_pk", "has_identity"}, {{"dbo", "Orders", 1, 1, 1}});
+  db.on_rows("COUNT_BIG(*) AS row_count", {"row_count", "checksum"}, {{rows, std::int64_t{77}}});
+  db.on_rows("FROM sys.objects o", {"name", "type"}, {{"dbo.Orders", "U"}, {"dbo.trg_audit", "TR"}});
+  db.on_rows("t.is_disabled = 1", {"name"}, {});
+  db.on_rows("f.is_not_trusted = 1", {"name"}, {});
+}
+
+json stats(std::int64_t captured, std::int64_t applied) { return json::array({FakeAwsWorld::table_stats("dbo.Orders", captured, applied)}); }
+
+class CutoverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m.step_done("prepare_target", {{"triggers", {{{"schema", "dbo"}, {"table", "Orders"}, {"name", "trg_audit"}}}},
+                                   {"foreign_keys", {{{"schema", "dbo"}, {"table", "Orders"}, {"name", "FK_Orders_Customers"}}}},
+                                   {"identity_tables", {{{"schema", "dbo"}, {"table", "Orders"}}}}});
+    m.step_done("replicate", {{"task_arn", k_task_arn}, {"status", "running"}});
+    m.aws_world.tasks[k_task_arn] = FakeAwsWorld::task(k_task_arn, "sales-cdc", "running");
+    script_database(*m.source, 1000);
+    script_database(*m.target, 1000);
+    for (const char* sql : {"ENABLE TRIGGER", "WITH CHECK CHECK CONSTRAINT", "DBCC CHECKIDENT"}) m.target->on_count(sql, 0);
+    options.writes_stopped_at = m.start_time() - 30s;
+    options.drain_timeout = 600s;
+  }
+  Expected<CutoverReport> cutover() { return cutover_migration(m.config, m.connections, m.journal, m.events, options); }
+  std::optional<StepRecord> record() { return m.journal.step("cutover").value(); }
+  std::string task_status() { return m.aws_world.tasks.at(k_task_arn)["Status"]; }
+
+  Migration m;
+  CutoverOptions options;
+};
+
+}  // namespace
+
+TEST_F(CutoverTest, DrainsWhileCountsMoveThenStopsValidatesRestoresAndReportsTheDowntime) {
+  // Given a backlog (latency 30 s, 5 of 10 changes applied) that drains over two reads, the
+  // cutover should keep reading every 2 s until the latency is low and two reads agree, then
+  // stop the task and wait for it to stop, validate, turn the trigger and the foreign key
+  // back on and reseed the identity.
+  m.aws_world.table_statistics = {stats(10, 5), stats(12, 12), stats(12, 12)};
+  m.aws_world.latencies = {30, 2, 2};
+  m.aws_world.stopping_polls = 2;
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message << " / " << r.error().hint;
+  EXPECT_EQ(m.aws_world.count("dms:DescribeTableStatistics"), 3);
+  EXPECT_EQ(r->drain_s, 4.0);  // two 2-second waits on the fake clock
+  EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 1);
+  EXPECT_EQ(task_status(), "stopped");
+  EXPECT_TRUE(r->validation.ok());
+  EXPECT_TRUE(r->schema.ok());
+  EXPECT_EQ(m.target_ran("ALTER TABLE [dbo].[Orders] ENABLE TRIGGER [trg_audit]").size(), 1u);
+  EXPECT_EQ(m.target_ran("ALTER TABLE [dbo].[Orders] WITH CHECK CHECK CONSTRAINT [FK_Orders_Customers]").size(), 1u);
+  EXPECT_EQ(m.target_ran("DBCC CHECKIDENT (N'[dbo].[Orders]', RESEED)").size(), 1u);
+  // The downtime runs from when the writes stopped to the restored target, on the same clock.
+  const double expected = std::chrono::duration<double>(m.clock->now() - options.writes_stopped_at).count();
+  EXPECT_EQ(r->downtime_s, expected);
+  EXPECT_GE(r->downtime_s, 34.0);  // 30 s before the cutover began + the 4 s drain
+  const auto rec = record();
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->status, StepStatus::done);
+  EXPECT_EQ(rec->outputs.value("downtime_seconds", 0.0), expected);
+  EXPECT_EQ(rec->outputs.value("task_stopped", false), true);
+  EXPECT_TRUE(m.said("drained in 4.0s; stopping the DMS task"));
+}
+
+TEST_F(CutoverTest, HighLatencyAloneKeepsItWaiting) {
+  // Given counts that never move but a latency above the threshold for three reads, the
+  // cutover should not stop the task before the latency comes down.
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {60, 60, 60, 1};
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(m.aws_world.count("dms:DescribeTableStatistics"), 4);
+  EXPECT_EQ(r->drain_s, 6.0);
+}
+
+TEST_F(CutoverTest, ADrainTimeoutNamesTheOptionAndLeavesTheTaskRunning) {
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {60};
+  options.drain_timeout = 600s;
+  auto r = cutover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::timeout);
+  EXPECT_EQ(r.error().message, "CDC did not drain within 600s (latency 60s)");
+  EXPECT_NE(r.error().hint.find("--drain-timeout"), std::string::npos) << r.error().hint;
+  EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 0);
+  EXPECT_EQ(task_status(), "running");
+  EXPECT_GE(m.clock->total_slept(), 600s);
+  EXPECT_LE(m.clock->total_slept(), 604s);
+  EXPECT_EQ(record()->status, StepStatus::failed);
+  EXPECT_TRUE(m.target_ran("ENABLE TRIGGER").empty());
+}
+
+TEST_F(CutoverTest, ATaskFailingDuringTheDrainStopsTheCutoverWithTheTaskError) {
+  m.aws_world.table_statistics = {stats(10, 5), stats(11, 6), stats(12, 7)};
+  m.aws_world.latencies = {30};
+  m.aws_world.fail_task_when_statistics_left = 2;  // the second read turns it failed
+  auto r = cutover();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("Failed to apply changes"), std::string::npos) << r.error().message;
+  EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 0);
+  EXPECT_EQ(record()->status, StepStatus::failed);
+}
+
+TEST_F(CutoverTest, ValidationFailureRefusesWithoutForceAndLeavesTheTargetAsItWas) {
+  m.target = std::make_shared<mssql::FakeSqlSession>();
+  script_database(*m.target, 999);
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  auto r = cutover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::integrity);
+  EXPECT_NE(r.error().message.find("dbo.Orders: row counts differ: source 1000, target 999"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().hint.find("--force"), std::string::npos) << r.error().hint;
+  EXPECT_EQ(task_status(), "stopped");  // stopped before validating; stays stopped
+  EXPECT_TRUE(m.target_ran("ENABLE TRIGGER").empty());
+  EXPECT_EQ(record()->status, StepStatus::failed);
+}
+
+TEST_F(CutoverTest, ForceProceedsDespiteTheMismatchAndReportsIt) {
+  m.target = std::make_shared<mssql::FakeSqlSession>();
+  script_database(*m.target, 999);
+  for (const char* sql : {"ENABLE TRIGGER", "WITH CHECK CHECK CONSTRAINT", "DBCC CHECKIDENT"}) m.target->on_count(sql, 0);
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  options.force = true;
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->validation.mismatches, 1);
+  EXPECT_EQ(m.target_ran("ENABLE TRIGGER").size(), 1u);
+  EXPECT_EQ(record()->status, StepStatus::done);
+  EXPECT_EQ(record()->outputs.value("validation_mismatches", -1), 1);
+}
+
+TEST_F(CutoverTest, AResumedCutoverFindsTheTaskStoppedAndGoesOn) {
+  // Given a cutover that failed after stopping the task, running it again should not try to
+  // stop it a second time (DMS would refuse) and should finish.
+  m.aws_world.tasks[k_task_arn]["Status"] = "stopped";
+  ASSERT_TRUE(m.journal.begin_step("cutover", {}));
+  ASSERT_TRUE(m.journal.fail_step("cutover", "validation failed"));
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 0);
+  EXPECT_EQ(m.aws_world.count("dms:DescribeTableStatistics"), 0);
+  EXPECT_EQ(record()->status, StepStatus::done);
+  EXPECT_EQ(record()->attempts, 2);
+}
+
+TEST_F(CutoverTest, RefusedBeforeReplicationIsRunning) {
+  Migration fresh;
+  auto r = cutover_migration(fresh.config, fresh.connections, fresh.journal, fresh.events, options);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::prerequisite);
+  EXPECT_NE(r.error().hint.find("mssql2rds run"), std::string::npos);
+  EXPECT_FALSE(fresh.journal.step("cutover").value());
+  EXPECT_EQ(fresh.http->request_count(), 0u);
+}
+
+TEST_F(CutoverTest, RefusedWhenAlreadyDone) {
+  m.step_done("cutover", {{"downtime_seconds", 12.0}});
+  auto r = cutover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::conflict);
+  EXPECT_EQ(r.error().message, "cutover already completed");
+  EXPECT_EQ(m.http->request_count(), 0u);
+  EXPECT_EQ(record()->outputs.value("downtime_seconds", 0.0), 12.0);
+}
+
+TEST_F(CutoverTest, AStartingTaskIsRefusedWithWhatToWaitFor) {
+  m.aws_world.tasks[k_task_arn]["Status"] = "starting";
+  auto r = cutover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::prerequisite);
+  EXPECT_EQ(r.error().message, "the DMS task is starting");
+  EXPECT_EQ(record()->status, StepStatus::failed);
+}

@@ -1,0 +1,98 @@
+// `status` against the fakes: the journal alone when no task exists yet, a task deleted
+// (by `abort` or by someone else), no credentials, and a live task with its table
+// statistics and the CDC latencies CloudWatch has for it (docs/facts.md §4).
+#include "migrate/status.hpp"
+
+#include <gtest/gtest.h>
+
+#include "migrate/support/fake_aws_world.hpp"
+
+using namespace m2r;
+using m2r::test::FakeAwsWorld;
+using m2r::test::Migration;
+
+namespace {
+
+constexpr const char* k_task_arn = "arn:aws:dms:us-east-1:123456789012:task:ABCDEF123";
+
+class StatusTest : public ::testing::Test {
+ protected:
+  Expected<StatusReport> status() { return migration_status(m.config, m.journal, m.connections.aws); }
+  void replicating() { m.step_done("replicate", {{"task_arn", k_task_arn}, {"status", "running"}}); }
+  Migration m;
+};
+
+}  // namespace
+
+TEST_F(StatusTest, BeforeTheTaskExistsOnlyTheJournalIsRead) {
+  m.step_done("backup", {{"stamp", "20261125T100000"}});
+  auto r = status();
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->steps.size(), 1u);
+  EXPECT_EQ(r->steps[0].name, "backup");
+  EXPECT_EQ(r->steps[0].status, StepStatus::done);
+  EXPECT_TRUE(r->task.is_null());
+  EXPECT_TRUE(r->note.empty());
+  EXPECT_EQ(m.http->request_count(), 0u);
+}
+
+TEST_F(StatusTest, ATaskThatNoLongerExistsIsSaid) {
+  replicating();
+  auto r = status();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->note, std::string("the DMS task ") + k_task_arn + " no longer exists");
+  EXPECT_TRUE(r->task.is_null());
+}
+
+TEST_F(StatusTest, ATaskDeletedByAbortIsSaidSo) {
+  replicating();
+  m.step_done("abort", {{"deleted_task", k_task_arn}});
+  auto r = status();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->note, "the DMS task was deleted by `mssql2rds abort`");
+}
+
+TEST_F(StatusTest, WithoutCredentialsTheJournalIsShownAndTheGapNamed) {
+  replicating();
+  auto r = migration_status(m.config, m.journal, std::nullopt);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->steps.size(), 1u);
+  EXPECT_EQ(r->note, "no AWS credentials: DMS status not read");
+  EXPECT_EQ(m.http->request_count(), 0u);
+}
+
+TEST_F(StatusTest, ALiveTaskComesWithItsStatisticsAndLatencies) {
+  replicating();
+  m.aws_world.tasks[k_task_arn] = FakeAwsWorld::task(k_task_arn, "sales-cdc", "running");
+  m.aws_world.table_statistics = {{FakeAwsWorld::table_stats("dbo.Orders", 120, 118)}};
+  m.aws_world.latencies = {4.5};
+  auto r = status();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->note.empty()) << r->note;
+  EXPECT_EQ(r->task.value("status", ""), "running");
+  EXPECT_EQ(r->task.value("cdc_start_position", ""), "00000025:00000b8f:0004");
+  ASSERT_EQ(r->tables.size(), 1u);
+  EXPECT_EQ(r->tables[0].value("table", ""), "dbo.Orders");
+  EXPECT_EQ(r->tables[0].value("inserts", 0), 120);
+  EXPECT_EQ(r->tables[0].value("applied_inserts", 0), 118);
+  EXPECT_EQ(r->latency_source_s, 4.5);
+  EXPECT_EQ(r->latency_target_s, 4.5);
+  // CloudWatch was asked for the task's resource id (from its ARN) on its instance's name,
+  // over the 15 minutes before the (fake) clock's now.
+  const auto requests = m.aws_world.metric_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  const auto dump = requests[0].dump();
+  EXPECT_NE(dump.find("\"ABCDEF123\""), std::string::npos) << dump;
+  EXPECT_NE(dump.find("\"ri1\""), std::string::npos) << dump;
+  EXPECT_EQ(requests[0].value("EndTime", ""), "2026-11-25T10:01:00Z");
+}
+
+TEST_F(StatusTest, ALiveTaskWithoutDatapointsHasNoLatency) {
+  replicating();
+  m.aws_world.tasks[k_task_arn] = FakeAwsWorld::task(k_task_arn, "sales-cdc", "running");
+  auto r = status();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->latency_source_s);
+  EXPECT_FALSE(r->latency_target_s);
+  EXPECT_TRUE(r->tables.empty());
+}
