@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_fields.hpp"
 #include "core/tsql.hpp"
 
 namespace m2r {
@@ -9,7 +10,7 @@ namespace m2r {
 Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& source, const MigrationConfig& config,
                                          const std::string& new_stamp, const mssql::SessionOpener& open_monitor,
                                          const mssql::LiveProgressOptions& progress_options) {
-  const std::string stamp = ctx.partial().value("stamp", new_stamp);
+  const std::string stamp = M2R_TRY(string_field_or(ctx.partial(), "stamp", new_stamp, journal_outputs(ctx.step())));
   const auto layout = backup_layout(config, stamp);
   const nlohmann::json names = {{"stamp", stamp},
                                 {"server_files", layout.server_files},

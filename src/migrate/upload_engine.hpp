@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/interrupt.hpp"
 #include "core/journal.hpp"
 #include "core/part_plan.hpp"
 #include "migrate/file_reader.hpp"
@@ -59,6 +60,12 @@ struct UploadRequest {
   // the final size is known (the file may grow to 10,000 parts of it). 0 = 8 MiB parts.
   std::uint64_t expected_size = 0;
   std::chrono::milliseconds poll_interval{50};
+
+  // A stop request ends the upload at a safe point: no new part starts, parts in flight are
+  // cancelled at the HTTP level (their bytes are discarded by S3), and upload_file returns
+  // ErrorKind::interrupted. The multipart upload stays open with every acknowledged part
+  // journaled, so the next attempt continues the same upload id.
+  const StopSignal* stop = nullptr;
 };
 
 struct UploadResult {
