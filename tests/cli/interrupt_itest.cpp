@@ -213,6 +213,38 @@ TEST_F(InterruptTest, CtrlCStopsRunMidUploadAndCutoverMidDrainAndEachContinues) 
   ASSERT_FALSE(cutover_lines.empty());
   EXPECT_EQ(cutover_lines.back().value("result", ""), "cutover") << cutover.text;
   EXPECT_TRUE(cutover_lines.back()["validation"].value("ok", false)) << cutover.text;
+  const auto validate = run_shell(with_world("--json validate -c " + config()));
+  EXPECT_EQ(validate.exit_code, 0) << validate.text;
+  const auto validate_lines = json_lines(validate.text);
+  ASSERT_FALSE(validate_lines.empty());
+  EXPECT_EQ(validate_lines.back().value("result", ""), "validate") << validate.text;
+}
+
+TEST(JsonLinesTest, CommandsWithoutAWorldPrintOneObjectPerLine) {
+  // Given --json, results and errors should each be one JSON object on one line.
+  const std::string exe = std::string(MSSQL2RDS_BINARY_DIR) + "/src/mssql2rds";
+  const auto lsn = run_shell(exe + " --json lsn 37000000295900004 2>/dev/null");
+  EXPECT_EQ(lsn.exit_code, 0) << lsn.text;
+  auto lines = json_lines(lsn.text);
+  ASSERT_EQ(lines.size(), 1U) << lsn.text;
+  EXPECT_EQ(lines[0].value("result", ""), "lsn");
+  EXPECT_EQ(lines[0].value("hex", ""), "00000025:00000b8f:0004");
+
+  const auto bad = run_shell(exe + " --json lsn 25:b8f:4 2>/dev/null");
+  EXPECT_EQ(bad.exit_code, 2) << bad.text;
+  lines = json_lines(bad.text);
+  ASSERT_EQ(lines.size(), 1U) << bad.text;
+  EXPECT_EQ(lines[0]["error"].value("exit_code", 0), 2);
+
+  char dir_template[] = "/tmp/m2r-json-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const auto init = run_shell(exe + " --json init " + dir + "/m.toml 2>/dev/null");
+  EXPECT_EQ(init.exit_code, 0) << init.text;
+  lines = json_lines(init.text);
+  ASSERT_EQ(lines.size(), 1U) << init.text;
+  EXPECT_EQ(lines[0].value("written", ""), dir + "/m.toml");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
