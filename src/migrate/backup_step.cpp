@@ -38,6 +38,9 @@ Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& so
     ctx.warning("live backup progress unavailable (" + why + "); progress comes from the STATS messages, which "
                 "some drivers (FreeTDS) deliver only when BACKUP ends; grant VIEW SERVER STATE to see it live");
   };
+  // A stop cancels the running BACKUP (SQLCancel on the session); the runner then records the
+  // step as interrupted, and the next run takes the backup again (WITH FORMAT, INIT).
+  const auto cancel = on_stop(ctx.stop(), [&source] { source.cancel(); });
   auto result = mssql::run_with_live_progress(source, open_monitor, mssql::Statement{sql, {}, {}}, handlers,
                                               progress_options);
   if (!result) {

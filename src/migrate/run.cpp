@@ -45,8 +45,6 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
   std::vector<StepDefinition> steps;
   steps.push_back({steps::backup, "native full backup on the source", [&](StepContext& ctx) -> Expected<nlohmann::json> {
                      auto src = M2R_TRY(conn.source());
-                     // A stop cancels the BACKUP statement (SQLCancel); the runner records the step as interrupted.
-                     const auto cancel = on_stop(ctx.stop(), [s = src.get()] { s->cancel(); });
                      if (!config.upload.streaming) return run_backup_step(ctx, *src, config, stamp, conn.source);
                      return run_backup_with_streaming_upload(ctx, *src, conn, config, stamp);
                    }});

@@ -4,11 +4,14 @@
 #include <atomic>
 #include <random>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "core/interrupt.hpp"
+#include "migrate/backup_step.hpp"
 #include "migrate/object_store_fake.hpp"
+#include "mssql/fake_sql_session.hpp"
 #include "migrate/step_runner.hpp"
 #include "migrate/upload_engine.hpp"
 
@@ -87,6 +90,40 @@ TEST(UploadInterruptTest, AStopBeforeTheUploadStartsSendsNothing) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, ErrorKind::interrupted);
   EXPECT_TRUE(store.parts_uploaded().empty());
+}
+
+TEST(BackupInterruptTest, AStopCancelsTheRunningBackupStatement) {
+  // Given BACKUP running (scripted to take an hour), a stop request should cancel the statement
+  // on its session, and the step should end with an error at once rather than after the hour.
+  MemoryJournal journal;
+  ASSERT_TRUE(journal.begin_step("backup", {}));
+  RecordingEventSink events;
+  StepContext ctx(journal, events, "backup", nlohmann::json::object(), nlohmann::json::object());
+  StopSignal stop;
+  ctx.set_stop(&stop);
+  mssql::FakeSqlSession source;
+  source.on_rows("msdb.dbo.backupset", {"backup_set_id"}, {});
+  mssql::FakeResponse backup;
+  backup.delay_before_messages = std::chrono::hours(1);
+  source.on("BACKUP DATABASE", backup);
+  MigrationConfig config;
+  config.name = "m";
+  config.source.database = "Sales";
+  config.source.backup_dir_server = "/var/opt/mssql/backup";
+  config.source.backup_dir_local = "/mnt/b";
+  config.s3.bucket = "bkt";
+  std::thread user([&] {
+    for (int i = 0; i < 3000; ++i) {  // deadline 30 s: until BACKUP has started
+      const auto sql = source.executed_sql();
+      if (!sql.empty() && sql.back().find("BACKUP DATABASE") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stop.request();
+  });
+  auto r = run_backup_step(ctx, source, config, "20261202T010000", nullptr, {});
+  user.join();
+  ASSERT_FALSE(r);
+  EXPECT_GE(source.cancel_calls(), 1);
 }
 
 StepDefinition recording_step(const std::string& name, std::vector<std::string>& ran,
