@@ -13,6 +13,7 @@
 #include "migrate/object_store_fake.hpp"
 #include "mssql/fake_sql_session.hpp"
 #include "migrate/step_runner.hpp"
+#include "migrate/target_prep_step.hpp"
 #include "migrate/upload_engine.hpp"
 
 namespace m2r {
@@ -124,6 +125,25 @@ TEST(BackupInterruptTest, AStopCancelsTheRunningBackupStatement) {
   user.join();
   ASSERT_FALSE(r);
   EXPECT_GE(source.cancel_calls(), 1);
+}
+
+TEST(DamagedJournalTest, ACutoverReadingAHandEditedTargetPrepRecordNamesTheKeyAndRunsNothing) {
+  // Given the prepare_target record's trigger list edited so that a schema is a number, the
+  // cutover's re-enabling should fail as journal_damaged before any statement runs.
+  mssql::FakeSqlSession target;
+  RecordingEventSink events;
+  const nlohmann::json prep = {{"triggers", {{{"schema", 1}, {"table", "Orders"}, {"name", "trg"}}}},
+                               {"foreign_keys", nlohmann::json::array()}};
+  auto r = restore_target_objects(target, prep, events);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::journal_damaged);
+  EXPECT_NE(r.error().message.find("step 'prepare_target': \"schema\" should be a string, found a number (1)"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_TRUE(target.executed_sql().empty());
+  const auto not_a_list = restore_target_objects(target, {{"triggers", "trg"}}, events);
+  ASSERT_FALSE(not_a_list);
+  EXPECT_EQ(not_a_list.error().kind, ErrorKind::journal_damaged);
 }
 
 StepDefinition recording_step(const std::string& name, std::vector<std::string>& ran,
