@@ -123,6 +123,7 @@ Expected<HttpResponse> AwsClient::send(const AwsRequest& request) {
       http.body = request.body;
     }
     http.response_sink = request.response_sink;
+    http.cancelled = request.cancelled;
 
     const auto started = std::chrono::steady_clock::now();
     auto result = m_context.http->send(http);

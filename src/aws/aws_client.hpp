@@ -41,6 +41,7 @@ struct AwsRequest {
   std::optional<std::string> endpoint;  // overrides the context's endpoint (S3 virtual hosts)
   BodySink response_sink;               // stream a 2xx body (GetObject)
   bool error_in_2xx = false;            // S3 CompleteMultipartUpload may answer 200 with <Error>
+  std::function<bool()> cancelled;      // polled during the transfer: true aborts it (ErrorKind::interrupted)
 };
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;

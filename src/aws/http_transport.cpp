@@ -29,7 +29,17 @@ struct Transfer {
   HttpResponse response;
   bool sink_aborted = false;
   bool body_failed = false;
+  bool cancelled = false;
 };
+
+int on_transfer_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->request->cancelled && t->request->cancelled()) {
+    t->cancelled = true;
+    return 1;  // CURLE_ABORTED_BY_CALLBACK
+  }
+  return 0;
+}
 
 size_t read_body(char* buffer, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -228,10 +238,20 @@ Expected<HttpResponse> CurlTransport::send(const HttpRequest& request) {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
 
+  if (request.cancelled) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_transfer_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+  }
+
   char error_buffer[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   CURLcode code = curl_easy_perform(curl);
   if (code == CURLE_OK) return std::move(transfer.response);
+  if (transfer.cancelled) {
+    return fail(ErrorKind::interrupted, fmt::format("{} {}: cancelled in flight", request.method,
+                                                    request.url.substr(0, request.url.find('?'))));
+  }
   if (transfer.body_failed) {
     return fail(ErrorKind::fatal, fmt::format("{} {}: the request body could not be read",
                                               request.method, request.url.substr(0, request.url.find('?'))));

@@ -34,6 +34,9 @@ struct HttpRequest {
   std::uint64_t body_size = 0;       // for body_reader only
 
   BodySink response_sink;  // when set, the response body goes here, not to HttpResponse::body
+  // Polled while the request is in flight (at least once a second, and as data moves); true
+  // aborts the transfer and send() fails with ErrorKind::interrupted (a stop the user asked for).
+  std::function<bool()> cancelled;
 
   std::uint64_t content_length() const;
   // The body as one view (body_view or body); empty for a body_reader.

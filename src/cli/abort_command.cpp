@@ -37,6 +37,7 @@ std::function<int(const GlobalOptions&)> attach_abort(CLI::App& app) {
     EventRenderer renderer(g.style, stdout);
     auto r = abort_migration(loaded->config, loaded->connections, **journal, renderer, {st->drop});
     if (!r) return report_error(g, r.error());
+    if (g.style.json) std::cout << nlohmann::json{{"result", "abort"}, {"ok", true}}.dump() << std::endl;
     return 0;
   };
 }

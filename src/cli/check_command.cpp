@@ -47,7 +47,7 @@ std::function<int(const GlobalOptions&)> attach_check(CLI::App& app) {
       for (const auto& r : *results) {
         j.push_back({{"id", r.id}, {"status", to_string(r.status)}, {"title", r.title}, {"detail", r.detail}, {"fix", r.fix}});
       }
-      std::cout << nlohmann::json{{"checks", j}, {"ok", !any_failed(*results)}}.dump(2) << std::endl;
+      std::cout << nlohmann::json{{"result", "check"}, {"checks", j}, {"ok", !any_failed(*results)}}.dump() << std::endl;
     } else {
       for (const auto& r : *results) {
         const auto tag = r.status == CheckStatus::pass ? green(g.style, "PASS")

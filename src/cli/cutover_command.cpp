@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/event_renderer.hpp"
+#include "cli/interrupt_handler.hpp"
 #include "cli/lifecycle_support.hpp"
 #include "core/plan.hpp"
 #include "migrate/cutover.hpp"
@@ -45,13 +46,21 @@ std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
     auto journal = SqliteJournal::open(loaded->config.journal);
     if (!journal) return report_error(g, journal.error());
     EventRenderer renderer(g.style, stdout);
+    InterruptHandler interrupts;
+    opts.stop = &interrupts.stop();
     auto report = cutover_migration(loaded->config, loaded->connections, **journal, renderer, opts);
     renderer.finish_line();
-    if (!report) return report_error(g, report.error());
+    if (!report) {
+      Error e = report.error();
+      if (e.kind == ErrorKind::interrupted) {
+        e.hint = fmt::format("`mssql2rds cutover -c {}` continues where this stopped", st->config);
+      }
+      return report_error(g, e);
+    }
     if (g.style.json) {
-      std::cout << nlohmann::json{{"downtime_s", report->downtime_s}, {"drain_s", report->drain_s},
+      std::cout << nlohmann::json{{"result", "cutover"}, {"downtime_s", report->downtime_s}, {"drain_s", report->drain_s},
                                   {"validation", validation_json(report->validation)}}
-                       .dump(2)
+                       .dump()
                 << std::endl;
     } else {
       print_validation(g, report->validation);

@@ -46,7 +46,7 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
     if (!report) return report_error(g, report.error());
     if (options->setup_only) {
       if (g.style.json) {
-        std::cout << nlohmann::json{{"dir", report->dir}, {"config", report->config_path}, {"env", report->dir + "/env"}}.dump()
+        std::cout << nlohmann::json{{"result", "demo"}, {"dir", report->dir}, {"config", report->config_path}, {"env", report->dir + "/env"}}.dump()
                   << std::endl;
       } else {
         std::cout << fmt::format(
@@ -64,7 +64,7 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
     const bool ok = report->cutover.validation.ok() && long_once && report->cutover.schema.ok();
     const auto& w = report->workload;
     if (g.style.json) {
-      std::cout << nlohmann::json{{"ok", ok},
+      std::cout << nlohmann::json{{"result", "demo"}, {"ok", ok},
                                   {"dir", report->dir},
                                   {"config", report->config_path},
                                   {"downtime_s", report->cutover.downtime_s},

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "core/config.hpp"
@@ -31,7 +32,7 @@ std::function<int(const GlobalOptions&)> attach_init(CLI::App& app) {
                                    "error", exit_code_for(ErrorKind::fatal)});
     }
     if (global.style.json) {
-      std::cout << fmt::format("{{\"written\": \"{}\"}}\n", st->path);
+      std::cout << nlohmann::json{{"result", "init"}, {"written", st->path}}.dump() << std::endl;
     } else {
       std::cout << fmt::format("wrote {}: fill in the values marked REQUIRED, then run `mssql2rds check -c {}`\n",
                                st->path, st->path);

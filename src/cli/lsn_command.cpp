@@ -20,7 +20,7 @@ std::function<int(const GlobalOptions&)> attach_lsn(CLI::App& app) {
       return report_error(global, lsn.error());
     }
     if (global.style.json) {
-      nlohmann::json j = {{"input", *value},
+      nlohmann::json j = {{"result", "lsn"}, {"input", *value},
                           {"hex", lsn->to_hex()},
                           {"numeric", lsn->to_numeric()},
                           {"decimal_triplet", lsn->to_decimal_triplet()},
@@ -29,7 +29,7 @@ std::function<int(const GlobalOptions&)> attach_lsn(CLI::App& app) {
                           {"vlf", lsn->vlf()},
                           {"block", lsn->block()},
                           {"slot", lsn->slot()}};
-      std::cout << j.dump(2) << std::endl;
+      std::cout << j.dump() << std::endl;
       return 0;
     }
     const auto& s = global.style;

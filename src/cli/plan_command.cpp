@@ -55,9 +55,9 @@ std::function<int(const GlobalOptions&)> attach_plan(CLI::App& app) {
         for (const auto& a : s.actions) actions.push_back({{"where", a.where}, {"what", a.what}});
         j.push_back({{"step", s.name}, {"title", s.title}, {"actions", actions}});
       }
-      nlohmann::json out = {{"plan", j}, {"journal", config->journal}};
+      nlohmann::json out = {{"result", "plan"}, {"plan", j}, {"journal", config->journal}};
       if (!arn_note.empty()) out["note"] = arn_note;
-      std::cout << out.dump(2) << std::endl;
+      std::cout << out.dump() << std::endl;
       return 0;
     }
     std::cout << fmt::format("Plan for migration '{}' (journal {}). Nothing has been changed.\n", config->name,

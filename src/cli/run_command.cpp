@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/event_renderer.hpp"
+#include "cli/interrupt_handler.hpp"
 #include "cli/lifecycle_support.hpp"
 #include "core/plan.hpp"
 #include "migrate/run.hpp"
@@ -31,13 +32,27 @@ std::function<int(const GlobalOptions&)> attach_run(CLI::App& app) {
     auto journal = SqliteJournal::open(loaded->config.journal);
     if (!journal) return report_error(g, journal.error());
     EventRenderer renderer(g.style, stdout);
+    InterruptHandler interrupts;
     RunOptions opts;
+    opts.stop = &interrupts.stop();
     opts.stop_after = st->stop_after;
     if (const char* poll = std::getenv("MSSQL2RDS_RESTORE_POLL_MS")) opts.restore_poll = std::chrono::milliseconds(std::atoi(poll));
     auto result = run_migration(loaded->config, loaded->connections, **journal, renderer, opts);
     renderer.finish_line();
-    if (!result) return report_error(g, result.error());
-    if (!g.style.json) {
+    if (!result) {
+      Error e = result.error();
+      if (e.kind == ErrorKind::interrupted) {
+        e.hint = fmt::format("`mssql2rds run -c {}` continues where this stopped (RDS and DMS work already started "
+                             "goes on meanwhile)",
+                             st->config);
+      }
+      return report_error(g, e);
+    }
+    if (g.style.json) {
+      nlohmann::json j = {{"result", "run"}, {"ok", true}};
+      if (!st->stop_after.empty()) j["stopped_after"] = st->stop_after;
+      std::cout << j.dump() << std::endl;
+    } else {
       std::cout << (st->stop_after.empty()
                         ? "replicating: watch with `mssql2rds status --watch`; cut over with `mssql2rds cutover`\n"
                         : "stopped after " + st->stop_after + " as asked; `mssql2rds run` continues\n");

@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/event_renderer.hpp"
+#include "cli/interrupt_handler.hpp"
 #include "cli/lifecycle_support.hpp"
 #include "core/plan.hpp"
 #include "migrate/config_file.hpp"
@@ -33,6 +34,9 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
     auto aws = aws::AwsContext::from_environment({.region = config->s3.region});
     std::optional<aws::AwsContext> aws_opt;
     if (aws) aws_opt = *aws;
+    // --watch runs until interrupted: Ctrl-C ends it between refreshes, as asked (exit 0).
+    std::optional<InterruptHandler> interrupts;
+    if (st->watch) interrupts.emplace();
     for (;;) {
       auto journal = open_journal_for_reading(config->journal);
       if (!journal) return report_error(g, journal.error());
@@ -44,7 +48,7 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
           steps.push_back({{"step", s.name}, {"status", to_string(s.status)}, {"attempts", s.attempts},
                            {"duration", duration_of(s)}, {"error", s.error}, {"outputs", s.outputs}});
         }
-        nlohmann::json j = {{"steps", steps}, {"task", report->task}, {"tables", report->tables}};
+        nlohmann::json j = {{"result", "status"}, {"steps", steps}, {"task", report->task}, {"tables", report->tables}};
         if (report->latency_source_s) j["cdc_latency_source_s"] = *report->latency_source_s;
         if (report->latency_target_s) j["cdc_latency_target_s"] = *report->latency_target_s;
         if (!report->note.empty()) j["note"] = report->note;
@@ -79,7 +83,7 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
         if (!report->note.empty()) std::cout << yellow(g.style, "note: ") << report->note << "\n";
       }
       if (!st->watch) return 0;
-      std::this_thread::sleep_for(std::chrono::seconds(std::max(1, st->interval)));
+      if (interrupts->stop().wait_for(std::chrono::seconds(std::max(1, st->interval)))) return 0;
     }
   };
 }

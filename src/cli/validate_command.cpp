@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/event_renderer.hpp"
+#include "cli/interrupt_handler.hpp"
 #include "cli/lifecycle_support.hpp"
 #include "core/plan.hpp"
 #include "migrate/sqlite_journal.hpp"
@@ -29,12 +30,14 @@ std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app) {
         lag = st->latency_target_s;
       }
     }
-    auto report = validate_migration(loaded->connections, loaded->config);
+    InterruptHandler interrupts;
+    auto report = validate_migration(loaded->connections, loaded->config, &interrupts.stop());
     if (!report) return report_error(g, report.error());
     if (g.style.json) {
       auto j = validation_json(*report);
+      j["result"] = "validate";
       if (lag) j["cdc_latency_target_s"] = *lag;
-      std::cout << j.dump(2) << std::endl;
+      std::cout << j.dump() << std::endl;
     } else {
       std::cout << fmt::format("validation (CDC latency at this moment: {}):\n",
                                lag ? fmt::format("{:.0f}s", *lag) : "unknown");

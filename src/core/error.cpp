@@ -12,6 +12,8 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::not_found: return "not found";
     case ErrorKind::conflict: return "conflict";
     case ErrorKind::integrity: return "integrity";
+    case ErrorKind::journal_damaged: return "journal damaged";
+    case ErrorKind::interrupted: return "interrupted";
     case ErrorKind::fatal: return "error";
   }
   return "error";
@@ -28,6 +30,10 @@ int exit_code_for(ErrorKind kind) {
     case ErrorKind::timeout: return 8;
     case ErrorKind::retryable: return 9;
     case ErrorKind::fatal: return 10;
+    case ErrorKind::journal_damaged: return 11;
+    // 128 + SIGINT: what a shell reports for a command Ctrl-C ended, so scripts that test
+    // for it keep working; the same after SIGTERM (the stop is the same clean one).
+    case ErrorKind::interrupted: return 130;
   }
   return 10;
 }

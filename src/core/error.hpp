@@ -17,6 +17,8 @@ enum class ErrorKind {
   not_found,      // a named resource does not exist
   conflict,       // the journal is locked by another process, a resource already exists, ...
   integrity,      // checksums or row counts disagree
+  journal_damaged,  // the journal holds something this version did not write (a hand edit, a damaged file)
+  interrupted,    // stopped at a safe point because the user asked (SIGINT / SIGTERM); re-run to continue
   fatal,          // anything else: a bug or an unexpected answer
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "aws/dms_client.hpp"
+#include "core/json_fields.hpp"
 #include "core/plan.hpp"
 #include "migrate/replicate_step.hpp"
 #include "migrate/upload_engine.hpp"
@@ -17,7 +18,7 @@ Expected<void> abort_migration(const MigrationConfig& config, Connections& conn,
   M2R_TRY(journal.begin_step("abort", {{"drop_target_database", options.drop_target_database}}));
   aws::DmsClient dms(*aws);
   const auto replicate = M2R_TRY(journal.step(steps::replicate));
-  std::string arn = replicate ? replicate->outputs.value("task_arn", "") : "";
+  std::string arn = replicate ? M2R_TRY(string_field_or(replicate->outputs, "task_arn", "", journal_outputs(steps::replicate))) : "";
   nlohmann::json done = nlohmann::json::object();
   if (!arn.empty()) {
     auto task = dms.describe_replication_task(arn);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_fields.hpp"
 #include "core/tsql.hpp"
 
 namespace m2r {
@@ -9,7 +10,7 @@ namespace m2r {
 Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& source, const MigrationConfig& config,
                                          const std::string& new_stamp, const mssql::SessionOpener& open_monitor,
                                          const mssql::LiveProgressOptions& progress_options) {
-  const std::string stamp = ctx.partial().value("stamp", new_stamp);
+  const std::string stamp = M2R_TRY(string_field_or(ctx.partial(), "stamp", new_stamp, journal_outputs(ctx.step())));
   const auto layout = backup_layout(config, stamp);
   const nlohmann::json names = {{"stamp", stamp},
                                 {"server_files", layout.server_files},
@@ -37,6 +38,9 @@ Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& so
     ctx.warning("live backup progress unavailable (" + why + "); progress comes from the STATS messages, which "
                 "some drivers (FreeTDS) deliver only when BACKUP ends; grant VIEW SERVER STATE to see it live");
   };
+  // A stop cancels the running BACKUP (SQLCancel on the session); the runner then records the
+  // step as interrupted, and the next run takes the backup again (WITH FORMAT, INIT).
+  const auto cancel = on_stop(ctx.stop(), [&source] { source.cancel(); });
   auto result = mssql::run_with_live_progress(source, open_monitor, mssql::Statement{sql, {}, {}}, handlers,
                                               progress_options);
   if (!result) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "aws/dms_client.hpp"
+#include "core/json_fields.hpp"
 #include "core/plan.hpp"
 #include "migrate/live_task.hpp"
 #include "migrate/replicate_step.hpp"
@@ -27,7 +28,7 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
     return fail(ErrorKind::prerequisite, "replication is not running yet: the run has not reached the DMS task",
                 "finish `mssql2rds run` first");
   }
-  const std::string arn = replicate->outputs.value("task_arn", "");
+  const std::string arn = M2R_TRY(string_field(replicate->outputs, "task_arn", journal_outputs(steps::replicate)));
   const auto record = M2R_TRY(journal.step(steps::cutover));
   if (record && record->status == StepStatus::done) {
     return fail(ErrorKind::conflict, "cutover already completed", "nothing left to do; see `mssql2rds status`");
@@ -72,12 +73,27 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
                             "check that the application really stopped writing; run `mssql2rds cutover` again to "
                             "keep waiting, with --drain-timeout to wait longer"));
       }
-      clock.sleep_for(k_drain_poll);
+      if (clock.sleep_or_stop(options.stop, k_drain_poll)) {
+        return failed(interrupted_error(
+            fmt::format("the cutover stopped while draining CDC (latency {:.0f}s); the DMS task keeps replicating", lat),
+            "run `mssql2rds cutover` again: it drains and continues"));
+      }
     }
     report.drain_s = std::chrono::duration<double>(clock.now() - drain_start).count();
     events.emit(info_event("cutover", fmt::format("drained in {:.1f}s; stopping the DMS task", report.drain_s)));
     if (auto stopped = dms.stop_replication_task(arn); !stopped) return failed(stopped.error());
-    if (auto w = wait_for_task(dms, arn, {"stopped"}, std::chrono::seconds(300), std::chrono::milliseconds(1000), clock);
+    if (auto w = wait_for_task(dms, arn, {"stopped"}, std::chrono::seconds(300), std::chrono::milliseconds(1000),
+                               clock, options.stop);
+        !w) {
+      return failed(w.error().kind == ErrorKind::interrupted
+                        ? interrupted_error("the cutover stopped while the DMS task was stopping",
+                                            "run `mssql2rds cutover` again: it waits for the task and continues")
+                        : w.error());
+    }
+  } else if (task->status == "stopping") {
+    // An interrupted cutover asked DMS to stop the task: wait for it, as the first attempt would have.
+    if (auto w = wait_for_task(dms, arn, {"stopped"}, std::chrono::seconds(300), std::chrono::milliseconds(1000),
+                               clock, options.stop);
         !w) {
       return failed(w.error());
     }

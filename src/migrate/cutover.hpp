@@ -6,6 +6,7 @@
 
 #include "core/config.hpp"
 #include "core/events.hpp"
+#include "core/interrupt.hpp"
 #include "core/journal.hpp"
 #include "core/validation.hpp"
 #include "migrate/connections.hpp"
@@ -18,6 +19,10 @@ struct CutoverOptions {
   double max_latency_s = 5;  // "drained" when both CDC latencies are at most this
   bool force = false;        // proceed although validation fails
   std::chrono::system_clock::time_point writes_stopped_at;  // when the user confirmed the app stopped
+  // SIGINT / SIGTERM: the drain and the waits on DMS stop (the task keeps its state) with
+  // ErrorKind::interrupted, and a new `cutover` continues. Once the task is stopped, the rest
+  // (validation, triggers and constraints back on) is short and runs to its end.
+  const StopSignal* stop = nullptr;
 };
 
 struct CutoverReport {

@@ -51,6 +51,8 @@ struct PartBody {
   std::string checksum_crc32c;  // base64 (x-amz-checksum-crc32c)
   std::uint64_t streamed_size = 0;
   PartReader read;
+  // Polled while the part is sent; true cancels the transfer (ErrorKind::interrupted).
+  std::function<bool()> cancelled;
 
   std::uint64_t size() const { return read ? streamed_size : bytes.size(); }
 };

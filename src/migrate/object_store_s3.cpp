@@ -69,6 +69,7 @@ Expected<std::string> S3ObjectStore::upload_part(const std::string& bucket, cons
     r.body_view = body.bytes;
   }
   r.unsigned_payload = true;
+  r.cancelled = body.cancelled;
   if (!body.content_md5.empty()) r.headers.emplace_back("Content-MD5", body.content_md5);
   r.headers.emplace_back("x-amz-checksum-crc32c", body.checksum_crc32c);
   r.resource = fmt::format("part {} of s3://{}/{}", part_number, bucket, key);

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/json_fields.hpp"
+
 #include "core/dms_task_spec.hpp"
 #include "core/troubleshooting.hpp"
 
@@ -21,7 +23,8 @@ Error task_failed_error(const aws::ReplicationTask& task) {
 
 Expected<aws::ReplicationTask> wait_for_task(aws::DmsClient& dms, const std::string& arn,
                                              const std::vector<std::string>& until_any_of, std::chrono::seconds timeout,
-                                             std::chrono::milliseconds poll, aws::Clock& clock) {
+                                             std::chrono::milliseconds poll, aws::Clock& clock,
+                                             const StopSignal* stop) {
   const auto deadline = clock.now() + timeout;
   for (;;) {
     const auto task = M2R_TRY(dms.describe_replication_task(arn));
@@ -32,7 +35,12 @@ Expected<aws::ReplicationTask> wait_for_task(aws::DmsClient& dms, const std::str
                   fmt::format("DMS task {} still '{}' after {}s", task.identifier, task.status, timeout.count()),
                   "re-run `mssql2rds run` to keep waiting; it resumes with the same task");
     }
-    clock.sleep_for(poll);
+    // A stop ends the wait, not the task: DMS goes on, and the next run finds the same task.
+    if (clock.sleep_or_stop(stop, poll)) {
+      return tl::unexpected(interrupted_error(
+          fmt::format("stopped waiting for DMS task {} (now '{}'); DMS goes on with it", task.identifier, task.status),
+          "run the same command again: it follows the same task"));
+    }
   }
 }
 
@@ -40,7 +48,7 @@ namespace {
 
 Expected<std::optional<aws::ReplicationTask>> find_task(StepContext& ctx, aws::DmsClient& dms,
                                                         const ReplicateInputs& in) {
-  const std::string recorded = ctx.partial().value("task_arn", "");
+  const std::string recorded = M2R_TRY(string_field_or(ctx.partial(), "task_arn", "", journal_outputs(ctx.step())));
   if (!recorded.empty()) {
     auto task = dms.describe_replication_task(recorded);
     if (task) return std::optional<aws::ReplicationTask>(*task);
@@ -90,7 +98,7 @@ Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dm
   }
 
   if (task->status == "creating" || task->status == "modifying") {
-    task = M2R_TRY(wait_for_task(dms, task->arn, {"ready", "stopped", "running"}, in.timeout, in.poll, *in.clock));
+    task = M2R_TRY(wait_for_task(dms, task->arn, {"ready", "stopped", "running"}, in.timeout, in.poll, *in.clock, ctx.stop()));
   }
   if (task->status == "failed") return tl::unexpected(task_failed_error(*task));
   if (task->status == "ready") {
@@ -101,7 +109,7 @@ Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dm
     task = M2R_TRY(dms.start_replication_task(task->arn, "resume-processing"));
     ctx.info("resumed DMS task " + task->identifier);
   }
-  task = M2R_TRY(wait_for_task(dms, task->arn, {"running"}, in.timeout, in.poll, *in.clock));
+  task = M2R_TRY(wait_for_task(dms, task->arn, {"running"}, in.timeout, in.poll, *in.clock, ctx.stop()));
   return nlohmann::json{{"task_arn", task->arn}, {"status", task->status}, {"cdc_start_position", in.start.to_hex()}};
 }
 

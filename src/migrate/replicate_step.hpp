@@ -7,6 +7,7 @@
 #include "aws/dms_client.hpp"
 #include "core/lsn.hpp"
 #include "migrate/aws_facts.hpp"
+#include "core/interrupt.hpp"
 #include "migrate/step_runner.hpp"
 
 namespace m2r {
@@ -30,7 +31,7 @@ Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dm
 Expected<aws::ReplicationTask> wait_for_task(aws::DmsClient& dms, const std::string& arn,
                                              const std::vector<std::string>& until_any_of,
                                              std::chrono::seconds timeout, std::chrono::milliseconds poll,
-                                             aws::Clock& clock);
+                                             aws::Clock& clock, const StopSignal* stop = nullptr);
 
 // An error for a failed task, with the diagnosis of its LastFailureMessage.
 Error task_failed_error(const aws::ReplicationTask& task);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/interrupt.hpp"
+#include "core/json_fields.hpp"
 #include "core/troubleshooting.hpp"
 #include "core/tsql.hpp"
 
@@ -45,7 +47,7 @@ bool active(const std::string& lifecycle) { return lifecycle == "CREATED" || lif
 
 Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& target, const RestoreInputs& in) {
   const mssql::StatementOptions read{.idempotent = mssql::Idempotent::yes};
-  long long task_id = ctx.partial().value("task_id", 0LL);
+  long long task_id = M2R_TRY(int_field_or(ctx.partial(), "task_id", 0, journal_outputs(ctx.step())));
 
   if (task_id == 0) {
     // Adopt a task an interrupted attempt started before it could record the id.
@@ -65,7 +67,10 @@ Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& t
       const auto running = std::count_if(all.begin(), all.end(), [](const TaskRow& t) { return active(t.lifecycle); });
       if (running < 2) break;
       ctx.progress(0, "waiting: two backup/restore tasks already run on the instance (RDS allows two)");
-      in.clock->sleep_for(in.poll);
+      if (in.clock->sleep_or_stop(ctx.stop(), in.poll)) {
+        return tl::unexpected(interrupted_error("stopped waiting for a free RDS task slot; no restore was started",
+                                                "run the same command again: it waits again"));
+      }
     }
     const auto sql = tsql::rds_restore_database(in.database, in.s3_arn);
     ctx.info(sql);
@@ -112,7 +117,13 @@ Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& t
       return fail(ErrorKind::timeout, fmt::format("RDS restore task {} still {} after the timeout", task_id, t.lifecycle),
                   "re-run `mssql2rds run`: it follows the same task");
     }
-    in.clock->sleep_for(in.poll);
+    // A stop ends the polling, not the restore: RDS keeps restoring, and the next run follows
+    // the task id recorded above.
+    if (in.clock->sleep_or_stop(ctx.stop(), in.poll)) {
+      return tl::unexpected(interrupted_error(
+          fmt::format("stopped following RDS restore task {} ({:.0f}%); RDS keeps restoring", task_id, t.percent),
+          "run the same command again: it follows the same task"));
+    }
   }
 }
 

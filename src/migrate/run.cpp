@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "aws/dms_client.hpp"
+#include "core/json_fields.hpp"
 #include "core/plan.hpp"
 #include "migrate/aws_facts.hpp"
 #include "migrate/backup_step.hpp"
@@ -49,20 +50,29 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
   steps.push_back({steps::capture_lsn, "CDC start point from the backup's LSNs and the log",
                    [&](StepContext& ctx) -> Expected<nlohmann::json> {
                      auto src = M2R_TRY(conn.source());
-                     const auto& files = ctx.outputs_of(steps::backup)["server_files"];
-                     return run_lsn_capture_step(ctx, *src, config.source.database, files.at(0).get<std::string>());
+                     const auto files = M2R_TRY(string_list_field(ctx.outputs_of(steps::backup), "server_files",
+                                                                  journal_outputs(steps::backup)));
+                     return run_lsn_capture_step(ctx, *src, config.source.database, files.front());
                    }});
   steps.push_back({steps::upload, "upload the backup to S3", [&](StepContext& ctx) -> Expected<nlohmann::json> {
                      const auto store = M2R_TRY(object_store_of(conn));
                      const auto& b = ctx.outputs_of(steps::backup);
-                     return run_upload_step(ctx, *store, config, b["local_files"].get<std::vector<std::string>>(),
-                                            b["s3_keys"].get<std::vector<std::string>>());
+                     const auto files = M2R_TRY(string_list_field(b, "local_files", journal_outputs(steps::backup)));
+                     const auto keys = M2R_TRY(string_list_field(b, "s3_keys", journal_outputs(steps::backup)));
+                     if (files.size() != keys.size()) {
+                       return fail(ErrorKind::journal_damaged,
+                                   fmt::format("the journal's record of step 'backup' lists {} local files but {} S3 keys",
+                                               files.size(), keys.size()),
+                                   journal_outputs(steps::backup).fix);
+                     }
+                     return run_upload_step(ctx, *store, config, files, keys);
                    }});
   steps.push_back({steps::restore, "restore on RDS", [&](StepContext& ctx) -> Expected<nlohmann::json> {
                      auto tgt = M2R_TRY(conn.target("master"));
                      RestoreInputs in;
                      in.database = config.target.database;
-                     in.s3_arn = ctx.outputs_of(steps::backup).value("restore_arn", "");
+                     in.s3_arn = M2R_TRY(string_field(ctx.outputs_of(steps::backup), "restore_arn",
+                                                      journal_outputs(steps::backup)));
                      in.poll = options.restore_poll;
                      in.clock = conn.clock;
                      return run_restore_step(ctx, *tgt, in);
@@ -79,12 +89,13 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
                      in.task_id = config.dms.task_id;
                      in.arns = M2R_TRY(resolve_dms_arns(dms, config.dms));
                      in.table_mappings = M2R_TRY(load_table_mappings(config));
-                     in.start = M2R_TRY(Lsn::parse(ctx.outputs_of(steps::capture_lsn).value("start_lsn", "")));
+                     in.start = M2R_TRY(Lsn::parse(M2R_TRY(string_field(ctx.outputs_of(steps::capture_lsn), "start_lsn",
+                                                                        journal_outputs(steps::capture_lsn)))));
                      in.timeout = options.dms_timeout;
                      in.clock = conn.clock;
                      return run_replicate_step(ctx, dms, in);
                    }});
-  M2R_TRY(run_steps(steps, journal, events, options.stop_after));
+  M2R_TRY(run_steps(steps, journal, events, options.stop_after, options.stop));
   return {};
 }
 

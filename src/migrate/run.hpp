@@ -6,6 +6,7 @@
 
 #include "core/config.hpp"
 #include "core/events.hpp"
+#include "core/interrupt.hpp"
 #include "core/journal.hpp"
 #include "migrate/connections.hpp"
 
@@ -15,6 +16,9 @@ struct RunOptions {
   std::string stop_after;  // stop once this step is done (rehearsals, tests)
   std::chrono::milliseconds restore_poll{5000};
   std::chrono::seconds dms_timeout{600};
+  // SIGINT / SIGTERM: the run stops at a safe point (uploads in flight cancelled, a running
+  // BACKUP cancelled, waits on RDS and DMS ended; both keep running) with ErrorKind::interrupted.
+  const StopSignal* stop = nullptr;
 };
 
 Expected<void> run_migration(const MigrationConfig& config, Connections& connections, Journal& journal,

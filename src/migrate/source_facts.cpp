@@ -14,8 +14,10 @@ std::optional<mssql::QueryResult> try_query(mssql::SqlSession& s, const std::str
   if (!r) return std::nullopt;
   return *r;
 }
-std::string cell(const mssql::QueryResult& r, const char* column) {
-  auto v = r.first().value(0, column);
+// A cell as text; "" when NULL or when the answer lacks the column (never a dereference of a
+// missing value: these facts are best effort, and the checks built on them say what is unknown).
+std::string cell(const mssql::QueryResult& r, const char* column, std::size_t row = 0) {
+  auto v = r.first().value(row, column);
   return v && !v->is_null() ? v->to_text() : "";
 }
 
@@ -25,7 +27,7 @@ SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
   SourceFacts f;
   f.reachable = true;
   f.database = db;
-  if (auto v = try_query(s, "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS v"); v && !v->rows().empty()) {
+  if (auto v = try_query(s, "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS v"); v && !v->rows().empty() && !v->rows()[0].empty()) {
     f.product_version = v->rows()[0][0].to_text();
     f.major_version = std::atoi(f.product_version.c_str());
   }
@@ -43,13 +45,13 @@ SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
     f.accelerated_database_recovery = cell(*v, "is_accelerated_database_recovery_on") == "1";
     f.delayed_durability = cell(*v, "delayed_durability_desc");
   }
-  if (auto v = try_query(s, "SELECT IS_SRVROLEMEMBER('sysadmin') AS s"); v && !v->rows().empty()) {
+  if (auto v = try_query(s, "SELECT IS_SRVROLEMEMBER('sysadmin') AS s"); v && !v->rows().empty() && !v->rows()[0].empty()) {
     f.is_sysadmin = v->rows()[0][0].to_text() == "1";
   }
   f.can_read_log = try_query(s, "SELECT TOP 1 [Current LSN] FROM fn_dblog(NULL, NULL)").has_value();
   f.can_read_msdb = try_query(s, "SELECT TOP 1 backup_set_id FROM msdb.dbo.backupset").has_value();
   if (auto v = try_query(s, "SELECT SUM(CAST(size AS bigint)) * 8 AS kb FROM sys.master_files WHERE database_id = DB_ID(" +
-                                tsql::quote_literal(db) + ")"); v && !v->rows().empty() && !v->rows()[0][0].is_null()) {
+                                tsql::quote_literal(db) + ")"); v && !v->rows().empty() && !v->rows()[0].empty() && !v->rows()[0][0].is_null()) {
     f.size_gb = v->rows()[0][0].as_double().value_or(0) / 1024.0 / 1024.0;
   }
   auto tables = try_query(s, tsql::list_user_tables());
@@ -59,18 +61,17 @@ SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
   if (tables) {
     for (std::size_t i = 0; i < tables->rows().size(); ++i) {
       SourceTableFacts t;
-      t.name = tables->first().value(i, "schema_name")->to_text() + "." + tables->first().value(i, "table_name")->to_text();
-      t.has_pk = tables->first().value(i, "has_pk")->to_text() == "1";
+      t.name = cell(*tables, "schema_name", i) + "." + cell(*tables, "table_name", i);
+      t.has_pk = cell(*tables, "has_pk", i) == "1";
       t.published = f.is_published && t.has_pk;
       t.cdc_enabled = false;
       if (flags) {
         for (std::size_t j = 0; j < flags->rows().size(); ++j) {
-          const auto n = flags->first().value(j, "schema_name")->to_text() + "." +
-                         flags->first().value(j, "table_name")->to_text();
+          const auto n = cell(*flags, "schema_name", j) + "." + cell(*flags, "table_name", j);
           if (n != t.name) continue;
-          t.published = flags->first().value(j, "is_published")->to_text() == "1";
-          t.cdc_enabled = flags->first().value(j, "is_tracked_by_cdc")->to_text() == "1";
-          t.memory_optimized = flags->first().value(j, "is_memory_optimized")->to_text() == "1";
+          t.published = cell(*flags, "is_published", j) == "1";
+          t.cdc_enabled = cell(*flags, "is_tracked_by_cdc", j) == "1";
+          t.memory_optimized = cell(*flags, "is_memory_optimized", j) == "1";
         }
       } else {
         t.cdc_enabled = f.is_cdc_enabled;

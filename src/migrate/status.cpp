@@ -1,5 +1,6 @@
 #include "migrate/status.hpp"
 
+#include "core/json_fields.hpp"
 #include "core/plan.hpp"
 #include "migrate/live_task.hpp"
 
@@ -10,7 +11,7 @@ Expected<StatusReport> migration_status(const MigrationConfig& config, Journal& 
   StatusReport report;
   report.steps = M2R_TRY(journal.steps());
   const auto replicate = M2R_TRY(journal.step(steps::replicate));
-  const std::string arn = replicate ? replicate->outputs.value("task_arn", "") : "";
+  const std::string arn = replicate ? M2R_TRY(string_field_or(replicate->outputs, "task_arn", "", journal_outputs(steps::replicate))) : "";
   if (arn.empty()) return report;
   if (!aws) {
     report.note = "no AWS credentials: DMS status not read";

@@ -47,6 +47,23 @@ void StepContext::warning(const std::string& message) {
 }
 
 namespace {
+
+// A step's exceptions end here: a json type_error from a damaged record is the journal's
+// damage, anything else a bug; either way an Error, recorded like any failure.
+Expected<nlohmann::json> run_guarded(const StepDefinition& def, StepContext& ctx) {
+  try {
+    return def.run(ctx);
+  } catch (const nlohmann::json::exception& e) {
+    return fail(ErrorKind::journal_damaged,
+                fmt::format("step '{}' could not read what the journal records: {}", def.name, e.what()),
+                "the journal was edited or damaged: restore it from a copy, or move it aside (or set [migration] "
+                "journal to a new file) and run again, which starts over");
+  } catch (const std::exception& e) {
+    return fail(ErrorKind::fatal, fmt::format("step '{}' failed unexpectedly: {}", def.name, e.what()),
+                "this is a bug; please report it with the journal's event log");
+  }
+}
+
 Event step_event(EventKind kind, const std::string& step, std::string message) {
   Event e;
   e.kind = kind;
@@ -57,9 +74,14 @@ Event step_event(EventKind kind, const std::string& step, std::string message) {
 }  // namespace
 
 Expected<void> run_steps(const std::vector<StepDefinition>& steps, Journal& journal, EventSink& events,
-                         const std::string& stop_after) {
+                         const std::string& stop_after, const StopSignal* stop) {
   nlohmann::json earlier = nlohmann::json::object();
   for (const auto& def : steps) {
+    if (stop_requested(stop)) {
+      return tl::unexpected(interrupted_error(
+          fmt::format("stopped before step '{}'; the steps before it are done and recorded in the journal", def.name),
+          "run the same command again: it continues with this step"));
+    }
     const auto record = M2R_TRY(journal.step(def.name));
     if (record && record->status == StepStatus::done) {
       earlier[def.name] = record->outputs;
@@ -75,7 +97,15 @@ Expected<void> run_steps(const std::vector<StepDefinition>& steps, Journal& jour
 
     const auto started = std::chrono::steady_clock::now();
     StepContext ctx(journal, events, def.name, partial, earlier);
-    auto outputs = def.run(ctx);
+    ctx.set_stop(stop);
+    auto outputs = run_guarded(def, ctx);
+    if (!outputs && stop_requested(stop) && outputs.error().kind != ErrorKind::interrupted) {
+      // Work cancelled by the stop fails in its own terms (a transfer aborted, a statement
+      // cancelled): what happened is the interruption.
+      outputs = tl::unexpected(interrupted_error(
+          fmt::format("step '{}' stopped at a safe point ({})", def.name, outputs.error().message),
+          "run the same command again: it continues this step"));
+    }
     if (!outputs) {
       (void)journal.fail_step(def.name, outputs.error().message);
       (void)journal.append_event(def.name, "step_failed",

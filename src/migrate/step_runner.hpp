@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/events.hpp"
+#include "core/interrupt.hpp"
 #include "core/journal.hpp"
 
 namespace m2r {
@@ -32,6 +33,11 @@ class StepContext {
   // Durable before it returns; merged into this step's outputs.
   Expected<void> record(const nlohmann::json& outputs);
   Journal& journal() { return m_journal; }
+  // The command's stop request (null when nothing can ask to stop): long waits end early on
+  // it, work in flight is cancelled through it; the step then returns an error and the
+  // runner records it as interrupted.
+  const StopSignal* stop() const { return m_stop; }
+  void set_stop(const StopSignal* stop) { m_stop = stop; }
 
   void progress(double fraction, const std::string& message = {});
   void info(const std::string& message, nlohmann::json data = nlohmann::json::object());
@@ -44,6 +50,7 @@ class StepContext {
   std::string m_step;
   nlohmann::json m_partial;
   nlohmann::json m_earlier;
+  const StopSignal* m_stop = nullptr;
 };
 
 struct StepDefinition {
@@ -55,7 +62,11 @@ struct StepDefinition {
 
 // Runs the steps in order; stops at the first failure (recorded in the journal).
 // `stop_after`, when set, stops once that step is done (tests kill runs at step boundaries).
+// With `stop`, a requested stop ends the run before the next step, and a step that fails
+// after a stop was requested is recorded as interrupted (ErrorKind::interrupted): it resumes
+// on the next run like a killed one. A step that throws (a damaged journal read unchecked)
+// is an error, never an exception out of the runner.
 Expected<void> run_steps(const std::vector<StepDefinition>& steps, Journal& journal, EventSink& events,
-                         const std::string& stop_after = {});
+                         const std::string& stop_after = {}, const StopSignal* stop = nullptr);
 
 }  // namespace m2r

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <thread>
 
+#include "core/json_fields.hpp"
 #include "core/plan.hpp"
 #include "migrate/backup_step.hpp"
 #include "migrate/upload_step.hpp"
@@ -30,7 +31,8 @@ Expected<nlohmann::json> run_backup_with_streaming_upload(StepContext& ctx, mssq
                                                           Connections& connections, const MigrationConfig& config,
                                                           const std::string& new_stamp) {
   const auto store = M2R_TRY(object_store_of(connections));
-  const auto layout = backup_layout(config, ctx.partial().value("stamp", new_stamp));
+  const auto stamp = M2R_TRY(string_field_or(ctx.partial(), "stamp", new_stamp, journal_outputs(ctx.step())));
+  const auto layout = backup_layout(config, stamp);
   enum : int { writing, finished, failed };
   std::atomic<int> backup_state{writing};
   BackupWriterState writer{[&] { return backup_state.load() != writing; }, [&] { return backup_state.load() == failed; },
@@ -38,7 +40,14 @@ Expected<nlohmann::json> run_backup_with_streaming_upload(StepContext& ctx, mssq
   Expected<nlohmann::json> uploaded = fail(ErrorKind::fatal, "the streaming upload did not run");
   std::thread uploader([&] {
     StepContext upload_ctx(ctx.journal(), ctx.events(), steps::upload, nlohmann::json::object(), nlohmann::json::object());
-    uploaded = run_upload_step(upload_ctx, *store, config, layout.local_files, layout.s3_keys, writer);
+    upload_ctx.set_stop(ctx.stop());
+    // Nothing may leave a thread as an exception (std::terminate): it becomes the upload's error.
+    try {
+      uploaded = run_upload_step(upload_ctx, *store, config, layout.local_files, layout.s3_keys, writer);
+    } catch (const std::exception& e) {
+      uploaded = fail(ErrorKind::fatal, std::string("the streaming upload failed unexpectedly: ") + e.what(),
+                      "the upload step continues it from the journal; if it repeats, please report it");
+    }
   });
   auto backup = run_backup_step(ctx, source, config, new_stamp, connections.source);
   backup_state = backup ? finished : failed;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/json_fields.hpp"
+#include "core/plan.hpp"
 #include "core/tsql.hpp"
 
 namespace m2r {
@@ -20,7 +22,29 @@ Expected<nlohmann::json> list_objects(mssql::SqlSession& db, const std::string& 
   return out;
 }
 
-tsql::TableName table_of(const nlohmann::json& o) { return {o.value("schema", ""), o.value("table", "")}; }
+// One trigger, foreign key or identity table as the journal records it, read with checks: a
+// record edited by hand is a named error, not an exception.
+struct RecordedObject {
+  tsql::TableName table;
+  std::string name;  // empty for identity tables
+};
+
+Expected<std::vector<RecordedObject>> recorded_objects(const nlohmann::json& record, const char* key, bool named) {
+  const JsonSource source = journal_outputs(steps::prepare_target);
+  const nlohmann::json list = record.contains(key) ? M2R_TRY(object_field(record, key, source)) : nlohmann::json::array();
+  if (!list.is_array()) {
+    return fail(ErrorKind::journal_damaged,
+                fmt::format("{}: \"{}\" should be an array, found {}", source.what, key, json_kind(&list)), source.fix);
+  }
+  std::vector<RecordedObject> out;
+  for (const auto& o : list) {
+    RecordedObject r;
+    r.table = {M2R_TRY(string_field(o, "schema", source)), M2R_TRY(string_field(o, "table", source))};
+    if (named) r.name = M2R_TRY(string_field(o, "name", source));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
 
 void say(EventSink& events, const std::string& step, const std::string& message) {
   Event e;
@@ -49,39 +73,36 @@ Expected<nlohmann::json> run_target_prep_step(StepContext& ctx, mssql::SqlSessio
     M2R_TRY(ctx.record({{"triggers", triggers}, {"foreign_keys", fks}, {"identity_tables", identity}}));
   }
   const auto& p = ctx.partial();
-  for (const auto& t : p["triggers"]) {
-    M2R_TRY(db.execute(tsql::disable_trigger(table_of(t), t.value("name", ""))));
-  }
-  for (const auto& fk : p["foreign_keys"]) {
-    M2R_TRY(db.execute(tsql::nocheck_constraint(table_of(fk), fk.value("name", ""))));
-  }
+  const auto triggers = M2R_TRY(recorded_objects(p, "triggers", true));
+  const auto fks = M2R_TRY(recorded_objects(p, "foreign_keys", true));
+  M2R_TRY(recorded_objects(p, "identity_tables", false));
+  for (const auto& t : triggers) M2R_TRY(db.execute(tsql::disable_trigger(t.table, t.name)));
+  for (const auto& fk : fks) M2R_TRY(db.execute(tsql::nocheck_constraint(fk.table, fk.name)));
   ctx.info(fmt::format("disabled {} trigger(s) and {} foreign key(s) on the target; cutover re-enables exactly these",
-                       p["triggers"].size(), p["foreign_keys"].size()));
-  return nlohmann::json{{"triggers", p["triggers"]}, {"foreign_keys", p["foreign_keys"]},
-                        {"identity_tables", p["identity_tables"]}};
+                       triggers.size(), fks.size()));
+  return nlohmann::json{{"triggers", p.value("triggers", nlohmann::json::array())},
+                        {"foreign_keys", p.value("foreign_keys", nlohmann::json::array())},
+                        {"identity_tables", p.value("identity_tables", nlohmann::json::array())}};  // checked above
 }
 
 Expected<void> restore_target_objects(mssql::SqlSession& db, const nlohmann::json& prep, EventSink& events) {
-  for (const auto& t : prep.value("triggers", nlohmann::json::array())) {
-    M2R_TRY(db.execute(tsql::enable_trigger(table_of(t), t.value("name", ""))));
-  }
-  for (const auto& fk : prep.value("foreign_keys", nlohmann::json::array())) {
-    auto checked = db.execute(tsql::check_constraint(table_of(fk), fk.value("name", "")));
+  const auto triggers = M2R_TRY(recorded_objects(prep, "triggers", true));
+  const auto fks = M2R_TRY(recorded_objects(prep, "foreign_keys", true));
+  const auto identity = M2R_TRY(recorded_objects(prep, "identity_tables", false));
+  for (const auto& t : triggers) M2R_TRY(db.execute(tsql::enable_trigger(t.table, t.name)));
+  for (const auto& fk : fks) {
+    auto checked = db.execute(tsql::check_constraint(fk.table, fk.name));
     if (!checked) {
       return fail(ErrorKind::integrity,
-                  fmt::format("foreign key {} on {}.{} does not hold on the target: {}", fk.value("name", ""),
-                              fk.value("schema", ""), fk.value("table", ""), checked.error().message),
+                  fmt::format("foreign key {} on {}.{} does not hold on the target: {}", fk.name, fk.table.schema,
+                              fk.table.name, checked.error().message),
                   "find the orphaned rows on the target, fix them, and run `mssql2rds cutover` again");
     }
   }
-  for (const auto& t : prep.value("identity_tables", nlohmann::json::array())) {
-    M2R_TRY(db.execute(tsql::reseed_identity(table_of(t))));
-  }
+  for (const auto& t : identity) M2R_TRY(db.execute(tsql::reseed_identity(t.table)));
   say(events, "cutover",
       fmt::format("re-enabled {} trigger(s), {} foreign key(s) WITH CHECK; reseeded {} identity column(s)",
-                  prep.value("triggers", nlohmann::json::array()).size(),
-                  prep.value("foreign_keys", nlohmann::json::array()).size(),
-                  prep.value("identity_tables", nlohmann::json::array()).size()));
+                  triggers.size(), fks.size(), identity.size()));
   return {};
 }
 

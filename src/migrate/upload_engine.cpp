@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "aws/checksums.hpp"
+#include "core/json_fields.hpp"
 #include "aws/md5_batcher.hpp"
 
 namespace m2r {
@@ -130,6 +131,11 @@ Expected<UploadResult> Engine::run() {
 
   m_total = size_now;
   emit({.kind = UploadEvent::Kind::started, .reason = m_result.resumed ? "resumed" : "new"});
+  // A stop: no new part starts (set_error empties the queue), parts in flight are cancelled
+  // by their transfer's `cancelled` poll, and what was acknowledged stays journaled.
+  const auto stop_registration = on_stop(m_req.stop, [this] {
+    set_error(interrupted_error("the upload was asked to stop", "run again: the upload continues"));
+  });
   start_workers(m_result.connections);
   std::uint64_t final_size = size_now;
   Expected<void> dispatched;
@@ -141,6 +147,18 @@ Expected<UploadResult> Engine::run() {
   }
   if (!dispatched) set_error(dispatched.error());
   stop_workers();
+  if (stop_requested(m_req.stop)) {
+    std::size_t acknowledged = 0;
+    {
+      std::lock_guard lock(m_mutex);
+      acknowledged = m_parts.size();
+    }
+    return tl::unexpected(interrupted_error(
+        fmt::format("the upload of s3://{}/{} stopped with {} part(s) on S3 and in the journal (upload id {}); the "
+                    "parts in flight were cancelled",
+                    m_req.bucket, m_req.key, acknowledged, m_result.upload_id),
+        "run again: the upload continues the same upload id from the parts recorded"));
+  }
   if (!dispatched) return tl::unexpected(dispatched.error());
   if (auto e = error()) return tl::unexpected(*e);
 
@@ -164,14 +182,20 @@ Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
   if (!step) {
     return fail(ErrorKind::fatal, fmt::format("journal: step '{}' does not exist", m_req.step));
   }
-  const nlohmann::json prior = step->outputs.value("upload", nlohmann::json::object());
-  const std::string prior_id = prior.value("upload_id", "");
-  const bool same_target = prior.value("bucket", "") == m_req.bucket && prior.value("key", "") == m_req.key;
+  const JsonSource source = journal_outputs(m_req.step);
+  const nlohmann::json prior = M2R_TRY(object_field_or(step->outputs, "upload", source));
+  const std::string prior_id = M2R_TRY(string_field_or(prior, "upload_id", "", source));
+  const std::string prior_bucket = M2R_TRY(string_field_or(prior, "bucket", "", source));
+  const std::string prior_key = M2R_TRY(string_field_or(prior, "key", "", source));
+  const std::string prior_etag = M2R_TRY(string_field_or(prior, "etag", "", source));
+  const bool prior_completed = M2R_TRY(bool_field_or(prior, "completed", false, source));
+  const auto prior_part_size_signed = M2R_TRY(int_field_or(prior, "part_size", 0, source));
+  const bool same_target = prior_bucket == m_req.bucket && prior_key == m_req.key;
 
-  if (!prior_id.empty() && same_target && prior.value("completed", false)) {
+  if (!prior_id.empty() && same_target && prior_completed) {
     // Completed by an attempt that was killed before the step was marked done: check the object.
     auto head = m_store.head_object(m_req.bucket, m_req.key);
-    if (head && head->etag == prior.value("etag", "") && head->size == size_now && !m_req.streaming) {
+    if (head && head->etag == prior_etag && head->size == size_now && !m_req.streaming) {
       m_result.upload_id = prior_id;
       m_result.etag = head->etag;
       m_result.checksum_crc32c = head->checksum_crc32c;
@@ -181,8 +205,8 @@ Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
     }
   }
 
-  if (!prior_id.empty() && same_target && !prior.value("completed", false)) {
-    const std::uint64_t prior_part_size = prior.value("part_size", std::uint64_t{0});
+  if (!prior_id.empty() && same_target && !prior_completed) {
+    const std::uint64_t prior_part_size = static_cast<std::uint64_t>(std::max<std::int64_t>(prior_part_size_signed, 0));
     const bool part_size_ok = prior_part_size >= k_min_part_size && prior_part_size <= k_max_part_size &&
                               (m_req.streaming || prior_part_size >= minimum_part_size(size_now));
     auto listed = m_store.list_parts(m_req.bucket, m_req.key, prior_id);
@@ -218,8 +242,8 @@ Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
     M2R_TRY(m_journal.append_event(m_req.step, "upload_restarted",
                                    {{"upload_id", prior_id},
                                     {"reason", listed ? "part size no longer fits" : listed.error().message}}));
-  } else if (!prior_id.empty() && !same_target && !prior.value("completed", false)) {
-    (void)m_store.abort(prior.value("bucket", ""), prior.value("key", ""), prior_id);  // best effort
+  } else if (!prior_id.empty() && !same_target && !prior_completed) {
+    (void)m_store.abort(prior_bucket, prior_key, prior_id);  // best effort
   }
 
   m_result.upload_id = M2R_TRY(m_store.create_multipart(m_req.bucket, m_req.key));
@@ -455,10 +479,18 @@ void Engine::worker() {
       m_queue.pop_front();
       ++m_busy;
     }
-    if (!buffer) {
-      buffer.reset(new char[m_result.buffering == PartBuffering::whole_part ? m_result.part_size : k_stream_chunk]);
+    // Nothing leaves a worker as an exception (that would be std::terminate): it becomes the
+    // upload's error like any failed part.
+    Expected<void> done;
+    try {
+      if (!buffer) {
+        buffer.reset(new char[m_result.buffering == PartBuffering::whole_part ? m_result.part_size : k_stream_chunk]);
+      }
+      done = process(task, buffer.get());
+    } catch (const std::exception& e) {
+      done = fail(ErrorKind::fatal, fmt::format("part {}: {}", task.range.number, e.what()),
+                  "run again: the upload resumes; if it repeats, please report it");
     }
-    auto done = process(task, buffer.get());
     if (!done) set_error(std::move(done.error()));
     {
       std::lock_guard lock(m_mutex);
@@ -565,6 +597,7 @@ Expected<void> Engine::process(Task& task, char* buffer) {
   }
 
   PartBody body{std::string_view(buffer, whole ? range.size : 0), md5, crc};
+  if (m_req.stop != nullptr) body.cancelled = [stop = m_req.stop] { return stop->requested(); };
   if (!whole) {
     // Sent as read, a second time, from the file. S3 verifies that what arrives is what was
     // checksummed (Content-MD5, CRC32C): bytes changed in between (a writer still at work)
@@ -611,6 +644,7 @@ Expected<std::string> Engine::send_part(int number, const PartBody& body) {
   for (int attempt = 1;; ++attempt) {
     auto etag = m_store.upload_part(m_req.bucket, m_req.key, m_result.upload_id, number, body);
     if (etag) return etag;
+    if (stop_requested(m_req.stop)) return tl::unexpected(etag.error());  // cancelled: no retry
     // A streamed part's BadDigest is retried by process(), which checksums it again first.
     const bool checksum_again = body.read && etag.error().kind == ErrorKind::integrity;
     if (!is_transient(etag.error()) || attempt >= m_req.max_attempts || checksum_again) {

@@ -15,6 +15,7 @@
 
 #include "aws/clock.hpp"
 #include "core/error.hpp"
+#include "core/interrupt.hpp"
 #include "core/journal.hpp"
 #include "core/part_plan.hpp"
 #include "migrate/file_reader.hpp"
@@ -68,6 +69,12 @@ struct UploadRequest {
   std::uint64_t expected_size = 0;
   std::chrono::milliseconds poll_interval{50};
   std::shared_ptr<aws::Clock> clock = std::make_shared<aws::SystemClock>();  // streaming: the wait between looks at the file
+
+  // A stop request ends the upload at a safe point: no new part starts, parts in flight are
+  // cancelled at the HTTP level (their bytes are discarded by S3), and upload_file returns
+  // ErrorKind::interrupted. The multipart upload stays open with every acknowledged part
+  // journaled, so the next attempt continues the same upload id.
+  const StopSignal* stop = nullptr;
 };
 
 struct UploadResult {

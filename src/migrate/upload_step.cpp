@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_fields.hpp"
 #include "migrate/file_reader.hpp"
 #include "migrate/upload_engine.hpp"
 
@@ -66,14 +67,16 @@ Expected<nlohmann::json> run_upload_step(StepContext& ctx, ObjectStore& store, c
     const std::string sub = fmt::format("{}/{}", ctx.step(), i + 1);
     const auto record = M2R_TRY(journal.step(sub));
     if (record && record->status == StepStatus::done) {
-      objects.push_back(record->outputs.value("object", nlohmann::json::object()));
+      objects.push_back(M2R_TRY(object_field(record->outputs, "object", journal_outputs(sub))));
       continue;
     }
     M2R_TRY(journal.begin_step(sub, {{"file", local_files[i]}, {"key", s3_keys[i]}}));
     if (writer) {
       // SQL Server creates the file when BACKUP starts writing it.
-      while (!std::filesystem::exists(local_files[i]) && !writer->finished()) {
-        writer->clock->sleep_for(std::chrono::milliseconds(50));
+      // (error_code overload: this runs on the streaming upload's thread, where a throw is terminate)
+      std::error_code ec;
+      while (!std::filesystem::exists(local_files[i], ec) && !writer->finished()) {
+        if (writer->clock->sleep_or_stop(ctx.stop(), std::chrono::milliseconds(50))) break;
       }
     }
     auto reader = PosixFileReader::open(local_files[i]);
@@ -91,6 +94,7 @@ Expected<nlohmann::json> run_upload_step(StepContext& ctx, ObjectStore& store, c
     req.part_size = config.upload.part_size_mib * 1024 * 1024;
     req.object_check = config.upload.verify_object == "etag" ? ObjectCheck::etag : ObjectCheck::checksum;
     req.content_md5 = config.upload.content_md5;
+    req.stop = ctx.stop();
     if (writer) {
       req.streaming = true;
       req.writer_finished = writer->finished;

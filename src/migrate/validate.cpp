@@ -4,10 +4,11 @@
 
 namespace m2r {
 
-Expected<ValidationReport> validate_migration(Connections& connections, const MigrationConfig& config) {
+Expected<ValidationReport> validate_migration(Connections& connections, const MigrationConfig& config,
+                                              const StopSignal* stop) {
   auto src = M2R_TRY(connections.source());
   auto tgt = M2R_TRY(connections.target(config.target.database));
-  return validate_databases(*src, *tgt);
+  return validate_databases(*src, *tgt, stop);
 }
 
 }  // namespace m2r

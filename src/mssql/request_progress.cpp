@@ -22,7 +22,17 @@ RequestPoller::RequestPoller(std::unique_ptr<SqlSession> monitor, std::int64_t s
       m_interval(interval),
       m_on_progress(std::move(on_progress)),
       m_on_failure(std::move(on_failure)) {
-  m_thread = std::thread([this] { loop(); });
+  // Nothing leaves the thread as an exception (std::terminate): it ends the polling as a failure.
+  m_thread = std::thread([this] {
+    try {
+      loop();
+    } catch (const std::exception& e) {
+      try {
+        if (m_on_failure) m_on_failure(Error(ErrorKind::fatal, std::string("live progress polling failed: ") + e.what()));
+      } catch (...) {
+      }
+    }
+  });
 }
 
 RequestPoller::~RequestPoller() { stop(); }

@@ -257,6 +257,32 @@ TEST(CurlTransportTest, ClassifiesConnectionFailuresAndTimeouts) {
   EXPECT_FALSE(request_not_sent(dropped.error())) << dropped.error().message;
 }
 
+TEST(CurlTransportTest, ARequestCancelledInFlightEndsAsInterruptedWithoutWaitingForTheAnswer) {
+  // Given a server that holds its answer until the test lets it go, a request whose `cancelled`
+  // turns true once the server has it should end as ErrorKind::interrupted before the answer.
+  std::atomic<bool> received{false};
+  std::atomic<bool> released{false};
+  LoopbackServer server([&](const ServerRequest&) {
+    received = true;
+    for (int i = 0; i < 3000 && !released; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return respond(200, "late");
+  });
+  CurlTransport transport;
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = server.url("/bucket/key?partNumber=3");
+  const std::string body(1 << 20, 'p');
+  put.body_view = body;
+  put.cancelled = [&] { return received.load(); };
+  auto r = transport.send(put);
+  const bool answered_first = released.load();
+  released = true;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::interrupted) << r.error().message;
+  EXPECT_NE(r.error().message.find("cancelled in flight"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(answered_first);
+}
+
 TEST(CurlTransportTest, HttpsToAPlainServerFailsRatherThanDowngrading) {
   // Given an https URL to a plain-HTTP server, the handshake should fail (we never silently downgrade);
   // the option structure should default to verifying.

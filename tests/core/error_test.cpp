@@ -10,11 +10,18 @@ TEST(ErrorTest, EveryKindHasADistinctNonZeroExitCode) {
   // Given every error kind, users and scripts should be able to tell them apart by exit code.
   std::set<int> codes;
   for (auto k : {ErrorKind::invalid_input, ErrorKind::prerequisite, ErrorKind::retryable, ErrorKind::timeout,
-                 ErrorKind::auth, ErrorKind::not_found, ErrorKind::conflict, ErrorKind::integrity, ErrorKind::fatal}) {
+                 ErrorKind::auth, ErrorKind::not_found, ErrorKind::conflict, ErrorKind::integrity, ErrorKind::fatal,
+                 ErrorKind::journal_damaged, ErrorKind::interrupted}) {
     const int c = exit_code_for(k);
     EXPECT_GT(c, 1);
     EXPECT_TRUE(codes.insert(c).second) << to_string(k);
   }
+}
+
+TEST(ErrorTest, InterruptedExitsAsAShellReportsCtrlC) {
+  // Given a command stopped by SIGINT, scripts should see the 128 + 2 a shell reports for Ctrl-C.
+  EXPECT_EQ(exit_code_for(ErrorKind::interrupted), 130);
+  EXPECT_STREQ(to_string(ErrorKind::interrupted), "interrupted");
 }
 
 namespace {

@@ -33,6 +33,10 @@ Expected<std::string> FakeObjectStore::upload_part(const std::string& bucket, co
     auto injected = before_upload_part(part_number, call);
     if (!injected) return tl::unexpected(injected.error());
   }
+  // As the HTTP transport does: a transfer whose `cancelled` says so is abandoned, not stored.
+  if (body.cancelled && body.cancelled()) {
+    return fail(ErrorKind::interrupted, fmt::format("PUT part {}: cancelled in flight", part_number));
+  }
   // A streamed part is read as S3 would receive it: in chunks, through the reader.
   std::string streamed;
   if (body.read) {
