@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <random>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -18,7 +16,6 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/support/cli_world.hpp"
-#include "mssql/odbc_session.hpp"
 
 namespace m2r::testing {
 namespace {
@@ -95,33 +92,12 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
 TEST_F(InterruptTest, CtrlCStopsRunMidUploadAndCutoverMidDrainAndEachContinues) {
   // The sandbox's DMS applies one change per 300 ms: a backlog for the drain to wait on.
   ASSERT_TRUE(set_up_world("M2R_DMS_APPLY_DELAY_MS=300 M2R_DMS_BATCH_SIZE=1 "));
-  {
-    std::string text = read_text(config());
-    text.replace(text.find("connections = 4\n"), 16, "connections = 1\npart_size_mib = 5\n");
-    text.insert(text.find("backup_dir_server"), "compression = false\n");
-    std::ofstream(config()) << text;
-  }
-  mssql::ConnectionSettings settings;
-  settings.server = "127.0.0.1";
-  settings.port = static_cast<std::uint16_t>(source_port());
-  settings.database = "sales";
-  settings.login = "sa";
-  settings.encrypt = false;
-  auto source = mssql::OdbcSession::connect(settings, mssql::Secret(sa_password()));
+  upload_one_part_at_a_time();
+  auto source = source_session();
   ASSERT_TRUE(source) << source.error().message;
-  {
-    // About 32 MiB of row data that does not compress: a backup of seven 5 MiB parts, sent one at
-    // a time (about 50 ms each on loopback), so a part is on the wire when the signal lands.
-    ASSERT_TRUE((*source)->execute("CREATE TABLE dbo.Attachments (Id int NOT NULL PRIMARY KEY, Body varchar(max) NOT NULL)"));
-    std::mt19937_64 random(11);
-    for (int row = 0; row < 128; ++row) {
-      std::string body(256 * 1024, ' ');
-      for (auto& c : body) c = static_cast<char>('!' + random() % 90);
-      auto done = (*source)->execute("INSERT INTO dbo.Attachments (Id, Body) VALUES (?, ?)",
-                                     {mssql::SqlParam::int32(row), mssql::SqlParam::varchar(body)});
-      ASSERT_TRUE(done) << done.error().message;
-    }
-  }
+  // About 32 MiB of row data that does not compress: a backup of seven 5 MiB parts, sent one at
+  // a time (about 50 ms each on loopback), so a part is on the wire when the signal lands.
+  ASSERT_TRUE(add_incompressible_attachments(**source, 128, 11));
   ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
 
   // 1. `run --json`, SIGINT once the upload has parts journaled and more to send.

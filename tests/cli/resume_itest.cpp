@@ -4,8 +4,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <random>
 #include <regex>
 #include <string>
 
@@ -13,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/support/cli_world.hpp"
-#include "mssql/odbc_session.hpp"
 
 namespace m2r::testing {
 namespace {
@@ -84,31 +81,12 @@ TEST_F(CliWorldTest, ARunKilledInTheMiddleOfTheUploadResumesItUnderTheSameUpload
   // the upload has started should, run again, continue the same multipart upload (the parts
   // S3 already holds verified, not sent again), then restore and cut over cleanly.
   ASSERT_TRUE(set_up_world());
-  {
-    std::string text = read_text(config());
-    text.replace(text.find("connections = 4\n"), 16, "connections = 1\npart_size_mib = 5\n");
-    text.insert(text.find("backup_dir_server"), "compression = false\n");
-    std::ofstream(config()) << text;
-  }
+  upload_one_part_at_a_time();
   {
     // About 16 MB of row data that does not compress: a backup of four parts.
-    mssql::ConnectionSettings settings;
-    settings.server = "127.0.0.1";
-    settings.port = static_cast<std::uint16_t>(source_port());
-    settings.database = "sales";
-    settings.login = "sa";
-    settings.encrypt = false;
-    auto source = mssql::OdbcSession::connect(settings, mssql::Secret(sa_password()));
+    auto source = source_session();
     ASSERT_TRUE(source) << source.error().message;
-    ASSERT_TRUE((*source)->execute("CREATE TABLE dbo.Attachments (Id int NOT NULL PRIMARY KEY, Body varchar(max) NOT NULL)"));
-    std::mt19937_64 random(7);
-    for (int row = 0; row < 64; ++row) {
-      std::string body(256 * 1024, ' ');
-      for (auto& c : body) c = static_cast<char>('!' + random() % 90);
-      auto done = (*source)->execute("INSERT INTO dbo.Attachments (Id, Body) VALUES (?, ?)",
-                                     {mssql::SqlParam::int32(row), mssql::SqlParam::varchar(body)});
-      ASSERT_TRUE(done) << done.error().message;
-    }
+    ASSERT_TRUE(add_incompressible_attachments(**source, 64, 7));
   }
   ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
 

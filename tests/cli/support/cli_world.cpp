@@ -4,10 +4,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "mssql/odbc_session.hpp"
 #include "sys/process.hpp"
 
 namespace m2r::testing {
@@ -96,6 +98,41 @@ std::string CliWorldTest::sa_password() const {
 int CliWorldTest::source_port() const {
   const auto w = nlohmann::json::parse(read_text(world_dir() + "/world.json"), nullptr, false);
   return w.is_discarded() ? 0 : w["source"].value("port", 0);
+}
+
+Expected<std::unique_ptr<mssql::SqlSession>> CliWorldTest::source_session() const {
+  mssql::ConnectionSettings settings;
+  settings.server = "127.0.0.1";
+  settings.port = static_cast<std::uint16_t>(source_port());
+  settings.database = "sales";
+  settings.login = "sa";
+  settings.encrypt = false;
+  auto session = M2R_TRY(mssql::OdbcSession::connect(settings, mssql::Secret(sa_password())));
+  return std::unique_ptr<mssql::SqlSession>(std::move(session));
+}
+
+void CliWorldTest::upload_one_part_at_a_time() const {
+  std::string text = read_text(config());
+  text.replace(text.find("connections = 4\n"), 16, "connections = 1\npart_size_mib = 5\n");
+  text.insert(text.find("backup_dir_server"), "compression = false\n");
+  std::ofstream(config()) << text;
+}
+
+::testing::AssertionResult CliWorldTest::add_incompressible_attachments(mssql::SqlSession& source, int rows,
+                                                                        std::uint64_t seed) const {
+  if (auto created = source.execute("CREATE TABLE dbo.Attachments (Id int NOT NULL PRIMARY KEY, Body varchar(max) NOT NULL)");
+      !created) {
+    return ::testing::AssertionFailure() << created.error().message;
+  }
+  std::mt19937_64 random(seed);
+  for (int row = 0; row < rows; ++row) {
+    std::string body(256 * 1024, ' ');
+    for (auto& c : body) c = static_cast<char>('!' + random() % 90);
+    auto done = source.execute("INSERT INTO dbo.Attachments (Id, Body) VALUES (?, ?)",
+                               {mssql::SqlParam::int32(row), mssql::SqlParam::varchar(body)});
+    if (!done) return ::testing::AssertionFailure() << done.error().message;
+  }
+  return ::testing::AssertionSuccess();
 }
 
 }  // namespace m2r::testing

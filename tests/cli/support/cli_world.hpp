@@ -1,9 +1,14 @@
 #pragma once
 // For the end-to-end tests of the CLI: run the real executables in a shell, and a fixture
 // owning a temporary directory for a rehearsal world that it always stops.
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "mssql/sql_session.hpp"
 
 namespace m2r::testing {
 
@@ -38,6 +43,14 @@ class CliWorldTest : public ::testing::Test {
                                        const std::string& pid_file) const;
   std::string sa_password() const;
   int source_port() const;
+  // A session to the sample database on the source, as sa.
+  Expected<std::unique_ptr<mssql::SqlSession>> source_session() const;
+  // The config's upload sends one 5 MiB part at a time, of an uncompressed backup: with
+  // add_incompressible_attachments, an upload long enough to interrupt in its middle.
+  void upload_one_part_at_a_time() const;
+  // A new table dbo.Attachments with `rows` rows of 256 KiB of random text (it does not compress).
+  ::testing::AssertionResult add_incompressible_attachments(mssql::SqlSession& source, int rows,
+                                                            std::uint64_t seed) const;
 
   std::string m_dir;
 };
