@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/support/cli_world.hpp"
-#include "mssql/odbc_session.hpp"
 
 namespace m2r::testing {
 namespace {
@@ -22,13 +21,7 @@ TEST_F(LagTest, CutoverWaitsForTheBacklogAndTimesOutWithTheFix) {
   ASSERT_EQ(run.exit_code, 0) << run.text;
 
   // 40 changes on the source: about 12 s of backlog.
-  mssql::ConnectionSettings settings;
-  settings.server = "127.0.0.1";
-  settings.port = static_cast<std::uint16_t>(source_port());
-  settings.database = "sales";
-  settings.login = "sa";
-  settings.encrypt = false;
-  auto source = mssql::OdbcSession::connect(settings, mssql::Secret(sa_password()));
+  auto source = source_session();
   ASSERT_TRUE(source) << source.error().message;
   for (int i = 0; i < 40; ++i) {
     auto done = (*source)->execute("INSERT INTO dbo.Customers (Name) VALUES (?)",
