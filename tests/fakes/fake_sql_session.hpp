@@ -5,6 +5,7 @@
 // still recorded, so a test sees what it did not expect.
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -54,6 +55,22 @@ class FakeSqlSession final : public SqlSession {
   std::vector<Statement> m_executed;
   int m_cancel_calls = 0;
   bool m_cancelled = false;
+};
+
+// A session that forwards to a FakeSqlSession the test keeps: hand it to code that takes
+// ownership of its sessions (an opener, Connections), and what that code ran stays readable
+// after it dropped the session.
+class SharedFakeSession final : public SqlSession {
+ public:
+  explicit SharedFakeSession(std::shared_ptr<FakeSqlSession> fake) : m_fake(std::move(fake)) {}
+  Expected<QueryResult> run(const Statement& statement, const MessageHandler& on_message) override {
+    return m_fake->run(statement, on_message);
+  }
+  void cancel() override { m_fake->cancel(); }
+  std::string describe() const override { return m_fake->describe(); }
+
+ private:
+  std::shared_ptr<FakeSqlSession> m_fake;
 };
 
 // An informational message as SQL Server sends it (severity 10, SQLSTATE 01000).

@@ -32,23 +32,10 @@ MigrationConfig sample() {
   return c;
 }
 
-// The second session the step opens: forwards to a fake the test keeps, so the test can
-// read what it ran after the step dropped its session.
-class SharedSession final : public mssql::SqlSession {
- public:
-  explicit SharedSession(std::shared_ptr<mssql::FakeSqlSession> fake) : m_fake(std::move(fake)) {}
-  Expected<mssql::QueryResult> run(const mssql::Statement& s, const mssql::MessageHandler& h) override {
-    return m_fake->run(s, h);
-  }
-  void cancel() override { m_fake->cancel(); }
-  std::string describe() const override { return m_fake->describe(); }
-
- private:
-  std::shared_ptr<mssql::FakeSqlSession> m_fake;
-};
-
 mssql::SessionOpener opener_of(std::shared_ptr<mssql::FakeSqlSession> fake) {
-  return [fake]() -> Expected<std::unique_ptr<mssql::SqlSession>> { return std::make_unique<SharedSession>(fake); };
+  return [fake]() -> Expected<std::unique_ptr<mssql::SqlSession>> {
+    return std::make_unique<mssql::SharedFakeSession>(fake);
+  };
 }
 
 // The main session as FreeTDS shows it: BACKUP runs `running` and every message arrives at the end.

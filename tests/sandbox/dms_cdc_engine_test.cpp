@@ -104,17 +104,6 @@ std::shared_ptr<FakeSqlSession> target_with_orders(bool primary_key = true) {
   return t;
 }
 
-// A session object the opener hands out; shares the scripted fake.
-struct SharedSession final : m2r::mssql::SqlSession {
-  std::shared_ptr<FakeSqlSession> fake;
-  explicit SharedSession(std::shared_ptr<FakeSqlSession> f) : fake(std::move(f)) {}
-  m2r::Expected<m2r::mssql::QueryResult> run(const m2r::mssql::Statement& s, const m2r::mssql::MessageHandler& h) override {
-    return fake->run(s, h);
-  }
-  void cancel() override {}
-  std::string describe() const override { return "shared"; }
-};
-
 CdcTaskSpec spec(std::string start, std::string settings = "") {
   CdcTaskSpec s;
   s.task_arn = "arn:aws:dms:us-east-1:123456789012:task:T";
@@ -132,7 +121,7 @@ struct EngineRun {
   EngineRun(std::shared_ptr<FakeSqlSession> source, std::shared_ptr<FakeSqlSession> target, const CdcTaskSpec& s)
       : EngineRun(
             [source, target](const EndpointSpec& e) -> m2r::Expected<std::unique_ptr<m2r::mssql::SqlSession>> {
-              return std::make_unique<SharedSession>(e.identifier == "src" ? source : target);
+              return std::make_unique<m2r::mssql::SharedFakeSession>(e.identifier == "src" ? source : target);
             },
             s) {}
   EngineRun(SessionOpener open_session, const CdcTaskSpec& s) {

@@ -378,11 +378,11 @@ Migration::Migration() {
   connections.object_store = store;
   connections.source = [this]() -> Expected<std::unique_ptr<mssql::SqlSession>> {
     if (source_unreachable) return tl::unexpected(*source_unreachable);
-    return std::make_unique<SharedSession>(source);
+    return std::make_unique<mssql::SharedFakeSession>(source);
   };
   connections.target = [this](const std::string& database) -> Expected<std::unique_ptr<mssql::SqlSession>> {
     target_databases_opened.push_back(database);
-    return std::make_unique<SharedSession>(target);
+    return std::make_unique<mssql::SharedFakeSession>(target);
   };
 }
 

@@ -113,21 +113,6 @@ class FakeAwsWorld {
   std::map<std::string, int> m_stopping_seen;
 };
 
-// A SqlSession forwarding to a FakeSqlSession the test keeps, so what a command ran stays
-// readable after the command dropped its session.
-class SharedSession final : public mssql::SqlSession {
- public:
-  explicit SharedSession(std::shared_ptr<mssql::FakeSqlSession> fake) : m_fake(std::move(fake)) {}
-  Expected<mssql::QueryResult> run(const mssql::Statement& s, const mssql::MessageHandler& h) override {
-    return m_fake->run(s, h);
-  }
-  void cancel() override { m_fake->cancel(); }
-  std::string describe() const override { return m_fake->describe(); }
-
- private:
-  std::shared_ptr<mssql::FakeSqlSession> m_fake;
-};
-
 // A configuration naming the fakes: source Sales on src.example:1433, target Sales on rds1,
 // bucket bkt (us-east-1), DMS instance ri1, endpoints src-ep / tgt-ep, task sales-cdc.
 MigrationConfig sample_config();
