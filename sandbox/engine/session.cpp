@@ -110,7 +110,7 @@ std::string display_table(const std::string& sqlite_name) {
 }  // namespace
 
 SessionImpl::SessionImpl(InstanceImpl& inst, std::string database, std::string user)
-    : m_inst(inst), m_db(std::move(database)), m_user(std::move(user)), m_spid(inst.next_spid()) {}
+    : m_inst(inst), m_db(std::move(database)), m_login_db(m_db), m_user(std::move(user)), m_spid(inst.next_spid()) {}
 
 SessionImpl::~SessionImpl() {
   // An open transaction rolls back when its connection goes away, and its locks go with it
@@ -436,7 +436,10 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
     while (has_row) {
       std::vector<Value> row;
       row.reserve(cols.size());
-      for (int i = 0; i < n; ++i) row.push_back(cell_to_value(column_cell(s.get(), i), cols[static_cast<std::size_t>(i)].type));
+      for (int i = 0; i < n; ++i) {
+        const ColumnType& type = cols[static_cast<std::size_t>(i)].type;
+        row.push_back(limit_to_textsize(cell_to_value(column_cell(s.get(), i), type), type, m_options.textsize));
+      }
       if (buffered) kept.push_back(std::move(row));
       else sink.row(row);
       ++count;
@@ -695,6 +698,7 @@ void SessionImpl::rollback_transaction() {
   }
   m_xact.reset();
   m_inst.locks().release_all(m_spid);
+  notify_transaction(ResultSink::Transaction::rolled_back);
 }
 
 // ---------------------------------------------------------------------------------------
