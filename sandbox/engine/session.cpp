@@ -379,14 +379,21 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
       std::string sql = "SELECT " + translate(t, i + 2, e, &iv) + " " + translate(t, e, t.size(), &iv);
       if (!variable(lower(t[i].text))) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
       std::optional<Cell> last;
+      std::int64_t rows = 0;
       read(sql, has_nolock_hint(t), [&](sqlite3* c, bool) {
         last.reset();
+        rows = 0;
         if (iv) refresh_instance_views(c, sql);
         Stmt s(c, sql);
-        while (s.step()) last = column_cell(s.get(), 0);
+        while (s.step()) {
+          last = column_cell(s.get(), 0);
+          ++rows;
+        }
       });
       if (last) m_vars[lower(t[i].text)].value = *last;
-      sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, std::nullopt, false);
+      // SQL Server counts the rows an assigning SELECT went through ("(1 row affected)").
+      sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(rows),
+                false);
       return;
     }
   }

@@ -474,6 +474,7 @@ void Connection::serve_requests() {
     auto msg = read_message();
     if (!msg) return;
     m_attention = false;
+    m_reset_descriptor = 0;
     if ((msg->status & (k_status_reset_connection | k_status_reset_connection_skip_tran)) &&
         msg->type != PacketType::attention && !reset_session(msg->status)) {
       continue;
@@ -527,7 +528,7 @@ bool Connection::transaction_descriptor_ok(std::uint64_t descriptor) {
   // A request names the transaction it belongs to in ALL_HEADERS. 0 is what clients send
   // outside a transaction (and what the older ones always send); any other value must be the
   // session's open transaction, else SQL Server refuses the request with 3971.
-  if (descriptor == 0 || descriptor == m_transaction) return true;
+  if (descriptor == 0 || descriptor == m_transaction || descriptor == m_reset_descriptor) return true;
   send_error_response(error_message(3971, 16, fmt::format("The server failed to resume the transaction. Desc:{:x}.", descriptor)));
   acknowledge_attention_if_any();
   return false;
@@ -543,8 +544,16 @@ bool Connection::reset_session(std::uint8_t status) {
     send_error_response(error_message(50000, 16, fmt::format("The connection could not be reset: {}", e.what())));
     return false;
   }
-  if (!keep_transaction) m_transaction = 0;  // rolled back with the reset; the client forgets it too
   write_env_bytes(m_out.tokens(), k_env_reset_ack, {}, {});
+  if (!keep_transaction && m_transaction != 0) {
+    // The transaction went with the reset: say so (the client drops its descriptor), and let this
+    // request, sent while the transaction was still the client's, name it once more.
+    ByteWriter d;
+    d.u64(m_transaction);
+    write_env_bytes(m_out.tokens(), k_env_rollback_tran, {}, d.data());
+    m_reset_descriptor = m_transaction;
+    m_transaction = 0;
+  }
   return true;
 }
 

@@ -112,6 +112,7 @@ class Connection {
   std::uint32_t m_tds_version = 0;
   std::uint64_t m_transaction = 0;  // current transaction descriptor, 0 when none
   std::uint64_t m_next_transaction = 1;
+  std::uint64_t m_reset_descriptor = 0;  // the transaction this request's RESETCONNECTION rolled back
   std::map<std::int32_t, Prepared> m_prepared;
   std::int32_t m_next_handle = 1;
 };

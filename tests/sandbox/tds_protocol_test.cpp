@@ -190,8 +190,10 @@ TEST_F(TdsProtocolTest, ResetConnectionResetsTheSessionAndIsAcknowledgedFirst) {
   const B kept = request(1, build_sql_batch("PRINT 'pooled'", *d), 0x10);
   EXPECT_EQ(B(kept.begin(), kept.begin() + 6), (B{0xE3, 0x03, 0x00, 18, 0, 0}));
   EXPECT_NE(find_bytes(kept, utf16le("pooled")), std::string::npos);
-  const B reset = request(1, build_sql_batch("PRINT 'fresh'"), 0x08);
+  const B reset = request(1, build_sql_batch("PRINT 'fresh'", *d), 0x08);
   EXPECT_EQ(B(reset.begin(), reset.begin() + 6), (B{0xE3, 0x03, 0x00, 18, 0, 0}));
+  EXPECT_EQ(descriptor(reset, 10), d) << "the rolled-back transaction should be announced";
+  EXPECT_NE(find_bytes(reset, utf16le("fresh")), std::string::npos) << "the request named the transaction it reset";
   EXPECT_EQ(m_instance.resets(), (std::vector<bool>{true, false}));
   // The transaction went with the reset: its descriptor is no longer accepted.
   const B stale = request(1, build_sql_batch("PRINT 'x'", *d));
