@@ -622,6 +622,12 @@ void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
         if (!params.empty()) {
           if (auto h = int_param(params[0])) m_prepared.erase(static_cast<std::int32_t>(*h));
         }
+      } else if (call.procedure == "sp_reset_connection" || call.procedure == "sys.sp_reset_connection") {
+        // What older drivers call instead of setting RESETCONNECTION (SQL Server accepts it by RPC only).
+        const bool had_transaction = m_transaction != 0;
+        m_session->reset(false);
+        if (had_transaction) sink.transaction_changed(ResultSink::Transaction::rolled_back);
+        sink.return_status(0);
       } else if (call.procedure.rfind("sp_cursor", 0) == 0) {
         sink.error(error_message(16999, 16, fmt::format(
             "Server cursors ({}) are not supported by the sandbox; use default result sets.", call.procedure)));

@@ -200,6 +200,23 @@ TEST_F(TdsProtocolTest, ResetConnectionResetsTheSessionAndIsAcknowledgedFirst) {
   EXPECT_NE(find_bytes(stale, {0x83, 0x0F, 0, 0}), std::string::npos);
 }
 
+TEST_F(TdsProtocolTest, SpResetConnectionByRpcResetsTheSession) {
+  // Given an open transaction and an RPC of sp_reset_connection (what older drivers send), the session
+  // should be reset, the rollback announced (ENVCHANGE 10 with the descriptor) and status 0 returned.
+  start();
+  const auto d = descriptor(request(1, build_sql_batch("BEGIN TRANSACTION")), 8);
+  ASSERT_TRUE(d);
+  B payload = testing::build_sql_batch("", *d);  // ALL_HEADERS naming the transaction
+  const B name = utf16le("sp_reset_connection");
+  payload.insert(payload.end(), {19, 0});
+  payload.insert(payload.end(), name.begin(), name.end());
+  payload.insert(payload.end(), {0, 0});
+  const B r = request(3, payload);
+  EXPECT_EQ(descriptor(r, 10), d);
+  EXPECT_NE(find_bytes(r, {0x79, 0, 0, 0, 0}), std::string::npos);
+  EXPECT_EQ(m_instance.resets(), (std::vector<bool>{false}));
+}
+
 TEST_F(TdsProtocolTest, AClientStalledInTheMiddleOfAPacketIsDisconnected) {
   // Given a read timeout of 200 ms and a client that sends the header of a 100-byte packet and 10
   // bytes of it, the server should drop the connection (EOF) instead of waiting forever.
