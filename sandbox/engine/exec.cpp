@@ -1,5 +1,6 @@
 // EXEC and RPC: user procedures, sp_executesql, replication / CDC switches, RDS procedures;
 // BACKUP and RESTORE statement parsing; login and the factory.
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <thread>
@@ -44,12 +45,37 @@ class InProcSink : public ResultSink {
   ResultSink& m_inner;
 };
 
+// Passes everything on and keeps the return status (EXEC @rc = proc).
+class StatusCapture : public ResultSink {
+ public:
+  explicit StatusCapture(ResultSink& inner) : m_inner(inner) {}
+  std::optional<int> status;
+  void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
+  void row(const std::vector<Value>& v) override { m_inner.row(v); }
+  void done(DoneKind k, std::optional<std::int64_t> n, bool e) override { m_inner.done(k, n, e); }
+  void message(const Message& m) override { m_inner.message(m); }
+  void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
+  void return_status(int s) override {
+    status = s;
+    m_inner.return_status(s);
+  }
+  bool cancelled() override { return m_inner.cancelled(); }
+
+ private:
+  ResultSink& m_inner;
+};
+
 }  // namespace
 
 void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
   const auto& t = st.tokens;
   std::size_t i = 1;
-  if (i < t.size() && t[i].kind == TokKind::variable && i + 1 < t.size() && is_sym(t[i + 1], "=")) i += 2;  // @rc =
+  std::string status_variable;  // EXEC @rc = proc: the return status goes there
+  if (i < t.size() && t[i].kind == TokKind::variable && i + 1 < t.size() && is_sym(t[i + 1], "=")) {
+    status_variable = lower(t[i].text);
+    if (!variable(status_variable)) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
+    i += 2;
+  }
   if (i < t.size() && is_sym(t[i], "(")) unsupported("EXEC (dynamic SQL string)");
   std::string name;
   while (i < t.size() && (t[i].is_name() || is_sym(t[i], "."))) {
@@ -90,7 +116,15 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
     if (i < t.size() && is_sym(t[i], ",")) ++i;
     else if (i < t.size()) syntax_near(t, i);
   }
-  call_procedure(name, named, sink, false, positional);
+  if (status_variable.empty()) return call_procedure(name, named, sink, false, positional);
+  StatusCapture capture(sink);
+  call_procedure(name, named, capture, false, positional);
+  if (capture.status) {
+    Cell c;
+    c.type = SQLITE_INTEGER;
+    c.i = *capture.status;
+    m_vars[status_variable].value = c;
+  }
 }
 
 void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) {
@@ -134,19 +168,11 @@ void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<Rp
       }
       InProcSink inner(sink);
       bool failed = false;
-      for (const auto& st : split_statements(sql)) {
-        try {
-          execute_statement(st, inner, true);
-        } catch (const SqlError& e) {
-          sink.message(e.msg);
-          sink.done(DoneKind::in_proc, std::nullopt, true);
-          failed = true;
-          if (e.msg.number == 1205) {  // a deadlock victim's batch ends (its transaction is gone)
-            m_vars = saved;
-            throw BatchAborted{};
-          }
-          if (e.msg.severity == 15) break;
-        }
+      try {
+        failed = run_nested(sql, ParseOptions{}, inner, "").failed;
+      } catch (...) {
+        m_vars = saved;
+        throw;
       }
       m_vars = saved;
       sink.return_status(failed ? -6 : 0);
@@ -277,46 +303,31 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     }
     m_vars[params[k].name] = v;
   }
-  auto toks_body = tokenize(body);
-  std::size_t b = 0, e = body.size();
-  if (!toks_body.empty() && toks_body.front().is("BEGIN") &&
-      !(toks_body.size() > 1 && (toks_body[1].is("TRAN") || toks_body[1].is("TRANSACTION")))) {
-    b = toks_body.front().offset + 5;
-    std::size_t last = toks_body.size() - 1;
-    while (last > 0 && is_sym(toks_body[last], ";")) --last;
-    if (toks_body[last].is("END")) e = toks_body[last].offset;
-  }
   InProcSink inner(sink);
   const bool nocount = m_nocount;
-  bool failed = false;
   if (++m_proc_depth > 32) {
     --m_proc_depth;
+    m_vars = saved_vars;
     raise(217, 16, "Maximum stored procedure, function, trigger, or view nesting level exceeded (limit 32).");
   }
+  // The body runs through the control-flow executor; its line numbers count from CREATE.
+  BodyResult result;
   try {
-    for (const auto& st : split_statements(body.substr(b, e - b))) {
-      if (!st.tokens.empty() && st.tokens[0].is("RETURN")) break;
-      try {
-        execute_statement(st, inner, true);
-      } catch (const SqlError& err) {
-        Message m = err.msg;
-        m.procedure = parts.back();
-        sink.message(m);
-        sink.done(DoneKind::in_proc, std::nullopt, true);
-        failed = true;
-        if (m.number == 1205) throw BatchAborted{};  // a deadlock victim's batch ends
-        if (m.severity == 15) break;
-      }
-    }
+    ParseOptions o;
+    o.procedure_body = true;
+    o.line_base = static_cast<int>(std::count(def.begin(), def.begin() + static_cast<long>(toks[i + 1].offset), '\n'));
+    result = run_nested(body, o, inner, parts.back());
   } catch (...) {
     --m_proc_depth;
+    m_nocount = nocount;
     m_vars = saved_vars;
     throw;
   }
   --m_proc_depth;
   m_nocount = nocount;
   m_vars = saved_vars;
-  sink.return_status(failed ? -6 : 0);
+  const bool failed = result.failed;
+  sink.return_status(result.status);
   sink.done(DoneKind::proc, std::nullopt, failed);
 }
 

@@ -156,6 +156,7 @@ sqlite3* SessionImpl::conn(const std::string& name) {
   try {
     if (key != "msdb") exec(c, "ATTACH DATABASE " + quote_literal(m_inst.msdb_path()) + " AS msdb");
     register_functions(c, this);
+    register_control_flow_functions(c, this);
     create_catalog_views(c, key != "msdb");
     sqlite3_preupdate_hook(c, preupdate, this);
     exec(c, "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = OFF;");
@@ -202,28 +203,24 @@ void SessionImpl::execute_batch(const std::string& sql, ResultSink& sink) {
     ResultSink* prev;
     ~RestoreSink() { s.m_request_sink = prev; }
   } restore_sink{*this, outer_sink};
-  std::vector<Statement> stmts;
-  try {
-    stmts = split_statements(sql);
-  } catch (const SqlError& e) {
-    sink.message(e.msg);
-    sink.done(DoneKind::statement, std::nullopt, true);
-    return;
-  }
-  for (const auto& st : stmts) {
+  // Each GO-separated batch is parsed whole before it runs (a syntax error anywhere in it
+  // runs none of it, as in SQL Server), then runs through the control-flow executor.
+  for (const auto& batch : split_go_batches(sql)) {
     if (sink.cancelled()) break;
+    std::vector<Node> nodes;
     try {
-      execute_statement(st, sink, false);
+      ParseOptions o;
+      o.line_base = batch.line_base;
+      nodes = parse_batch(batch.text, o);
     } catch (const SqlError& e) {
-      Message m = e.msg;
-      m.line = st.line;
-      sink.message(m);
+      sink.message(e.msg);
       sink.done(DoneKind::statement, std::nullopt, true);
-      // Severity 16 statement errors do not end the batch in SQL Server; compile errors (15)
-      // do, and so does being chosen as a deadlock victim (1205: the transaction is gone).
-      if (m.severity == 15 || m.severity >= 20 || m.number == 1205) break;
+      continue;
+    }
+    try {
+      run_body(nodes, sink, "", false);
     } catch (const BatchAborted&) {
-      break;
+      // The message has been sent; the batch ends (the next GO batch still runs).
     }
   }
 }
@@ -248,6 +245,20 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
     if (t.size() > 1 && (t[1].is("TRAN") || t[1].is("TRANSACTION"))) return do_begin(st, sink);
     if (t.size() > 1 && t[1].is("DISTRIBUTED")) unsupported("BEGIN DISTRIBUTED TRANSACTION");
     unsupported("BEGIN ... END block outside a procedure");
+  }
+  if (k == "RAISERROR") return do_raiserror(st, sink);
+  if (k == "THROW") do_throw(st);
+  if (k == "WITH" || k == "(") {
+    // WITH common_table_expression SELECT ... (SQLite has CTEs); a parenthesized query.
+    int depth = 0;
+    for (const auto& tk : t) {
+      if (is_sym(tk, "(")) ++depth;
+      else if (is_sym(tk, ")")) --depth;
+      else if (depth == 0 && (tk.is("INSERT") || tk.is("UPDATE") || tk.is("DELETE") || tk.is("MERGE"))) {
+        unsupported("WITH common_table_expression " + upper(tk.text));
+      } else if (depth == 0 && tk.is("SELECT")) break;
+    }
+    return do_select(st, sink, in_proc);
   }
   if (k == "COMMIT") return do_commit(st, sink);
   if (k == "ROLLBACK") return do_rollback(st, sink);
@@ -379,12 +390,15 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
       std::string sql = "SELECT " + translate(t, i + 2, e, &iv) + " " + translate(t, e, t.size(), &iv);
       if (!variable(lower(t[i].text))) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
       std::optional<Cell> last;
+      std::int64_t rows = 0;
       read(sql, has_nolock_hint(t), [&](sqlite3* c, bool) {
         last.reset();
+        rows = 0;
         if (iv) refresh_instance_views(c, sql);
         Stmt s(c, sql);
-        while (s.step()) last = column_cell(s.get(), 0);
+        while (s.step()) { last = column_cell(s.get(), 0); ++rows; }
       });
+      m_statement_rows = rows;
       if (last) m_vars[lower(t[i].text)].value = *last;
       sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, std::nullopt, false);
       return;
@@ -443,6 +457,7 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
       if ((count & 1023) == 0 && sink.cancelled()) break;
       has_row = s.step();
     }
+    m_statement_rows = count;
     if (!buffered) {
       sink.done(dk, count, false);
       sent = true;
