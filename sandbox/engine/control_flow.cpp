@@ -277,9 +277,13 @@ void SessionImpl::statement_failed(Message m, const Statement& st, ResultSink& s
   m_error = m.number;
   m_rowcount = 0;
   const bool compile = m.severity == 15;
-  // Inside TRY every error of severity 11-19 goes to CATCH, except compile errors at the
-  // TRY's own level (https://learn.microsoft.com/sql/t-sql/language-elements/try-catch-transact-sql).
-  if (!m_try_levels.empty() && m.severity > 10 && m.severity < 20 && !(compile && m_try_levels.back() == m_level)) {
+  // Object / column name resolution at run time (SQL Server's deferred name resolution and
+  // statement-level recompilation).
+  const bool name_resolution = m.number == 208 || m.number == 207;
+  const bool try_here = !m_try_levels.empty() && m_try_levels.back() == m_level;
+  // Inside TRY every error of severity 11-19 goes to CATCH, except compile and name-resolution
+  // errors at the TRY's own level (https://learn.microsoft.com/sql/t-sql/language-elements/try-catch-transact-sql).
+  if (!m_try_levels.empty() && m.severity > 10 && m.severity < 20 && !((compile || name_resolution) && try_here)) {
     throw CatchTransfer{m};
   }
   sink.message(m);
@@ -288,7 +292,7 @@ void SessionImpl::statement_failed(Message m, const Statement& st, ResultSink& s
   scope.last_error_severity = m.severity;
   // THROW outside TRY ends the batch; so does a deadlock victim's 1205 (its transaction is gone).
   if (from_throw || m.number == 1205 || m.severity >= 20) throw BatchAborted{};
-  if (compile) throw ScopeAbort{};
+  if (compile || (name_resolution && try_here)) throw ScopeAbort{};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -330,7 +334,7 @@ void SessionImpl::do_raiserror(const Statement& st, ResultSink& sink) {
   int severity = static_cast<int>(cell_int(values[1]));
   int state = static_cast<int>(cell_int(values[2]));
   if (severity > 25) severity = 25;
-  if (severity < 0) severity = 16;  // -1: the message's own severity; an ad hoc message's is 16
+  if (severity < 0) severity = 0;  // "Severity levels less than 0 are interpreted as 0."
   if (state < 0) state = 1;
   if (state > 255) state = 255;
   if (severity > 18 && !log) {
