@@ -268,7 +268,7 @@ class Parser {
     }
     if (word("TABLESAMPLE")) { ++m_i; if (word("SYSTEM")) ++m_i; skip_parens(); if (word("REPEATABLE")) { ++m_i; skip_parens(); } }
     alias(true);
-    if (sym("(") && m_t[m_i + 1].kind == TokKind::word) skip_parens();  // t a (NOLOCK)
+    if (sym("(") && m_i + 1 < m_t.size() && m_t[m_i + 1].kind == TokKind::word) skip_parens();  // t a (NOLOCK)
     table_hints();
     while (word("PIVOT") || word("UNPIVOT")) { ++m_i; skip_parens(); alias(false); }
   }
@@ -836,6 +836,7 @@ class Parser {
     }
     if (k == "SELECT" || sym("(")) { select_statement(); return simple(b); }
     if (k == "INSERT") { insert_statement(); return simple(b); }
+    if (k == "UPDATE" && word("STATISTICS", m_i + 1)) { generic_statement(); return simple(b); }
     if (k == "UPDATE") { update_statement(); return simple(b); }
     if (k == "DELETE") { delete_statement(); return simple(b); }
     if (k == "MERGE") { merge_statement(); return simple(b); }

@@ -239,6 +239,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
     ensure_not_restoring(m_db);
   }
   if (k == "SELECT") return do_select(st, sink, in_proc);
+  if (k == "UPDATE" && t.size() > 1 && t[1].is("STATISTICS")) unsupported("UPDATE STATISTICS");
   if (k == "INSERT" || k == "UPDATE" || k == "DELETE") return do_dml(st, sink, in_proc, k);
   if (k == "USE") return do_use(st, sink);
   if (k == "BEGIN") {

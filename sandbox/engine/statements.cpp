@@ -270,6 +270,24 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
   if (t[1].kind == TokKind::variable) {
     const std::string name = lower(t[1].text);
     if (!variable(name)) raise(137, 15, "Must declare the scalar variable \"" + t[1].text + "\".");
+    // SET @v op= expr is SET @v = @v op (expr).
+    std::size_t op_len = 0;
+    if (t.size() > 2 && (is_sym(t[2], "+=") || is_sym(t[2], "-=") || is_sym(t[2], "*=") || is_sym(t[2], "/="))) op_len = 1;
+    else if (t.size() > 3 && (is_sym(t[2], "%") || is_sym(t[2], "&") || is_sym(t[2], "|") || is_sym(t[2], "^")) && is_sym(t[3], "=")) op_len = 2;
+    if (op_len) {
+      Statement rewritten = st;
+      auto& r = rewritten.tokens;
+      Token op = t[2], eq = t[2], open = t[2], close = t.back();
+      op.text = t[2].text.substr(0, 1);
+      eq.text = "=";
+      open.text = "(";
+      close.kind = TokKind::symbol;
+      close.text = ")";
+      r.erase(r.begin() + 2, r.begin() + 2 + static_cast<long>(op_len));
+      r.insert(r.begin() + 2, {eq, t[1], op, open});
+      r.push_back(close);
+      return do_set(rewritten, sink);
+    }
     if (t.size() < 4 || !is_sym(t[2], "=")) syntax_near(t, 2);
     bool iv = false;
     std::string expr = translate(t, 3, t.size(), &iv);

@@ -248,4 +248,27 @@ TEST_F(EngineBatchTest, SpExecuteSqlBodySplitsByGrammar) {
   EXPECT_EQ(count(), 2);
 }
 
+TEST_F(EngineBatchTest, SqlcmdStyleDeploymentScriptRunsEveryBatch) {
+  // Given a deployment script as SSMS / sqlcmd users write it (header comment, guards, GO,
+  // a procedure, a seed), every batch and statement should run.
+  auto r = run(*m_s,
+               "/* deploy v2 */\nSET ANSI_NULLS ON\nGO\nSET QUOTED_IDENTIFIER ON\nGO\n"
+               "IF OBJECT_ID(N'dbo.seed', N'P') IS NOT NULL\n    DROP PROCEDURE dbo.seed\nGO\n"
+               "CREATE PROCEDURE dbo.seed\n    @n int = 3\nAS\nBEGIN\n    SET NOCOUNT ON\n    DECLARE @i int = 0\n"
+               "    WHILE @i < @n\n    BEGIN\n        INSERT INTO dbo.t (v) VALUES (@i)\n        SET @i += 1\n    END\nEND\nGO\n"
+               "IF NOT EXISTS (SELECT 1 FROM dbo.t)\n    EXEC dbo.seed\nGO\n"
+               "PRINT N'done'\nGO\n");
+  EXPECT_EQ(r.errors, 0) << (r.error() ? r.error()->text : "");
+  EXPECT_EQ(count(), 3);
+  ASSERT_FALSE(r.messages.empty());
+  EXPECT_EQ(r.messages.back().text, "done");
+}
+
+TEST_F(EngineBatchTest, UpdateStatisticsIsItsOwnStatement) {
+  auto r = run(*m_s, "UPDATE STATISTICS dbo.t\nINSERT INTO dbo.t (v) VALUES (1)");
+  ASSERT_NE(r.error(), nullptr);
+  EXPECT_EQ(r.error()->number, 40517);  // refused by name, and the INSERT after it still runs
+  EXPECT_EQ(count(), 1);
+}
+
 }  // namespace
