@@ -2,6 +2,7 @@
 // sp_executesql run here; IF/WHILE conditions, TRY...CATCH, RETURN and return status, THROW,
 // RAISERROR, @@ERROR, @@ROWCOUNT, ERROR_*() and XACT_STATE() (README.md "Batches and control
 // flow").
+#include <algorithm>
 #include <cstdio>
 
 #include "engine/parse_util.hpp"
@@ -271,7 +272,7 @@ void SessionImpl::run_simple(const Statement& st, ResultSink& sink, Scope& scope
 void SessionImpl::statement_failed(Message m, const Statement& st, ResultSink& sink, Scope& scope, bool from_throw) {
   const bool rethrow = from_throw && st.tokens.size() == 1;  // THROW; in CATCH keeps the original's line and procedure
   if (!rethrow) {
-    m.line = st.line;
+    m.line = std::max(m.line, st.line);  // a compile error inside the statement (a procedure body) has its own line
     m.procedure = scope.procedure;
   }
   m_error = m.number;
@@ -293,6 +294,29 @@ void SessionImpl::statement_failed(Message m, const Statement& st, ResultSink& s
   // THROW outside TRY ends the batch; so does a deadlock victim's 1205 (its transaction is gone).
   if (from_throw || m.number == 1205 || m.severity >= 20) throw BatchAborted{};
   if (compile || (name_resolution && try_here)) throw ScopeAbort{};
+}
+
+void check_procedure_body(const Statement& st) {
+  // CREATE [OR ALTER] | ALTER PROC[EDURE] name [params] [WITH options] AS body: SQL Server
+  // compiles the body when the procedure is created, so a syntax error is reported then.
+  const auto& t = st.tokens;
+  std::size_t i = 0;
+  while (i < t.size() && !(t[i].is("PROC") || t[i].is("PROCEDURE"))) ++i;
+  if (i >= 3 || i >= t.size()) return;  // not CREATE/ALTER [OR ALTER] PROCEDURE
+  int depth = 0;
+  for (++i; i < t.size(); ++i) {
+    if (is_sym(t[i], "(")) ++depth;
+    else if (is_sym(t[i], ")")) --depth;
+    else if (depth == 0 && t[i].is("AS") && t[i - 1].kind != TokKind::variable && !t[i - 1].is("EXECUTE") &&
+             !t[i - 1].is("EXEC")) {
+      break;
+    }
+  }
+  if (i + 1 >= t.size()) return;  // no body: the handler reports it
+  ParseOptions o;
+  o.procedure_body = true;
+  o.line_base = st.line - 1 + static_cast<int>(std::count(st.text.begin(), st.text.begin() + static_cast<long>(t[i + 1].offset - t[0].offset), '\n'));
+  parse_batch(st.text.substr(t[i + 1].offset - t[0].offset), o);
 }
 
 // ---------------------------------------------------------------------------------------

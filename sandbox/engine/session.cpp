@@ -245,7 +245,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
   if (k == "BEGIN") {
     if (t.size() > 1 && (t[1].is("TRAN") || t[1].is("TRANSACTION"))) return do_begin(st, sink);
     if (t.size() > 1 && t[1].is("DISTRIBUTED")) unsupported("BEGIN DISTRIBUTED TRANSACTION");
-    unsupported("BEGIN ... END block outside a procedure");
+    unsupported("BEGIN " + (t.size() > 1 ? upper(t[1].text) : std::string()));
   }
   if (k == "RAISERROR") return do_raiserror(st, sink);
   if (k == "THROW") do_throw(st);
@@ -265,6 +265,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
   if (k == "ROLLBACK") return do_rollback(st, sink);
   if (k == "SET") return do_set(st, sink);
   if (k == "DECLARE") return do_declare(st, sink);
+  if (k == "CREATE" || k == "ALTER") check_procedure_body(st);
   if (k == "CREATE") return do_create(st, sink);
   if (k == "DROP") return do_drop(st, sink);
   if (k == "ALTER") return do_alter(st, sink);

@@ -224,6 +224,9 @@ std::string cell_json(const Cell& c);
 void register_functions(sqlite3* db, SessionImpl* session);
 // ERROR_NUMBER() ... ERROR_PROCEDURE(), XACT_STATE() (control_flow.cpp).
 void register_control_flow_functions(sqlite3* db, SessionImpl* session);
+// Parses a CREATE/ALTER PROCEDURE statement's body (syntax errors are reported at CREATE, as
+// SQL Server does); other statements pass.
+void check_procedure_body(const Statement& st);
 // The SQLite function behind a control-flow built-in (ERROR_NUMBER, ...), or null.
 const char* control_flow_function(const std::string& upper_name);
 void create_catalog_views(sqlite3* db, bool attached_msdb);

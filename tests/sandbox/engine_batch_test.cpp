@@ -210,6 +210,16 @@ TEST_F(EngineBatchTest, CreateProcedureAfterAnotherStatementIs111) {
   EXPECT_EQ(r.error()->text, "'CREATE/ALTER PROCEDURE' must be the first statement in a query batch.");
 }
 
+TEST_F(EngineBatchTest, SyntaxErrorInAProcedureBodyIsReportedAtCreate) {
+  auto r = run(*m_s, "CREATE PROCEDURE dbo.broken @a int AS\nBEGIN\n  SELECT @a\n  SELECT FROM\nEND");
+  ASSERT_NE(r.error(), nullptr);
+  EXPECT_EQ(r.error()->number, 156);
+  EXPECT_EQ(r.error()->line, 4);
+  auto e = run(*m_s, "EXEC dbo.broken 1");
+  ASSERT_NE(e.error(), nullptr);
+  EXPECT_EQ(e.error()->number, 2812);  // it was not created
+}
+
 TEST_F(EngineBatchTest, MergeWithoutTerminatingSemicolonIs10713) {
   auto r = run(*m_s, "MERGE dbo.t AS d USING (SELECT 1 AS v) AS s ON d.v = s.v WHEN NOT MATCHED THEN INSERT (v) VALUES (s.v)");
   ASSERT_NE(r.error(), nullptr);
