@@ -3,7 +3,10 @@
 // XACT_STATE(), RETURN and the return status (README.md "Batches and control flow").
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 #include "engine_test_support.hpp"
 
@@ -303,6 +306,44 @@ TEST_F(EngineControlFlowTest, ElseInAProcedureWithNestedBlocks) {
   EXPECT_EQ(as_str(cell(r, 0)), "pos");
   EXPECT_EQ(as_str(cell(r, 1)), "neg");
   EXPECT_EQ(as_str(cell(r, 2)), "zero");
+}
+
+TEST_F(EngineControlFlowTest, ADeadlockVictimInTryGoesToCatchAndTheBatchGoesOn) {
+  // Given A holding row 1 and waiting for row 2, which B holds: B's TRY that asks for row 1
+  // is the deadlock victim. 1205 is catchable: B's CATCH sees it with its transaction already
+  // rolled back (XACT_STATE() 0), nothing is sent to B's client, and B's batch goes on.
+  must(*m_s, "INSERT INTO dbo.t VALUES (1, 1), (2, 2), (3, 3)");
+  auto a = login(*m_inst, "shop"), b = login(*m_inst, "shop");
+  must(*a, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 10 WHERE id = 1");
+  must(*b, "BEGIN TRANSACTION; UPDATE dbo.t SET v = 200 WHERE id = 2");
+  const std::int64_t a_id = as_int(cell(must(*a, "SELECT @@SPID")));
+  const std::int64_t b_id = as_int(cell(must(*b, "SELECT @@SPID")));
+  auto a_pending = std::async(std::launch::async, [&] { return run(*a, "UPDATE dbo.t SET v = 20 WHERE id = 2"); });
+  // A is blocked by B when sys.dm_exec_requests says so (polled with a deadline).
+  bool blocked = false;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10); !blocked && std::chrono::steady_clock::now() < deadline;) {
+    auto r = run(*m_s, "SELECT blocking_session_id FROM sys.dm_exec_requests WHERE session_id = " + std::to_string(a_id));
+    blocked = !r.sets.empty() && !r.sets[0].rows.empty() && std::holds_alternative<std::int64_t>(r.sets[0].rows[0][0]) &&
+              as_int(r.sets[0].rows[0][0]) == b_id;
+    if (!blocked) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(blocked);
+  auto victim = run(*b, "BEGIN TRY UPDATE dbo.t SET v = 100 WHERE id = 1 END TRY\n"
+                        "BEGIN CATCH SELECT ERROR_NUMBER(), ERROR_SEVERITY(), XACT_STATE() END CATCH\n"
+                        "UPDATE dbo.t SET v = 300 WHERE id = 3");
+  EXPECT_EQ(victim.error(), nullptr);
+  EXPECT_EQ(as_int(cell(victim, 0, 0)), 1205);
+  EXPECT_EQ(as_int(cell(victim, 0, 1)), 13);
+  EXPECT_EQ(as_int(cell(victim, 0, 2)), 0);
+  const Collected a_done = a_pending.get();
+  EXPECT_EQ(a_done.errors, 0);
+  must(*a, "COMMIT TRANSACTION");
+  auto v = must(*m_s, "SELECT v FROM dbo.t ORDER BY id");
+  ASSERT_EQ(v.sets.size(), 1u);
+  ASSERT_EQ(v.sets[0].rows.size(), 3u);
+  EXPECT_EQ(as_int(v.sets[0].rows[0][0]), 10);
+  EXPECT_EQ(as_int(v.sets[0].rows[1][0]), 20);
+  EXPECT_EQ(as_int(v.sets[0].rows[2][0]), 300);  // the statement after the CATCH ran
 }
 
 }  // namespace
