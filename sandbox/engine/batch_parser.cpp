@@ -161,7 +161,23 @@ class Parser {
     }
     return false;
   }
+  // Msg 191 past this nesting (SQL Server's own limit is its stack; the sandbox's is this).
+  static constexpr int k_max_nesting = 500;
+  struct Nesting {
+    const Parser& p;
+    int& depth;
+    Nesting(const Parser& parser, int& d) : p(parser), depth(d) {
+      if (++depth > k_max_nesting) {
+        --depth;
+        p.error_at(p.m_i, 191, "Some part of your SQL statement is nested too deeply. Rewrite the query or break it up into smaller queries.");
+      }
+    }
+    ~Nesting() { --depth; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+  };
   void operand() {
+    Nesting guard(*this, m_depth);
     if (at_end()) fail(m_i);
     const Token& tk = m_t[m_i];
     if (sym("(")) { skip_parens(); return; }
@@ -732,6 +748,7 @@ class Parser {
 
   // One statement; `terminated`: the previous one ended with `;` (WITH and THROW need it).
   Node statement(bool terminated, bool first) {
+    Nesting guard(*this, m_depth);
     if (at_end()) fail(m_i);
     const std::size_t b = m_i;
     const Token& tk = m_t[m_i];
@@ -910,6 +927,7 @@ class Parser {
   ParseOptions m_opts;
   std::size_t m_i = 0;
   int m_loops = 0;
+  int m_depth = 0;  // operands and statements being parsed (recursion)
 };
 
 void flatten_into(const std::vector<Node>& nodes, std::vector<Statement>& out) {
