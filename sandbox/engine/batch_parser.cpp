@@ -56,7 +56,8 @@ bool reserved_operand(const std::string& up, bool call) {
     return true;
   }
   return call && (up == "LEFT" || up == "RIGHT" || up == "COALESCE" || up == "NULLIF" || up == "CONVERT" ||
-                  up == "TRY_CONVERT" || up == "IDENTITY" || up == "UPDATE" || up == "FILE" || up == "USER");
+                  up == "TRY_CONVERT" || up == "IDENTITY" || up == "UPDATE" || up == "FILE" || up == "USER" ||
+                  up == "CONTAINS" || up == "FREETEXT");
 }
 
 class Parser {
