@@ -87,6 +87,8 @@ Expected<HttpResponse> AwsClient::send(const AwsRequest& request) {
   const std::string signing_region = m_context.endpoints.signing_region(m_service);
   std::string credentials_source = m_context.credentials ? m_context.credentials->source() : std::string{};
   std::optional<Error> credentials_error;
+  std::optional<std::chrono::system_clock::time_point> signed_at;
+  bool temporary_credentials = false;
 
   auto attempt_once = [&]() -> AttemptOutcome {
     AttemptOutcome outcome;
@@ -102,8 +104,10 @@ Expected<HttpResponse> AwsClient::send(const AwsRequest& request) {
       return outcome;
     }
     if (!creds->source.empty()) credentials_source = creds->source;
+    temporary_credentials = !creds->session_token.empty();
     SignableRequest signable{request.method, parts->authority, parts->target, request.headers, payload_hash};
-    sign(signable, *creds, SigningScope{signing_region, info.signing_name, m_context.clock->now()});
+    signed_at = m_context.clock->now();
+    sign(signable, *creds, SigningScope{signing_region, info.signing_name, *signed_at});
 
     HttpRequest http;
     http.method = request.method;
@@ -153,7 +157,7 @@ Expected<HttpResponse> AwsClient::send(const AwsRequest& request) {
   if (credentials_error) return tl::unexpected(*credentials_error);
   if (outcome.service_error) {
     ErrorContext ctx{info.signing_name, request.operation, credentials_source, m_context.region, base, request.resource,
-                     attempts};
+                     attempts, signed_at, temporary_credentials};
     return tl::unexpected(to_error(*outcome.service_error, ctx));
   }
   Error e = *outcome.transport_error;

@@ -1,5 +1,6 @@
 #include "aws/aws_context.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -12,10 +13,37 @@ Expected<AwsContext> AwsContext::from_environment(AwsContextOptions options) {
   AwsContext ctx;
   EnvLookup env = options.env ? options.env : process_environment();
   ctx.clock = options.clock ? options.clock : std::make_shared<SystemClock>();
-  ctx.http = options.http ? options.http : std::make_shared<CurlTransport>(options.transport);
   ctx.on_retry = options.on_retry;
   ctx.on_log = options.on_log;
   ctx.profile = active_profile(env, options.profile);
+  SharedConfig config = SharedConfig::load(env);
+  if (!options.http) {
+    // The CA bundle for HTTPS, as the AWS CLI and SDKs take it: AWS_CA_BUNDLE, then the
+    // profile's ca_bundle; otherwise the system store. Verification stays on either way.
+    TransportOptions transport = options.transport;
+    std::string from;
+    if (auto v = env("AWS_CA_BUNDLE"); v && !v->empty()) {
+      transport.ca_bundle = *v;
+      from = "AWS_CA_BUNDLE";
+    } else if (auto p = config.profile(ctx.profile)) {
+      if (auto it = p->find("ca_bundle"); it != p->end() && !it->second.empty()) {
+        transport.ca_bundle = it->second;
+        from = fmt::format("ca_bundle of profile '{}'", ctx.profile);
+      }
+    }
+    if (!transport.ca_bundle.empty()) {
+      std::FILE* f = std::fopen(transport.ca_bundle.c_str(), "r");
+      if (f == nullptr) {
+        return fail(ErrorKind::invalid_input,
+                    fmt::format("the CA bundle {} ({}) cannot be read", transport.ca_bundle, from),
+                    "point it at a readable PEM file of CA certificates, or unset it to use the system's store");
+      }
+      std::fclose(f);
+    }
+    ctx.http = std::make_shared<CurlTransport>(transport);
+  } else {
+    ctx.http = options.http;
+  }
 
   if (auto attempts = env("AWS_MAX_ATTEMPTS"); attempts && !attempts->empty()) {
     char* end = nullptr;
@@ -28,7 +56,6 @@ Expected<AwsContext> AwsContext::from_environment(AwsContextOptions options) {
   ctx.retry = std::make_shared<RetryPolicy>(options.retry, std::make_shared<RetryQuota>(options.retry.quota_capacity),
                                             ctx.clock);
 
-  SharedConfig config = SharedConfig::load(env);
   if (options.region && !options.region->empty()) {
     ctx.region = *options.region;
   } else {

@@ -1,5 +1,7 @@
 #include "aws/aws_error.hpp"
 
+#include <ctime>
+
 #include <algorithm>
 #include <array>
 
@@ -97,10 +99,33 @@ bool is_error_document(std::string_view body) {
   return root == "Error" || root == "ErrorResponse";
 }
 
+std::optional<std::chrono::system_clock::time_point> parse_server_time(std::string_view text) {
+  std::tm tm{};
+  const std::string s(text);
+  const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+  if (end == nullptr) {
+    tm = {};
+    end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  }
+  if (end == nullptr) return std::nullopt;
+  const std::time_t t = timegm(&tm);
+  if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(t);
+}
+
+bool is_clock_skew(const AwsErrorInfo& info) {
+  if (info.code == "RequestTimeTooSkewed") return true;
+  const bool signature_code = info.code == "InvalidSignatureException" || info.code == "SignatureDoesNotMatch" ||
+                              info.code == "AuthFailure" || info.code == "RequestExpired";
+  return signature_code && (info.message.find("Signature expired") != std::string::npos ||
+                            info.message.find("Signature not yet current") != std::string::npos);
+}
+
 AwsErrorInfo parse_aws_error(const HttpResponse& response) {
   AwsErrorInfo info;
   info.http_status = response.status;
   info.request_id = request_id_of(response);
+  if (auto date = response.header("Date")) info.server_time = parse_server_time(*date);
   std::string_view body = response.body;
   size_t first = body.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && body[first] == '{') {
@@ -126,6 +151,7 @@ AwsErrorInfo parse_aws_error(const HttpResponse& response) {
       if (error) {
         info.code = error.child_value("Code");
         info.message = error.child_value("Message");
+        if (auto t = parse_server_time(error.child_value("ServerTime"))) info.server_time = t;
       }
       std::string rid = root.child_value("RequestId");
       if (rid.empty()) rid = error.child_value("RequestId");
@@ -167,8 +193,27 @@ Error to_error(const AwsErrorInfo& info, const ErrorContext& ctx) {
   const std::string source = ctx.credentials_source.empty() ? "the configured credentials" : ctx.credentials_source;
   const std::string& c = info.code;
   std::string hint;
-  if (c == "SignatureDoesNotMatch" || c == "InvalidSignatureException") {
+  if (is_clock_skew(info)) {
+    // Checked first: DMS words a skewed clock as an InvalidSignatureException, which is not a
+    // wrong secret key.
+    std::string by = "by more than AWS allows (15 minutes for most services, 5 for some)";
+    if (info.server_time && ctx.signed_at) {
+      const auto skew = std::chrono::duration_cast<std::chrono::seconds>(*ctx.signed_at - *info.server_time).count();
+      by = fmt::format("by {} s ({} {})", skew < 0 ? -skew : skew, skew < 0 ? "behind" : "ahead of",
+                       ctx.endpoint.empty() ? "AWS" : ctx.endpoint);
+    }
+    hint = fmt::format("this machine's clock differs from AWS's {}: synchronise it (NTP: `timedatectl set-ntp true`, "
+                       "chrony or ntpd) and run again; the credentials are not the problem",
+                       by);
+  } else if (c == "SignatureDoesNotMatch" || c == "InvalidSignatureException") {
     hint = fmt::format("check the secret access key of {}; it does not match the access key id", source);
+  } else if (ctx.temporary_credentials &&
+             (c == "InvalidClientTokenId" || c == "UnrecognizedClientException" || c == "InvalidToken" ||
+              c == "ExpiredToken" || c == "ExpiredTokenException" || c == "RequestExpired")) {
+    hint = fmt::format("the session of {} (temporary credentials with a session token) has expired or was revoked: "
+                       "refresh it (`aws sso login --profile ...`, assume the role again, or re-run the "
+                       "credential_process) and run again",
+                       source);
   } else if (c == "InvalidClientTokenId" || c == "InvalidAccessKeyId" || c == "UnrecognizedClientException" ||
              c == "AuthFailure") {
     hint = fmt::format("the access key id of {} is not known to {}: check it, or create a new access key in IAM", source,
@@ -180,8 +225,6 @@ Error to_error(const AwsErrorInfo& info, const ErrorContext& ctx) {
   } else if (c == "AccessDenied" || c == "AccessDeniedException" || c == "Forbidden" || c == "NotAuthorized") {
     hint = fmt::format("the identity of {} is not allowed to call {}:{}{}: grant it in IAM", source, ctx.service,
                        ctx.operation, ctx.resource.empty() ? "" : " on " + ctx.resource);
-  } else if (c == "RequestTimeTooSkewed") {
-    hint = "the system clock differs from AWS's by more than 15 minutes: synchronise it (NTP)";
   } else if (c == "IncompleteSignature" || c == "MissingAuthenticationToken") {
     hint = "the request was not signed completely; check that credentials are configured";
   } else if (c == "AuthorizationHeaderMalformed" || c == "PermanentRedirect") {

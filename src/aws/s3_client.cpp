@@ -153,8 +153,9 @@ Expected<std::string> S3Client::create_multipart_upload(const std::string& bucke
   r.operation = "CreateMultipartUpload";
   r.method = "POST";
   r.query = "uploads";
-  // A repeated create would leave an orphan upload behind: retried only when throttled.
-  r.idempotent = Idempotent::no;
+  // Retried like every other request: a create repeated after a lost answer leaves an orphan
+  // upload, which the upload engine aborts right after (src/migrate/upload_engine.cpp).
+  r.idempotent = Idempotent::yes;
   if (!content_type.empty()) r.headers.emplace_back("Content-Type", content_type);
   if (!checksum_algorithm.empty()) r.headers.emplace_back("x-amz-checksum-algorithm", checksum_algorithm);
   auto response = M2R_TRY(send(r, bucket, key));
