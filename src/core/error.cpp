@@ -13,6 +13,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::conflict: return "conflict";
     case ErrorKind::integrity: return "integrity";
     case ErrorKind::journal_damaged: return "journal damaged";
+    case ErrorKind::config_changed: return "configuration changed";
     case ErrorKind::interrupted: return "interrupted";
     case ErrorKind::fatal: return "error";
   }
@@ -31,6 +32,7 @@ int exit_code_for(ErrorKind kind) {
     case ErrorKind::retryable: return 9;
     case ErrorKind::fatal: return 10;
     case ErrorKind::journal_damaged: return 11;
+    case ErrorKind::config_changed: return 12;
     // 128 + SIGINT: what a shell reports for a command Ctrl-C ended, so scripts that test
     // for it keep working; the same after SIGTERM (the stop is the same clean one).
     case ErrorKind::interrupted: return 130;

@@ -18,6 +18,7 @@ enum class ErrorKind {
   conflict,       // the journal is locked by another process, a resource already exists, ...
   integrity,      // checksums or row counts disagree
   journal_damaged,  // the journal holds something this version did not write (a hand edit, a damaged file)
+  config_changed,  // a resume found configuration values that done steps depended on changed; redo or revert
   interrupted,    // stopped at a safe point because the user asked (SIGINT / SIGTERM); re-run to continue
   fatal,          // anything else: a bug or an unexpected answer
 };

@@ -80,6 +80,9 @@ class Journal {
   virtual Expected<void> fail_step(const std::string& name, const std::string& error) = 0;
   // Back to pending, outputs kept (used by an explicit re-run of a step).
   virtual Expected<void> reset_step(const std::string& name) = 0;
+  // Back to pending with no inputs or outputs: the step runs again from nothing (`run
+  // --redo-from`). The caller records the old outputs in an event first, so no attempt is lost.
+  virtual Expected<void> restart_step(const std::string& name) = 0;
 
   virtual Expected<std::int64_t> append_event(const std::string& step, const std::string& kind,
                                               const nlohmann::json& data) = 0;

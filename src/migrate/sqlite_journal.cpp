@@ -85,8 +85,16 @@ class Statement {
 };
 
 tl::unexpected<Error> db_error(sqlite3* db, const std::string& what) {
-  return fail(ErrorKind::fatal, fmt::format("journal: {}: {}", what, sqlite3_errmsg(db)),
-              "check the disk has space and the journal file is writable");
+  // The file system's refusals (full, read-only, no permission, unreadable) are the
+  // environment's to fix, not a bug of the tool.
+  const int code = db == nullptr ? SQLITE_CANTOPEN : (sqlite3_extended_errcode(db) & 0xff);
+  const bool environment = code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_READONLY ||
+                           code == SQLITE_CANTOPEN || code == SQLITE_PERM || code == SQLITE_NOTADB ||
+                           code == SQLITE_CORRUPT || code == SQLITE_BUSY || code == SQLITE_LOCKED;
+  return fail(environment ? ErrorKind::prerequisite : ErrorKind::fatal,
+              fmt::format("journal: {}: {}", what, db == nullptr ? "out of memory" : sqlite3_errmsg(db)),
+              "check the disk has space and the journal file and its directory are writable (or set [migration] "
+              "journal to a writable path)");
 }
 
 StepRecord read_step(const Statement& st) {
@@ -108,8 +116,9 @@ Expected<int> take_lock(const std::string& path) {
   const std::string lock_path = path + ".lock";
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return fail(ErrorKind::fatal, fmt::format("cannot create the journal lock {}: {}", lock_path, std::strerror(errno)),
-                "check that the journal's directory exists and is writable");
+    return fail(ErrorKind::prerequisite,
+                fmt::format("cannot create the journal lock {}: {}", lock_path, std::strerror(errno)),
+                "create the journal's directory or make it writable, or set [migration] journal to a writable path");
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     std::string holder;
@@ -171,13 +180,13 @@ Expected<std::unique_ptr<SqliteJournal>> SqliteJournal::open_impl(const std::str
     if (st.step() == SQLITE_ROW) version = static_cast<int>(st.integer(0));
   }
   if (version > k_schema_version) {
-    return fail(ErrorKind::fatal,
+    return fail(ErrorKind::prerequisite,
                 fmt::format("the journal {} has schema version {}, newer than this mssql2rds understands ({})", path,
                             version, k_schema_version),
                 "use the mssql2rds version that wrote it, or a newer one");
   }
   if (!writable && version != k_schema_version) {
-    return fail(ErrorKind::fatal, fmt::format("the journal {} has schema version {}; expected {}", path, version,
+    return fail(ErrorKind::prerequisite, fmt::format("the journal {} has schema version {}; expected {}", path, version,
                                               k_schema_version),
                 "run `mssql2rds run` once with this version to upgrade it");
   }
@@ -298,6 +307,18 @@ Expected<void> SqliteJournal::fail_step(const std::string& name, const std::stri
 Expected<void> SqliteJournal::reset_step(const std::string& name) {
   const std::optional<StepStatus> to = StepStatus::pending;
   M2R_UPDATE_STEP(name, to, { s.status = StepStatus::pending; });
+}
+
+Expected<void> SqliteJournal::restart_step(const std::string& name) {
+  const std::optional<StepStatus> to = StepStatus::pending;
+  M2R_UPDATE_STEP(name, to, {
+    s.status = StepStatus::pending;
+    s.inputs = nlohmann::json::object();
+    s.outputs = nlohmann::json::object();
+    s.error.clear();
+    s.started_at.reset();
+    s.finished_at.reset();
+  });
 }
 
 #undef M2R_UPDATE_STEP

@@ -2,7 +2,11 @@
 
 #include <chrono>
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "core/step_inputs.hpp"
 
 namespace m2r {
 
@@ -73,6 +77,75 @@ Event step_event(EventKind kind, const std::string& step, std::string message) {
 }
 }  // namespace
 
+std::string earliest_step(const std::vector<StepDefinition>& steps, const std::vector<std::string>& names) {
+  for (const auto& def : steps) {
+    if (std::find(names.begin(), names.end(), def.name) != names.end()) return def.name;
+  }
+  return {};
+}
+
+Expected<void> check_resume(const std::vector<StepDefinition>& steps, Journal& journal, const std::string& redo_from,
+                            const std::string& command) {
+  const auto records = M2R_TRY(journal.steps());
+  std::vector<RecordedStep> recorded;
+  for (const auto& r : records) recorded.push_back({r.name, r.status == StepStatus::done, r.inputs});
+  std::vector<std::pair<std::string, nlohmann::json>> current;
+  std::size_t redo_index = steps.size();
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].name == redo_from) redo_index = i;
+    // Steps being redone are not judged: they run again with today's values.
+    if (i < redo_index) current.emplace_back(steps[i].name, steps[i].inputs);
+  }
+  if (!redo_from.empty() && redo_index == steps.size()) {
+    return fail(ErrorKind::invalid_input, fmt::format("--redo-from names no step: '{}'", redo_from),
+                "name one of the steps `mssql2rds plan` lists");
+  }
+  const auto changes = config_changes(recorded, current);
+  if (!changes.empty()) {
+    std::vector<std::string> affected;
+    for (const auto& c : changes) affected.push_back(c.step);
+    const std::string first = earliest_step(steps, affected);
+    std::vector<std::string> invalidated;
+    bool from_here = false;
+    for (const auto& def : steps) {
+      from_here = from_here || def.name == first;
+      if (from_here) invalidated.push_back(def.name);
+    }
+    return fail(ErrorKind::config_changed,
+                fmt::format("the configuration changed since these steps were done: {}; this invalidates step(s) {}",
+                            describe_changes(changes), fmt::join(invalidated, ", ")),
+                fmt::format("put the old value(s) back to continue as recorded, or run `{} --redo-from {}` to do "
+                            "step '{}' and every later step again with the new values",
+                            command, first, first));
+  }
+  return {};
+}
+
+Expected<void> restart_from(const std::vector<StepDefinition>& steps, Journal& journal, const std::string& redo_from) {
+  const auto records = M2R_TRY(journal.steps());
+  std::size_t redo_index = steps.size();
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].name == redo_from) redo_index = i;
+  }
+  if (redo_index == steps.size()) return {};
+  // Restart the redone steps (and their sub-steps, "upload/1"), latest first, keeping their
+  // records as events.
+  for (auto it = records.rbegin(); it != records.rend(); ++it) {
+    const std::string top = it->name.substr(0, it->name.find('/'));
+    const auto pos = std::find_if(steps.begin(), steps.end(), [&](const StepDefinition& d) { return d.name == top; });
+    if (pos == steps.end() || static_cast<std::size_t>(pos - steps.begin()) < redo_index) continue;
+    if (it->status == StepStatus::pending && it->outputs.empty()) continue;
+    M2R_TRY(journal.append_event(it->name, "step_restarted",
+                                 {{"redo_from", redo_from},
+                                  {"status", to_string(it->status)},
+                                  {"attempts", it->attempts},
+                                  {"inputs", it->inputs},
+                                  {"outputs", it->outputs}}));
+    M2R_TRY(journal.restart_step(it->name));
+  }
+  return {};
+}
+
 Expected<void> run_steps(const std::vector<StepDefinition>& steps, Journal& journal, EventSink& events,
                          const std::string& stop_after, const StopSignal* stop) {
   nlohmann::json earlier = nlohmann::json::object();
@@ -91,7 +164,7 @@ Expected<void> run_steps(const std::vector<StepDefinition>& steps, Journal& jour
     }
     const bool resuming = record && record->status == StepStatus::running;
     const nlohmann::json partial = record ? record->outputs : nlohmann::json::object();
-    M2R_TRY(journal.begin_step(def.name, nlohmann::json::object()));
+    M2R_TRY(journal.begin_step(def.name, def.inputs));
     M2R_TRY(journal.append_event(def.name, resuming ? "step_resumed" : "step_started", {}));
     events.emit(step_event(EventKind::step_started, def.name, def.title + (resuming ? " (resuming)" : "")));
 

@@ -58,7 +58,24 @@ struct StepDefinition {
   std::string title;
   // Returns the step's final outputs (merged with what it recorded along the way).
   std::function<Expected<nlohmann::json>(StepContext&)> run;
+  // The configuration values the step depends on (core/step_inputs.hpp), recorded when it
+  // starts; a resume compares them with the configuration of the day.
+  nlohmann::json inputs = nlohmann::json::object();
 };
+
+// Before a resume: compares each done step's recorded inputs with `steps`' current ones. A
+// change that affects a done step before `redo_from` (or any, without it) is refused with
+// ErrorKind::config_changed, naming each changed key, the steps it invalidates and the
+// `--redo-from` that accepts it. Changes nothing.
+Expected<void> check_resume(const std::vector<StepDefinition>& steps, Journal& journal, const std::string& redo_from,
+                            const std::string& command);
+
+// `redo_from` and every later step (sub-steps such as "upload/1" included) back to pending
+// with nothing recorded, their old records kept as "step_restarted" events.
+Expected<void> restart_from(const std::vector<StepDefinition>& steps, Journal& journal, const std::string& redo_from);
+
+// The first step at or after which `changes`' steps lie (in `steps`' order); "" for none.
+std::string earliest_step(const std::vector<StepDefinition>& steps, const std::vector<std::string>& names);
 
 // Runs the steps in order; stops at the first failure (recorded in the journal).
 // `stop_after`, when set, stops once that step is done (tests kill runs at step boundaries).

@@ -65,6 +65,18 @@ Expected<void> MemoryJournal::reset_step(const std::string& name) {
   return {};
 }
 
+Expected<void> MemoryJournal::restart_step(const std::string& name) {
+  auto& s = slot(name);
+  M2R_TRY(check_transition(name, s.status, StepStatus::pending));
+  s.status = StepStatus::pending;
+  s.inputs = nlohmann::json::object();
+  s.outputs = nlohmann::json::object();
+  s.error.clear();
+  s.started_at.reset();
+  s.finished_at.reset();
+  return {};
+}
+
 Expected<std::int64_t> MemoryJournal::append_event(const std::string& step, const std::string& kind,
                                                    const nlohmann::json& data) {
   const auto id = static_cast<std::int64_t>(m_events.size()) + 1;

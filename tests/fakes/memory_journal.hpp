@@ -17,6 +17,7 @@ class MemoryJournal final : public Journal {
   Expected<void> finish_step(const std::string& name, const nlohmann::json& outputs) override;
   Expected<void> fail_step(const std::string& name, const std::string& error) override;
   Expected<void> reset_step(const std::string& name) override;
+  Expected<void> restart_step(const std::string& name) override;
   Expected<std::int64_t> append_event(const std::string& step, const std::string& kind,
                                       const nlohmann::json& data) override;
   Expected<std::vector<JournalEvent>> events(std::int64_t after_id, int limit) override;
