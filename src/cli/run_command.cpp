@@ -21,10 +21,15 @@ std::function<int(const GlobalOptions&)> attach_run(CLI::App& app) {
   struct State {
     std::string config = "mssql2rds.toml";
     std::string stop_after;
+    std::string redo_from;
   };
   auto st = std::make_shared<State>();
   add_config_option(app, st->config);
   app.add_option("--stop-after", st->stop_after, "stop once this step is done (rehearsals)")
+      ->check(CLI::IsMember(run_step_order()));
+  app.add_option("--redo-from", st->redo_from,
+                 "do this step and every later one again (after a changed backup file or configuration); a DMS "
+                 "task and a target database the redone steps created are removed first")
       ->check(CLI::IsMember(run_step_order()));
   return [st](const GlobalOptions& g) {
     auto loaded = load(st->config);
@@ -36,6 +41,7 @@ std::function<int(const GlobalOptions&)> attach_run(CLI::App& app) {
     RunOptions opts;
     opts.stop = &interrupts.stop();
     opts.stop_after = st->stop_after;
+    opts.redo_from = st->redo_from;
     if (const char* poll = std::getenv("MSSQL2RDS_RESTORE_POLL_MS")) opts.restore_poll = std::chrono::milliseconds(std::atoi(poll));
     auto result = run_migration(loaded->config, loaded->connections, **journal, renderer, opts);
     renderer.finish_line();

@@ -82,6 +82,7 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
         }
         if (!report->note.empty()) std::cout << yellow(g.style, "note: ") << report->note << "\n";
       }
+      if (report->problem) return report_error(g, *report->problem);
       if (!st->watch) return 0;
       if (interrupts->stop().wait_for(std::chrono::seconds(std::max(1, st->interval)))) return 0;
     }

@@ -187,6 +187,16 @@ std::vector<CheckResult> evaluate_rds(const RdsFacts& f, const SourceFacts& sour
                          "increase the instance's allocated storage to at least 1.2x the database size"));
     }
   }
+  // The restore, the target's preparation and the cutover all log in with [target]: a login
+  // that fails now fails them later, after a full backup and upload.
+  if (!f.target_connect_error.empty()) {
+    r.push_back(failed("rds.target_login", "the target SQL Server accepts the configured login",
+                       f.target_connect_error,
+                       "check [target] login and the password variable it names (the RDS master user), and "
+                       "host_override when the instance is reached through a tunnel"));
+  } else if (f.target_database_exists.has_value()) {
+    r.push_back(pass("rds.target_login", "the target SQL Server accepts the configured login", "logged in"));
+  }
   if (!f.target_database_exists.has_value()) {
     r.push_back(warn("rds.target_name", "target database name is free", "could not connect: " + f.target_connect_error,
                      "check [target] login, password variable and host_override; the restore will fail if the name "

@@ -38,6 +38,31 @@ BackupLayout backup_layout(const MigrationConfig& c, const std::string& stamp) {
   return layout;
 }
 
+std::vector<std::string> s3_keys_for(const MigrationConfig& c, const std::vector<std::string>& local_files) {
+  std::string prefix = c.s3.prefix;
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  std::vector<std::string> keys;
+  for (const auto& file : local_files) {
+    const auto slash = file.find_last_of("/\\");
+    keys.push_back(prefix + (slash == std::string::npos ? file : file.substr(slash + 1)));
+  }
+  return keys;
+}
+
+std::string restore_arn_for(const std::string& bucket, const std::vector<std::string>& keys) {
+  if (keys.empty()) return {};
+  if (keys.size() == 1) return fmt::format("arn:aws:s3:::{}/{}", bucket, keys.front());
+  std::string common = keys.front();
+  for (const auto& k : keys) {
+    std::size_t n = 0;
+    while (n < common.size() && n < k.size() && common[n] == k[n]) ++n;
+    common.resize(n);
+  }
+  const auto underscore = common.find_last_of('_');
+  if (underscore != std::string::npos) common.resize(underscore + 1);
+  return fmt::format("arn:aws:s3:::{}/{}*", bucket, common);
+}
+
 std::vector<PlannedStep> build_plan(const PlanInputs& in) {
   const auto& c = in.config;
   const auto layout = backup_layout(c, in.stamp);

@@ -34,6 +34,12 @@ struct BackupLayout {
 };
 BackupLayout backup_layout(const MigrationConfig& config, const std::string& stamp);
 
+// The S3 keys of backup files under the configuration's [s3] prefix (file names kept).
+std::vector<std::string> s3_keys_for(const MigrationConfig& config, const std::vector<std::string>& local_files);
+// What rds_restore_database takes for these objects: the object's ARN, or for a stripe set the
+// keys' common prefix up to its last '_' followed by '*' (docs/facts.md §5).
+std::string restore_arn_for(const std::string& bucket, const std::vector<std::string>& keys);
+
 struct PlannedAction {
   std::string where;  // "source", "target", "S3", "RDS", "DMS", "CloudWatch", "local"
   std::string what;   // the T-SQL statement or the API call with its parameters

@@ -77,6 +77,12 @@ std::optional<Diagnosis> diagnose_rds_task(const std::string& m) {
     return Diagnosis{"the backup comes from a newer SQL Server than the instance runs",
                      "upgrade the RDS engine to at least the source's major version"};
   }
+  if (contains(m, "incorrectly formed") || contains(m, "Damage to the backup set") ||
+      contains(m, "is terminating abnormally") || contains(m, "RESTORE detected an error")) {
+    return Diagnosis{"the backup in S3 is damaged or is not a SQL Server backup (the media cannot be read)",
+                     "upload it again with `mssql2rds run --redo-from upload` (the upload verifies every part "
+                     "against the local file), or take a new backup with `mssql2rds run --redo-from backup`"};
+  }
   if (contains(m, "more than 10 backup file")) {
     return Diagnosis{"more than 10 files match the ARN", "stripe the backup over at most 10 files"};
   }

@@ -5,13 +5,22 @@
 #include "aws/dms_client.hpp"
 #include "core/json_fields.hpp"
 #include "core/plan.hpp"
-#include "migrate/replicate_step.hpp"
+#include "migrate/redo.hpp"
 #include "migrate/upload_engine.hpp"
 
 namespace m2r {
 
 Expected<void> abort_migration(const MigrationConfig& config, Connections& conn, Journal& journal, EventSink& events,
                                const AbortOptions& options) {
+  // Nothing ran: there is nothing to remove, and recording an abort would make every later
+  // `run` of this configuration refuse.
+  bool anything_ran = false;
+  for (const auto& rec : M2R_TRY(journal.steps())) anything_ran = anything_ran || rec.name != "abort";
+  if (!anything_ran) {
+    return fail(ErrorKind::invalid_input,
+                fmt::format("nothing to abort: no `mssql2rds run` has started with the journal {}", config.journal),
+                "abort removes what a run created; start the migration with `mssql2rds run`");
+  }
   const auto* aws = M2R_TRY(need_aws(conn));
   const auto prior = M2R_TRY(journal.step("abort"));
   if (prior && prior->status == StepStatus::done) M2R_TRY(journal.reset_step("abort"));
@@ -20,24 +29,9 @@ Expected<void> abort_migration(const MigrationConfig& config, Connections& conn,
   const auto replicate = M2R_TRY(journal.step(steps::replicate));
   std::string arn = replicate ? M2R_TRY(string_field_or(replicate->outputs, "task_arn", "", journal_outputs(steps::replicate))) : "";
   nlohmann::json done = nlohmann::json::object();
-  if (!arn.empty()) {
-    auto task = dms.describe_replication_task(arn);
-    if (task) {
-      if (task->status == "running" || task->status == "starting") {
-        M2R_TRY(dms.stop_replication_task(arn));
-        M2R_TRY(wait_for_task(dms, arn, {"stopped", "failed"}, std::chrono::seconds(300), std::chrono::milliseconds(1000),
-                              *conn.clock)
-                    .or_else([](const Error& e) -> Expected<aws::ReplicationTask> {
-                      if (e.kind == ErrorKind::prerequisite || e.kind == ErrorKind::fatal) return aws::ReplicationTask{};
-                      return tl::unexpected(e);
-                    }));
-      }
-      M2R_TRY(dms.delete_replication_task(arn));
-      events.emit(info_event("abort", "deleted DMS task " + arn));
-      done["deleted_task"] = arn;
-    } else if (task.error().kind != ErrorKind::not_found) {
-      return tl::unexpected(task.error());
-    }
+  if (!arn.empty() && M2R_TRY(delete_replication_task_if_present(dms, arn, *conn.clock))) {
+    events.emit(info_event("abort", "deleted DMS task " + arn));
+    done["deleted_task"] = arn;
   }
   const auto store = M2R_TRY(object_store_of(conn));
   AbortRequest req;

@@ -4,8 +4,26 @@
 
 #include "core/json_fields.hpp"
 #include "core/tsql.hpp"
+#include "migrate/backup_file_identity.hpp"
 
 namespace m2r {
+
+namespace {
+
+// The files' identities once the backup has ended (the upload checks them before it sends
+// anything). A file this host cannot see is the upload's to report, with its fix.
+nlohmann::json with_identities(nlohmann::json names, const std::vector<std::string>& files) {
+  nlohmann::json ids = nlohmann::json::array();
+  for (const auto& f : files) {
+    auto id = identify_backup_file(f);
+    if (!id) return names;
+    ids.push_back(to_json(*id));
+  }
+  names["file_identity"] = ids;
+  return names;
+}
+
+}  // namespace
 
 Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& source, const MigrationConfig& config,
                                          const std::string& new_stamp, const mssql::SessionOpener& open_monitor,
@@ -24,7 +42,7 @@ Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& so
                                              {}, {.idempotent = mssql::Idempotent::yes}));
   if (!existing.rows().empty()) {
     ctx.info("the backup to " + layout.server_files[0] + " had already finished; not taking it again");
-    return names;
+    return with_identities(names, layout.local_files);
   }
 
   const auto sql = tsql::backup_database({config.source.database, layout.server_files, config.source.compression, 5});
@@ -50,7 +68,7 @@ Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& so
                                   config.source.backup_dir_server)
                     : result.error().hint);
   }
-  return names;
+  return with_identities(names, layout.local_files);
 }
 
 }  // namespace m2r

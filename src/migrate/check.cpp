@@ -1,5 +1,7 @@
 #include "migrate/check.hpp"
 
+#include <fmt/format.h>
+
 #include "aws/dms_client.hpp"
 #include "aws/rds_client.hpp"
 #include "aws/s3_client.hpp"
@@ -61,6 +63,32 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
                         config.s3.region, config.target.host_override};
   for (auto& r : evaluate_dms(dms_facts, topo, rds)) results.push_back(r);
   return results;
+}
+
+Expected<void> preflight_run(const MigrationConfig& config, Connections& conn, const PreflightScope& scope,
+                             EventSink& events) {
+  const auto results = M2R_TRY(check_migration(config, conn, {.fix_source = false, .test_connections = false}, events));
+  auto in_scope = [&](const std::string& id) {
+    // TestConnection takes a minute on AWS: `check` runs it, the preflight does not.
+    if (id == "dms.source_connection" || id == "dms.target_connection") return false;
+    if (id == "rds.target_name") return scope.target_name_free;
+    if (id.rfind("source.", 0) == 0) return scope.source;
+    if (id.rfind("s3.", 0) == 0) return scope.s3;
+    if (id.rfind("rds.", 0) == 0) return scope.rds;
+    if (id.rfind("dms.", 0) == 0) return scope.dms;
+    return true;
+  };
+  std::vector<std::string> problems, fixes;
+  for (const auto& r : results) {
+    if (r.status != CheckStatus::fail || !in_scope(r.id)) continue;
+    problems.push_back(fmt::format("{} ({}): {}", r.title, r.id, r.detail));
+    if (!r.fix.empty()) fixes.push_back(r.fix);
+  }
+  if (problems.empty()) return {};
+  return fail(ErrorKind::prerequisite,
+              fmt::format("preflight: {} prerequisite(s) not met, nothing was changed: {}", problems.size(),
+                          fmt::join(problems, "; ")),
+              fmt::format("{}; then run again (`mssql2rds check` shows every check)", fmt::join(fixes, "; ")));
 }
 
 }  // namespace m2r

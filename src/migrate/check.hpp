@@ -19,4 +19,21 @@ struct CheckOptions {
 Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config, Connections& connections,
                                                    const CheckOptions& options, EventSink& events);
 
+// What the steps a run still has to do need (`run`'s preflight): the source for the backup, the
+// LSN and the DMS task; S3 for the upload and the restore; the RDS instance for the restore and
+// preparing the target; the target name free only while no restore has started; DMS for the task.
+struct PreflightScope {
+  bool source = true;
+  bool s3 = true;
+  bool rds = true;
+  bool target_name_free = true;
+  bool dms = true;
+};
+
+// `run`'s preflight: the checks of `check` that take seconds (DMS TestConnection excepted),
+// limited to `scope`. Any FAIL refuses (ErrorKind::prerequisite) before anything changes, with
+// each failure's detail and fix as `check` words them.
+Expected<void> preflight_run(const MigrationConfig& config, Connections& connections, const PreflightScope& scope,
+                             EventSink& events);
+
 }  // namespace m2r

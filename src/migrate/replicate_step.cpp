@@ -53,8 +53,18 @@ Expected<std::optional<aws::ReplicationTask>> find_task(StepContext& ctx, aws::D
     auto task = dms.describe_replication_task(recorded);
     if (task) return std::optional<aws::ReplicationTask>(*task);
     if (task.error().kind != ErrorKind::not_found) return tl::unexpected(task.error());
-    ctx.warning(fmt::format("the DMS task {} recorded by an earlier attempt no longer exists; creating it again",
-                            recorded));
+    if (in.log_holds_start) {
+      if (auto held = in.log_holds_start(in.start); !held) {
+        return fail(held.error().kind == ErrorKind::prerequisite ? ErrorKind::prerequisite : held.error().kind,
+                    fmt::format("the DMS task {} no longer exists (deleted outside mssql2rds), and it cannot be "
+                                "created again from its start LSN {}: {}",
+                                recorded, in.start.to_hex(), held.error().message),
+                    held.error().hint);
+      }
+    }
+    ctx.warning(fmt::format("the DMS task {} recorded by an earlier attempt no longer exists; creating it again from "
+                            "the recorded start LSN {}, which the source log still holds",
+                            recorded, in.start.to_hex()));
     return std::optional<aws::ReplicationTask>{};
   }
   // DMS answers ResourceNotFoundFault when no task matches the filter.

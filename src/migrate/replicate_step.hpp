@@ -1,6 +1,7 @@
 #pragma once
 // Creates (exactly once) and starts the DMS CDC task from the chosen start point.
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "aws/clock.hpp"
@@ -20,6 +21,10 @@ struct ReplicateInputs {
   std::chrono::seconds timeout{600};
   std::chrono::milliseconds poll{1000};
   std::shared_ptr<aws::Clock> clock = std::make_shared<aws::SystemClock>();  // polls and the deadline
+  // Proves the source's log still holds `start` (its oldest LSN is not past it): a task created
+  // again after the recorded one vanished must not start where changes are gone. Unset: not
+  // checked (the first creation, right after the LSN was captured from the log).
+  std::function<Expected<void>(const Lsn& start)> log_holds_start;
 };
 
 // Outputs: task_arn, cdc_start_position, status. Resumable: a task recorded by an earlier

@@ -43,6 +43,47 @@ Expected<std::vector<TaskRow>> task_rows(const mssql::QueryResult& result) {
 
 bool active(const std::string& lifecycle) { return lifecycle == "CREATED" || lifecycle == "IN_PROGRESS"; }
 
+// A restore task that ended in ERROR or CANCELLED: the attempt is kept in the step's outputs,
+// the task id forgotten (the next run starts a new task instead of re-reporting this one), and
+// a partial database the task left is dropped, unless RDS refused because the name was taken
+// (then the database is somebody else's).
+Expected<nlohmann::json> restore_failed(StepContext& ctx, mssql::SqlSession& target, const RestoreInputs& in,
+                                        const TaskRow& t) {
+  const auto d = diagnose_rds_task(t.info);
+  const bool name_taken = t.info.find("already exists") != std::string::npos;
+  nlohmann::json attempts = ctx.partial().contains("failed_attempts") && ctx.partial()["failed_attempts"].is_array()
+                                ? ctx.partial()["failed_attempts"]
+                                : nlohmann::json::array();
+  attempts.push_back({{"task_id", t.task_id}, {"lifecycle", t.lifecycle}, {"task_info", t.info}});
+  M2R_TRY(ctx.record({{"task_id", 0}, {"failed_attempts", attempts}}));
+  std::string dropped;
+  if (!name_taken) {
+    // The task's failure is what the user must see: a failure to clean up only adds to it.
+    const auto exists = target.query("SELECT DB_ID(?) AS id", {mssql::SqlParam::nvarchar(in.database)});
+    if (!exists) {
+      dropped = fmt::format("; whether it left a partial database {} could not be checked ({})", in.database,
+                            exists.error().message);
+    } else if (!exists->rows().empty() && !exists->rows().front().empty() && !exists->rows().front().front().is_null()) {
+      if (auto drop = target.execute("exec msdb.dbo.rds_drop_database @db_name = ?", {mssql::SqlParam::nvarchar(in.database)});
+          drop) {
+        dropped = fmt::format("; the partial database {} it left was dropped", in.database);
+        ctx.info(fmt::format("dropped the partial database {} left by restore task {}", in.database, t.task_id));
+      } else {
+        dropped = fmt::format("; the partial database {} it left could not be dropped ({}): drop it with "
+                              "msdb.dbo.rds_drop_database",
+                              in.database, drop.error().message);
+      }
+    }
+  }
+  const std::string again = "then `mssql2rds run` again: it starts a new restore task";
+  // Not a bug of the tool: whatever RDS reports, the way forward is to fix it and run again.
+  return fail(ErrorKind::prerequisite,
+              fmt::format("RDS restore task {} ended in {}: {}{}{}", t.task_id, t.lifecycle, t.info,
+                          d ? " (" + d->cause + ")" : "", dropped),
+              d ? d->fix + "; " + again
+                : "see task_info above and in `exec msdb.dbo.rds_task_status`; fix its cause, " + again);
+}
+
 }  // namespace
 
 Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& target, const RestoreInputs& in) {
@@ -105,14 +146,7 @@ Expected<nlohmann::json> run_restore_step(StepContext& ctx, mssql::SqlSession& t
     if (t.lifecycle == "SUCCESS") {
       return nlohmann::json{{"task_id", task_id}, {"lifecycle", t.lifecycle}};
     }
-    if (t.lifecycle == "ERROR" || t.lifecycle == "CANCELLED") {
-      const auto d = diagnose_rds_task(t.info);
-      return fail(d ? ErrorKind::prerequisite : ErrorKind::fatal,
-                  fmt::format("RDS restore task {} ended in {}: {}{}", task_id, t.lifecycle, t.info,
-                              d ? " (" + d->cause + ")" : ""),
-                  d ? d->fix + "; then `mssql2rds run` again (a failed restore leaves nothing to clean up)"
-                    : "see task_info in `exec msdb.dbo.rds_task_status`");
-    }
+    if (t.lifecycle == "ERROR" || t.lifecycle == "CANCELLED") return restore_failed(ctx, target, in, t);
     if (in.clock->now() > deadline) {
       return fail(ErrorKind::timeout, fmt::format("RDS restore task {} still {} after the timeout", task_id, t.lifecycle),
                   "re-run `mssql2rds run`: it follows the same task");

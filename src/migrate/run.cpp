@@ -1,17 +1,23 @@
 #include "migrate/run.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "aws/dms_client.hpp"
+#include "aws/sigv4.hpp"
+#include "core/step_inputs.hpp"
 #include "core/json_fields.hpp"
 #include "core/plan.hpp"
 #include "migrate/aws_facts.hpp"
+#include "migrate/backup_file_identity.hpp"
 #include "migrate/backup_step.hpp"
+#include "migrate/check.hpp"
 #include "migrate/config_file.hpp"
 #include "migrate/lsn_capture_step.hpp"
+#include "migrate/redo.hpp"
 #include "migrate/replicate_step.hpp"
 #include "migrate/restore_step.hpp"
 #include "migrate/step_runner.hpp"
@@ -25,6 +31,94 @@ namespace {
 
 std::string stamp_of(std::chrono::system_clock::time_point now) {
   return fmt::format("{:%Y%m%dT%H%M%S}", std::chrono::floor<std::chrono::seconds>(now));
+}
+
+// The RESTORE's S3 ARN from the objects the upload step recorded.
+Expected<std::string> restore_arn_of_upload(const nlohmann::json& upload, int stripes) {
+  const JsonSource source = journal_outputs(steps::upload);
+  std::string bucket;
+  std::vector<std::string> keys;
+  const nlohmann::json objects = M2R_TRY(object_field(upload, "objects", source));
+  if (!objects.is_array()) return fail(source.kind, source.what + ": \"objects\" should be an array", source.fix);
+  for (const auto& object : objects) {
+    bucket = M2R_TRY(string_field(object, "bucket", source));
+    keys.push_back(M2R_TRY(string_field(object, "key", source)));
+  }
+  if (keys.empty() || static_cast<int>(keys.size()) != stripes) {
+    return fail(ErrorKind::journal_damaged,
+                fmt::format("the journal's record of step 'upload' lists {} objects; the backup has {} file(s)",
+                            keys.size(), stripes),
+                source.fix);
+  }
+  return restore_arn_for(bucket, keys);
+}
+
+// The source's active log still reaches back to `start` (docs/facts.md §2: DMS reads the
+// change stream from the log, or from log backups, which the sandbox and this check do not).
+Expected<void> source_log_holds(Connections& conn, const Lsn& start) {
+  auto src = M2R_TRY(conn.source());
+  const auto r = M2R_TRY(src->query("SELECT MIN([Current LSN]) AS oldest FROM fn_dblog(NULL, NULL)", {},
+                                    {.idempotent = mssql::Idempotent::yes}));
+  const std::string oldest = r.rows().empty() || r.rows().front().front().is_null() ? "" : r.rows().front().front().to_text();
+  const auto parsed = Lsn::parse(oldest);
+  if (!parsed) return fail(ErrorKind::fatal, "fn_dblog returned an unreadable oldest LSN: '" + oldest + "'");
+  if (*parsed > start) {
+    return fail(ErrorKind::prerequisite,
+                fmt::format("the source log was truncated past it (its oldest record is {})", parsed->to_hex()),
+                "take a new backup and start again from it: `mssql2rds run --redo-from backup` (this drops the "
+                "restored target database and restores the new backup)");
+  }
+  return {};
+}
+
+// A replicate step recorded done whose task is gone or failed outside the tool is run again:
+// the step then recreates the task (after proving the log holds its start) or reports the
+// failure with its fix, instead of `run` saying "replicating".
+Expected<void> recheck_replication_task(Connections& conn, Journal& journal, EventSink& events) {
+  const auto rec = M2R_TRY(journal.step(steps::replicate));
+  if (!rec || rec->status != StepStatus::done) return {};
+  const std::string arn = M2R_TRY(string_field_or(rec->outputs, "task_arn", "", journal_outputs(steps::replicate)));
+  if (arn.empty()) return {};
+  const auto* aws = M2R_TRY(need_aws(conn));
+  aws::DmsClient dms(*aws);
+  auto task = dms.describe_replication_task(arn);
+  std::string why;
+  if (!task) {
+    if (task.error().kind != ErrorKind::not_found) return tl::unexpected(task.error());
+    why = "the DMS task " + arn + " no longer exists";
+  } else if (task->status == "failed") {
+    why = "the DMS task " + arn + " failed";
+  } else {
+    return {};
+  }
+  events.emit(info_event(steps::replicate, why + "; running the replicate step again"));
+  M2R_TRY(journal.append_event(steps::replicate, "task_lost", {{"task_arn", arn}, {"why", why}}));
+  return journal.reset_step(steps::replicate);
+}
+
+// What the steps still to do need: those not done, and with --redo-from the redone ones.
+Expected<PreflightScope> preflight_scope(Journal& journal, const std::string& redo_from) {
+  const auto& order = run_step_order();
+  const auto redo_at = std::find(order.begin(), order.end(), redo_from);
+  auto remaining = [&](const char* step) -> Expected<bool> {
+    if (redo_at != order.end() && std::find(redo_at, order.end(), std::string(step)) != order.end()) return true;
+    const auto rec = M2R_TRY(journal.step(step));
+    return !rec || rec->status != StepStatus::done;
+  };
+  PreflightScope scope;
+  const bool backup = M2R_TRY(remaining(steps::backup)), lsn = M2R_TRY(remaining(steps::capture_lsn));
+  const bool upload = M2R_TRY(remaining(steps::upload)), restore = M2R_TRY(remaining(steps::restore));
+  const bool prepare = M2R_TRY(remaining(steps::prepare_target)), replicate = M2R_TRY(remaining(steps::replicate));
+  scope.source = backup || lsn || replicate;
+  scope.s3 = upload || restore;
+  scope.rds = restore || prepare;
+  scope.dms = replicate;
+  // Once a restore task has started, the target database is (becoming) ours; a redo drops it
+  // before it restores again.
+  const auto rec = M2R_TRY(journal.step(steps::restore));
+  scope.target_name_free =
+      restore && (!rec || M2R_TRY(int_field_or(rec->outputs, "task_id", 0, journal_outputs(steps::restore))) == 0);
+  return scope;
 }
 
 }  // namespace
@@ -58,21 +152,21 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
                      const auto store = M2R_TRY(object_store_of(conn));
                      const auto& b = ctx.outputs_of(steps::backup);
                      const auto files = M2R_TRY(string_list_field(b, "local_files", journal_outputs(steps::backup)));
-                     const auto keys = M2R_TRY(string_list_field(b, "s3_keys", journal_outputs(steps::backup)));
-                     if (files.size() != keys.size()) {
-                       return fail(ErrorKind::journal_damaged,
-                                   fmt::format("the journal's record of step 'backup' lists {} local files but {} S3 keys",
-                                               files.size(), keys.size()),
-                                   journal_outputs(steps::backup).fix);
-                     }
-                     return run_upload_step(ctx, *store, config, files, keys);
+                     // The keys follow today's [s3] prefix (a prefix changed before the upload
+                     // changes nothing done); the file names are the backup's.
+                     // Never upload a file that is not the backup any more (a first attempt or a resume).
+                     M2R_TRY(check_backup_files_unchanged(b.contains("file_identity") ? b["file_identity"]
+                                                                                     : nlohmann::json(),
+                                                          "mssql2rds run"));
+                     return run_upload_step(ctx, *store, config, files, s3_keys_for(config, files));
                    }});
   steps.push_back({steps::restore, "restore on RDS", [&](StepContext& ctx) -> Expected<nlohmann::json> {
                      auto tgt = M2R_TRY(conn.target("master"));
                      RestoreInputs in;
                      in.database = config.target.database;
-                     in.s3_arn = M2R_TRY(string_field(ctx.outputs_of(steps::backup), "restore_arn",
-                                                      journal_outputs(steps::backup)));
+                     // Where the upload put the backup (not where the backup step planned it).
+                     in.s3_arn = M2R_TRY(restore_arn_of_upload(ctx.outputs_of(steps::upload),
+                                                               config.source.backup_stripes));
                      in.poll = options.restore_poll;
                      in.clock = conn.clock;
                      return run_restore_step(ctx, *tgt, in);
@@ -93,8 +187,27 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
                                                                         journal_outputs(steps::capture_lsn)))));
                      in.timeout = options.dms_timeout;
                      in.clock = conn.clock;
+                     in.log_holds_start = [&conn](const Lsn& start) { return source_log_holds(conn, start); };
                      return run_replicate_step(ctx, dms, in);
                    }});
+  std::string mappings_digest;
+  if (config.dms.table_mappings != "include-all") {
+    // Unreadable here: the replicate step reports it with its fix; the digest is only for comparison.
+    if (auto text = load_table_mappings(config)) mappings_digest = aws::sha256_hex(*text);
+  }
+  for (auto& def : steps) def.inputs = step_config_inputs(config, def.name, mappings_digest);
+  // Before anything changes: a changed configuration is refused (or, with --redo-from,
+  // what it invalidates is undone and redone).
+  M2R_TRY(check_resume(steps, journal, options.redo_from, "mssql2rds run"));
+  M2R_TRY(recheck_replication_task(conn, journal, events));
+  // The preflight before the first change a redo makes.
+  if (options.preflight) {
+    M2R_TRY(preflight_run(config, conn, M2R_TRY(preflight_scope(journal, options.redo_from)), events));
+  }
+  if (!options.redo_from.empty()) {
+    M2R_TRY(undo_for_redo(config, conn, journal, events, options.redo_from));
+    M2R_TRY(restart_from(steps, journal, options.redo_from));
+  }
   M2R_TRY(run_steps(steps, journal, events, options.stop_after, options.stop));
   return {};
 }

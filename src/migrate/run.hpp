@@ -14,6 +14,13 @@ namespace m2r {
 
 struct RunOptions {
   std::string stop_after;  // stop once this step is done (rehearsals, tests)
+  // Do this step and every later one again (after a changed backup file or configuration):
+  // their records are kept as events; a DMS task and a restored target database that the
+  // redone steps created are removed first (src/migrate/redo.hpp).
+  std::string redo_from;
+  // Before the first change (and on a resume, before the remaining steps), the checks of
+  // `check` those steps need; a failure refuses with check's message and changes nothing.
+  bool preflight = true;
   std::chrono::milliseconds restore_poll{5000};
   std::chrono::seconds dms_timeout{600};
   // SIGINT / SIGTERM: the run stops at a safe point (uploads in flight cancelled, a running

@@ -3,6 +3,9 @@
 #include "core/json_fields.hpp"
 #include "core/plan.hpp"
 #include "migrate/live_task.hpp"
+#include "migrate/replicate_step.hpp"
+
+#include <fmt/format.h>
 
 namespace m2r {
 
@@ -20,13 +23,22 @@ Expected<StatusReport> migration_status(const MigrationConfig& config, Journal& 
   const auto aborted = M2R_TRY(journal.step("abort"));
   auto live = read_live_task(*aws, arn);
   if (!live) {
+    const bool by_abort = aborted && aborted->status == StepStatus::done;
     report.note = live.error().kind == ErrorKind::not_found
-                      ? std::string(aborted && aborted->status == StepStatus::done
-                                        ? "the DMS task was deleted by `mssql2rds abort`"
-                                        : "the DMS task " + arn + " no longer exists")
+                      ? std::string(by_abort ? "the DMS task was deleted by `mssql2rds abort`"
+                                             : "the DMS task " + arn + " no longer exists")
                       : "DMS: " + live.error().message;
+    if (live.error().kind == ErrorKind::not_found && !by_abort) {
+      report.problem = Error(ErrorKind::not_found,
+                             fmt::format("the DMS task {} no longer exists: it was deleted outside mssql2rds, and no "
+                                         "change is replicated",
+                                         arn),
+                             "`mssql2rds run` creates it again from the recorded start LSN when the source log still "
+                             "holds it (and otherwise says to take a new backup: `mssql2rds run --redo-from backup`)");
+    }
     return report;
   }
+  if (live->task.status == "failed") report.problem = task_failed_error(live->task);
   report.task = {{"arn", live->task.arn},
                  {"identifier", live->task.identifier},
                  {"status", live->task.status},

@@ -19,6 +19,9 @@ struct StatusReport {
   std::optional<double> latency_source_s;
   std::optional<double> latency_target_s;
   std::string note;             // what could not be read
+  // The replication is broken behind the tool's back (its task deleted or failed outside
+  // mssql2rds): `status` shows the report, then this error, and exits with its code.
+  std::optional<Error> problem;
 };
 
 Expected<StatusReport> migration_status(const MigrationConfig& config, Journal& journal,

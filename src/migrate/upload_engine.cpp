@@ -44,6 +44,7 @@ struct Candidate {
   std::string etag;
   std::string crc32c;
   std::string md5;  // base64; empty when only ListParts knew the part (then etag == hex md5)
+  bool journaled = false;  // the journal recorded this part as read from the file
 };
 
 struct Task {
@@ -63,6 +64,9 @@ class Engine {
 
  private:
   Expected<void> resume_or_create(std::uint64_t size_now);
+  // The upload id is gone because S3 completed it (a kill between CompleteMultipartUpload's
+  // answer and the journal's record): adopts the object when it is the journaled parts.
+  Expected<bool> adopt_completed(const std::string& upload_id, std::uint64_t part_size, std::uint64_t size_now);
   Expected<void> dispatch_all(std::uint64_t size);
   Expected<std::uint64_t> dispatch_streaming();
   Expected<void> verify_and_complete(std::uint64_t final_size);
@@ -211,6 +215,9 @@ Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
                               (m_req.streaming || prior_part_size >= minimum_part_size(size_now));
     auto listed = m_store.list_parts(m_req.bucket, m_req.key, prior_id);
     if (!listed && listed.error().kind != ErrorKind::not_found) return tl::unexpected(listed.error());
+    if (!listed && !m_req.streaming && part_size_ok && M2R_TRY(adopt_completed(prior_id, prior_part_size, size_now))) {
+      return {};
+    }
     if (listed && part_size_ok) {
       m_result.upload_id = prior_id;
       m_result.part_size = prior_part_size;
@@ -227,6 +234,7 @@ Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
           }
           c.crc32c = it->second.checksum_crc32c;
           c.md5 = it->second.content_md5;
+          c.journaled = true;
         } else if (p.checksum_crc32c.empty()) {
           continue;  // not journaled and no checksum to confirm it by
         }
@@ -247,6 +255,17 @@ Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
   }
 
   m_result.upload_id = M2R_TRY(m_store.create_multipart(m_req.bucket, m_req.key));
+  // Uploads of this key that are not this one were left by a create whose answer was lost (and
+  // retried) or by an attempt killed before its id reached the journal: abort them, so nothing
+  // is left behind (the journal's lock keeps any other run of this migration out).
+  if (auto open = m_store.list_multipart_uploads(m_req.bucket, m_req.key)) {
+    for (const auto& u : *open) {
+      if (u.key != m_req.key || u.upload_id == m_result.upload_id) continue;
+      if (m_store.abort(m_req.bucket, m_req.key, u.upload_id)) {
+        M2R_TRY(m_journal.append_event(m_req.step, "upload_orphan_aborted", {{"upload_id", u.upload_id}}));
+      }
+    }
+  }
   M2R_TRY(m_journal.record_outputs(m_req.step, {{"upload",
                                                  {{"bucket", m_req.bucket},
                                                   {"key", m_req.key},
@@ -255,6 +274,48 @@ Expected<void> Engine::resume_or_create(std::uint64_t size_now) {
                                                   {"completed", false},
                                                   {"etag", ""}}}}));
   return {};
+}
+
+Expected<bool> Engine::adopt_completed(const std::string& upload_id, std::uint64_t part_size, std::uint64_t size_now) {
+  auto head = m_store.head_object(m_req.bucket, m_req.key);
+  if (!head) {
+    if (head.error().kind == ErrorKind::not_found) return false;
+    return tl::unexpected(head.error());
+  }
+  if (head->size != size_now) return false;
+  std::map<int, UploadPartRecord> journaled;
+  for (auto& rec : M2R_TRY(m_journal.parts(upload_id))) journaled[rec.part_number] = rec;
+  std::vector<std::string> crcs, md5s;
+  for (const auto& range : M2R_TRY(part_ranges(size_now, part_size))) {
+    const auto it = journaled.find(range.number);
+    if (it == journaled.end() || it->second.size != range.size || it->second.offset != range.offset) return false;
+    crcs.push_back(it->second.checksum_crc32c);
+    if (!it->second.content_md5.empty()) {
+      md5s.push_back(aws::hex_encode(aws::base64_decode(it->second.content_md5).value_or("")));
+    }
+  }
+  // The object is these parts when S3's composite CRC32C (with or without its part count, as
+  // moto reports it) or, with every part's MD5 known, its ETag is the one the parts make.
+  const std::string want_crc = aws::composite_crc32c(crcs);
+  const std::string& reported = head->checksum_crc32c;
+  const bool crc_ok = !reported.empty() && !want_crc.empty() &&
+                      (reported == want_crc || reported == want_crc.substr(0, want_crc.find('-')));
+  const bool etag_ok = md5s.size() == crcs.size() && head->etag == aws::multipart_etag(md5s);
+  if (!crc_ok && !etag_ok) return false;
+  m_result.upload_id = upload_id;
+  m_result.etag = head->etag;
+  m_result.checksum_crc32c = reported.empty() ? want_crc : reported;
+  m_result.size = head->size;
+  m_result.parts = static_cast<int>(crcs.size());
+  m_result.resumed = true;
+  M2R_TRY(m_journal.record_outputs(m_req.step, {{"upload",
+                                                 {{"completed", true},
+                                                  {"etag", m_result.etag},
+                                                  {"checksum_crc32c", m_result.checksum_crc32c},
+                                                  {"size", head->size}}}}));
+  M2R_TRY(m_journal.append_event(m_req.step, "upload_adopted",
+                                 {{"upload_id", upload_id}, {"etag", head->etag}, {"parts", crcs.size()}}));
+  return true;
 }
 
 Expected<void> Engine::dispatch_all(std::uint64_t size) {
@@ -355,6 +416,16 @@ Expected<void> Engine::verify_and_complete(std::uint64_t final_size) {
                   "run the upload again: missing parts are sent again");
     }
     const auto& r = remote->second;
+    // With MD5s computed here, S3's part ETag (the part's MD5 without SSE-KMS) is checked
+    // against the local bytes' MD5, not against the ETag S3 itself answered.
+    const std::string local_md5_hex =
+        local->second.md5.empty() ? std::string() : aws::hex_encode(aws::base64_decode(local->second.md5).value_or(""));
+    if (m_want_md5 && !local_md5_hex.empty() && r.etag != local_md5_hex) {
+      return fail(ErrorKind::integrity,
+                  fmt::format("part {} on S3 has ETag {}, but the local part's MD5 is {}: S3 holds other bytes",
+                              range.number, r.etag, local_md5_hex),
+                  "run the upload again: differing parts are sent again");
+    }
     if (r.size != range.size || r.etag != local->second.etag ||
         (!r.checksum_crc32c.empty() && r.checksum_crc32c != local->second.crc32c)) {
       return fail(ErrorKind::integrity,
@@ -365,7 +436,7 @@ Expected<void> Engine::verify_and_complete(std::uint64_t final_size) {
                   "run the upload again: differing parts are sent again");
     }
     completed.push_back({range.number, local->second.etag, local->second.crc32c});
-    etags.push_back(local->second.etag);
+    etags.push_back(m_want_md5 && !local_md5_hex.empty() ? local_md5_hex : local->second.etag);
     crcs.push_back(local->second.crc32c);
   }
 
@@ -593,6 +664,16 @@ Expected<void> Engine::process(Task& task, char* buffer) {
       }
       emit({.kind = UploadEvent::Kind::part_done, .part_number = range.number, .reused = true});
       return {};
+    }
+    if (c.journaled && !m_req.streaming && c.size == range.size) {
+      // The same bytes of a finished backup file no longer give the checksum they had when
+      // this part was uploaded from them: the file was changed after the backup (its size and
+      // time were checked before). Uploading the rest would assemble an object that is neither.
+      return fail(ErrorKind::integrity,
+                  fmt::format("part {} of {} (bytes {}..{}) is not what was uploaded from it before: CRC32C {} now, "
+                              "{} when it was sent; the file changed since the backup",
+                              range.number, m_req.key, range.offset, range.offset + range.size, crc, c.crc32c),
+                  "take a new backup and upload that: `mssql2rds run --redo-from backup`");
     }
   }
 

@@ -42,6 +42,11 @@ class FakeObjectStore final : public ObjectStore {
   int completes();
   // Replace what HeadObject reports (to test that a bad answer is caught).
   std::function<void(ObjectInfo&)> tamper_head;
+  // Damages a part's bytes before the store checks and keeps them; with verifies_digests off
+  // (an S3-compatible store that ignores Content-MD5 and x-amz-checksum-*), the damage is kept
+  // and the part's ETag and CRC32C are those of the damaged bytes.
+  std::function<void(int part_number, std::string& bytes)> damage_part;
+  bool verifies_digests = true;
 
  private:
   struct Part {

@@ -107,3 +107,20 @@ TEST_F(AbortTest, WithoutCredentialsNothingIsTouched) {
   EXPECT_FALSE(m.journal.step("abort").value());
   EXPECT_EQ(m.store->upload_ids().size(), 2u);
 }
+
+TEST(AbortBeforeRunTest, IsRefusedAsTheUsersMistakeAndLeavesTheJournalUsableByRun) {
+  // Given a configuration that has never run, abort should refuse with exit code 2 (not a bug),
+  // touch nothing, and record nothing that would make the first `run` refuse the journal.
+  Migration fresh;
+  const std::string other = fresh.store->create_multipart("bkt", "sales/somebody_elses.bak").value();
+  auto r = abort_migration(fresh.config, fresh.connections, fresh.journal, fresh.events, {.drop_target_database = true});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid_input);
+  EXPECT_EQ(exit_code_for(r.error().kind), 2);
+  EXPECT_NE(r.error().message.find("nothing to abort"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().hint.find("mssql2rds run"), std::string::npos);
+  EXPECT_TRUE(fresh.journal.steps().value().empty());
+  EXPECT_EQ(fresh.store->upload_ids(), (std::vector<std::string>{other}));
+  EXPECT_TRUE(fresh.aws_world.calls().empty());
+  EXPECT_TRUE(fresh.target_databases_opened.empty());
+}

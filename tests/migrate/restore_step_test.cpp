@@ -145,3 +145,57 @@ TEST_F(RestoreStepTest, WaitsWhileTwoTasksRunOnTheInstance) {
   for (const auto& e : events.events()) waited |= e.message.find("two backup/restore tasks") != std::string::npos;
   EXPECT_TRUE(waited);
 }
+
+TEST_F(RestoreStepTest, ATaskInErrorIsDiagnosedItsPartialDatabaseDroppedAndTheNextRunStartsANewTask) {
+  // Given a restore task ending in ERROR because the media is damaged (3241), the step should
+  // name the cause and the redo that fixes it, drop the partial database the task left, keep
+  // the attempt in its outputs and forget the task id; the next run should start a new task
+  // (not re-report the failed one) and succeed.
+  const char* damaged = "[2026-12-02 04:00:00.000] Task execution has started.\n[2026-12-02 04:00:01.000] The media "
+                        "family on device 'arn:aws:s3:::bkt/sales/full.bak' is incorrectly formed. SQL Server cannot "
+                        "process this media family.";
+  target.on("@task_id = 8", tasks({task(8, "Sales", 10, "ERROR", damaged)}));
+  target.on("@task_id = 9", tasks({task(9, "Sales", 100, "SUCCESS")}));
+  target.on("rds_task_status", tasks({task(8, "Sales", 10, "ERROR", damaged)}));
+  target.on_rows("rds_restore_database", {"task_id"}, {{SqlValue(8)}});
+  target.on_rows("rds_restore_database", {"task_id"}, {{SqlValue(9)}});
+  target.on_rows("DB_ID", {"id"}, {{SqlValue(9)}});
+  target.on_count("rds_drop_database", 0);
+
+  auto first = run();
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().kind, ErrorKind::prerequisite);
+  EXPECT_NE(first.error().message.find("damaged"), std::string::npos) << first.error().message;
+  EXPECT_NE(first.error().message.find("partial database Sales it left was dropped"), std::string::npos);
+  EXPECT_NE(first.error().hint.find("--redo-from upload"), std::string::npos) << first.error().hint;
+  EXPECT_NE(first.error().hint.find("starts a new restore task"), std::string::npos);
+  bool dropped = false;
+  for (const auto& e : target.executed()) dropped = dropped || e.sql.find("rds_drop_database") != std::string::npos;
+  EXPECT_TRUE(dropped);
+  const auto rec = journal.step("restore").value();
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->outputs.value("task_id", -1), 0);
+  ASSERT_EQ(rec->outputs["failed_attempts"].size(), 1u);
+  EXPECT_EQ(rec->outputs["failed_attempts"][0]["task_id"], 8);
+  EXPECT_EQ(rec->outputs["failed_attempts"][0]["lifecycle"], "ERROR");
+
+  auto second = run(rec->outputs);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->value("task_id", 0), 9);
+  EXPECT_EQ(restores_started(), 2);
+}
+
+TEST_F(RestoreStepTest, ANameTakenByAnotherDatabaseIsNeverDropped) {
+  // Given a task in ERROR because a database of that name already exists, the step must not
+  // drop that database (it is not the restore's), and says how to choose another name.
+  const char* taken = "Database 'Sales' already exists. Two databases that differ only by case or accent are not "
+                      "allowed. Choose a different database name.";
+  target.on("@task_id = 8", tasks({task(8, "Sales", 0, "ERROR", taken)}));
+  target.on("rds_task_status", tasks({}));
+  target.on_rows("rds_restore_database", {"task_id"}, {{SqlValue(8)}});
+  target.on_rows("DB_ID", {"id"}, {{SqlValue(5)}});
+  auto out = run();
+  ASSERT_FALSE(out);
+  for (const auto& e : target.executed()) EXPECT_EQ(e.sql.find("rds_drop_database"), std::string::npos) << e.sql;
+  EXPECT_NE(out.error().hint.find("another [target] database"), std::string::npos) << out.error().hint;
+}

@@ -85,6 +85,8 @@ class RunTest : public ::testing::Test {
 
   Expected<void> run(RunOptions options = {}) {
     options.restore_poll = std::chrono::milliseconds(5000);  // on the fake clock: no real wait
+    // The steps' behaviour, without the preflight's reads (run_preflight_test.cpp covers it).
+    options.preflight = false;
     return run_migration(m.config, m.connections, m.journal, m.events, options);
   }
   std::vector<std::string> events_of(EventKind kind) const {
@@ -210,4 +212,73 @@ TEST_F(RunTest, WithoutCredentialsTheUploadStepSaysSo) {
   EXPECT_EQ(out.error().kind, ErrorKind::auth);
   EXPECT_EQ(status_of("capture_lsn"), StepStatus::done);
   EXPECT_EQ(status_of("upload"), StepStatus::failed);
+}
+
+TEST_F(RunTest, ADmsTaskDeletedBehindTheToolsBackIsCreatedAgainWhenTheSourceLogStillHoldsItsStart) {
+  // Given a finished run whose DMS task someone deleted, `run` should not say "replicating":
+  // it proves the source log still holds the start LSN, creates the task again from it, and
+  // says so.
+  ASSERT_TRUE(run());
+  m.aws_world.tasks.clear();
+  ASSERT_TRUE(run()) << ::testing::PrintToString(m.messages());
+  EXPECT_EQ(m.aws_world.count("dms:CreateReplicationTask"), 2);
+  ASSERT_EQ(m.aws_world.tasks.size(), 1u);
+  EXPECT_EQ(m.aws_world.tasks.begin()->second["CdcStartPosition"], "00000025:00000b54:0001");
+  EXPECT_FALSE(m.source_ran("MIN([Current LSN])").empty());
+  EXPECT_TRUE(m.said("no longer exists"));
+}
+
+TEST_F(RunTest, ADeletedTaskWhoseStartTheLogNoLongerHoldsIsNotCreatedAgainAndANewBackupIsNamed) {
+  ASSERT_TRUE(run());
+  m.aws_world.tasks.clear();
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  m.source->on_rows("MIN([Current LSN])", {"oldest"}, {{"00000030:00000010:0001"}});  // truncated past the start
+  auto r = run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::prerequisite);
+  EXPECT_NE(r.error().message.find("truncated"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().hint.find("--redo-from backup"), std::string::npos) << r.error().hint;
+  EXPECT_EQ(m.aws_world.count("dms:CreateReplicationTask"), 1);
+  EXPECT_TRUE(m.aws_world.tasks.empty());
+}
+
+TEST_F(RunTest, AChangedBucketAfterTheUploadIsRefusedAndRedoFromUploadUsesTheNewOne) {
+  // Given a run stopped after the upload, a changed [s3] bucket should be refused (exit 12)
+  // naming the key; with --redo-from upload the file goes to the new bucket and the restore
+  // reads it from there.
+  RunOptions first;
+  first.stop_after = "upload";
+  ASSERT_TRUE(run(first));
+  m.config.s3.bucket = "bkt2";
+  auto refused = run();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::config_changed);
+  EXPECT_NE(refused.error().message.find("[s3] bucket: \"bkt\" -> \"bkt2\""), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(m.source_ran("BACKUP DATABASE").size(), 1u);
+
+  RunOptions redo;
+  redo.redo_from = "upload";
+  redo.stop_after = "upload";
+  ASSERT_TRUE(run(redo)) << ::testing::PrintToString(m.messages());
+  EXPECT_EQ(m.source_ran("BACKUP DATABASE").size(), 1u);  // the backup is kept
+  EXPECT_TRUE(m.store->object("bkt2", layout.s3_keys.at(0)));
+  const auto upload = m.journal.step("upload").value();
+  EXPECT_EQ(upload->inputs["[s3] bucket"], "bkt2");
+}
+
+TEST_F(RunTest, ABackupFileChangedBeforeTheUploadIsNeverUploaded) {
+  // Given the backup done and its file then changed (another size), the upload should stop
+  // naming the file and the redo, and send nothing.
+  RunOptions first;
+  first.stop_after = "capture_lsn";
+  ASSERT_TRUE(run(first));
+  dir.write(std::filesystem::path(layout.local_files.at(0)).filename().string(), std::string(2 * 1024 * 1024, 'x'));
+  auto r = run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::integrity);
+  EXPECT_NE(r.error().message.find("changed since the backup ended"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().hint.find("--redo-from backup"), std::string::npos);
+  EXPECT_FALSE(m.store->object("bkt", layout.s3_keys.at(0)));
+  EXPECT_TRUE(m.store->upload_ids().empty());
 }

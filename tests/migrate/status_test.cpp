@@ -42,6 +42,22 @@ TEST_F(StatusTest, ATaskThatNoLongerExistsIsSaid) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->note, std::string("the DMS task ") + k_task_arn + " no longer exists");
   EXPECT_TRUE(r->task.is_null());
+  // Deleted outside the tool: nothing replicates, so status must not exit 0.
+  ASSERT_TRUE(r->problem);
+  EXPECT_EQ(r->problem->kind, ErrorKind::not_found);
+  EXPECT_NE(r->problem->hint.find("mssql2rds run"), std::string::npos) << r->problem->hint;
+}
+
+TEST_F(StatusTest, AFailedTaskIsAProblemWithItsDiagnosis) {
+  replicating();
+  m.aws_world.tasks[k_task_arn] = FakeAwsWorld::task(k_task_arn, "sales-cdc", "failed");
+  m.aws_world.tasks[k_task_arn]["LastFailureMessage"] =
+      "[SOURCE_CAPTURE ]E: Failed to access LSN '0000dbd9:0006f9ad:0003' in the backup log sets since BACKUP/LOG-s are "
+      "not available. [1020465]";
+  auto r = status();
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->problem);
+  EXPECT_NE(r->problem->message.find("failed"), std::string::npos) << r->problem->message;
 }
 
 TEST_F(StatusTest, ATaskDeletedByAbortIsSaidSo) {
@@ -50,6 +66,7 @@ TEST_F(StatusTest, ATaskDeletedByAbortIsSaidSo) {
   auto r = status();
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->note, "the DMS task was deleted by `mssql2rds abort`");
+  EXPECT_FALSE(r->problem);  // the user asked for it
 }
 
 TEST_F(StatusTest, WithoutCredentialsTheJournalIsShownAndTheGapNamed) {

@@ -248,8 +248,10 @@ TEST_F(UploadEngineTest, ResumesUnderTheSameUploadIdSendingOnlyWhatIsMissing) {
   EXPECT_EQ(store.object("backups", "db/full.bak"), content);
 }
 
-TEST_F(UploadEngineTest, ResendsAPartThatChangedLocallySinceTheCrash) {
-  // Given a crash after 2 parts and then a change to part 1's bytes, should send part 1 again.
+TEST_F(UploadEngineTest, AFileChangedSinceTheCrashStopsTheResumeInsteadOfUploadingIt) {
+  // Given a crash after 2 parts and then a change inside part 1's bytes (same size), the resume
+  // should stop with an integrity error naming the part and the new backup as the fix, send
+  // nothing more and complete nothing: the object must never be a mix of two files.
   std::string content = random_bytes(16 * k_mib, 6);
   MemoryFileReader file(content);
   store.before_upload_part = [&](int, int call) -> Expected<void> {
@@ -259,12 +261,72 @@ TEST_F(UploadEngineTest, ResendsAPartThatChangedLocallySinceTheCrash) {
   ASSERT_FALSE(upload(request(1), file));
   store.before_upload_part = nullptr;
   file.overwrite(100, "changed");
-  content.replace(100, 7, "changed");
   auto second = upload(request(1), file);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().kind, ErrorKind::integrity);
+  EXPECT_NE(second.error().message.find("part 1 "), std::string::npos) << second.error().message;
+  EXPECT_NE(second.error().message.find("changed since the backup"), std::string::npos);
+  EXPECT_NE(second.error().hint.find("--redo-from backup"), std::string::npos);
+  EXPECT_EQ(store.completes(), 0);
+  EXPECT_FALSE(store.object("backups", "db/full.bak"));
+}
+
+TEST_F(UploadEngineTest, AnUploadS3CompletedBeforeTheJournalKnewIsAdoptedNotStartedAgain) {
+  // Given a kill right after S3 completed the upload but before the journal recorded it, the
+  // resume should find the object by HEAD, check it is the journaled parts (size, composite
+  // CRC32C), adopt it and send nothing.
+  const std::string content = random_bytes(12 * k_mib, 17);
+  MemoryFileReader file(content);
+  auto first = upload(request(1), file);
+  ASSERT_TRUE(first);
+  // What the journal held before CompleteMultipartUpload's answer arrived.
+  ASSERT_TRUE(journal.record_outputs("upload", {{"upload", {{"completed", false}, {"etag", ""}}}}));
+  const int calls = store.upload_part_calls();
+  auto second = upload(request(), file);
   ASSERT_TRUE(second) << second.error().message;
-  EXPECT_EQ(second->parts_reused, 1);
-  EXPECT_EQ(store.parts_uploaded(), (std::vector<int>{1, 2, 1, 3, 4}));
+  EXPECT_TRUE(second->resumed);
+  EXPECT_EQ(second->etag, first->etag);
+  EXPECT_EQ(store.upload_part_calls(), calls);
+  EXPECT_EQ(store.completes(), 1);
+  EXPECT_EQ(store.upload_ids().size(), 0u);  // no new multipart upload left behind
+  const auto events = journal.events(0, 100).value();
+  EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const JournalEvent& e) { return e.kind == "upload_adopted"; }));
+}
+
+TEST_F(UploadEngineTest, AnObjectOfOtherBytesAtTheKeyIsNotAdopted) {
+  // Given the same kill, but the key now holds an object of other bytes (somebody else's
+  // upload), the resume must not adopt it: it uploads the file again.
+  const std::string content = random_bytes(12 * k_mib, 18);
+  MemoryFileReader file(content);
+  ASSERT_TRUE(upload(request(1), file));
+  ASSERT_TRUE(journal.record_outputs("upload", {{"upload", {{"completed", false}, {"etag", ""}}}}));
+  MemoryJournal other_journal;
+  ASSERT_TRUE(other_journal.begin_step("upload", {}));
+  const std::string other = random_bytes(12 * k_mib, 19);
+  MemoryFileReader other_file(other);
+  ASSERT_TRUE(upload_file(request(1), store, other_file, other_journal, observer));
+  auto again = upload(request(), file);
+  ASSERT_TRUE(again) << again.error().message;
   EXPECT_EQ(store.object("backups", "db/full.bak"), content);
+  EXPECT_EQ(store.completes(), 3);
+}
+
+TEST_F(UploadEngineTest, EtagModeChecksEachPartAgainstTheLocalMd5NotAgainstWhatTheStoreAnswered) {
+  // Given an S3-compatible store that verifies no digest and damages part 2 on the way (its
+  // ETag is then the damaged bytes' MD5), etag verification must fail naming part 2.
+  const std::string content = random_bytes(12 * k_mib, 20);
+  MemoryFileReader file(content);
+  store.verifies_digests = false;
+  store.damage_part = [](int part, std::string& bytes) {
+    if (part == 2) bytes[10] = static_cast<char>(bytes[10] ^ 0x5a);
+  };
+  auto r = request(1);
+  r.object_check = ObjectCheck::etag;
+  auto result = upload(r, file);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ErrorKind::integrity);
+  EXPECT_NE(result.error().message.find("part 2 "), std::string::npos) << result.error().message;
+  EXPECT_EQ(store.completes(), 0);
 }
 
 TEST_F(UploadEngineTest, StartsOverCleanlyWhenTheUploadIdIsGone) {
@@ -519,4 +581,18 @@ TEST_F(UploadEngineTest, AbortsAbandonedUploadsButKeepsTheOnesInUse) {
 }
 
 }  // namespace
+TEST_F(UploadEngineTest, AnOrphanUploadOfTheSameKeyLeftByALostCreateIsAborted) {
+  // Given an upload of this key that no journal knows (a CreateMultipartUpload whose answer was
+  // lost and retried, or a kill before the id was journaled), the upload should abort it, and
+  // leave only the completed object; uploads of other keys are not touched.
+  const auto orphan = store.create_multipart("backups", "db/full.bak").value();
+  const auto other = store.create_multipart("backups", "db/full.bak.other").value();
+  const std::string content = random_bytes(6 * k_mib, 21);
+  MemoryFileReader file(content);
+  auto r = upload(request(), file);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(store.upload_ids(), (std::vector<std::string>{other}));
+  EXPECT_NE(r->upload_id, orphan);
+}
+
 }  // namespace m2r

@@ -1,0 +1,37 @@
+#include "migrate/support/scripted_source.hpp"
+
+namespace m2r::test {
+
+using mssql::SqlValue;
+
+void script_database_state(mssql::FakeSqlSession& s, const SourceShape& shape) {
+  s.on_rows("state_desc, recovery_model_desc",
+            {"name", "database_id", "state_desc", "recovery_model_desc", "is_cdc_enabled", "is_published",
+             "log_reuse_wait_desc", "compatibility_level", "is_encrypted"},
+            {{"Sales", 5, "ONLINE", shape.recovery, shape.cdc ? 1 : 0, shape.published ? 1 : 0, "NOTHING", 150, 0}});
+}
+
+void script_table_flags(mssql::FakeSqlSession& s, const SourceShape& shape) {
+  s.on_rows("t.is_tracked_by_cdc",
+            {"schema_name", "table_name", "is_published", "is_tracked_by_cdc", "is_memory_optimized"},
+            {{"dbo", "Orders", shape.published ? 1 : 0, 0, 0}, {"dbo", "AuditLog", 0, shape.cdc ? 1 : 0, 0}});
+}
+
+// A source as the check reads it: SQL Server 2019, sysadmin, two tables (dbo.Orders with a
+// primary key, dbo.AuditLog without one).
+void script_source(mssql::FakeSqlSession& s, const SourceShape& shape) {
+  s.on_rows("ProductVersion", {"v"}, {{"15.0.4345.5"}});
+  script_database_state(s, shape);
+  s.on_rows("is_accelerated_database_recovery_on", {"is_accelerated_database_recovery_on", "delayed_durability_desc"},
+            {{0, "DISABLED"}});
+  s.on_rows("IS_SRVROLEMEMBER", {"s"}, {{1}});
+  s.on_rows("fn_dblog", {"Current LSN"}, {{"00000025:00000b8f:0004"}});
+  s.on_rows("msdb.dbo.backupset", {"backup_set_id"}, {});
+  s.on_rows("sys.master_files", {"kb"}, {{SqlValue(std::int64_t{1024 * 1024})}});
+  s.on_rows("SELECT DB_ID(", {"id"}, {{5}});
+  script_table_flags(s, shape);
+  s.on_rows("AS has_pk", {"schema_name", "table_name", "object_id", "has_pk", "has_identity"},
+            {{"dbo", "Orders", 101, 1, 1}, {"dbo", "AuditLog", 102, 0, 0}});
+}
+
+}  // namespace m2r::test

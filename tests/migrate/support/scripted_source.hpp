@@ -1,0 +1,21 @@
+#pragma once
+// A source SQL Server as `check` (and `run`'s preflight) reads it, scripted on a
+// FakeSqlSession: SQL Server 2019, sysadmin, database Sales with two tables (dbo.Orders with a
+// primary key, dbo.AuditLog without one), published and MS-CDC-enabled unless told otherwise.
+#include <string>
+
+#include "fakes/fake_sql_session.hpp"
+
+namespace m2r::test {
+
+struct SourceShape {
+  std::string recovery = "FULL";
+  bool published = true;  // the database is published and the PK table an article
+  bool cdc = true;        // MS-CDC on, and the table without a PK tracked
+};
+
+void script_database_state(mssql::FakeSqlSession& s, const SourceShape& shape);
+void script_table_flags(mssql::FakeSqlSession& s, const SourceShape& shape);
+void script_source(mssql::FakeSqlSession& s, const SourceShape& shape);
+
+}  // namespace m2r::test
