@@ -111,6 +111,18 @@ Expected<std::unique_ptr<mssql::SqlSession>> CliWorldTest::source_session() cons
   return std::unique_ptr<mssql::SqlSession>(std::move(session));
 }
 
+Expected<std::unique_ptr<mssql::SqlSession>> CliWorldTest::target_session(const std::string& database) const {
+  const auto w = nlohmann::json::parse(read_text(world_dir() + "/world.json"), nullptr, false);
+  mssql::ConnectionSettings settings;
+  settings.server = "127.0.0.1";
+  settings.port = static_cast<std::uint16_t>(w.is_discarded() ? 0 : w["target"].value("port", 0));
+  settings.database = database;
+  settings.login = "sa";
+  settings.encrypt = false;
+  auto session = M2R_TRY(mssql::OdbcSession::connect(settings, mssql::Secret(sa_password())));
+  return std::unique_ptr<mssql::SqlSession>(std::move(session));
+}
+
 void CliWorldTest::upload_one_part_at_a_time() const {
   std::string text = read_text(config());
   text.replace(text.find("connections = 4\n"), 16, "connections = 1\npart_size_mib = 5\n");

@@ -45,6 +45,8 @@ class CliWorldTest : public ::testing::Test {
   int source_port() const;
   // A session to the sample database on the source, as sa.
   Expected<std::unique_ptr<mssql::SqlSession>> source_session() const;
+  // A session to `database` on the RDS instance, as its master user.
+  Expected<std::unique_ptr<mssql::SqlSession>> target_session(const std::string& database) const;
   // The config's upload sends one 5 MiB part at a time, of an uncompressed backup: with
   // add_incompressible_attachments, an upload long enough to interrupt in its middle.
   void upload_one_part_at_a_time() const;
