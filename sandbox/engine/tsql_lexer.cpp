@@ -148,6 +148,7 @@ bool starts_statement(const std::vector<Token>& cur, const Token& prev, const To
   const std::string first = upper(cur.front().text);
   const std::string p = prev.kind == TokKind::word ? upper(prev.text) : prev.text;
   if (p == "ON" || p == "FOR" || p == "AFTER" || p == "OF" || p == ",") return false;  // ON DELETE CASCADE, triggers
+  if (k == "IF" && first == "DROP" && cur.size() == 2) return false;  // DROP TABLE|VIEW|... IF EXISTS
   if (k == "SET") return !(first == "UPDATE" || first == "ALTER" || p == "DELETE" || p == "UPDATE");
   if (k == "SELECT") {
     if (p == "UNION" || p == "ALL" || p == "EXCEPT" || p == "INTERSECT" || p == "(" || p == "AS") return false;
