@@ -171,7 +171,10 @@ bool starts_statement(const std::vector<Token>& cur, const Token& prev, const To
 
 std::vector<Statement> split_statements(const std::string& sql) {
   std::vector<Statement> out;
-  for (const auto& [batch, base] : split_go(sql)) {
+  for (const auto& batch_at : split_go(sql)) {
+    // Named copies, not structured bindings: clang 14 (the fuzz build) cannot capture those.
+    const std::string& batch = batch_at.first;
+    const std::size_t base = batch_at.second;
     auto toks = tokenize(batch);
     std::vector<Token> cur;
     auto line_of = [&](std::size_t off) {
