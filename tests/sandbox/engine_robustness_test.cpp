@@ -109,7 +109,7 @@ TEST_F(EngineRobustnessTest, TruncatedStatementsOfEveryKindFailCleanly) {
       "DELETE FROM dbo.T WHERE Id = 99",
       "SELECT TOP (1) Id FROM dbo.T WHERE Name = N'b' ORDER BY Id",
       "DBCC CHECKIDENT ('dbo.T', RESEED, 5)",
-      "BACKUP DATABASE shop TO DISK = 'x.bak' WITH INIT, STATS = 10",
+      "BACKUP DATABASE shop TO DISK = '" + m_dir + "/x.bak' WITH INIT, STATS = 10",
       "RESTORE DATABASE nowhere FROM DISK = 'nowhere.bak' WITH NORECOVERY",
       "WAITFOR DELAY '00:00:00.010'",
       "TRUNCATE TABLE dbo.T",
