@@ -35,6 +35,7 @@ cp -rn fuzz/corpus/tsql/. "$corpus/"
 parallel=()
 [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")  # each job logs to fuzz-N.log
 echo "fuzzing the T-SQL engine for $minutes min ($jobs job(s)); corpus $corpus, findings in $artifacts/"
-"$build/fuzz/tsql_fuzz" -dict=fuzz/tsql.dict -timeout=10 -rss_limit_mb=4096 \
+# A UBSan report is a finding too (the fuzz build's UBSan recovers by default).
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} "$build/fuzz/tsql_fuzz" -dict=fuzz/tsql.dict -timeout=10 -rss_limit_mb=4096 \
   -max_total_time=$((minutes * 60)) "${parallel[@]}" \
   -artifact_prefix="$artifacts/" -print_final_stats=1 "$corpus"

@@ -44,7 +44,7 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     dict=()
     [ -f "fuzz/$f.dict" ] && dict=(-dict="fuzz/$f.dict")
     # -timeout: a batch is bounded by its own budget (fuzz/tsql_fuzz.cpp); 10 s means a hang.
-    "build-fuzz/fuzz/${f}_fuzz" "${dict[@]}" -timeout=10 -rss_limit_mb=4096 -max_total_time="$fuzz_seconds" \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "build-fuzz/fuzz/${f}_fuzz" "${dict[@]}" -timeout=10 -rss_limit_mb=4096 -max_total_time="$fuzz_seconds" \
       -print_final_stats=0 "$work" 2>&1 | tail -n 2
     rm -rf "$work"
   done

@@ -554,7 +554,14 @@ Value cell_to_value(const Cell& c, const ColumnType& t) {
   switch (t.type) {
     case SqlType::int_: case SqlType::bigint: case SqlType::smallint: case SqlType::tinyint: case SqlType::bit:
       if (c.type == SQLITE_INTEGER) return c.i;
-      if (c.type == SQLITE_FLOAT) return static_cast<std::int64_t>(c.d);
+      if (c.type == SQLITE_FLOAT) {
+        // A REAL beyond bigint (SQLite keeps 3.7e40 in an int column as is) would be undefined
+        // behaviour to convert: SQL Server's arithmetic overflow instead.
+        if (!(c.d >= -9223372036854775808.0 && c.d < 9223372036854775808.0)) {
+          raise(8115, 16, "Arithmetic overflow error converting expression to data type " + type_to_string(t) + ".");
+        }
+        return static_cast<std::int64_t>(c.d);
+      }
       return static_cast<std::int64_t>(std::atoll(c.s.c_str()));
     case SqlType::float_:
       if (c.type == SQLITE_INTEGER) return static_cast<double>(c.i);
