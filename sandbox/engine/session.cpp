@@ -91,7 +91,10 @@ std::string row_json(const std::vector<std::string>& cols, const std::vector<Cel
   std::string out = "{";
   for (std::size_t i = 0; i < cells.size(); ++i) {
     if (i) out += ",";
-    out += nlohmann::json(i < cols.size() ? cols[i] : "c" + std::to_string(i)).dump() + ":" + cell_json(cells[i]);
+    // Names are the client's bytes: not valid UTF-8 is replaced (U+FFFD), as cell_json does, rather
+    // than thrown (nlohmann's type_error would escape the statement).
+    out += nlohmann::json(i < cols.size() ? cols[i] : "c" + std::to_string(i)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           ":" + cell_json(cells[i]);
   }
   return out + "}";
 }

@@ -166,6 +166,16 @@ TEST_F(EngineRobustnessTest, AFloatBeyondBigintInAnIntColumnIsArithmeticOverflow
   still_serving();
 }
 
+TEST_F(EngineRobustnessTest, AColumnNameThatIsNotUtf8DoesNotBreakTheLog) {
+  // Found by tsql_fuzz (an uncaught nlohmann::json type_error from the log's row images): a
+  // column whose name holds a byte that is not UTF-8 can still be inserted into and updated.
+  must(*m_s, "CREATE TABLE dbo.Odd ([a\xff] int, b int)");
+  must(*m_s, "INSERT INTO dbo.Odd VALUES (1, 2)");
+  must(*m_s, "UPDATE dbo.Odd SET b = 3");
+  auto r = must(*m_s, "SELECT b FROM dbo.Odd");
+  EXPECT_EQ(as_int(r.sets.at(0).rows.at(0).at(0)), 3);
+}
+
 TEST_F(EngineRobustnessTest, IdentitySeedMayBeNegative) {
   // Given IDENTITY(-5, 1) on a non-key column (it used to throw std::invalid_argument), the first
   // row should get -5.
