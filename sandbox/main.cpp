@@ -4,6 +4,9 @@
 #include "workload/workload_cli.hpp"
 #include "world/world_cli.hpp"
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <cstdio>
 #include <iostream>
@@ -20,6 +23,25 @@ namespace {
 
 constexpr int k_exit_usage = 2;
 
+// A crash of a serving process says so in its log (the world's logs/<instance>.log) before it
+// dies, so `world status` and whoever reads the log learn which instance went and why.
+char g_fatal_note[256] = "mssql2rds-sandbox: fatal signal; the instance stops\n";
+
+void on_fatal_signal(int sig) {
+  const char* name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGABRT ? "SIGABRT" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE" : "SIGILL";
+  (void)!write(STDERR_FILENO, name, std::strlen(name));
+  (void)!write(STDERR_FILENO, ": ", 2);
+  (void)!write(STDERR_FILENO, g_fatal_note, std::strlen(g_fatal_note));
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void note_fatal_signals(const std::string& instances) {
+  std::snprintf(g_fatal_note, sizeof g_fatal_note, "mssql2rds-sandbox: fatal signal in the process serving %s; it stops\n",
+                instances.c_str());
+  for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) signal(sig, on_fatal_signal);
+}
+
 int serve(const sandbox::tds::ServeConfig& cfg) {
   // Block the stop signals before any thread starts so that only sigwait sees them.
   sigset_t stop_signals;
@@ -29,6 +51,11 @@ int serve(const sandbox::tds::ServeConfig& cfg) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto log = [](const std::string& line) { fmt::print(stderr, "mssql2rds-sandbox: {}\n", line); };
+  {
+    std::string names;
+    for (const auto& served : cfg.instances) names += (names.empty() ? "" : ", ") + served.config.name;
+    note_fatal_signals(names);
+  }
   std::vector<std::unique_ptr<sandbox::Instance>> instances;
   std::vector<std::unique_ptr<sandbox::tds::TdsServer>> servers;
   for (const auto& served : cfg.instances) {

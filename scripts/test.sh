@@ -3,7 +3,7 @@
 #   1. installs what a fresh Debian machine lacks (scripts/install-deps.sh)
 #   2. release build with warnings as errors; every CTest test (unit + integration)
 #   3. ASan+UBSan build of the unit tests; runs them
-#   4. clang libFuzzer targets for the parsers, a short run each
+#   4. clang libFuzzer targets for the parsers and the sandbox's T-SQL engine, a short run each
 # Environment: JOBS (default: nproc), FUZZ_SECONDS (default 30), SKIP_SANITIZE=1, SKIP_FUZZ=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,11 +37,15 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzzing the parsers (${fuzz_seconds}s each)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMSSQL2RDS_FUZZ=ON -DMSSQL2RDS_SANDBOX=OFF >/dev/null
-  ninja -C build-fuzz -j "$jobs" lsn_fuzz config_fuzz
-  for f in lsn config; do
+  ninja -C build-fuzz -j "$jobs" lsn_fuzz config_fuzz tsql_fuzz
+  for f in lsn config tsql; do
     work=$(mktemp -d)
     cp -r "fuzz/corpus/$f/." "$work/"
-    "build-fuzz/fuzz/${f}_fuzz" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$work" 2>&1 | tail -n 2
+    dict=()
+    [ -f "fuzz/$f.dict" ] && dict=(-dict="fuzz/$f.dict")
+    # -timeout: a batch is bounded by its own budget (fuzz/tsql_fuzz.cpp); 10 s means a hang.
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "build-fuzz/fuzz/${f}_fuzz" "${dict[@]}" -timeout=10 -rss_limit_mb=4096 -max_total_time="$fuzz_seconds" \
+      -print_final_stats=0 "$work" 2>&1 | tail -n 2
     rm -rf "$work"
   done
 fi

@@ -4,6 +4,7 @@
 
 #include "engine/parse_util.hpp"
 #include "engine/session.hpp"
+#include "engine/tempdb.hpp"
 
 namespace sandbox::engine {
 
@@ -82,14 +83,14 @@ void check_name_free(sqlite3* c, const std::string& name, std::int64_t sid) {
 }  // namespace
 
 void SessionImpl::do_create(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (t.size() < 2) syntax_near(t, 1);
   std::size_t i = 1;
   bool or_alter = false;
   if (t[i].is("OR") && i + 1 < t.size() && t[i + 1].is("ALTER")) { or_alter = true; i += 2; }
   const std::string what = upper(t[i].text);
   if (what == "DATABASE") {
-    if (t.size() < 3) syntax_near(t, 2);
+    if (!is_identifier(t[2])) syntax_near(t, 2);
     if (t.size() > 3) unsupported("CREATE DATABASE with options");
     m_inst.create_database(t[2].text);
     sink.done(DoneKind::statement, std::nullopt, false);
@@ -99,6 +100,15 @@ void SessionImpl::do_create(const Statement& st, ResultSink& sink) {
   if (what == "VIEW" || what == "PROC" || what == "PROCEDURE" || what == "FUNCTION" || what == "TRIGGER")
     return do_create_module(st, i + 1, what == "PROC" ? "PROCEDURE" : what, or_alter, sink);
   if (what == "SCHEMA") {
+    // CREATE SCHEMA name [AUTHORIZATION dbo]: the sandbox's only principal is dbo; schema
+    // elements (CREATE SCHEMA x CREATE TABLE ...) are refused.
+    if (!is_identifier(t[2])) syntax_near(t, 2);
+    if (t.size() > 3) {
+      if (!t[3].is("AUTHORIZATION")) unsupported("CREATE SCHEMA with schema elements");
+      if (!is_identifier(t[4])) syntax_near(t, 4);
+      if (!iequals(t[4].text, "dbo")) raise(15151, 16, "Cannot find the user '" + t[4].text + "', because it does not exist or you do not have permission.");
+      if (t.size() > 5) unsupported("CREATE SCHEMA with schema elements");
+    }
     auto db = cur_db();
     std::lock_guard<std::mutex> lock(db->write_mutex);
     sqlite3* c = cur();
@@ -133,9 +143,9 @@ void SessionImpl::do_create(const Statement& st, ResultSink& sink) {
 }
 
 void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   ObjName tn = parse_name(t, i);
-  if (tn.name.rfind("#", 0) == 0) unsupported("CREATE TABLE #temporary");
+  const bool temp = is_temp_name(tn.name);  // #t / ##t live in tempdb (tempdb.hpp)
   if (i >= t.size() || !is_sym(t[i], "(")) syntax_near(t, i);
   const std::size_t close = match_paren(t, i);
   for (std::size_t k = close + 1; k < t.size(); ++k) {
@@ -144,7 +154,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
     }
     if (t[k].is("TEXTIMAGE_ON") || t[k].is("WITH")) unsupported("CREATE TABLE ... " + upper(t[k].text));
   }
-  const std::string table = sqlite_table_name(tn.schema, tn.name);
+  const std::string table = temp ? temp_sqlite_name(tn.name, m_spid) : sqlite_table_name(tn.schema, tn.name);
   struct Col {
     std::string name, decl;
     ColumnType type;
@@ -240,11 +250,21 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
         col.nullable = false;
         ++k;
         if (k < item_end && is_sym(t[k], "(")) {
+          // IDENTITY(seed, increment), each a signed integer literal.
           std::size_t c2 = match_paren(t, k);
-          if (c2 - k >= 4) {
-            col.seed = std::stoll(t[k + 1].text);
-            col.incr = std::stoll(t[k + 3].text);
-          }
+          std::size_t p = k + 1;
+          auto signed_int = [&]() {
+            const bool neg = p < c2 && is_sym(t[p], "-");
+            if (neg || (p < c2 && is_sym(t[p], "+"))) ++p;
+            if (p >= c2) syntax_near(t, p);
+            const std::int64_t v = int_literal(t[p++]);
+            return neg ? -v : v;
+          };
+          col.seed = signed_int();
+          if (p >= c2 || !is_sym(t[p], ",")) syntax_near(t, p);
+          ++p;
+          col.incr = signed_int();
+          if (p != c2) syntax_near(t, p);
           k = c2 + 1;
         }
       } else if (t[k].is("NOT") && k + 1 < item_end && t[k + 1].is("NULL")) { col.nullable = false; k += 2; }
@@ -264,7 +284,9 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
         else if (e + 1 < item_end && t[e].kind == TokKind::word && is_sym(t[e + 1], "(")) e = match_paren(t, e + 1) + 1;  // GETDATE()
         else ++e;
         bool iv = false;
+        if (e > item_end || k + 1 >= item_end) syntax_near(t, std::min(e, item_end));
         std::string expr = translate(t, k + 1, e, &iv);
+        if (expr.empty()) syntax_near(t, k + 1);
         col.default_sql = expr.front() == '(' ? expr : "(" + expr + ")";
         k = e;
       } else if (t[k].is("REFERENCES")) {
@@ -287,14 +309,20 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
     k = item_end + 1;
   }
   if (cols.empty()) syntax_near(t, close);
+  if (temp && !fks.empty()) unsupported("FOREIGN KEY on a temporary table");
   // SQLite DDL: the declared type is the T-SQL type (typed results come from it); an
-  // identity primary key of one integer column becomes the rowid (AUTOINCREMENT).
-  std::string ddl = "CREATE TABLE " + quote_ident(table) + " (";
+  // identity primary key of one integer column becomes the rowid (AUTOINCREMENT). In a
+  // temporary table any integer identity column does (it has no catalog rows to fill it from);
+  // a primary key on other columns is then enforced as UNIQUE.
+  std::string ddl = "CREATE TABLE " + std::string(temp ? "tempdb." : "") + quote_ident(table) + " (";
   bool rowid_identity = false;
+  std::string identity_column;
   for (std::size_t c = 0; c < cols.size(); ++c) {
     const Col& col = cols[c];
-    const bool as_rowid = col.identity && pk_cols.size() == 1 && iequals(pk_cols[0], col.name) &&
-                          (col.type.type == SqlType::int_ || col.type.type == SqlType::bigint || col.type.type == SqlType::smallint);
+    const bool int_type = col.type.type == SqlType::int_ || col.type.type == SqlType::bigint || col.type.type == SqlType::smallint;
+    const bool as_rowid = col.identity && int_type && (temp || (pk_cols.size() == 1 && iequals(pk_cols[0], col.name)));
+    if (temp && col.identity && !as_rowid) unsupported("IDENTITY column of type " + col.decl + " in a temporary table");
+    if (col.identity) identity_column = col.name;
     if (col.identity && col.incr != 1 && as_rowid) unsupported("IDENTITY with an increment other than 1");
     if (c) ddl += ", ";
     if (as_rowid) {
@@ -307,10 +335,10 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
     if (!col.default_sql.empty()) ddl += " DEFAULT " + col.default_sql;
     if (col.type.type == SqlType::varchar || col.type.type == SqlType::nvarchar) ddl += " COLLATE NOCASE";
   }
-  if (!pk_cols.empty() && !rowid_identity) {
+  if (!pk_cols.empty() && !(rowid_identity && pk_cols.size() == 1 && iequals(pk_cols[0], identity_column))) {
     std::string l;
     for (auto& c : pk_cols) l += (l.empty() ? "" : ", ") + quote_ident(c);
-    ddl += ", PRIMARY KEY (" + l + ")";
+    ddl += std::string(rowid_identity ? ", UNIQUE (" : ", PRIMARY KEY (") + l + ")";
   }
   for (auto& u : uniques) ddl += ", UNIQUE (" + u + ")";
   for (auto& ch : checks) ddl += ", CHECK " + ch;
@@ -328,6 +356,31 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
   auto db = cur_db();
   std::lock_guard<std::mutex> lock(db->write_mutex);
   sqlite3* c = cur();
+  if (temp) {
+    exec(c, "BEGIN IMMEDIATE");
+    try {
+      if (find_temp_table(c, tn.name, m_spid)) raise(2714, 16, "There is already an object named '" + tn.name + "' in the database.");
+      exec(c, ddl);
+      for (const auto& col : cols) {
+        if (col.identity && col.seed != 1) {
+          exec(c, "INSERT INTO tempdb.sqlite_sequence(name, seq) VALUES(" + quote_literal(table) + ", " + std::to_string(col.seed - 1) + ")");
+        }
+        if (col.identity && col.incr != 1) unsupported("IDENTITY with an increment other than 1");
+      }
+      TempTable tt;
+      tt.sqlite_name = table;
+      tt.name = tn.name;
+      tt.owner_spid = m_spid;
+      tt.identity_column = identity_column;
+      register_temp_table(c, tt);
+      exec(c, "COMMIT");
+    } catch (...) {
+      sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    sink.done(DoneKind::statement, std::nullopt, false);
+    return;
+  }
   exec(c, "BEGIN IMMEDIATE");
   try {
     const std::int64_t sid = schema_id(c, tn.schema);
@@ -419,7 +472,7 @@ static std::vector<std::string> sqlite_triggers(SessionImpl& s, const std::strin
   for (const auto& ev : events) {
     std::string sql_body;
     for (const auto& st : stmts) {
-      const auto& t = st.tokens;
+      const Tokens t(st.tokens);
       if (t.empty()) continue;
       if (t[0].is("SET") && t.size() > 1 && t[1].is("NOCOUNT")) continue;
       if (!(t[0].is("INSERT") || t[0].is("UPDATE") || t[0].is("DELETE"))) {
@@ -455,7 +508,7 @@ static std::vector<std::string> sqlite_triggers(SessionImpl& s, const std::strin
 }
 
 void SessionImpl::do_create_module(const Statement& st, std::size_t i, const std::string& what, bool alter, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   ObjName n = parse_name(t, i);
   auto db = cur_db();
   std::lock_guard<std::mutex> lock(db->write_mutex);
@@ -545,7 +598,7 @@ void SessionImpl::do_create_module(const Statement& st, std::size_t i, const std
 }
 
 void SessionImpl::do_drop(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (t.size() < 3) syntax_near(t, 1);
   const std::string what = upper(t[1].text);
   std::size_t i = 2;
@@ -570,24 +623,46 @@ void SessionImpl::do_drop(const Statement& st, ResultSink& sink) {
   auto it = types.find(what);
   if (it == types.end()) unsupported("DROP " + what);
   ObjName n = parse_name(t, i);
+  if (i < t.size() && is_sym(t[i], ",")) unsupported("DROP " + what + " of several objects in one statement");
+  if (i < t.size() && !is_sym(t[i], ";")) syntax_near(t, i);
   auto db = cur_db();
   std::lock_guard<std::mutex> lock(db->write_mutex);
   sqlite3* c = cur();
+  if (is_temp_name(n.name)) {
+    // DROP TABLE #t / ##t / tempdb..#t (tempdb.hpp); no other object kind is temporary here.
+    auto tt = it->second == "U" ? find_temp_table(c, n.name, m_spid) : std::nullopt;
+    if (!tt) {
+      if (if_exists) { sink.done(DoneKind::statement, std::nullopt, false); return; }
+      raise(3701, 11, "Cannot drop the " + lower(what == "PROC" ? std::string("PROCEDURE") : what) + " '" + n.name +
+                          "', because it does not exist or you do not have permission.");
+    }
+    drop_temp_table(c, *tt);
+    sink.done(DoneKind::statement, std::nullopt, false);
+    return;
+  }
   exec(c, "BEGIN IMMEDIATE");
   try {
     const std::int64_t sid = schema_id(c, n.schema);
-    Stmt s(c, "SELECT object_id, sqlite_name, parent_object_id FROM __m2r_objects WHERE name = ? COLLATE NOCASE AND schema_id = ?"
-              " AND type IN (?, 'IF')");
-    s.bind(1, n.name).bind(2, sid).bind(3, it->second);
-    if (!s.step()) {
+    std::int64_t oid = 0, parent = 0;
+    std::string sname;
+    {
+      // The lookup statement must be finished before DROP TABLE: SQLite refuses to drop a table
+      // while a statement is still open on the connection ("database table is locked").
+      Stmt s(c, "SELECT object_id, sqlite_name, parent_object_id FROM __m2r_objects WHERE name = ? COLLATE NOCASE AND schema_id = ?"
+                " AND type IN (?, 'IF')");
+      s.bind(1, n.name).bind(2, sid).bind(3, it->second);
+      if (s.step()) {
+        oid = s.i64(0);
+        sname = s.str(1);
+        parent = s.i64(2);
+      }
+    }
+    if (!oid) {
       exec(c, "ROLLBACK");
       if (if_exists) { sink.done(DoneKind::statement, std::nullopt, false); return; }
       raise(3701, 11, "Cannot drop the " + lower(what == "PROC" ? std::string("PROCEDURE") : what) + " '" + n.display() +
                           "', because it does not exist or you do not have permission.");
     }
-    const std::int64_t oid = s.i64(0);
-    const std::string sname = s.str(1);
-    const std::int64_t parent = s.i64(2);
     if (it->second == "U") {
       if (query_int(c, "SELECT COUNT(*) FROM __m2r_objects WHERE type = 'F' AND referenced_object_id = " + std::to_string(oid) +
                            " AND parent_object_id <> " + std::to_string(oid)))
@@ -613,7 +688,7 @@ void SessionImpl::do_drop(const Statement& st, ResultSink& sink) {
 }
 
 void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (t.size() < 3) syntax_near(t, 1);
   if (t[1].is("VIEW") || t[1].is("PROCEDURE") || t[1].is("PROC") || t[1].is("FUNCTION") || t[1].is("TRIGGER")) {
     return do_create_module(st, 2, t[1].is("PROC") ? "PROCEDURE" : upper(t[1].text), true, sink);
@@ -783,7 +858,7 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
 }
 
 void SessionImpl::do_dbcc(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (t.size() < 2) syntax_near(t, 1);
   if (!t[1].is("CHECKIDENT")) unsupported("DBCC " + upper(t[1].text));
   if (t.size() < 4 || !is_sym(t[2], "(")) syntax_near(t, 2);
@@ -801,8 +876,8 @@ void SessionImpl::do_dbcc(const Statement& st, ResultSink& sink) {
   bool no_infomsgs = false;
   for (std::size_t k = 4; k < t.size(); ++k) {
     if (t[k].is("RESEED")) reseed = true;
-    if (reseed && t[k].kind == TokKind::number && !has_value) { value = std::stoll(t[k].text); has_value = true; }
-    if (reseed && is_sym(t[k], "-") && k + 1 < t.size() && t[k + 1].kind == TokKind::number && !has_value) { value = -std::stoll(t[k + 1].text); has_value = true; }
+    if (reseed && t[k].kind == TokKind::number && !has_value) { value = int_literal(t[k]); has_value = true; }
+    if (reseed && is_sym(t[k], "-") && k + 1 < t.size() && t[k + 1].kind == TokKind::number && !has_value) { value = -int_literal(t[k + 1]); has_value = true; }
     if (t[k].is("NO_INFOMSGS")) no_infomsgs = true;
   }
   std::lock_guard<std::mutex> lock(db->write_mutex);

@@ -73,7 +73,7 @@ class StatusTap : public ResultSink {
 }  // namespace
 
 void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   std::size_t i = 1;
   std::string status_variable;  // EXEC @rc = proc: @rc receives the return status
   if (i < t.size() && t[i].kind == TokKind::variable && i + 1 < t.size() && is_sym(t[i + 1], "=")) {
@@ -101,12 +101,13 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
     if (i >= t.size()) syntax_near(t, i);
     Value v;
     if (is_sym(t[i], "-") && i + 1 < t.size() && t[i + 1].kind == TokKind::number) {
-      v = -std::stoll(t[i + 1].text);
+      v = number_literal(t[i + 1]);
+      if (auto* n = std::get_if<std::int64_t>(&v)) v = -*n;
+      else if (auto* d = std::get_if<double>(&v)) v = -*d;
       ++i;
     } else if (t[i].kind == TokKind::string) v = t[i].text;
     else if (t[i].kind == TokKind::number) {
-      if (t[i].text.find('.') != std::string::npos) v = std::stod(t[i].text);
-      else v = static_cast<std::int64_t>(std::stoll(t[i].text));
+      v = number_literal(t[i]);
     } else if (t[i].is("NULL") || t[i].is("DEFAULT")) v = std::monostate{};
     else if (t[i].kind == TokKind::variable) {
       const Variable* var = variable(lower(t[i].text));
@@ -384,7 +385,8 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     if (!s.step()) raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
     def = s.str(0);
   }
-  auto toks = tokenize(def);
+  const std::vector<Token> def_tokens = tokenize(def);
+  const Tokens toks(def_tokens);
   // CREATE [OR ALTER] PROC[EDURE] name [(] @p type [= default] [OUTPUT], ... [)] [WITH ...] AS body
   std::size_t i = 0;
   while (i < toks.size() && !(toks[i].is("PROC") || toks[i].is("PROCEDURE"))) ++i;
@@ -414,7 +416,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
       ++i;
       const Token& d = toks[i];
       if (d.kind == TokKind::string) p.def = Value(d.text);
-      else if (d.kind == TokKind::number) p.def = Value(static_cast<std::int64_t>(std::stoll(d.text)));
+      else if (d.kind == TokKind::number) p.def = number_literal(d);
       else p.def = Value(std::monostate{});
       ++i;
     }
@@ -608,7 +610,7 @@ void SessionImpl::system_procedure(const std::string& proc, const std::map<std::
 // BACKUP / RESTORE statements (documented form only; docs/facts.md §8).
 
 void SessionImpl::do_backup(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (t.size() < 3) syntax_near(t, 1);
   if (m_inst.config().kind == InstanceKind::rds) {
     // Amazon RDS: native BACKUP is not allowed; use msdb.dbo.rds_backup_database.
@@ -648,7 +650,10 @@ void SessionImpl::do_backup(const Statement& st, ResultSink& sink) {
       else if (opt == "NO_COMPRESSION") o.compression = false;
       else if (opt == "CHECKSUM") o.checksum = true;
       else if (opt == "NO_CHECKSUM") o.checksum = false;
-      else if (opt == "STATS") o.stats = val.empty() ? 10 : std::stoi(val);
+      else if (opt == "STATS") {
+        const std::int64_t n = val.empty() ? 10 : int_literal(t[i - 1]);
+        o.stats = static_cast<int>(std::min<std::int64_t>(n, 100));  // a percentage step
+      }
       else if (opt == "INIT" || opt == "FORMAT") o.init = true;
       else if (opt == "NOINIT" || opt == "SKIP" || opt == "NOSKIP" || opt == "NOFORMAT" || opt == "NAME" || opt == "DESCRIPTION" ||
                opt == "NOREWIND" || opt == "NOUNLOAD" || opt == "MAXTRANSFERSIZE" || opt == "BUFFERCOUNT" || opt == "BLOCKSIZE" ||
@@ -666,7 +671,7 @@ void SessionImpl::do_backup(const Statement& st, ResultSink& sink) {
 }
 
 void SessionImpl::do_restore(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (t.size() < 3) syntax_near(t, 1);
   if (m_inst.config().kind == InstanceKind::rds) {
     raise(262, 14, "RESTORE DATABASE permission denied in database '" + t[2].text + "'.");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aws/sigv4.hpp"
+#include "engine/tempdb.hpp"
 #include "engine/session.hpp"
 
 namespace sandbox::engine {
@@ -188,8 +189,11 @@ void fn_quotename(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   result_text(ctx, out);
 }
 
-void fn_object_id(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  // Resolved against the connection's own catalog: [schema.]name, brackets allowed.
+void fn_object_id(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  // OBJECT_ID('[db.][schema.]name' [, 'type']), resolved against the connection's own catalog
+  // (brackets allowed); a temporary table needs the tempdb prefix, as in SQL Server
+  // ('tempdb..#t'). A name in another user database gives NULL (the sandbox resolves names in
+  // the current database only). The type, when given, must match (U, V, P, FN, IF, TR, PK, F).
   std::string name = arg_text(argv[0]);
   std::string schema = "dbo", obj = name;
   std::vector<std::string> parts;
@@ -203,16 +207,31 @@ void fn_object_id(sqlite3_context* ctx, int, sqlite3_value** argv) {
   }
   parts.push_back(curp);
   obj = parts.back();
-  if (parts.size() >= 2) schema = parts[parts.size() - 2];
+  if (parts.size() >= 2 && !parts[parts.size() - 2].empty()) schema = parts[parts.size() - 2];
+  const std::string dbname = parts.size() >= 3 ? parts[parts.size() - 3] : std::string();
+  std::string type;
+  if (argc > 1 && sqlite3_value_type(argv[1]) != SQLITE_NULL) {
+    type = upper(arg_text(argv[1]));
+    while (!type.empty() && type.back() == ' ') type.pop_back();
+  }
   sqlite3* db = sqlite3_context_db_handle(ctx);
+  SessionImpl* session = session_of(ctx);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT o.object_id FROM main.__m2r_objects o JOIN main.__m2r_schemas s ON s.schema_id = o.schema_id"
-                     " WHERE o.name = ?1 COLLATE NOCASE AND s.name = ?2 COLLATE NOCASE",
-                     -1, &st, nullptr);
-  sqlite3_bind_text(st, 1, obj.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(st, 2, schema.c_str(), -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(st) == SQLITE_ROW) sqlite3_result_int64(ctx, sqlite3_column_int64(st, 0));
+  if (is_temp_name(obj)) {
+    if (!iequals(dbname, "tempdb") || (!type.empty() && type != "U") || !session) return sqlite3_result_null(ctx);
+    sqlite3_prepare_v2(db, "SELECT object_id FROM tempdb.__m2r_temp_objects WHERE sqlite_name = ?1", -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, temp_sqlite_name(obj, session->spid()).c_str(), -1, SQLITE_TRANSIENT);
+  } else {
+    if (!dbname.empty() && session && !iequals(dbname, session->current_database())) return sqlite3_result_null(ctx);
+    sqlite3_prepare_v2(db,
+                       "SELECT o.object_id FROM main.__m2r_objects o JOIN main.__m2r_schemas s ON s.schema_id = o.schema_id"
+                       " WHERE o.name = ?1 COLLATE NOCASE AND s.name = ?2 COLLATE NOCASE AND (?3 = '' OR o.type = ?3)",
+                       -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, obj.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, schema.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, type.c_str(), -1, SQLITE_TRANSIENT);
+  }
+  if (st && sqlite3_step(st) == SQLITE_ROW) sqlite3_result_int64(ctx, sqlite3_column_int64(st, 0));
   else sqlite3_result_null(ctx);
   sqlite3_finalize(st);
 }
@@ -538,7 +557,14 @@ Value cell_to_value(const Cell& c, const ColumnType& t) {
   switch (t.type) {
     case SqlType::int_: case SqlType::bigint: case SqlType::smallint: case SqlType::tinyint: case SqlType::bit:
       if (c.type == SQLITE_INTEGER) return c.i;
-      if (c.type == SQLITE_FLOAT) return static_cast<std::int64_t>(c.d);
+      if (c.type == SQLITE_FLOAT) {
+        // A REAL beyond bigint (SQLite keeps 3.7e40 in an int column as is) would be undefined
+        // behaviour to convert: SQL Server's arithmetic overflow instead.
+        if (!(c.d >= -9223372036854775808.0 && c.d < 9223372036854775808.0)) {
+          raise(8115, 16, "Arithmetic overflow error converting expression to data type " + type_to_string(t) + ".");
+        }
+        return static_cast<std::int64_t>(c.d);
+      }
       return static_cast<std::int64_t>(std::atoll(c.s.c_str()));
     case SqlType::float_:
       if (c.type == SQLITE_INTEGER) return static_cast<double>(c.i);

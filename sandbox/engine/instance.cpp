@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "engine/tempdb.hpp"
 #include "engine/engine_internal.hpp"
 
 namespace sandbox::engine {
@@ -122,6 +123,7 @@ void create_msdb_schema(sqlite3* db) {
 
 InstanceImpl::InstanceImpl(const InstanceConfig& config) : m_config(config) {
   fs::create_directories(m_config.data_dir);
+  reset_tempdb(m_config.data_dir);  // SQL Server re-creates tempdb at every start
   m_info.server_name = m_config.name;
   m_info.product_version = product_version(m_config.version);
   m_info.is_rds = m_config.kind == InstanceKind::rds;

@@ -2,6 +2,7 @@
 // transactions and logs every row change (README.md "Transactions and locking", "The log").
 #include "engine/session.hpp"
 #include "engine/parse_util.hpp"
+#include "engine/tempdb.hpp"
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -41,7 +42,10 @@ Cell column_cell(sqlite3_stmt* st, int i) { return read_value(sqlite3_column_val
 
 void preupdate(void* ctx, sqlite3* db, int op, const char* zdb, const char* ztab, sqlite3_int64 k1, sqlite3_int64 k2) {
   auto* s = static_cast<SessionImpl*>(ctx);
-  if (!s->capturing() || std::string(zdb) != "main") return;
+  const std::string schema = zdb;
+  // main: the user database (logged); tempdb: temporary tables (never logged, kept only so that
+  // ROLLBACK can undo them, tempdb.hpp).
+  if (!s->capturing() || (schema != "main" && schema != "tempdb")) return;
   std::string table = ztab;
   if (table.rfind("__m2r", 0) == 0 || table.rfind("sqlite_", 0) == 0) return;
   Change ch;
@@ -56,7 +60,8 @@ void preupdate(void* ctx, sqlite3* db, int op, const char* zdb, const char* ztab
     v = nullptr;
     if (op != SQLITE_DELETE && sqlite3_preupdate_new(db, i, &v) == SQLITE_OK && v) ch.after.push_back(read_value(v));
   }
-  s->capture(std::move(ch));
+  if (schema == "tempdb") s->capture_temp(std::move(ch));
+  else s->capture(std::move(ch));
 }
 
 }  // namespace
@@ -86,7 +91,10 @@ std::string row_json(const std::vector<std::string>& cols, const std::vector<Cel
   std::string out = "{";
   for (std::size_t i = 0; i < cells.size(); ++i) {
     if (i) out += ",";
-    out += nlohmann::json(i < cols.size() ? cols[i] : "c" + std::to_string(i)).dump() + ":" + cell_json(cells[i]);
+    // Names are the client's bytes: not valid UTF-8 is replaced (U+FFFD), as cell_json does, rather
+    // than thrown (nlohmann's type_error would escape the statement).
+    out += nlohmann::json(i < cols.size() ? cols[i] : "c" + std::to_string(i)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           ":" + cell_json(cells[i]);
   }
   return out + "}";
 }
@@ -120,6 +128,13 @@ SessionImpl::~SessionImpl() {
   } catch (...) {
   }
   m_inst.locks().release_all(m_spid);
+  // The session's temporary tables go with it (tempdb.hpp).
+  if (!m_conns.empty()) {
+    try {
+      drop_session_temp_tables(m_conns.begin()->second, m_spid);
+    } catch (...) {
+    }
+  }
   for (auto& [k, c] : m_conns) sqlite3_close_v2(c);
 }
 
@@ -155,6 +170,7 @@ sqlite3* SessionImpl::conn(const std::string& name) {
   sqlite3* c = open_connection(db->path);
   try {
     if (key != "msdb") exec(c, "ATTACH DATABASE " + quote_literal(m_inst.msdb_path()) + " AS msdb");
+    attach_tempdb(c, m_inst.config().data_dir);  // temporary tables (tempdb.hpp)
     register_functions(c, this);
     register_control_flow_functions(c, this);
     create_catalog_views(c, key != "msdb");
@@ -226,7 +242,7 @@ void SessionImpl::execute_batch(const std::string& sql, ResultSink& sink) {
 }
 
 void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool in_proc) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (t.empty()) return;
   const std::string k = t[0].kind == TokKind::word ? upper(t[0].text) : t[0].text;
   const DoneKind dk = in_proc ? DoneKind::in_proc : DoneKind::statement;
@@ -293,9 +309,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
     return;
   }
   if (k == "WAITFOR" && t.size() >= 3 && t[1].is("DELAY") && t[2].kind == TokKind::string) {
-    int h = 0, mi = 0, s = 0, ms = 0;
-    std::sscanf(t[2].text.c_str(), "%d:%d:%d.%d", &h, &mi, &s, &ms);
-    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(((h * 60 + mi) * 60 + s) * 1000 + ms);
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(waitfor_delay_ms(t[2].text));
     while (std::chrono::steady_clock::now() < until && !sink.cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     sink.done(dk, std::nullopt, false);
     return;
@@ -374,9 +388,9 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
 }
 
 void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   for (std::size_t i = 1; i < t.size(); ++i) {
-    if (t[i].is("INTO")) unsupported("SELECT ... INTO");
+    if (t[i].is("INTO")) return select_into_temp(st, i, sink, in_proc);  // #t only (tempdb.hpp)
     if (t[i].kind == TokKind::variable && t[i].text.rfind("@@", 0) != 0 && i + 1 < t.size() && is_sym(t[i + 1], "=") &&
         (is_sym(t[i - 1], ",") || t[i - 1].is("SELECT"))) {
       // SELECT @v = expr [FROM ...]: assign the last row's value.
@@ -571,11 +585,13 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
       }
       exec(c, "BEGIN IMMEDIATE");
       m_changes.clear();
+      m_temp_changes.clear();
       m_capturing = true;
       std::int64_t result = 0;
       auto undo_attempt = [&] {
         m_capturing = false;
         m_changes.clear();
+        m_temp_changes.clear();
         sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
         db->lsn = saved;
         db->next_xact = saved_next;
@@ -669,6 +685,10 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
         }
         exec(c, "COMMIT");
         if (m_xact && m_xact->logged) db->open_xacts[format_xact_id(m_xact->id)] = m_spid;
+        if (m_xact) {
+          for (auto& ch : m_temp_changes) m_temp_undo.push_back(std::move(ch));
+        }
+        m_temp_changes.clear();
       } catch (const LockConflict&) {
         undo_attempt();
       } catch (...) {
@@ -696,8 +716,61 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
   }
 }
 
+void SessionImpl::undo_temp_changes() {
+  // Temporary tables' changes in the transaction, newest first (tempdb.hpp). A table dropped
+  // since is skipped (DDL is not transactional in the sandbox).
+  std::vector<Change> undo;
+  undo.swap(m_temp_undo);
+  if (!m_xact || undo.empty()) return;
+  sqlite3* c = conn(m_xact->db);
+  auto bind_cell = [](Stmt& s, int i, const Cell& v) {
+    switch (v.type) {
+      case SQLITE_INTEGER: s.bind(i, v.i); break;
+      case SQLITE_FLOAT: s.bind(i, v.d); break;
+      case SQLITE_TEXT: s.bind(i, v.s); break;
+      case SQLITE_BLOB: sqlite3_bind_blob(s.get(), i, v.s.data(), static_cast<int>(v.s.size()), SQLITE_TRANSIENT); break;
+      default: s.bind_null(i); break;
+    }
+  };
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+    std::vector<std::string> cols;
+    {
+      Stmt s(c, "SELECT name FROM pragma_table_info(?, 'tempdb') ORDER BY cid");
+      s.bind(1, it->table);
+      while (s.step()) cols.push_back(s.str(0));
+    }
+    const std::string table = "tempdb." + quote_ident(it->table);
+    try {
+      if (cols.empty()) continue;
+      if (it->op == SQLITE_INSERT) {
+        Stmt s(c, "DELETE FROM " + table + " WHERE rowid = ?");
+        s.bind(1, it->key_after);
+        s.step();
+      } else if (it->op == SQLITE_DELETE && it->before.size() == cols.size()) {
+        std::string names = "rowid", qs = "?";
+        for (const auto& col : cols) { names += ", " + quote_ident(col); qs += ", ?"; }
+        Stmt s(c, "INSERT INTO " + table + "(" + names + ") VALUES(" + qs + ")");
+        s.bind(1, it->key_before);
+        for (std::size_t k = 0; k < cols.size(); ++k) bind_cell(s, static_cast<int>(k + 2), it->before[k]);
+        s.step();
+      } else if (it->op == SQLITE_UPDATE && it->before.size() == cols.size()) {
+        std::string sets = "rowid = ?";
+        for (const auto& col : cols) sets += ", " + quote_ident(col) + " = ?";
+        Stmt s(c, "UPDATE " + table + " SET " + sets + " WHERE rowid = ?");
+        s.bind(1, it->key_before);
+        for (std::size_t k = 0; k < cols.size(); ++k) bind_cell(s, static_cast<int>(k + 2), it->before[k]);
+        s.bind(static_cast<int>(cols.size() + 2), it->key_after);
+        s.step();
+      }
+    } catch (const SqlError&) {
+      // The row's table changed shape or the row is gone: nothing left to undo.
+    }
+  }
+}
+
 void SessionImpl::rollback_transaction() {
   if (!m_xact) return;
+  undo_temp_changes();
   if (m_xact->logged) {
     auto db = m_inst.find(m_xact->db);
     if (db) {

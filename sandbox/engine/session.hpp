@@ -107,6 +107,7 @@ class SessionImpl : public Session {
   std::int64_t last_identity() const { return m_last_identity; }
   bool triggers_suppressed() const { return m_suppress_triggers; }
   void capture(Change&& change);
+  void capture_temp(Change&& change) { m_temp_changes.push_back(std::move(change)); }
   bool capturing() const { return m_capturing; }
   int lock_timeout() const { return m_lock_timeout; }
   // m2r_lock_probe(table, rowid) in a locking READ COMMITTED read: false (and the resource
@@ -169,6 +170,9 @@ class SessionImpl : public Session {
   void do_restore(const Statement& st, ResultSink& sink);
   void do_dbcc(const Statement& st, ResultSink& sink);
   void do_truncate(const Statement& st, ResultSink& sink);
+  // Temporary tables (tempdb.hpp): INSERT into #t, SELECT ... INTO #t.
+  void insert_temp(const Statement& st, std::size_t name_end, const std::string& name, ResultSink& sink, bool in_proc);
+  void select_into_temp(const Statement& st, std::size_t into_at, ResultSink& sink, bool in_proc);
   void call_procedure(const std::string& name, std::map<std::string, Value> args, ResultSink& sink, bool positional_only,
                       const std::vector<Value>& positional, const CallOutputs* outputs = nullptr);
   // sp_executesql (an RPC, or EXEC sp_executesql in a batch with `outputs` naming the caller's variables).
@@ -188,6 +192,7 @@ class SessionImpl : public Session {
   void undo_xact(Database& db, sqlite3* c, const std::string& xact_id, bool compensate);
   // Rolls the open transaction back (undo, compensation, LOP_ABORT_XACT) and releases its locks.
   void rollback_transaction();
+  void undo_temp_changes();  // the open transaction's changes to temporary tables (tempdb.hpp)
   // Reads (SELECT, the expressions of SET/DECLARE/PRINT) under the session's isolation level:
   // READ UNCOMMITTED (or a NOLOCK hint) reads as is; locking READ COMMITTED waits for rows
   // other transactions hold X locks on; RCSI and SNAPSHOT read committed versions. `body` runs
@@ -246,6 +251,8 @@ class SessionImpl : public Session {
   bool m_capturing = false;
   bool m_suppress_triggers = false;
   std::vector<Change> m_changes;
+  std::vector<Change> m_temp_changes;  // this statement's changes to temporary tables
+  std::vector<Change> m_temp_undo;     // the open transaction's, undone by ROLLBACK
   std::int64_t m_last_identity = 0;
   int m_proc_depth = 0;
   int m_request_depth = 0;

@@ -5,6 +5,7 @@
 
 #include "engine/parse_util.hpp"
 #include "engine/session.hpp"
+#include "engine/tempdb.hpp"
 
 namespace sandbox::engine {
 
@@ -12,10 +13,7 @@ namespace {
 
 Value token_value(const Token& t, SessionImpl& s) {
   if (t.kind == TokKind::string) return t.text;
-  if (t.kind == TokKind::number) {
-    if (t.text.find('.') != std::string::npos) return std::stod(t.text);
-    return static_cast<std::int64_t>(std::stoll(t.text));
-  }
+  if (t.kind == TokKind::number) return number_literal(t);
   if (t.is("NULL") || t.is("DEFAULT")) return std::monostate{};
   if (t.kind == TokKind::variable) {
     const Variable* v = s.variable(lower(t.text));
@@ -36,7 +34,7 @@ Value token_value(const Token& t, SessionImpl& s) {
 // DML
 
 void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, const std::string& kind) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   std::string sql;
   bool needs_iv = false;
   std::string identity_table;
@@ -45,6 +43,7 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
     if (i < t.size() && t[i].is("INTO")) ++i;
     std::size_t name_at = i;
     ObjName on = parse_name(t, i);
+    if (is_temp_name(on.name)) return insert_temp(st, i, on.name, sink, in_proc);
     if (!on.db.empty() && !iequals(on.db, m_db)) unsupported("INSERT into another database");
     const std::string table = sqlite_table_name(on.schema, on.name);
     // Catalog: the table and its identity column.
@@ -156,11 +155,136 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
   sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(n), false);
 }
 
+// INSERT [INTO] #t [(cols)] VALUES ... | SELECT ...: tempdb, not logged (tempdb.hpp). An
+// identity column is the table's rowid, left out of a column list that does not name it.
+void SessionImpl::insert_temp(const Statement& st, std::size_t i, const std::string& name, ResultSink& sink, bool in_proc) {
+  const Tokens t(st.tokens);
+  const auto tt = find_temp_table(cur(), name, m_spid);
+  if (!tt) raise(208, 16, "Invalid object name '" + name + "'.");
+  std::vector<std::string> cols;
+  std::size_t rest = i;
+  if (i < t.size() && is_sym(t[i], "(")) {
+    const std::size_t close = match_paren(t, i);
+    cols = name_list(t, i, close);
+    rest = close + 1;
+  }
+  if (rest < t.size() && (t[rest].is("EXEC") || t[rest].is("EXECUTE"))) unsupported("INSERT ... EXEC");
+  if (!tt->identity_column.empty()) {
+    bool listed = false;
+    for (auto& c : cols) listed |= iequals(c, tt->identity_column);
+    if (listed) {
+      raise(544, 16, "Cannot insert explicit value for identity column in table '" + name + "' when IDENTITY_INSERT is set to OFF.");
+    }
+    if (cols.empty() && !(rest < t.size() && t[rest].is("DEFAULT"))) {
+      Stmt s(cur(), "SELECT name FROM pragma_table_info(?, 'tempdb') ORDER BY cid");
+      s.bind(1, tt->sqlite_name);
+      while (s.step()) if (!iequals(s.str(0), tt->identity_column)) cols.push_back(s.str(0));
+    }
+  }
+  std::string collist;
+  for (auto& c : cols) collist += (collist.empty() ? "" : ", ") + quote_ident(c);
+  bool needs_iv = false;
+  const std::string sql = "INSERT INTO tempdb." + quote_ident(tt->sqlite_name) + (collist.empty() ? "" : " (" + collist + ")") + " " +
+                          translate(t, rest, t.size(), &needs_iv);
+  const std::int64_t n = write("INSERT", [&](sqlite3* c) {
+    Stmt s(c, sql);
+    while (s.step()) {
+    }
+    if (!tt->identity_column.empty()) m_last_identity = sqlite3_last_insert_rowid(c);
+    return static_cast<std::int64_t>(sqlite3_changes(c));
+  });
+  sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(n), false);
+}
+
+// SELECT ... INTO #t FROM ...: a new temporary table with the query's columns (their declared
+// T-SQL types where the query reads a column, the inferred type of an expression otherwise),
+// filled by the query. SELECT ... INTO a permanent table is refused (40517).
+void SessionImpl::select_into_temp(const Statement& st, std::size_t into_at, ResultSink& sink, bool in_proc) {
+  const Tokens t(st.tokens);
+  std::size_t j = into_at + 1;
+  const ObjName on = parse_name(t, j);
+  if (!is_temp_name(on.name)) unsupported("SELECT ... INTO");
+  std::vector<Token> query(t.begin(), t.begin() + static_cast<long>(into_at));
+  query.insert(query.end(), t.begin() + static_cast<long>(j), t.end());
+  bool needs_iv = false;
+  const std::string sql = translate(query, 0, query.size(), &needs_iv);
+  const auto inferred = infer_select_types(query);
+  const std::string sname = temp_sqlite_name(on.name, m_spid);
+  std::string ddl = "CREATE TABLE tempdb." + quote_ident(sname) + " (";
+  {
+    if (needs_iv) refresh_instance_views(cur(), sql);
+    Stmt s(cur(), sql);  // prepared, not run: its columns
+    const int n = sqlite3_column_count(s.get());
+    for (int c = 0; c < n; ++c) {
+      const char* name = sqlite3_column_name(s.get(), c);
+      const std::string col = name ? name : "";
+      if (col.empty() || col.find('(') != std::string::npos || col.find(' ') != std::string::npos) {
+        raise(1038, 15, "An object or column name is missing or empty. For SELECT INTO statements, verify each column has a name."
+                        " For other statements, look for empty alias names. Aliases defined as \"\" or [] are not allowed."
+                        " Change the alias to a valid name.");
+      }
+      std::string type;
+      ColumnType ct;
+      if (const char* decl = sqlite3_column_decltype(s.get(), c); decl && parse_type(decl, ct)) type = decl;
+      else if (static_cast<int>(inferred.size()) == n && inferred[static_cast<std::size_t>(c)]) type = lower(type_to_string(*inferred[static_cast<std::size_t>(c)]));
+      ddl += (c ? ", " : "") + quote_ident(col) + (type.empty() ? "" : " " + type);
+    }
+  }
+  ddl += ")";
+  {
+    auto db = cur_db();
+    std::lock_guard<std::mutex> lock(db->write_mutex);
+    sqlite3* c = cur();
+    exec(c, "BEGIN IMMEDIATE");
+    try {
+      if (find_temp_table(c, on.name, m_spid)) raise(2714, 16, "There is already an object named '" + on.name + "' in the database.");
+      exec(c, ddl);
+      TempTable tt;
+      tt.sqlite_name = sname;
+      tt.name = on.name;
+      tt.owner_spid = m_spid;
+      register_temp_table(c, tt);
+      exec(c, "COMMIT");
+    } catch (...) {
+      sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+  std::int64_t n = 0;
+  try {
+    n = write("SELECT INTO", [&](sqlite3* c) {
+      if (needs_iv) refresh_instance_views(c, sql);
+      exec(c, "INSERT INTO tempdb." + quote_ident(sname) + " " + sql);
+      return static_cast<std::int64_t>(sqlite3_changes(c));
+    });
+  } catch (...) {
+    // SELECT INTO is one statement: a failed fill leaves no table behind.
+    if (auto tt = find_temp_table(cur(), on.name, m_spid)) drop_temp_table(cur(), *tt);
+    throw;
+  }
+  sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(n), false);
+}
+
 void SessionImpl::do_truncate(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (t.size() < 3 || !t[1].is("TABLE")) syntax_near(t, 1);
   std::size_t i = 2;
   ObjName on = parse_name(t, i);
+  if (is_temp_name(on.name)) {
+    const auto tt = find_temp_table(cur(), on.name, m_spid);
+    if (!tt) raise(4701, 16, "Cannot find the object \"" + on.name + "\" because it does not exist or you do not have permissions.");
+    write("TRUNCATE TABLE", [&](sqlite3* c) {
+      exec(c, "DELETE FROM tempdb." + quote_ident(tt->sqlite_name));
+      if (query_int(c, "SELECT COUNT(*) FROM tempdb.sqlite_master WHERE name = 'sqlite_sequence'")) {
+        Stmt s(c, "DELETE FROM tempdb.sqlite_sequence WHERE name = ?");
+        s.bind(1, tt->sqlite_name);
+        s.step();
+      }
+      return 0;
+    });
+    sink.done(DoneKind::statement, std::nullopt, false);
+    return;
+  }
   const std::string table = sqlite_table_name(on.schema, on.name);
   if (!query_int(cur(), "SELECT COUNT(*) FROM __m2r_objects WHERE type = 'U' AND sqlite_name = " + quote_literal(table) + " COLLATE NOCASE"))
     raise(4701, 16, "Cannot find the object \"" + on.name + "\" because it does not exist or you do not have permissions.");
@@ -169,9 +293,13 @@ void SessionImpl::do_truncate(const Statement& st, ResultSink& sink) {
     raise(4712, 16, "Cannot truncate table '" + on.display() + "' because it is being referenced by a FOREIGN KEY constraint.");
   write("TRUNCATE TABLE", [&](sqlite3* c) {
     exec(c, "DELETE FROM " + quote_ident(table) + " WHERE rowid IS NOT NULL");
-    Stmt s(c, "DELETE FROM sqlite_sequence WHERE name = ?");
-    s.bind(1, table);
-    if (query_int(c, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")) s.step();
+    // TRUNCATE resets the identity seed. sqlite_sequence exists only once some table of the
+    // database has an AUTOINCREMENT (IDENTITY) key, so it is looked up before it is named.
+    if (query_int(c, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")) {
+      Stmt s(c, "DELETE FROM sqlite_sequence WHERE name = ?");
+      s.bind(1, table);
+      s.step();
+    }
     return 0;
   });
   sink.done(DoneKind::statement, std::nullopt, false);
@@ -199,7 +327,7 @@ void SessionImpl::do_use(const Statement& st, ResultSink& sink) {
 }
 
 void SessionImpl::do_begin(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (m_xact) {
     ++m_xact->trancount;
   } else {
@@ -250,6 +378,7 @@ void SessionImpl::do_commit(const Statement& st, ResultSink& sink) {
     }
   }
   m_xact.reset();
+  m_temp_undo.clear();
   m_inst.locks().release_all(m_spid);
   notify_transaction(ResultSink::Transaction::committed);
   sink.done(DoneKind::statement, std::nullopt, false);
@@ -267,7 +396,7 @@ void SessionImpl::do_rollback(const Statement& st, ResultSink& sink) {
 }
 
 void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   if (t.size() < 2) syntax_near(t, 1);
   if (t[1].kind == TokKind::variable) {
     const std::string name = lower(t[1].text);
@@ -334,13 +463,19 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
       // README.md "Transactions and locking": READ UNCOMMITTED, READ COMMITTED (locking, or row versions with
       // READ_COMMITTED_SNAPSHOT) and SNAPSHOT are modelled; REPEATABLE READ and SERIALIZABLE
       // need range and held S locks the sandbox does not take: refused, not run as another level.
-      std::string level;
-      for (std::size_t k = 4; k < t.size(); ++k) level += (level.empty() ? "" : " ") + upper(t[k].text);
-      if (t.size() < 5 || !t[2].is("ISOLATION") || !t[3].is("LEVEL")) syntax_near(t, 2);
+      // The level is one word (SNAPSHOT, SERIALIZABLE) or two (READ UNCOMMITTED, READ COMMITTED,
+      // REPEATABLE READ); what follows it is not part of this statement.
+      if (!t[2].is("ISOLATION")) syntax_near(t, 2);
+      if (!t[3].is("LEVEL")) syntax_near(t, 3);
+      std::string level = upper(t[4].text);
+      std::size_t next = 5;
+      if (t[4].is("READ") || t[4].is("REPEATABLE")) level += " " + upper(t[next++].text);
+      if (next < t.size() && !is_sym(t[next], ";")) syntax_near(t, next);
       if (level == "READ UNCOMMITTED") m_isolation = Isolation::read_uncommitted;
       else if (level == "READ COMMITTED") m_isolation = Isolation::read_committed;
       else if (level == "SNAPSHOT") m_isolation = Isolation::snapshot;
-      else unsupported("SET TRANSACTION ISOLATION LEVEL " + level);
+      else if (level == "REPEATABLE READ" || level == "SERIALIZABLE") unsupported("SET TRANSACTION ISOLATION LEVEL " + level);
+      else syntax_near(t, 4);
     }
   } else if (opt == "LOCK_TIMEOUT") {
     // SET LOCK_TIMEOUT n: ms a statement waits for a lock; -1 (the default) forever, 0 not at all.
@@ -357,7 +492,7 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
 }
 
 void SessionImpl::do_declare(const Statement& st, ResultSink& sink) {
-  const auto& t = st.tokens;
+  const Tokens t(st.tokens);
   std::size_t i = 1;
   while (i < t.size()) {
     if (t[i].kind != TokKind::variable) syntax_near(t, i);

@@ -1,6 +1,7 @@
 // Token-wise translation of T-SQL expressions and DML to SQLite (README.md "Translation").
 #include <set>
 
+#include "engine/tempdb.hpp"
 #include "engine/parse_util.hpp"
 #include "engine/session.hpp"
 
@@ -70,6 +71,14 @@ std::string SessionImpl::resolve_table(const std::vector<Token>& t, std::size_t&
   i = j;
   if (is_table) *is_table = false;
   auto q = [](const std::string& s) { return quote_ident(s); };
+  // Temporary tables (tempdb.hpp): #t, ##t, tempdb..#t, tempdb.dbo.#t, and #t.column.
+  if (parts.size() >= 3 && iequals(parts[0], "tempdb") && is_temp_name(parts[2])) parts.erase(parts.begin(), parts.begin() + 2);
+  if (is_temp_name(parts[0])) {
+    if (is_table) *is_table = true;
+    std::string out = temp_qualified(parts[0], m_spid);
+    for (std::size_t k = 1; k < parts.size(); ++k) out += "." + q(parts[k]);
+    return out;
+  }
   // Three or more parts: database first.
   if (parts.size() >= 3) {
     const std::string dbn = parts[0];

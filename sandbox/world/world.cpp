@@ -356,18 +356,23 @@ Expected<json> world_up(const WorldOptions& options) {
   const std::string rds_spec = "name=rds,port=0,kind=rds,version=2019,data=" + (dir / "rds").string() +
                                ",task_pace=" + (demo ? "1" : "0") + ",s3_endpoint=" + moto_url + ",region=" + k_region +
                                ",role_arn=" + role_arn;
-  auto serve = spawn_daemon({self, "serve", "--instance", source_spec, "--instance", rds_spec},
-                            {{"MSSQL2RDS_SANDBOX_SA_PASSWORD", sa_password}, {"AWS_ACCESS_KEY_ID", key_id},
-                             {"AWS_SECRET_ACCESS_KEY", secret}},
-                            dir / "logs" / "sqlserver.log");
-  if (!serve) return abort_up(serve.error());
-  pids["sqlserver"] = *serve;
-  save_pids();
-  auto ready = wait_for_log(dir / "logs" / "sqlserver.log", std::regex("ready name=(\\w+) port=(\\d+)"), 2, *serve,
-                            options.ready_timeout_seconds, "mssql2rds-sandbox serve");
-  if (!ready) return abort_up(ready.error());
+  // Each instance is its own process: one that crashes (or whose server stops) cannot take the
+  // other down with it, and `world status` names the one that is gone.
   std::map<std::string, int> ports;
-  for (const auto& m : *ready) ports[m[1].str()] = std::stoi(m[2].str());
+  for (const auto& [name, spec] : {std::pair<std::string, std::string>{"source", source_spec}, {"rds", rds_spec}}) {
+    const fs::path log = dir / "logs" / (name + ".log");
+    auto serve = spawn_daemon({self, "serve", "--instance", spec},
+                              {{"MSSQL2RDS_SANDBOX_SA_PASSWORD", sa_password}, {"AWS_ACCESS_KEY_ID", key_id},
+                               {"AWS_SECRET_ACCESS_KEY", secret}},
+                              log);
+    if (!serve) return abort_up(serve.error());
+    pids[name] = *serve;
+    save_pids();
+    auto ready = wait_for_log(log, std::regex("ready name=(\\w+) port=(\\d+)"), 1, *serve, options.ready_timeout_seconds,
+                              "mssql2rds-sandbox serve (" + name + ")");
+    if (!ready) return abort_up(ready.error());
+    ports[name] = std::stoi((*ready)[0][2].str());
+  }
   world["source"] = {{"host", "127.0.0.1"}, {"port", ports["source"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()}};
   world["target"] = {{"host", "127.0.0.1"}, {"port", ports["rds"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()}};
 
@@ -452,6 +457,41 @@ Expected<void> world_down(const std::string& dir_text) {
   if (!left.empty()) return fail(ErrorKind::fatal, "processes still running after world down:" + left);
   fs::remove(dir / "pids.json");
   return {};
+}
+
+Expected<json> world_status(const std::string& dir_text) {
+  const fs::path dir = fs::absolute(dir_text);
+  if (!fs::exists(dir / "pids.json") || !fs::exists(dir / "world.json"))
+    return fail(ErrorKind::not_found, "no world running in " + dir.string(),
+                "run `mssql2rds-sandbox world up --dir " + dir.string() + "`");
+  const json pids = json::parse(read_file(dir / "pids.json"), nullptr, false);
+  const json world = json::parse(read_file(dir / "world.json"), nullptr, false);
+  if (!pids.is_object() || !world.is_object()) return fail(ErrorKind::fatal, "cannot read the world's files in " + dir.string());
+  // Each component: its process, the port it serves and its log.
+  const std::map<std::string, std::pair<json, std::string>> served = {
+      {"moto", {world.value("moto", json::object()).value("port", json()), "moto.log"}},
+      {"source", {world.value("source", json::object()).value("port", json()), "source.log"}},
+      {"rds", {world.value("target", json::object()).value("port", json()), "rds.log"}},
+      {"dms", {world.value("dms", json::object()).value("port", json()), "dms.log"}}};
+  json report = {{"dir", dir.string()}, {"healthy", true}, {"components", json::array()}};
+  for (const auto& [name, pid_value] : pids.items()) {
+    if (!pid_value.is_number()) continue;
+    const pid_t pid = pid_value.get<pid_t>();
+    json c = {{"name", name}, {"pid", pid}};
+    auto it = served.find(name);
+    const fs::path log = dir / "logs" / (it != served.end() ? it->second.second : name + ".log");
+    c["log"] = log.string();
+    const bool running = alive(pid);
+    const bool answering = running && it != served.end() && it->second.first.is_number() && port_open(it->second.first.get<int>());
+    if (it != served.end() && it->second.first.is_number()) c["port"] = it->second.first;
+    c["state"] = !running ? "exited" : answering || it == served.end() || !it->second.first.is_number() ? "running" : "not answering";
+    if (c["state"] != "running") {
+      report["healthy"] = false;
+      c["log_tail"] = tail(read_file(log), 600);
+    }
+    report["components"].push_back(c);
+  }
+  return report;
 }
 
 Expected<std::string> world_env(const std::string& dir) {

@@ -9,7 +9,7 @@
 //                  DIR/aws/{credentials,config} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE,
 //                  AWS_PROFILE): no secret in the environment
 // DIR/secrets/     sa_password (0600)
-// DIR/logs/        one log per process
+// DIR/logs/        one log per process (moto, source, rds, dms)
 // DIR/moto-python/ the one Python module moto gets from Debian (python3-crc32c, sys/moto_locator.hpp)
 #include <string>
 #include <vector>
@@ -36,6 +36,12 @@ struct WorldOptions {
 m2r::Expected<nlohmann::json> world_up(const WorldOptions& options);
 // Stops every process of the world in DIR and verifies none is left.
 m2r::Expected<void> world_down(const std::string& dir);
+// The state of each process of the world in DIR (moto, source, rds, dms): "running" (alive,
+// its port answers), "not answering" (alive, port closed) or "exited", with the tail of the
+// log of any that is not running; "healthy" is true only when every one runs. Each SQL
+// Server instance is its own `serve` process (DIR/logs/source.log, DIR/logs/rds.log), so a
+// crash of one leaves the other serving and shows here.
+m2r::Expected<nlohmann::json> world_status(const std::string& dir);
 // The contents of DIR/env.
 m2r::Expected<std::string> world_env(const std::string& dir);
 

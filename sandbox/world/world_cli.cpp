@@ -11,7 +11,8 @@ namespace {
 constexpr const char* k_usage =
     "usage: mssql2rds-sandbox world up --dir DIR [--pace fast|demo] [--database NAME]\n"
     "       mssql2rds-sandbox world down --dir DIR\n"
-    "       mssql2rds-sandbox world env --dir DIR\n";
+    "       mssql2rds-sandbox world env --dir DIR\n"
+    "       mssql2rds-sandbox world status --dir DIR [--json]   (exit 1 when a process is gone)\n";
 
 int report(const m2r::Error& e) {
   std::fprintf(stderr, "mssql2rds-sandbox: error: %s\n", e.message.c_str());
@@ -26,11 +27,13 @@ int run_world_command(const std::vector<std::string>& args) {
     return 2;
   }
   WorldOptions options;
+  bool as_json = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     auto value = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
     if (args[i] == "--dir") options.dir = value();
     else if (args[i] == "--pace") options.pace = value();
     else if (args[i] == "--database") options.database = value();
+    else if (args[i] == "--json") as_json = true;
     else {
       std::fprintf(stderr, "mssql2rds-sandbox: error: unknown argument %s\n%s", args[i].c_str(), k_usage);
       return 2;
@@ -58,6 +61,27 @@ int run_world_command(const std::vector<std::string>& args) {
     auto env = world_env(options.dir);
     if (!env) return report(env.error());
     std::fputs(env->c_str(), stdout);
+    return 0;
+  }
+  if (verb == "status") {
+    auto status = world_status(options.dir);
+    if (!status) return report(status.error());
+    if (as_json) {
+      std::printf("%s\n", status->dump(2).c_str());
+    } else {
+      for (const auto& c : (*status)["components"]) {
+        std::string port = c.contains("port") ? " port " + std::to_string(c["port"].get<int>()) : "";
+        std::printf("%-7s pid %-7d %s%s\n", c["name"].get<std::string>().c_str(), c["pid"].get<int>(),
+                    c["state"].get<std::string>().c_str(), port.c_str());
+        if (c.contains("log_tail")) {
+          std::printf("  last lines of %s:\n%s\n", c["log"].get<std::string>().c_str(), c["log_tail"].get<std::string>().c_str());
+        }
+      }
+    }
+    if (!(*status)["healthy"].get<bool>()) {
+      std::fprintf(stderr, "mssql2rds-sandbox: error: the world in %s is degraded: a process is not running\n", options.dir.c_str());
+      return 1;
+    }
     return 0;
   }
   if (verb == "dms-serve") return run_dms_server(options.dir);

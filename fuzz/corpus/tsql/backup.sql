@@ -1,0 +1,1 @@
+BACKUP DATABASE fuzz TO DISK = 'fuzz.bak' WITH INIT, STATS = 50

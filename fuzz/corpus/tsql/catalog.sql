@@ -1,0 +1,1 @@
+SELECT name, database_id FROM sys.databases; SELECT * FROM sys.objects; SELECT * FROM fn_dblog(NULL, NULL)

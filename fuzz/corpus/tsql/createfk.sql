@@ -1,0 +1,1 @@
+CREATE TABLE dbo.C (Id int PRIMARY KEY, P int REFERENCES dbo.Customers(Id) ON DELETE CASCADE, CHECK (Id > 0))

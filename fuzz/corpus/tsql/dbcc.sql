@@ -1,0 +1,1 @@
+DBCC CHECKIDENT ('dbo.Customers', RESEED, 10)

@@ -1,0 +1,1 @@
+DECLARE @v int = 5, @s nvarchar(10) = N'a'; SET @v = @v + 1; SELECT @v, @s

@@ -1,0 +1,1 @@
+DELETE FROM dbo.Notes WHERE Flag = 0

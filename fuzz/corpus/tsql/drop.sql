@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS dbo.Notes; DROP VIEW dbo.Totals; DROP PROCEDURE dbo.AddOrder

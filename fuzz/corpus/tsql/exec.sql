@@ -1,0 +1,1 @@
+EXEC dbo.AddOrder 1, 5

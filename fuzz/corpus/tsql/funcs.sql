@@ -1,0 +1,1 @@
+SELECT LEN(N'abc'), SUBSTRING('abc', 2, 1), CONVERT(varchar(10), 12), CAST('1.5' AS decimal(5,2)), DATEADD(day, 1, GETDATE())

@@ -1,0 +1,1 @@
+INSERT INTO dbo.Customers (Name, Balance) VALUES (N'Dee', 1.25); SELECT SCOPE_IDENTITY()

@@ -1,0 +1,1 @@
+SELECT c.Name, o.Amount FROM dbo.Customers c JOIN dbo.Orders o ON o.CustomerId = c.Id

@@ -1,0 +1,1 @@
+EXEC sp_replicationdboption 'fuzz', 'publish', 'true'; EXEC sp_addpublication @publication = 'p'

@@ -1,0 +1,1 @@
+USE master; RESTORE DATABASE copy FROM DISK = 'fuzz.bak' WITH NORECOVERY

@@ -1,0 +1,1 @@
+CREATE SCHEMA sales; CREATE TABLE sales.Leads (Id int)

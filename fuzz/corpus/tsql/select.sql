@@ -1,0 +1,1 @@
+SELECT Id, Name, Balance FROM dbo.Customers WHERE Balance > 0 ORDER BY Id

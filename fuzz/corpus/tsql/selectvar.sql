@@ -1,0 +1,1 @@
+DECLARE @n int; SELECT @n = COUNT(*) FROM dbo.Orders; PRINT @n

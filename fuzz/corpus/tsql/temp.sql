@@ -1,0 +1,1 @@
+CREATE TABLE #t (Id int); INSERT INTO #t VALUES (1); SELECT * FROM #t

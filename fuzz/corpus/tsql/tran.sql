@@ -1,0 +1,1 @@
+BEGIN TRAN t; INSERT INTO dbo.Notes VALUES (N'x', 1); ROLLBACK

@@ -1,0 +1,1 @@
+BEGIN TRANSACTION; UPDATE dbo.Orders SET Amount = 2 WHERE Id = 1; COMMIT

@@ -1,0 +1,1 @@
+UPDATE dbo.Customers SET Balance = Balance + 1 WHERE Id = 1

@@ -1,0 +1,3 @@
+CREATE VIEW dbo.V AS SELECT Name FROM dbo.Customers
+GO
+SELECT * FROM dbo.V
