@@ -9,12 +9,14 @@ namespace sandbox::engine {
 
 namespace {
 
-// The column type SQLite is given. Decimals wider than 18 digits (numeric(25,0) holds LSNs)
+// The column type SQLite is given. Decimals wider than 15 digits (numeric(25,0) holds LSNs)
 // would lose digits under SQLite's NUMERIC affinity, which turns a long integer text into a
 // REAL; declared "numeric blob(25,0)" they have no affinity, so the exact text is kept, and
 // parse_type still reads the T-SQL type that types the results.
 std::string sqlite_column_decl(const std::string& decl, const ColumnType& type) {
-  if (type.type != SqlType::decimal || type.precision <= 18) return decl;
+  // A double holds 15 digits exactly: wider decimals and money (19 digits) keep exact text.
+  const bool wide = (type.type == SqlType::decimal && type.precision > 15) || type.type == SqlType::money;
+  if (!wide) return decl;
   const auto paren = decl.find('(');
   if (paren == std::string::npos) return decl + " blob";
   return decl.substr(0, paren) + " blob" + decl.substr(paren);
@@ -45,6 +47,15 @@ int max_length(const ColumnType& t, const std::string& decl) {
     case SqlType::datetime: case SqlType::datetime2: return 8;
     case SqlType::uniqueidentifier: return 16;
     case SqlType::varbinary: return t.length == k_max_length ? -1 : t.length;
+    case SqlType::money: return 8;
+    case SqlType::smallmoney: case SqlType::real: return 4;
+    case SqlType::date: return 3;
+    case SqlType::time: return t.scale <= 2 ? 3 : t.scale <= 4 ? 4 : 5;
+    case SqlType::datetimeoffset: return t.scale <= 2 ? 8 : t.scale <= 4 ? 9 : 10;
+    case SqlType::smalldatetime: return 4;
+    case SqlType::char_: case SqlType::binary: return t.length;
+    case SqlType::nchar: return t.length * 2;
+    case SqlType::text: case SqlType::ntext: case SqlType::image: return 16;
   }
   return 0;
 }

@@ -11,6 +11,8 @@
 
 #include "aws/sigv4.hpp"
 #include "engine/session.hpp"
+#include "engine/decimal.hpp"
+#include "engine/value_ops.hpp"
 
 namespace sandbox::engine {
 
@@ -400,6 +402,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
                                nullptr, nullptr, nullptr);
   }
   sqlite3_create_function_v2(db, "m2r_checksum_agg", 1, SQLITE_UTF8, s, nullptr, agg_step, agg_final, nullptr);
+  register_value_functions(db);
 }
 
 void create_catalog_views(sqlite3* db, bool attached_msdb) {
@@ -508,25 +511,30 @@ Cell value_to_cell(const Value& v) {
 }
 
 namespace {
+// A decimal cell as canonical text at `scale` (rounded half away from zero, exactly).
 std::string format_decimal(const Cell& c, int scale) {
-  if (c.type == SQLITE_INTEGER) {
-    std::string s = std::to_string(c.i);
-    if (scale > 0) s += "." + std::string(static_cast<std::size_t>(scale), '0');
-    return s;
-  }
+  std::optional<Decimal> d;
+  if (c.type == SQLITE_INTEGER) d = Decimal::from_int(c.i).rescaled(scale);
+  else if (c.type == SQLITE_FLOAT) d = Decimal::from_double(c.d, scale);
+  else if (auto p = Decimal::parse(c.s)) d = p->rescaled(scale);
+  if (d) return d->to_string();
+  return c.type == SQLITE_TEXT ? c.s : std::string("0");
+}
+
+std::string cell_text(const Cell& c) {
+  if (c.type == SQLITE_INTEGER) return std::to_string(c.i);
   if (c.type == SQLITE_FLOAT) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", scale, c.d);
+    std::snprintf(buf, sizeof buf, "%.15g", c.d);
     return buf;
   }
-  // Text: normalise to the scale.
-  std::string s = c.s;
-  auto dot = s.find('.');
-  std::string ip = dot == std::string::npos ? s : s.substr(0, dot);
-  std::string fp = dot == std::string::npos ? "" : s.substr(dot + 1);
-  if (ip.empty() || ip == "-") ip += "0";
-  fp.resize(static_cast<std::size_t>(scale), '0');
-  return scale > 0 ? ip + "." + fp : ip;
+  return c.s;
+}
+
+std::size_t utf8_length(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char ch : s) if ((ch & 0xC0) != 0x80) ++n;
+  return n;
 }
 }  // namespace
 
@@ -537,29 +545,40 @@ Value cell_to_value(const Cell& c, const ColumnType& t) {
       if (c.type == SQLITE_INTEGER) return c.i;
       if (c.type == SQLITE_FLOAT) return static_cast<std::int64_t>(c.d);
       return static_cast<std::int64_t>(std::atoll(c.s.c_str()));
-    case SqlType::float_:
-      if (c.type == SQLITE_INTEGER) return static_cast<double>(c.i);
-      if (c.type == SQLITE_FLOAT) return c.d;
-      return std::atof(c.s.c_str());
+    case SqlType::float_: case SqlType::real: {
+      double d = c.type == SQLITE_INTEGER ? static_cast<double>(c.i) : c.type == SQLITE_FLOAT ? c.d : std::atof(c.s.c_str());
+      if (t.type == SqlType::real) d = static_cast<double>(static_cast<float>(d));
+      return d;
+    }
     case SqlType::decimal: return format_decimal(c, t.scale);
-    case SqlType::varbinary: {
+    case SqlType::money: case SqlType::smallmoney: return format_decimal(c, 4);
+    case SqlType::varbinary: case SqlType::binary: case SqlType::image: {
       Bytes b;
       b.data.assign(c.s.begin(), c.s.end());
       if (c.type == SQLITE_INTEGER) {
         std::string s = std::to_string(c.i);
         b.data.assign(s.begin(), s.end());
       }
+      if (t.type == SqlType::binary && t.length > 0) b.data.resize(static_cast<std::size_t>(t.length), 0);
       return b;
     }
     case SqlType::uniqueidentifier: return upper(c.s);
+    case SqlType::char_: case SqlType::nchar: {
+      std::string s = cell_text(c);
+      const std::size_t n = utf8_length(s);
+      if (t.length > 0 && n < static_cast<std::size_t>(t.length)) s.append(static_cast<std::size_t>(t.length) - n, ' ');
+      return s;
+    }
+    case SqlType::datetime: case SqlType::datetime2: case SqlType::smalldatetime: case SqlType::date: case SqlType::time:
+    case SqlType::datetimeoffset: {
+      // Stored as written by older paths ('20261202', or an INTEGER under NUMERIC affinity):
+      // shown in the type's canonical form.
+      const std::string s = cell_text(c);
+      auto norm = normalize_datetime(s, t, nullptr);
+      return norm ? *norm : s;
+    }
     default:
-      if (c.type == SQLITE_INTEGER) return std::to_string(c.i);
-      if (c.type == SQLITE_FLOAT) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.15g", c.d);
-        return std::string(buf);
-      }
-      return c.s;
+      return cell_text(c);
   }
 }
 

@@ -99,7 +99,7 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
     if (rest < t.size() && (t[rest].is("EXEC") || t[rest].is("EXECUTE"))) unsupported("INSERT ... EXEC");
     std::string collist;
     for (auto& c : cols) collist += (collist.empty() ? "" : ", ") + quote_ident(c);
-    std::string source = translate(t, rest, t.size(), &needs_iv);
+    std::string source = translate_insert_source(t, rest, table, cols, &needs_iv);
     if (!ident_col.empty() && !ident_is_rowid && !ii_on) {
       // Identity on a column that is not the rowid: assign it after the insert from the
       // table's current maximum (documented limitation: one statement at a time).
