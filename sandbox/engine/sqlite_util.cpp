@@ -4,12 +4,14 @@
 #include <cstdlib>
 #include <optional>
 
+#include "engine/constraint_errors.hpp"
 #include "engine/tsql_lexer.hpp"
 
 namespace sandbox::engine {
 
 namespace {
 thread_local std::optional<Message> t_function_error;
+thread_local const std::string* t_failed_sql = nullptr;  // the SQL of the step that failed
 
 void raise_function_error() {
   if (!t_function_error) return;
@@ -47,7 +49,15 @@ bool Stmt::step() {
   int rc = sqlite3_step(m_stmt);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  raise_sqlite(m_db, rc, "statement");
+  const char* text = sqlite3_sql(m_stmt);
+  const std::string sql = text ? text : "";
+  t_failed_sql = &sql;
+  try {
+    raise_sqlite(m_db, rc, "statement");
+  } catch (...) {
+    t_failed_sql = nullptr;
+    throw;
+  }
 }
 void Stmt::reset() { sqlite3_reset(m_stmt); sqlite3_clear_bindings(m_stmt); }
 std::int64_t Stmt::i64(int col) const { return sqlite3_column_int64(m_stmt, col); }
@@ -100,6 +110,7 @@ void raise_sqlite(sqlite3* db, int rc, const std::string& statement_kind) {
   raise_function_error();
   std::string msg = sqlite3_errmsg(db);
   const int ext = sqlite3_extended_errcode(db);
+  if (t_failed_sql) raise_constraint_error(db, ext, msg, *t_failed_sql);
   if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_ROWID) {
     raise(2627, 14, "Violation of PRIMARY KEY constraint. Cannot insert duplicate key (" + msg + ").");
   }

@@ -1,6 +1,7 @@
 // Token-wise translation of T-SQL expressions and DML to SQLite (README.md "Translation").
 #include <set>
 
+#include "engine/constraint_errors.hpp"
 #include "engine/decimal.hpp"
 #include "engine/parse_util.hpp"
 #include "engine/session.hpp"
@@ -241,6 +242,7 @@ class TranslationScope {
   TranslationScope(SessionImpl& s, const std::vector<Token>& t) : m_top(t_translate_depth == 0) {
     ++t_translate_depth;
     if (!m_top) return;
+    set_statement_database(s.current_database());
     t_plain = t.size() > 1 && (t[0].is("CREATE") || t[0].is("ALTER")) && t[1].is("TABLE");
     try {
       s.build_column_scope(t, m_scope);

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 
+#include "engine/constraint_errors.hpp"
 #include "engine/decimal.hpp"
 #include "engine/sqlite_util.hpp"
 #include "engine/tsql_lexer.hpp"
@@ -582,6 +583,10 @@ void fn_assign(sqlite3_context* ctx, int, sqlite3_value** argv) {
     if (!to.known) return sqlite3_result_value(ctx, argv[0]);
     const std::string table = text_of(argv[3]), column = text_of(argv[4]);
     convert(ctx, argv[0], from, to.t, &table, &column);
+    // Kept for "The duplicate key value is (...)" should this row violate a key.
+    const std::string sqlite_table = table.rfind("dbo.", 0) == 0 ? table.substr(4) : table;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) note_assigned_value(sqlite_table, column, "<NULL>");
+    else note_assigned_value(sqlite_table, column, value_as_text(argv[0], from));
   });
 }
 

@@ -201,4 +201,34 @@ TEST_F(EngineValuesTest, MoneyAndRealColumns) {
   EXPECT_EQ(r.sets.back().columns[2].type.type, SqlType::real);
 }
 
+TEST_F(EngineValuesTest, ConstraintViolationsNameTheirObjects) {
+  must(*m_s, "CREATE TABLE parent (id int NOT NULL, name varchar(10) NOT NULL, CONSTRAINT PK_parent PRIMARY KEY (id))");
+  must(*m_s, "CREATE TABLE child (cid int PRIMARY KEY, pid int, CONSTRAINT FK_child_parent FOREIGN KEY (pid) REFERENCES parent (id))");
+  must(*m_s, "CREATE UNIQUE INDEX IX_parent_name ON parent (name)");
+  must(*m_s, "INSERT INTO parent (id, name) VALUES (1, 'one')");
+  must(*m_s, "INSERT INTO child (cid, pid) VALUES (10, 1)");
+  Message m = error_of("INSERT INTO parent (id, name) VALUES (1, 'uno')");
+  EXPECT_EQ(m.number, 2627);
+  EXPECT_EQ(m.severity, 14);
+  EXPECT_EQ(m.text, "Violation of PRIMARY KEY constraint 'PK_parent'. Cannot insert duplicate key in object 'dbo.parent'."
+                    " The duplicate key value is (1).");
+  m = error_of("INSERT INTO parent (id, name) VALUES (2, 'one')");
+  EXPECT_EQ(m.number, 2601);
+  EXPECT_EQ(m.text, "Cannot insert duplicate key row in object 'dbo.parent' with unique index 'IX_parent_name'."
+                    " The duplicate key value is (one).");
+  m = error_of("INSERT INTO parent (id, name) VALUES (3, NULL)");
+  EXPECT_EQ(m.number, 515);
+  EXPECT_EQ(m.state, 2);
+  EXPECT_EQ(m.text, "Cannot insert the value NULL into column 'name', table 'vals.dbo.parent'; column does not allow nulls."
+                    " INSERT fails.");
+  m = error_of("INSERT INTO child (cid, pid) VALUES (11, 99)");
+  EXPECT_EQ(m.number, 547);
+  EXPECT_EQ(m.text, "The INSERT statement conflicted with the FOREIGN KEY constraint \"FK_child_parent\". The conflict occurred"
+                    " in database \"vals\", table \"dbo.parent\", column 'id'.");
+  m = error_of("DELETE FROM parent WHERE id = 1");
+  EXPECT_EQ(m.number, 547);
+  EXPECT_EQ(m.text, "The DELETE statement conflicted with the REFERENCE constraint \"FK_child_parent\". The conflict occurred"
+                    " in database \"vals\", table \"dbo.child\", column 'pid'.");
+}
+
 }  // namespace
