@@ -287,10 +287,29 @@ void fn_triggers_enabled(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_int(ctx, 1);
 }
 
-void fn_dateadd(sqlite3_context* ctx, int, sqlite3_value** argv) {
+void fn_dateadd(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   const std::string unit = lower(arg_text(argv[0]));
   const std::int64_t n = sqlite3_value_int64(argv[1]);
-  const std::string d = arg_text(argv[2]);
+  std::string d = arg_text(argv[2]);
+  if (argc >= 4 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
+    // The T-SQL literal forms ('20261202', ...) in the form SQLite's date functions read.
+    ColumnType as_text_type;
+    if (parse_type(arg_text(argv[3]), as_text_type) && as_text_type.type != SqlType::datetimeoffset) {
+      ColumnType wide;
+      wide.type = SqlType::datetime2;
+      wide.scale = 7;
+      auto norm = normalize_datetime(d, wide, nullptr);
+      if (!norm) {
+        Message m;
+        m.number = 241;
+        m.severity = 16;
+        m.text = "Conversion failed when converting date and/or time from character string.";
+        set_function_error(m);
+        return sqlite3_result_error(ctx, m.text.c_str(), -1);
+      }
+      d = *norm;
+    }
+  }
   static const std::map<std::string, std::string> units = {
       {"year", "years"}, {"yy", "years"}, {"month", "months"}, {"mm", "months"}, {"day", "days"}, {"dd", "days"},
       {"d", "days"}, {"hour", "hours"}, {"hh", "hours"}, {"minute", "minutes"}, {"mi", "minutes"}, {"n", "minutes"},
@@ -303,12 +322,38 @@ void fn_dateadd(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_bind_text(st, 1, d.c_str(), -1, SQLITE_TRANSIENT);
   std::string mod = std::to_string(n) + " " + it->second;
   sqlite3_bind_text(st, 2, mod.c_str(), -1, SQLITE_TRANSIENT);
+  const bool null_input = sqlite3_value_type(argv[1]) == SQLITE_NULL || sqlite3_value_type(argv[2]) == SQLITE_NULL;
+  std::optional<std::string> out;
   if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-    result_text(ctx, reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-  } else {
-    sqlite3_result_null(ctx);
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
   }
   sqlite3_finalize(st);
+  if (argc < 4 || null_input) {
+    if (out) result_text(ctx, *out);
+    else sqlite3_result_null(ctx);
+    return;
+  }
+  // DATEADD returns its date argument's type; a result the type cannot hold is Msg 517.
+  ColumnType type;
+  if (!parse_type(arg_text(argv[3]), type)) type.type = SqlType::datetime;
+  const int min_year = type.type == SqlType::datetime ? 1753 : type.type == SqlType::smalldatetime ? 1900 : 1;
+  const int max_year = type.type == SqlType::smalldatetime ? 2079 : 9999;
+  std::optional<std::string> norm;
+  if (out && out->size() >= 10 && (*out)[4] == '-') {
+    const int year = std::atoi(out->substr(0, 4).c_str());
+    if (year >= min_year && year <= max_year) norm = normalize_datetime(*out, type, nullptr);
+  }
+  if (!norm) {
+    const std::string name = arg_text(argv[3]).substr(0, arg_text(argv[3]).find('('));
+    const std::string text = "Adding a value to a '" + name + "' column caused an overflow.";
+    Message m;
+    m.number = 517;
+    m.severity = 16;
+    m.text = text;
+    set_function_error(m);
+    return sqlite3_result_error(ctx, text.c_str(), -1);
+  }
+  result_text(ctx, *norm);
 }
 
 void fn_datediff(sqlite3_context* ctx, int, sqlite3_value** argv) {
@@ -390,7 +435,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
       {"m2r_binary_checksum", -1, fn_binary_checksum, true},
       {"m2r_hashbytes", 2, fn_hashbytes, true},
       {"m2r_triggers_enabled", -1, fn_triggers_enabled, false},
-      {"m2r_dateadd", 3, fn_dateadd, true},     {"m2r_datediff", 3, fn_datediff, true},
+      {"m2r_dateadd", 3, fn_dateadd, true},     {"m2r_dateadd", 4, fn_dateadd, true},     {"m2r_datediff", 3, fn_datediff, true},
       {"m2r_scope_identity", 0, fn_scope_identity, false},
       {"m2r_schema_name", 0, fn_schema_name, false}, {"m2r_schema_name", 1, fn_schema_name, false},
       {"m2r_object_name", 1, fn_object_name, false}, {"m2r_object_name", 2, fn_object_name, false},

@@ -379,7 +379,11 @@ std::optional<ColumnType> SessionImpl::operand_type(const std::vector<Token>& t,
       }
       return std::nullopt;
     }
-    if (u == "DATEADD" && args.size() == 3) return expr_type(t, args[2].first, args[2].second);
+    if (u == "DATEADD" && args.size() == 3) {
+      auto dt = expr_type(t, args[2].first, args[2].second);
+      if (dt && is_datetime_type(dt->type)) return dt;
+      return mk_type(SqlType::datetime);
+    }
     return std::nullopt;
   }
   // A column: the last part of a dotted name, looked up in the statement's tables.
@@ -869,8 +873,21 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
             repl = "INSTR(" + translate(t, comma + 1, close, needs_iv) + ", " + translate(t, i + 2, comma, needs_iv) + ")";
           } else if (up == "DATEADD" || up == "DATEDIFF" || up == "DATEPART") {
             if (up == "DATEPART") raise(40517, 16, "Keyword or statement option 'DATEPART' is not supported in this version of SQL Server.");
+            std::string type_arg;
+            if (up == "DATEADD") {
+              // The date argument's type is the result's (a string literal is datetime): 517 names it.
+              std::size_t last = close;
+              int dd = 0;
+              for (std::size_t k = i + 4; k < close; ++k) {
+                if (is_sym(t[k], "(")) ++dd;
+                else if (is_sym(t[k], ")")) --dd;
+                else if (dd == 0 && is_sym(t[k], ",")) last = k;
+              }
+              auto dt = last < close ? expr_type(t, last + 1, close) : std::nullopt;
+              type_arg = ", " + quote_literal(dt && is_datetime_type(dt->type) ? type_to_string(*dt) : "datetime");
+            }
             repl = (up == "DATEADD" ? "m2r_dateadd(" : "m2r_datediff(") + quote_literal(t[i + 2].text) + ", " +
-                   translate(t, i + 4, close, needs_iv) + ")";
+                   translate(t, i + 4, close, needs_iv) + type_arg + ")";
           } else if (up == "YEAR") repl = "CAST(strftime('%Y', " + args() + ") AS INTEGER)";
           else if (up == "MONTH") repl = "CAST(strftime('%m', " + args() + ") AS INTEGER)";
           else if (up == "DAY") repl = "CAST(strftime('%d', " + args() + ") AS INTEGER)";

@@ -231,4 +231,37 @@ TEST_F(EngineValuesTest, ConstraintViolationsNameTheirObjects) {
                     " in database \"vals\", table \"dbo.child\", column 'pid'.");
 }
 
+TEST_F(EngineValuesTest, DateaddOverflowRaises517) {
+  Message m = error_of("SELECT DATEADD(day, 1, CAST('9999-12-31' AS datetime))");
+  EXPECT_EQ(m.number, 517);
+  EXPECT_EQ(m.severity, 16);
+  EXPECT_EQ(m.text, "Adding a value to a 'datetime' column caused an overflow.");
+  m = error_of("SELECT DATEADD(year, -300, CAST('2026-12-02' AS datetime))");  // before 1753
+  EXPECT_EQ(m.number, 517);
+  m = error_of("SELECT DATEADD(day, 1, CAST('9999-12-31' AS date))");
+  EXPECT_EQ(m.text, "Adding a value to a 'date' column caused an overflow.");
+  EXPECT_EQ(as_str(scalar("SELECT DATEADD(day, 1, '20261202')")), "2026-12-03 00:00:00.000");
+  EXPECT_EQ(as_str(scalar("SELECT DATEADD(day, 1, CAST('2026-12-02' AS date))")), "2026-12-03");
+}
+
+TEST_F(EngineValuesTest, ColumnMetadataReportsTypesAndNullability) {
+  must(*m_s, "CREATE TABLE c (id int NOT NULL PRIMARY KEY, name nvarchar(20) NOT NULL, note varchar(max), price decimal(9,3))");
+  auto r = must(*m_s, "SELECT id, name, note, price FROM c");
+  const auto& cols = r.sets.back().columns;
+  ASSERT_EQ(cols.size(), 4u);
+  EXPECT_FALSE(cols[0].nullable);
+  EXPECT_FALSE(cols[1].nullable);
+  EXPECT_TRUE(cols[2].nullable);
+  EXPECT_EQ(cols[1].type.type, SqlType::nvarchar);
+  EXPECT_EQ(cols[1].type.length, 20);
+  EXPECT_EQ(cols[2].type.length, k_max_length);
+  EXPECT_EQ(cols[3].type.precision, 9);
+  EXPECT_EQ(cols[3].type.scale, 3);
+  // An expression over them: SQL Server's result type.
+  const ColumnType t = type_of("SELECT price * 2 FROM c");
+  EXPECT_EQ(t.type, SqlType::decimal);
+  EXPECT_EQ(t.precision, 20);  // decimal(9,3) * int(10,0): p 9+10+1, s 3
+  EXPECT_EQ(t.scale, 3);
+}
+
 }  // namespace
