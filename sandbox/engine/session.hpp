@@ -154,6 +154,9 @@ class SessionImpl : public Session {
   void build_column_scope(const std::vector<Token>& t, std::map<std::string, ColumnType>& scope);
   bool translate_typed_expression(const std::vector<Token>& t, std::size_t& i, std::size_t end, bool* needs_iv,
                                   std::string& out, bool allow_compare);
+  // An expression assigned to a variable of `target` type (SET/DECLARE): converted as SQL Server does.
+  std::string translate_assignment(const std::vector<Token>& t, std::size_t b, std::size_t e, const ColumnType& target,
+                                   bool* needs_iv);
   // The source of INSERT ... VALUES with each value converted to its column's type (m2r_assign).
   std::string translate_insert_source(const std::vector<Token>& t, std::size_t rest, const std::string& table,
                                       const std::vector<std::string>& cols, bool* needs_iv);

@@ -260,7 +260,7 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
     if (!variable(name)) raise(137, 15, "Must declare the scalar variable \"" + t[1].text + "\".");
     if (t.size() < 4 || !is_sym(t[2], "=")) syntax_near(t, 2);
     bool iv = false;
-    std::string expr = translate(t, 3, t.size(), &iv);
+    std::string expr = translate_assignment(t, 3, t.size(), variable(name)->type, &iv);
     Cell c;
     read("SELECT " + expr, has_nolock_hint(t), [&](sqlite3* conn, bool) {
     c = Cell{};
@@ -357,7 +357,7 @@ void SessionImpl::do_declare(const Statement& st, ResultSink& sink) {
         else if (d == 0 && is_sym(t[e], ",")) break;
       }
       bool iv = false;
-      std::string expr = translate(t, i + 1, e, &iv);
+      std::string expr = translate_assignment(t, i + 1, e, v.type, &iv);
       read("SELECT " + expr, has_nolock_hint(t), [&](sqlite3* conn, bool) {
       if (iv) refresh_instance_views(conn, expr);
       Stmt s(conn, "SELECT " + expr);

@@ -454,6 +454,13 @@ void SessionImpl::build_column_scope(const std::vector<Token>& t, std::map<std::
   }
 }
 
+std::string SessionImpl::translate_assignment(const std::vector<Token>& t, std::size_t b, std::size_t e,
+                                             const ColumnType& target, bool* needs_iv) {
+  TranslationScope scope(*this, t);
+  const std::string expr = translate(t, b, e, needs_iv);
+  return "m2r_cast(" + expr + ", " + quote_literal(type_code(expr_type(t, b, e))) + ", " + quote_literal(type_to_string(target)) + ")";
+}
+
 std::string SessionImpl::translate_insert_source(const std::vector<Token>& t, std::size_t rest, const std::string& table,
                                                  const std::vector<std::string>& cols, bool* needs_iv) {
   TranslationScope scope(*this, t);

@@ -301,8 +301,23 @@ void fn_op(sqlite3_context* ctx, int, sqlite3_value** argv) {
         return result_text(ctx, text_of(a) + text_of(b));
       }
       tr.known = true;
-      if (ka == SQLITE_FLOAT || kb == SQLITE_FLOAT) tr.t.type = SqlType::float_;
-      else tr.t.type = SqlType::bigint;
+      auto numeric_text = [](sqlite3_value* v) {
+        return sqlite3_value_type(v) == SQLITE_TEXT && Decimal::parse(text_of(v)).has_value();
+      };
+      const bool a_num = ka == SQLITE_INTEGER || numeric_text(a), b_num = kb == SQLITE_INTEGER || numeric_text(b);
+      if (ka == SQLITE_FLOAT || kb == SQLITE_FLOAT) {
+        tr.t.type = SqlType::float_;
+      } else if ((ka == SQLITE_TEXT || kb == SQLITE_TEXT) && a_num && b_num) {
+        // Exact text of an untyped operand (a wide decimal through a view, say): decimal.
+        const DecimalType da = decimal_type_of(ta, a), db = decimal_type_of(tb, b);
+        const DecimalType r = op == "+" || op == "-" ? decimal_add_type(da, db) : op == "*" ? decimal_mul_type(da, db)
+                              : op == "/" ? decimal_div_type(da, db) : decimal_mod_type(da, db);
+        tr.t.type = SqlType::decimal;
+        tr.t.precision = r.precision;
+        tr.t.scale = r.scale;
+      } else {
+        tr.t.type = SqlType::bigint;
+      }
     }
     const SqlType rt = tr.t.type;
     if (is_string_type(rt)) {

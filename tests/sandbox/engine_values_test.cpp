@@ -264,4 +264,12 @@ TEST_F(EngineValuesTest, ColumnMetadataReportsTypesAndNullability) {
   EXPECT_EQ(t.scale, 3);
 }
 
+TEST_F(EngineValuesTest, VariablesHoldTheirDeclaredType) {
+  EXPECT_EQ(as_str(scalar("DECLARE @d decimal(5,2) = 1.005; SELECT @d")), "1.01");
+  EXPECT_EQ(as_str(scalar("DECLARE @n numeric(25,0) = 1234567890123456789012345; SET @n = @n + 1; SELECT @n")),
+            "1234567890123456789012346");
+  EXPECT_EQ(error_of("DECLARE @i int = 'abc'").number, 245);
+  EXPECT_EQ(error_of("DECLARE @i tinyint; SET @i = 256").number, 8115);
+}
+
 }  // namespace
