@@ -187,6 +187,19 @@ void raise_constraint_error(sqlite3* db, int ext, const std::string& message, co
                        display_table(table) + "'; column does not allow nulls. " + kind + " fails.", 2);
   }
   if (ext == SQLITE_CONSTRAINT_FOREIGNKEY) foreign_key_violation(db, sql);
+  if (ext == SQLITE_CONSTRAINT_CHECK) {
+    // "CHECK constraint failed: name" (ddl.cpp names every check; "name|column" for a column's).
+    std::string name = message.substr(message.find(':') + 2);
+    std::string column;
+    if (const auto bar = name.find('|'); bar != std::string::npos) {
+      column = name.substr(bar + 1);
+      name = name.substr(0, bar);
+    }
+    const std::string table = written_table(sql);
+    raise(547, 16, "The " + statement_kind(sql) + " statement conflicted with the CHECK constraint \"" + name +
+                       "\". The conflict occurred in database \"" + t_database + "\", table \"" + display_table(table) + "\"" +
+                       (column.empty() ? std::string() : ", column '" + column + "'") + ".", 0);
+  }
 }
 
 }  // namespace sandbox::engine

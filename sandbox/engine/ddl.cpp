@@ -233,7 +233,9 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
       } else {
         std::size_t c2 = match_paren(t, k + 1);
         bool iv = false;
-        checks.push_back(translate(t, k + 1, c2 + 1, &iv));
+        // Named in SQLite so that a failure names it (547, constraint_errors.cpp).
+        const std::string name = cname.empty() ? "CK__" + tn.name + "__" + std::to_string(checks.size() + 1) : cname;
+        checks.push_back("CONSTRAINT " + quote_ident(name) + " CHECK " + translate(t, k + 1, c2 + 1, &iv));
       }
       k = item_end + 1;
       continue;
@@ -288,7 +290,9 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
       else if (t[k].is("CHECK")) {
         std::size_t c2 = match_paren(t, k + 1);
         bool iv = false;
-        checks.push_back(translate(t, k + 1, c2 + 1, &iv));
+        // A column's check: "name|column", so that 547 names the column as SQL Server does.
+        const std::string name = (cname.empty() ? "CK__" + tn.name + "__" + col.name : cname) + "|" + col.name;
+        checks.push_back("CONSTRAINT " + quote_ident(name) + " CHECK " + translate(t, k + 1, c2 + 1, &iv));
         k = c2 + 1;
       } else if (t[k].is("ROWGUIDCOL") || t[k].is("SPARSE")) { unsupported(upper(t[k].text)); }
       else syntax_near(t, k);
@@ -324,7 +328,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
     ddl += ", PRIMARY KEY (" + l + ")";
   }
   for (auto& u : uniques) ddl += ", UNIQUE (" + u + ")";
-  for (auto& ch : checks) ddl += ", CHECK " + ch;
+  for (auto& ch : checks) ddl += ", " + ch;
   for (auto& fk : fks) {
     std::string l, r;
     for (auto& c : fk.cols) l += (l.empty() ? "" : ", ") + quote_ident(c);

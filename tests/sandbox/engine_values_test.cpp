@@ -272,4 +272,17 @@ TEST_F(EngineValuesTest, VariablesHoldTheirDeclaredType) {
   EXPECT_EQ(error_of("DECLARE @i tinyint; SET @i = 256").number, 8115);
 }
 
+TEST_F(EngineValuesTest, CheckConstraintViolationIs547NamingIt) {
+  must(*m_s, "CREATE TABLE acct (id int PRIMARY KEY, bal int CONSTRAINT CK_acct_bal CHECK (bal >= 0), lim int,"
+             " CONSTRAINT CK_acct_lim CHECK (lim < 100))");
+  Message m = error_of("INSERT INTO acct (id, bal, lim) VALUES (1, -5, 0)");
+  EXPECT_EQ(m.number, 547);
+  EXPECT_EQ(m.state, 0);
+  EXPECT_EQ(m.text, "The INSERT statement conflicted with the CHECK constraint \"CK_acct_bal\". The conflict occurred in"
+                    " database \"vals\", table \"dbo.acct\", column 'bal'.");
+  m = error_of("INSERT INTO acct (id, bal, lim) VALUES (1, 5, 500)");
+  EXPECT_EQ(m.text, "The INSERT statement conflicted with the CHECK constraint \"CK_acct_lim\". The conflict occurred in"
+                    " database \"vals\", table \"dbo.acct\".");
+}
+
 }  // namespace
