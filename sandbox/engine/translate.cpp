@@ -156,10 +156,7 @@ int integer_rank(SqlType t) {
 
 // The type of `a op b` by SQL Server's data type precedence; nullopt when unknown.
 std::optional<ColumnType> binary_type(const std::string& op, const std::optional<ColumnType>& a, const std::optional<ColumnType>& b) {
-  if (!a || !b) {
-    // An unknown side next to a string literal: string concatenation as before.
-    return std::nullopt;
-  }
+  if (!a || !b) return std::nullopt;  // decided at run time (m2r_op with "?")
   const SqlType x = a->type, y = b->type;
   if (is_string_type(x) && is_string_type(y)) {
     const bool wide = x == SqlType::nvarchar || x == SqlType::nchar || x == SqlType::ntext || y == SqlType::nvarchar ||
@@ -185,11 +182,7 @@ std::optional<ColumnType> binary_type(const std::string& op, const std::optional
   if (x == SqlType::money || y == SqlType::money) return mk_type(SqlType::money, 0, 19, 4);
   if (x == SqlType::smallmoney || y == SqlType::smallmoney) return mk_type(SqlType::smallmoney, 0, 10, 4);
   const int rx = integer_rank(x), ry = integer_rank(y);
-  if (rx && ry) {
-    SqlType r = rx >= ry ? x : y;
-    if (r == SqlType::bit || r == SqlType::tinyint || r == SqlType::smallint) r = rx >= ry ? x : y;
-    return mk_type(r);
-  }
+  if (rx && ry) return mk_type(rx >= ry ? x : y);  // the higher integer type (tinyint + tinyint is tinyint)
   if (rx && is_string_type(y)) return mk_type(x);  // the string converts to the integer
   if (ry && is_string_type(x)) return mk_type(y);
   if ((dx || x == SqlType::money) && is_string_type(y)) return a;
@@ -276,12 +269,7 @@ bool allows_comparison(const Token* prev) {
 std::optional<ColumnType> SessionImpl::operand_type(const std::vector<Token>& t, std::size_t b, std::size_t e) {
   if (b >= e) return std::nullopt;
   std::size_t i = b;
-  bool negate = false;
-  while (i < e && (is_sym(t[i], "-") || is_sym(t[i], "+") || is_sym(t[i], "~"))) {
-    negate = true;
-    ++i;
-  }
-  (void)negate;
+  while (i < e && (is_sym(t[i], "-") || is_sym(t[i], "+") || is_sym(t[i], "~"))) ++i;  // a sign keeps the type
   if (i >= e) return std::nullopt;
   const Token& f = t[i];
   if (f.kind == TokKind::number) return number_literal_type(f.text);
@@ -525,10 +513,7 @@ bool SessionImpl::translate_typed_expression(const std::vector<Token>& t, std::s
     std::string sql;
     std::optional<ColumnType> type;
   };
-  auto operand_sql = [&](std::size_t b, std::size_t e) {
-    // Unary minus on a typed operand: 0 - x keeps the type rules simple.
-    return translate(t, b, e, needs_iv);
-  };
+  auto operand_sql = [&](std::size_t b, std::size_t e) { return translate(t, b, e, needs_iv); };
   auto parse_chain = [&](std::size_t b, std::size_t* stop) {
     std::size_t oe = operand_end(t, b, end);
     Term cur{operand_sql(b, oe), operand_type(t, b, oe)};

@@ -475,8 +475,8 @@ void convert(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from, const 
     } else {
       d = to_decimal(ctx, v, from, to.scale);
     }
-    const DecimalType target{tt == SqlType::decimal ? to.precision : tt == SqlType::money ? 19 : 10, 4};
-    const DecimalType t2{target.precision, tt == SqlType::decimal ? to.scale : 4};
+    const DecimalType t2 = tt == SqlType::decimal ? DecimalType{to.precision, to.scale}
+                           : DecimalType{tt == SqlType::money ? 19 : 10, 4};
     auto r = d.rescaled(t2.scale);
     if (!r || !(r->is_zero() || r->digits() <= t2.precision) ||
         (tt == SqlType::smallmoney && std::fabs(r->to_double()) > 214748.3647) ||
