@@ -13,22 +13,32 @@
 
 namespace sandbox {
 
-// SQL Server types the sandbox speaks on the wire (issue 3's list).
+// SQL Server types the sandbox speaks on the wire (issue 3's list, issue 11's additions;
+// sandbox/engine/README.md "Types and values").
 enum class SqlType {
   int_, bigint, smallint, tinyint, bit,
-  decimal,           // decimal/numeric(precision, scale); numeric(25,0) holds LSNs
+  decimal,           // decimal/numeric(precision, scale), exact up to precision 38
   float_,            // float(53)
   varchar, nvarchar, // length in characters; length == k_max_length means (max)
   datetime, datetime2,
   uniqueidentifier,
   varbinary,         // length in bytes; k_max_length means (max)
+  money, smallmoney, // exact, 4 decimal places (precision 19 / 10 as SQL Server reports them)
+  real,              // float(24), 4 bytes
+  date,
+  time,              // time(n): scale = fractional-second digits
+  datetimeoffset,    // datetimeoffset(n): scale = fractional-second digits
+  smalldatetime,
+  char_, nchar,      // fixed length, padded with spaces
+  binary,            // fixed length, padded with zeros
+  text, ntext, image // the legacy large types
 };
 inline constexpr int k_max_length = -1;
 
 struct ColumnType {
   SqlType type = SqlType::int_;
-  int length = 0;     // varchar/nvarchar/varbinary
-  int precision = 0;  // decimal; datetime2 uses scale as fractional-second digits
+  int length = 0;     // (n)varchar/(n)char/(var)binary
+  int precision = 0;  // decimal; datetime2/time/datetimeoffset use scale as fractional-second digits
   int scale = 0;
 };
 
@@ -45,12 +55,15 @@ struct Bytes {
 
 // A cell. Representation per type:
 //   integers, bit      -> int64_t
-//   float              -> double
-//   decimal            -> std::string, canonical text ("-123.4500", scale digits after the point)
-//   varchar/nvarchar   -> std::string (UTF-8)
-//   datetime/datetime2 -> std::string "YYYY-MM-DD HH:MM:SS[.fffffff]"
+//   float, real        -> double
+//   decimal, money     -> std::string, canonical text ("-123.4500", scale digits after the point)
+//   (n)(var)char, (n)text -> std::string (UTF-8); char(n)/nchar(n) already padded to n
+//   datetime/datetime2/smalldatetime -> std::string "YYYY-MM-DD HH:MM:SS[.fffffff]"
+//   date               -> std::string "YYYY-MM-DD"
+//   time               -> std::string "HH:MM:SS[.fffffff]"
+//   datetimeoffset     -> std::string "YYYY-MM-DD HH:MM:SS[.fffffff] +hh:mm" (local time and offset)
 //   uniqueidentifier   -> std::string "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" (upper case)
-//   varbinary          -> Bytes
+//   (var)binary, image -> Bytes; binary(n) already padded to n
 using Value = std::variant<std::monostate, std::int64_t, double, std::string, Bytes>;
 
 // An INFO (severity <= 10) or ERROR (severity >= 11) as SQL Server words it (docs/facts.md §10).

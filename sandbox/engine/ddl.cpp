@@ -10,12 +10,14 @@ namespace sandbox::engine {
 
 namespace {
 
-// The column type SQLite is given. Decimals wider than 18 digits (numeric(25,0) holds LSNs)
+// The column type SQLite is given. Decimals wider than 15 digits (numeric(25,0) holds LSNs)
 // would lose digits under SQLite's NUMERIC affinity, which turns a long integer text into a
 // REAL; declared "numeric blob(25,0)" they have no affinity, so the exact text is kept, and
 // parse_type still reads the T-SQL type that types the results.
 std::string sqlite_column_decl(const std::string& decl, const ColumnType& type) {
-  if (type.type != SqlType::decimal || type.precision <= 18) return decl;
+  // A double holds 15 digits exactly: wider decimals and money (19 digits) keep exact text.
+  const bool wide = (type.type == SqlType::decimal && type.precision > 15) || type.type == SqlType::money;
+  if (!wide) return decl;
   const auto paren = decl.find('(');
   if (paren == std::string::npos) return decl + " blob";
   return decl.substr(0, paren) + " blob" + decl.substr(paren);
@@ -46,6 +48,15 @@ int max_length(const ColumnType& t, const std::string& decl) {
     case SqlType::datetime: case SqlType::datetime2: return 8;
     case SqlType::uniqueidentifier: return 16;
     case SqlType::varbinary: return t.length == k_max_length ? -1 : t.length;
+    case SqlType::money: return 8;
+    case SqlType::smallmoney: case SqlType::real: return 4;
+    case SqlType::date: return 3;
+    case SqlType::time: return t.scale <= 2 ? 3 : t.scale <= 4 ? 4 : 5;
+    case SqlType::datetimeoffset: return t.scale <= 2 ? 8 : t.scale <= 4 ? 9 : 10;
+    case SqlType::smalldatetime: return 4;
+    case SqlType::char_: case SqlType::binary: return t.length;
+    case SqlType::nchar: return t.length * 2;
+    case SqlType::text: case SqlType::ntext: case SqlType::image: return 16;
   }
   return 0;
 }
@@ -232,7 +243,9 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
       } else {
         std::size_t c2 = match_paren(t, k + 1);
         bool iv = false;
-        checks.push_back(translate(t, k + 1, c2 + 1, &iv));
+        // Named in SQLite so that a failure names it (547, constraint_errors.cpp).
+        const std::string name = cname.empty() ? "CK__" + tn.name + "__" + std::to_string(checks.size() + 1) : cname;
+        checks.push_back("CONSTRAINT " + quote_ident(name) + " CHECK " + translate(t, k + 1, c2 + 1, &iv));
       }
       k = item_end + 1;
       continue;
@@ -299,7 +312,9 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
       else if (t[k].is("CHECK")) {
         std::size_t c2 = match_paren(t, k + 1);
         bool iv = false;
-        checks.push_back(translate(t, k + 1, c2 + 1, &iv));
+        // A column's check: "name|column", so that 547 names the column as SQL Server does.
+        const std::string name = (cname.empty() ? "CK__" + tn.name + "__" + col.name : cname) + "|" + col.name;
+        checks.push_back("CONSTRAINT " + quote_ident(name) + " CHECK " + translate(t, k + 1, c2 + 1, &iv));
         k = c2 + 1;
       } else if (t[k].is("ROWGUIDCOL") || t[k].is("SPARSE")) { unsupported(upper(t[k].text)); }
       else syntax_near(t, k);
@@ -341,7 +356,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
     ddl += std::string(rowid_identity ? ", UNIQUE (" : ", PRIMARY KEY (") + l + ")";
   }
   for (auto& u : uniques) ddl += ", UNIQUE (" + u + ")";
-  for (auto& ch : checks) ddl += ", CHECK " + ch;
+  for (auto& ch : checks) ddl += ", " + ch;
   for (auto& fk : fks) {
     std::string l, r;
     for (auto& c : fk.cols) l += (l.empty() ? "" : ", ") + quote_ident(c);

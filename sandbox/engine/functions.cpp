@@ -12,6 +12,8 @@
 #include "aws/sigv4.hpp"
 #include "engine/tempdb.hpp"
 #include "engine/session.hpp"
+#include "engine/decimal.hpp"
+#include "engine/value_ops.hpp"
 
 namespace sandbox::engine {
 
@@ -306,10 +308,29 @@ void fn_triggers_enabled(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   sqlite3_result_int(ctx, 1);
 }
 
-void fn_dateadd(sqlite3_context* ctx, int, sqlite3_value** argv) {
+void fn_dateadd(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   const std::string unit = lower(arg_text(argv[0]));
   const std::int64_t n = sqlite3_value_int64(argv[1]);
-  const std::string d = arg_text(argv[2]);
+  std::string d = arg_text(argv[2]);
+  if (argc >= 4 && sqlite3_value_type(argv[2]) != SQLITE_NULL) {
+    // The T-SQL literal forms ('20261202', ...) in the form SQLite's date functions read.
+    ColumnType as_text_type;
+    if (parse_type(arg_text(argv[3]), as_text_type) && as_text_type.type != SqlType::datetimeoffset) {
+      ColumnType wide;
+      wide.type = SqlType::datetime2;
+      wide.scale = 7;
+      auto norm = normalize_datetime(d, wide, nullptr);
+      if (!norm) {
+        Message m;
+        m.number = 241;
+        m.severity = 16;
+        m.text = "Conversion failed when converting date and/or time from character string.";
+        set_function_error(m);
+        return sqlite3_result_error(ctx, m.text.c_str(), -1);
+      }
+      d = *norm;
+    }
+  }
   static const std::map<std::string, std::string> units = {
       {"year", "years"}, {"yy", "years"}, {"month", "months"}, {"mm", "months"}, {"day", "days"}, {"dd", "days"},
       {"d", "days"}, {"hour", "hours"}, {"hh", "hours"}, {"minute", "minutes"}, {"mi", "minutes"}, {"n", "minutes"},
@@ -322,12 +343,38 @@ void fn_dateadd(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_bind_text(st, 1, d.c_str(), -1, SQLITE_TRANSIENT);
   std::string mod = std::to_string(n) + " " + it->second;
   sqlite3_bind_text(st, 2, mod.c_str(), -1, SQLITE_TRANSIENT);
+  const bool null_input = sqlite3_value_type(argv[1]) == SQLITE_NULL || sqlite3_value_type(argv[2]) == SQLITE_NULL;
+  std::optional<std::string> out;
   if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-    result_text(ctx, reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-  } else {
-    sqlite3_result_null(ctx);
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
   }
   sqlite3_finalize(st);
+  if (argc < 4 || null_input) {
+    if (out) result_text(ctx, *out);
+    else sqlite3_result_null(ctx);
+    return;
+  }
+  // DATEADD returns its date argument's type; a result the type cannot hold is Msg 517.
+  ColumnType type;
+  if (!parse_type(arg_text(argv[3]), type)) type.type = SqlType::datetime;
+  const int min_year = type.type == SqlType::datetime ? 1753 : type.type == SqlType::smalldatetime ? 1900 : 1;
+  const int max_year = type.type == SqlType::smalldatetime ? 2079 : 9999;
+  std::optional<std::string> norm;
+  if (out && out->size() >= 10 && (*out)[4] == '-') {
+    const int year = std::atoi(out->substr(0, 4).c_str());
+    if (year >= min_year && year <= max_year) norm = normalize_datetime(*out, type, nullptr);
+  }
+  if (!norm) {
+    const std::string name = arg_text(argv[3]).substr(0, arg_text(argv[3]).find('('));
+    const std::string text = "Adding a value to a '" + name + "' column caused an overflow.";
+    Message m;
+    m.number = 517;
+    m.severity = 16;
+    m.text = text;
+    set_function_error(m);
+    return sqlite3_result_error(ctx, text.c_str(), -1);
+  }
+  result_text(ctx, *norm);
 }
 
 void fn_datediff(sqlite3_context* ctx, int, sqlite3_value** argv) {
@@ -409,7 +456,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
       {"m2r_binary_checksum", -1, fn_binary_checksum, true},
       {"m2r_hashbytes", 2, fn_hashbytes, true},
       {"m2r_triggers_enabled", -1, fn_triggers_enabled, false},
-      {"m2r_dateadd", 3, fn_dateadd, true},     {"m2r_datediff", 3, fn_datediff, true},
+      {"m2r_dateadd", 3, fn_dateadd, true},     {"m2r_dateadd", 4, fn_dateadd, true},     {"m2r_datediff", 3, fn_datediff, true},
       {"m2r_scope_identity", 0, fn_scope_identity, false},
       {"m2r_schema_name", 0, fn_schema_name, false}, {"m2r_schema_name", 1, fn_schema_name, false},
       {"m2r_object_name", 1, fn_object_name, false}, {"m2r_object_name", 2, fn_object_name, false},
@@ -422,6 +469,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
                                nullptr, nullptr, nullptr);
   }
   sqlite3_create_function_v2(db, "m2r_checksum_agg", 1, SQLITE_UTF8, s, nullptr, agg_step, agg_final, nullptr);
+  register_value_functions(db);
 }
 
 void create_catalog_views(sqlite3* db, bool attached_msdb) {
@@ -530,25 +578,30 @@ Cell value_to_cell(const Value& v) {
 }
 
 namespace {
+// A decimal cell as canonical text at `scale` (rounded half away from zero, exactly).
 std::string format_decimal(const Cell& c, int scale) {
-  if (c.type == SQLITE_INTEGER) {
-    std::string s = std::to_string(c.i);
-    if (scale > 0) s += "." + std::string(static_cast<std::size_t>(scale), '0');
-    return s;
-  }
+  std::optional<Decimal> d;
+  if (c.type == SQLITE_INTEGER) d = Decimal::from_int(c.i).rescaled(scale);
+  else if (c.type == SQLITE_FLOAT) d = Decimal::from_double(c.d, scale);
+  else if (auto p = Decimal::parse(c.s)) d = p->rescaled(scale);
+  if (d) return d->to_string();
+  return c.type == SQLITE_TEXT ? c.s : std::string("0");
+}
+
+std::string cell_text(const Cell& c) {
+  if (c.type == SQLITE_INTEGER) return std::to_string(c.i);
   if (c.type == SQLITE_FLOAT) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", scale, c.d);
+    std::snprintf(buf, sizeof buf, "%.15g", c.d);
     return buf;
   }
-  // Text: normalise to the scale.
-  std::string s = c.s;
-  auto dot = s.find('.');
-  std::string ip = dot == std::string::npos ? s : s.substr(0, dot);
-  std::string fp = dot == std::string::npos ? "" : s.substr(dot + 1);
-  if (ip.empty() || ip == "-") ip += "0";
-  fp.resize(static_cast<std::size_t>(scale), '0');
-  return scale > 0 ? ip + "." + fp : ip;
+  return c.s;
+}
+
+std::size_t utf8_length(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char ch : s) if ((ch & 0xC0) != 0x80) ++n;
+  return n;
 }
 }  // namespace
 
@@ -566,29 +619,40 @@ Value cell_to_value(const Cell& c, const ColumnType& t) {
         return static_cast<std::int64_t>(c.d);
       }
       return static_cast<std::int64_t>(std::atoll(c.s.c_str()));
-    case SqlType::float_:
-      if (c.type == SQLITE_INTEGER) return static_cast<double>(c.i);
-      if (c.type == SQLITE_FLOAT) return c.d;
-      return std::atof(c.s.c_str());
+    case SqlType::float_: case SqlType::real: {
+      double d = c.type == SQLITE_INTEGER ? static_cast<double>(c.i) : c.type == SQLITE_FLOAT ? c.d : std::atof(c.s.c_str());
+      if (t.type == SqlType::real) d = static_cast<double>(static_cast<float>(d));
+      return d;
+    }
     case SqlType::decimal: return format_decimal(c, t.scale);
-    case SqlType::varbinary: {
+    case SqlType::money: case SqlType::smallmoney: return format_decimal(c, 4);
+    case SqlType::varbinary: case SqlType::binary: case SqlType::image: {
       Bytes b;
       b.data.assign(c.s.begin(), c.s.end());
       if (c.type == SQLITE_INTEGER) {
         std::string s = std::to_string(c.i);
         b.data.assign(s.begin(), s.end());
       }
+      if (t.type == SqlType::binary && t.length > 0) b.data.resize(static_cast<std::size_t>(t.length), 0);
       return b;
     }
     case SqlType::uniqueidentifier: return upper(c.s);
+    case SqlType::char_: case SqlType::nchar: {
+      std::string s = cell_text(c);
+      const std::size_t n = utf8_length(s);
+      if (t.length > 0 && n < static_cast<std::size_t>(t.length)) s.append(static_cast<std::size_t>(t.length) - n, ' ');
+      return s;
+    }
+    case SqlType::datetime: case SqlType::datetime2: case SqlType::smalldatetime: case SqlType::date: case SqlType::time:
+    case SqlType::datetimeoffset: {
+      // Stored as written by older paths ('20261202', or an INTEGER under NUMERIC affinity):
+      // shown in the type's canonical form.
+      const std::string s = cell_text(c);
+      auto norm = normalize_datetime(s, t, nullptr);
+      return norm ? *norm : s;
+    }
     default:
-      if (c.type == SQLITE_INTEGER) return std::to_string(c.i);
-      if (c.type == SQLITE_FLOAT) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.15g", c.d);
-        return std::string(buf);
-      }
-      return c.s;
+      return cell_text(c);
   }
 }
 

@@ -456,6 +456,14 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
         if (!aliased) col.name.clear();
       }
       const char* decl = sqlite3_column_decltype(s.get(), i);
+      // A table column is reported NOT NULL as declared (a primary key column too), as SQL Server does.
+      if (const char* origin = sqlite3_column_origin_name(s.get(), i)) {
+        int notnull = 0, pk = 0, autoinc = 0;
+        if (sqlite3_table_column_metadata(c, sqlite3_column_database_name(s.get(), i), sqlite3_column_table_name(s.get(), i),
+                                          origin, nullptr, nullptr, &notnull, &pk, &autoinc) == SQLITE_OK) {
+          col.nullable = !(notnull || pk);
+        }
+      }
       ColumnType ct;
       if (decl && parse_type(decl, ct)) col.type = ct;
       else if (static_cast<int>(inferred.size()) == n && inferred[static_cast<std::size_t>(i)]) col.type = *inferred[static_cast<std::size_t>(i)];

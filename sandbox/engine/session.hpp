@@ -231,6 +231,18 @@ class SessionImpl : public Session {
   std::string resolve_table(const std::vector<Token>& t, std::size_t& i, std::size_t end, bool* is_table);
   std::string sqlite_table_name(const std::string& schema, const std::string& table);
   std::vector<std::optional<ColumnType>> infer_select_types(const std::vector<Token>& t);
+  // Static typing of expressions (translate.cpp, README.md "Types and values").
+  std::optional<ColumnType> expr_type(const std::vector<Token>& t, std::size_t b, std::size_t e);
+  std::optional<ColumnType> operand_type(const std::vector<Token>& t, std::size_t b, std::size_t e);
+  void build_column_scope(const std::vector<Token>& t, std::map<std::string, ColumnType>& scope);
+  bool translate_typed_expression(const std::vector<Token>& t, std::size_t& i, std::size_t end, bool* needs_iv,
+                                  std::string& out, bool allow_compare);
+  // An expression assigned to a variable of `target` type (SET/DECLARE): converted as SQL Server does.
+  std::string translate_assignment(const std::vector<Token>& t, std::size_t b, std::size_t e, const ColumnType& target,
+                                   bool* needs_iv);
+  // The source of INSERT ... VALUES with each value converted to its column's type (m2r_assign).
+  std::string translate_insert_source(const std::vector<Token>& t, std::size_t rest, const std::string& table,
+                                      const std::vector<std::string>& cols, bool* needs_iv);
   std::vector<std::string> table_columns(const std::string& sqlite_name);
   std::string translate_trigger_statement(const std::vector<Token>& t, std::size_t b, std::size_t e,
                                           const std::string& table, const std::string& pseudo_table, bool is_update);

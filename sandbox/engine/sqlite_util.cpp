@@ -1,10 +1,27 @@
 #include "engine/sqlite_util.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
 
+#include "engine/constraint_errors.hpp"
 #include "engine/tsql_lexer.hpp"
 
 namespace sandbox::engine {
+
+namespace {
+thread_local std::optional<Message> t_function_error;
+thread_local const std::string* t_failed_sql = nullptr;  // the SQL of the step that failed
+
+void raise_function_error() {
+  if (!t_function_error) return;
+  Message m = std::move(*t_function_error);
+  t_function_error.reset();
+  throw SqlError{m};
+}
+}  // namespace
+
+void set_function_error(const Message& msg) { t_function_error = msg; }
 
 void raise(int number, int severity, std::string text, int state) {
   Message m;
@@ -32,7 +49,15 @@ bool Stmt::step() {
   int rc = sqlite3_step(m_stmt);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  raise_sqlite(m_db, rc, "statement");
+  const char* text = sqlite3_sql(m_stmt);
+  const std::string sql = text ? text : "";
+  t_failed_sql = &sql;
+  try {
+    raise_sqlite(m_db, rc, "statement");
+  } catch (...) {
+    t_failed_sql = nullptr;
+    throw;
+  }
 }
 void Stmt::reset() { sqlite3_reset(m_stmt); sqlite3_clear_bindings(m_stmt); }
 std::int64_t Stmt::i64(int col) const { return sqlite3_column_int64(m_stmt, col); }
@@ -48,6 +73,7 @@ void exec(sqlite3* db, const std::string& sql) {
   if (rc != SQLITE_OK) {
     std::string text = err ? err : "error";
     sqlite3_free(err);
+    raise_function_error();
     raise(50000, 16, "Internal sandbox error: " + text + " in: " + sql.substr(0, 200));
   }
 }
@@ -81,8 +107,10 @@ std::string quote_literal(const std::string& text) {
 }
 
 void raise_sqlite(sqlite3* db, int rc, const std::string& statement_kind) {
+  raise_function_error();
   std::string msg = sqlite3_errmsg(db);
   const int ext = sqlite3_extended_errcode(db);
+  if (t_failed_sql) raise_constraint_error(db, ext, msg, *t_failed_sql);
   if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_ROWID) {
     raise(2627, 14, "Violation of PRIMARY KEY constraint. Cannot insert duplicate key (" + msg + ").");
   }
@@ -133,21 +161,32 @@ bool parse_type(const std::string& decl_in, ColumnType& out) {
     out.type = SqlType::decimal;
     out.precision = a1 ? a1 : 18;
     out.scale = a2;
-  } else if (base == "money") { out.type = SqlType::decimal; out.precision = 19; out.scale = 4; }
-  else if (base == "smallmoney") { out.type = SqlType::decimal; out.precision = 10; out.scale = 4; }
-  else if (base == "float" || base == "real") out.type = SqlType::float_;
-  else if (base == "varchar" || base == "char" || base == "text" || base == "sysname" || base == "nvarchar" ||
-           base == "nchar" || base == "ntext") {
-    out.type = (base[0] == 'n' && base != "sysname") || base == "sysname" ? SqlType::nvarchar : SqlType::varchar;
-    out.length = base == "sysname" ? 128 : (is_max || base == "text" || base == "ntext") ? k_max_length : (a1 ? a1 : 1);
-  } else if (base == "datetime" || base == "smalldatetime" || base == "date") out.type = SqlType::datetime;
+  } else if (base == "money") { out.type = SqlType::money; out.precision = 19; out.scale = 4; }
+  else if (base == "smallmoney") { out.type = SqlType::smallmoney; out.precision = 10; out.scale = 4; }
+  else if (base == "float") out.type = (!args.empty() && a1 >= 1 && a1 <= 24) ? SqlType::real : SqlType::float_;
+  else if (base == "real") out.type = SqlType::real;
+  else if (base == "varchar" || base == "nvarchar" || base == "sysname") {
+    out.type = base == "varchar" ? SqlType::varchar : SqlType::nvarchar;
+    out.length = base == "sysname" ? 128 : is_max ? k_max_length : (a1 ? a1 : 1);
+  } else if (base == "char" || base == "nchar" || base == "character") {
+    out.type = base == "nchar" ? SqlType::nchar : SqlType::char_;
+    out.length = a1 ? a1 : 1;
+  } else if (base == "text") { out.type = SqlType::text; out.length = k_max_length; }
+  else if (base == "ntext") { out.type = SqlType::ntext; out.length = k_max_length; }
+  else if (base == "image") { out.type = SqlType::image; out.length = k_max_length; }
+  else if (base == "datetime") out.type = SqlType::datetime;
+  else if (base == "smalldatetime") out.type = SqlType::smalldatetime;
+  else if (base == "date") out.type = SqlType::date;
   else if (base == "datetime2" || base == "datetimeoffset" || base == "time") {
-    out.type = SqlType::datetime2;
-    out.scale = args.empty() ? 7 : a1;
+    out.type = base == "time" ? SqlType::time : base == "datetimeoffset" ? SqlType::datetimeoffset : SqlType::datetime2;
+    out.scale = args.empty() ? 7 : std::min(a1, 7);
   } else if (base == "uniqueidentifier") out.type = SqlType::uniqueidentifier;
-  else if (base == "varbinary" || base == "binary" || base == "image" || base == "rowversion" || base == "timestamp") {
+  else if (base == "varbinary") {
     out.type = SqlType::varbinary;
-    out.length = (is_max || base == "image") ? k_max_length : (a1 ? a1 : (base == "rowversion" || base == "timestamp" ? 8 : 1));
+    out.length = is_max ? k_max_length : (a1 ? a1 : 1);
+  } else if (base == "binary" || base == "rowversion" || base == "timestamp") {
+    out.type = SqlType::binary;
+    out.length = a1 ? a1 : (base == "binary" ? 1 : 8);
   } else {
     return false;
   }
@@ -164,12 +203,25 @@ std::string type_to_string(const ColumnType& t) {
     case SqlType::bit: return "bit";
     case SqlType::decimal: return "decimal(" + std::to_string(t.precision) + "," + std::to_string(t.scale) + ")";
     case SqlType::float_: return "float";
+    case SqlType::real: return "real";
+    case SqlType::money: return "money";
+    case SqlType::smallmoney: return "smallmoney";
     case SqlType::varchar: return "varchar(" + len(t.length) + ")";
     case SqlType::nvarchar: return "nvarchar(" + len(t.length) + ")";
+    case SqlType::char_: return "char(" + len(t.length) + ")";
+    case SqlType::nchar: return "nchar(" + len(t.length) + ")";
+    case SqlType::text: return "text";
+    case SqlType::ntext: return "ntext";
+    case SqlType::image: return "image";
     case SqlType::datetime: return "datetime";
+    case SqlType::smalldatetime: return "smalldatetime";
+    case SqlType::date: return "date";
     case SqlType::datetime2: return "datetime2(" + std::to_string(t.scale) + ")";
+    case SqlType::time: return "time(" + std::to_string(t.scale) + ")";
+    case SqlType::datetimeoffset: return "datetimeoffset(" + std::to_string(t.scale) + ")";
     case SqlType::uniqueidentifier: return "uniqueidentifier";
     case SqlType::varbinary: return "varbinary(" + len(t.length) + ")";
+    case SqlType::binary: return "binary(" + len(t.length) + ")";
   }
   return "int";
 }

@@ -50,6 +50,11 @@ std::string query_str(sqlite3* db, const std::string& sql, const std::string& de
 std::string quote_ident(const std::string& name);  // "name" for SQLite
 std::string quote_literal(const std::string& text);  // 'text' for SQLite
 
+// A SQL function that must fail the statement with a SQL Server error (8134, 245, 8115...)
+// sets it here, then calls sqlite3_result_error; raise_sqlite and exec raise it instead of
+// SQLite's text. Per thread: a session's statements run on its connection's thread.
+void set_function_error(const Message& msg);
+
 // Maps a SQLite error on a user statement to the SQL Server message closest to it.
 [[noreturn]] void raise_sqlite(sqlite3* db, int rc, const std::string& statement_kind);
 

@@ -99,7 +99,7 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
     if (rest < t.size() && (t[rest].is("EXEC") || t[rest].is("EXECUTE"))) unsupported("INSERT ... EXEC");
     std::string collist;
     for (auto& c : cols) collist += (collist.empty() ? "" : ", ") + quote_ident(c);
-    std::string source = translate(t, rest, t.size(), &needs_iv);
+    std::string source = translate_insert_source(t, rest, table, cols, &needs_iv);
     if (!ident_col.empty() && !ident_is_rowid && !ii_on) {
       // Identity on a column that is not the rowid: assign it after the insert from the
       // table's current maximum (documented limitation: one statement at a time).
@@ -421,7 +421,7 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
     }
     if (t.size() < 4 || !is_sym(t[2], "=")) syntax_near(t, 2);
     bool iv = false;
-    std::string expr = translate(t, 3, t.size(), &iv);
+    std::string expr = translate_assignment(t, 3, t.size(), variable(name)->type, &iv);
     Cell c;
     read("SELECT " + expr, has_nolock_hint(t), [&](sqlite3* conn, bool) {
     c = Cell{};
@@ -513,7 +513,7 @@ void SessionImpl::do_declare(const Statement& st, ResultSink& sink) {
         else if (d == 0 && is_sym(t[e], ",")) break;
       }
       bool iv = false;
-      std::string expr = translate(t, i + 1, e, &iv);
+      std::string expr = translate_assignment(t, i + 1, e, v.type, &iv);
       read("SELECT " + expr, has_nolock_hint(t), [&](sqlite3* conn, bool) {
       if (iv) refresh_instance_views(conn, expr);
       Stmt s(conn, "SELECT " + expr);

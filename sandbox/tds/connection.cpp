@@ -49,6 +49,12 @@ class TokenSink final : public ResultSink {
       for (Column& c : m_cols) {
         if (c.type.type == SqlType::datetime2) {
           c.type = {SqlType::nvarchar, 19 + (c.type.scale > 0 ? c.type.scale + 1 : 0), 0, 0};
+        } else if (c.type.type == SqlType::date) {
+          c.type = {SqlType::nvarchar, 10, 0, 0};
+        } else if (c.type.type == SqlType::time) {
+          c.type = {SqlType::nvarchar, 8 + (c.type.scale > 0 ? c.type.scale + 1 : 0), 0, 0};
+        } else if (c.type.type == SqlType::datetimeoffset) {
+          c.type = {SqlType::nvarchar, 26 + (c.type.scale > 0 ? c.type.scale + 1 : 0), 0, 0};
         }
       }
     }

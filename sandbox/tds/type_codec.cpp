@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -146,10 +147,40 @@ bool is_plp(const ColumnType& t) {
 
 std::vector<std::uint8_t> string_bytes(const ColumnType& t, const Value& v) {
   switch (t.type) {
-    case SqlType::nvarchar: return utf8_to_utf16le(as_text(v));
-    case SqlType::varchar: return utf8_to_cp1252(as_text(v));
+    case SqlType::nvarchar: case SqlType::nchar: case SqlType::ntext: return utf8_to_utf16le(as_text(v));
+    case SqlType::varchar: case SqlType::char_: case SqlType::text: return utf8_to_cp1252(as_text(v));
+    case SqlType::binary: {
+      auto b = as_bytes(v);
+      if (t.length > 0 && b.size() < static_cast<std::size_t>(t.length)) b.resize(static_cast<std::size_t>(t.length), 0);
+      return b;
+    }
     default: return as_bytes(v);
   }
+}
+
+// money/smallmoney: the value in 1/10000 units, from canonical decimal text.
+std::int64_t money_units(const Value& v) {
+  if (auto p = std::get_if<std::int64_t>(&v)) return *p * 10000;
+  if (auto p = std::get_if<double>(&v)) return std::llround(*p * 10000.0);
+  const std::string s = as_text(v);
+  const auto bytes = decimal_to_wire(s, 38, 4);
+  Uint128 mag = 0;
+  for (std::size_t k = bytes.size() - 1; k >= 1; --k) mag = (mag << 8) | bytes[k];
+  if (mag > static_cast<Uint128>(std::numeric_limits<std::int64_t>::max())) throw std::invalid_argument("money value out of range");
+  const auto units = static_cast<std::int64_t>(mag);
+  return bytes[0] == 1 ? units : -units;
+}
+
+// "YYYY-MM-DD HH:MM:SS[.f] +hh:mm" -> the local date/time text and the offset in minutes.
+std::string split_offset(const std::string& text, int* minutes) {
+  *minutes = 0;
+  const auto sp = text.find_last_of(' ');
+  if (sp == std::string::npos || sp + 1 >= text.size() || (text[sp + 1] != '+' && text[sp + 1] != '-')) return text;
+  const std::string off = text.substr(sp + 1);
+  if (off.size() != 6 || off[3] != ':') throw std::invalid_argument("malformed offset in '" + text + "'");
+  const int h = parse_digits(off, 1, 2), m = parse_digits(off, 4, 2);
+  *minutes = (off[0] == '-' ? -1 : 1) * (h * 60 + m);
+  return text.substr(0, sp);
 }
 
 void write_le(ByteWriter& w, std::uint64_t v, int n) {
@@ -358,6 +389,50 @@ void write_type_info(ByteWriter& w, const ColumnType& t) {
       w.u8(k_guid);
       w.u8(16);
       return;
+    case SqlType::money:
+    case SqlType::smallmoney:
+      w.u8(k_moneyn);
+      w.u8(t.type == SqlType::money ? 8 : 4);
+      return;
+    case SqlType::real:
+      w.u8(k_fltn);
+      w.u8(4);
+      return;
+    case SqlType::date:
+      w.u8(k_daten);
+      return;
+    case SqlType::time:
+    case SqlType::datetimeoffset:
+      w.u8(t.type == SqlType::time ? k_timen : k_datetimeoffsetn);
+      w.u8(static_cast<std::uint8_t>(t.scale >= 0 && t.scale <= 7 ? t.scale : 7));
+      return;
+    case SqlType::smalldatetime:
+      w.u8(k_datetimn);
+      w.u8(4);
+      return;
+    case SqlType::char_:
+    case SqlType::nchar: {
+      const bool wide = t.type == SqlType::nchar;
+      w.u8(wide ? k_nchar : k_bigchar);
+      const int chars = t.length > 0 ? t.length : 1;
+      w.u16(static_cast<std::uint16_t>(wide ? chars * 2 : chars));
+      w.bytes(k_default_collation.data(), k_default_collation.size());
+      return;
+    }
+    case SqlType::binary:
+      w.u8(k_bigbinary);
+      w.u16(static_cast<std::uint16_t>(t.length > 0 ? t.length : 1));
+      return;
+    case SqlType::text:
+    case SqlType::ntext:
+    case SqlType::image:
+      // [MS-TDS] 2.2.5.6: LONGLEN max, collation (not for image), then the table name
+      // (TDS 7.2+: the number of parts, here none: the column of an expression).
+      w.u8(t.type == SqlType::text ? k_text : t.type == SqlType::ntext ? k_ntext : k_image);
+      w.u32(t.type == SqlType::ntext ? 0x7FFFFFFE : 0x7FFFFFFF);
+      if (t.type != SqlType::image) w.bytes(k_default_collation.data(), k_default_collation.size());
+      w.u8(0);
+      return;
   }
 }
 
@@ -433,6 +508,97 @@ void write_value(ByteWriter& w, const ColumnType& t, const Value& v) {
       w.u8(16);
       w.bytes(guid_to_wire(as_text(v)));
       return;
+    case SqlType::money: {
+      if (null) { w.u8(0); return; }
+      const std::int64_t units = money_units(v);
+      w.u8(8);
+      const auto u = static_cast<std::uint64_t>(units);
+      w.u32(static_cast<std::uint32_t>(u >> 32));  // the high half first
+      w.u32(static_cast<std::uint32_t>(u & 0xFFFFFFFFu));
+      return;
+    }
+    case SqlType::smallmoney: {
+      if (null) { w.u8(0); return; }
+      const std::int64_t units = money_units(v);
+      if (units < std::numeric_limits<std::int32_t>::min() || units > std::numeric_limits<std::int32_t>::max()) {
+        throw std::invalid_argument("smallmoney value out of range");
+      }
+      w.u8(4);
+      w.i32(static_cast<std::int32_t>(units));
+      return;
+    }
+    case SqlType::real: {
+      if (null) { w.u8(0); return; }
+      const auto f = static_cast<float>(as_double(v));
+      std::uint32_t bits = 0;
+      std::memcpy(&bits, &f, sizeof bits);
+      w.u8(4);
+      w.u32(bits);
+      return;
+    }
+    case SqlType::date: {
+      if (null) { w.u8(0); return; }
+      const DateTimeParts p = parse_datetime_text(as_text(v));
+      w.u8(3);
+      write_le(w, static_cast<std::uint64_t>(p.days - days_from_civil(1, 1, 1)), 3);
+      return;
+    }
+    case SqlType::time: {
+      if (null) { w.u8(0); return; }
+      const int scale = t.scale >= 0 && t.scale <= 7 ? t.scale : 7;
+      const auto bytes = datetime2_to_wire("1900-01-01 " + as_text(v), scale);
+      const auto n = static_cast<std::size_t>(time_bytes(scale));
+      w.u8(static_cast<std::uint8_t>(n));
+      w.bytes(std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n)));
+      return;
+    }
+    case SqlType::datetimeoffset: {
+      if (null) { w.u8(0); return; }
+      const int scale = t.scale >= 0 && t.scale <= 7 ? t.scale : 7;
+      int offset = 0;
+      const std::string local = split_offset(as_text(v), &offset);
+      // The wire carries UTC and the offset.
+      DateTimeParts p = parse_datetime_text(local);
+      std::int64_t secs = p.days * 86400 + p.seconds - static_cast<std::int64_t>(offset) * 60;
+      std::int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+      secs -= days * 86400;
+      const std::string utc = format_date(days) + " " + format_time(secs, p.hundred_ns, 7);
+      auto bytes = datetime2_to_wire(utc, scale);
+      w.u8(static_cast<std::uint8_t>(bytes.size() + 2));
+      w.bytes(bytes);
+      w.u16(static_cast<std::uint16_t>(static_cast<std::int16_t>(offset)));
+      return;
+    }
+    case SqlType::smalldatetime: {
+      if (null) { w.u8(0); return; }
+      const DateTimeParts p = parse_datetime_text(as_text(v));
+      w.u8(4);
+      w.u16(static_cast<std::uint16_t>(p.days - days_from_civil(1900, 1, 1)));
+      w.u16(static_cast<std::uint16_t>(p.seconds / 60));
+      return;
+    }
+    case SqlType::char_:
+    case SqlType::nchar:
+    case SqlType::binary: {
+      if (null) { w.u16(k_null_ushort); return; }
+      auto bytes = string_bytes(t, v);
+      if (bytes.size() >= k_null_ushort) throw std::invalid_argument("value longer than its column");
+      w.u16(static_cast<std::uint16_t>(bytes.size()));
+      w.bytes(bytes);
+      return;
+    }
+    case SqlType::text:
+    case SqlType::ntext:
+    case SqlType::image: {
+      if (null) { w.u8(0); return; }  // no text pointer: NULL
+      const auto bytes = string_bytes(t, v);
+      w.u8(16);
+      for (int k = 0; k < 16; ++k) w.u8(0xFF);  // text pointer (a dummy, as nothing reads it back)
+      for (int k = 0; k < 8; ++k) w.u8(0);      // timestamp
+      w.u32(static_cast<std::uint32_t>(bytes.size()));
+      w.bytes(bytes);
+      return;
+    }
   }
 }
 
@@ -456,8 +622,8 @@ std::vector<std::uint8_t> read_plp(ByteReader& r, bool* is_null) {
 }
 
 Value text_value(SqlType t, const std::vector<std::uint8_t>& b) {
-  if (t == SqlType::nvarchar) return utf16le_to_utf8(b.data(), b.size());
-  if (t == SqlType::varchar) return cp1252_to_utf8(b.data(), b.size());
+  if (t == SqlType::nvarchar || t == SqlType::nchar || t == SqlType::ntext) return utf16le_to_utf8(b.data(), b.size());
+  if (t == SqlType::varchar || t == SqlType::char_ || t == SqlType::text) return cp1252_to_utf8(b.data(), b.size());
   return Bytes{b};
 }
 
@@ -476,7 +642,7 @@ Value fixed_value(std::uint8_t token, const std::vector<std::uint8_t>& b, Column
     case k_int4: type->type = SqlType::int_; return signed_le(b);
     case k_int8: type->type = SqlType::bigint; return signed_le(b);
     case k_flt4: {
-      type->type = SqlType::float_;
+      type->type = SqlType::real;
       float f = 0;
       const auto bits = static_cast<std::uint32_t>(read_le(b.data(), 4));
       std::memcpy(&f, &bits, sizeof f);
@@ -492,15 +658,15 @@ Value fixed_value(std::uint8_t token, const std::vector<std::uint8_t>& b, Column
     case k_datetime: type->type = SqlType::datetime; return datetime_from_wire(b.data());
     case k_datetim4: {
       // smalldatetime: days since 1900-01-01 (uint16), minutes since midnight (uint16)
-      type->type = SqlType::datetime;
+      type->type = SqlType::smalldatetime;
       const auto days = static_cast<std::int64_t>(read_le(b.data(), 2));
       const auto minutes = static_cast<std::int64_t>(read_le(b.data() + 2, 2));
-      return format_date(days + days_from_civil(1900, 1, 1)) + " " + format_time(minutes * 60, 0, 3);
+      return format_date(days + days_from_civil(1900, 1, 1)) + " " + format_time(minutes * 60, 0, 0);
     }
     case k_money:
     case k_money4: {
       // money: the high 32 bits first, then the low; both are 1/10000 units.
-      type->type = SqlType::decimal;
+      type->type = token == k_money ? SqlType::money : SqlType::smallmoney;
       type->precision = token == k_money ? 19 : 10;
       type->scale = 4;
       std::int64_t units = 0;
@@ -583,17 +749,18 @@ DecodedValue read_type_and_value(ByteReader& r) {
       return out;
     }
     case k_daten: {
-      out.type = {SqlType::datetime2, 0, 0, 0};
+      out.type = {SqlType::date, 0, 0, 0};
       const std::uint8_t n = r.u8();
       if (n == 0) return out;
       if (n != 3) throw ProtocolError("DATEN of length other than 3");
       const auto b = r.bytes(3);
-      out.value = format_date(static_cast<std::int64_t>(read_le(b.data(), 3)) + days_from_civil(1, 1, 1)) + " 00:00:00";
+      out.value = format_date(static_cast<std::int64_t>(read_le(b.data(), 3)) + days_from_civil(1, 1, 1));
       return out;
     }
     case k_timen: {
       const int scale = r.u8();
-      out.type = {SqlType::varchar, 16, 0, 0};
+      if (scale > 7) throw ProtocolError("time scale above 7");
+      out.type = {SqlType::time, 0, 0, scale};
       const std::uint8_t n = r.u8();
       if (n == 0) return out;
       const auto b = r.bytes(n);
@@ -604,20 +771,34 @@ DecodedValue read_type_and_value(ByteReader& r) {
     case k_datetime2n: case k_datetimeoffsetn: {
       const int scale = r.u8();
       if (scale > 7) throw ProtocolError("datetime2 scale above 7");
-      out.type = {SqlType::datetime2, 0, 0, scale};
+      out.type = {token == k_datetimeoffsetn ? SqlType::datetimeoffset : SqlType::datetime2, 0, 0, scale};
       const std::uint8_t n = r.u8();
       if (n == 0) return out;
       const auto b = r.bytes(n);
       const std::size_t dt_len = static_cast<std::size_t>(time_bytes(scale)) + 3;
       if (token == k_datetimeoffsetn && n != dt_len + 2) throw ProtocolError("bad DATETIMEOFFSETN length");
-      // datetimeoffset carries UTC time plus an offset; the sandbox keeps the UTC time.
-      out.value = datetime2_from_wire(b.data(), dt_len, scale);
+      if (token != k_datetimeoffsetn) {
+        out.value = datetime2_from_wire(b.data(), dt_len, scale);
+        return out;
+      }
+      // datetimeoffset carries UTC time plus the offset: kept as local time and offset.
+      const auto offset = static_cast<std::int16_t>(read_le(b.data() + dt_len, 2));
+      const auto tb = static_cast<std::size_t>(time_bytes(scale));
+      const auto units = static_cast<std::int64_t>(read_le(b.data(), tb));
+      std::int64_t days = static_cast<std::int64_t>(read_le(b.data() + tb, 3)) + days_from_civil(1, 1, 1);
+      std::int64_t secs = units / pow10(scale) + static_cast<std::int64_t>(offset) * 60;
+      if (secs < 0) { secs += 86400; --days; }
+      if (secs >= 86400) { secs -= 86400; ++days; }
+      const int a = offset < 0 ? -offset : offset;
+      out.value = format_date(days) + " " + format_time(secs, units % pow10(scale), scale) +
+                  fmt::format(" {}{:02}:{:02}", offset < 0 ? '-' : '+', a / 60, a % 60);
       return out;
     }
     case k_char: case k_varchar: case k_binary: case k_varbinary: {
       const std::uint8_t max = r.u8();
-      const bool text = token == k_char || token == k_varchar;
-      out.type = {text ? SqlType::varchar : SqlType::varbinary, max, 0, 0};
+
+      out.type = {token == k_char ? SqlType::char_ : token == k_varchar ? SqlType::varchar
+                  : token == k_binary ? SqlType::binary : SqlType::varbinary, max, 0, 0};
       const std::uint8_t n = r.u8();
       if (n == 0) return out;
       out.value = text_value(out.type.type, r.bytes(n));
@@ -628,7 +809,9 @@ DecodedValue read_type_and_value(ByteReader& r) {
       const bool wide = token == k_nvarchar || token == k_nchar;
       const bool text = wide || token == k_bigvarchr || token == k_bigchar;
       if (text) r.skip(5);  // collation
-      out.type.type = wide ? SqlType::nvarchar : text ? SqlType::varchar : SqlType::varbinary;
+      out.type.type = token == k_nchar ? SqlType::nchar : token == k_bigchar ? SqlType::char_
+                      : token == k_bigbinary ? SqlType::binary : wide ? SqlType::nvarchar
+                      : text ? SqlType::varchar : SqlType::varbinary;
       out.type.length = max == k_max_marker ? k_max_length : (wide ? max / 2 : max);
       if (max == k_max_marker) {
         bool is_null = false;
@@ -644,7 +827,7 @@ DecodedValue read_type_and_value(ByteReader& r) {
     case k_text: case k_ntext: case k_image: {
       r.u32();  // max length
       if (token != k_image) r.skip(5);  // collation
-      out.type.type = token == k_ntext ? SqlType::nvarchar : token == k_text ? SqlType::varchar : SqlType::varbinary;
+      out.type.type = token == k_ntext ? SqlType::ntext : token == k_text ? SqlType::text : SqlType::image;
       out.type.length = k_max_length;
       const std::uint32_t n = r.u32();
       if (n == 0xFFFFFFFFu) return out;

@@ -47,7 +47,7 @@ TEST(EngineRequestsTest, ASessionSeesItsOwnRunningRequestWithSqlServersColumnTyp
   EXPECT_EQ(cols[2].type.type, SqlType::datetime);
   EXPECT_EQ(cols[4].type.type, SqlType::nvarchar);
   EXPECT_EQ(cols[4].type.length, 32);
-  EXPECT_EQ(cols[6].type.type, SqlType::float_);  // real, served as float (README.md)
+  EXPECT_EQ(cols[6].type.type, SqlType::real);  // real, as SQL Server declares it
   EXPECT_EQ(cols[7].type.type, SqlType::bigint);
   EXPECT_EQ(cols[8].type.type, SqlType::int_);
 }

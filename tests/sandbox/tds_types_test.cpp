@@ -144,7 +144,8 @@ TEST(TdsTypesTest, DecodesRpcParametersOfEveryCommonType) {
             Value{std::string("6F9619FF-8B86-D011-B42D-00C04FC964FF")});
   EXPECT_EQ(decode({0x2A, 7, 8, 0x87, 0x4D, 0x55, 0x46, 0x73, 0x80, 0x46, 0x0B}).value,
             Value{std::string("2024-02-29 13:45:10.1234567")});
-  EXPECT_EQ(decode({0x28, 3, 0x80, 0x46, 0x0B}).value, Value{std::string("2024-02-29 00:00:00")});
+  EXPECT_EQ(decode({0x28, 3, 0x80, 0x46, 0x0B}).value, Value{std::string("2024-02-29")});
+  EXPECT_EQ(decode({0x28, 3, 0x80, 0x46, 0x0B}).type.type, SqlType::date);
   EXPECT_EQ(decode({0xA5, 0x40, 0x1F, 2, 0, 0xDE, 0xAD}).value, (Value{Bytes{{0xDE, 0xAD}}}));
   EXPECT_EQ(decode({0x6E, 8, 8, 0, 0, 0, 0, 0x10, 0x27, 0, 0}).value, Value{std::string("1.0000")});  // money 1
   EXPECT_THROW(decode({0xF1, 0}), ProtocolError);  // xml

@@ -1,0 +1,891 @@
+// Typed arithmetic, comparison and conversion SQL functions (value_ops.hpp).
+#include "engine/value_ops.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <cctype>
+#include <limits>
+#include <map>
+#include <mutex>
+
+#include "engine/constraint_errors.hpp"
+#include "engine/decimal.hpp"
+#include "engine/sqlite_util.hpp"
+#include "engine/tsql_lexer.hpp"
+
+namespace sandbox::engine {
+
+bool is_string_type(SqlType t) {
+  switch (t) {
+    case SqlType::varchar: case SqlType::nvarchar: case SqlType::char_: case SqlType::nchar: case SqlType::text:
+    case SqlType::ntext:
+      return true;
+    default:
+      return false;
+  }
+}
+bool is_integer_type(SqlType t) {
+  return t == SqlType::int_ || t == SqlType::bigint || t == SqlType::smallint || t == SqlType::tinyint || t == SqlType::bit;
+}
+bool is_datetime_type(SqlType t) {
+  switch (t) {
+    case SqlType::datetime: case SqlType::datetime2: case SqlType::smalldatetime: case SqlType::date: case SqlType::time:
+    case SqlType::datetimeoffset:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// ---- types as the translator passes them ------------------------------------------------
+
+struct TypeArg {
+  bool known = false;
+  ColumnType t;
+};
+
+TypeArg type_arg(sqlite3_value* v) {
+  const auto* p = sqlite3_value_text(v);
+  std::string s = p ? reinterpret_cast<const char*>(p) : "?";
+  static thread_local std::map<std::string, TypeArg> cache;
+  auto it = cache.find(s);
+  if (it != cache.end()) return it->second;
+  TypeArg a;
+  if (s != "?") a.known = parse_type(s, a.t);
+  cache.emplace(s, a);
+  return a;
+}
+
+bool is_decimal_like(SqlType t) { return t == SqlType::decimal || t == SqlType::money || t == SqlType::smallmoney; }
+bool is_float_like(SqlType t) { return t == SqlType::float_ || t == SqlType::real; }
+
+// SQL Server's name of a type in messages ("int", "numeric", "varchar", "expression").
+std::string message_type_name(const TypeArg& a) {
+  if (!a.known) return "expression";
+  switch (a.t.type) {
+    case SqlType::decimal: return "numeric";
+    case SqlType::char_: return "char";
+    case SqlType::nchar: return "nchar";
+    case SqlType::varchar: return "varchar";
+    case SqlType::nvarchar: return "nvarchar";
+    default: {
+      std::string n = type_to_string(a.t);
+      return n.substr(0, n.find('('));
+    }
+  }
+}
+
+std::string target_name(const ColumnType& t) {
+  if (t.type == SqlType::decimal) return "numeric";
+  std::string n = type_to_string(t);
+  return n.substr(0, n.find('('));
+}
+
+[[noreturn]] void fail(sqlite3_context* ctx, int number, int severity, const std::string& text, int state = 1) {
+  Message m;
+  m.number = number;
+  m.severity = severity;
+  m.state = state;
+  m.text = text;
+  set_function_error(m);
+  sqlite3_result_error(ctx, text.c_str(), -1);
+  throw 0;  // unwinds to the function's catch (never past SQLite)
+}
+
+// Every function body runs inside this: `fail` throws to it after setting the error.
+template <typename F>
+void guarded(sqlite3_context* ctx, F&& body) {
+  try {
+    body();
+  } catch (int) {
+  } catch (const SqlError& e) {
+    set_function_error(e.msg);
+    sqlite3_result_error(ctx, e.msg.text.c_str(), -1);
+  }
+}
+
+std::string text_of(sqlite3_value* v) {
+  const auto* p = sqlite3_value_text(v);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_value_bytes(v))) : std::string();
+}
+
+std::string trim(const std::string& s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n')) --e;
+  return s.substr(b, e - b);
+}
+
+void result_text(sqlite3_context* ctx, const std::string& s) {
+  sqlite3_result_text(ctx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+}
+
+std::string string_type_word(const TypeArg& a) {
+  if (a.known && (a.t.type == SqlType::nvarchar || a.t.type == SqlType::nchar || a.t.type == SqlType::ntext)) return "nvarchar";
+  if (a.known && (a.t.type == SqlType::char_)) return "char";
+  return "varchar";
+}
+
+// ---- reading a value as a number --------------------------------------------------------
+
+std::int64_t integer_min(SqlType t) {
+  switch (t) {
+    case SqlType::tinyint: return 0;
+    case SqlType::smallint: return -32768;
+    case SqlType::int_: return -2147483648LL;
+    case SqlType::bit: return 0;
+    default: return std::numeric_limits<std::int64_t>::min();
+  }
+}
+std::int64_t integer_max(SqlType t) {
+  switch (t) {
+    case SqlType::tinyint: return 255;
+    case SqlType::smallint: return 32767;
+    case SqlType::int_: return 2147483647LL;
+    case SqlType::bit: return 1;
+    default: return std::numeric_limits<std::int64_t>::max();
+  }
+}
+
+// A string converted to an integer type: SQL Server accepts blanks and a sign, no point.
+std::int64_t string_to_integer(sqlite3_context* ctx, const std::string& raw, const TypeArg& from, const ColumnType& to) {
+  const std::string s = trim(raw);
+  std::size_t i = 0;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+  bool any = false;
+  __extension__ typedef __int128 I128;
+  I128 v = 0;
+  bool too_big = false;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') break;
+    any = true;
+    v = v * 10 + (s[i] - '0');
+    if (v > static_cast<I128>(std::numeric_limits<std::int64_t>::max()) + 1) too_big = true;
+  }
+  const std::string tname = target_name(to);
+  if (!any || i != s.size()) {
+    fail(ctx, 245, 16, "Conversion failed when converting the " + string_type_word(from) + " value '" + raw +
+                           "' to data type " + tname + ".");
+  }
+  if (neg) v = -v;
+  if (too_big || v < integer_min(to.type) || v > integer_max(to.type)) {
+    fail(ctx, 248, 16, "The conversion of the " + string_type_word(from) + " value '" + raw + "' overflowed an " +
+                           tname + " column. Use a larger integer column.");
+  }
+  return static_cast<std::int64_t>(v);
+}
+
+// The value as a Decimal at its static type's scale (REAL values of decimal columns carry at
+// most 15 digits, which from_double restores exactly).
+Decimal to_decimal(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from, int scale_hint) {
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: return Decimal::from_int(sqlite3_value_int64(v));
+    case SQLITE_FLOAT: {
+      const int scale = from.known && is_decimal_like(from.t.type) ? from.t.scale : scale_hint;
+      auto d = Decimal::from_double(sqlite3_value_double(v), scale);
+      if (!d) fail(ctx, 8115, 16, "Arithmetic overflow error converting float to data type numeric.");
+      return *d;
+    }
+    default: {
+      const std::string s = text_of(v);
+      auto d = Decimal::parse(s);
+      if (!d) fail(ctx, 8114, 16, "Error converting data type " + string_type_word(from) + " to numeric.");
+      return *d;
+    }
+  }
+}
+
+double to_double(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from) {
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: return static_cast<double>(sqlite3_value_int64(v));
+    case SQLITE_FLOAT: return sqlite3_value_double(v);
+    default: {
+      const std::string s = trim(text_of(v));
+      if (from.known && is_decimal_like(from.t.type)) {
+        auto d = Decimal::parse(s);
+        if (d) return d->to_double();
+      }
+      char* end = nullptr;
+      const double d = std::strtod(s.c_str(), &end);
+      if (s.empty() || !end || *end != '\0') {
+        fail(ctx, 8114, 16, "Error converting data type " + string_type_word(from) + " to float.");
+      }
+      return d;
+    }
+  }
+}
+
+std::int64_t to_integer(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from, const ColumnType& to) {
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: return sqlite3_value_int64(v);
+    case SQLITE_FLOAT: {
+      const double d = std::trunc(sqlite3_value_double(v));  // float and decimal to int truncate
+      if (!(d >= -9.2233720368547758e18 && d < 9.2233720368547758e18)) {
+        fail(ctx, 8115, 16, "Arithmetic overflow error converting " + message_type_name(from) + " to data type " + target_name(to) + ".");
+      }
+      return static_cast<std::int64_t>(d);
+    }
+    default: {
+      const std::string s = text_of(v);
+      if (from.known && is_decimal_like(from.t.type)) {
+        auto d = Decimal::parse(s);
+        if (d) {
+          auto i = d->to_int64();
+          if (!i) fail(ctx, 8115, 16, "Arithmetic overflow error converting numeric to data type " + target_name(to) + ".");
+          return *i;
+        }
+      }
+      return string_to_integer(ctx, s, from, to);
+    }
+  }
+}
+
+// A decimal result: a number when a double holds it exactly (precision <= 15), else text.
+void result_decimal(sqlite3_context* ctx, const Decimal& d, int precision) {
+  if (precision <= 15) {
+    if (d.scale() == 0) {
+      sqlite3_result_int64(ctx, *d.to_int64());
+    } else {
+      sqlite3_result_double(ctx, d.to_double());
+    }
+    return;
+  }
+  result_text(ctx, d.to_string());
+}
+
+DecimalType decimal_type_of(const TypeArg& a, sqlite3_value* v) {
+  if (a.known) {
+    switch (a.t.type) {
+      case SqlType::decimal: return {a.t.precision, a.t.scale};
+      case SqlType::money: return {19, 4};
+      case SqlType::smallmoney: return {10, 4};
+      case SqlType::tinyint: return {3, 0};
+      case SqlType::smallint: return {5, 0};
+      case SqlType::int_: return {10, 0};
+      case SqlType::bigint: return {19, 0};
+      case SqlType::bit: return {1, 0};
+      default: break;
+    }
+  }
+  if (sqlite3_value_type(v) == SQLITE_INTEGER) return {19, 0};
+  const std::string s = text_of(v);
+  auto d = Decimal::parse(s);
+  if (d) return {std::max(d->digits(), d->scale()), d->scale()};
+  return {38, 0};
+}
+
+std::string overflow_text(const ColumnType& result) {
+  return "Arithmetic overflow error converting expression to data type " + target_name(result) + ".";
+}
+
+// ---- m2r_op(op, a, b, type_a, type_b, result_type) --------------------------------------
+
+void fn_op(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  guarded(ctx, [&] {
+    const std::string op = text_of(argv[0]);
+    sqlite3_value* a = argv[1];
+    sqlite3_value* b = argv[2];
+    if (sqlite3_value_type(a) == SQLITE_NULL || sqlite3_value_type(b) == SQLITE_NULL) return sqlite3_result_null(ctx);
+    const TypeArg ta = type_arg(argv[3]), tb = type_arg(argv[4]);
+    TypeArg tr = type_arg(argv[5]);
+    if (!tr.known) {
+      // Unknown at translation: decide from the values, as SQL Server's precedence would.
+      const int ka = sqlite3_value_type(a), kb = sqlite3_value_type(b);
+      if (ka == SQLITE_TEXT && kb == SQLITE_TEXT && op == "+") {
+        return result_text(ctx, text_of(a) + text_of(b));
+      }
+      tr.known = true;
+      auto numeric_text = [](sqlite3_value* v) {
+        return sqlite3_value_type(v) == SQLITE_TEXT && Decimal::parse(text_of(v)).has_value();
+      };
+      const bool a_num = ka == SQLITE_INTEGER || numeric_text(a), b_num = kb == SQLITE_INTEGER || numeric_text(b);
+      if (ka == SQLITE_FLOAT || kb == SQLITE_FLOAT) {
+        tr.t.type = SqlType::float_;
+      } else if ((ka == SQLITE_TEXT || kb == SQLITE_TEXT) && a_num && b_num) {
+        // Exact text of an untyped operand (a wide decimal through a view, say): decimal.
+        const DecimalType da = decimal_type_of(ta, a), db = decimal_type_of(tb, b);
+        const DecimalType r = op == "+" || op == "-" ? decimal_add_type(da, db) : op == "*" ? decimal_mul_type(da, db)
+                              : op == "/" ? decimal_div_type(da, db) : decimal_mod_type(da, db);
+        tr.t.type = SqlType::decimal;
+        tr.t.precision = r.precision;
+        tr.t.scale = r.scale;
+      } else {
+        tr.t.type = SqlType::bigint;
+      }
+    }
+    const SqlType rt = tr.t.type;
+    if (is_string_type(rt)) {
+      if (op != "+") fail(ctx, 402, 16, "The data types varchar and varchar are incompatible in the " +
+                                            std::string(op == "-" ? "subtract" : op == "*" ? "multiply" : op == "/" ? "divide" : "modulo") +
+                                            " operator.");
+      return result_text(ctx, text_of(a) + text_of(b));
+    }
+    if (is_float_like(rt)) {
+      const double x = to_double(ctx, a, ta), y = to_double(ctx, b, tb);
+      double r = 0;
+      if ((op == "/" || op == "%") && y == 0) fail(ctx, 8134, 16, "Divide by zero error encountered.");
+      if (op == "+") r = x + y;
+      else if (op == "-") r = x - y;
+      else if (op == "*") r = x * y;
+      else if (op == "/") r = x / y;
+      else fail(ctx, 402, 16, "The data types float and float are incompatible in the modulo operator.");
+      if (!std::isfinite(r)) fail(ctx, 8115, 16, overflow_text(tr.t));
+      if (rt == SqlType::real) r = static_cast<double>(static_cast<float>(r));
+      return sqlite3_result_double(ctx, r);
+    }
+    if (is_integer_type(rt)) {
+      const std::int64_t x = to_integer(ctx, a, ta, tr.t), y = to_integer(ctx, b, tb, tr.t);
+      std::int64_t r = 0;
+      bool overflow = false;
+      if (op == "+") overflow = __builtin_add_overflow(x, y, &r);
+      else if (op == "-") overflow = __builtin_sub_overflow(x, y, &r);
+      else if (op == "*") overflow = __builtin_mul_overflow(x, y, &r);
+      else {
+        if (y == 0) fail(ctx, 8134, 16, "Divide by zero error encountered.");
+        if (x == std::numeric_limits<std::int64_t>::min() && y == -1) overflow = true;
+        else r = op == "/" ? x / y : x % y;  // both truncate toward zero, as T-SQL's
+      }
+      if (overflow || r < integer_min(rt == SqlType::bit ? SqlType::tinyint : rt) || r > integer_max(rt == SqlType::bit ? SqlType::tinyint : rt)) {
+        fail(ctx, 8115, 16, overflow_text(tr.t));
+      }
+      return sqlite3_result_int64(ctx, r);
+    }
+    if (is_decimal_like(rt)) {
+      const DecimalType da = decimal_type_of(ta, a), db = decimal_type_of(tb, b);
+      const Decimal x = to_decimal(ctx, a, ta, da.scale), y = to_decimal(ctx, b, tb, db.scale);
+      DecimalType res{tr.t.precision, tr.t.scale};
+      if ((op == "/" || op == "%") && y.is_zero()) fail(ctx, 8134, 16, "Divide by zero error encountered.");
+      std::optional<Decimal> r;
+      if (op == "+") r = Decimal::add(x, y, res);
+      else if (op == "-") r = Decimal::sub(x, y, res);
+      else if (op == "*") r = Decimal::mul(x, y, res);
+      else if (op == "/") r = Decimal::div(x, y, res);
+      else r = Decimal::mod(x, y, res);
+      if (!r) fail(ctx, 8115, 16, overflow_text(tr.t));
+      return result_decimal(ctx, *r, res.precision);
+    }
+    fail(ctx, 402, 16, "The data types " + message_type_name(ta) + " and " + message_type_name(tb) +
+                           " are incompatible in the " + (op == "+" ? "add" : op == "-" ? "subtract" : op == "*" ? "multiply" : op == "/" ? "divide" : "modulo") + " operator.");
+  });
+}
+
+// ---- m2r_cast(x, source_type, target_type) ----------------------------------------------
+
+std::string float_to_varchar(double d) {
+  // CAST(float AS varchar) style 0: at most 6 significant digits, scientific beyond.
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", d);
+  std::string s = buf;
+  auto e = s.find('e');
+  if (e != std::string::npos) {
+    std::string mant = s.substr(0, e), ex = s.substr(e + 1);
+    const char sign = ex[0] == '-' ? '-' : '+';
+    if (ex[0] == '-' || ex[0] == '+') ex = ex.substr(1);
+    while (ex.size() < 3) ex = "0" + ex;
+    s = mant + "e" + sign + ex;
+  }
+  return s;
+}
+
+std::size_t utf8_chars(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+std::string utf8_prefix(const std::string& s, std::size_t chars) {
+  std::size_t n = 0, i = 0;
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
+      if (n == chars) break;
+      ++n;
+    }
+  }
+  return s.substr(0, i);
+}
+
+// The value as text for a string target (numbers formatted as SQL Server does).
+std::string value_as_text(sqlite3_value* v, const TypeArg& from) {
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: {
+      if (from.known && is_decimal_like(from.t.type)) {
+        return Decimal::from_int(sqlite3_value_int64(v)).rescaled(from.t.scale)->to_string();
+      }
+      return std::to_string(sqlite3_value_int64(v));
+    }
+    case SQLITE_FLOAT: {
+      const double d = sqlite3_value_double(v);
+      if (from.known && is_decimal_like(from.t.type)) {
+        auto dec = Decimal::from_double(d, from.t.scale);
+        if (dec) return dec->to_string();
+      }
+      return float_to_varchar(d);
+    }
+    default: {
+      std::string s = text_of(v);
+      if (from.known && is_decimal_like(from.t.type)) {
+        auto dec = Decimal::parse(s);
+        if (dec) {
+          auto r = dec->rescaled(from.t.scale);
+          if (r) return r->to_string();
+        }
+      }
+      return s;
+    }
+  }
+}
+
+// Converts `v` (of static type `from`) to `to`; `assign` names the column for 2628 (string
+// truncation is an error when storing, silent in CAST).
+void convert(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from, const ColumnType& to, const std::string* table,
+             const std::string* column) {
+  if (sqlite3_value_type(v) == SQLITE_NULL) return sqlite3_result_null(ctx);
+  const int kind = sqlite3_value_type(v);
+  const SqlType tt = to.type;
+  if (tt == SqlType::bit) {
+    if (kind == SQLITE_TEXT) {
+      const std::string s = lower(trim(text_of(v)));
+      if (s == "true") return sqlite3_result_int(ctx, 1);
+      if (s == "false") return sqlite3_result_int(ctx, 0);
+    }
+    if (kind == SQLITE_FLOAT) return sqlite3_result_int(ctx, sqlite3_value_double(v) != 0 ? 1 : 0);
+    ColumnType big;
+    big.type = SqlType::bigint;
+    const std::int64_t i = to_integer(ctx, v, from, kind == SQLITE_TEXT ? to : big);
+    return sqlite3_result_int(ctx, i != 0 ? 1 : 0);
+  }
+  if (is_integer_type(tt)) {
+    const std::int64_t i = to_integer(ctx, v, from, to);
+    if (i < integer_min(tt) || i > integer_max(tt)) {
+      fail(ctx, 8115, 16, "Arithmetic overflow error converting " + message_type_name(from) + " to data type " + target_name(to) + ".");
+    }
+    return sqlite3_result_int64(ctx, i);
+  }
+  if (is_decimal_like(tt)) {
+    Decimal d;
+    if (kind == SQLITE_TEXT && !(from.known && is_decimal_like(from.t.type))) {
+      auto p = Decimal::parse(text_of(v));
+      if (!p) fail(ctx, 8114, 16, "Error converting data type " + string_type_word(from) + " to " + target_name(to) + ".");
+      d = *p;
+    } else {
+      d = to_decimal(ctx, v, from, to.scale);
+    }
+    const DecimalType t2 = tt == SqlType::decimal ? DecimalType{to.precision, to.scale}
+                           : DecimalType{tt == SqlType::money ? 19 : 10, 4};
+    auto r = d.rescaled(t2.scale);
+    if (!r || !(r->is_zero() || r->digits() <= t2.precision) ||
+        (tt == SqlType::smallmoney && std::fabs(r->to_double()) > 214748.3647) ||
+        (tt == SqlType::money && std::fabs(r->to_double()) > 922337203685477.5807)) {
+      const std::string src = kind == SQLITE_TEXT && !(from.known && is_decimal_like(from.t.type)) ? string_type_word(from)
+                              : from.known ? message_type_name(from) : (kind == SQLITE_FLOAT ? "float" : kind == SQLITE_INTEGER ? "int" : "expression");
+      fail(ctx, 8115, 16, "Arithmetic overflow error converting " + src + " to data type " + target_name(to) + ".");
+    }
+    return result_decimal(ctx, *r, t2.precision);
+  }
+  if (is_float_like(tt)) {
+    double d = to_double(ctx, v, from);
+    if (tt == SqlType::real) d = static_cast<double>(static_cast<float>(d));
+    return sqlite3_result_double(ctx, d);
+  }
+  if (is_string_type(tt)) {
+    if (kind == SQLITE_BLOB && !(from.known && is_string_type(from.t.type))) {
+      // binary to varchar: the bytes as characters
+      return result_text(ctx, std::string(static_cast<const char*>(sqlite3_value_blob(v)), static_cast<std::size_t>(sqlite3_value_bytes(v))));
+    }
+    std::string s = value_as_text(v, from);
+    if (to.length > 0 && utf8_chars(s) > static_cast<std::size_t>(to.length)) {
+      std::string kept = s;
+      // Trailing blanks beyond the length are not an error (ANSI_PADDING semantics).
+      std::string stripped = s;
+      while (!stripped.empty() && stripped.back() == ' ') stripped.pop_back();
+      if (table && utf8_chars(stripped) > static_cast<std::size_t>(to.length)) {
+        fail(ctx, 2628, 16, "String or binary data would be truncated in table '" + *table + "', column '" + *column +
+                                "'. Truncated value: '" + utf8_prefix(s, static_cast<std::size_t>(to.length)) + "'.");
+      }
+      if (!table && kind != SQLITE_TEXT && !(from.known && is_string_type(from.t.type))) {
+        // A number too long for the string: SQL Server gives '*' for int, 8115 otherwise.
+        if (from.known && is_integer_type(from.t.type)) return result_text(ctx, "*");
+        fail(ctx, 8115, 16, "Arithmetic overflow error converting " + message_type_name(from) + " to data type " + target_name(to) + ".");
+      }
+      s = utf8_prefix(s, static_cast<std::size_t>(to.length));
+    }
+    if ((tt == SqlType::char_ || tt == SqlType::nchar) && to.length > 0) {
+      const std::size_t n = utf8_chars(s);
+      if (n < static_cast<std::size_t>(to.length)) s.append(static_cast<std::size_t>(to.length) - n, ' ');
+    }
+    return result_text(ctx, s);
+  }
+  if (is_datetime_type(tt)) {
+    std::string s;
+    if (kind == SQLITE_INTEGER && !(from.known && is_datetime_type(from.t.type))) {
+      // int to datetime: days since 1900-01-01 (SQL Server allows it for datetime only).
+      if (tt != SqlType::datetime && tt != SqlType::smalldatetime) {
+        fail(ctx, 529, 16, "Explicit conversion from data type int to " + target_name(to) + " is not allowed.");
+      }
+      const std::int64_t days = sqlite3_value_int64(v);
+      std::time_t base = static_cast<std::time_t>((days - 25567) * 86400);  // 1900-01-01 -> 1970-01-01
+      std::tm tm{};
+      gmtime_r(&base, &tm);
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02d 00:00:00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+      s = buf;
+    } else {
+      s = text_of(v);
+    }
+    bool out_of_range = false;
+    auto norm = normalize_datetime(s, to, &out_of_range);
+    if (!norm) {
+      if (out_of_range) {
+        fail(ctx, 242, 16, "The conversion of a " + string_type_word(from) + " data type to a " + target_name(to) +
+                               " data type resulted in an out-of-range value.", 3);
+      }
+      fail(ctx, 241, 16, "Conversion failed when converting date and/or time from character string.");
+    }
+    return result_text(ctx, *norm);
+  }
+  if (tt == SqlType::uniqueidentifier) {
+    std::string s = trim(text_of(v));
+    if (s.size() == 38 && s.front() == '{' && s.back() == '}') s = s.substr(1, 36);
+    bool ok = s.size() == 36;
+    for (std::size_t i = 0; ok && i < s.size(); ++i) {
+      const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+      ok = dash ? s[i] == '-' : std::isxdigit(static_cast<unsigned char>(s[i])) != 0;
+    }
+    if (!ok) fail(ctx, 8169, 16, "Conversion failed when converting from a character string to uniqueidentifier.");
+    return result_text(ctx, upper(s));
+  }
+  if (tt == SqlType::varbinary || tt == SqlType::binary || tt == SqlType::image) {
+    std::string bytes;
+    if (kind == SQLITE_INTEGER && !(from.known && is_string_type(from.t.type))) {
+      // int to binary: big-endian bytes of the integer's own size
+      const std::int64_t i = sqlite3_value_int64(v);
+      const int n = from.known && from.t.type == SqlType::bigint ? 8 : from.known && from.t.type == SqlType::smallint ? 2
+                    : from.known && from.t.type == SqlType::tinyint ? 1 : 4;
+      for (int k = n - 1; k >= 0; --k) bytes += static_cast<char>((static_cast<std::uint64_t>(i) >> (8 * k)) & 0xFF);
+    } else {
+      bytes.assign(static_cast<const char*>(sqlite3_value_blob(v)) ? static_cast<const char*>(sqlite3_value_blob(v)) : "",
+                   static_cast<std::size_t>(sqlite3_value_bytes(v)));
+    }
+    if (to.length > 0 && bytes.size() > static_cast<std::size_t>(to.length)) {
+      if (table) {
+        fail(ctx, 2628, 16, "String or binary data would be truncated in table '" + *table + "', column '" + *column +
+                                "'. Truncated value: ''.");
+      }
+      bytes.resize(static_cast<std::size_t>(to.length));
+    }
+    if (tt == SqlType::binary && to.length > 0) bytes.resize(static_cast<std::size_t>(to.length), '\0');
+    return sqlite3_result_blob(ctx, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  }
+  sqlite3_result_value(ctx, v);
+}
+
+void fn_cast(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  guarded(ctx, [&] {
+    const TypeArg from = type_arg(argv[1]), to = type_arg(argv[2]);
+    if (!to.known) return sqlite3_result_value(ctx, argv[0]);
+    convert(ctx, argv[0], from, to.t, nullptr, nullptr);
+  });
+}
+
+void fn_assign(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  guarded(ctx, [&] {
+    const TypeArg from = type_arg(argv[1]), to = type_arg(argv[2]);
+    if (!to.known) return sqlite3_result_value(ctx, argv[0]);
+    const std::string table = text_of(argv[3]), column = text_of(argv[4]);
+    convert(ctx, argv[0], from, to.t, &table, &column);
+    // Kept for "The duplicate key value is (...)" should this row violate a key.
+    const std::string sqlite_table = table.rfind("dbo.", 0) == 0 ? table.substr(4) : table;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) note_assigned_value(sqlite_table, column, "<NULL>");
+    else note_assigned_value(sqlite_table, column, value_as_text(argv[0], from));
+  });
+}
+
+// ---- m2r_cmp(a, b, type_a, type_b) -------------------------------------------------------
+
+void fn_cmp(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  guarded(ctx, [&] {
+    sqlite3_value* a = argv[0];
+    sqlite3_value* b = argv[1];
+    if (sqlite3_value_type(a) == SQLITE_NULL || sqlite3_value_type(b) == SQLITE_NULL) return sqlite3_result_null(ctx);
+    const TypeArg ta = type_arg(argv[2]), tb = type_arg(argv[3]);
+    const bool af = sqlite3_value_type(a) == SQLITE_FLOAT && !(ta.known && is_decimal_like(ta.t.type));
+    const bool bf = sqlite3_value_type(b) == SQLITE_FLOAT && !(tb.known && is_decimal_like(tb.t.type));
+    if ((ta.known && is_float_like(ta.t.type)) || (tb.known && is_float_like(tb.t.type)) || af || bf) {
+      const double x = to_double(ctx, a, ta), y = to_double(ctx, b, tb);
+      return sqlite3_result_int(ctx, x < y ? -1 : x > y ? 1 : 0);
+    }
+    const Decimal x = to_decimal(ctx, a, ta, decimal_type_of(ta, a).scale);
+    const Decimal y = to_decimal(ctx, b, tb, decimal_type_of(tb, b).scale);
+    sqlite3_result_int(ctx, x.compare(y));
+  });
+}
+
+// ---- exact aggregates ---------------------------------------------------------------------
+
+struct DecAgg {
+  bool any = false;
+  bool failed = false;
+  Decimal value;
+  std::int64_t count = 0;
+};
+
+DecAgg* agg_state(sqlite3_context* ctx) {
+  void* p = sqlite3_aggregate_context(ctx, sizeof(DecAgg));
+  auto* st = static_cast<DecAgg*>(p);
+  return st;
+}
+
+void sum_step(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  guarded(ctx, [&] {
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return;
+    DecAgg* st = agg_state(ctx);
+    const TypeArg t = type_arg(argv[1]);
+    const Decimal d = to_decimal(ctx, argv[0], t, decimal_type_of(t, argv[0]).scale);
+    if (!st->any) {
+      st->value = d;
+      st->any = true;
+    } else {
+      auto r = Decimal::add(st->value, d, {38, std::max(st->value.scale(), d.scale())});
+      if (!r) fail(ctx, 8115, 16, "Arithmetic overflow error converting expression to data type numeric.");
+      st->value = *r;
+    }
+    ++st->count;
+  });
+}
+
+void minmax_step(sqlite3_context* ctx, sqlite3_value** argv, int sign) {
+  guarded(ctx, [&] {
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return;
+    DecAgg* st = agg_state(ctx);
+    const TypeArg t = type_arg(argv[1]);
+    const Decimal d = to_decimal(ctx, argv[0], t, decimal_type_of(t, argv[0]).scale);
+    if (!st->any || d.compare(st->value) * sign > 0) st->value = d;
+    st->any = true;
+  });
+}
+void min_step(sqlite3_context* ctx, int, sqlite3_value** argv) { minmax_step(ctx, argv, -1); }
+void max_step(sqlite3_context* ctx, int, sqlite3_value** argv) { minmax_step(ctx, argv, 1); }
+
+// The result type's precision decides the representation; the translator passes the
+// argument type, and SUM/MIN/MAX keep its scale (SUM widens to 38 digits).
+void sum_final(sqlite3_context* ctx) {
+  DecAgg* st = static_cast<DecAgg*>(sqlite3_aggregate_context(ctx, 0));
+  if (!st || !st->any) return sqlite3_result_null(ctx);
+  result_decimal(ctx, st->value, 38);
+}
+void minmax_final(sqlite3_context* ctx) {
+  DecAgg* st = static_cast<DecAgg*>(sqlite3_aggregate_context(ctx, 0));
+  if (!st || !st->any) return sqlite3_result_null(ctx);
+  result_decimal(ctx, st->value, 38);
+}
+void avg_final(sqlite3_context* ctx) {
+  guarded(ctx, [&] {
+    DecAgg* st = static_cast<DecAgg*>(sqlite3_aggregate_context(ctx, 0));
+    if (!st || !st->any) return sqlite3_result_null(ctx);
+    const int scale = std::max(st->value.scale(), 6);
+    auto r = Decimal::div(st->value, Decimal::from_int(st->count), {38, scale});
+    if (!r) fail(ctx, 8115, 16, "Arithmetic overflow error converting expression to data type numeric.");
+    result_decimal(ctx, *r, 38);
+  });
+}
+
+}  // namespace
+
+void register_value_functions(sqlite3* db) {
+  const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+  sqlite3_create_function_v2(db, "m2r_op", 6, flags, nullptr, fn_op, nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(db, "m2r_cast", 3, flags, nullptr, fn_cast, nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(db, "m2r_assign", 5, flags, nullptr, fn_assign, nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(db, "m2r_cmp", 4, flags, nullptr, fn_cmp, nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(db, "m2r_dec_sum", 2, flags, nullptr, nullptr, sum_step, sum_final, nullptr);
+  sqlite3_create_function_v2(db, "m2r_dec_avg", 2, flags, nullptr, nullptr, sum_step, avg_final, nullptr);
+  sqlite3_create_function_v2(db, "m2r_dec_min", 2, flags, nullptr, nullptr, min_step, minmax_final, nullptr);
+  sqlite3_create_function_v2(db, "m2r_dec_max", 2, flags, nullptr, nullptr, max_step, minmax_final, nullptr);
+}
+
+// ---- date/time literals -------------------------------------------------------------------
+
+namespace {
+
+bool digits_at(const std::string& s, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool valid_date(int y, int m, int d) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1) return false;
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= days[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+}  // namespace
+
+std::optional<std::string> normalize_datetime(const std::string& raw, const ColumnType& type, bool* out_of_range) {
+  if (out_of_range) *out_of_range = false;
+  std::string s = trim(raw);
+  int y = 1900, mo = 1, d = 1, h = 0, mi = 0, sec = 0;
+  std::int64_t frac7 = 0;  // 100 ns units
+  int off_min = 0;
+  bool has_offset = false;
+  std::size_t i = 0;
+  bool has_date = false;
+  // Date part: YYYY-MM-DD, YYYYMMDD, or none (a time alone).
+  if (s.size() >= 10 && s[4] == '-' && s[7] == '-') {
+    if (!digits_at(s, 0, 4, &y) || !digits_at(s, 5, 2, &mo) || !digits_at(s, 8, 2, &d)) return std::nullopt;
+    i = 10;
+    has_date = true;
+  } else if (s.size() >= 8 && digits_at(s, 0, 8, &y) && (s.size() == 8 || !std::isdigit(static_cast<unsigned char>(s[8])))) {
+    const int all = y;
+    y = all / 10000;
+    mo = (all / 100) % 100;
+    d = all % 100;
+    i = 8;
+    has_date = true;
+  }
+  if (has_date && !valid_date(y, mo, d)) return std::nullopt;
+  if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
+    ++i;
+    while (i < s.size() && s[i] == ' ') ++i;
+  }
+  if (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+    if (!digits_at(s, i, 2, &h) || i + 2 >= s.size() || s[i + 2] != ':' || !digits_at(s, i + 3, 2, &mi)) return std::nullopt;
+    i += 5;
+    if (i < s.size() && s[i] == ':') {
+      if (!digits_at(s, i + 1, 2, &sec)) return std::nullopt;
+      i += 3;
+      if (i < s.size() && (s[i] == '.' || s[i] == ':')) {  // ':' is the datetime milliseconds form
+        ++i;
+        int digits = 0;
+        std::int64_t f = 0;
+        std::int64_t extra = 0;
+        while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+          if (digits < 7) f = f * 10 + (s[i] - '0');
+          else if (digits == 7) extra = s[i] - '0';
+          ++digits;
+          ++i;
+        }
+        for (int k = digits; k < 7; ++k) f *= 10;
+        if (extra >= 5) ++f;
+        frac7 = f;
+      }
+    }
+    if (h > 23 || mi > 59 || sec > 59) return std::nullopt;
+    while (i < s.size() && s[i] == ' ') ++i;
+    if (i + 1 < s.size() && (upper(s.substr(i, 2)) == "AM" || upper(s.substr(i, 2)) == "PM")) {
+      const bool pm = upper(s.substr(i, 2)) == "PM";
+      if (h > 12) return std::nullopt;
+      if (pm && h < 12) h += 12;
+      if (!pm && h == 12) h = 0;
+      i += 2;
+    }
+  } else if (!has_date) {
+    return std::nullopt;
+  }
+  while (i < s.size() && s[i] == ' ') ++i;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-' || s[i] == 'Z')) {
+    if (s[i] == 'Z') {
+      ++i;
+    } else {
+      int oh = 0, om = 0;
+      const bool neg = s[i] == '-';
+      if (!digits_at(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits_at(s, i + 4, 2, &om)) return std::nullopt;
+      if (oh > 14 || om > 59) return std::nullopt;
+      off_min = (neg ? -1 : 1) * (oh * 60 + om);
+      i += 6;
+    }
+    has_offset = true;
+    if (type.type != SqlType::datetimeoffset && type.type != SqlType::datetime2 && type.type != SqlType::date &&
+        type.type != SqlType::time) {
+      return std::nullopt;  // datetime/smalldatetime reject an offset
+    }
+  }
+  while (i < s.size() && s[i] == ' ') ++i;
+  if (i != s.size()) return std::nullopt;
+  (void)has_offset;
+  char buf[96];
+  auto frac_text = [&](int scale, std::int64_t f7) {
+    if (scale <= 0) return std::string();
+    std::int64_t div = 1;
+    for (int k = scale; k < 7; ++k) div *= 10;
+    std::string digits = std::to_string(f7 / div);
+    if (digits.size() < static_cast<std::size_t>(scale)) digits.insert(0, static_cast<std::size_t>(scale) - digits.size(), '0');
+    return "." + digits;
+  };
+  // Rounding a fraction to fewer digits may carry into the seconds (and the day).
+  auto carry_round = [&](int scale) {
+    std::int64_t div = 1;
+    for (int k = scale; k < 7; ++k) div *= 10;
+    std::int64_t units = (frac7 + div / 2) / div;
+    frac7 = units * div;
+    if (frac7 >= 10'000'000) {
+      frac7 -= 10'000'000;
+      if (++sec == 60) { sec = 0; if (++mi == 60) { mi = 0; if (++h == 24) { h = 0; ++d; if (!valid_date(y, mo, d)) { d = 1; if (++mo == 13) { mo = 1; ++y; } } } } }
+    }
+  };
+  switch (type.type) {
+    case SqlType::date:
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, mo, d);
+      return std::string(buf);
+    case SqlType::time: {
+      carry_round(type.scale);
+      std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", h, mi, sec);
+      return std::string(buf) + frac_text(type.scale, frac7);
+    }
+    case SqlType::datetime: {
+      if (y < 1753) {
+        if (out_of_range) *out_of_range = true;
+        return std::nullopt;
+      }
+      // 1/300 s ticks, shown as .000/.003/.007
+      const std::int64_t ticks = (frac7 * 300 + 5'000'000) / 10'000'000;
+      if (ticks >= 300) {
+        frac7 = 10'000'000;
+        carry_round(7);
+      } else {
+        frac7 = ((ticks * 1000 + 150) / 300) * 10'000;
+      }
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec);
+      return std::string(buf) + frac_text(3, frac7);
+    }
+    case SqlType::smalldatetime: {
+      if (y < 1900 || y > 2079 || (y == 2079 && (mo > 6 || (mo == 6 && d > 6)))) {
+        if (out_of_range) *out_of_range = true;
+        return std::nullopt;
+      }
+      if (sec * 10'000'000LL + frac7 >= 295'000'000LL) {  // 29.998 s and more rounds up
+        sec = 0;
+        frac7 = 0;
+        if (++mi == 60) { mi = 0; if (++h == 24) { h = 0; ++d; if (!valid_date(y, mo, d)) { d = 1; if (++mo == 13) { mo = 1; ++y; } } } }
+      }
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:00", y, mo, d, h, mi);
+      return std::string(buf);
+    }
+    case SqlType::datetimeoffset: {
+      carry_round(type.scale);
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec);
+      char off[48];
+      const int a = std::abs(off_min);
+      std::snprintf(off, sizeof off, " %c%02d:%02d", off_min < 0 ? '-' : '+', a / 60, a % 60);
+      return std::string(buf) + frac_text(type.scale, frac7) + off;
+    }
+    default: {  // datetime2
+      carry_round(type.scale);
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec);
+      return std::string(buf) + frac_text(type.scale, frac7);
+    }
+  }
+}
+
+}  // namespace sandbox::engine

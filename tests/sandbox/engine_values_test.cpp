@@ -1,0 +1,288 @@
+// Values are never altered and SQL Server's errors are raised (issue 11): exact decimals
+// through literals, storage, arithmetic, aggregates and CAST; 8134, 245, 8114, 241, 8115,
+// 2628; the types real schemas use. In-process, no TDS.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "engine_test_support.hpp"
+
+using namespace sandbox;
+using namespace sandbox::test;
+
+namespace {
+
+class EngineValuesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = temp_dir("values");
+    InstanceConfig cfg;
+    cfg.name = "src";
+    cfg.data_dir = m_dir;
+    cfg.sa_password = k_sa_password;
+    m_inst = open_instance(cfg);
+    m_s = login(*m_inst);
+    must(*m_s, "CREATE DATABASE vals; USE vals;");
+  }
+  void TearDown() override {
+    m_s.reset();
+    m_inst.reset();
+    std::filesystem::remove_all(m_dir);
+  }
+  // The single value of a one-row, one-column SELECT.
+  Value scalar(const std::string& sql) {
+    auto r = must(*m_s, sql);
+    if (r.sets.empty() || r.sets.back().rows.empty()) {
+      ADD_FAILURE() << sql << " returned no row";
+      return {};
+    }
+    return r.sets.back().rows[0][0];
+  }
+  ColumnType type_of(const std::string& sql) {
+    auto r = must(*m_s, sql);
+    if (r.sets.empty() || r.sets.back().columns.empty()) return {};
+    return r.sets.back().columns[0].type;
+  }
+  // The error a statement raises (number and text).
+  Message error_of(const std::string& sql) {
+    auto r = run(*m_s, sql);
+    if (!r.error()) {
+      ADD_FAILURE() << sql << " raised no error";
+      return {};
+    }
+    return *r.error();
+  }
+  std::string m_dir;
+  std::unique_ptr<Instance> m_inst;
+  std::unique_ptr<Session> m_s;
+};
+
+TEST_F(EngineValuesTest, WideNumericLiteralIsStoredAndReadExactly) {
+  must(*m_s, "CREATE TABLE lsns (id int PRIMARY KEY, lsn numeric(25,0))");
+  must(*m_s, "INSERT INTO lsns (id, lsn) VALUES (1, 1234567890123456789012345)");
+  EXPECT_EQ(as_str(scalar("SELECT lsn FROM lsns WHERE id = 1")), "1234567890123456789012345");
+  EXPECT_EQ(as_str(scalar("SELECT 1234567890123456789012345")), "1234567890123456789012345");
+  const ColumnType t = type_of("SELECT 1234567890123456789012345");
+  EXPECT_EQ(t.type, SqlType::decimal);
+  EXPECT_EQ(t.precision, 25);
+}
+
+TEST_F(EngineValuesTest, WideDecimalComparesNumerically) {
+  must(*m_s, "CREATE TABLE lsns (id int PRIMARY KEY, lsn numeric(25,0))");
+  must(*m_s, "INSERT INTO lsns (id, lsn) VALUES (1, 9), (2, 10), (3, 1234567890123456789012345)");
+  auto r = must(*m_s, "SELECT id FROM lsns WHERE lsn > 9 ORDER BY id");
+  ASSERT_EQ(r.sets.back().rows.size(), 2u);  // as text, '9' > '10' would keep only one
+  EXPECT_EQ(as_int(r.sets.back().rows[0][0]), 2);
+}
+
+TEST_F(EngineValuesTest, DecimalArithmeticIsExactWithSqlServerResultTypes) {
+  EXPECT_EQ(as_str(scalar("SELECT CAST(1234567890123456789012345 AS numeric(25,0)) + 1")), "1234567890123456789012346");
+  EXPECT_EQ(as_str(scalar("SELECT CAST(0.1 AS decimal(10,2)) + CAST(0.2 AS decimal(10,2))")), "0.30");
+  const ColumnType sum = type_of("SELECT CAST(1 AS decimal(10,2)) + CAST(1 AS decimal(5,4))");
+  EXPECT_EQ(sum.type, SqlType::decimal);
+  EXPECT_EQ(sum.precision, 13);
+  EXPECT_EQ(sum.scale, 4);
+  EXPECT_EQ(as_str(scalar("SELECT CAST(1 AS decimal(5,0)) / CAST(3 AS decimal(5,0))")), "0.333333");  // (11,6)
+  EXPECT_EQ(as_str(scalar("SELECT CAST(2 AS decimal(5,2)) / CAST(3 AS decimal(5,2))")), "0.66666667");  // (13,8), rounded
+  EXPECT_EQ(as_str(scalar("SELECT CAST(12345678901234567.89 AS decimal(20,2)) * 10")), "123456789012345678.90");
+}
+
+TEST_F(EngineValuesTest, DecimalAggregatesAreExact) {
+  must(*m_s, "CREATE TABLE m (v decimal(30,2))");
+  must(*m_s, "INSERT INTO m (v) VALUES (1234567890123456789012.10), (0.05), (0.05)");
+  EXPECT_EQ(as_str(scalar("SELECT SUM(v) FROM m")), "1234567890123456789012.20");
+  EXPECT_EQ(as_str(scalar("SELECT MAX(v) FROM m")), "1234567890123456789012.10");
+  EXPECT_EQ(as_str(scalar("SELECT MIN(v) FROM m")), "0.05");
+  const ColumnType t = type_of("SELECT SUM(v) FROM m");
+  EXPECT_EQ(t.precision, 38);
+  EXPECT_EQ(t.scale, 2);
+}
+
+TEST_F(EngineValuesTest, CastRoundsHalfAwayFromZero) {
+  EXPECT_EQ(as_str(scalar("SELECT CAST(2.345 AS decimal(5,2))")), "2.35");
+  EXPECT_EQ(as_str(scalar("SELECT CAST(-2.345 AS decimal(5,2))")), "-2.35");
+  EXPECT_EQ(as_str(scalar("SELECT CAST('12.5' AS decimal(5,0))")), "13");
+  EXPECT_EQ(as_int(scalar("SELECT CAST(2.99 AS int)")), 2);  // to int truncates
+}
+
+TEST_F(EngineValuesTest, DivideByZeroRaises8134) {
+  for (const char* sql : {"SELECT 1/0", "SELECT 5 % 0", "SELECT CAST(1 AS decimal(5,2)) / 0", "SELECT 1.5E0 / 0"}) {
+    const Message m = error_of(sql);
+    EXPECT_EQ(m.number, 8134) << sql;
+    EXPECT_EQ(m.severity, 16);
+    EXPECT_EQ(m.state, 1);
+    EXPECT_EQ(m.text, "Divide by zero error encountered.");
+  }
+  EXPECT_EQ(as_int(scalar("SELECT 7 / 2")), 3);
+  EXPECT_EQ(as_int(scalar("SELECT -7 % 2")), -1);
+}
+
+TEST_F(EngineValuesTest, ConversionErrorsAreSqlServers) {
+  Message m = error_of("SELECT CAST('abc' AS int)");
+  EXPECT_EQ(m.number, 245);
+  EXPECT_EQ(m.severity, 16);
+  EXPECT_EQ(m.text, "Conversion failed when converting the varchar value 'abc' to data type int.");
+  m = error_of("SELECT CAST(N'x1' AS int)");
+  EXPECT_EQ(m.text, "Conversion failed when converting the nvarchar value 'x1' to data type int.");
+  m = error_of("SELECT CAST('abc' AS decimal(10,2))");
+  EXPECT_EQ(m.number, 8114);
+  EXPECT_EQ(m.text, "Error converting data type varchar to numeric.");
+  m = error_of("SELECT CAST('abc' AS float)");
+  EXPECT_EQ(m.number, 8114);
+  EXPECT_EQ(m.text, "Error converting data type varchar to float.");
+  m = error_of("SELECT CAST('2026-13-45' AS datetime)");
+  EXPECT_EQ(m.number, 241);
+  EXPECT_EQ(m.text, "Conversion failed when converting date and/or time from character string.");
+  m = error_of("SELECT CAST(123.45 AS decimal(4,2))");
+  EXPECT_EQ(m.number, 8115);
+  EXPECT_EQ(m.text, "Arithmetic overflow error converting numeric to data type numeric.");
+  m = error_of("SELECT CAST(300 AS tinyint)");
+  EXPECT_EQ(m.number, 8115);
+  EXPECT_EQ(m.text, "Arithmetic overflow error converting int to data type tinyint.");
+  m = error_of("SELECT 2147483647 + 1");
+  EXPECT_EQ(m.number, 8115);
+  EXPECT_EQ(m.text, "Arithmetic overflow error converting expression to data type int.");
+  EXPECT_EQ(as_int(scalar("SELECT CAST(' 42 ' AS int)")), 42);
+}
+
+TEST_F(EngineValuesTest, InsertConvertsToTheColumnTypeWithErrors) {
+  must(*m_s, "CREATE TABLE t (id int, name varchar(5), code char(4), amount decimal(5,2), b binary(3))");
+  Message m = error_of("INSERT INTO t (id) VALUES ('abc')");
+  EXPECT_EQ(m.number, 245);
+  m = error_of("INSERT INTO t (id, name) VALUES (1, 'toolong')");
+  EXPECT_EQ(m.number, 2628);
+  EXPECT_EQ(m.severity, 16);
+  EXPECT_EQ(m.text, "String or binary data would be truncated in table 'dbo.t', column 'name'. Truncated value: 'toolo'.");
+  m = error_of("INSERT INTO t (id, amount) VALUES (1, 1000)");
+  EXPECT_EQ(m.number, 8115);
+  must(*m_s, "INSERT INTO t (id, name, code, amount, b) VALUES (1, 'ab', 'x', 1.005, 0x0102)");
+  auto r = must(*m_s, "SELECT code, amount, b FROM t");
+  ASSERT_EQ(r.sets.back().rows.size(), 1u);
+  EXPECT_EQ(as_str(r.sets.back().rows[0][0]), "x   ");  // char(4) padded with spaces
+  EXPECT_EQ(as_str(r.sets.back().rows[0][1]), "1.01");  // rounded half away from zero
+  EXPECT_EQ(std::get<Bytes>(r.sets.back().rows[0][2]).data, (std::vector<std::uint8_t>{1, 2, 0}));  // zero padded
+  EXPECT_EQ(r.sets.back().columns[0].type.type, SqlType::char_);
+  EXPECT_EQ(r.sets.back().columns[2].type.type, SqlType::binary);
+}
+
+TEST_F(EngineValuesTest, DateTimeLiteralFormsAndTypes) {
+  must(*m_s, "CREATE TABLE d (a datetime, b date, c time(3), e datetimeoffset(2), f smalldatetime, g datetime2(3))");
+  must(*m_s, "INSERT INTO d (a, b, c, e, f, g) VALUES ('20261202', '2026-12-02T10:00:00', '10:11:12.1234',"
+             " '2026-12-02 10:00:00.125 +05:30', '2026-12-02 10:00:40', '2026-12-02 10:00:00.123')");
+  auto r = must(*m_s, "SELECT a, b, c, e, f, g FROM d");
+  ASSERT_EQ(r.sets.back().rows.size(), 1u);
+  const auto& row = r.sets.back().rows[0];
+  EXPECT_EQ(as_str(row[0]), "2026-12-02 00:00:00.000");
+  EXPECT_EQ(as_str(row[1]), "2026-12-02");
+  EXPECT_EQ(as_str(row[2]), "10:11:12.123");
+  EXPECT_EQ(as_str(row[3]), "2026-12-02 10:00:00.13 +05:30");  // the offset is kept
+  EXPECT_EQ(as_str(row[4]), "2026-12-02 10:01:00");             // smalldatetime rounds to the minute
+  EXPECT_EQ(as_str(row[5]), "2026-12-02 10:00:00.123");
+  const auto& cols = r.sets.back().columns;
+  EXPECT_EQ(cols[1].type.type, SqlType::date);
+  EXPECT_EQ(cols[2].type.type, SqlType::time);
+  EXPECT_EQ(cols[2].type.scale, 3);
+  EXPECT_EQ(cols[3].type.type, SqlType::datetimeoffset);
+  EXPECT_EQ(cols[4].type.type, SqlType::smalldatetime);
+  EXPECT_EQ(as_str(scalar("SELECT CAST('2026-12-02 10:00:00.002' AS datetime)")), "2026-12-02 10:00:00.003");
+  EXPECT_EQ(as_str(scalar("SELECT {d '2026-12-02'}")), "2026-12-02");
+}
+
+TEST_F(EngineValuesTest, MoneyAndRealColumns) {
+  must(*m_s, "CREATE TABLE p (m money, s smallmoney, r real)");
+  must(*m_s, "INSERT INTO p (m, s, r) VALUES (922337203685477.5807, 12.34565, 0.1)");
+  auto r = must(*m_s, "SELECT m, s, r FROM p");
+  const auto& row = r.sets.back().rows[0];
+  EXPECT_EQ(as_str(row[0]), "922337203685477.5807");
+  EXPECT_EQ(as_str(row[1]), "12.3457");
+  EXPECT_DOUBLE_EQ(std::get<double>(row[2]), static_cast<double>(0.1f));
+  EXPECT_EQ(r.sets.back().columns[0].type.type, SqlType::money);
+  EXPECT_EQ(r.sets.back().columns[1].type.type, SqlType::smallmoney);
+  EXPECT_EQ(r.sets.back().columns[2].type.type, SqlType::real);
+}
+
+TEST_F(EngineValuesTest, ConstraintViolationsNameTheirObjects) {
+  must(*m_s, "CREATE TABLE parent (id int NOT NULL, name varchar(10) NOT NULL, CONSTRAINT PK_parent PRIMARY KEY (id))");
+  must(*m_s, "CREATE TABLE child (cid int PRIMARY KEY, pid int, CONSTRAINT FK_child_parent FOREIGN KEY (pid) REFERENCES parent (id))");
+  must(*m_s, "CREATE UNIQUE INDEX IX_parent_name ON parent (name)");
+  must(*m_s, "INSERT INTO parent (id, name) VALUES (1, 'one')");
+  must(*m_s, "INSERT INTO child (cid, pid) VALUES (10, 1)");
+  Message m = error_of("INSERT INTO parent (id, name) VALUES (1, 'uno')");
+  EXPECT_EQ(m.number, 2627);
+  EXPECT_EQ(m.severity, 14);
+  EXPECT_EQ(m.text, "Violation of PRIMARY KEY constraint 'PK_parent'. Cannot insert duplicate key in object 'dbo.parent'."
+                    " The duplicate key value is (1).");
+  m = error_of("INSERT INTO parent (id, name) VALUES (2, 'one')");
+  EXPECT_EQ(m.number, 2601);
+  EXPECT_EQ(m.text, "Cannot insert duplicate key row in object 'dbo.parent' with unique index 'IX_parent_name'."
+                    " The duplicate key value is (one).");
+  m = error_of("INSERT INTO parent (id, name) VALUES (3, NULL)");
+  EXPECT_EQ(m.number, 515);
+  EXPECT_EQ(m.state, 2);
+  EXPECT_EQ(m.text, "Cannot insert the value NULL into column 'name', table 'vals.dbo.parent'; column does not allow nulls."
+                    " INSERT fails.");
+  m = error_of("INSERT INTO child (cid, pid) VALUES (11, 99)");
+  EXPECT_EQ(m.number, 547);
+  EXPECT_EQ(m.text, "The INSERT statement conflicted with the FOREIGN KEY constraint \"FK_child_parent\". The conflict occurred"
+                    " in database \"vals\", table \"dbo.parent\", column 'id'.");
+  m = error_of("DELETE FROM parent WHERE id = 1");
+  EXPECT_EQ(m.number, 547);
+  EXPECT_EQ(m.text, "The DELETE statement conflicted with the REFERENCE constraint \"FK_child_parent\". The conflict occurred"
+                    " in database \"vals\", table \"dbo.child\", column 'pid'.");
+}
+
+TEST_F(EngineValuesTest, DateaddOverflowRaises517) {
+  Message m = error_of("SELECT DATEADD(day, 1, CAST('9999-12-31' AS datetime))");
+  EXPECT_EQ(m.number, 517);
+  EXPECT_EQ(m.severity, 16);
+  EXPECT_EQ(m.text, "Adding a value to a 'datetime' column caused an overflow.");
+  m = error_of("SELECT DATEADD(year, -300, CAST('2026-12-02' AS datetime))");  // before 1753
+  EXPECT_EQ(m.number, 517);
+  m = error_of("SELECT DATEADD(day, 1, CAST('9999-12-31' AS date))");
+  EXPECT_EQ(m.text, "Adding a value to a 'date' column caused an overflow.");
+  EXPECT_EQ(as_str(scalar("SELECT DATEADD(day, 1, '20261202')")), "2026-12-03 00:00:00.000");
+  EXPECT_EQ(as_str(scalar("SELECT DATEADD(day, 1, CAST('2026-12-02' AS date))")), "2026-12-03");
+}
+
+TEST_F(EngineValuesTest, ColumnMetadataReportsTypesAndNullability) {
+  must(*m_s, "CREATE TABLE c (id int NOT NULL PRIMARY KEY, name nvarchar(20) NOT NULL, note varchar(max), price decimal(9,3))");
+  auto r = must(*m_s, "SELECT id, name, note, price FROM c");
+  const auto& cols = r.sets.back().columns;
+  ASSERT_EQ(cols.size(), 4u);
+  EXPECT_FALSE(cols[0].nullable);
+  EXPECT_FALSE(cols[1].nullable);
+  EXPECT_TRUE(cols[2].nullable);
+  EXPECT_EQ(cols[1].type.type, SqlType::nvarchar);
+  EXPECT_EQ(cols[1].type.length, 20);
+  EXPECT_EQ(cols[2].type.length, k_max_length);
+  EXPECT_EQ(cols[3].type.precision, 9);
+  EXPECT_EQ(cols[3].type.scale, 3);
+  // An expression over them: SQL Server's result type.
+  const ColumnType t = type_of("SELECT price * 2 FROM c");
+  EXPECT_EQ(t.type, SqlType::decimal);
+  EXPECT_EQ(t.precision, 20);  // decimal(9,3) * int(10,0): p 9+10+1, s 3
+  EXPECT_EQ(t.scale, 3);
+}
+
+TEST_F(EngineValuesTest, VariablesHoldTheirDeclaredType) {
+  EXPECT_EQ(as_str(scalar("DECLARE @d decimal(5,2) = 1.005; SELECT @d")), "1.01");
+  EXPECT_EQ(as_str(scalar("DECLARE @n numeric(25,0) = 1234567890123456789012345; SET @n = @n + 1; SELECT @n")),
+            "1234567890123456789012346");
+  EXPECT_EQ(error_of("DECLARE @i int = 'abc'").number, 245);
+  EXPECT_EQ(error_of("DECLARE @i tinyint; SET @i = 256").number, 8115);
+}
+
+TEST_F(EngineValuesTest, CheckConstraintViolationIs547NamingIt) {
+  must(*m_s, "CREATE TABLE acct (id int PRIMARY KEY, bal int CONSTRAINT CK_acct_bal CHECK (bal >= 0), lim int,"
+             " CONSTRAINT CK_acct_lim CHECK (lim < 100))");
+  Message m = error_of("INSERT INTO acct (id, bal, lim) VALUES (1, -5, 0)");
+  EXPECT_EQ(m.number, 547);
+  EXPECT_EQ(m.state, 0);
+  EXPECT_EQ(m.text, "The INSERT statement conflicted with the CHECK constraint \"CK_acct_bal\". The conflict occurred in"
+                    " database \"vals\", table \"dbo.acct\", column 'bal'.");
+  m = error_of("INSERT INTO acct (id, bal, lim) VALUES (1, 5, 500)");
+  EXPECT_EQ(m.text, "The INSERT statement conflicted with the CHECK constraint \"CK_acct_lim\". The conflict occurred in"
+                    " database \"vals\", table \"dbo.acct\".");
+}
+
+}  // namespace
