@@ -44,6 +44,7 @@ int serve(const sandbox::tds::ServeConfig& cfg) {
       return 1;
     }
     auto server = std::make_unique<sandbox::tds::TdsServer>(*instance, cfg.host, served.port, log);
+    server->set_read_timeout(served.read_timeout);
     if (auto started = server->start(); !started) {
       fmt::print(stderr, "mssql2rds-sandbox: error: {}\n  hint: {}\n", started.error().message, started.error().hint);
       return 1;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -82,6 +83,17 @@ class ResultSink {
   virtual void message(const Message& msg) = 0;
   virtual void database_changed(const std::string& old_db, const std::string& new_db) = 0;
   virtual void return_status(int status) = 0;  // RETURNSTATUS of an RPC / EXEC
+  // The value an OUTPUT parameter of an RPC call (a procedure's, or one declared OUTPUT in
+  // sp_executesql's @params) holds when the call ends, reported after return_status and
+  // before the call's done(proc), in the order of the call's parameters. `name` is the
+  // parameter's formal name ("@total"). Sinks that do not answer RPCs ignore it.
+  virtual void return_value(const std::string& name, const ColumnType& type, const Value& value) {
+    (void)name, (void)type, (void)value;
+  }
+  // The session's transaction began (@@TRANCOUNT 0 -> 1) or ended; the TDS layer answers
+  // with ENVCHANGE begin/commit/rollback transaction at this point of the stream.
+  enum class Transaction { began, committed, rolled_back };
+  virtual void transaction_changed(Transaction event) { (void)event; }
   // True once the client sent an attention (cancel); long statements poll it and stop.
   virtual bool cancelled() = 0;
 };
@@ -101,6 +113,15 @@ class Session {
   virtual void execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params,
                            ResultSink& sink) = 0;
   virtual std::string current_database() const = 0;
+  // sp_reset_connection, as a pooled client's RESETCONNECTION / RESETCONNECTIONSKIPTRAN
+  // request asks for it ([MS-TDS] 2.2.3.1.2): temporary objects and variables go, SET
+  // options and the database return to the login's, and the open transaction is rolled
+  // back unless keep_transaction. A session that cannot be reset (one forwarding to another
+  // server) throws, and the client gets the reason as an error.
+  virtual void reset(bool keep_transaction) {
+    (void)keep_transaction;
+    throw std::runtime_error("this session cannot be reset (sp_reset_connection)");
+  }
 };
 
 struct InstanceInfo {

@@ -1,5 +1,6 @@
 // EXEC and RPC: user procedures, sp_executesql, replication / CDC switches, RDS procedures;
 // BACKUP and RESTORE statement parsing; login and the factory.
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <thread>
@@ -38,7 +39,32 @@ class InProcSink : public ResultSink {
   void message(const Message& m) override { m_inner.message(m); }
   void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
   void return_status(int s) override { m_inner.return_status(s); }
+  void return_value(const std::string& n, const ColumnType& t, const Value& v) override { m_inner.return_value(n, t, v); }
+  void transaction_changed(Transaction e) override { m_inner.transaction_changed(e); }
   bool cancelled() override { return m_inner.cancelled(); }
+
+ private:
+  ResultSink& m_inner;
+};
+
+// Forwards everything and keeps the last return status (EXEC @rc = proc: the called procedure's
+// own status comes last, after those of the procedures it called).
+class StatusTap : public ResultSink {
+ public:
+  explicit StatusTap(ResultSink& inner) : m_inner(inner) {}
+  void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
+  void row(const std::vector<Value>& v) override { m_inner.row(v); }
+  void done(DoneKind k, std::optional<std::int64_t> n, bool e) override { m_inner.done(k, n, e); }
+  void message(const Message& m) override { m_inner.message(m); }
+  void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
+  void return_status(int s) override {
+    status = s;
+    m_inner.return_status(s);
+  }
+  void return_value(const std::string& n, const ColumnType& t, const Value& v) override { m_inner.return_value(n, t, v); }
+  void transaction_changed(Transaction e) override { m_inner.transaction_changed(e); }
+  bool cancelled() override { return m_inner.cancelled(); }
+  std::optional<int> status;
 
  private:
   ResultSink& m_inner;
@@ -49,7 +75,12 @@ class InProcSink : public ResultSink {
 void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
   const auto& t = st.tokens;
   std::size_t i = 1;
-  if (i < t.size() && t[i].kind == TokKind::variable && i + 1 < t.size() && is_sym(t[i + 1], "=")) i += 2;  // @rc =
+  std::string status_variable;  // EXEC @rc = proc: @rc receives the return status
+  if (i < t.size() && t[i].kind == TokKind::variable && i + 1 < t.size() && is_sym(t[i + 1], "=")) {
+    status_variable = lower(t[i].text);
+    if (!variable(status_variable)) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
+    i += 2;
+  }
   if (i < t.size() && is_sym(t[i], "(")) unsupported("EXEC (dynamic SQL string)");
   std::string name;
   while (i < t.size() && (t[i].is_name() || is_sym(t[i], "."))) {
@@ -59,8 +90,10 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
   if (name.empty()) syntax_near(t, i);
   std::map<std::string, Value> named;
   std::vector<Value> positional;
+  CallOutputs outputs;
   while (i < t.size()) {
     std::string pname;
+    const std::size_t value_at = i + (t[i].kind == TokKind::variable && i + 1 < t.size() && is_sym(t[i + 1], "=") ? 2 : 0);
     if (t[i].kind == TokKind::variable && i + 1 < t.size() && is_sym(t[i + 1], "=")) {
       pname = lower(t[i].text);
       i += 2;
@@ -84,16 +117,161 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
       else if (c.type == SQLITE_TEXT) v = c.s;
     } else v = t[i].text;
     ++i;
-    if (i < t.size() && (t[i].is("OUTPUT") || t[i].is("OUT"))) ++i;
+    if (i < t.size() && (t[i].is("OUTPUT") || t[i].is("OUT"))) {
+      // @formal = @variable OUTPUT: the variable receives the parameter's value at the end.
+      if (value_at >= t.size() || t[value_at].kind != TokKind::variable) {
+        raise(179, 15, "Cannot use the OUTPUT option when passing a constant to a stored procedure.");
+      }
+      if (pname.empty()) outputs.positional[positional.size()] = lower(t[value_at].text);
+      else outputs.named[pname] = lower(t[value_at].text);
+      ++i;
+    }
     if (pname.empty()) positional.push_back(v);
     else named[pname] = v;
     if (i < t.size() && is_sym(t[i], ",")) ++i;
     else if (i < t.size()) syntax_near(t, i);
   }
-  call_procedure(name, named, sink, false, positional);
+  if (status_variable.empty()) return call_procedure(name, named, sink, false, positional, &outputs);
+  StatusTap tap(sink);
+  call_procedure(name, named, tap, false, positional, &outputs);
+  if (tap.status) {
+    Cell c;
+    c.type = SQLITE_INTEGER;
+    c.i = *tap.status;
+    m_vars[status_variable].value = c;
+  }
 }
 
 void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) {
+  execute_rpc_call(procedure, params, sink, nullptr);
+}
+
+namespace {
+
+// One parameter of sp_executesql's @params: "@name type [= default] [OUTPUT]".
+struct DeclaredParam {
+  std::string name;  // lower case
+  ColumnType type;
+  bool output = false;
+  std::optional<Value> def;
+};
+
+std::vector<DeclaredParam> parse_declared_params(const std::string& decl) {
+  std::vector<DeclaredParam> out;
+  const auto t = tokenize(decl);
+  std::size_t i = 0;
+  while (i < t.size()) {
+    if (t[i].kind == TokKind::end) break;
+    if (t[i].kind != TokKind::variable) syntax_near(t, i);
+    DeclaredParam p;
+    p.name = lower(t[i].text);
+    ++i;
+    if (i < t.size() && t[i].is("AS")) ++i;
+    const std::string type_text = type_decl_text(t, i);
+    if (!parse_type(type_text, p.type)) raise(2715, 16, "Column, parameter, or variable #" + std::to_string(out.size() + 1) +
+                                                      ": Cannot find data type " + type_text + ".");
+    if (i < t.size() && is_sym(t[i], "=")) {
+      ++i;
+      if (i < t.size() && t[i].kind == TokKind::string) p.def = Value(t[i].text);
+      else if (i < t.size() && t[i].kind == TokKind::number) p.def = Value(static_cast<std::int64_t>(std::stoll(t[i].text)));
+      else p.def = Value(std::monostate{});
+      ++i;
+    }
+    while (i < t.size() && (t[i].is("OUTPUT") || t[i].is("OUT") || t[i].is("READONLY"))) {
+      p.output = p.output || !t[i].is("READONLY");
+      ++i;
+    }
+    out.push_back(std::move(p));
+    if (i < t.size() && is_sym(t[i], ",")) ++i;
+    else if (i < t.size() && t[i].kind != TokKind::end) syntax_near(t, i);
+  }
+  return out;
+}
+
+}  // namespace
+
+void SessionImpl::run_sp_executesql(const std::vector<RpcParam>& params, ResultSink& sink, const CallOutputs* outputs) {
+  if (params.empty()) raise(201, 16, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
+  const std::string sql = value_str(params[0].value);
+  const std::string decl_text = params.size() > 1 ? value_str(params[1].value) : std::string();
+  const std::vector<DeclaredParam> declared = parse_declared_params(decl_text);
+  // Values: by name, or (unnamed, as FreeTDS sends them) by position among the declared ones.
+  std::map<std::string, std::size_t> supplied;  // declared name -> index in params
+  for (std::size_t k = 2; k < params.size(); ++k) {
+    std::string pname = lower(params[k].name);
+    if (pname.empty() && k - 2 < declared.size()) pname = declared[k - 2].name;
+    const auto d = std::find_if(declared.begin(), declared.end(), [&](const DeclaredParam& p) { return p.name == pname; });
+    if (d == declared.end()) {
+      raise(8145, 16, params[k].name.empty() ? "Too many arguments were supplied for procedure or function 'sp_executesql'."
+                                             : params[k].name + " is not a parameter for procedure sp_executesql.");
+    }
+    const bool wants_output = outputs ? outputs->requested(pname, k) : params[k].output;
+    if (wants_output && !d->output) {
+      raise(8162, 16, "The formal parameter \"" + d->name + "\" was not declared as an OUTPUT parameter, but the actual parameter "
+                      "passed in requested output.");
+    }
+    supplied[pname] = k;
+  }
+  auto saved = m_vars;
+  for (const auto& d : declared) {
+    Variable v;
+    v.type = d.type;
+    if (auto it = supplied.find(d.name); it != supplied.end()) v.value = value_to_cell(params[it->second].value);
+    else if (d.def) v.value = value_to_cell(*d.def);
+    else {
+      m_vars = saved;
+      raise(8178, 16, "The parameterized query '(" + decl_text + ")" + sql.substr(0, 100) + "' expects the parameter '" +
+                          d.name + "', which was not supplied.");
+    }
+    m_vars[d.name] = v;
+  }
+  InProcSink inner(sink);
+  bool failed = false;
+  for (const auto& st : split_statements(sql)) {
+    try {
+      execute_statement(st, inner, true);
+    } catch (const SqlError& e) {
+      sink.message(e.msg);
+      sink.done(DoneKind::in_proc, std::nullopt, true);
+      failed = true;
+      if (e.msg.number == 1205) {  // a deadlock victim's batch ends (its transaction is gone)
+        m_vars = saved;
+        throw BatchAborted{};
+      }
+      if (e.msg.severity == 15) break;
+    }
+  }
+  // The OUTPUT parameters' values as the statement left them, in the call's order.
+  struct Out {
+    std::string name, target;
+    ColumnType type;
+    Cell value;
+  };
+  std::vector<Out> outs;
+  for (std::size_t k = 2; k < params.size(); ++k) {
+    for (const auto& [name, index] : supplied) {
+      if (index != k) continue;
+      const bool wants_output = outputs ? outputs->requested(name, k) : params[k].output;
+      if (!wants_output) continue;
+      const auto d = std::find_if(declared.begin(), declared.end(), [&](const DeclaredParam& p) { return p.name == name; });
+      outs.push_back({d->name, outputs ? outputs->target(name, k) : std::string(), d->type, m_vars[name].value});
+    }
+  }
+  m_vars = saved;
+  for (const auto& o : outs) {
+    if (!o.target.empty()) {
+      if (auto it = m_vars.find(o.target); it != m_vars.end()) it->second.value = o.value;
+    }
+  }
+  sink.return_status(failed ? -6 : 0);
+  if (!outputs) {
+    for (const auto& o : outs) sink.return_value(o.name, o.type, cell_to_value(o.value, o.type));
+  }
+  sink.done(DoneKind::proc, std::nullopt, failed);
+}
+
+void SessionImpl::execute_rpc_call(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink,
+                                   const CallOutputs* outputs) {
   RequestScope request(*this);
   ResultSink* const outer_sink = m_request_sink;
   if (!outer_sink) m_request_sink = &sink;
@@ -104,62 +282,23 @@ void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<Rp
   } restore_sink{m_request_sink, outer_sink};
   try {
     if (iequals(procedure, "sp_executesql") || iequals(procedure, "sys.sp_executesql")) {
-      if (params.empty()) raise(201, 16, "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.");
-      const std::string sql = value_str(params[0].value);
-      auto saved = m_vars;
-      // Parameters may come unnamed (positional, as FreeTDS sends them): they bind to the
-      // names declared in @params, in order.
-      std::vector<std::string> declared;
-      if (params.size() > 1) {
-        const std::string decl = value_str(params[1].value);
-        int depth = 0;
-        for (std::size_t c = 0; c < decl.size(); ++c) {
-          if (decl[c] == '(') ++depth;
-          else if (decl[c] == ')') --depth;
-          else if (decl[c] == '@' && depth == 0) {
-            std::size_t e = c + 1;
-            while (e < decl.size() && (std::isalnum(static_cast<unsigned char>(decl[e])) || decl[e] == '_')) ++e;
-            declared.push_back(decl.substr(c, e - c));
-            c = e - 1;
-          }
-        }
-      }
-      for (std::size_t k = 2; k < params.size(); ++k) {
-        Variable v;
-        v.type = params[k].type;
-        v.value = value_to_cell(params[k].value);
-        std::string pname = params[k].name;
-        if (pname.empty() && k - 2 < declared.size()) pname = declared[k - 2];
-        m_vars[lower(pname)] = v;
-      }
-      InProcSink inner(sink);
-      bool failed = false;
-      for (const auto& st : split_statements(sql)) {
-        try {
-          execute_statement(st, inner, true);
-        } catch (const SqlError& e) {
-          sink.message(e.msg);
-          sink.done(DoneKind::in_proc, std::nullopt, true);
-          failed = true;
-          if (e.msg.number == 1205) {  // a deadlock victim's batch ends (its transaction is gone)
-            m_vars = saved;
-            throw BatchAborted{};
-          }
-          if (e.msg.severity == 15) break;
-        }
-      }
-      m_vars = saved;
-      sink.return_status(failed ? -6 : 0);
-      sink.done(DoneKind::proc, std::nullopt, failed);
+      run_sp_executesql(params, sink, outputs);
       return;
     }
     std::map<std::string, Value> named;
     std::vector<Value> positional;
+    CallOutputs rpc_outputs;
+    rpc_outputs.to_sink = true;
     for (const auto& p : params) {
-      if (p.name.empty()) positional.push_back(p.value);
-      else named[lower(p.name)] = p.value;
+      if (p.name.empty()) {
+        if (p.output) rpc_outputs.positional[positional.size()] = "";
+        positional.push_back(p.value);
+      } else {
+        if (p.output) rpc_outputs.named[lower(p.name)] = "";
+        named[lower(p.name)] = p.value;
+      }
     }
-    call_procedure(procedure, named, sink, false, positional);
+    call_procedure(procedure, named, sink, false, positional, &rpc_outputs);
   } catch (const SqlError& e) {
     sink.message(e.msg);
     sink.return_status(-6);
@@ -172,7 +311,7 @@ void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<Rp
 }
 
 void SessionImpl::call_procedure(const std::string& full_name, std::map<std::string, Value> args, ResultSink& sink,
-                                 bool, const std::vector<Value>& positional) {
+                                 bool, const std::vector<Value>& positional, const CallOutputs* outputs) {
   // Split db.schema.name.
   std::vector<std::string> parts;
   {
@@ -208,6 +347,35 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     sink.done(DoneKind::proc, std::nullopt, false);
     return;
   }
+  if (proc == "sp_executesql") {
+    // EXEC sp_executesql in a batch: its arguments as the RPC's parameters, OUTPUT variables kept.
+    std::vector<RpcParam> params(2);
+    CallOutputs mapped;
+    std::size_t next_positional = 0;
+    auto slot = [&](const char* name, std::size_t index) {
+      if (args.count(name)) params[index].value = args[name];
+      else if (next_positional < positional.size()) params[index].value = positional[next_positional++];
+    };
+    slot("@stmt", 0);
+    slot("@params", 1);
+    for (; next_positional < positional.size(); ++next_positional) {
+      RpcParam p;
+      p.value = positional[next_positional];
+      if (outputs && outputs->positional.count(next_positional)) {
+        mapped.positional[params.size()] = outputs->positional.at(next_positional);
+      }
+      params.push_back(std::move(p));
+    }
+    for (const auto& [name, value] : args) {
+      if (name == "@stmt" || name == "@params") continue;
+      RpcParam p;
+      p.name = name;
+      p.value = value;
+      if (outputs && outputs->named.count(name)) mapped.named[name] = outputs->named.at(name);
+      params.push_back(std::move(p));
+    }
+    return execute_rpc_call("sp_executesql", params, sink, &mapped);
+  }
   if (proc.rfind("sp_", 0) == 0 || proc.rfind("xp_", 0) == 0) {
     system_procedure(proc, args, positional, sink);
     return;
@@ -232,7 +400,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
   if (i < toks.size() && toks[i].is_name()) ++i;
   while (i + 1 < toks.size() && is_sym(toks[i], ".") && toks[i + 1].is_name()) i += 2;
   if (i < toks.size() && is_sym(toks[i], "(")) ++i;
-  struct Param { std::string name; ColumnType type; std::optional<Value> def; };
+  struct Param { std::string name; ColumnType type; std::optional<Value> def; bool output = false; };
   std::vector<Param> params;
   while (i < toks.size() && toks[i].kind == TokKind::variable) {
     Param p;
@@ -257,13 +425,25 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
       else p.def = Value(std::monostate{});
       ++i;
     }
-    while (i < toks.size() && (toks[i].is("OUTPUT") || toks[i].is("OUT") || toks[i].is("READONLY"))) ++i;
+    while (i < toks.size() && (toks[i].is("OUTPUT") || toks[i].is("OUT") || toks[i].is("READONLY"))) {
+      p.output = p.output || !toks[i].is("READONLY");
+      ++i;
+    }
     params.push_back(p);
     if (i < toks.size() && is_sym(toks[i], ",")) ++i;
   }
   while (i < toks.size() && !toks[i].is("AS")) ++i;
   if (i + 1 >= toks.size()) raise(50000, 16, "The definition of procedure '" + full_name + "' has no body.");
   std::string body = def.substr(toks[i + 1].offset);
+  if (outputs) {
+    // An argument passed as OUTPUT must be an OUTPUT parameter of the procedure.
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      if (!params[k].output && outputs->requested(params[k].name, args.count(params[k].name) ? std::size_t(-1) : k)) {
+        raise(8162, 16, "The formal parameter \"" + params[k].name + "\" was not declared as an OUTPUT parameter, but the "
+                        "actual parameter passed in requested output.");
+      }
+    }
+  }
   auto saved_vars = m_vars;
   for (std::size_t k = 0; k < params.size(); ++k) {
     Variable v;
@@ -315,8 +495,27 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
   }
   --m_proc_depth;
   m_nocount = nocount;
+  // OUTPUT parameters the caller asked for: their values as the body left them.
+  struct Out {
+    std::string name, target;
+    ColumnType type;
+    Cell value;
+  };
+  std::vector<Out> outs;
+  for (std::size_t k = 0; outputs && k < params.size(); ++k) {
+    const std::size_t position = args.count(params[k].name) ? std::size_t(-1) : k;
+    if (!params[k].output || !outputs->requested(params[k].name, position)) continue;
+    outs.push_back({params[k].name, outputs->target(params[k].name, position), params[k].type, m_vars[params[k].name].value});
+  }
   m_vars = saved_vars;
+  for (const auto& o : outs) {
+    if (o.target.empty()) continue;
+    if (auto it = m_vars.find(o.target); it != m_vars.end()) it->second.value = o.value;
+  }
   sink.return_status(failed ? -6 : 0);
+  if (outputs && outputs->to_sink) {
+    for (const auto& o : outs) sink.return_value(o.name, o.type, cell_to_value(o.value, o.type));
+  }
   sink.done(DoneKind::proc, std::nullopt, failed);
 }
 
@@ -423,13 +622,6 @@ void SessionImpl::system_procedure(const std::string& proc, const std::map<std::
     std::lock_guard<std::mutex> lock(db->write_mutex);
     db->set_meta(db->admin, "repl_done_lsn", db->lsn.peek().to_hex());
     return finish();
-  }
-  if (proc == "sp_executesql") {
-    std::vector<RpcParam> params;
-    RpcParam p;
-    p.value = args.count("@stmt") ? args["@stmt"] : positional.empty() ? Value() : positional[0];
-    params.push_back(p);
-    return execute_rpc("sp_executesql", params, sink);
   }
   raise(2812, 16, "Could not find stored procedure '" + proc + "'.");
 }

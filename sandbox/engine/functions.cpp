@@ -58,6 +58,7 @@ void fn_global(sqlite3_context* ctx, int, sqlite3_value** argv) {
   else if (name == "IDENTITY") s->last_identity() ? sqlite3_result_int64(ctx, s->last_identity()) : sqlite3_result_null(ctx);
   else if (name == "ROWCOUNT" || name == "ERROR") sqlite3_result_int(ctx, 0);
   else if (name == "LANGUAGE") result_text(ctx, "us_english");
+  else if (auto option = s->option_global(name)) sqlite3_result_int64(ctx, *option);  // session_options.cpp
   else if (name == "SERVICENAME") result_text(ctx, "MSSQLSERVER");
   else sqlite3_result_error(ctx, ("'@@" + name + "' is not supported by the sandbox.").c_str(), -1);
 }
@@ -395,6 +396,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
       {"m2r_lsn_numeric", 1, fn_lsn_numeric, true},
       {"m2r_user", 0, fn_user, true},
   };
+  register_session_option_functions(db, s);
   for (const F& f : fns) {
     sqlite3_create_function_v2(db, f.name, f.argc, SQLITE_UTF8 | (f.deterministic ? SQLITE_DETERMINISTIC : 0), s, f.fn,
                                nullptr, nullptr, nullptr);

@@ -110,7 +110,7 @@ std::string display_table(const std::string& sqlite_name) {
 }  // namespace
 
 SessionImpl::SessionImpl(InstanceImpl& inst, std::string database, std::string user)
-    : m_inst(inst), m_db(std::move(database)), m_user(std::move(user)), m_spid(inst.next_spid()) {}
+    : m_inst(inst), m_db(std::move(database)), m_login_db(m_db), m_user(std::move(user)), m_spid(inst.next_spid()) {}
 
 SessionImpl::~SessionImpl() {
   // An open transaction rolls back when its connection goes away, and its locks go with it
@@ -379,14 +379,21 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
       std::string sql = "SELECT " + translate(t, i + 2, e, &iv) + " " + translate(t, e, t.size(), &iv);
       if (!variable(lower(t[i].text))) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
       std::optional<Cell> last;
+      std::int64_t rows = 0;
       read(sql, has_nolock_hint(t), [&](sqlite3* c, bool) {
         last.reset();
+        rows = 0;
         if (iv) refresh_instance_views(c, sql);
         Stmt s(c, sql);
-        while (s.step()) last = column_cell(s.get(), 0);
+        while (s.step()) {
+          last = column_cell(s.get(), 0);
+          ++rows;
+        }
       });
       if (last) m_vars[lower(t[i].text)].value = *last;
-      sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, std::nullopt, false);
+      // SQL Server counts the rows an assigning SELECT went through ("(1 row affected)").
+      sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(rows),
+                false);
       return;
     }
   }
@@ -436,7 +443,10 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
     while (has_row) {
       std::vector<Value> row;
       row.reserve(cols.size());
-      for (int i = 0; i < n; ++i) row.push_back(cell_to_value(column_cell(s.get(), i), cols[static_cast<std::size_t>(i)].type));
+      for (int i = 0; i < n; ++i) {
+        const ColumnType& type = cols[static_cast<std::size_t>(i)].type;
+        row.push_back(limit_to_textsize(cell_to_value(column_cell(s.get(), i), type), type, m_options.textsize));
+      }
       if (buffered) kept.push_back(std::move(row));
       else sink.row(row);
       ++count;
@@ -695,6 +705,7 @@ void SessionImpl::rollback_transaction() {
   }
   m_xact.reset();
   m_inst.locks().release_all(m_spid);
+  notify_transaction(ResultSink::Transaction::rolled_back);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -51,6 +51,38 @@ struct OpenXact {
   std::optional<SnapshotPoint> snapshot;  // SNAPSHOT isolation, from the first data access
 };
 
+// The SET options in force (README.md "SET options"). The sandbox's semantics are those of
+// the ANSI settings every modern driver connects with; the options whose other value would
+// change results are refused rather than recorded (statements.cpp, do_set), the others are
+// recorded so that @@OPTIONS, SESSIONPROPERTY and friends answer as SQL Server does.
+struct SessionOptions {
+  bool ansi_warnings = true, ansi_padding = true, ansi_nulls = true, quoted_identifier = true;
+  bool ansi_null_dflt_on = true, concat_null_yields_null = true;
+  bool arithabort = false, arithignore = false, cursor_close_on_commit = false;
+  std::int64_t textsize = 2147483647;  // what ODBC and tedious set at connect; SET TEXTSIZE 0 -> 4096
+  int datefirst = 7;                   // us_english
+  std::string dateformat = "mdy";      // us_english
+  // @@OPTIONS' bits for these (and NOCOUNT, kept by the session).
+  std::int64_t bits(bool nocount) const;
+};
+
+// What the caller of a procedure (or of sp_executesql) asked back as OUTPUT: by formal name
+// (lower case) or by position, and the caller's variable to assign (EXEC in a batch) or
+// nothing (an RPC: the values go to ResultSink::return_value).
+struct CallOutputs {
+  std::map<std::string, std::string> named;       // formal name -> caller variable ("" for an RPC)
+  std::map<std::size_t, std::string> positional;  // argument position -> caller variable
+  bool to_sink = false;                           // RPC: report the values as RETURNVALUE
+  bool requested(const std::string& formal, std::size_t position) const {
+    return named.count(formal) > 0 || positional.count(position) > 0;
+  }
+  std::string target(const std::string& formal, std::size_t position) const {
+    if (auto it = named.find(formal); it != named.end()) return it->second;
+    if (auto it = positional.find(position); it != positional.end()) return it->second;
+    return {};
+  }
+};
+
 class SessionImpl : public Session {
  public:
   SessionImpl(InstanceImpl& inst, std::string database, std::string user);
@@ -58,6 +90,13 @@ class SessionImpl : public Session {
   void execute_batch(const std::string& sql, ResultSink& sink) override;
   void execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) override;
   std::string current_database() const override { return m_db; }
+  void reset(bool keep_transaction) override;  // sp_reset_connection (session_options.cpp)
+
+  // @@OPTIONS, @@TEXTSIZE, @@DATEFIRST (name upper case, without @@); nullopt for others.
+  std::optional<std::int64_t> option_global(const std::string& name) const;
+  // SESSIONPROPERTY('ANSI_NULLS') etc.: 1/0, NULL (nullopt) for an unknown option.
+  std::optional<std::int64_t> session_property(const std::string& option) const;
+  std::int64_t textsize() const { return m_options.textsize; }
 
   // Used by the SQL functions registered on each connection.
   InstanceImpl& instance() { return m_inst; }
@@ -100,7 +139,15 @@ class SessionImpl : public Session {
   void do_dbcc(const Statement& st, ResultSink& sink);
   void do_truncate(const Statement& st, ResultSink& sink);
   void call_procedure(const std::string& name, std::map<std::string, Value> args, ResultSink& sink, bool positional_only,
-                      const std::vector<Value>& positional);
+                      const std::vector<Value>& positional, const CallOutputs* outputs = nullptr);
+  // sp_executesql (an RPC, or EXEC sp_executesql in a batch with `outputs` naming the caller's variables).
+  void run_sp_executesql(const std::vector<RpcParam>& params, ResultSink& sink, const CallOutputs* outputs);
+  void execute_rpc_call(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink,
+                        const CallOutputs* outputs);
+  // SET options other than variables (session_options.cpp); false when `opt` is not one of them.
+  bool set_session_option(const Statement& st, const std::string& opt);
+  // Tells the running request's sink that the transaction began or ended (ENVCHANGE over TDS).
+  void notify_transaction(ResultSink::Transaction event);
   void system_procedure(const std::string& name, const std::map<std::string, Value>& args,
                         const std::vector<Value>& positional, ResultSink& sink);
 
@@ -155,7 +202,9 @@ class SessionImpl : public Session {
  private:
   InstanceImpl& m_inst;
   std::string m_db;
+  std::string m_login_db;  // the database the login opened (sp_reset_connection returns to it)
   std::string m_user;
+  SessionOptions m_options;
   int m_spid = 0;
   std::map<std::string, sqlite3*> m_conns;  // by lower-case database name
   std::map<std::string, std::uint64_t> m_conn_gen;  // Database::generation each connection was opened for
@@ -183,6 +232,9 @@ bool has_nolock_hint(const std::vector<Token>& t);
 Cell value_to_cell(const Value& v);
 std::string cell_json(const Cell& c);
 void register_functions(sqlite3* db, SessionImpl* session);
+void register_session_option_functions(sqlite3* db, SessionImpl* session);  // SESSIONPROPERTY
+// A SELECT's value as SET TEXTSIZE lets it through (large types only).
+Value limit_to_textsize(const Value& v, const ColumnType& type, std::int64_t textsize);
 void create_catalog_views(sqlite3* db, bool attached_msdb);
 
 }  // namespace sandbox::engine

@@ -199,6 +199,7 @@ void SessionImpl::do_begin(const Statement& st, ResultSink& sink) {
     if (t.size() > 3 && t[3].is("WITH")) unsupported("BEGIN TRANSACTION ... WITH MARK");
     x.begin_time = fn_dblog_time_now();
     m_xact = x;
+    notify_transaction(ResultSink::Transaction::began);
   }
   sink.done(DoneKind::statement, std::nullopt, false);
 }
@@ -238,6 +239,7 @@ void SessionImpl::do_commit(const Statement& st, ResultSink& sink) {
   }
   m_xact.reset();
   m_inst.locks().release_all(m_spid);
+  notify_transaction(ResultSink::Transaction::committed);
   sink.done(DoneKind::statement, std::nullopt, false);
 }
 
@@ -279,12 +281,9 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
     return;
   }
   const std::string opt = upper(t[1].text);
-  auto on_off = [&]() -> bool {
-    if (t.size() < 3) syntax_near(t, 2);
-    return t.back().is("ON");
-  };
-  if (opt == "NOCOUNT") { m_nocount = on_off(); }
-  else if (opt == "IDENTITY_INSERT") {
+  if (set_session_option(st, opt)) {
+    // session_options.cpp: NOCOUNT, the ANSI options, TEXTSIZE, DATEFIRST, DATEFORMAT, LANGUAGE, ...
+  } else if (opt == "IDENTITY_INSERT") {
     std::size_t i = 2;
     ObjName on = parse_name(t, i);
     const std::string table = lower(sqlite_table_name(on.schema, on.name));
@@ -298,15 +297,7 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
     } else {
       m_identity_insert.erase(table);
     }
-  } else if (opt == "IMPLICIT_TRANSACTIONS") {
-    if (on_off()) unsupported("SET IMPLICIT_TRANSACTIONS ON");
-  } else if (opt == "XACT_ABORT") {
-    if (on_off()) unsupported("SET XACT_ABORT ON");
-  } else if (opt == "ANSI_NULLS" || opt == "QUOTED_IDENTIFIER" || opt == "ANSI_WARNINGS" || opt == "ANSI_PADDING" ||
-             opt == "ANSI_NULL_DFLT_ON" || opt == "CONCAT_NULL_YIELDS_NULL" || opt == "ARITHABORT" || opt == "TEXTSIZE" ||
-             opt == "DATEFORMAT" || opt == "DATEFIRST" || opt == "LANGUAGE" ||
-             opt == "DEADLOCK_PRIORITY" || opt == "CURSOR_CLOSE_ON_COMMIT" || opt == "NUMERIC_ROUNDABORT" ||
-             opt == "STATISTICS" || opt == "ROWCOUNT" || opt == "TRANSACTION") {
+  } else if (opt == "DEADLOCK_PRIORITY" || opt == "STATISTICS" || opt == "ROWCOUNT" || opt == "TRANSACTION") {
     // Session options whose defaults the sandbox has (README.md "Accepted session options").
     if (opt == "ROWCOUNT" && !(t.size() > 2 && t[2].text == "0")) unsupported("SET ROWCOUNT n");
     if (opt == "TRANSACTION") {

@@ -248,7 +248,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
               {"ISNULL", "IFNULL"}, {"COUNT_BIG", "COUNT"}, {"LEN", "m2r_len"}, {"DATALENGTH", "m2r_datalength"},
               {"LEFT", "m2r_left"}, {"RIGHT", "m2r_right"}, {"SUBSTRING", "SUBSTR"}, {"CHECKSUM_AGG", "m2r_checksum_agg"},
               {"HASHBYTES", "m2r_hashbytes"}, {"DB_ID", "m2r_db_id"}, {"DB_NAME", "m2r_db_name"},
-              {"SERVERPROPERTY", "m2r_serverproperty"}, {"QUOTENAME", "m2r_quotename"}, {"OBJECT_ID", "m2r_object_id"},
+              {"SERVERPROPERTY", "m2r_serverproperty"}, {"SESSIONPROPERTY", "m2r_sessionproperty"}, {"QUOTENAME", "m2r_quotename"}, {"OBJECT_ID", "m2r_object_id"},
               {"NEWID", "m2r_newid"}, {"SCOPE_IDENTITY", "m2r_scope_identity"}, {"SCHEMA_NAME", "m2r_schema_name"},
               {"OBJECT_NAME", "m2r_object_name"}, {"USER_NAME", "m2r_user"}, {"SUSER_SNAME", "m2r_user"},
               {"SUSER_NAME", "m2r_user"}, {"CEILING", "CEIL"}, {"POWER", "POW"}, {"CHAR", "CHAR"}, {"ASCII", "UNICODE"},
@@ -428,6 +428,7 @@ std::vector<std::optional<ColumnType>> SessionImpl::infer_select_types(const std
       else if (u == "DB_ID") ty = mk(SqlType::smallint);
       else if (u == "DB_NAME" || u == "SCHEMA_NAME" || u == "OBJECT_NAME" || u == "SUSER_SNAME" || u == "USER_NAME") ty = mk(SqlType::nvarchar, 128);
       else if (u == "SERVERPROPERTY") ty = mk(SqlType::nvarchar, 128);
+      else if (u == "SESSIONPROPERTY") ty = mk(SqlType::int_);  // sql_variant holding an int
       else if (u == "QUOTENAME") ty = mk(SqlType::nvarchar, 258);
       else if (u == "GETDATE" || u == "GETUTCDATE" || u == "CURRENT_TIMESTAMP") ty = mk(SqlType::datetime);
       else if (u == "SYSDATETIME" || u == "SYSUTCDATETIME") ty = mk(SqlType::datetime2, 0, 0, 7);
@@ -438,7 +439,10 @@ std::vector<std::optional<ColumnType>> SessionImpl::infer_select_types(const std
       if (v == "@@VERSION") ty = mk(SqlType::nvarchar, 300);
       else if (v == "@@SERVERNAME" || v == "@@SERVICENAME") ty = mk(SqlType::nvarchar, 128);
       else if (v == "@@SPID") ty = mk(SqlType::smallint);
-      else if (v == "@@TRANCOUNT" || v == "@@ROWCOUNT" || v == "@@ERROR") ty = mk(SqlType::int_);
+      else if (v == "@@TRANCOUNT" || v == "@@ROWCOUNT" || v == "@@ERROR" || v == "@@OPTIONS" || v == "@@TEXTSIZE") ty = mk(SqlType::int_);
+      else if (v == "@@DATEFIRST") ty = mk(SqlType::tinyint);
+      else if (v == "@@LANGID") ty = mk(SqlType::smallint);
+      else if (v == "@@LANGUAGE") ty = mk(SqlType::nvarchar, 128);
       else if (v == "@@IDENTITY") ty = mk(SqlType::decimal, 0, 38, 0);
       else if (const Variable* var = variable(lower(f.text))) ty = var->type;
     } else if (f.kind == TokKind::string && (b + 1 == e || t[b + 1].is("AS") || t[b + 1].is_name())) {

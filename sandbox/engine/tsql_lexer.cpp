@@ -147,6 +147,7 @@ bool starts_statement(const std::vector<Token>& cur, const Token& prev, const To
   if (!starters.count(k)) return false;
   const std::string first = upper(cur.front().text);
   const std::string p = prev.kind == TokKind::word ? upper(prev.text) : prev.text;
+  if (k == "SET" && first == "SET") return true;  // "SET ANSI_NULLS ON SET ..." (tedious's connect batch): two statements
   if (p == "ON" || p == "FOR" || p == "AFTER" || p == "OF" || p == ",") return false;  // ON DELETE CASCADE, triggers
   if (k == "SET") return !(first == "UPDATE" || first == "ALTER" || p == "DELETE" || p == "UPDATE");
   if (k == "SELECT") {

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <stdexcept>
 
@@ -118,8 +120,48 @@ class TokenSink final : public ResultSink {
 
   bool cancelled() override { return m_conn.check_attention(); }
 
+  // RETURNVALUE ([MS-TDS] 2.2.7.18): its ordinal is the parameter's position in the RPC call,
+  // found by name, else (positional calls, as the FreeTDS ODBC driver makes them) the next
+  // unnamed OUTPUT parameter.
+  void return_value(const std::string& name, const ColumnType& type, const Value& v) override {
+    std::uint16_t ordinal = 0;
+    auto take = [&](auto matches) {
+      for (auto& slot : m_output_slots) {
+        if (!slot.used && matches(slot)) {
+          slot.used = true;
+          ordinal = slot.ordinal;
+          return true;
+        }
+      }
+      return false;
+    };
+    if (!take([&](const OutputSlot& o) { return iequals_ascii(o.name, name); })) {
+      take([&](const OutputSlot& o) { return o.name.empty(); });
+    }
+    return_value_at(ordinal, name, type, v);
+  }
+
+  void transaction_changed(Transaction event) override {
+    write_pending(true);
+    ByteWriter d;
+    if (event == Transaction::began) {
+      d.u64(m_conn.transaction_began());
+      write_env_bytes(w(), k_env_begin_tran, d.data(), {});
+    } else {
+      d.u64(m_conn.transaction_ended());
+      write_env_bytes(w(), event == Transaction::committed ? k_env_commit_tran : k_env_rollback_tran, {}, d.data());
+    }
+  }
+
   // Not part of ResultSink: the TDS layer's own additions.
-  void return_value(std::uint16_t ordinal, const std::string& name, const ColumnType& type, const Value& v) {
+  // The OUTPUT parameters of the RPC call being answered: (ordinal in the request, name).
+  void expect_outputs(const std::vector<RpcParam>& params, std::size_t skip_first) {
+    m_output_slots.clear();
+    for (std::size_t i = skip_first; i < params.size(); ++i) {
+      if (params[i].output) m_output_slots.push_back({static_cast<std::uint16_t>(i), params[i].name, false});
+    }
+  }
+  void return_value_at(std::uint16_t ordinal, const std::string& name, const ColumnType& type, const Value& v) {
     write_pending_unless_proc();
     write_returnvalue(w(), ordinal, name, type, v);
   }
@@ -158,8 +200,20 @@ class TokenSink final : public ResultSink {
     if (m_pending && m_pending->token != k_token_doneproc) write_pending(true);
   }
 
+  struct OutputSlot {
+    std::uint16_t ordinal = 0;
+    std::string name;
+    bool used = false;
+  };
+  static bool iequals_ascii(const std::string& a, const std::string& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+  }
+
   Connection& m_conn;
   std::vector<Column> m_cols;
+  std::vector<OutputSlot> m_output_slots;
   std::optional<Pending> m_pending;
   bool m_error_seen = false;
   bool m_skip_5701 = false;
@@ -228,33 +282,48 @@ void ResponseWriter::send_raw_message(PacketType type, const std::vector<std::ui
 
 // ---- Connection ----------------------------------------------------------------
 
-Connection::Connection(int fd, Instance& instance, std::uint16_t spid, const std::atomic<bool>& stopping, LogFn log)
-    : m_fd(fd), m_instance(instance), m_spid(spid), m_stopping(stopping), m_log(std::move(log)), m_out(fd, spid) {
+Connection::Connection(int fd, Instance& instance, std::uint16_t spid, const std::atomic<bool>& stopping, LogFn log,
+                       std::chrono::milliseconds read_timeout)
+    : m_fd(fd), m_instance(instance), m_spid(spid), m_stopping(stopping), m_log(std::move(log)),
+      m_read_timeout(read_timeout), m_out(fd, spid) {
   m_server_name = m_instance.info().server_name;
 }
 
-bool Connection::read_packet(PacketHeader* header, std::vector<std::uint8_t>* body) {
+bool Connection::recv_exact(std::uint8_t* p, std::size_t n, bool started) {
+  std::size_t off = 0;
+  while (off < n) {
+    if (started || off > 0) {
+      // Part of a packet or message is in: the rest must follow within the read timeout.
+      pollfd pfd{m_fd, POLLIN, 0};
+      const int ready = ::poll(&pfd, 1, static_cast<int>(m_read_timeout.count()));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) {
+        m_log(fmt::format("spid {}: the client sent part of a packet and nothing more for {} ms; closing", m_spid,
+                          m_read_timeout.count()));
+        m_closed = true;
+        return false;
+      }
+    }
+    const ssize_t r = ::recv(m_fd, p + off, n - off, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    off += static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+bool Connection::read_packet(PacketHeader* header, std::vector<std::uint8_t>* body, bool started) {
   if (m_pushed_back) {
     *header = m_pushed_back->first;
     *body = std::move(m_pushed_back->second);
     m_pushed_back.reset();
     return true;
   }
-  auto read_exact = [&](std::uint8_t* p, std::size_t n) {
-    std::size_t off = 0;
-    while (off < n) {
-      const ssize_t r = ::recv(m_fd, p + off, n - off, 0);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return false;
-      off += static_cast<std::size_t>(r);
-    }
-    return true;
-  };
   std::uint8_t raw[k_header_size];
-  if (!read_exact(raw, k_header_size)) return false;
+  if (!recv_exact(raw, k_header_size, started)) return false;
   *header = parse_header(raw);
   body->resize(header->length - k_header_size);
-  return read_exact(body->data(), body->size());
+  return recv_exact(body->data(), body->size(), true);
 }
 
 std::optional<Connection::ClientMessage> Connection::read_message() {
@@ -262,7 +331,7 @@ std::optional<Connection::ClientMessage> Connection::read_message() {
   for (bool first = true;; first = false) {
     PacketHeader h;
     std::vector<std::uint8_t> body;
-    if (!read_packet(&h, &body)) return std::nullopt;
+    if (!read_packet(&h, &body, !first)) return std::nullopt;
     if (first) {
       msg.type = h.type;
       msg.status = h.status;
@@ -288,7 +357,7 @@ bool Connection::check_attention() {
   PacketHeader h;
   std::vector<std::uint8_t> body;
   try {
-    if (!read_packet(&h, &body)) {
+    if (!read_packet(&h, &body, true)) {
       m_closed = true;
       return true;
     }
@@ -405,6 +474,11 @@ void Connection::serve_requests() {
     auto msg = read_message();
     if (!msg) return;
     m_attention = false;
+    m_reset_descriptor = 0;
+    if ((msg->status & (k_status_reset_connection | k_status_reset_connection_skip_tran)) &&
+        msg->type != PacketType::attention && !reset_session(msg->status)) {
+      continue;
+    }
     switch (msg->type) {
       case PacketType::sql_batch: on_sql_batch(msg->payload); break;
       case PacketType::rpc: on_rpc(msg->payload); break;
@@ -437,8 +511,55 @@ void Connection::acknowledge_attention_if_any() {
   m_attention = false;
 }
 
+std::uint64_t Connection::transaction_began() {
+  // Descriptors as SQL Server hands them out: unique within the instance's sessions (the
+  // spid in the high half) and never reused by the session.
+  m_transaction = (static_cast<std::uint64_t>(m_spid) << 32) | m_next_transaction++;
+  return m_transaction;
+}
+
+std::uint64_t Connection::transaction_ended() {
+  const std::uint64_t ended = m_transaction;
+  m_transaction = 0;
+  return ended;
+}
+
+bool Connection::transaction_descriptor_ok(std::uint64_t descriptor) {
+  // A request names the transaction it belongs to in ALL_HEADERS. 0 is what clients send
+  // outside a transaction (and what the older ones always send); any other value must be the
+  // session's open transaction, else SQL Server refuses the request with 3971.
+  if (descriptor == 0 || descriptor == m_transaction || descriptor == m_reset_descriptor) return true;
+  send_error_response(error_message(3971, 16, fmt::format("The server failed to resume the transaction. Desc:{:x}.", descriptor)));
+  acknowledge_attention_if_any();
+  return false;
+}
+
+bool Connection::reset_session(std::uint8_t status) {
+  // sp_reset_connection before the request, then ENVCHANGE 18 at the head of its response.
+  const bool keep_transaction = (status & k_status_reset_connection_skip_tran) != 0;
+  try {
+    m_session->reset(keep_transaction);
+  } catch (const std::exception& e) {
+    // The request does not run on a session in an unknown state.
+    send_error_response(error_message(50000, 16, fmt::format("The connection could not be reset: {}", e.what())));
+    return false;
+  }
+  write_env_bytes(m_out.tokens(), k_env_reset_ack, {}, {});
+  if (!keep_transaction && m_transaction != 0) {
+    // The transaction went with the reset: say so (the client drops its descriptor), and let this
+    // request, sent while the transaction was still the client's, name it once more.
+    ByteWriter d;
+    d.u64(m_transaction);
+    write_env_bytes(m_out.tokens(), k_env_rollback_tran, {}, d.data());
+    m_reset_descriptor = m_transaction;
+    m_transaction = 0;
+  }
+  return true;
+}
+
 void Connection::on_sql_batch(const std::vector<std::uint8_t>& payload) {
   const SqlBatch batch = parse_sql_batch(payload);
+  if (!transaction_descriptor_ok(batch.headers.transaction_descriptor)) return;
   TokenSink sink(*this);
   try {
     m_session->execute_batch(batch.sql, sink);
@@ -452,10 +573,14 @@ void Connection::on_sql_batch(const std::vector<std::uint8_t>& payload) {
 
 void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
   const RpcRequest req = parse_rpc(payload);
+  if (!transaction_descriptor_ok(req.headers.transaction_descriptor)) return;
   for (std::size_t i = 0; i < req.calls.size(); ++i) {
     const RpcCall& call = req.calls[i];
     const bool last = i + 1 == req.calls.size();
     TokenSink sink(*this);
+    // sp_prepare/sp_prepexec's handle (parameter 0) is answered by the TDS layer itself.
+    const bool prepares = call.procedure == "sp_prepexec" || call.procedure == "sp_prepare";
+    sink.expect_outputs(call.params, prepares ? 1 : 0);
     std::vector<RpcParam> params = call.params;
     std::optional<std::pair<std::uint16_t, std::int32_t>> handle_out;  // (ordinal, handle)
     try {
@@ -497,6 +622,12 @@ void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
         if (!params.empty()) {
           if (auto h = int_param(params[0])) m_prepared.erase(static_cast<std::int32_t>(*h));
         }
+      } else if (call.procedure == "sp_reset_connection" || call.procedure == "sys.sp_reset_connection") {
+        // What older drivers call instead of setting RESETCONNECTION (SQL Server accepts it by RPC only).
+        const bool had_transaction = m_transaction != 0;
+        m_session->reset(false);
+        if (had_transaction) sink.transaction_changed(ResultSink::Transaction::rolled_back);
+        sink.return_status(0);
       } else if (call.procedure.rfind("sp_cursor", 0) == 0) {
         sink.error(error_message(16999, 16, fmt::format(
             "Server cursors ({}) are not supported by the sandbox; use default result sets.", call.procedure)));
@@ -507,8 +638,8 @@ void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
       sink.error(error_message(50000, 16, fmt::format("The sandbox engine failed: {}", e.what())));
     }
     if (handle_out) {
-      sink.return_value(handle_out->first, call.params[0].name, {SqlType::int_, 0, 0, 0},
-                        Value{static_cast<std::int64_t>(handle_out->second)});
+      sink.return_value_at(handle_out->first, call.params[0].name, {SqlType::int_, 0, 0, 0},
+                           Value{static_cast<std::int64_t>(handle_out->second)});
     }
     const bool attention = check_attention();
     sink.finish(k_token_doneproc, !last && !attention);
@@ -520,45 +651,43 @@ void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
 
 void Connection::on_transaction_manager(const std::vector<std::uint8_t>& payload) {
   const TmRequest tm = parse_tm_request(payload);
-  auto run = [&](const std::string& sql, TokenSink& sink) {
+  if (!transaction_descriptor_ok(tm.headers.transaction_descriptor)) return;
+  TokenSink sink(*this);
+  // Each request runs as the T-SQL statement SQL Server documents as its equivalent; the
+  // engine reports the transaction's start and end (ENVCHANGE 8/9/10 with the descriptor).
+  auto run = [&](const std::string& sql) {
     try {
       m_session->execute_batch(sql, sink);
     } catch (const std::exception& e) {
       sink.error(error_message(50000, 16, fmt::format("The sandbox engine failed: {}", e.what())));
     }
+    return !sink.error_seen();
   };
-  auto descriptor_bytes = [](std::uint64_t d) {
-    ByteWriter w;
-    w.u64(d);
-    return w.data();
+  auto quoted = [](const std::string& name) {
+    std::string q = "[";
+    for (char c : name) q += c == ']' ? std::string("]]") : std::string(1, c);
+    return q + "]";
   };
-  TokenSink sink(*this);
-  const std::string name = tm.name.empty() ? "" : " " + tm.name;
-  auto begin = [&] {
-    run("BEGIN TRANSACTION" + name, sink);
-    if (!sink.error_seen()) {
-      m_transaction = m_next_transaction++;
-      write_env_bytes(m_out.tokens(), k_env_begin_tran, descriptor_bytes(m_transaction), {});
-    }
+  auto begin = [&](TmIsolation isolation, const std::string& name) {
+    const std::string level = isolation_sql(isolation);
+    if (!level.empty() && !run("SET TRANSACTION ISOLATION LEVEL " + level)) return;
+    run(name.empty() ? "BEGIN TRANSACTION" : "BEGIN TRANSACTION " + quoted(name));
   };
   switch (tm.type) {
     case TmRequestType::begin:
-      begin();
+      begin(tm.isolation, tm.name);
       break;
     case TmRequestType::commit:
-    case TmRequestType::rollback: {
-      const bool commit = tm.type == TmRequestType::commit;
-      run(commit ? "COMMIT TRANSACTION" + name : "ROLLBACK TRANSACTION" + name, sink);
-      if (!sink.error_seen()) {
-        write_env_bytes(m_out.tokens(), commit ? k_env_commit_tran : k_env_rollback_tran, {},
-                        descriptor_bytes(m_transaction));
-        m_transaction = 0;
-        if (tm.begin_after) begin();
+      // COMMIT ignores a transaction name (SQL Server documents it as readability only).
+      if (run("COMMIT TRANSACTION") && tm.begin_after) begin(tm.new_isolation, tm.new_name);
+      break;
+    case TmRequestType::rollback:
+      if (run(tm.name.empty() ? "ROLLBACK TRANSACTION" : "ROLLBACK TRANSACTION " + quoted(tm.name)) && tm.begin_after) {
+        begin(tm.new_isolation, tm.new_name);
       }
       break;
-    }
     case TmRequestType::save:
-      run("SAVE TRANSACTION" + name, sink);
+      run("SAVE TRANSACTION " + quoted(tm.name));
       break;
     default:
       sink.error(error_message(8509, 16, "Distributed transactions (DTC) are not supported by the sandbox."));

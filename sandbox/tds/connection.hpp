@@ -2,6 +2,7 @@
 // One client connection: PRELOGIN, LOGIN7, then requests until the client leaves.
 // Runs on its own thread; the engine's Session is called synchronously from it.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,6 +19,11 @@
 namespace sandbox::tds {
 
 using LogFn = std::function<void(const std::string&)>;
+
+// How long a client may take to finish a packet (or a message) it has started sending; a
+// connection that stalls mid-packet longer is dropped, as SQL Server drops it, so that it
+// cannot hold its thread forever. Idle connections between requests have no limit.
+inline constexpr std::chrono::milliseconds k_default_read_timeout{30000};
 
 // Buffers response tokens and sends them as tabular-result packets: full packets
 // as soon as there are enough bytes, a partial packet on flush() (so that INFO
@@ -47,7 +53,8 @@ class ResponseWriter {
 
 class Connection {
  public:
-  Connection(int fd, Instance& instance, std::uint16_t spid, const std::atomic<bool>& stopping, LogFn log);
+  Connection(int fd, Instance& instance, std::uint16_t spid, const std::atomic<bool>& stopping, LogFn log,
+             std::chrono::milliseconds read_timeout = k_default_read_timeout);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -59,6 +66,9 @@ class Connection {
   const std::string& server_name() const { return m_server_name; }
   // The TDS version the client asked for in LOGIN7 (0x74000004 for 7.4).
   std::uint32_t tds_version() const { return m_tds_version; }
+  // The session's transaction began / ended: the descriptor its ENVCHANGE carries.
+  std::uint64_t transaction_began();
+  std::uint64_t transaction_ended();
 
  private:
   struct ClientMessage {
@@ -71,7 +81,12 @@ class Connection {
     std::string stmt;
   };
   std::optional<ClientMessage> read_message();
-  bool read_packet(PacketHeader* header, std::vector<std::uint8_t>* body);
+  // started: part of the message has arrived, so the read timeout applies from the first byte.
+  bool read_packet(PacketHeader* header, std::vector<std::uint8_t>* body, bool started = false);
+  bool recv_exact(std::uint8_t* p, std::size_t n, bool started);
+  // Msg 3971 when ALL_HEADERS names a transaction that is not the session's; true when it does not.
+  bool transaction_descriptor_ok(std::uint64_t descriptor);
+  bool reset_session(std::uint8_t status);  // false (and the error sent) when it failed
   bool handshake();
   void refuse(const Message& m);
   void serve_requests();
@@ -87,6 +102,7 @@ class Connection {
   std::uint16_t m_spid;
   const std::atomic<bool>& m_stopping;
   LogFn m_log;
+  std::chrono::milliseconds m_read_timeout;
   ResponseWriter m_out;
   std::string m_server_name;
   std::unique_ptr<Session> m_session;
@@ -96,6 +112,7 @@ class Connection {
   std::uint32_t m_tds_version = 0;
   std::uint64_t m_transaction = 0;  // current transaction descriptor, 0 when none
   std::uint64_t m_next_transaction = 1;
+  std::uint64_t m_reset_descriptor = 0;  // the transaction this request's RESETCONNECTION rolled back
   std::map<std::int32_t, Prepared> m_prepared;
   std::int32_t m_next_handle = 1;
 };

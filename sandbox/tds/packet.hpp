@@ -21,6 +21,10 @@ enum class PacketType : std::uint8_t {
 
 inline constexpr std::uint8_t k_status_eom = 0x01;
 inline constexpr std::uint8_t k_status_ignore = 0x02;
+// [MS-TDS] 2.2.3.1.2: reset the session (sp_reset_connection) before running the request;
+// SKIPTRAN keeps its open transaction.
+inline constexpr std::uint8_t k_status_reset_connection = 0x08;
+inline constexpr std::uint8_t k_status_reset_connection_skip_tran = 0x10;
 inline constexpr std::size_t k_header_size = 8;
 // [MS-TDS] 2.2.6.4: the LOGIN7 PacketSize range the server accepts; 4096 is the
 // size used until the login completes.

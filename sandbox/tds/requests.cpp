@@ -94,6 +94,37 @@ RpcRequest parse_rpc(const std::vector<std::uint8_t>& payload) {
   return req;
 }
 
+std::string isolation_sql(TmIsolation level) {
+  switch (level) {
+    case TmIsolation::unchanged: return {};
+    case TmIsolation::read_uncommitted: return "READ UNCOMMITTED";
+    case TmIsolation::read_committed: return "READ COMMITTED";
+    case TmIsolation::repeatable_read: return "REPEATABLE READ";
+    case TmIsolation::serializable: return "SERIALIZABLE";
+    case TmIsolation::snapshot: return "SNAPSHOT";
+  }
+  throw ProtocolError("transaction manager request with isolation level " + std::to_string(static_cast<int>(level)));
+}
+
+namespace {
+// A transaction name: BYTELEN (its length in bytes) then UCS-2, as tedious and the
+// Microsoft drivers send it ([MS-TDS] 2.2.6.9).
+std::string read_tm_name(ByteReader& r) {
+  if (r.at_end()) return {};
+  const std::uint8_t bytes = r.u8();
+  if (bytes % 2 != 0) throw ProtocolError("transaction name of an odd number of bytes");
+  return r.ucs2(bytes / 2u);
+}
+
+TmIsolation read_isolation(ByteReader& r) {
+  const std::uint8_t level = r.u8();
+  if (level > static_cast<std::uint8_t>(TmIsolation::snapshot)) {
+    throw ProtocolError("transaction manager request with isolation level " + std::to_string(level));
+  }
+  return static_cast<TmIsolation>(level);
+}
+}  // namespace
+
 TmRequest parse_tm_request(const std::vector<std::uint8_t>& payload) {
   TmRequest t;
   ByteReader r(payload);
@@ -101,16 +132,20 @@ TmRequest parse_tm_request(const std::vector<std::uint8_t>& payload) {
   t.type = static_cast<TmRequestType>(r.u16());
   switch (t.type) {
     case TmRequestType::begin:
-      if (!r.at_end()) r.u8();  // isolation level
-      if (!r.at_end()) t.name = r.b_varchar();
+      if (!r.at_end()) t.isolation = read_isolation(r);
+      t.name = read_tm_name(r);
       break;
     case TmRequestType::commit:
     case TmRequestType::rollback:
-      if (!r.at_end()) t.name = r.b_varchar();
+      t.name = read_tm_name(r);
       if (!r.at_end()) t.begin_after = (r.u8() & k_tm_begin_xact_flag) != 0;
+      if (t.begin_after) {
+        if (!r.at_end()) t.new_isolation = read_isolation(r);
+        t.new_name = read_tm_name(r);
+      }
       break;
     case TmRequestType::save:
-      if (!r.at_end()) t.name = r.b_varchar();
+      t.name = read_tm_name(r);
       break;
     default:
       break;

@@ -44,11 +44,22 @@ RpcRequest parse_rpc(const std::vector<std::uint8_t>& payload);
 enum class TmRequestType : std::uint16_t {
   get_dtc_address = 0, propagate = 1, begin = 5, promote = 6, commit = 7, rollback = 8, save = 9,
 };
+// The isolation level a TM_BEGIN_XACT asks for ([MS-TDS] 2.2.6.9): 0 keeps the session's.
+enum class TmIsolation : std::uint8_t {
+  unchanged = 0, read_uncommitted = 1, read_committed = 2, repeatable_read = 3, serializable = 4, snapshot = 5,
+};
+// "READ COMMITTED" for SET TRANSACTION ISOLATION LEVEL; empty for `unchanged`; throws
+// ProtocolError for a byte outside the list.
+std::string isolation_sql(TmIsolation level);
+
 struct TmRequest {
   AllHeaders headers;
   TmRequestType type = TmRequestType::begin;
-  std::string name;           // transaction name (may be empty)
+  TmIsolation isolation = TmIsolation::unchanged;  // TM_BEGIN_XACT
+  std::string name;           // transaction name (may be empty); BYTELEN in bytes of UCS-2 on the wire
   bool begin_after = false;   // COMMIT/ROLLBACK with fBeginXact: start a new transaction
+  TmIsolation new_isolation = TmIsolation::unchanged;  // ... with this isolation level
+  std::string new_name;                                // ... and this name
 };
 TmRequest parse_tm_request(const std::vector<std::uint8_t>& payload);
 

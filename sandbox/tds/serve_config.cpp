@@ -44,6 +44,13 @@ m2r::Expected<ServedInstance> from_map(const std::map<std::string, std::string>&
       else if (key == "region") c.rds_region = value;
       else if (key == "role_arn") c.rds_option_group_role_arn = value;
       else if (key == "password_env") password_env = value;
+      else if (key == "read_timeout_ms") {
+        const long ms = std::stol(value);
+        if (ms < 1 || ms > 3600000) {
+          return fail(ErrorKind::invalid_input, fmt::format("{}: read_timeout_ms {} is not between 1 and 3600000", where, value));
+        }
+        s.read_timeout = std::chrono::milliseconds(ms);
+      }
       else if (key == "sa_password") c.sa_password = value;            // TOML files only
       else if (key == "access_key_id") c.rds_access_key_id = value;    // TOML files only
       else if (key == "secret_access_key") c.rds_secret_access_key = value;

@@ -2,6 +2,7 @@
 // What `mssql2rds-sandbox serve` runs: one TDS listener per instance, from
 // --instance specs and/or a TOML file. Secrets (the sa password, AWS keys) come
 // from the environment or the file, never from argv.
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,6 +17,8 @@ inline constexpr const char* k_sa_password_env = "MSSQL2RDS_SANDBOX_SA_PASSWORD"
 struct ServedInstance {
   InstanceConfig config;
   std::uint16_t port = 0;  // 0: a free port
+  // read_timeout_ms: a client stalled mid-packet this long is disconnected (tds/connection.hpp).
+  std::chrono::milliseconds read_timeout{30000};
 };
 
 struct ServeConfig {
@@ -29,7 +32,8 @@ using GetEnv = std::string (*)(const char*);
 std::string process_env(const char* name);
 
 // "name=src,port=14331,kind=sqlserver,version=2019,data=/tmp/src[,task_pace=0,
-//  backup_throughput=0,s3_endpoint=...,region=...,role_arn=...,password_env=VAR]".
+//  backup_throughput=0,s3_endpoint=...,region=...,role_arn=...,password_env=VAR,
+//  read_timeout_ms=30000]".
 // The sa password comes from password_env (default MSSQL2RDS_SANDBOX_SA_PASSWORD);
 // an RDS instance's AWS keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 m2r::Expected<ServedInstance> parse_instance_spec(const std::string& spec, GetEnv env = process_env);

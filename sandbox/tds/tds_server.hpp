@@ -27,6 +27,9 @@ class TdsServer {
   // Stops accepting, cancels running statements (ResultSink::cancelled() turns
   // true), closes every connection and joins all threads. Idempotent.
   void stop();
+  // How long a client may stall in the middle of a packet before its connection is dropped
+  // (k_default_read_timeout); applies to connections accepted afterwards.
+  void set_read_timeout(std::chrono::milliseconds timeout) { m_read_timeout = timeout; }
   std::uint16_t port() const { return m_port; }
   const std::string& host() const { return m_host; }
   std::size_t active_connections();
@@ -44,6 +47,7 @@ class TdsServer {
   std::string m_host;
   std::uint16_t m_port;
   LogFn m_log;
+  std::chrono::milliseconds m_read_timeout = k_default_read_timeout;
   int m_listen_fd = -1;
   int m_wake_pipe[2] = {-1, -1};
   std::thread m_accept_thread;

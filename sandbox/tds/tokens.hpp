@@ -46,6 +46,7 @@ enum EnvChangeType : std::uint8_t {
   k_env_begin_tran = 8,
   k_env_commit_tran = 9,
   k_env_rollback_tran = 10,
+  k_env_reset_ack = 18,  // RESETCONNECTION acknowledged
 };
 
 // TDS 7.4 as LOGINACK states it (big-endian on the wire: 74 00 00 04).

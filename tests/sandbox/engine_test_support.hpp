@@ -23,6 +23,14 @@ struct Collected {
   std::vector<std::optional<std::int64_t>> counts;
   int errors = 0;
   std::vector<int> statuses;
+  struct ReturnValue {
+    std::string name;
+    ColumnType type;
+    Value value;
+  };
+  std::vector<ReturnValue> return_values;               // OUTPUT parameters of an RPC
+  std::vector<ResultSink::Transaction> transactions;    // began / committed / rolled back
+  std::vector<std::string> order;                       // "status", "value", "done_proc", ... as they came
 
   const Message* error() const {
     for (auto& m : messages) if (m.is_error()) return &m;
@@ -39,13 +47,22 @@ class CollectSink : public ResultSink {
   Collected c;
   void columns(const std::vector<Column>& cols) override { c.sets.push_back({cols, {}}); }
   void row(const std::vector<Value>& v) override { c.sets.back().rows.push_back(v); }
-  void done(DoneKind, std::optional<std::int64_t> n, bool error) override {
+  void done(DoneKind kind, std::optional<std::int64_t> n, bool error) override {
     c.counts.push_back(n);
     if (error) ++c.errors;
+    if (kind == DoneKind::proc) c.order.push_back("done_proc");
   }
   void message(const Message& m) override { c.messages.push_back(m); }
   void database_changed(const std::string&, const std::string&) override {}
-  void return_status(int s) override { c.statuses.push_back(s); }
+  void return_status(int s) override {
+    c.statuses.push_back(s);
+    c.order.push_back("status");
+  }
+  void return_value(const std::string& name, const ColumnType& type, const Value& value) override {
+    c.return_values.push_back({name, type, value});
+    c.order.push_back("value");
+  }
+  void transaction_changed(Transaction e) override { c.transactions.push_back(e); }
   bool cancelled() override { return false; }
 };
 

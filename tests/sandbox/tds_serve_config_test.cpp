@@ -31,6 +31,19 @@ TEST(TdsServeConfigTest, ParsesAFullInstanceSpec) {
   EXPECT_EQ(s->config.sa_password, "S3cret!");
 }
 
+TEST(TdsServeConfigTest, ReadTimeoutDefaultsTo30SecondsAndIsConfigurable) {
+  // Given no read_timeout_ms, the timeout should be 30 s; given 250 it should be 250 ms; 0 is refused.
+  auto d = parse_instance_spec("name=src,port=0,data=/tmp/src", env_with_password);
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->read_timeout, std::chrono::milliseconds(30000));
+  auto s = parse_instance_spec("name=src,port=0,data=/tmp/src,read_timeout_ms=250", env_with_password);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->read_timeout, std::chrono::milliseconds(250));
+  auto bad = parse_instance_spec("name=src,port=0,data=/tmp/src,read_timeout_ms=0", env_with_password);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("read_timeout_ms"), std::string::npos);
+}
+
 TEST(TdsServeConfigTest, RdsInstanceTakesAwsKeysFromTheEnvironment) {
   // Given kind=rds and a password_env, keys should come from AWS_* and the password from that variable.
   auto s = parse_instance_spec("name=tgt,port=0,kind=rds,data=/tmp/t,password_env=OTHER_PW,task_pace=0", env_with_password);

@@ -98,6 +98,26 @@ class FakeSession final : public Session {
       m_db = db;
       sink.database_changed(old, db);
       sink.done(DoneKind::statement, std::nullopt, false);
+    } else if (u.rfind("BEGIN TRANSACTION", 0) == 0) {
+      if (m_trancount++ == 0) sink.transaction_changed(ResultSink::Transaction::began);
+      sink.done(DoneKind::statement, std::nullopt, false);
+    } else if (u.rfind("COMMIT TRANSACTION", 0) == 0 || u.rfind("ROLLBACK TRANSACTION", 0) == 0) {
+      const bool commit = u[0] == 'C';
+      if (m_trancount == 0) {
+        Message m;
+        m.number = commit ? 3902 : 3903;
+        m.severity = 16;
+        m.text = commit ? "The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION."
+                        : "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.";
+        sink.message(m);
+        sink.done(DoneKind::statement, std::nullopt, true);
+        return;
+      }
+      m_trancount = commit ? m_trancount - 1 : 0;
+      if (m_trancount == 0) {
+        sink.transaction_changed(commit ? ResultSink::Transaction::committed : ResultSink::Transaction::rolled_back);
+      }
+      sink.done(DoneKind::statement, std::nullopt, false);
     } else if (u == "SELECT BIG") {
       sink.columns({{"n", {SqlType::int_, 0, 0, 0}, false}, {"text", {SqlType::nvarchar, k_max_length, 0, 0}, true}});
       for (int i = 0; i < 3000; ++i) sink.row({std::int64_t{i}, std::string(100, static_cast<char>('a' + i % 26))});
@@ -109,7 +129,7 @@ class FakeSession final : public Session {
 
   // sp_executesql echoes its parameters (after @stmt and @params) as one row, one
   // column per parameter named after it, in the type the client sent; any other
-  // procedure returns status 7.
+  // procedure returns status 7 and hands each OUTPUT parameter back, its integer value doubled.
   void execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) override {
     m_inst.record_rpc(procedure, params);
     if (procedure == "sp_executesql") {
@@ -131,14 +151,28 @@ class FakeSession final : public Session {
       return;
     }
     sink.return_status(7);
+    for (const auto& p : params) {
+      if (!p.output) continue;
+      const auto* i = std::get_if<std::int64_t>(&p.value);
+      sink.return_value(p.name.empty() ? "@out" : p.name, p.type, i ? Value{*i * 2} : p.value);
+    }
     sink.done(DoneKind::proc, std::nullopt, false);
   }
 
   std::string current_database() const override { return m_db; }
 
+  // Back to the login's database; the transaction goes unless keep_transaction.
+  void reset(bool keep_transaction) override {
+    m_inst.record_reset(keep_transaction);
+    m_db = m_login_db;
+    if (!keep_transaction) m_trancount = 0;
+  }
+
  private:
   FakeInstance& m_inst;
   std::string m_db;
+  std::string m_login_db = m_db;
+  int m_trancount = 0;
 };
 
 }  // namespace
@@ -232,6 +266,16 @@ void FakeInstance::record_batch(const std::string& sql) {
 void FakeInstance::record_rpc(const std::string& proc, const std::vector<RpcParam>& params) {
   std::lock_guard lock(m_mutex);
   m_rpcs.push_back({proc, params});
+}
+
+void FakeInstance::record_reset(bool keep_transaction) {
+  std::lock_guard lock(m_mutex);
+  m_resets.push_back(keep_transaction);
+}
+
+std::vector<bool> FakeInstance::resets() const {
+  std::lock_guard lock(m_mutex);
+  return m_resets;
 }
 
 }  // namespace sandbox::testing

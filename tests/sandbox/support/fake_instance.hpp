@@ -36,16 +36,20 @@ class FakeInstance final : public Instance {
   std::vector<std::string> batches() const;
   std::vector<RecordedRpc> rpcs() const;
   int cancelled_statements() const { return m_cancelled.load(); }
+  // sp_reset_connection calls, as keep_transaction flags.
+  std::vector<bool> resets() const;
 
   // Called by sessions.
   void record_batch(const std::string& sql);
   void record_rpc(const std::string& proc, const std::vector<RpcParam>& params);
   void record_cancel() { ++m_cancelled; }
+  void record_reset(bool keep_transaction);
 
  private:
   mutable std::mutex m_mutex;
   std::vector<std::string> m_batches;
   std::vector<RecordedRpc> m_rpcs;
+  std::vector<bool> m_resets;
   std::atomic<int> m_cancelled{0};
 };
 

@@ -75,25 +75,42 @@ std::vector<std::uint8_t> build_login7(const std::string& user, const std::strin
   return fixed;
 }
 
-std::vector<std::uint8_t> build_sql_batch(const std::string& sql) {
-  std::vector<std::uint8_t> b;
+namespace {
+void all_headers(std::vector<std::uint8_t>& b, std::uint64_t transaction_descriptor) {
   le(b, 22, 4);  // ALL_HEADERS total
   le(b, 18, 4);  // header length
   le(b, 2, 2);   // transaction descriptor
-  le(b, 0, 8);
-  le(b, 1, 4);
+  le(b, transaction_descriptor, 8);
+  le(b, 1, 4);   // outstanding requests
+}
+}  // namespace
+
+std::vector<std::uint8_t> build_sql_batch(const std::string& sql, std::uint64_t transaction_descriptor) {
+  std::vector<std::uint8_t> b;
+  all_headers(b, transaction_descriptor);
   const auto text = utf16le(sql);
   b.insert(b.end(), text.begin(), text.end());
   return b;
 }
 
-void RawTdsClient::send(std::uint8_t type, const std::vector<std::uint8_t>& payload, std::size_t packet_size) {
+std::vector<std::uint8_t> build_tm_request(std::uint16_t type, const std::vector<std::uint8_t>& body,
+                                           std::uint64_t transaction_descriptor) {
+  std::vector<std::uint8_t> b;
+  all_headers(b, transaction_descriptor);
+  le(b, type, 2);
+  b.insert(b.end(), body.begin(), body.end());
+  return b;
+}
+
+void RawTdsClient::send(std::uint8_t type, const std::vector<std::uint8_t>& payload, std::size_t packet_size,
+                        std::uint8_t first_status) {
   std::size_t off = 0;
   std::uint8_t id = 1;
   do {
     const std::size_t n = std::min(packet_size - 8, payload.size() - off);
     const bool last = off + n == payload.size();
-    std::vector<std::uint8_t> p = {type, static_cast<std::uint8_t>(last ? 1 : 0),
+    const std::uint8_t status = static_cast<std::uint8_t>((last ? 1 : 0) | (off == 0 ? first_status : 0));
+    std::vector<std::uint8_t> p = {type, status,
                                    static_cast<std::uint8_t>((n + 8) >> 8), static_cast<std::uint8_t>((n + 8) & 0xFF),
                                    0, 0, id++, 0};
     p.insert(p.end(), payload.begin() + static_cast<std::ptrdiff_t>(off),

@@ -15,8 +15,11 @@ std::vector<std::uint8_t> build_prelogin(std::uint8_t encryption);
 std::vector<std::uint8_t> build_login7(const std::string& user, const std::string& password,
                                        const std::string& database, std::uint32_t tds_version = 0x74000004,
                                        std::uint32_t packet_size = 4096);
-// SQL batch with ALL_HEADERS (transaction descriptor 0, one outstanding request).
-std::vector<std::uint8_t> build_sql_batch(const std::string& sql);
+// SQL batch with ALL_HEADERS (the transaction descriptor given, one outstanding request).
+std::vector<std::uint8_t> build_sql_batch(const std::string& sql, std::uint64_t transaction_descriptor = 0);
+// Transaction manager request ([MS-TDS] 2.2.6.9): ALL_HEADERS, the request type, then `body`.
+std::vector<std::uint8_t> build_tm_request(std::uint16_t type, const std::vector<std::uint8_t>& body,
+                                           std::uint64_t transaction_descriptor = 0);
 
 struct RawPacket {
   std::uint8_t type = 0;
@@ -30,7 +33,9 @@ struct RawPacket {
 class RawTdsClient {
  public:
   explicit RawTdsClient(int fd) : m_fd(fd) {}
-  void send(std::uint8_t type, const std::vector<std::uint8_t>& payload, std::size_t packet_size = 4096);
+  // first_status: status bits besides EOM on the first packet (RESETCONNECTION 0x08, ...).
+  void send(std::uint8_t type, const std::vector<std::uint8_t>& payload, std::size_t packet_size = 4096,
+            std::uint8_t first_status = 0);
   bool read_packet(RawPacket* p);  // false on EOF
   // Packets up to and including the next EOM.
   std::vector<RawPacket> read_message();

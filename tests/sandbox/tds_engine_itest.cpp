@@ -1,0 +1,216 @@
+// The sandbox's engine served over TDS in-process, driven by independent clients (Node's tedious,
+// the FreeTDS ODBC driver): OUTPUT parameters and return status, named transactions, connection
+// reset, empty results (issue 11).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sql.h>
+#include <sqlext.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine_test_support.hpp"
+#include "sandbox/support/process.hpp"
+#include "tds/tds_server.hpp"
+
+namespace sandbox::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class TdsEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = test::temp_dir("tds-engine");
+    InstanceConfig cfg;
+    cfg.name = "src";
+    cfg.data_dir = m_dir;
+    cfg.sa_password = test::k_sa_password;
+    m_instance = open_instance(cfg);
+    auto s = test::login(*m_instance);
+    test::must(*s, "CREATE DATABASE shop");
+    s = test::login(*m_instance, "shop");
+    test::must(*s, "CREATE TABLE dbo.Orders(id int IDENTITY(1,1) PRIMARY KEY, amount decimal(10,2) NOT NULL, note nvarchar(max) NULL)");
+    test::must(*s, "INSERT INTO dbo.Orders(amount, note) VALUES (10.50, N'first'), (4.25, NULL)");
+    test::must(*s,
+               "CREATE PROCEDURE dbo.OrderTotal @min decimal(10,2), @total decimal(10,2) OUTPUT, @n int OUTPUT AS\n"
+               "BEGIN\n"
+               "  SELECT @total = SUM(amount) FROM dbo.Orders WHERE amount >= @min;\n"
+               "  SELECT @n = COUNT(*) FROM dbo.Orders WHERE amount >= @min;\n"
+               "END");
+    m_server = std::make_unique<tds::TdsServer>(*m_instance, "127.0.0.1", 0);
+    auto started = m_server->start();
+    ASSERT_TRUE(started) << started.error().message;
+    m_port = std::to_string(m_server->port());
+  }
+  void TearDown() override {
+    m_server->stop();
+    m_server.reset();
+    m_instance.reset();
+    std::filesystem::remove_all(m_dir);
+  }
+
+  std::vector<nlohmann::json> tedious(const std::string& scenario) {
+    const std::string dir = std::string(MSSQL2RDS_SOURCE_DIR) + "/tests/sandbox/conformance";
+    if (!std::filesystem::exists(dir + "/node_modules/tedious")) {
+      ADD_FAILURE() << "tedious is not installed in " << dir << "; run scripts/install-deps.sh (npm ci)";
+      return {};
+    }
+    const ProcessResult r = run_process({find_program("node"), dir + "/tedious_engine_client.js", m_port, scenario}, "",
+                                        {std::string("SANDBOX_PASSWORD=") + test::k_sa_password});
+    std::vector<nlohmann::json> events;
+    std::istringstream in(r.output);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) ADD_FAILURE() << "not JSON: " << line;
+      else events.push_back(std::move(j));
+    }
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    for (const auto& e : events) {
+      if (e["event"] == "crash" || e["event"] == "connect_failed") ADD_FAILURE() << e.dump();
+    }
+    return events;
+  }
+  static std::vector<nlohmann::json> select(const std::vector<nlohmann::json>& events, const std::string& event,
+                                            const std::string& label = "") {
+    std::vector<nlohmann::json> out;
+    for (const auto& e : events) {
+      if (e["event"] == event && (label.empty() || e.value("label", "") == label)) out.push_back(e);
+    }
+    return out;
+  }
+
+  std::string m_dir;
+  std::unique_ptr<Instance> m_instance;
+  std::unique_ptr<tds::TdsServer> m_server;
+  std::string m_port;
+};
+
+TEST_F(TdsEngineTest, TediousReadsOutputParametersOfAProcedureAndOfSpExecutesql) {
+  // Given callProcedure with two output parameters and execSql with one, tedious should receive their
+  // values (14.75 and 2; 1) and return status 0; passing @min as output should fail with 8162.
+  const auto ev = tedious("outputs");
+  const auto proc = select(ev, "return_value", "proc");
+  ASSERT_EQ(proc.size(), 2u) << nlohmann::json(ev).dump(1);
+  EXPECT_EQ(proc[0]["name"], "total");
+  EXPECT_EQ(proc[0]["value"], 14.75);
+  EXPECT_EQ(proc[1]["name"], "n");
+  EXPECT_EQ(proc[1]["value"], 2);
+  EXPECT_TRUE(select(ev, "request_done", "proc").at(0)["error"].is_null());
+  const auto sql = select(ev, "return_value", "executesql");
+  ASSERT_EQ(sql.size(), 1u);
+  EXPECT_EQ(sql[0]["name"], "cnt");
+  EXPECT_EQ(sql[0]["value"], 1);
+  EXPECT_TRUE(select(ev, "return_value", "not_output").empty());
+  bool saw_8162 = false;
+  for (const auto& e : select(ev, "error")) saw_8162 = saw_8162 || e["number"] == 8162;
+  EXPECT_TRUE(saw_8162) << nlohmann::json(ev).dump(1);
+}
+
+TEST_F(TdsEngineTest, TediousNamedTransactionsCommitAndRollBack) {
+  // Given beginTransaction with a name, an insert and commit, then a named transaction rolled back, the
+  // connection should survive every step and only the committed insert remain.
+  const auto ev = tedious("transactions");
+  const auto txs = select(ev, "transaction");
+  ASSERT_EQ(txs.size(), 4u) << nlohmann::json(ev).dump(1);
+  for (const auto& t : txs) EXPECT_TRUE(t["error"].is_null()) << t.dump();
+  EXPECT_EQ(select(ev, "row", "trancount_in").at(0)["row"]["n"], 1);
+  const auto count = select(ev, "row", "count");
+  ASSERT_EQ(count.size(), 1u);
+  EXPECT_EQ(count[0]["row"]["n"], 3);
+  EXPECT_EQ(count[0]["row"]["tc"], 0);
+}
+
+TEST_F(TdsEngineTest, TediousResetReturnsToTheLoginsDatabaseWithoutTheTransaction) {
+  // Given USE other and an open transaction, Connection.reset() should be acknowledged (ENVCHANGE 18)
+  // and leave the session in shop, with no transaction.
+  const auto ev = tedious("reset");
+  EXPECT_EQ(select(ev, "reset_ack").size(), 1u) << nlohmann::json(ev).dump(1);
+  EXPECT_TRUE(select(ev, "reset_done").at(0)["error"].is_null());
+  const auto after = select(ev, "row", "after");
+  ASSERT_EQ(after.size(), 1u) << nlohmann::json(ev).dump(1);
+  EXPECT_EQ(after[0]["row"]["db"], "shop");
+  EXPECT_EQ(after[0]["row"]["tc"], 0);
+}
+
+TEST_F(TdsEngineTest, TediousGetsColumnMetadataForAnEmptyResult) {
+  // Given a SELECT matching no row, tedious should still get the columns' names and types.
+  const auto ev = tedious("empty");
+  const auto cols = select(ev, "columns", "empty");
+  ASSERT_EQ(cols.size(), 1u) << nlohmann::json(ev).dump(1);
+  const auto& c = cols[0]["columns"];
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0]["name"], "id");
+  EXPECT_EQ(c[0]["type"], "IntN");
+  EXPECT_EQ(c[1]["type"], "DecimalN");
+  EXPECT_EQ(c[1]["precision"], 10);
+  EXPECT_EQ(c[1]["scale"], 2);
+  EXPECT_EQ(c[2]["type"], "NVarChar");
+  EXPECT_EQ(select(ev, "row", "empty").size(), 0u);
+}
+
+// ---- FreeTDS ODBC ---------------------------------------------------------------------
+
+constexpr const char* k_freetds_odbc = "/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so";
+
+std::string odbc_errors(SQLSMALLINT type, SQLHANDLE h) {
+  std::string out;
+  for (SQLSMALLINT i = 1;; ++i) {
+    SQLCHAR state[6] = {}, msg[1024] = {};
+    SQLINTEGER native = 0;
+    SQLSMALLINT len = 0;
+    if (SQLGetDiagRec(type, h, i, state, &native, msg, sizeof msg, &len) != SQL_SUCCESS) break;
+    out += fmt::format("{} {} {}\n", reinterpret_cast<char*>(state), native, reinterpret_cast<char*>(msg));
+  }
+  return out;
+}
+
+TEST_F(TdsEngineTest, FreeTdsOdbcReadsOutputParametersAndTheReturnValue) {
+  // Given {? = call dbo.OrderTotal(?, ?, ?)} with the return value and the last two parameters bound as
+  // output, SQLExecDirect should fill them: status 0, total 14.75, n 2.
+  ASSERT_EQ(::access(k_freetds_odbc, R_OK), 0) << k_freetds_odbc << " missing; run scripts/install-deps.sh";
+  SQLHENV env = SQL_NULL_HANDLE;
+  SQLHDBC dbc = SQL_NULL_HANDLE;
+  SQLHSTMT stmt = SQL_NULL_HANDLE;
+  SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
+  SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+  SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
+  std::string cs = fmt::format("Driver={};Server=127.0.0.1;Port={};TDS_Version=7.4;UID=sa;PWD={{{}}};Database=shop;"
+                               "ClientCharset=UTF-8", k_freetds_odbc, m_port, test::k_sa_password);
+  SQLCHAR out[1024];
+  SQLSMALLINT out_len = 0;
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, out, sizeof out,
+                                             &out_len, SQL_DRIVER_NOPROMPT)))
+      << odbc_errors(SQL_HANDLE_DBC, dbc);
+  SQLAllocHandle(SQL_HANDLE_STMT, dbc, &stmt);
+  SQLINTEGER status = -1, n = -1;
+  char min[] = "1.00";
+  char total[32] = {};
+  SQLLEN status_len = 0, min_len = SQL_NTS, total_len = 0, n_len = 0;
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLBindParameter(stmt, 1, SQL_PARAM_OUTPUT, SQL_C_SLONG, SQL_INTEGER, 0, 0, &status, 0, &status_len)));
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLBindParameter(stmt, 2, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_DECIMAL, 10, 2, min, sizeof min, &min_len)));
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLBindParameter(stmt, 3, SQL_PARAM_OUTPUT, SQL_C_CHAR, SQL_DECIMAL, 10, 2, total, sizeof total,
+                                             &total_len)));
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLBindParameter(stmt, 4, SQL_PARAM_OUTPUT, SQL_C_SLONG, SQL_INTEGER, 0, 0, &n, 0, &n_len)));
+  char call[] = "{? = call dbo.OrderTotal(?, ?, ?)}";
+  const SQLRETURN rc = SQLExecDirect(stmt, reinterpret_cast<SQLCHAR*>(call), SQL_NTS);
+  EXPECT_TRUE(SQL_SUCCEEDED(rc)) << odbc_errors(SQL_HANDLE_STMT, stmt);
+  while (SQL_SUCCEEDED(SQLMoreResults(stmt))) {
+  }
+  EXPECT_EQ(status, 0);
+  EXPECT_STREQ(total, "14.75");
+  EXPECT_EQ(n, 2);
+  SQLFreeHandle(SQL_HANDLE_STMT, stmt);
+  SQLDisconnect(dbc);
+  SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+  SQLFreeHandle(SQL_HANDLE_ENV, env);
+}
+
+}  // namespace
+}  // namespace sandbox::testing
