@@ -226,20 +226,13 @@ void SessionImpl::run_sp_executesql(const std::vector<RpcParam>& params, ResultS
     m_vars[d.name] = v;
   }
   InProcSink inner(sink);
+  // The statement runs through the control-flow executor, as a batch one level down.
   bool failed = false;
-  for (const auto& st : split_statements(sql)) {
-    try {
-      execute_statement(st, inner, true);
-    } catch (const SqlError& e) {
-      sink.message(e.msg);
-      sink.done(DoneKind::in_proc, std::nullopt, true);
-      failed = true;
-      if (e.msg.number == 1205) {  // a deadlock victim's batch ends (its transaction is gone)
-        m_vars = saved;
-        throw BatchAborted{};
-      }
-      if (e.msg.severity == 15) break;
-    }
+  try {
+    failed = run_nested(sql, ParseOptions{}, inner, "").failed;
+  } catch (...) {
+    m_vars = saved;
+    throw;
   }
   // The OUTPUT parameters' values as the statement left them, in the call's order.
   struct Out {
@@ -457,39 +450,23 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     }
     m_vars[params[k].name] = v;
   }
-  auto toks_body = tokenize(body);
-  std::size_t b = 0, e = body.size();
-  if (!toks_body.empty() && toks_body.front().is("BEGIN") &&
-      !(toks_body.size() > 1 && (toks_body[1].is("TRAN") || toks_body[1].is("TRANSACTION")))) {
-    b = toks_body.front().offset + 5;
-    std::size_t last = toks_body.size() - 1;
-    while (last > 0 && is_sym(toks_body[last], ";")) --last;
-    if (toks_body[last].is("END")) e = toks_body[last].offset;
-  }
   InProcSink inner(sink);
   const bool nocount = m_nocount;
-  bool failed = false;
   if (++m_proc_depth > 32) {
     --m_proc_depth;
+    m_vars = saved_vars;
     raise(217, 16, "Maximum stored procedure, function, trigger, or view nesting level exceeded (limit 32).");
   }
+  // The body runs through the control-flow executor; its line numbers count from CREATE.
+  BodyResult result;
   try {
-    for (const auto& st : split_statements(body.substr(b, e - b))) {
-      if (!st.tokens.empty() && st.tokens[0].is("RETURN")) break;
-      try {
-        execute_statement(st, inner, true);
-      } catch (const SqlError& err) {
-        Message m = err.msg;
-        m.procedure = parts.back();
-        sink.message(m);
-        sink.done(DoneKind::in_proc, std::nullopt, true);
-        failed = true;
-        if (m.number == 1205) throw BatchAborted{};  // a deadlock victim's batch ends
-        if (m.severity == 15) break;
-      }
-    }
+    ParseOptions o;
+    o.procedure_body = true;
+    o.line_base = static_cast<int>(std::count(def.begin(), def.begin() + static_cast<long>(toks[i + 1].offset), '\n'));
+    result = run_nested(body, o, inner, parts.back());
   } catch (...) {
     --m_proc_depth;
+    m_nocount = nocount;
     m_vars = saved_vars;
     throw;
   }
@@ -508,11 +485,12 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     outs.push_back({params[k].name, outputs->target(params[k].name, position), params[k].type, m_vars[params[k].name].value});
   }
   m_vars = saved_vars;
+  const bool failed = result.failed;
   for (const auto& o : outs) {
     if (o.target.empty()) continue;
     if (auto it = m_vars.find(o.target); it != m_vars.end()) it->second.value = o.value;
   }
-  sink.return_status(failed ? -6 : 0);
+  sink.return_status(result.status);
   if (outputs && outputs->to_sink) {
     for (const auto& o : outs) sink.return_value(o.name, o.type, cell_to_value(o.value, o.type));
   }

@@ -56,7 +56,8 @@ void fn_global(sqlite3_context* ctx, int, sqlite3_value** argv) {
   else if (name == "TRANCOUNT") sqlite3_result_int(ctx, s->trancount());
   else if (name == "LOCK_TIMEOUT") sqlite3_result_int(ctx, s->lock_timeout());
   else if (name == "IDENTITY") s->last_identity() ? sqlite3_result_int64(ctx, s->last_identity()) : sqlite3_result_null(ctx);
-  else if (name == "ROWCOUNT" || name == "ERROR") sqlite3_result_int(ctx, 0);
+  else if (name == "ROWCOUNT") sqlite3_result_int64(ctx, s->last_rowcount());
+  else if (name == "ERROR") sqlite3_result_int(ctx, s->last_error());
   else if (name == "LANGUAGE") result_text(ctx, "us_english");
   else if (auto option = s->option_global(name)) sqlite3_result_int64(ctx, *option);  // session_options.cpp
   else if (name == "SERVICENAME") result_text(ctx, "MSSQLSERVER");

@@ -156,6 +156,7 @@ sqlite3* SessionImpl::conn(const std::string& name) {
   try {
     if (key != "msdb") exec(c, "ATTACH DATABASE " + quote_literal(m_inst.msdb_path()) + " AS msdb");
     register_functions(c, this);
+    register_control_flow_functions(c, this);
     create_catalog_views(c, key != "msdb");
     sqlite3_preupdate_hook(c, preupdate, this);
     exec(c, "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = OFF;");
@@ -202,28 +203,24 @@ void SessionImpl::execute_batch(const std::string& sql, ResultSink& sink) {
     ResultSink* prev;
     ~RestoreSink() { s.m_request_sink = prev; }
   } restore_sink{*this, outer_sink};
-  std::vector<Statement> stmts;
-  try {
-    stmts = split_statements(sql);
-  } catch (const SqlError& e) {
-    sink.message(e.msg);
-    sink.done(DoneKind::statement, std::nullopt, true);
-    return;
-  }
-  for (const auto& st : stmts) {
+  // Each GO-separated batch is parsed whole before it runs (a syntax error anywhere in it
+  // runs none of it, as in SQL Server), then runs through the control-flow executor.
+  for (const auto& batch : split_go_batches(sql)) {
     if (sink.cancelled()) break;
+    std::vector<Node> nodes;
     try {
-      execute_statement(st, sink, false);
+      ParseOptions o;
+      o.line_base = batch.line_base;
+      nodes = parse_batch(batch.text, o);
     } catch (const SqlError& e) {
-      Message m = e.msg;
-      m.line = st.line;
-      sink.message(m);
+      sink.message(e.msg);
       sink.done(DoneKind::statement, std::nullopt, true);
-      // Severity 16 statement errors do not end the batch in SQL Server; compile errors (15)
-      // do, and so does being chosen as a deadlock victim (1205: the transaction is gone).
-      if (m.severity == 15 || m.severity >= 20 || m.number == 1205) break;
+      continue;
+    }
+    try {
+      run_body(nodes, sink, "", false);
     } catch (const BatchAborted&) {
-      break;
+      // The message has been sent; the batch ends (the next GO batch still runs).
     }
   }
 }
@@ -242,17 +239,33 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
     ensure_not_restoring(m_db);
   }
   if (k == "SELECT") return do_select(st, sink, in_proc);
+  if (k == "UPDATE" && t.size() > 1 && t[1].is("STATISTICS")) unsupported("UPDATE STATISTICS");
   if (k == "INSERT" || k == "UPDATE" || k == "DELETE") return do_dml(st, sink, in_proc, k);
   if (k == "USE") return do_use(st, sink);
   if (k == "BEGIN") {
     if (t.size() > 1 && (t[1].is("TRAN") || t[1].is("TRANSACTION"))) return do_begin(st, sink);
     if (t.size() > 1 && t[1].is("DISTRIBUTED")) unsupported("BEGIN DISTRIBUTED TRANSACTION");
-    unsupported("BEGIN ... END block outside a procedure");
+    unsupported("BEGIN " + (t.size() > 1 ? upper(t[1].text) : std::string()));
+  }
+  if (k == "RAISERROR") return do_raiserror(st, sink);
+  if (k == "THROW") do_throw(st);
+  if (k == "WITH" || k == "(") {
+    // WITH common_table_expression SELECT ... (SQLite has CTEs); a parenthesized query.
+    int depth = 0;
+    for (const auto& tk : t) {
+      if (is_sym(tk, "(")) ++depth;
+      else if (is_sym(tk, ")")) --depth;
+      else if (depth == 0 && (tk.is("INSERT") || tk.is("UPDATE") || tk.is("DELETE") || tk.is("MERGE"))) {
+        unsupported("WITH common_table_expression " + upper(tk.text));
+      } else if (depth == 0 && tk.is("SELECT")) break;
+    }
+    return do_select(st, sink, in_proc);
   }
   if (k == "COMMIT") return do_commit(st, sink);
   if (k == "ROLLBACK") return do_rollback(st, sink);
   if (k == "SET") return do_set(st, sink);
   if (k == "DECLARE") return do_declare(st, sink);
+  if (k == "CREATE" || k == "ALTER") check_procedure_body(st);
   if (k == "CREATE") return do_create(st, sink);
   if (k == "DROP") return do_drop(st, sink);
   if (k == "ALTER") return do_alter(st, sink);
@@ -390,6 +403,7 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
           ++rows;
         }
       });
+      m_statement_rows = rows;
       if (last) m_vars[lower(t[i].text)].value = *last;
       // SQL Server counts the rows an assigning SELECT went through ("(1 row affected)").
       sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(rows),
@@ -453,6 +467,7 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
       if ((count & 1023) == 0 && sink.cancelled()) break;
       has_row = s.step();
     }
+    m_statement_rows = count;
     if (!buffered) {
       sink.done(dk, count, false);
       sent = true;

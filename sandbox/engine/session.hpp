@@ -1,6 +1,7 @@
 #pragma once
 // A connection's session: its current database, variables, open transaction, and the
 // T-SQL executor that translates statements to SQLite and logs every change.
+#include "engine/batch_parser.hpp"
 #include "engine/engine_internal.hpp"
 
 namespace sandbox::engine {
@@ -111,10 +112,40 @@ class SessionImpl : public Session {
   // m2r_lock_probe(table, rowid) in a locking READ COMMITTED read: false (and the resource
   // noted) when another transaction held an X lock on the row when the read began.
   bool lock_probe(const std::string& table, std::int64_t rowid);
+  // Control flow (control_flow.cpp): the error the innermost running CATCH block handles
+  // (null outside CATCH), @@ERROR and @@ROWCOUNT.
+  const Message* caught_error() const;
+  int last_error() const { return m_error; }
+  std::int64_t last_rowcount() const { return m_rowcount; }
 
  private:
   struct ProcFrame;
   void execute_statement(const Statement& st, ResultSink& sink, bool in_proc);
+
+  // The statement-tree executor (control_flow.cpp; README.md "Batches and control flow").
+  struct Scope {  // one batch, procedure body or sp_executesql run
+    bool in_proc = false;
+    std::string procedure;  // its name in messages and ERROR_PROCEDURE(); empty for batches
+    std::optional<int> return_status;
+    bool failed = false;
+    int last_error_severity = 0;
+  };
+  enum class Flow { next, break_loop, continue_loop, return_ };
+  struct BodyResult {
+    bool failed = false;
+    int status = 0;  // RETURN's value; 0 without RETURN, 10 - severity after an error
+  };
+  BodyResult run_body(const std::vector<Node>& nodes, ResultSink& sink, const std::string& procedure, bool in_proc);
+  // A procedure body or sp_executesql text, one nesting level down (its compile errors go to
+  // the caller's CATCH).
+  BodyResult run_nested(const std::string& text, const ParseOptions& options, ResultSink& sink, const std::string& procedure);
+  Flow run_nodes(const std::vector<Node>& nodes, ResultSink& sink, Scope& scope);
+  Flow run_node(const Node& n, ResultSink& sink, Scope& scope);
+  void run_simple(const Statement& st, ResultSink& sink, Scope& scope);
+  std::optional<bool> condition(const Statement& cond, ResultSink& sink, Scope& scope);  // nullopt: it failed
+  void statement_failed(Message m, const Statement& st, ResultSink& sink, Scope& scope, bool from_throw);
+  void do_raiserror(const Statement& st, ResultSink& sink);
+  [[noreturn]] void do_throw(const Statement& st);
   sqlite3* conn(const std::string& db);
   sqlite3* cur() { return conn(m_db); }
   std::shared_ptr<Database> cur_db();
@@ -226,6 +257,14 @@ class SessionImpl : public Session {
   Isolation m_isolation = Isolation::read_committed;
   std::map<std::string, std::map<std::int64_t, int>> m_read_locked;  // the running read's X-locked rows of others
   std::optional<LockResource> m_read_conflict;
+  // Control flow (control_flow.cpp).
+  int m_level = 0;                   // nesting: 0 for the batch, +1 per procedure / sp_executesql
+  std::vector<int> m_try_levels;     // the level of each TRY block being run, innermost last
+  std::vector<Message> m_catch_stack;  // the errors of the CATCH blocks being run
+  int m_error = 0;                   // @@ERROR
+  std::int64_t m_rowcount = 0;       // @@ROWCOUNT
+  std::optional<std::int64_t> m_statement_rows;  // rows the running statement read or changed
+  std::optional<int> m_error_override;  // RAISERROR ... WITH SETERROR
 };
 
 Value cell_to_value(const Cell& c, const ColumnType& t);
@@ -238,6 +277,13 @@ void register_functions(sqlite3* db, SessionImpl* session);
 void register_session_option_functions(sqlite3* db, SessionImpl* session);  // SESSIONPROPERTY
 // A SELECT's value as SET TEXTSIZE lets it through (large types only).
 Value limit_to_textsize(const Value& v, const ColumnType& type, std::int64_t textsize);
+// ERROR_NUMBER() ... ERROR_PROCEDURE(), XACT_STATE() (control_flow.cpp).
+void register_control_flow_functions(sqlite3* db, SessionImpl* session);
+// Parses a CREATE/ALTER PROCEDURE statement's body (syntax errors are reported at CREATE, as
+// SQL Server does); other statements pass.
+void check_procedure_body(const Statement& st);
+// The SQLite function behind a control-flow built-in (ERROR_NUMBER, ...), or null.
+const char* control_flow_function(const std::string& upper_name);
 void create_catalog_views(sqlite3* db, bool attached_msdb);
 
 }  // namespace sandbox::engine

@@ -94,6 +94,8 @@ void raise_sqlite(sqlite3* db, int rc, const std::string& statement_kind) {
   }
   if (msg.rfind("no such table: ", 0) == 0) raise(208, 16, "Invalid object name '" + msg.substr(15) + "'.");
   if (msg.rfind("no such column: ", 0) == 0) raise(207, 16, "Invalid column name '" + msg.substr(16) + "'.");
+  // m2r_var() on an undeclared variable: SQL Server's compile error 137.
+  if (msg.rfind("Must declare the scalar variable ", 0) == 0) raise(137, 15, msg);
   if (msg.find("syntax error") != std::string::npos) {
     auto q = msg.find('"');
     std::string near = q != std::string::npos ? msg.substr(q + 1, msg.find('"', q + 1) - q - 1) : msg;

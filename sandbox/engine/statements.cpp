@@ -1,4 +1,5 @@
 // Statement handlers: DML, transactions, SET/DECLARE, DDL, EXEC, BACKUP/RESTORE, DBCC.
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -127,9 +128,19 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
         m_last_identity = query_int(c, "SELECT " + ic + " FROM " + quote_ident(table) + " WHERE rowid = " + std::to_string(last));
         return changed;
       });
+      m_statement_rows = n;
       sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(n), false);
       return;
     }
+  } else if (kind == "DELETE" && t.size() > 1 && !t[1].is("FROM") && !t[1].is("TOP") &&
+             std::none_of(t.begin() + 2, t.end(), [](const Token& x) { return x.is("FROM"); })) {
+    // DELETE [schema.]table WHERE ...: FROM is optional in T-SQL, not in SQLite.
+    std::vector<Token> with_from = t;
+    Token from = t[1];
+    from.kind = TokKind::word;
+    from.text = "FROM";
+    with_from.insert(with_from.begin() + 1, from);
+    sql = translate(with_from, 0, with_from.size(), &needs_iv);
   } else {
     sql = translate(t, 0, t.size(), &needs_iv);
   }
@@ -141,6 +152,7 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
     if (!identity_table.empty()) m_last_identity = sqlite3_last_insert_rowid(c);
     return static_cast<std::int64_t>(sqlite3_changes(c));
   });
+  m_statement_rows = n;
   sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(n), false);
 }
 
@@ -260,6 +272,24 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
   if (t[1].kind == TokKind::variable) {
     const std::string name = lower(t[1].text);
     if (!variable(name)) raise(137, 15, "Must declare the scalar variable \"" + t[1].text + "\".");
+    // SET @v op= expr is SET @v = @v op (expr).
+    std::size_t op_len = 0;
+    if (t.size() > 2 && (is_sym(t[2], "+=") || is_sym(t[2], "-=") || is_sym(t[2], "*=") || is_sym(t[2], "/="))) op_len = 1;
+    else if (t.size() > 3 && (is_sym(t[2], "%") || is_sym(t[2], "&") || is_sym(t[2], "|") || is_sym(t[2], "^")) && is_sym(t[3], "=")) op_len = 2;
+    if (op_len) {
+      Statement rewritten = st;
+      auto& r = rewritten.tokens;
+      Token op = t[2], eq = t[2], open = t[2], close = t.back();
+      op.text = t[2].text.substr(0, 1);
+      eq.text = "=";
+      open.text = "(";
+      close.kind = TokKind::symbol;
+      close.text = ")";
+      r.erase(r.begin() + 2, r.begin() + 2 + static_cast<long>(op_len));
+      r.insert(r.begin() + 2, {eq, t[1], op, open});
+      r.push_back(close);
+      return do_set(rewritten, sink);
+    }
     if (t.size() < 4 || !is_sym(t[2], "=")) syntax_near(t, 2);
     bool iv = false;
     std::string expr = translate(t, 3, t.size(), &iv);

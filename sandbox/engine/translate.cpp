@@ -255,6 +255,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
               {"NCHAR", "CHAR"}, {"UNICODE", "UNICODE"}};
           auto it = simple.find(up);
           if (it != simple.end()) repl = it->second + "(" + args() + ")";
+          else if (const char* cf = control_flow_function(up)) repl = std::string(cf) + "(" + args() + ")";
           else if (up == "GETDATE" || up == "CURRENT_TIMESTAMP") repl = "m2r_now(0)";
           else if (up == "GETUTCDATE") repl = "m2r_now(1)";
           else if (up == "SYSDATETIME") repl = "m2r_now(2)";

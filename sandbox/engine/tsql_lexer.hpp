@@ -1,7 +1,6 @@
 #pragma once
-// T-SQL tokens and statement splitting for the sandbox engine: [bracketed] and "quoted"
-// identifiers, N'...' literals, @variables, -- and /* */ comments, GO separators and
-// GO-less batches whose statements are split at the keywords that start a statement.
+// T-SQL tokens for the sandbox engine: [bracketed] and "quoted" identifiers, N'...' literals,
+// @variables, -- and /* */ comments. Statement boundaries and control flow: batch_parser.hpp.
 #include <string>
 #include <vector>
 
@@ -14,6 +13,7 @@ struct Token {
   std::string text;  // words: as written; quoted identifiers and strings: the unquoted value
   bool national = false;  // N'...'
   std::size_t offset = 0;  // in the batch text
+  std::size_t end = 0;     // just past the token in the batch text
   bool is(const char* keyword) const;  // case-insensitive word comparison
   bool is_name() const { return kind == TokKind::word || kind == TokKind::ident_quoted; }
 };
@@ -26,8 +26,10 @@ struct Statement {
   int line = 1;
 };
 
-// Splits a batch (GO lines included) into statements. CREATE VIEW/PROCEDURE/FUNCTION/
-// TRIGGER take the rest of their batch, as in SQL Server.
+// Splits a script (GO lines included) into its simple statements, by T-SQL's grammar
+// (batch_parser.hpp; control-flow constructs come out as one statement each). CREATE VIEW/
+// PROCEDURE/FUNCTION/TRIGGER take the rest of their batch, as in SQL Server. Throws SqlError
+// (102/156/...) on text that is not a statement.
 std::vector<Statement> split_statements(const std::string& sql);
 
 std::string upper(std::string s);
