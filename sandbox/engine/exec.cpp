@@ -501,6 +501,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
 
 void SessionImpl::system_procedure(const std::string& proc, const std::map<std::string, Value>& args_in,
                                    const std::vector<Value>& positional, ResultSink& sink) {
+  if (catalog_procedure(proc, args_in, positional, sink)) return;
   auto args = args_in;
   auto arg = [&](const char* name, std::size_t pos) -> std::string {
     if (args.count(name)) return value_str(args[name]);

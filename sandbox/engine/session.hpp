@@ -185,6 +185,9 @@ class SessionImpl : public Session {
   void notify_transaction(ResultSink::Transaction event);
   void system_procedure(const std::string& name, const std::map<std::string, Value>& args,
                         const std::vector<Value>& positional, ResultSink& sink);
+  // Catalog procedures drivers call (catalog_procs.cpp: sp_tables); false when `name` is not one.
+  bool catalog_procedure(const std::string& name, const std::map<std::string, Value>& args,
+                         const std::vector<Value>& positional, ResultSink& sink);
 
   // Writes: runs `body` in one short SQLite transaction with row capture on, then logs the
   // captured changes under the session's transaction (or an implicit one named `name`).

@@ -1,0 +1,109 @@
+// Catalog procedures drivers call for their metadata functions (sandbox/engine/catalog_procs.cpp):
+// the result sets Microsoft documents, column for column.
+#include <gtest/gtest.h>
+
+#include "engine_test_support.hpp"
+
+using namespace sandbox;
+using namespace sandbox::test;
+
+namespace {
+
+std::unique_ptr<Instance> instance(const std::string& tag) {
+  InstanceConfig cfg;
+  cfg.name = "src";
+  cfg.data_dir = temp_dir(tag);
+  cfg.sa_password = k_sa_password;
+  return open_instance(cfg);
+}
+
+// A database `shop` with a table and a view in dbo and a table in schema `sales`.
+std::unique_ptr<Session> shop(Instance& inst) {
+  auto s = login(inst);
+  must(*s, "CREATE DATABASE shop");
+  must(*s, "USE shop");
+  must(*s, "CREATE TABLE Customers (id int PRIMARY KEY, name nvarchar(50))");
+  must(*s, "CREATE VIEW CustomerNames AS SELECT name FROM Customers");
+  must(*s, "CREATE SCHEMA sales");
+  must(*s, "CREATE TABLE sales.Orders (id int PRIMARY KEY, customer int)");
+  return s;
+}
+
+std::vector<std::string> column_names(const Collected::ResultSet& set) {
+  std::vector<std::string> names;
+  for (const auto& c : set.columns) names.push_back(c.name);
+  return names;
+}
+
+TEST(EngineCatalogProcsTest, SpTablesListsTablesAndViewsWithTheDocumentedColumnsInTheDocumentedOrder) {
+  // Given tables and a view, sp_tables without arguments should return one row each, ordered
+  // by TABLE_TYPE, TABLE_QUALIFIER, TABLE_OWNER, TABLE_NAME, with REMARKS NULL.
+  auto inst = instance("sp-tables-all");
+  auto s = shop(*inst);
+  auto r = must(*s, "EXEC sp_tables");
+  ASSERT_EQ(r.sets.size(), 1u);
+  EXPECT_EQ(column_names(r.sets[0]),
+            (std::vector<std::string>{"TABLE_QUALIFIER", "TABLE_OWNER", "TABLE_NAME", "TABLE_TYPE", "REMARKS"}));
+  EXPECT_EQ(r.sets[0].columns[3].type.type, SqlType::varchar);
+  EXPECT_EQ(r.sets[0].columns[3].type.length, 32);
+  EXPECT_EQ(r.sets[0].columns[4].type.type, SqlType::varchar);
+  EXPECT_EQ(r.sets[0].columns[4].type.length, 254);
+  ASSERT_EQ(r.sets[0].rows.size(), 3u);
+  const auto& rows = r.sets[0].rows;
+  EXPECT_EQ(as_str(rows[0][0]), "shop");
+  EXPECT_EQ(as_str(rows[0][1]), "dbo");
+  EXPECT_EQ(as_str(rows[0][2]), "Customers");
+  EXPECT_EQ(as_str(rows[0][3]), "TABLE");
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(rows[0][4]));
+  EXPECT_EQ(as_str(rows[1][1]), "sales");
+  EXPECT_EQ(as_str(rows[1][2]), "Orders");
+  EXPECT_EQ(as_str(rows[2][2]), "CustomerNames");
+  EXPECT_EQ(as_str(rows[2][3]), "VIEW");
+  ASSERT_FALSE(r.statuses.empty());
+  EXPECT_EQ(r.statuses.back(), 0);
+}
+
+TEST(EngineCatalogProcsTest, SpTablesFiltersByNamePatternOwnerAndQuotedTypeList) {
+  auto inst = instance("sp-tables-filter");
+  auto s = shop(*inst);
+  auto by_pattern = must(*s, "EXEC sp_tables @table_name = 'Cust%'");
+  ASSERT_EQ(by_pattern.sets.at(0).rows.size(), 2u);
+  auto by_owner = must(*s, "EXEC sp_tables @table_name = '%', @table_owner = 'sales'");
+  ASSERT_EQ(by_owner.sets.at(0).rows.size(), 1u);
+  EXPECT_EQ(as_str(by_owner.sets[0].rows[0][2]), "Orders");
+  auto views = must(*s, "EXEC sp_tables @table_type = \"'VIEW'\"");
+  ASSERT_EQ(views.sets.at(0).rows.size(), 1u);
+  EXPECT_EQ(as_str(views.sets[0].rows[0][2]), "CustomerNames");
+  // Types must be quoted; an unquoted one names no type.
+  auto unquoted = must(*s, "EXEC sp_tables @table_type = 'TABLE'");
+  EXPECT_EQ(unquoted.sets.at(0).rows.size(), 0u);
+  // @fUsePattern = 0: '%' is an ordinary character.
+  auto literal = must(*s, "EXEC sp_tables @table_name = 'Cust%', @fUsePattern = 0");
+  EXPECT_EQ(literal.sets.at(0).rows.size(), 0u);
+}
+
+TEST(EngineCatalogProcsTest, SpTablesRefusesAQualifierOtherThanTheCurrentDatabase) {
+  auto inst = instance("sp-tables-qualifier");
+  auto s = shop(*inst);
+  auto r = run(*s, "EXEC sp_tables @table_name = 'Customers', @table_qualifier = 'master'");
+  ASSERT_TRUE(r.error());
+  EXPECT_EQ(r.error()->number, 15250);
+  auto same = must(*s, "EXEC sp_tables @table_name = 'Customers', @table_qualifier = 'shop'");
+  EXPECT_EQ(same.sets.at(0).rows.size(), 1u);
+}
+
+TEST(EngineCatalogProcsTest, SpTablesEnumeratesDatabasesAsOdbcSqlAllCatalogsAsksForThem) {
+  // SQLTables(SQL_ALL_CATALOGS, "", "") is sp_tables '', '', '%': one row per database.
+  auto inst = instance("sp-tables-catalogs");
+  auto s = shop(*inst);
+  auto r = must(*s, "EXEC sp_tables @table_name = '', @table_owner = '', @table_qualifier = '%'");
+  std::vector<std::string> names;
+  for (const auto& row : r.sets.at(0).rows) {
+    names.push_back(as_str(row[0]));
+    EXPECT_TRUE(std::holds_alternative<std::monostate>(row[2]));
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "shop"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "master"), names.end());
+}
+
+}  // namespace
