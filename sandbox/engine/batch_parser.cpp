@@ -7,35 +7,12 @@
 #include <cctype>
 #include <set>
 
+#include "engine/parse_util.hpp"
 #include "engine/sqlite_util.hpp"
 
 namespace sandbox::engine {
 
 namespace {
-
-// https://learn.microsoft.com/sql/t-sql/language-elements/reserved-keywords-transact-sql
-const std::set<std::string>& reserved() {
-  static const std::set<std::string> k = {
-      "ADD", "ALL", "ALTER", "AND", "ANY", "AS", "ASC", "AUTHORIZATION", "BACKUP", "BEGIN", "BETWEEN", "BREAK", "BROWSE",
-      "BULK", "BY", "CASCADE", "CASE", "CHECK", "CHECKPOINT", "CLOSE", "CLUSTERED", "COALESCE", "COLLATE", "COLUMN",
-      "COMMIT", "COMPUTE", "CONSTRAINT", "CONTAINS", "CONTAINSTABLE", "CONTINUE", "CONVERT", "CREATE", "CROSS", "CURRENT",
-      "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "CURRENT_USER", "CURSOR", "DATABASE", "DBCC", "DEALLOCATE",
-      "DECLARE", "DEFAULT", "DELETE", "DENY", "DESC", "DISK", "DISTINCT", "DISTRIBUTED", "DOUBLE", "DROP", "DUMP", "ELSE",
-      "END", "ERRLVL", "ESCAPE", "EXCEPT", "EXEC", "EXECUTE", "EXISTS", "EXIT", "EXTERNAL", "FETCH", "FILE", "FILLFACTOR",
-      "FOR", "FOREIGN", "FREETEXT", "FREETEXTTABLE", "FROM", "FULL", "FUNCTION", "GOTO", "GRANT", "GROUP", "HAVING",
-      "HOLDLOCK", "IDENTITY", "IDENTITY_INSERT", "IDENTITYCOL", "IF", "IN", "INDEX", "INNER", "INSERT", "INTERSECT", "INTO",
-      "IS", "JOIN", "KEY", "KILL", "LEFT", "LIKE", "LINENO", "LOAD", "MERGE", "NATIONAL", "NOCHECK", "NONCLUSTERED", "NOT",
-      "NULL", "NULLIF", "OF", "OFF", "OFFSETS", "ON", "OPEN", "OPENDATASOURCE", "OPENQUERY", "OPENROWSET", "OPENXML",
-      "OPTION", "OR", "ORDER", "OUTER", "OVER", "PERCENT", "PIVOT", "PLAN", "PRECISION", "PRIMARY", "PRINT", "PROC",
-      "PROCEDURE", "PUBLIC", "RAISERROR", "READ", "READTEXT", "RECONFIGURE", "REFERENCES", "REPLICATION", "RESTORE",
-      "RESTRICT", "RETURN", "REVERT", "REVOKE", "RIGHT", "ROLLBACK", "ROWCOUNT", "ROWGUIDCOL", "RULE", "SAVE", "SCHEMA",
-      "SECURITYAUDIT", "SELECT", "SEMANTICKEYPHRASETABLE", "SEMANTICSIMILARITYDETAILSTABLE", "SEMANTICSIMILARITYTABLE",
-      "SESSION_USER", "SET", "SETUSER", "SHUTDOWN", "SOME", "STATISTICS", "SYSTEM_USER", "TABLE", "TABLESAMPLE", "TEXTSIZE",
-      "THEN", "TO", "TOP", "TRAN", "TRANSACTION", "TRIGGER", "TRUNCATE", "TRY_CONVERT", "TSEQUAL", "UNION", "UNIQUE",
-      "UNPIVOT", "UPDATE", "UPDATETEXT", "USE", "USER", "VALUES", "VARYING", "VIEW", "WAITFOR", "WHEN", "WHERE", "WHILE",
-      "WITH", "WITHIN", "WRITETEXT"};
-  return k;
-}
 
 // Keywords that begin a statement: inside a statement whose grammar does not take them
 // (DDL, BACKUP, GRANT, ...) they end it.
@@ -151,7 +128,8 @@ class Parser {
     const Token& tk = m_t[at];
     switch (tk.kind) {
       case TokKind::number: case TokKind::string: case TokKind::variable: case TokKind::ident_quoted: return true;
-      case TokKind::symbol: return tk.text == "(" || tk.text == "-" || tk.text == "+" || tk.text == "~" || tk.text == "$";
+      case TokKind::symbol:
+        return tk.text == "(" || tk.text == "-" || tk.text == "+" || tk.text == "~" || tk.text == "$" || tk.text == "{";
       case TokKind::word: {
         const std::string u = upper(tk.text);
         if (u == "CASE" || u == "EXISTS" || u == "NOT") return true;
@@ -182,6 +160,13 @@ class Parser {
     if (at_end()) fail(m_i);
     const Token& tk = m_t[m_i];
     if (sym("(")) { skip_parens(); return; }
+    if (sym("{")) {  // an ODBC escape: {d '...'}, {ts '...'}, {t '...'}, {fn ...}
+      const std::size_t open = m_i;
+      while (!at_end() && !sym("}")) ++m_i;
+      if (at_end()) fail(open);
+      ++m_i;
+      return;
+    }
     if (sym("-") || sym("+") || sym("~")) { ++m_i; operand(); return; }
     if (sym("$")) { ++m_i; if (!at_end() && m_t[m_i].kind == TokKind::number) ++m_i; return; }
     if (word("NOT")) { ++m_i; operand(); return; }
@@ -952,7 +937,8 @@ void flatten_into(const std::vector<Node>& nodes, std::vector<Statement>& out) {
 
 }  // namespace
 
-bool is_reserved_keyword(const Token& t) { return t.kind == TokKind::word && reserved().count(upper(t.text)) > 0; }
+// One list of SQL Server's reserved keywords: parse_util's.
+bool is_reserved_keyword(const Token& t) { return t.kind == TokKind::word && is_reserved_keyword(t.text); }
 
 std::vector<BatchText> split_go_batches(const std::string& sql) {
   std::vector<BatchText> batches;

@@ -700,7 +700,10 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
     const Token& tk = t[i];
     const Token* prev = i > begin ? &t[i - 1] : nullptr;
     const bool call = i + 1 < end && is_sym(t[i + 1], "(");
-    if (!t_plain && starts_operand(t, i, end)) {
+    // A typed chain starts an expression, never the right side of an operator whose left
+    // operand the chain cannot see (a subquery): `(SELECT 2) * 3 + 1` is 7, not 2 * (3 + 1).
+    const bool after_untyped_group = prev && is_arith_op(*prev) && i >= begin + 2 && is_sym(t[i - 2], ")");
+    if (!t_plain && starts_operand(t, i, end) && !after_untyped_group) {
       std::string typed;
       std::size_t j = i;
       if (translate_typed_expression(t, j, end, needs_iv, typed, allows_comparison(prev))) {

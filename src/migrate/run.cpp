@@ -113,11 +113,17 @@ Expected<PreflightScope> preflight_scope(Journal& journal, const std::string& re
   scope.s3 = upload || restore;
   scope.rds = restore || prepare;
   scope.dms = replicate;
-  // Once a restore task has started, the target database is (becoming) ours; a redo drops it
-  // before it restores again.
+  // Judged only while no restore of ours can be under way: before the step ever started, or
+  // after its last task failed (the task id cleared, the partial database dropped). A step
+  // killed after rds_restore_database may have a task the journal does not know yet, whose
+  // database is ours: the step adopts it. A redo drops our database before restoring again.
   const auto rec = M2R_TRY(journal.step(steps::restore));
-  scope.target_name_free =
-      restore && (!rec || M2R_TRY(int_field_or(rec->outputs, "task_id", 0, journal_outputs(steps::restore))) == 0);
+  const bool never_started = !rec || (rec->status == StepStatus::pending && rec->outputs.empty());
+  const bool last_failed = rec && rec->status == StepStatus::failed &&
+                           M2R_TRY(int_field_or(rec->outputs, "task_id", 0, journal_outputs(steps::restore))) == 0;
+  const bool redone = redo_at != order.end() &&
+                      std::find(redo_at, order.end(), std::string(steps::restore)) != order.end();
+  scope.target_name_free = restore && (never_started || last_failed) && !redone;
   return scope;
 }
 

@@ -12,31 +12,17 @@ using namespace sandbox::test;
 
 namespace {
 
-class EngineBatchTest : public ::testing::Test {
+class EngineBatchTest : public ShopInstanceTest {
  protected:
+  EngineBatchTest() : ShopInstanceTest("batch") {}
   void SetUp() override {
-    m_dir = temp_dir("batch");
-    InstanceConfig cfg;
-    cfg.name = "src";
-    cfg.data_dir = m_dir;
-    cfg.sa_password = k_sa_password;
-    m_inst = open_instance(cfg);
-    m_s = login(*m_inst);
-    must(*m_s, "CREATE DATABASE shop; USE shop;");
+    ShopInstanceTest::SetUp();
     must(*m_s, "CREATE TABLE dbo.t (id int IDENTITY(1,1) PRIMARY KEY, v int)");
-  }
-  void TearDown() override {
-    m_s.reset();
-    m_inst.reset();
-    std::filesystem::remove_all(m_dir);
   }
   std::int64_t count(const std::string& where = "1 = 1") {
     auto r = must(*m_s, "SELECT COUNT(*) FROM dbo.t WHERE " + where);
     return r.sets.empty() || r.sets[0].rows.empty() ? -1 : as_int(r.sets[0].rows[0][0]);
   }
-  std::string m_dir;
-  std::unique_ptr<Instance> m_inst;
-  std::unique_ptr<Session> m_s;
 };
 
 TEST_F(EngineBatchTest, StatementAfterSetNocountOnWithoutSemicolonRuns) {

@@ -15,23 +15,12 @@ using namespace sandbox::test;
 
 namespace {
 
-class EngineControlFlowTest : public ::testing::Test {
+class EngineControlFlowTest : public ShopInstanceTest {
  protected:
+  EngineControlFlowTest() : ShopInstanceTest("flow") {}
   void SetUp() override {
-    m_dir = temp_dir("flow");
-    InstanceConfig cfg;
-    cfg.name = "src";
-    cfg.data_dir = m_dir;
-    cfg.sa_password = k_sa_password;
-    m_inst = open_instance(cfg);
-    m_s = login(*m_inst);
-    must(*m_s, "CREATE DATABASE shop; USE shop;");
+    ShopInstanceTest::SetUp();
     must(*m_s, "CREATE TABLE dbo.t (id int PRIMARY KEY, v int)");
-  }
-  void TearDown() override {
-    m_s.reset();
-    m_inst.reset();
-    std::filesystem::remove_all(m_dir);
   }
   // The single value of the batch's `set`-th result set.
   static Value cell(const Collected& r, std::size_t set = 0, std::size_t col = 0) {
@@ -43,9 +32,6 @@ class EngineControlFlowTest : public ::testing::Test {
     for (const auto& m : r.messages) if (m.number == 0) out.push_back(m.text);
     return out;
   }
-  std::string m_dir;
-  std::unique_ptr<Instance> m_inst;
-  std::unique_ptr<Session> m_s;
 };
 
 TEST_F(EngineControlFlowTest, IfElseChoosesByConditionIncludingExists) {

@@ -98,4 +98,31 @@ inline Collected must(Session& s, const std::string& sql) {
 inline std::int64_t as_int(const Value& v) { return std::get<std::int64_t>(v); }
 inline std::string as_str(const Value& v) { return std::get<std::string>(v); }
 
+// An instance in its own temporary directory and an sa session in a new database `shop`: the
+// set-up most engine tests share. Fixtures derive from it and add their tables in SetUp.
+class ShopInstanceTest : public ::testing::Test {
+ protected:
+  explicit ShopInstanceTest(std::string tag) : m_tag(std::move(tag)) {}
+  void SetUp() override {
+    m_dir = temp_dir(m_tag);
+    InstanceConfig cfg;
+    cfg.name = "src";
+    cfg.data_dir = m_dir;
+    cfg.sa_password = k_sa_password;
+    m_inst = open_instance(cfg);
+    m_s = login(*m_inst);
+    must(*m_s, "CREATE DATABASE shop");
+    must(*m_s, "USE shop");
+  }
+  void TearDown() override {
+    m_s.reset();
+    m_inst.reset();
+    std::filesystem::remove_all(m_dir);
+  }
+  std::string m_tag;
+  std::string m_dir;
+  std::unique_ptr<Instance> m_inst;
+  std::unique_ptr<Session> m_s;
+};
+
 }  // namespace sandbox::test
