@@ -243,8 +243,10 @@ void SessionImpl::run_sp_executesql(const std::vector<RpcParam>& params, ResultS
   };
   std::vector<Out> outs;
   for (std::size_t k = 2; k < params.size(); ++k) {
-    for (const auto& [name, index] : supplied) {
-      if (index != k) continue;
+    for (const auto& entry : supplied) {
+      // A named copy, not a structured binding: lambdas cannot capture those before C++20 in clang 14.
+      const std::string& name = entry.first;
+      if (entry.second != k) continue;
       const bool wants_output = outputs ? outputs->requested(name, k) : params[k].output;
       if (!wants_output) continue;
       const auto d = std::find_if(declared.begin(), declared.end(), [&](const DeclaredParam& p) { return p.name == name; });
