@@ -47,6 +47,7 @@ constexpr const char* k_schema =
     "INSERT INTO dbo.Customers (Name, Balance) VALUES (N'Ann', 10.5), (N'Bob', NULL), (N'Cy', -3);\n"
     "INSERT INTO dbo.Orders (CustomerId, Amount, Note) VALUES (1, 9.99, 'a'), (2, 100, NULL);\n"
     "INSERT INTO dbo.Notes VALUES (N'hello', 1), (NULL, 0);\n"
+    "GO\n"  // CREATE VIEW must be the first statement of its batch (Msg 111)
     "CREATE VIEW dbo.Totals AS SELECT CustomerId, SUM(Amount) AS Total FROM dbo.Orders GROUP BY CustomerId;\n"
     "GO\n"
     "CREATE PROCEDURE dbo.AddOrder @c int, @a money = 1 AS INSERT INTO dbo.Orders (CustomerId, Amount) VALUES (@c, @a);\n"
