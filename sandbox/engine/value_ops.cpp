@@ -1,6 +1,9 @@
 // Typed arithmetic, comparison and conversion SQL functions (value_ops.hpp).
 #include "engine/value_ops.hpp"
 
+#include <memory>
+#include <new>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -634,9 +637,20 @@ struct DecAgg {
   std::int64_t count = 0;
 };
 
+// SQLite's aggregate context is zeroed memory aligned for 8 bytes; a Decimal holds an
+// __int128 (16). The context holds a pointer to a state of our own instead, which the final
+// call (SQLite makes exactly one per aggregate) takes back.
 DecAgg* agg_state(sqlite3_context* ctx) {
-  void* p = sqlite3_aggregate_context(ctx, sizeof(DecAgg));
-  auto* st = static_cast<DecAgg*>(p);
+  auto** slot = static_cast<DecAgg**>(sqlite3_aggregate_context(ctx, sizeof(DecAgg*)));
+  if (slot == nullptr) throw std::bad_alloc();
+  if (*slot == nullptr) *slot = new DecAgg();
+  return *slot;
+}
+std::unique_ptr<DecAgg> take_state(sqlite3_context* ctx) {
+  auto** slot = static_cast<DecAgg**>(sqlite3_aggregate_context(ctx, 0));
+  if (slot == nullptr) return nullptr;
+  std::unique_ptr<DecAgg> st(*slot);
+  *slot = nullptr;
   return st;
 }
 
@@ -674,18 +688,18 @@ void max_step(sqlite3_context* ctx, int, sqlite3_value** argv) { minmax_step(ctx
 // The result type's precision decides the representation; the translator passes the
 // argument type, and SUM/MIN/MAX keep its scale (SUM widens to 38 digits).
 void sum_final(sqlite3_context* ctx) {
-  DecAgg* st = static_cast<DecAgg*>(sqlite3_aggregate_context(ctx, 0));
+  const auto st = take_state(ctx);
   if (!st || !st->any) return sqlite3_result_null(ctx);
   result_decimal(ctx, st->value, 38);
 }
 void minmax_final(sqlite3_context* ctx) {
-  DecAgg* st = static_cast<DecAgg*>(sqlite3_aggregate_context(ctx, 0));
+  const auto st = take_state(ctx);
   if (!st || !st->any) return sqlite3_result_null(ctx);
   result_decimal(ctx, st->value, 38);
 }
 void avg_final(sqlite3_context* ctx) {
+  const auto st = take_state(ctx);
   guarded(ctx, [&] {
-    DecAgg* st = static_cast<DecAgg*>(sqlite3_aggregate_context(ctx, 0));
     if (!st || !st->any) return sqlite3_result_null(ctx);
     const int scale = std::max(st->value.scale(), 6);
     auto r = Decimal::div(st->value, Decimal::from_int(st->count), {38, scale});
