@@ -161,7 +161,8 @@ class SqlCdcRunner final : public CdcRunner {
         return;
       }
       int applied = 0;
-      while (!m_ready.empty() && applied < m_env.pace.batch_size && !stopping()) {
+      const bool paused = m_env.apply_paused && m_env.apply_paused();
+      while (!paused && !m_ready.empty() && applied < m_env.pace.batch_size && !stopping()) {
         auto error = apply(m_ready.front());
         if (!error.empty()) {
           report();
@@ -178,7 +179,7 @@ class SqlCdcRunner final : public CdcRunner {
         publish_latency(*read);
       }
       if (applied > 0 && m_env.pace.apply_delay.count() > 0) wait(m_env.pace.apply_delay);
-      else if (m_ready.empty() && *read == 0) wait(m_env.pace.poll_interval);
+      else if ((m_ready.empty() || paused) && *read == 0) wait(m_env.pace.poll_interval);
     }
     report();
     m_sink.task_stopped(m_spec.task_arn);

@@ -37,6 +37,9 @@ struct CdcEnvironment {
   SessionOpener open_session;
   LatencyPublisher publish_latency;  // may be empty
   CdcPace pace;
+  // A stalled task, for tests: while this answers true the runner keeps reading the source's
+  // log but applies nothing (may be empty).
+  std::function<bool()> apply_paused;
 };
 
 CdcRunnerFactory make_cdc_runner_factory(CdcEnvironment environment);

@@ -524,6 +524,8 @@ int run_dms_server(const std::string& dir_text) {
   }
   if (const char* d = std::getenv("M2R_DMS_APPLY_DELAY_MS")) env.pace.apply_delay = std::chrono::milliseconds(std::atoi(d));
   if (const char* b = std::getenv("M2R_DMS_BATCH_SIZE")) env.pace.batch_size = std::max(1, std::atoi(b));
+  // A stalled apply, for tests: while the file exists the tasks read the log but apply nothing.
+  env.apply_paused = [paused = dir / "dms-apply-paused"] { return fs::exists(paused); };
   const std::string moto_url = world["moto"].value("endpoint", std::string());
   if (!moto_url.empty()) {
     auto ctx = std::make_shared<m2r::aws::AwsContext>(

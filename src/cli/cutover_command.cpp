@@ -58,15 +58,27 @@ std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
       return report_error(g, e);
     }
     if (g.style.json) {
-      std::cout << nlohmann::json{{"result", "cutover"}, {"downtime_s", report->downtime_s}, {"drain_s", report->drain_s},
+      std::cout << nlohmann::json{{"result", "cutover"},
+                                  {"downtime_s", report->downtime_s},
+                                  {"drain_s", report->drain_s},
+                                  {"stop_s", report->stop_s},
+                                  {"validation_s", report->validation_s},
+                                  {"reenable_s", report->reenable_s},
+                                  {"drain_proven_by_marker", report->drain_proven_by_marker},
                                   {"validation", validation_json(report->validation)}}
                        .dump()
                 << std::endl;
     } else {
       print_validation(g, report->validation);
-      std::cout << bold(g.style, fmt::format("cutover complete: downtime {} (writes stopped -> target ready), CDC "
-                                             "drained in {}\n",
-                                             human_duration(report->downtime_s), human_duration(report->drain_s)));
+      std::cout << bold(g.style, fmt::format("cutover complete: downtime {} (writes stopped -> target ready)\n",
+                                             human_duration(report->downtime_s)));
+      std::cout << fmt::format("  CDC drained in {} ({}), task stopped in {}, validation {}, triggers and "
+                               "constraints back on in {}\n",
+                               human_duration(report->drain_s),
+                               report->drain_proven_by_marker ? "the cutover marker reached the target"
+                                                              : "judged from statistics: no marker table",
+                               human_duration(report->stop_s), human_duration(report->validation_s),
+                               human_duration(report->reenable_s));
     }
     return 0;
   };

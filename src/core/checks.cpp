@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "core/cutover_marker.hpp"
+
 namespace m2r {
 
 const char* to_string(CheckStatus status) {
@@ -97,6 +99,16 @@ std::vector<CheckResult> evaluate_source(const SourceFacts& f) {
                        "create the publication (tables with a primary key) and enable MS-CDC (tables without one) "
                        "BEFORE the backup: `mssql2rds check --fix` does it with your consent (facts: a native start "
                        "point needs a publication you create yourself)"));
+  }
+
+  const auto marker = cutover_marker::table().display();
+  if (std::any_of(f.tables.begin(), f.tables.end(), [&](const SourceTableFacts& t) { return t.name == marker; })) {
+    r.push_back(pass("source.cutover_marker", "the cutover marker's table exists", marker));
+  } else {
+    r.push_back(warn("source.cutover_marker", "the cutover marker's table exists", "no table " + marker,
+                     "`mssql2rds check --fix` creates it (two columns) and publishes it, BEFORE the backup: cutover "
+                     "then proves the drain by a row the change stream must carry; without it cutover falls back "
+                     "to CloudWatch latency and table statistics, and validation alone decides"));
   }
 
   if (f.log_reuse_wait == "NOTHING" || f.log_reuse_wait == "REPLICATION" || f.log_reuse_wait == "LOG_BACKUP" ||

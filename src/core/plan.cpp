@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/cutover_marker.hpp"
 #include "core/dms_task_spec.hpp"
 #include "core/tsql.hpp"
 
@@ -114,7 +115,10 @@ std::vector<PlannedStep> build_plan(const PlanInputs& in) {
                    {"DMS", "StartReplicationTask StartReplicationTaskType=start-replication"}}});
 
   plan.push_back({steps::cutover, "`mssql2rds cutover`, after the application stops writing",
-                  {{"DMS", "DescribeReplicationTasks + CloudWatch CDCLatencySource/CDCLatencyTarget until drained"},
+                  {{"source", cutover_marker::write() + "  (a fresh token; the change stream must carry it)"},
+                   {"target", cutover_marker::arrived() + "  (every 0.5 s until the marker arrived: drained)"},
+                   {"DMS", "DescribeTableStatistics + CloudWatch CDCLatencySource/CDCLatencyTarget  (progress; the "
+                           "drain itself when the marker's table is missing)"},
                    {"DMS", "StopReplicationTask"},
                    {"source+target", tsql::table_count_and_checksum({"<schema>", "<table>"}) + "  (each table)"},
                    {"target", "ALTER TABLE ... ENABLE TRIGGER ...; ALTER TABLE ... WITH CHECK CHECK CONSTRAINT ..."},

@@ -1,5 +1,6 @@
 #pragma once
-// `mssql2rds cutover`, after the application stopped writing: drain the CDC lag, stop the
+// `mssql2rds cutover`, after the application stopped writing: drain the CDC lag (proven by the
+// cutover marker: core/cutover_marker.hpp), stop the
 // DMS task, validate, turn triggers and constraints back on, reseed identities, compare the
 // schema beyond rows and report the real downtime.
 #include <chrono>
@@ -28,8 +29,12 @@ struct CutoverOptions {
 struct CutoverReport {
   ValidationReport validation;
   SchemaComparison schema;  // views, procedures, functions, triggers, foreign keys: present and enabled
-  double downtime_s = 0;
-  double drain_s = 0;
+  double downtime_s = 0;  // from when the writes stopped to the target ready; its parts below
+  double drain_s = 0;     // until the marker arrived (or the statistics said drained)
+  double stop_s = 0;      // the DMS task stopping
+  double validation_s = 0;
+  double reenable_s = 0;  // triggers and constraints back on, identities reseeded
+  bool drain_proven_by_marker = false;
 };
 
 Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connections& connections, Journal& journal,

@@ -1,7 +1,10 @@
 #include "migrate/source_capture_fix.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "core/cutover_marker.hpp"
 #include "core/tsql.hpp"
 
 namespace m2r {
@@ -17,16 +20,24 @@ Expected<void> fix_source_capture(mssql::SqlSession& s, const SourceFacts& f, Ev
                 "check [source] database in the configuration");
   }
   const std::string publication = fmt::format("AR_PUBLICATION_{:05}", db_id);
-  bool need_publication = false, need_cdc = false;
-  for (const auto& t : f.tables) {
-    if (t.has_pk && !t.published && !t.cdc_enabled) need_publication = true;
-    if (!t.has_pk && !t.cdc_enabled) need_cdc = true;
-  }
   auto run = [&](const std::string& sql) -> Expected<void> {
     events.emit(info_event("check", "fix: " + sql));
     M2R_TRY(s.execute(sql));
     return {};
   };
+  // The cutover marker's table, before the backup so that the restore brings it to the target;
+  // it has a primary key, so it is published below like the user's tables.
+  std::vector<SourceTableFacts> tables = f.tables;
+  const auto marker = cutover_marker::table().display();
+  if (std::none_of(tables.begin(), tables.end(), [&](const SourceTableFacts& t) { return t.name == marker; })) {
+    M2R_TRY(run(cutover_marker::create_table()));
+    tables.push_back(SourceTableFacts{.name = marker, .has_pk = true});
+  }
+  bool need_publication = false, need_cdc = false;
+  for (const auto& t : tables) {
+    if (t.has_pk && !t.published && !t.cdc_enabled) need_publication = true;
+    if (!t.has_pk && !t.cdc_enabled) need_cdc = true;
+  }
   if (need_publication) {
     if (!f.is_published) {
       M2R_TRY(run(fmt::format("EXEC sp_replicationdboption @dbname = {}, @optname = N'publish', @value = N'true'", db)));
@@ -34,7 +45,7 @@ Expected<void> fix_source_capture(mssql::SqlSession& s, const SourceFacts& f, Ev
                               "N'continuous', @status = N'active', @replicate_ddl = 1",
                               tsql::quote_literal(publication))));
     }
-    for (const auto& t : f.tables) {
+    for (const auto& t : tables) {
       if (!t.has_pk || t.published || t.cdc_enabled) continue;
       const auto dot = t.name.find('.');
       M2R_TRY(run(fmt::format("EXEC sp_addarticle @publication = {}, @article = {}, @source_owner = {}, @source_object "
@@ -45,7 +56,7 @@ Expected<void> fix_source_capture(mssql::SqlSession& s, const SourceFacts& f, Ev
   }
   if (need_cdc) {
     if (!f.is_cdc_enabled) M2R_TRY(run("EXEC sys.sp_cdc_enable_db"));
-    for (const auto& t : f.tables) {
+    for (const auto& t : tables) {
       if (t.has_pk || t.cdc_enabled) continue;
       const auto dot = t.name.find('.');
       M2R_TRY(run(fmt::format("EXEC sys.sp_cdc_enable_table @source_schema = {}, @source_name = {}, @role_name = NULL",

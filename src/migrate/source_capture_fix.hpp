@@ -1,6 +1,7 @@
 #pragma once
 // `check --fix`: what DMS needs on the source and the check found missing (docs/facts.md §3):
-// the publication for tables with a primary key, MS-CDC for those without. Run only with
+// the publication for tables with a primary key, MS-CDC for those without, and the cutover
+// marker's table (core/cutover_marker.hpp), published with them. Run only with
 // the user's consent; every statement is announced as an event before it runs.
 #include "core/checks.hpp"
 #include "core/events.hpp"

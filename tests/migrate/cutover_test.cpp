@@ -30,6 +30,12 @@ void script_database(mssql::FakeSqlSession& db, std::int64_t rows) {
   db.on_rows("f.is_not_trusted = 1", {"name"}, {});
 }
 
+// The cutover marker's table (core/cutover_marker.hpp): absent unless a test says otherwise,
+// so the drain falls back to the task's statistics.
+void script_marker_table(mssql::FakeSqlSession& db, bool exists) {
+  db.on_rows("AS [exists]", {"exists"}, {{std::int64_t{exists ? 1 : 0}}});
+}
+
 json stats(std::int64_t captured, std::int64_t applied) { return json::array({FakeAwsWorld::table_stats("dbo.Orders", captured, applied)}); }
 
 class CutoverTest : public ::testing::Test {
@@ -42,6 +48,8 @@ class CutoverTest : public ::testing::Test {
     m.aws_world.tasks[k_task_arn] = FakeAwsWorld::task(k_task_arn, "sales-cdc", "running");
     script_database(*m.source, 1000);
     script_database(*m.target, 1000);
+    script_marker_table(*m.source, marker);
+    script_marker_table(*m.target, marker);
     for (const char* sql : {"ENABLE TRIGGER", "WITH CHECK CHECK CONSTRAINT", "DBCC CHECKIDENT"}) m.target->on_count(sql, 0);
     options.writes_stopped_at = m.start_time() - 30s;
     options.drain_timeout = 600s;
@@ -52,6 +60,16 @@ class CutoverTest : public ::testing::Test {
 
   Migration m;
   CutoverOptions options;
+  bool marker = false;
+};
+
+class CutoverMarkerTest : public CutoverTest {
+ protected:
+  void SetUp() override {
+    marker = true;
+    CutoverTest::SetUp();
+    m.source->on_count("INSERT INTO dbo.mssql2rds_cutover_marker", 1);
+  }
 };
 
 }  // namespace
@@ -105,7 +123,8 @@ TEST_F(CutoverTest, ADrainTimeoutNamesTheOptionAndLeavesTheTaskRunning) {
   auto r = cutover();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, ErrorKind::timeout);
-  EXPECT_EQ(r.error().message, "CDC did not drain within 600s (latency 60s)");
+  EXPECT_EQ(r.error().message,
+            "CDC did not drain within 600s (CDC latency 60s (source) / 60s (target); 12 changes captured, 12 applied)");
   EXPECT_NE(r.error().hint.find("--drain-timeout"), std::string::npos) << r.error().hint;
   EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 0);
   EXPECT_EQ(task_status(), "running");
@@ -113,6 +132,73 @@ TEST_F(CutoverTest, ADrainTimeoutNamesTheOptionAndLeavesTheTaskRunning) {
   EXPECT_LE(m.clock->total_slept(), 604s);
   EXPECT_EQ(record()->status, StepStatus::failed);
   EXPECT_TRUE(m.target_ran("ENABLE TRIGGER").empty());
+}
+
+TEST_F(CutoverTest, MissingLatencyMetricsAreUnknownNeverZero) {
+  // Given counts that never move and no CloudWatch datapoint at all (on AWS they arrive per
+  // minute and late), the fallback drain must not read "no datapoint" as 0 s and stop the task.
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {};
+  options.drain_timeout = 10s;
+  auto r = cutover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::timeout);
+  EXPECT_NE(r.error().message.find("latency unknown (CloudWatch has no datapoint yet)"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 0);
+  EXPECT_EQ(task_status(), "running");
+  EXPECT_TRUE(m.said("the drain is judged from CloudWatch latency and table statistics"));
+}
+
+TEST_F(CutoverMarkerTest, WaitsForTheMarkerWhileTheStatisticsLookDrained) {
+  // Given a task whose statistics and latency say "drained" from the first read (a stalled
+  // apply looks exactly like this), the cutover should write a marker on the source and wait
+  // until the target has it (three looks here), and only then stop the task.
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  for (int arrived : {0, 0, 0, 1}) m.target->on_rows("AS arrived", {"arrived"}, {{std::int64_t{arrived}}});
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message << " / " << r.error().hint;
+  EXPECT_TRUE(r->drain_proven_by_marker);
+  EXPECT_EQ(r->drain_s, 1.5);  // three 500 ms waits on the fake clock
+  auto matching = [](const mssql::FakeSqlSession& db, const std::string& fragment) {
+    std::vector<mssql::Statement> out;
+    for (const auto& st : db.executed()) {
+      if (st.sql.find(fragment) != std::string::npos) out.push_back(st);
+    }
+    return out;
+  };
+  const auto writes = matching(*m.source, "INSERT INTO dbo.mssql2rds_cutover_marker");
+  ASSERT_EQ(writes.size(), 1u);
+  const auto token = record()->outputs.value("marker_token", std::string());
+  ASSERT_EQ(token.size(), 32u);
+  ASSERT_EQ(writes.front().params.size(), 1u);
+  EXPECT_EQ(writes.front().params.front().value.to_text(), token);  // the token looked for is the one written
+  const auto looks = matching(*m.target, "AS arrived");
+  ASSERT_EQ(looks.size(), 4u);
+  EXPECT_EQ(looks.back().params.front().value.to_text(), token);
+  EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 1);
+  EXPECT_EQ(task_status(), "stopped");
+  EXPECT_EQ(record()->outputs.value("drain_proven_by_marker", false), true);
+  EXPECT_TRUE(m.said("drained in 1.5s (the marker arrived); stopping the DMS task"));
+}
+
+TEST_F(CutoverMarkerTest, AMarkerThatNeverArrivesTimesOutWithWhatIsPendingAndStopsNothing) {
+  m.aws_world.table_statistics = {stats(20, 12)};
+  m.aws_world.latencies = {1};
+  m.target->on_rows("AS arrived", {"arrived"}, {{std::int64_t{0}}});
+  options.drain_timeout = 30s;
+  auto r = cutover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::timeout);
+  EXPECT_NE(r.error().message.find("the cutover marker written on the source has not reached the target"),
+            std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("20 changes captured, 12 applied"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().hint.find("--drain-timeout"), std::string::npos) << r.error().hint;
+  EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 0);
+  EXPECT_EQ(task_status(), "running");
+  EXPECT_EQ(record()->status, StepStatus::failed);
 }
 
 TEST_F(CutoverTest, ATaskFailingDuringTheDrainStopsTheCutoverWithTheTaskError) {
@@ -129,6 +215,7 @@ TEST_F(CutoverTest, ATaskFailingDuringTheDrainStopsTheCutoverWithTheTaskError) {
 TEST_F(CutoverTest, ValidationFailureRefusesWithoutForceAndLeavesTheTargetAsItWas) {
   m.target = std::make_shared<mssql::FakeSqlSession>();
   script_database(*m.target, 999);
+  script_marker_table(*m.target, false);
   m.aws_world.table_statistics = {stats(12, 12)};
   m.aws_world.latencies = {1};
   auto r = cutover();
@@ -145,6 +232,7 @@ TEST_F(CutoverTest, ValidationFailureRefusesWithoutForceAndLeavesTheTargetAsItWa
 TEST_F(CutoverTest, ForceProceedsDespiteTheMismatchAndReportsIt) {
   m.target = std::make_shared<mssql::FakeSqlSession>();
   script_database(*m.target, 999);
+  script_marker_table(*m.target, false);
   for (const char* sql : {"ENABLE TRIGGER", "WITH CHECK CHECK CONSTRAINT", "DBCC CHECKIDENT"}) m.target->on_count(sql, 0);
   m.aws_world.table_statistics = {stats(12, 12)};
   m.aws_world.latencies = {1};
