@@ -9,6 +9,9 @@
 
 namespace m2r {
 
+// The walk's options as `[validate]` in the configuration sets them.
+ValidationOptions validation_options(const ValidateConfig& config);
+
 // `stop` (SIGINT / SIGTERM) cancels the statement in flight: ErrorKind::interrupted naming the table.
 Expected<ValidationReport> validate_migration(Connections& connections, const MigrationConfig& config,
                                               const StopSignal* stop = nullptr);
