@@ -117,3 +117,41 @@ TEST(ValidateTest, AnUnreachableSourceIsTheError) {
   EXPECT_EQ(r.error().message, "cannot connect to src.example:1433");
   EXPECT_TRUE(m.target_databases_opened.empty());
 }
+
+TEST(ValidateTest, TheThrottleSleepsOnTheMigrationsClock) {
+  // Given 3 source rows and at most 1 row per second, the walk should wait 3 s after the
+  // chunk that read them, on the migration's clock (a FakeClock: no real waiting).
+  Migration m;
+  script_orders(*m.source, 9);
+  script_orders(*m.target, 9);
+  MigrationConfig config = m.config;
+  config.validate.max_rows_per_second = 1;
+  auto r = validate_migration(m.connections, config, static_cast<const StopSignal*>(nullptr));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->ok());
+  EXPECT_EQ(m.clock->total_slept(), std::chrono::milliseconds(3000));
+}
+
+TEST(ValidateTest, AStopEndsItNamingTheTableAndTheNextRunStartsAgain) {
+  Migration m;
+  script_orders(*m.source, 9);
+  script_orders(*m.target, 9);
+  StopSignal stop;
+  struct StopOnProgress : EventSink {
+    StopSignal* stop = nullptr;
+    int progress = 0;
+    void emit(const Event& e) override {
+      if (e.kind == EventKind::progress && ++progress == 1) stop->request();
+    }
+  } events;
+  events.stop = &stop;
+  ValidationOptions options = validation_options(m.config.validate);
+  options.stop = &stop;
+  options.events = &events;
+  auto r = validate_migration(m.connections, m.config, options);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::interrupted);
+  EXPECT_NE(r.error().message.find("dbo.Orders"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("nothing was changed"), std::string::npos);
+  EXPECT_EQ(events.progress, 1);
+}
