@@ -388,8 +388,8 @@ Expected<ValidationReport> validate_databases(mssql::SqlSession& source, mssql::
   });
   aws::SystemClock system_clock;
   aws::Clock& clock = options.clock ? *options.clock : static_cast<aws::Clock&>(system_clock);
-  Side s{source, "source"};
-  Side t{target, "target"};
+  Side s{source, "source", false, {}};
+  Side t{target, "target", false, {}};
   const auto stopped = [&](const char* where) {
     return interrupted_error(fmt::format("validation stopped {}; it only reads, nothing was changed", where),
                              "run `mssql2rds validate` again");

@@ -155,3 +155,44 @@ TEST(ValidateTest, AStopEndsItNamingTheTableAndTheNextRunStartsAgain) {
   EXPECT_NE(r.error().message.find("nothing was changed"), std::string::npos);
   EXPECT_EQ(events.progress, 1);
 }
+
+TEST(ValidateTest, AStatementOverTheChunkTimeoutStopsNamingTheTable) {
+  Migration m;
+  m.source->on_error("AS range_hash", Error(ErrorKind::timeout, "a statement on fake:1433 did not finish in time"));
+  script_orders(*m.source, 9);
+  script_orders(*m.target, 9);
+  auto r = validate_migration(m.connections, m.config);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::timeout);
+  EXPECT_NE(r.error().message.find("validation stopped at dbo.Orders: one chunk took longer than 300 s"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().hint.find("--chunk-rows"), std::string::npos);
+}
+
+TEST(ValidateTest, WithoutAPrimaryKeyANotNullUniqueIndexIsTheKeyAndANullableOneIsNot) {
+  // Given unique indexes 2 (code, nullable) and 3 (id, NOT NULL), the walk should use index 3.
+  const auto script = [](mssql::FakeSqlSession& db, bool id_nullable) {
+    db.on("FROM sys.indexes", rows({"index_id", "is_primary_key", "name", "is_nullable"},
+                                   {{2, 0, "note", 1}, {3, 0, "id", id_nullable ? 1 : 0}}));
+    db.on_rows("FROM sys.columns AS c LEFT JOIN sys.types", {"name", "type_name", "max_length", "precision", "scale", "is_nullable", "is_computed"},
+               {{"id", "int", 4, 10, 0, id_nullable ? 1 : 0, 0}, {"note", "nvarchar", -1, 0, 0, 1, 0}});
+    db.on_rows("AS copies", {"rh", "copies"}, {{hash_of(4), 3}});
+    script_orders(db, 9);
+  };
+  Migration keyed;
+  script(*keyed.source, false);
+  script(*keyed.target, false);
+  auto k = validate_migration(keyed.connections, keyed.config);
+  ASSERT_TRUE(k) << k.error().message;
+  EXPECT_EQ(k->tables[0].method, "unique index (id)");
+  EXPECT_TRUE(k->ok());
+
+  Migration heap;
+  script(*heap.source, true);
+  script(*heap.target, true);
+  auto h = validate_migration(heap.connections, heap.config);
+  ASSERT_TRUE(h) << h.error().message;
+  EXPECT_EQ(h->tables[0].method, "row multiset (no primary key or NOT NULL unique index)");
+  EXPECT_EQ(h->tables[0].source->rows, 3);
+  EXPECT_TRUE(h->ok());
+}
