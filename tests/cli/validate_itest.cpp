@@ -1,6 +1,10 @@
 // `mssql2rds validate` through the binary against the rehearsal world: after a finished
 // cutover, a change made on the target only is named by table and key, in the text report and
 // in --json, and the report says the task is stopped so the difference is not lag.
+#include <signal.h>
+#include <unistd.h>
+
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -11,7 +15,35 @@
 namespace m2r::testing {
 namespace {
 
-using ValidateCliTest = CliWorldTest;
+class ValidateCliTest : public CliWorldTest {
+ protected:
+  // `mssql2rds <args>` in the background (its own pid gets the signal) with stdout, stderr and
+  // its exit code in files, as tests/cli/interrupt_itest.cpp does.
+  pid_t start(const std::string& args, const std::string& name) {
+    const std::string secret = world_dir() + "/secrets/sa_password";
+    const std::string dir = m_dir + "/" + name;
+    const std::string cmd = "bash -c '(. " + world_dir() + "/env && export MSSQL2RDS_SOURCE_PASSWORD=\"$(cat " + secret +
+                            ")\" MSSQL2RDS_TARGET_PASSWORD=\"$(cat " + secret + ")\" && (" + mssql2rds() + " " + args +
+                            " > " + dir + ".out 2> " + dir + ".err < /dev/null & echo $! > " + dir +
+                            ".pid; wait $!; echo $? > " + dir + ".rc)) > /dev/null 2>&1 &'";
+    if (run_shell(cmd).exit_code != 0) return 0;
+    pid_t pid = 0;
+    for (int i = 0; i < 500 && pid <= 0; ++i) {  // deadline 10 s
+      pid = static_cast<pid_t>(std::atoi(read_text(dir + ".pid").c_str()));
+      if (pid <= 0) ::usleep(20'000);
+    }
+    return pid;
+  }
+  int exit_code_of(const std::string& name) {  // deadline 120 s
+    for (int i = 0; i < 6000; ++i) {
+      const std::string rc = read_text(m_dir + "/" + name + ".rc");
+      if (!rc.empty() && rc.back() == '\n') return std::atoi(rc.c_str());
+      ::usleep(20'000);
+    }
+    return -1;
+  }
+  std::string out(const std::string& name) { return read_text(m_dir + "/" + name + ".out"); }
+};
 
 TEST_F(ValidateCliTest, AChangeOnTheTargetAfterCutoverIsNamedByKeyInTextAndJson) {
   ASSERT_TRUE(set_up_world());
@@ -64,6 +96,35 @@ TEST_F(ValidateCliTest, AChangeOnTheTargetAfterCutoverIsNamedByKeyInTextAndJson)
     named = true;
   }
   EXPECT_TRUE(named) << json.text;
+}
+
+TEST_F(ValidateCliTest, CtrlCStopsAThrottledValidationNamingTheTableAndTheNextOneStartsAgain) {
+  // Given a validation throttled to 5 rows/s in chunks of 100 rows, a SIGINT after its first
+  // progress event should end it with exit 130 naming the table it was comparing; validation
+  // only reads, so the next one simply runs to its end.
+  ASSERT_TRUE(set_up_world());
+  ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
+  const auto run = run_shell(with_world("run -c " + config()));
+  ASSERT_EQ(run.exit_code, 0) << run.text;
+
+  const pid_t pid = start("--json validate --max-rows-per-second 5 --chunk-rows 100 -c " + config(), "validate");
+  ASSERT_GT(pid, 0);
+  bool sent = false;
+  for (int i = 0; i < 3000 && !sent; ++i) {  // deadline 60 s
+    if (out("validate").find("\"progress\"") != std::string::npos) sent = ::kill(pid, SIGINT) == 0;
+    else ::usleep(20'000);
+  }
+  ASSERT_TRUE(sent) << out("validate");
+  EXPECT_EQ(exit_code_of("validate"), 130) << out("validate");
+  const auto error = nlohmann::json::parse(last_line(out("validate")), nullptr, false);
+  ASSERT_FALSE(error.is_discarded()) << out("validate");
+  EXPECT_EQ(error["error"].value("kind", ""), "interrupted") << out("validate");
+  const std::string message = error["error"].value("message", "");
+  EXPECT_NE(message.find("validation stopped while comparing dbo."), std::string::npos) << message;
+  EXPECT_NE(message.find("nothing was changed"), std::string::npos) << message;
+
+  const auto again = run_shell(with_world("validate -c " + config()));
+  EXPECT_EQ(again.exit_code, 0) << again.text;
 }
 
 }  // namespace
