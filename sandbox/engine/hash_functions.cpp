@@ -103,6 +103,21 @@ void fn_hashbytes(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_blob(ctx, out, static_cast<int>(n), SQLITE_TRANSIENT);
 }
 
+// DATALENGTH(x) with x's static type: the bytes SQL Server stores, so an nvarchar counts two per
+// UTF-16 unit and a varchar one per character of its code page; other values their SQLite bytes.
+void fn_datalength_typed(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+  if (sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+    const std::string type = lower(text_of(argv[1]));
+    const std::string s = text_of(argv[0]);
+    if (is_wide(type)) return sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(utf16le(s).size()));
+    if (type.rfind("varchar", 0) == 0 || type.rfind("char", 0) == 0 || type.rfind("text", 0) == 0) {
+      return sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(code_page_bytes(s).size()));
+    }
+  }
+  sqlite3_result_int64(ctx, sqlite3_value_bytes(argv[0]));
+}
+
 // One input row of STRING_AGG: its value and its sort keys (copies: SQLite's values die with the step).
 struct AggRow {
   std::string value;
@@ -189,6 +204,8 @@ void string_agg_final(sqlite3_context* ctx) {
 void register_hash_functions(sqlite3* db) {
   sqlite3_create_function_v2(db, "m2r_hashbytes", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, fn_hashbytes, nullptr,
                              nullptr, nullptr);
+  sqlite3_create_function_v2(db, "m2r_datalength", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, fn_datalength_typed,
+                             nullptr, nullptr, nullptr);
   sqlite3_create_function_v2(db, "m2r_string_agg", -1, SQLITE_UTF8, nullptr, nullptr, string_agg_step, string_agg_final,
                              nullptr);
 }

@@ -5,6 +5,7 @@
 //   m2r_hashbytes(algorithm, x, type_of_x)        nvarchar/nchar/ntext: UTF-16LE; varchar/char/text:
 //                                                 the code page's bytes (Latin-1 here); binary: bytes
 //   m2r_string_agg(x, separator, directions, k1, k2, ...)   directions: one 'A' or 'D' per key
+//   m2r_datalength(x, type_of_x)                  DATALENGTH: nvarchar two bytes per UTF-16 unit
 #include <sqlite3.h>
 
 namespace sandbox::engine {

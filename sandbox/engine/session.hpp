@@ -247,7 +247,7 @@ class SessionImpl : public Session {
   std::string translate_insert_source(const std::vector<Token>& t, std::size_t rest, const std::string& table,
                                       const std::vector<std::string>& cols, bool* needs_iv);
   std::vector<std::string> table_columns(const std::string& sqlite_name);
-  // HASHBYTES, STRING_AGG [WITHIN GROUP (ORDER BY ...)], CONCAT (translate_hash.cpp): the call
+  // HASHBYTES, STRING_AGG [WITHIN GROUP (ORDER BY ...)], CONCAT, DATALENGTH (translate_hash.cpp): the call
   // at t[i] whose argument list ends at `close`; `close` moves past a WITHIN GROUP clause.
   std::string translate_hash_call(const std::vector<Token>& t, std::size_t i, std::size_t& close, std::size_t end,
                                   bool* needs_iv);

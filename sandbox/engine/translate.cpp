@@ -822,7 +822,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
           if (!t_plain) repl = "m2r_cast(" + e + ", " + quote_literal(type_code(expr_type(t, commas[0] + 1, eend))) + ", " + quote_literal(type_to_string(ct)) + style + ")";
           else if (ct.type == SqlType::decimal) repl = "ROUND(CAST(" + e + " AS REAL), " + std::to_string(ct.scale) + ")";
           else repl = "CAST(" + e + " AS " + target + ")";
-        } else if (up == "HASHBYTES" || up == "STRING_AGG" || up == "CONCAT") {
+        } else if (up == "HASHBYTES" || up == "STRING_AGG" || up == "CONCAT" || up == "DATALENGTH") {
           repl = translate_hash_call(t, i, close, end, needs_iv);
         } else if (!t_plain && (up == "SUM" || up == "AVG" || up == "MIN" || up == "MAX") && i + 2 < close &&
                    !t[i + 2].is("DISTINCT") && !(close + 1 < end && t[close + 1].is("OVER")) &&

@@ -1,4 +1,4 @@
-// The translation of HASHBYTES, STRING_AGG and CONCAT (hash_functions.hpp, README.md
+// The translation of HASHBYTES, STRING_AGG, CONCAT and DATALENGTH (hash_functions.hpp, README.md
 // "Validation functions"): each argument translated on its own, with its static type.
 #include "engine/hash_functions.hpp"
 #include "engine/parse_util.hpp"
@@ -76,6 +76,11 @@ std::string SessionImpl::translate_hash_call(const std::vector<Token>& t, std::s
     std::string out;
     for (std::size_t n = 0; n < args.size(); ++n) out += (n ? " || " : "") + std::string("IFNULL(") + arg(n) + ", '')";
     return "(" + out + ")";
+  }
+  if (up == "DATALENGTH") {
+    if (args.size() != 1) raise(174, 15, "The datalength function requires 1 argument(s).");
+    const auto ty = expr_type(t, args[0].first, args[0].second);
+    return "m2r_datalength(" + arg(0) + ", " + quote_literal(ty ? type_to_string(*ty) : "?") + ")";
   }
   if (up == "HASHBYTES") {
     if (args.size() != 2) raise(174, 15, "The hashbytes function requires 2 argument(s).");

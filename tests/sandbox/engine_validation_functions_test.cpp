@@ -72,6 +72,22 @@ TEST_F(ValidationFunctionsTest, ConvertStylesRenderFloatMoneyBinaryAndDatesLossl
   EXPECT_TRUE(std::holds_alternative<std::monostate>(one("SELECT CONVERT(varchar(30), CAST(1 AS float), NULL)")));
 }
 
+TEST_F(ValidationFunctionsTest, DatalengthCountsTheBytesSqlServerStores) {
+  // nvarchar: two bytes per UTF-16 unit (a character beyond the BMP is two units); varchar: one per character.
+  EXPECT_EQ(as_int(one("SELECT DATALENGTH(N'abc')")), 6);
+  EXPECT_EQ(as_int(one("SELECT DATALENGTH(N'\xC3\xA9\xF0\x9F\x98\x80')")), 6);
+  EXPECT_EQ(as_int(one("SELECT DATALENGTH('abc ')")), 4);
+  EXPECT_EQ(as_int(one("SELECT DATALENGTH(0x0102)")), 2);
+  must(*m_s, "CREATE TABLE dbo.d (id int PRIMARY KEY, n nvarchar(max), v varchar(10))");
+  must(*m_s, "INSERT INTO dbo.d VALUES (1, N'\xC3\xA9t\xC3\xA9', 'abc')");
+  auto r = must(*m_s, "SELECT DATALENGTH(n), DATALENGTH(v), DATALENGTH(CONVERT(nvarchar(max), v)) FROM dbo.d");
+  ASSERT_EQ(r.sets.size(), 1u);
+  EXPECT_EQ(as_int(r.sets[0].rows[0][0]), 6);
+  EXPECT_EQ(as_int(r.sets[0].rows[0][1]), 3);
+  EXPECT_EQ(as_int(r.sets[0].rows[0][2]), 6);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(one("SELECT DATALENGTH(CAST(NULL AS nvarchar(3)))")));
+}
+
 TEST_F(ValidationFunctionsTest, StringAggWithinGroupOrdersBeforeJoining) {
   must(*m_s, "CREATE TABLE dbo.s (id int PRIMARY KEY, grp int, v nvarchar(10))");
   must(*m_s, "INSERT INTO dbo.s VALUES (3, 1, N'c'), (1, 1, N'a'), (2, 1, N'b'), (4, 2, NULL), (5, 2, N'e')");
