@@ -212,7 +212,7 @@ std::string table_key_columns() {
   return "SELECT i.index_id, i.is_primary_key, c.name, c.is_nullable "
          "FROM sys.indexes AS i JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id "
          "JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id "
-         "WHERE i.object_id = ? AND i.is_unique = 1 AND ic.is_included_column = 0 "
+         "WHERE i.object_id = ? AND i.is_unique = 1 AND i.is_disabled = 0 AND i.has_filter = 0 AND ic.is_included_column = 0 "
          "ORDER BY i.is_primary_key DESC, i.index_id, ic.key_ordinal";
 }
 

@@ -117,7 +117,8 @@ std::string heap_row_by_hash(const tsql::TableName& table, const RowHashPlan& ro
 // precision, scale, is_nullable, is_computed, in column_id order.
 std::string table_columns();
 // The key validation walks by (parameter 1: object_id): the primary key, else the unique index
-// with the lowest index_id whose columns are all NOT NULL; index_id, is_primary_key, column
+// with the lowest index_id whose columns are all NOT NULL (enabled and unfiltered: a filtered or
+// disabled index does not make every row's key unique); index_id, is_primary_key, column
 // name, in key order.
 std::string table_key_columns();
 
