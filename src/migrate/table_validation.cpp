@@ -108,7 +108,6 @@ struct TableOnSide {
 
 struct Side {
   mssql::SqlSession& db;
-  const char* label;  // "source" / "target"
   bool server_aggregates = false;
   std::map<std::string, TableOnSide> tables;  // by display name
 };
@@ -388,8 +387,8 @@ Expected<ValidationReport> validate_databases(mssql::SqlSession& source, mssql::
   });
   aws::SystemClock system_clock;
   aws::Clock& clock = options.clock ? *options.clock : static_cast<aws::Clock&>(system_clock);
-  Side s{source, "source", false, {}};
-  Side t{target, "target", false, {}};
+  Side s{source, false, {}};
+  Side t{target, false, {}};
   const auto stopped = [&](const char* where) {
     return interrupted_error(fmt::format("validation stopped {}; it only reads, nothing was changed", where),
                              "run `mssql2rds validate` again");
