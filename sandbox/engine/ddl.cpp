@@ -28,7 +28,7 @@ int system_type_id(const std::string& decl) {
   static const std::map<std::string, int> ids = {
       {"int", 56}, {"bigint", 127}, {"smallint", 52}, {"tinyint", 48}, {"bit", 104}, {"decimal", 106}, {"numeric", 108},
       {"float", 62}, {"real", 59}, {"varchar", 167}, {"nvarchar", 231}, {"char", 175}, {"nchar", 239}, {"datetime", 61},
-      {"datetime2", 42}, {"date", 40}, {"uniqueidentifier", 36}, {"varbinary", 165}, {"binary", 173}, {"money", 60},
+      {"datetime2", 42}, {"date", 40}, {"uniqueidentifier", 36}, {"varbinary", 165}, {"binary", 173}, {"money", 60}, {"smallmoney", 122},
       {"text", 35}, {"ntext", 99}, {"smalldatetime", 58}, {"time", 41}, {"datetimeoffset", 43}, {"image", 34},
       {"sysname", 231}};
   auto it = ids.find(base);

@@ -13,6 +13,7 @@
 #include "engine/tempdb.hpp"
 #include "engine/session.hpp"
 #include "engine/decimal.hpp"
+#include "engine/hash_functions.hpp"
 #include "engine/value_ops.hpp"
 
 namespace sandbox::engine {
@@ -280,21 +281,6 @@ void agg_final(sqlite3_context* ctx) {
   sqlite3_result_int(ctx, acc ? static_cast<int>(*acc) : 0);
 }
 
-void fn_hashbytes(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  const std::string alg = upper(arg_text(argv[0]));
-  if (sqlite3_value_type(argv[1]) == SQLITE_NULL) return sqlite3_result_null(ctx);
-  if (alg != "SHA2_256") {
-    sqlite3_result_error(ctx, "HASHBYTES in the sandbox supports only 'SHA2_256'.", -1);
-    return;
-  }
-  const void* p = sqlite3_value_type(argv[1]) == SQLITE_BLOB ? sqlite3_value_blob(argv[1])
-                                                              : static_cast<const void*>(sqlite3_value_text(argv[1]));
-  std::string hex = m2r::aws::sha256_hex(std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_value_bytes(argv[1]))));
-  std::string raw;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  sqlite3_result_blob(ctx, raw.data(), static_cast<int>(raw.size()), SQLITE_TRANSIENT);
-}
-
 void fn_triggers_enabled(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   SessionImpl* s = session_of(ctx);
   if (s->triggers_suppressed()) return sqlite3_result_int(ctx, 0);
@@ -454,7 +440,6 @@ void register_functions(sqlite3* db, SessionImpl* s) {
       {"m2r_quotename", 1, fn_quotename, true}, {"m2r_quotename", 2, fn_quotename, true},
       {"m2r_object_id", 1, fn_object_id, false}, {"m2r_object_id", 2, fn_object_id, false},
       {"m2r_binary_checksum", -1, fn_binary_checksum, true},
-      {"m2r_hashbytes", 2, fn_hashbytes, true},
       {"m2r_triggers_enabled", -1, fn_triggers_enabled, false},
       {"m2r_dateadd", 3, fn_dateadd, true},     {"m2r_dateadd", 4, fn_dateadd, true},     {"m2r_datediff", 3, fn_datediff, true},
       {"m2r_scope_identity", 0, fn_scope_identity, false},
@@ -470,6 +455,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
   }
   sqlite3_create_function_v2(db, "m2r_checksum_agg", 1, SQLITE_UTF8, s, nullptr, agg_step, agg_final, nullptr);
   register_value_functions(db);
+  register_hash_functions(db);
 }
 
 void create_catalog_views(sqlite3* db, bool attached_msdb) {
@@ -499,8 +485,8 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " increment_value, NULL AS last_value FROM main.__m2r_columns WHERE is_identity = 1;"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.indexes\" AS"
        " SELECT parent_object_id AS object_id, name, 1 AS index_id, 1 AS type, 'CLUSTERED' AS type_desc, 1 AS is_unique,"
-       " 1 AS is_primary_key, 0 AS is_unique_constraint, 0 AS is_disabled FROM main.__m2r_objects WHERE type = 'PK'"
-       " UNION ALL SELECT t.object_id, NULL, 0, 0, 'HEAP', 0, 0, 0, 0 FROM main.__m2r_objects t WHERE t.type = 'U'"
+       " 1 AS is_primary_key, 0 AS is_unique_constraint, 0 AS is_disabled, 0 AS has_filter FROM main.__m2r_objects WHERE type = 'PK'"
+       " UNION ALL SELECT t.object_id, NULL, 0, 0, 'HEAP', 0, 0, 0, 0, 0 FROM main.__m2r_objects t WHERE t.type = 'U'"
        " AND NOT EXISTS (SELECT 1 FROM main.__m2r_objects k WHERE k.type = 'PK' AND k.parent_object_id = t.object_id);"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.key_constraints\" AS SELECT name, object_id, NULL AS principal_id, schema_id,"
        " parent_object_id, type, type_desc, create_date, modify_date, 1 AS unique_index_id, 0 AS is_system_named"
@@ -523,7 +509,10 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.types\" AS SELECT column1 AS name, column2 AS system_type_id,"
        " column2 AS user_type_id FROM (VALUES ('int',56),('bigint',127),('smallint',52),('tinyint',48),('bit',104),"
        " ('decimal',106),('numeric',108),('float',62),('varchar',167),('nvarchar',231),('char',175),('nchar',239),"
-       " ('datetime',61),('datetime2',42),('date',40),('uniqueidentifier',36),('varbinary',165),('money',60));"
+       " ('datetime',61),('datetime2',42),('date',40),('uniqueidentifier',36),('varbinary',165),('money',60),"
+       // the other types the sandbox stores (validation reads every column's type name from here)
+       " ('real',59),('smallmoney',122),('time',41),('datetimeoffset',43),('smalldatetime',58),('text',35),"
+       " ('ntext',99),('image',34),('binary',173));"
        // fn_dblog(NULL, NULL): the active log (docs/facts.md §11), first columns in SQL Server's order,
        // then the sandbox's row images for CDC (README.md "The log").
        "CREATE TEMP VIEW IF NOT EXISTS fn_dblog AS SELECT lsn AS \"Current LSN\", operation AS \"Operation\","

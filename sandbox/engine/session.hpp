@@ -247,6 +247,11 @@ class SessionImpl : public Session {
   std::string translate_insert_source(const std::vector<Token>& t, std::size_t rest, const std::string& table,
                                       const std::vector<std::string>& cols, bool* needs_iv);
   std::vector<std::string> table_columns(const std::string& sqlite_name);
+  // HASHBYTES, STRING_AGG [WITHIN GROUP (ORDER BY ...)], CONCAT, DATALENGTH (translate_hash.cpp): the call
+  // at t[i] whose argument list ends at `close`; `close` moves past a WITHIN GROUP clause.
+  std::string translate_hash_call(const std::vector<Token>& t, std::size_t i, std::size_t& close, std::size_t end,
+                                  bool* needs_iv);
+  std::optional<ColumnType> hash_call_type(const std::vector<Token>& t, std::size_t i, std::size_t close);
   std::string translate_trigger_statement(const std::vector<Token>& t, std::size_t b, std::size_t e,
                                           const std::string& table, const std::string& pseudo_table, bool is_update);
 

@@ -353,7 +353,7 @@ std::optional<ColumnType> SessionImpl::operand_type(const std::vector<Token>& t,
     if (u == "SCOPE_IDENTITY") return mk_type(SqlType::decimal, 0, 38, 0);
     if (u == "NEWID") return mk_type(SqlType::uniqueidentifier);
     if (u == "DB_ID") return mk_type(SqlType::smallint);
-    if (u == "HASHBYTES") return mk_type(SqlType::varbinary, 8000);
+    if (u == "HASHBYTES" || u == "CONCAT" || u == "STRING_AGG") return hash_call_type(t, i, close);
     if (u == "DB_NAME" || u == "SCHEMA_NAME" || u == "OBJECT_NAME" || u == "SUSER_SNAME" || u == "USER_NAME" ||
         u == "SERVERPROPERTY" || u == "SUSER_NAME") {
       return mk_type(SqlType::nvarchar, 128);
@@ -817,9 +817,13 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
           std::string target = sqlite_cast_type(t, i + 2, commas[0], &ct);
           std::size_t eend = commas.size() > 1 ? commas[1] : close;
           std::string e = translate(t, commas[0] + 1, eend, needs_iv);
-          if (!t_plain) repl = "m2r_cast(" + e + ", " + quote_literal(type_code(expr_type(t, commas[0] + 1, eend))) + ", " + quote_literal(type_to_string(ct)) + ")";
+          // The style (third argument) goes along: value_ops.cpp's m2r_cast with four arguments.
+          const std::string style = commas.size() > 1 ? ", " + translate(t, commas[1] + 1, close, needs_iv) : "";
+          if (!t_plain) repl = "m2r_cast(" + e + ", " + quote_literal(type_code(expr_type(t, commas[0] + 1, eend))) + ", " + quote_literal(type_to_string(ct)) + style + ")";
           else if (ct.type == SqlType::decimal) repl = "ROUND(CAST(" + e + " AS REAL), " + std::to_string(ct.scale) + ")";
           else repl = "CAST(" + e + " AS " + target + ")";
+        } else if (up == "HASHBYTES" || up == "STRING_AGG" || up == "CONCAT" || up == "DATALENGTH") {
+          repl = translate_hash_call(t, i, close, end, needs_iv);
         } else if (!t_plain && (up == "SUM" || up == "AVG" || up == "MIN" || up == "MAX") && i + 2 < close &&
                    !t[i + 2].is("DISTINCT") && !(close + 1 < end && t[close + 1].is("OVER")) &&
                    [&] {
@@ -846,7 +850,18 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
           if (bare.rfind("msdb.", 0) == 0) bare = bare.substr(5);
           if (!bare.empty() && bare.front() == '"') bare = bare.substr(1, bare.size() - 2);
           std::string cols;
-          for (auto& c : table_columns(bare)) cols += (cols.empty() ? "" : ", ") + quote_ident(c);
+          // As documented: noncomparable types (text, ntext, image; xml, cursor) are ignored, and of an
+          // nvarchar(max) only the first 255 characters count (varbinary(max): any length).
+          for (auto& c : table_columns(bare)) {
+            std::optional<ColumnType> ct;
+            if (t_scope) {
+              auto it = t_scope->find(lower(c));
+              if (it != t_scope->end()) ct = it->second;
+            }
+            if (ct && (ct->type == SqlType::text || ct->type == SqlType::ntext || ct->type == SqlType::image)) continue;
+            const bool long_unicode = ct && ct->type == SqlType::nvarchar && ct->length == k_max_length;
+            cols += (cols.empty() ? "" : ", ") + (long_unicode ? "SUBSTR(" + quote_ident(c) + ", 1, 255)" : quote_ident(c));
+          }
           repl = "m2r_binary_checksum(" + cols + ")";
         } else if (up == "BINARY_CHECKSUM" || up == "CHECKSUM") {
           repl = "m2r_binary_checksum(" + args() + ")";
@@ -854,7 +869,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
           static const std::map<std::string, std::string> simple = {
               {"ISNULL", "IFNULL"}, {"COUNT_BIG", "COUNT"}, {"LEN", "m2r_len"}, {"DATALENGTH", "m2r_datalength"},
               {"LEFT", "m2r_left"}, {"RIGHT", "m2r_right"}, {"SUBSTRING", "SUBSTR"}, {"CHECKSUM_AGG", "m2r_checksum_agg"},
-              {"HASHBYTES", "m2r_hashbytes"}, {"DB_ID", "m2r_db_id"}, {"DB_NAME", "m2r_db_name"},
+              {"DB_ID", "m2r_db_id"}, {"DB_NAME", "m2r_db_name"},
               {"SERVERPROPERTY", "m2r_serverproperty"}, {"SESSIONPROPERTY", "m2r_sessionproperty"}, {"QUOTENAME", "m2r_quotename"}, {"OBJECT_ID", "m2r_object_id"},
               {"NEWID", "m2r_newid"}, {"SCOPE_IDENTITY", "m2r_scope_identity"}, {"SCHEMA_NAME", "m2r_schema_name"},
               {"OBJECT_NAME", "m2r_object_name"}, {"USER_NAME", "m2r_user"}, {"SUSER_SNAME", "m2r_user"},
@@ -914,21 +929,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
             if (up == "REPLICATE" || up == "REVERSE" || up == "STUFF" || up == "FORMAT" || up == "STR" || up == "SPACE") {
               raise(40517, 16, "Keyword or statement option '" + up + "' is not supported in this version of SQL Server.");
             }
-            if (up == "CONCAT") repl = "(" + [&] {
-              std::string a = args();
-              std::string r;
-              int d = 0;
-              std::string curp;
-              for (char c : a) {
-                if (c == '(') ++d;
-                if (c == ')') --d;
-                if (c == ',' && d == 0) { r += (r.empty() ? "" : " || ") + ("IFNULL(" + curp + ",'')"); curp.clear(); continue; }
-                curp += c;
-              }
-              r += (r.empty() ? "" : " || ") + ("IFNULL(" + curp + ",'')");
-              return r;
-            }() + ")";
-            else if (!known_sqlite) {
+            if (!known_sqlite) {
               raise(195, 15, "'" + tk.text + "' is not a recognized built-in function name.");
             }
           }

@@ -13,7 +13,7 @@ const std::vector<CommandSpec>& command_table() {
       {"plan", "print every step with the exact T-SQL and AWS calls it will make; changes nothing", attach_plan},
       {"run", "backup -> LSN -> upload -> restore -> prepare target -> DMS CDC; resumes where it stopped", attach_run},
       {"status", "steps, progress, the DMS task, table statistics and CDC latency", attach_status},
-      {"validate", "row counts and checksums per table, source against target", attach_validate},
+      {"validate", "every row's hash per key range, source against target, naming the differing keys", attach_validate},
       {"cutover", "drain CDC, stop the task, validate, re-enable triggers and constraints, report downtime",
        attach_cutover},
       {"abort", "stop and delete the DMS task, abort uploads, optionally drop the target database", attach_abort},

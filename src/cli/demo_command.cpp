@@ -82,7 +82,7 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
     } else {
       std::cout << fmt::format(
           "\n{} in {:.0f} s: {} transactions of live workload replicated; downtime {:.1f} s (drain {:.1f} s)\n"
-          "  tables: {} of {} equal on source and target (row counts and checksums)\n"
+          "  tables: {} of {} equal on source and target (every row's SHA2_256 hash)\n"
           "  the transaction open across the end of the backup is on the target {} time(s) (expected exactly once)\n"
           "  schema: {}\n"
           "  files: {} (configuration {})\n",

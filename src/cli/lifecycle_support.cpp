@@ -37,23 +37,71 @@ std::string duration_of(const StepRecord& s) {
   return human_duration(std::chrono::duration<double>(end - *s.started_at).count());
 }
 
+namespace {
+
+// "id = 2" / "region = 'us', id = 100": a named difference's key values beside their columns.
+std::string key_text(const std::vector<std::string>& columns, const KeyValues& values) {
+  std::string out;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out += (out.empty() ? "" : ", ") + (i < columns.size() ? columns[i] : "?") + " = " + values[i];
+  }
+  return out;
+}
+
+const char* kind_text(DifferenceKind kind) {
+  switch (kind) {
+    case DifferenceKind::missing_on_target: return "missing on the target";
+    case DifferenceKind::extra_on_target: return "extra on the target";
+    case DifferenceKind::differs: return "differs";
+  }
+  return "differs";
+}
+
+// A terminal shows this many differences per table; --json lists all that were named.
+constexpr std::size_t k_printed_differences = 10;
+
+}  // namespace
+
 void print_validation(const GlobalOptions& g, const ValidationReport& r) {
   for (const auto& t : r.tables) {
     const auto rows = [](const std::optional<TableFingerprint>& f) { return f ? std::to_string(f->rows) : "-"; };
     std::cout << fmt::format("  {} {:<32} source {:>10} rows  target {:>10} rows  {}\n",
                              t.matches ? green(g.style, "OK  ") : red(g.style, "DIFF"), t.table, rows(t.source),
                              rows(t.target), t.problem);
+    for (std::size_t i = 0; i < t.differences.named.size() && i < k_printed_differences; ++i) {
+      const auto& d = t.differences.named[i];
+      std::cout << fmt::format("         {}: {}{}\n", kind_text(d.kind), key_text(t.key_columns, d.key),
+                               d.copies > 1 ? fmt::format(" ({} copies)", d.copies) : "");
+    }
+    if (t.differences.named.size() > k_printed_differences) {
+      std::cout << fmt::format("         ... {} more named with --json\n", t.differences.named.size() - k_printed_differences);
+    }
+    for (const auto& c : t.left_out_columns) std::cout << fmt::format("         not compared: {}\n", c);
   }
 }
 
 nlohmann::json validation_json(const ValidationReport& r) {
   auto tables = nlohmann::json::array();
   for (const auto& t : r.tables) {
+    auto differences = nlohmann::json::array();
+    for (const auto& d : t.differences.named) {
+      auto key = nlohmann::json::object();
+      for (std::size_t i = 0; i < d.key.size(); ++i) key[i < t.key_columns.size() ? t.key_columns[i] : "?"] = d.key[i];
+      differences.push_back({{"kind", to_string(d.kind)}, {"key", key}, {"copies", d.copies}});
+    }
     tables.push_back({{"table", t.table},
                       {"matches", t.matches},
                       {"problem", t.problem},
+                      {"method", t.method},
                       {"source_rows", t.source ? nlohmann::json(t.source->rows) : nlohmann::json()},
-                      {"target_rows", t.target ? nlohmann::json(t.target->rows) : nlohmann::json()}});
+                      {"target_rows", t.target ? nlohmann::json(t.target->rows) : nlohmann::json()},
+                      {"key_columns", t.key_columns},
+                      {"left_out_columns", t.left_out_columns},
+                      {"missing_on_target", t.differences.missing_on_target},
+                      {"extra_on_target", t.differences.extra_on_target},
+                      {"differing", t.differences.differing},
+                      {"unnamed_differences", t.differences.unnamed()},
+                      {"differences", differences}});
   }
   return {{"ok", r.ok()}, {"mismatches", r.mismatches}, {"tables", tables}};
 }

@@ -204,6 +204,17 @@ const std::vector<Field>& fields() {
       {"upload", "verify_object", Kind::string, false, "verify_object = \"checksum\"",
        validated(str_in(&M::upload, &UploadConfig::verify_object), is_verify_mode, "\"checksum\" or \"etag\"")},
       {"upload", "content_md5", Kind::boolean, false, "content_md5 = false", bool_in(&M::upload, &UploadConfig::content_md5)},
+
+      {"validate", "chunk_rows", Kind::integer, false, "chunk_rows = 5000",
+       int_in(&M::validate, &ValidateConfig::chunk_rows, 100, 1000000)},
+      {"validate", "max_rows_per_second", Kind::integer, false, "max_rows_per_second = 20000",
+       int_in(&M::validate, &ValidateConfig::max_rows_per_second, 0, 1000000000)},
+      {"validate", "lock_timeout_ms", Kind::integer, false, "lock_timeout_ms = 10000",
+       int_in(&M::validate, &ValidateConfig::lock_timeout_ms, -1, 3600000)},
+      {"validate", "chunk_timeout_s", Kind::integer, false, "chunk_timeout_s = 300",
+       int_in(&M::validate, &ValidateConfig::chunk_timeout_s, 1, 86400)},
+      {"validate", "max_differences", Kind::integer, false, "max_differences = 100",
+       int_in(&M::validate, &ValidateConfig::max_differences, 1, 100000)},
   };
   return k_fields;
 }
@@ -260,7 +271,7 @@ Expected<MigrationConfig> parse_config(std::string_view toml_text, const std::st
       const auto near = suggestion("", table_name);
       return config_error(file_name, table_node.source(), fmt::format("[{}]", table_name),
                           known_table ? "must be a table" : "unknown section" + (near.empty() ? "" : fmt::format("; did you mean [{}]?", near)),
-                          "sections are [migration], [source], [s3], [target], [dms], [upload]");
+                          "sections are [migration], [source], [s3], [target], [dms], [upload], [validate]");
     }
     for (const auto& [key, node] : *table_node.as_table()) {
       const std::string key_name(key.str());
@@ -363,6 +374,13 @@ streaming = false                     # upload while the backup is still being w
 verify_object = "checksum"            # each part's CRC32C and the object's composite CRC32C, verified;
                                       # "etag" only for S3-compatible stores that misreport CRC32C
 content_md5 = false                   # CRC32C already protects every part; true also sends Content-MD5
+
+[validate]                            # every row's SHA2_256 hash, compared per key range
+# chunk_rows = 5000                   # rows per chunk of the key-order walk
+# max_rows_per_second = 0             # throttle the reads on the source; 0 = unthrottled
+# lock_timeout_ms = 10000             # a read waiting longer for a writer's lock stops the validation
+# chunk_timeout_s = 300               # the bound of each statement
+# max_differences = 100               # differing rows named per table; the rest are counted
 )";
 }
 

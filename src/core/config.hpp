@@ -65,6 +65,15 @@ struct UploadConfig {
   bool content_md5 = false;
 };
 
+// `validate` (and the cutover's validation): how the tables are walked (docs/architecture.md "Validation").
+struct ValidateConfig {
+  int chunk_rows = 5000;            // rows per key-range chunk
+  int max_rows_per_second = 0;      // source rows read per second at most; 0 = unthrottled
+  int lock_timeout_ms = 10000;      // SET LOCK_TIMEOUT: a read waiting longer for a writer stops (1222)
+  int chunk_timeout_s = 300;        // the bound of each statement
+  int max_differences = 100;        // differing rows named per table; the rest are counted
+};
+
 struct MigrationConfig {
   std::string name;      // names the journal and defaults the task id
   std::string journal;   // path of the journal; default "<name>.journal" beside the config
@@ -73,6 +82,7 @@ struct MigrationConfig {
   TargetConfig target;
   DmsConfig dms;
   UploadConfig upload;
+  ValidateConfig validate;
 };
 
 // Parses and validates. `file_name` is used in messages: "<file>:<line>:<col>: [table] key: problem".

@@ -4,9 +4,26 @@
 
 #include "core/cutover_marker.hpp"
 #include "core/dms_task_spec.hpp"
+#include "core/row_hash.hpp"
 #include "core/tsql.hpp"
 
 namespace m2r {
+
+namespace {
+
+// Validation as it runs (docs/architecture.md "Validation"), shown for a table keyed by an int
+// <key> with one nvarchar(max) <column>: each table is walked in key order in chunks and each
+// chunk's row count and hash of its ordered row hashes compared on both sides.
+std::string validation_example() {
+  const ColumnInfo key{"<key>", "int", 4, 10, 0, false, false};
+  const ColumnInfo column{"<column>", "nvarchar", -1, 0, 0, true, false};
+  const KeysetQueries q({"<schema>", "<table>"}, {key}, row_hash_plan({key, column}));
+  return "SET LOCK_TIMEOUT <ms>; per chunk of <chunk_rows> rows (each table, keys bound as parameters): " +
+         q.key_at(KeyRange{KeyValues{"?"}, std::nullopt}, 5000).sql + "; " + q.digest(KeyRange{KeyValues{"?"}, KeyValues{"?"}}).sql +
+         "; a differing chunk is bisected down to its rows: " + q.row_hashes(KeyRange{KeyValues{"?"}, KeyValues{"?"}}).sql;
+}
+
+}  // namespace
 
 const std::vector<std::string>& run_step_order() {
   static const std::vector<std::string> order = {steps::backup,  steps::capture_lsn,    steps::upload,
@@ -120,7 +137,7 @@ std::vector<PlannedStep> build_plan(const PlanInputs& in) {
                    {"DMS", "DescribeTableStatistics + CloudWatch CDCLatencySource/CDCLatencyTarget  (progress; the "
                            "drain itself when the marker's table is missing)"},
                    {"DMS", "StopReplicationTask"},
-                   {"source+target", tsql::table_count_and_checksum({"<schema>", "<table>"}) + "  (each table)"},
+                   {"source+target", validation_example()},
                    {"target", "ALTER TABLE ... ENABLE TRIGGER ...; ALTER TABLE ... WITH CHECK CHECK CONSTRAINT ..."},
                    {"target", "DBCC CHECKIDENT (N'<table>', RESEED)  (each table with an identity column)"}}});
   return plan;

@@ -133,9 +133,4 @@ std::string reseed_identity(const TableName& t) {
   // RESEED without a value moves the seed up to the column's maximum when it is below it.
   return fmt::format("DBCC CHECKIDENT ({}, RESEED)", quote_literal(t.qualified()));
 }
-std::string table_count_and_checksum(const TableName& t) {
-  return fmt::format("SELECT COUNT_BIG(*) AS row_count, CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS checksum FROM {}",
-                     t.qualified());
-}
-
 }  // namespace m2r::tsql

@@ -56,7 +56,5 @@ std::string enable_trigger(const TableName& table, const std::string& trigger);
 std::string nocheck_constraint(const TableName& table, const std::string& fk);
 std::string check_constraint(const TableName& table, const std::string& fk);  // WITH CHECK CHECK
 std::string reseed_identity(const TableName& table);
-// Row count and checksum of one table, for validation.
-std::string table_count_and_checksum(const TableName& table);
 
 }  // namespace m2r::tsql

@@ -26,8 +26,6 @@ ValidationReport compare_tables(const std::vector<TableFingerprint>& source, con
       c.problem = "could not be read: " + (c.source->error.empty() ? c.target->error : c.source->error);
     } else if (c.source->rows != c.target->rows) {
       c.problem = fmt::format("row counts differ: source {}, target {}", c.source->rows, c.target->rows);
-    } else if (c.source->checksum != c.target->checksum) {
-      c.problem = "checksums differ (same row count: rows were changed differently)";
     } else {
       c.matches = true;
     }
@@ -35,6 +33,20 @@ ValidationReport compare_tables(const std::vector<TableFingerprint>& source, con
     report.tables.push_back(c);
   }
   return report;
+}
+
+std::string describe_differences(const TableComparison& t) {
+  const auto& d = t.differences;
+  if (d.total() == 0) return "";
+  std::string out;
+  const auto part = [&out](std::int64_t n, const char* what) {
+    if (n) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, what);
+  };
+  part(d.missing_on_target, "missing on the target");
+  part(d.extra_on_target, "extra on the target");
+  part(d.differing, "differ");
+  if (d.unnamed() > 0) out += fmt::format(" ({} named, {} more counted)", d.total() - d.unnamed(), d.unnamed());
+  return "rows: " + out;
 }
 
 }  // namespace m2r

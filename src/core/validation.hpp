@@ -1,16 +1,19 @@
 #pragma once
-// Source against target, table by table: row counts and checksums (validate, cutover).
+// Source against target, table by table (validate, cutover): row counts, and row hashes
+// compared per key range down to the differing keys (core/range_compare.hpp).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/range_compare.hpp"
+
 namespace m2r {
 
+// What one side holds of one table.
 struct TableFingerprint {
   std::string table;  // schema.table
   std::int64_t rows = 0;
-  std::optional<std::int64_t> checksum;  // CHECKSUM_AGG(BINARY_CHECKSUM(*)); NULL on an empty table
   std::string error;  // when the table could not be read on that side
 };
 
@@ -20,6 +23,10 @@ struct TableComparison {
   std::optional<TableFingerprint> target;
   bool matches = false;
   std::string problem;  // names what differs
+  std::string method;   // "key (id)" / "unique index (a, b)" / "row multiset (no key)"
+  std::vector<std::string> key_columns;      // the columns a named difference's key values belong to
+  std::vector<std::string> left_out_columns; // "col (reason)": not compared (rowversion)
+  TableDifferences differences;
 };
 
 struct ValidationReport {
@@ -28,6 +35,11 @@ struct ValidationReport {
   bool ok() const { return mismatches == 0; }
 };
 
+// Tables present on one side only are mismatches; a table read on both sides is compared by
+// whoever filled `differences` (table_validation); this only merges and names the problem.
 ValidationReport compare_tables(const std::vector<TableFingerprint>& source, const std::vector<TableFingerprint>& target);
+
+// The problem text of a compared table ("" when equal).
+std::string describe_differences(const TableComparison& table);
 
 }  // namespace m2r

@@ -1,16 +1,40 @@
 #pragma once
-// Row counts and checksums of every user table, read from source and target.
+// Every user table compared, source against target, by row hashes per key range
+// (core/row_hash.hpp, core/range_compare.hpp; docs/architecture.md "Validation").
+#include <chrono>
+
+#include "aws/clock.hpp"
+#include "core/events.hpp"
 #include "core/interrupt.hpp"
 #include "core/validation.hpp"
 #include "mssql/sql_session.hpp"
 
 namespace m2r {
 
-// With `stop`: a stop cancels the table's query in flight and ends with ErrorKind::interrupted
-// (validation only reads: nothing is left half done).
-Expected<std::vector<TableFingerprint>> fingerprint_tables(mssql::SqlSession& db, const StopSignal* stop = nullptr);
+struct ValidationOptions {
+  CompareLimits limits;
+  // SET LOCK_TIMEOUT on both sessions: a read that waits longer for a writer's lock fails with
+  // 1222 and the validation stops naming the table (0 = do not wait, -1 = wait forever).
+  std::chrono::milliseconds lock_timeout{10000};
+  // The bound of each statement (one chunk's digest on one side, one drill-down step).
+  std::chrono::seconds chunk_timeout{300};
+  // Source rows read per second at most, summed over the walk (0 = as fast as it goes).
+  double max_rows_per_second = 0;
+  EventSink* events = nullptr;   // a progress event per chunk, step "validate"
+  aws::Clock* clock = nullptr;   // the throttle's sleeps; the system clock when null
+  const StopSignal* stop = nullptr;
+};
 
+// With `options.stop`: a stop cancels the statement in flight and ends with ErrorKind::interrupted
+// naming the table (validation only reads: nothing is left half done).
 Expected<ValidationReport> validate_databases(mssql::SqlSession& source, mssql::SqlSession& target,
-                                              const StopSignal* stop = nullptr);
+                                              const ValidationOptions& options);
+
+inline Expected<ValidationReport> validate_databases(mssql::SqlSession& source, mssql::SqlSession& target,
+                                                     const StopSignal* stop = nullptr) {
+  ValidationOptions options;
+  options.stop = stop;
+  return validate_databases(source, target, options);
+}
 
 }  // namespace m2r

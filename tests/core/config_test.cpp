@@ -128,3 +128,18 @@ TEST(ConfigTest, SyntaxErrorHasPosition) {
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message.find("bad.toml:2:"), std::string::npos) << c.error().message;
 }
+
+TEST(ConfigTest, ValidateSectionSetsTheWalkAndRefusesOutOfRangeValues) {
+  // Given [validate] keys, they should be read; a chunk below 100 rows should be refused by name.
+  auto c = parse_config(std::string(k_valid) + "\n[validate]\nchunk_rows = 2000\nmax_rows_per_second = 50000\n"
+                        "lock_timeout_ms = 0\nmax_differences = 7\n", "m.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->validate.chunk_rows, 2000);
+  EXPECT_EQ(c->validate.max_rows_per_second, 50000);
+  EXPECT_EQ(c->validate.lock_timeout_ms, 0);
+  EXPECT_EQ(c->validate.max_differences, 7);
+  EXPECT_EQ(c->validate.chunk_timeout_s, 300);
+  auto d = parse_config(std::string(k_valid) + "\n[validate]\nchunk_rows = 10\n", "m.toml");
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("[validate] chunk_rows"), std::string::npos) << d.error().message;
+}

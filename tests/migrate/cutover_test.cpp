@@ -24,7 +24,14 @@ constexpr const char* k_task_arn = "arn:aws:dms:us-east-1:123456789012:task:ABCD
 
 void script_database(mssql::FakeSqlSession& db, std::int64_t rows) {
   db.on_rows("AS has_pk", {"schema_name", "table_name", "object_id", "has_pk", "has_identity"}, {{"dbo", "Orders", 1, 1, 1}});
-  db.on_rows("COUNT_BIG(*) AS row_count", {"row_count", "checksum"}, {{rows, std::int64_t{77}}});
+  // Validation: dbo.Orders(id int) without a key, compared as a multiset of `rows` equal row hashes.
+  db.on_count("SET LOCK_TIMEOUT", 0);
+  db.on_rows("ProductMajorVersion", {"major"}, {{15}});
+  db.on_rows("FROM sys.columns AS c LEFT JOIN sys.types", {"name", "type_name", "max_length", "precision", "scale", "is_nullable", "is_computed"},
+             {{"id", "int", 4, 10, 0, 1, 0}});
+  db.on_rows("FROM sys.indexes", {"index_id", "is_primary_key", "name", "is_nullable"}, {});
+  db.on_rows("AS copies", {"rh", "copies"}, {{mssql::Bytes{std::vector<std::uint8_t>(32, 7)}, rows}});
+  db.on_rows("SELECT TOP (1)", {"id"}, {{"5"}});
   db.on_rows("FROM sys.objects o", {"name", "type"}, {{"dbo.Orders", "U"}, {"dbo.trg_audit", "TR"}});
   db.on_rows("t.is_disabled = 1", {"name"}, {});
   db.on_rows("f.is_not_trusted = 1", {"name"}, {});
