@@ -19,6 +19,8 @@ PACKAGES=(
   python3-crc32c python3-venv
   # upload: zlib for the strict S3 test server's CRC32; /usr/bin/time for bench/upload_bench.sh
   zlib1g-dev time
+  # the cutover report's end-to-end test opens the HTML in headless chromium (tests/cli/report_itest.cpp)
+  chromium
 )
 # Node (for the tedious conformance test): the machine's own Node may come with npm built in
 # (nodesource); Debian's split packages are installed only when no npm is present.

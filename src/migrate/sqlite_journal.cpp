@@ -323,14 +323,36 @@ Expected<void> SqliteJournal::restart_step(const std::string& name) {
 
 #undef M2R_UPDATE_STEP
 
+namespace {
+
+Expected<std::int64_t> insert_event(sqlite3* db, const std::string& step, const std::string& kind,
+                                    const nlohmann::json& data) {
+  Statement st(db, "INSERT INTO events(at,step,kind,data) VALUES(?,?,?,?)");
+  if (!st.ok()) return db_error(db, "append event");
+  st.bind(1, to_millis(std::chrono::system_clock::now())).bind(2, step).bind(3, kind).bind(4, data.dump());
+  if (st.step() != SQLITE_DONE) return db_error(db, "append event");
+  return sqlite3_last_insert_rowid(db);
+}
+
+}  // namespace
+
 Expected<std::int64_t> SqliteJournal::append_event(const std::string& step, const std::string& kind,
                                                    const nlohmann::json& data) {
   std::lock_guard lock(m_mutex);
-  Statement st(m_db, "INSERT INTO events(at,step,kind,data) VALUES(?,?,?,?)");
-  if (!st.ok()) return db_error(m_db, "append event");
-  st.bind(1, to_millis(std::chrono::system_clock::now())).bind(2, step).bind(3, kind).bind(4, data.dump());
-  if (st.step() != SQLITE_DONE) return db_error(m_db, "append event");
-  return sqlite3_last_insert_rowid(m_db);
+  if (m_lock_fd >= 0) return insert_event(m_db, step, kind, data);
+  // A journal opened for reading (`status` beside a running `run`) appends its observations,
+  // such as the CDC lag it read, through a short-lived connection of its own: SQLite (WAL, busy
+  // timeout) serializes it with the lock holder's writes; the steps stay read-only.
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(m_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+    auto err = db_error(db, "cannot open " + m_path + " to append an event");
+    sqlite3_close_v2(db);
+    return err;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  auto id = insert_event(db, step, kind, data);
+  sqlite3_close_v2(db);
+  return id;
 }
 
 Expected<std::vector<JournalEvent>> SqliteJournal::events(std::int64_t after_id, int limit) {

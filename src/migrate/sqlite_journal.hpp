@@ -56,8 +56,9 @@ class SqliteJournal final : public Journal {
   std::mutex m_mutex;  // one connection, many threads (upload workers record parts)
 };
 
-// Opens a journal read-only for `status` while `run` holds the lock: no lock taken,
-// no writes possible.
+// Opens a journal for reading, for `status` and `report` while `run` holds the lock: no lock
+// taken, steps and parts cannot change; only events can be appended (what `status` observed,
+// such as the CDC lag it read), each in a transaction of its own.
 Expected<std::unique_ptr<Journal>> open_journal_for_reading(const std::string& path);
 
 }  // namespace m2r

@@ -87,6 +87,28 @@ TEST_F(SqliteJournalTest, SecondProcessIsRefusedWithAClearError) {
   EXPECT_TRUE(open_journal_for_reading(m_path));
 }
 
+TEST_F(SqliteJournalTest, AReaderAppendsEventsBesideTheLockHolderButChangesNoStep) {
+  // Given `run` holding the journal, `status` (a reader) should record the CDC lag it read as an
+  // event both see, and still be refused any change to a step.
+  auto writer = must_open(m_path);
+  ASSERT_TRUE(writer->begin_step("replicate", {}));
+  auto reader = open_journal_for_reading(m_path);
+  ASSERT_TRUE(reader) << reader.error().message;
+  auto id = (*reader)->append_event("replicate", "cdc_lag_sample", {{"target_s", 3.0}});
+  ASSERT_TRUE(id) << id.error().message;
+  ASSERT_TRUE(writer->append_event("replicate", "info", {{"message", "after"}}));
+  EXPECT_FALSE((*reader)->begin_step("backup", {}));
+  EXPECT_FALSE((*reader)->finish_step("replicate", {}));
+  const auto seen = writer->events(0, 10).value();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].id, *id);
+  EXPECT_EQ(seen[0].kind, "cdc_lag_sample");
+  EXPECT_EQ(seen[0].data.value("target_s", 0.0), 3.0);
+  EXPECT_EQ(seen[1].kind, "info");
+  EXPECT_EQ(writer->step("replicate").value()->status, StepStatus::running);
+  EXPECT_FALSE(writer->step("backup").value());
+}
+
 TEST_F(SqliteJournalTest, PartsAreRecordedFromManyThreads) {
   auto j = must_open(m_path);
   std::vector<std::thread> workers;
