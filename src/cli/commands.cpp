@@ -16,6 +16,9 @@ const std::vector<CommandSpec>& command_table() {
       {"validate", "every row's hash per key range, source against target, naming the differing keys", attach_validate},
       {"cutover", "drain CDC, stop the task, validate, re-enable triggers and constraints, report downtime",
        attach_cutover},
+      {"report", "write the migration report (HTML and JSON) from the journal: timeline, throughput, start LSN, "
+                 "CDC lag, validation, downtime",
+       attach_report},
       {"abort", "stop and delete the DMS task, abort uploads, optionally drop the target database", attach_abort},
       {"demo", "the whole migration against the rehearsal world on loopback, under a live workload", attach_demo},
       {"lsn", "convert a SQL Server LSN between its forms and show the one AWS DMS takes", attach_lsn},

@@ -9,7 +9,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/terminal.hpp"
+#include "core/config.hpp"
 #include "core/error.hpp"
+#include "core/journal.hpp"
 
 namespace m2r::cli {
 
@@ -40,6 +42,17 @@ std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_abort(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_report(CLI::App& app);
+
+// The cutover report (core/migration_report), HTML and JSON, built from the journal and written
+// to `out_dir` (empty: beside the journal, <journal stem>.report.html / .report.json).
+struct ReportFiles {
+  std::string html;
+  std::string json;
+  bool cut_over = false;
+  std::string state;  // one sentence: cut over, or how far the migration got
+};
+Expected<ReportFiles> write_report_files(const MigrationConfig& config, Journal& journal, const std::string& out_dir);
 
 // Prints "mssql2rds: error: ..." plus the hint, or a JSON error object; returns the exit code.
 struct ErrorReport {

@@ -57,8 +57,17 @@ std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
       }
       return report_error(g, e);
     }
+    // The report for the change ticket; the cutover is done whatever happens to it.
+    const auto files = write_report_files(loaded->config, **journal, "");
+    if (!files) {
+      std::cerr << yellow(g.style, "warning: ") << "the cutover is complete but its report was not written: "
+                << files.error().message << "\n  fix: " << files.error().hint << ", then `mssql2rds report -c "
+                << st->config << " --out DIR`\n";
+    }
     if (g.style.json) {
       std::cout << nlohmann::json{{"result", "cutover"},
+                                  {"report_html", files ? nlohmann::json(files->html) : nlohmann::json()},
+                                  {"report_json", files ? nlohmann::json(files->json) : nlohmann::json()},
                                   {"downtime_s", report->downtime_s},
                                   {"drain_s", report->drain_s},
                                   {"stop_s", report->stop_s},
@@ -79,6 +88,7 @@ std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
                                                               : "judged from statistics: no marker table",
                                human_duration(report->stop_s), human_duration(report->validation_s),
                                human_duration(report->reenable_s));
+      if (files) std::cout << "report: " << files->html << " (and " << files->json << ")\n";
     }
     return 0;
   };

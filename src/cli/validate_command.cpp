@@ -11,6 +11,7 @@
 #include "cli/event_renderer.hpp"
 #include "cli/interrupt_handler.hpp"
 #include "cli/lifecycle_support.hpp"
+#include "core/migration_report.hpp"
 #include "core/plan.hpp"
 #include "migrate/sqlite_journal.hpp"
 #include "migrate/status.hpp"
@@ -55,7 +56,8 @@ std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app) {
     if (flags->max_differences) v.max_differences = *flags->max_differences;
     std::optional<double> lag;
     bool cutover_done = false;
-    if (auto journal = open_journal_for_reading(loaded->config.journal)) {
+    auto journal = open_journal_for_reading(loaded->config.journal);
+    if (journal) {
       if (auto st = migration_status(loaded->config, **journal, loaded->connections.aws)) {
         lag = st->latency_target_s;
       }
@@ -69,6 +71,11 @@ std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app) {
     auto report = validate_migration(loaded->connections, loaded->config, options);
     renderer.finish_line();
     if (!report) return report_error(g, report.error());
+    // For the report (`mssql2rds report`): what was compared, when, and what it found.
+    if (journal) {
+      (void)(*journal)->append_event("validate", report_records::validation,
+                                     report_records::validation_data(*report, "validate"));
+    }
     // After the cutover the DMS task is stopped: what differs now is not replication lag.
     const std::string after_cutover =
         "the cutover is done and the DMS task is stopped: a difference is not CDC lag, it is what the target holds";

@@ -154,7 +154,7 @@ struct MigrationReport {
 MigrationReport build_migration_report(const ReportMeta& meta, const std::vector<StepRecord>& steps,
                                        const std::vector<JournalEvent>& events);
 
-// "2026-12-02 15:53:26Z"
+// "2026-12-02 15:53:26.042Z" (UTC, milliseconds)
 std::string report_time(TimePoint t);
 // "850 ms", "42.0 s", "3 min 12 s", "1 h 02 min"
 std::string report_duration(double seconds);

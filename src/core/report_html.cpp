@@ -166,7 +166,7 @@ void lag_html(std::string& out, const MigrationReport& r) {
   section(out, "cdc-lag", "CDC latency over time");
   out += lag_chart_svg(r.lag);
   out += "<p class=\"muted\">Read from CloudWatch (CDCLatencySource, CDCLatencyTarget) whenever <code>status</code> "
-         "ran and while the cutover drained; a read without a datapoint is unknown, not 0 s.</p>\n</section>\n";
+         "or <code>validate</code> read it and while the cutover drained; a read without a datapoint is unknown, not 0 s.</p>\n</section>\n";
 }
 
 void validation_html(std::string& out, const MigrationReport& r) {

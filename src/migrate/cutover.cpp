@@ -7,6 +7,7 @@
 #include "aws/dms_client.hpp"
 #include "core/cutover_marker.hpp"
 #include "core/json_fields.hpp"
+#include "core/migration_report.hpp"
 #include "core/plan.hpp"
 #include "migrate/live_task.hpp"
 #include "migrate/replicate_step.hpp"
@@ -40,6 +41,7 @@ struct Drain {
   EventSink& events;
   const CutoverOptions& options;
   std::chrono::system_clock::time_point start;
+  Journal& journal;  // the CDC latency each read finds, for the report's chart
 
   void progress(const std::string& message) const {
     Event e;
@@ -72,6 +74,8 @@ Expected<void> drain_to_marker(const Drain& d, mssql::SqlSession& source, mssql:
     if (d.clock.now() - last_look >= k_drain_poll) {  // the task's state, less often than the marker
       last_look = d.clock.now();
       const auto live = M2R_TRY(read_live_task(d.aws, d.arn));
+      (void)d.journal.append_event(steps::cutover, report_records::lag_sample,
+                                   report_records::lag_sample_data(live.latency_source, live.latency_target, "cutover drain"));
       if (live.task.status == "failed") return tl::unexpected(task_failed_error(live.task));
       state = fmt::format("marker not on the target yet; CDC latency {}; {} changes captured, {} applied",
                           latency_text(live), total_changes(live.tables), total_applied(live.tables));
@@ -102,6 +106,8 @@ Expected<void> drain_by_statistics(const Drain& d) {
   std::pair<std::int64_t, std::int64_t> previous{-1, -1};
   for (;;) {
     const auto live = M2R_TRY(read_live_task(d.aws, d.arn));
+    (void)d.journal.append_event(steps::cutover, report_records::lag_sample,
+                                 report_records::lag_sample_data(live.latency_source, live.latency_target, "cutover drain"));
     if (live.task.status == "failed") return tl::unexpected(task_failed_error(live.task));
     const std::pair<std::int64_t, std::int64_t> counts{total_changes(live.tables), total_applied(live.tables)};
     const bool latency_known = live.latency_source && live.latency_target;
@@ -158,7 +164,7 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
     if (!marker_on_source) return failed(marker_on_source.error());
     const auto marker_on_target = has_marker_table(**tgt);
     if (!marker_on_target) return failed(marker_on_target.error());
-    const Drain drain{*aws, arn, clock, events, options, drain_start};
+    const Drain drain{*aws, arn, clock, events, options, drain_start, journal};
     report.drain_proven_by_marker = *marker_on_source && *marker_on_target;
     const auto drained =
         report.drain_proven_by_marker ? drain_to_marker(drain, **src, **tgt, journal) : drain_by_statistics(drain);
@@ -198,6 +204,8 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
   auto validation = validate_migration(conn, config);
   report.validation_s = std::chrono::duration<double>(clock.now() - stopped_at).count();
   if (!validation) return failed(validation.error());
+  (void)journal.append_event(steps::cutover, report_records::validation,
+                             report_records::validation_data(*validation, "cutover"));
   report.validation = *validation;
   if (!validation->ok() && !options.force) {
     std::string names;

@@ -1,6 +1,7 @@
 #include "migrate/status.hpp"
 
 #include "core/json_fields.hpp"
+#include "core/migration_report.hpp"
 #include "core/plan.hpp"
 #include "migrate/live_task.hpp"
 #include "migrate/replicate_step.hpp"
@@ -57,6 +58,8 @@ Expected<StatusReport> migration_status(const MigrationConfig& config, Journal& 
                              {"applied_deletes", t.applied_deletes},
                              {"state", t.table_state}});
   }
+  (void)journal.append_event(steps::replicate, report_records::lag_sample,
+                             report_records::lag_sample_data(live->latency_source, live->latency_target, "status"));
   report.latency_source_s = live->latency_source;
   report.latency_target_s = live->latency_target;
   (void)config;
