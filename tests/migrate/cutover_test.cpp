@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/migration_report.hpp"
 #include "migrate/support/fake_aws_world.hpp"
 #include "fakes/fake_sql_session.hpp"
 #include "fakes/fake_clock.hpp"
@@ -293,4 +294,29 @@ TEST_F(CutoverTest, AStartingTaskIsRefusedWithWhatToWaitFor) {
   EXPECT_EQ(r.error().kind, ErrorKind::prerequisite);
   EXPECT_EQ(r.error().message, "the DMS task is starting");
   EXPECT_EQ(record()->status, StepStatus::failed);
+}
+
+TEST_F(CutoverTest, TheDrainsLatencyReadsAndTheValidationAreJournaledForTheReport) {
+  // Given a drain over three reads (30 s, then 2 s twice), the journal should hold each read's
+  // latency and the validation's per-table result, for `mssql2rds report`.
+  m.aws_world.table_statistics = {stats(10, 5), stats(12, 12), stats(12, 12)};
+  m.aws_world.latencies = {30, 2, 2};
+  ASSERT_TRUE(cutover());
+  std::vector<double> latencies;
+  std::vector<nlohmann::json> validations;
+  const auto journaled = m.journal.events(0, 1000).value();
+  for (const auto& e : journaled) {
+    if (e.kind == report_records::lag_sample) {
+      EXPECT_EQ(e.data.value("read_by", ""), "cutover drain");
+      latencies.push_back(e.data.value("target_s", -1.0));
+    }
+    if (e.kind == report_records::validation) validations.push_back(e.data);
+  }
+  EXPECT_EQ(latencies, (std::vector<double>{30, 2, 2}));
+  ASSERT_EQ(validations.size(), 1u);
+  EXPECT_EQ(validations[0].value("run_by", ""), "cutover");
+  EXPECT_EQ(validations[0].value("ok", false), true);
+  ASSERT_EQ(validations[0]["tables"].size(), 1u);
+  EXPECT_EQ(validations[0]["tables"][0].value("table", ""), "dbo.Orders");
+  EXPECT_EQ(validations[0]["tables"][0].value("source_rows", 0), 1000);
 }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/migration_report.hpp"
 #include "migrate/support/fake_aws_world.hpp"
 
 using namespace m2r;
@@ -112,4 +113,25 @@ TEST_F(StatusTest, ALiveTaskWithoutDatapointsHasNoLatency) {
   EXPECT_FALSE(r->latency_source_s);
   EXPECT_FALSE(r->latency_target_s);
   EXPECT_TRUE(r->tables.empty());
+}
+
+TEST_F(StatusTest, EachReadOfTheLatencyIsJournaledForTheReport) {
+  // Given a live task read twice, once with datapoints and once without, the journal should
+  // hold both reads for the report's chart, the second unknown (null), never 0 s.
+  replicating();
+  m.aws_world.tasks[k_task_arn] = FakeAwsWorld::task(k_task_arn, "sales-cdc", "running");
+  m.aws_world.latencies = {4.5};
+  ASSERT_TRUE(status());
+  m.aws_world.latencies = {};
+  ASSERT_TRUE(status());
+  std::vector<JournalEvent> samples;
+  const auto journaled = m.journal.events(0, 100).value();
+  for (const auto& e : journaled) {
+    if (e.kind == report_records::lag_sample) samples.push_back(e);
+  }
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_EQ(samples[0].data.value("target_s", -1.0), 4.5);
+  EXPECT_EQ(samples[0].data.value("read_by", ""), "status");
+  EXPECT_TRUE(samples[1].data["target_s"].is_null()) << samples[1].data.dump();
+  EXPECT_TRUE(samples[1].data["source_s"].is_null()) << samples[1].data.dump();
 }
