@@ -4,6 +4,7 @@
 // a point per sample that status and the drain recorded, each table's validation row, the
 // downtime's parts. Before the cutover `report` says it is not cut over yet.
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -50,6 +51,10 @@ std::string rendered_dom(const std::string& html_path, const std::string& profil
 
 TEST_F(ReportTest, TheCutoverReportOpensInABrowserWithTheTimelineTheChartAndTheTables) {
   ASSERT_TRUE(set_up_world());
+  // Nothing has run: no journal to report from (exit 5, naming the command to start with).
+  const auto nothing = run_shell(with_world("report -c " + config()));
+  EXPECT_EQ(nothing.exit_code, 5) << nothing.text;
+  EXPECT_NE(nothing.text.find("start with `mssql2rds run`"), std::string::npos) << nothing.text;
   ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
   const auto run = run_shell(with_world("run -c " + config()));
   ASSERT_EQ(run.exit_code, 0) << run.text;
@@ -66,6 +71,13 @@ TEST_F(ReportTest, TheCutoverReportOpensInABrowserWithTheTimelineTheChartAndTheT
   ASSERT_FALSE(early_json.is_discarded());
   EXPECT_EQ(early_json["downtime"].value("known", true), false);
   EXPECT_NE(read_text(early_result.value("html", "")).find("not cut over yet"), std::string::npos);
+  // A directory that cannot be made: a prerequisite (exit 3) naming it and the option.
+  std::ofstream(m_dir + "/a-file").put('\n');
+  const auto blocked = run_shell(with_world("report --out " + m_dir + "/a-file/reports -c " + config()));
+  EXPECT_EQ(blocked.exit_code, 3) << blocked.text;
+  EXPECT_NE(blocked.text.find("cannot create the report directory " + m_dir + "/a-file/reports"), std::string::npos)
+      << blocked.text;
+  EXPECT_NE(blocked.text.find("--out DIR"), std::string::npos) << blocked.text;
 
   // Two looks at the lag, new rows the change stream carries, then the cutover.
   for (int i = 0; i < 2; ++i) ASSERT_EQ(run_shell(with_world("status -c " + config())).exit_code, 0);
