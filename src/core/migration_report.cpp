@@ -361,8 +361,10 @@ MigrationReport build_migration_report(const ReportMeta& meta, const std::vector
     }
   }
   r.not_carried = {
-      "server logins (SQL and Windows): create them on RDS before the application connects; the database's users "
-      "came with the restore and map to logins by SID",
+      "server logins (SQL and Windows): the database's users came with the restore and map to logins by SID; "
+      "without a login of the same SID on RDS a user is orphaned and the application gets 18456 Login failed. "
+      "Create SQL logins with their SID and password hash (CREATE LOGIN ... WITH PASSWORD = 0x... HASHED, SID = "
+      "0x..., Microsoft KB 918992); Windows logins need the instance joined to AWS Managed Microsoft AD",
       "SQL Server Agent jobs: script them on the source and create them on RDS (RDS runs Agent)",
       "linked servers",
   };

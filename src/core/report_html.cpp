@@ -28,6 +28,40 @@ namespace {
 // The chart's geometry (SVG user units; the page scales it to its width).
 constexpr double k_width = 640, k_height = 220;
 constexpr double k_left = 52, k_right = 16, k_top = 16, k_bottom = 40;
+// More points than the plot is wide say nothing more and make the page heavy (`status --watch`
+// journals one sample per refresh): beyond this, each of this many equal intervals of time
+// shows its highest latencies, so a peak is never smoothed away.
+constexpr std::size_t k_max_chart_points = 400;
+
+// The samples to draw: all of them, or per interval the highest source and target latency (at
+// the time of the interval's highest target latency, or of its first sample).
+std::vector<ReportLagSample> chart_points(const std::vector<ReportLagSample>& known, TimePoint first, TimePoint last) {
+  if (known.size() <= k_max_chart_points) return known;
+  std::vector<std::optional<ReportLagSample>> buckets(k_max_chart_points);
+  const double span = std::chrono::duration<double>(last - first).count();
+  for (const auto& s : known) {
+    const double offset = std::chrono::duration<double>(s.at - first).count();
+    const auto i = span <= 0 ? std::size_t{0}
+                             : std::min(k_max_chart_points - 1,
+                                        static_cast<std::size_t>(offset / span * static_cast<double>(k_max_chart_points)));
+    auto& b = buckets[i];
+    if (!b) {
+      b = s;
+      continue;
+    }
+    if (s.source_s && (!b->source_s || *s.source_s > *b->source_s)) b->source_s = s.source_s;
+    if (s.target_s && (!b->target_s || *s.target_s > *b->target_s)) {
+      b->target_s = s.target_s;
+      b->at = s.at;
+      b->read_by = s.read_by;
+    }
+  }
+  std::vector<ReportLagSample> out;
+  for (auto& b : buckets) {
+    if (b) out.push_back(std::move(*b));
+  }
+  return out;
+}
 
 // The smallest of 1, 2, 5 x 10^n at or above v (the y axis ends on a round value).
 double round_up(double v) {
@@ -255,21 +289,24 @@ std::string lag_chart_svg(const std::vector<ReportLagSample>& samples) {
   std::size_t unknown = 0;
   double top = 0;
   std::optional<TimePoint> first, last;
+  std::vector<ReportLagSample> with_datapoint;
   for (const auto& s : samples) {
     if (!s.source_s && !s.target_s) {
       ++unknown;
       continue;
     }
+    with_datapoint.push_back(s);
     top = std::max({top, s.source_s.value_or(0), s.target_s.value_or(0)});
     if (!first || s.at < *first) first = s.at;
     if (!last || s.at > *last) last = s.at;
   }
-  const std::size_t known = samples.size() - unknown;
+  const std::size_t known = with_datapoint.size();
   const std::string unknown_note =
       unknown == 0 ? std::string() : fmt::format(" {} read(s) found no CloudWatch datapoint (unknown).", unknown);
   if (known == 0) {
     return fmt::format("<p class=\"lag-empty\">No CDC latency was read yet.{}</p>\n", unknown_note);
   }
+  const auto drawn = chart_points(with_datapoint, *first, *last);
   const double y_max = round_up(top);
   const double plot_w = k_width - k_left - k_right, plot_h = k_height - k_top - k_bottom;
   const double span = std::chrono::duration<double>(*last - *first).count();
@@ -314,7 +351,7 @@ std::string lag_chart_svg(const std::vector<ReportLagSample>& samples) {
   for (const Series& series : {Series{"lag-line-source", "lag-point-source", "source", &ReportLagSample::source_s},
                                Series{"lag-line-target", "lag-point", "target", &ReportLagSample::target_s}}) {
     std::string points, dots;
-    for (const auto& s : samples) {
+    for (const auto& s : drawn) {
       const auto& v = s.*series.value;
       if (!v) continue;
       const double x = x_of(s.at), y = y_of(*v);
@@ -329,8 +366,11 @@ std::string lag_chart_svg(const std::vector<ReportLagSample>& samples) {
     svg += dots;
   }
   svg += "</svg>\n";
-  svg += fmt::format("<p class=\"lag-caption\">{} sample(s) with a datapoint, the highest {:g} s.{}</p>\n", known, top,
-                     unknown_note);
+  const std::string grouped =
+      drawn.size() == known ? std::string()
+                            : fmt::format(" Shown as {} points, each the highest of its interval.", drawn.size());
+  svg += fmt::format("<p class=\"lag-caption\">{} sample(s) with a datapoint, the highest {:g} s.{}{}</p>\n", known,
+                     top, grouped, unknown_note);
   return svg;
 }
 

@@ -1,5 +1,6 @@
 #include "core/report_html.hpp"
 
+#include <algorithm>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -152,4 +153,19 @@ TEST(ReportHtmlTest, TheDowntimeSplitAndTimelineShowTheirDurations) {
   EXPECT_NE(html.find("<td>2026-12-02 15:00:15.000Z</td><td>2026-12-02 15:01:05.000Z</td><td class=\"num\">50.0 s</td>"),
             std::string::npos);
   EXPECT_NE(html.find("proven by the cutover marker"), std::string::npos);
+}
+
+TEST(ReportHtmlTest, AWeekOfWatchingIsDrawnAsAtMostFourHundredPointsKeepingThePeak) {
+  // Given 10,000 reads (status --watch) with one peak of 90 s among 1 s, the chart should stay
+  // light and still show the peak, on an axis up to 100 s.
+  std::vector<ReportLagSample> samples;
+  for (int i = 0; i < 10000; ++i) samples.push_back(sample(i * 5.0, 1.0, i == 6543 ? 90.0 : 1.0));
+  const auto svg = lag_chart_svg(samples);
+  const auto target = points(svg, "lag-point");
+  ASSERT_LE(target.size(), 400u);
+  EXPECT_GE(target.size(), 390u);
+  const auto top = std::min_element(target.begin(), target.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+  EXPECT_DOUBLE_EQ(top->second, 16.0 + 164.0 * (1 - 90.0 / 100));  // 90 s on a 100 s axis
+  EXPECT_NE(svg.find("10000 sample(s) with a datapoint, the highest 90 s. Shown as"), std::string::npos);
 }
