@@ -14,11 +14,9 @@ const std::vector<CommandSpec>& command_table() {
       {"run", "backup -> LSN -> upload -> restore -> prepare target -> DMS CDC; resumes where it stopped", attach_run},
       {"status", "steps, progress, the DMS task, table statistics and CDC latency", attach_status},
       {"validate", "every row's hash per key range, source against target, naming the differing keys", attach_validate},
-      {"cutover", "drain CDC, stop the task, validate, re-enable triggers and constraints, report downtime",
+      {"cutover", "drain CDC, stop the task, validate, re-enable triggers and constraints, write the report",
        attach_cutover},
-      {"report", "write the migration report (HTML and JSON) from the journal: timeline, throughput, start LSN, "
-                 "CDC lag, validation, downtime",
-       attach_report},
+      {"report", "write the report for the change ticket (HTML and JSON) from the journal, at any time", attach_report},
       {"abort", "stop and delete the DMS task, abort uploads, optionally drop the target database", attach_abort},
       {"demo", "the whole migration against the rehearsal world on loopback, under a live workload", attach_demo},
       {"lsn", "convert a SQL Server LSN between its forms and show the one AWS DMS takes", attach_lsn},

@@ -210,15 +210,21 @@ std::vector<ReportThroughput> throughput_of(const StepRecord* backup, const Step
   if (upload && upload->status == StepStatus::done) {
     ReportThroughput t{.what = "upload"};
     std::int64_t parts = 0, reused = 0, retries = 0;
+    std::optional<double> transfer = 0.0;  // the objects go one after the other, each timed by the upload
     const auto& objects = array_of(upload->outputs, "objects");
     for (const auto& o : objects) {
       t.bytes += static_cast<std::uint64_t>(integer_of(o, "size").value_or(0));
       parts += integer_of(o, "parts").value_or(0);
       reused += integer_of(o, "parts_reused").value_or(0);
       retries += integer_of(o, "retries").value_or(0);
+      const auto secs = number_of(o, "seconds");
+      transfer = transfer && secs ? std::optional<double>(*transfer + *secs) : std::nullopt;
     }
     uploaded = t.bytes;
-    t.seconds = seconds_between(upload->started_at, upload->finished_at);
+    // The objects' own transfer times (a streaming upload starts beside the backup, before its
+    // step does); the step's duration when an object lacks one.
+    t.seconds = transfer && *transfer > 0 && !objects.empty() ? transfer
+                                                              : seconds_between(upload->started_at, upload->finished_at);
     t.mb_per_s = rate(t.bytes, t.seconds);
     t.detail = fmt::format("{} object(s), {} part(s), {} reused from an earlier attempt, {} retried", objects.size(),
                            parts, reused, retries);

@@ -8,7 +8,8 @@
 //   timeline          every step's record (times, attempts, error); upload's sub-steps
 //                     ("upload/1"); the cutover's parts from its outputs (drain_seconds, ...)
 //   throughput        backup: file_identity sizes / the backup step's duration; upload: its
-//                     objects' sizes / the upload step's duration; restore: the same bytes /
+//                     objects' sizes / their transfer seconds (else the upload step's
+//                     duration); restore: the same bytes /
 //                     the restore step's duration
 //   start LSN         capture_lsn's outputs (start_lsn, rule, backup LSNs, open transactions)
 //                     and replicate's cdc_start_position (what DMS was given)

@@ -105,6 +105,23 @@ TEST(MigrationReportTest, ThroughputIsTheJournaledBytesOverEachStepsDuration) {
   EXPECT_DOUBLE_EQ(*r.throughput[2].mb_per_s, 4);  // in 50 s
 }
 
+TEST(MigrationReportTest, TheUploadsRateIsOverItsObjectsTransferTimesWhenTheyAreRecorded) {
+  // Given a streaming upload whose step spans the backup (20 s) but whose objects were sent in
+  // 2.5 s and 1.5 s, the rate should be over those 4 s.
+  auto records = migrated();
+  for (auto& s : records) {
+    if (s.name != steps::upload) continue;
+    s.started_at = at(0);
+    s.finished_at = at(20);
+    s.outputs["objects"][0]["seconds"] = 2.5;
+    s.outputs["objects"][1]["seconds"] = 1.5;
+  }
+  const auto r = build_migration_report(meta(), records, {});
+  ASSERT_EQ(r.throughput[1].what, "upload");
+  EXPECT_DOUBLE_EQ(*r.throughput[1].seconds, 4);
+  EXPECT_DOUBLE_EQ(*r.throughput[1].mb_per_s, 50);
+}
+
 TEST(MigrationReportTest, StartLsnInEveryFormWithWhyItWasChosen) {
   const auto r = build_migration_report(meta(), migrated(), {});
   const auto& l = r.start_lsn;
