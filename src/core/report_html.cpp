@@ -120,8 +120,12 @@ void timeline_html(std::string& out, const MigrationReport& r) {
         s.started_at ? report_time(*s.started_at) : "-", s.finished_at ? report_time(*s.finished_at) : "-",
         seconds_text(s.seconds), s.part ? std::string() : std::to_string(s.attempts), html_escape(s.error));
   }
-  out += "</table>\n<p class=\"muted\">The cutover's parts follow one another from the cutover's start, as it "
-         "measured them.</p>\n</section>\n";
+  out += "</table>\n";
+  if (std::any_of(r.timeline.begin(), r.timeline.end(), [](const ReportStep& s) { return s.name.rfind("cutover: ", 0) == 0; })) {
+    out += "<p class=\"muted\">The cutover's parts follow one another from the cutover's start, as it measured "
+           "them.</p>\n";
+  }
+  out += "</section>\n";
 }
 
 void throughput_html(std::string& out, const MigrationReport& r) {
@@ -136,7 +140,10 @@ void throughput_html(std::string& out, const MigrationReport& r) {
         "<tr data-throughput=\"{}\"><td>{}</td><td class=\"num\">{} ({} bytes)</td><td class=\"num\">{}</td>"
         "<td class=\"num\">{}</td><td>{}</td></tr>\n",
         html_escape(t.what), html_escape(t.what), html_escape(report_bytes(t.bytes)), t.bytes, seconds_text(t.seconds),
-        t.mb_per_s ? fmt::format("{:.1f}", *t.mb_per_s) : "-", html_escape(t.detail));
+        !t.mb_per_s         ? std::string("-")
+        : *t.mb_per_s < 10  ? fmt::format("{:.2f}", *t.mb_per_s)
+                            : fmt::format("{:.1f}", *t.mb_per_s),
+        html_escape(t.detail));
   }
   out += "</table>\n<p class=\"muted\">MB = 10<sup>6</sup> bytes. The restore reads the uploaded backup: its rate "
          "is those bytes over the restore task's duration.</p>\n</section>\n";
@@ -332,8 +339,9 @@ std::string lag_chart_svg(const std::vector<ReportLagSample>& samples) {
   svg += fmt::format("<line class=\"axis\" x1=\"{0:.1f}\" y1=\"{2:.1f}\" x2=\"{1:.1f}\" y2=\"{2:.1f}\"/>\n", k_left,
                      k_width - k_right, k_top + plot_h);
   const double label_y = k_height - k_bottom + 16;
-  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"start\">{}</text>\n", k_left, label_y,
-                     clock_text(*first));
+  // One moment: its time under its point, in the middle.
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\">{}</text>\n", x_of(*first), label_y,
+                     span > 0 ? "start" : "middle", clock_text(*first));
   if (span > 0) {
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", k_width - k_right, label_y,
                        clock_text(*last));

@@ -66,6 +66,7 @@ TEST(ReportHtmlTest, ChartWithOneSamplePutsItsPointInTheMiddle) {
   EXPECT_EQ(points(svg, "lag-point-source").size(), 1u);
   EXPECT_NE(svg.find(">5 s</text>"), std::string::npos);
   EXPECT_NE(svg.find("1 sample(s) with a datapoint, the highest 3 s."), std::string::npos);
+  EXPECT_NE(svg.find("<text x=\"338.0\" y=\"196.0\" text-anchor=\"middle\">15:00:00</text>"), std::string::npos) << svg;
 }
 
 TEST(ReportHtmlTest, ChartWithManySamplesSpansTheAxisAndSkipsTheUnknown) {
@@ -145,7 +146,13 @@ TEST(ReportHtmlTest, TheDowntimeSplitAndTimelineShowTheirDurations) {
                 .drain_proven_by_marker = true};
   r.timeline.push_back({.name = steps::restore, .title = "restore", .status = "done", .started_at = at(15),
                         .finished_at = at(65), .seconds = 50, .attempts = 1});
+  r.throughput.push_back({.what = "upload", .bytes = 200000000, .seconds = 4, .mb_per_s = 50, .detail = "2 object(s)"});
+  r.throughput.push_back({.what = "restore", .bytes = 111223, .seconds = 5, .mb_per_s = 0.0222, .detail = "RDS task 1"});
   const auto html = render_report_html(r);
+  EXPECT_NE(html.find("<tr data-throughput=\"upload\"><td>upload</td><td class=\"num\">200.0 MB (200000000 bytes)</td>"
+                      "<td class=\"num\">4.0 s</td><td class=\"num\">50.0</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"num\">5.0 s</td><td class=\"num\">0.02</td>"), std::string::npos);
   EXPECT_NE(html.find("<strong>19.5 s</strong>"), std::string::npos);
   EXPECT_NE(html.find("<tr data-part=\"drain\"><td>drain</td><td class=\"num\">8.0 s</td></tr>"), std::string::npos);
   EXPECT_NE(html.find("<tr data-part=\"re-enabling\"><td>re-enabling</td><td class=\"num\">1.5 s</td></tr>"),
