@@ -80,6 +80,30 @@ void print_validation(const GlobalOptions& g, const ValidationReport& r) {
   }
 }
 
+void print_plan(const GlobalOptions& global, const std::vector<PlannedStep>& plan, const std::string& result,
+                const std::string& heading, const std::string& note, const nlohmann::json& extra) {
+  if (global.style.json) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : plan) {
+      nlohmann::json actions = nlohmann::json::array();
+      for (const auto& a : s.actions) actions.push_back({{"where", a.where}, {"what", a.what}});
+      steps.push_back({{"step", s.name}, {"title", s.title}, {"actions", actions}});
+    }
+    nlohmann::json out = {{"result", result}, {"plan", steps}};
+    if (extra.is_object()) out.update(extra);
+    if (!note.empty()) out["note"] = note;
+    std::cout << out.dump() << std::endl;
+    return;
+  }
+  std::cout << heading << "\n";
+  if (!note.empty()) std::cout << yellow(global.style, "note: ") << note << "\n";
+  int n = 1;
+  for (const auto& s : plan) {
+    std::cout << "\n" << bold(global.style, fmt::format("{}. {}", n++, s.name)) << ": " << s.title << "\n";
+    for (const auto& a : s.actions) std::cout << fmt::format("   [{}] {}\n", a.where, a.what);
+  }
+}
+
 nlohmann::json validation_json(const ValidationReport& r) {
   auto tables = nlohmann::json::array();
   for (const auto& t : r.tables) {
