@@ -77,6 +77,7 @@ void print_validation(const GlobalOptions& g, const ValidationReport& r) {
       std::cout << fmt::format("         ... {} more named with --json\n", t.differences.named.size() - k_printed_differences);
     }
     for (const auto& c : t.left_out_columns) std::cout << fmt::format("         not compared: {}\n", c);
+    if (!t.compared.empty()) std::cout << fmt::format("         not compared again: {}\n", t.compared);
   }
 }
 
@@ -121,6 +122,7 @@ nlohmann::json validation_json(const ValidationReport& r) {
                       {"target_rows", t.target ? nlohmann::json(t.target->rows) : nlohmann::json()},
                       {"key_columns", t.key_columns},
                       {"left_out_columns", t.left_out_columns},
+                      {"compared", t.compared.empty() ? std::string("now") : t.compared},
                       {"missing_on_target", t.differences.missing_on_target},
                       {"extra_on_target", t.differences.extra_on_target},
                       {"differing", t.differences.differing},

@@ -1,6 +1,7 @@
 // `mssql2rds validate`: every table compared, source against target.
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -66,9 +67,19 @@ std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app) {
     ValidationOptions options = validation_options(v);
     options.stop = &interrupts.stop();
     options.events = &renderer;
-    auto report = validate_migration(loaded->connections, loaded->config, options);
+    // Journaled per table, so that cutover compares again only what changed since; a journal
+    // that does not exist yet is not created by a validation.
+    std::unique_ptr<SqliteJournal> record;
+    std::string not_recorded;
+    if (std::filesystem::exists(loaded->config.journal)) {
+      if (auto opened = SqliteJournal::open(loaded->config.journal)) record = std::move(*opened);
+      else not_recorded = "not journaled (" + opened.error().message + "): cutover will compare every table again";
+    }
+    auto report = record ? validate_and_record(loaded->connections, loaded->config, options, *record)
+                         : validate_migration(loaded->connections, loaded->config, options);
     renderer.finish_line();
     if (!report) return report_error(g, report.error());
+    if (!not_recorded.empty()) renderer.emit(Event{.kind = EventKind::warning, .step = "validate", .message = not_recorded});
     // After the cutover the DMS task is stopped: what differs now is not replication lag.
     const std::string after_cutover =
         "the cutover is done and the DMS task is stopped: a difference is not CDC lag, it is what the target holds";

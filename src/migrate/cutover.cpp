@@ -308,7 +308,9 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
                                                   v->tables.size())));
   } else {
     events.emit(info_event("cutover", "validating every table, source against target (the task is stopped)"));
-    auto validation = validate_migration(conn, config);
+    auto validation_opts = validation_options(config.validate);
+    validation_opts.stop = options.stop;
+    auto validation = revalidate_changed(conn, config, validation_opts, journal, events);
     report.validation_s = seconds_since(validation_start, clock);
     if (!validation) return failed(validation.error());
     report.validation = *validation;

@@ -5,6 +5,7 @@
 // it, triggers and constraints back on with identities reseeded, the downtime, and a resumed
 // cutover finding the task already stopped.
 #include "migrate/cutover.hpp"
+#include "migrate/validation_history.hpp"
 
 #include <gtest/gtest.h>
 
@@ -346,6 +347,64 @@ TEST_F(CutoverTest, AHandEditedCutoverRecordIsNamedAndNothingRuns) {
   EXPECT_NE(r.error().message.find("reenabled"), std::string::npos) << r.error().message;
   EXPECT_TRUE(m.target_ran("ALTER TABLE").empty());
   EXPECT_EQ(m.http->request_count(), 0u);
+}
+
+// The journal as `validate` leaves it: dbo.Orders equal, the source's log position before it.
+void journal_equal_validation(Journal& journal, const std::string& lsn) {
+  ValidationReport v;
+  TableComparison t;
+  t.table = "dbo.Orders";
+  t.source = TableFingerprint{"dbo.Orders", 1000, {}};
+  t.target = TableFingerprint{"dbo.Orders", 1000, {}};
+  t.matches = true;
+  t.method = "row multiset (no key)";
+  v.tables.push_back(t);
+  ASSERT_TRUE(record_validation(journal, v, lsn));
+}
+
+TEST_F(CutoverTest, ATableUnchangedSinceAnEqualValidationIsNotComparedAgainAndTheReportSaysWhen) {
+  // Given `validate` found dbo.Orders equal with the source's log at ...0005, and the log shows
+  // no record naming it since, the cutover's validation reuses that result (no hash of the
+  // table is read) and says when it was compared.
+  journal_equal_validation(m.journal, "00000020:00000010:0005");
+  m.source->on_rows("SELECT MIN([Current LSN])", {"lsn"}, {{"00000001:00000010:0001"}});
+  m.source->on_rows("GROUP BY AllocUnitName", {"unit", "last_lsn"}, {{"dbo.mssql2rds_cutover_marker", "00000021:00000010:0001"}});
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(m.target_ran("AS copies").empty()) << "dbo.Orders was compared again";
+  const auto asked = m.source_ran("GROUP BY AllocUnitName");
+  ASSERT_EQ(asked.size(), 1u);
+  ASSERT_EQ(r->validation.tables.size(), 1u);
+  EXPECT_TRUE(r->validation.ok());
+  EXPECT_NE(r->validation.tables[0].compared.find("no change to it since 00000020:00000010:0005"), std::string::npos)
+      << r->validation.tables[0].compared;
+  EXPECT_TRUE(m.said("validation: 0 table(s) compared now, 1 equal at an earlier validation"));
+}
+
+TEST_F(CutoverTest, ATableTheSourcesLogNamesSinceItsValidationIsComparedAgain) {
+  journal_equal_validation(m.journal, "00000020:00000010:0005");
+  m.source->on_rows("SELECT MIN([Current LSN])", {"lsn"}, {{"00000001:00000010:0001"}});
+  m.source->on_rows("GROUP BY AllocUnitName", {"unit", "last_lsn"}, {{"dbo.Orders.PK_Orders", "00000020:00000011:0001"}});
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(m.target_ran("AS copies").empty()) << "dbo.Orders changed on the source and was not compared";
+  ASSERT_EQ(r->validation.tables.size(), 1u);
+  EXPECT_TRUE(r->validation.tables[0].compared.empty());
+}
+
+TEST_F(CutoverTest, AnUnreadableSourceLogMeansEveryTableIsComparedWithAWarning) {
+  journal_equal_validation(m.journal, "00000020:00000010:0005");
+  m.source->on_error("SELECT MIN([Current LSN])", Error(ErrorKind::prerequisite, "The SELECT permission was denied on the object 'fn_dblog'"));
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(m.target_ran("AS copies").empty());
+  EXPECT_TRUE(m.said("every table is compared again"));
 }
 
 TEST_F(CutoverTest, RefusedBeforeReplicationIsRunning) {
