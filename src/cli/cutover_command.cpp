@@ -11,17 +11,80 @@
 #include "cli/event_renderer.hpp"
 #include "cli/interrupt_handler.hpp"
 #include "cli/lifecycle_support.hpp"
+#include "core/cutover_plan.hpp"
+#include "core/json_fields.hpp"
 #include "core/plan.hpp"
 #include "migrate/cutover.hpp"
+#include "migrate/schema_comparison.hpp"
+#include "migrate/target_prep_step.hpp"
 #include "migrate/sqlite_journal.hpp"
 
 namespace m2r::cli {
+
+namespace {
+
+// `cutover --dry-run`: what the cutover would do now, from the journal alone (no connection,
+// no AWS call): the task, the objects to turn back on, and what an interrupted cutover finished.
+int print_cutover_plan(const GlobalOptions& g, const MigrationConfig& config, int drain_timeout, double max_latency) {
+  auto journal = SqliteJournal::open(config.journal);
+  if (!journal) return report_error(g, journal.error());
+  auto read = [&](const char* step) { return (*journal)->step(step); };
+  const auto replicate = read(steps::replicate);
+  if (!replicate) return report_error(g, replicate.error());
+  if (!*replicate || (*replicate)->status != StepStatus::done) {
+    return report_error(g, Error(ErrorKind::prerequisite, "replication is not running yet: the run has not reached the DMS task",
+                                 "finish `mssql2rds run` first; `mssql2rds plan` shows the whole migration"));
+  }
+  CutoverPlanInputs in;
+  in.drain_timeout_s = drain_timeout;
+  in.max_latency_s = max_latency;
+  in.schema_queries = schema_comparison_queries();
+  auto arn = string_field((*replicate)->outputs, "task_arn", journal_outputs(steps::replicate));
+  if (!arn) return report_error(g, arn.error());
+  in.task_arn = *arn;
+  const auto prep = read(steps::prepare_target);
+  if (!prep) return report_error(g, prep.error());
+  auto objects = recorded_target_objects(*prep ? (*prep)->outputs : nlohmann::json::object());
+  if (!objects) return report_error(g, objects.error());
+  in.triggers = objects->triggers;
+  in.foreign_keys = objects->foreign_keys;
+  in.identity_tables = objects->identity_tables;
+  const auto cut = read(steps::cutover);
+  if (!cut) return report_error(g, cut.error());
+  std::string state = "no cutover has started yet";
+  if (*cut) {
+    if ((*cut)->status == StepStatus::done) {
+      return report_error(g, Error(ErrorKind::conflict, "cutover already completed",
+                                   "nothing left to do; see `mssql2rds status`"));
+    }
+    const auto& out = (*cut)->outputs;
+    const JsonSource source = journal_outputs(steps::cutover);
+    auto stopped = bool_field_or(out, "task_stopped", false, source);
+    auto done = out.contains("reenabled") ? string_list_field(out, "reenabled", source)
+                                          : Expected<std::vector<std::string>>(std::vector<std::string>{});
+    if (!stopped) return report_error(g, stopped.error());
+    if (!done) return report_error(g, done.error());
+    in.task_stopped_before = *stopped;
+    in.validation_passed_before = *stopped && out.contains("validated_tables") && !out["validated_tables"].is_null();
+    in.reenabled.insert(done->begin(), done->end());
+    state = fmt::format("an earlier cutover is {} after {} attempt(s){}", to_string((*cut)->status), (*cut)->attempts,
+                        *stopped ? "; it stopped the DMS task (if the task runs again, the drain is repeated)" : "");
+  }
+  print_plan(g, cutover_plan(in), "cutover-plan",
+             fmt::format("Cutover plan for migration '{}' (journal {}): {}. Nothing has been changed.", config.name,
+                         config.journal, state),
+             "", {{"journal", config.journal}});
+  return 0;
+}
+
+}  // namespace
 
 std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
   struct State {
     std::string config = "mssql2rds.toml";
     bool yes = false;
     bool force = false;
+    bool dry_run = false;
     int drain_timeout = 600;
     double max_latency = 5;
   };
@@ -29,11 +92,14 @@ std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
   add_config_option(app, st->config);
   app.add_flag("--yes", st->yes, "the application has stopped writing (do not ask)");
   app.add_flag("--force", st->force, "proceed although validation fails");
+  app.add_flag("--dry-run", st->dry_run,
+               "print the cutover's T-SQL and DMS calls, step by step, from the journal; change nothing");
   app.add_option("--drain-timeout", st->drain_timeout, "seconds to wait for CDC to drain")->capture_default_str();
   app.add_option("--max-latency", st->max_latency, "CDC latency (s) that counts as drained")->capture_default_str();
   return [st](const GlobalOptions& g) {
     auto loaded = load(st->config);
     if (!loaded) return report_error(g, loaded.error());
+    if (st->dry_run) return print_cutover_plan(g, loaded->config, st->drain_timeout, st->max_latency);
     if (!st->yes && !confirm("Has the application stopped writing to the source database?")) {
       return report_error(g, Error(ErrorKind::invalid_input, "cutover needs the application stopped",
                                    "stop the writes, then answer y (or pass --yes)"));

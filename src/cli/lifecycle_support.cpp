@@ -77,6 +77,31 @@ void print_validation(const GlobalOptions& g, const ValidationReport& r) {
       std::cout << fmt::format("         ... {} more named with --json\n", t.differences.named.size() - k_printed_differences);
     }
     for (const auto& c : t.left_out_columns) std::cout << fmt::format("         not compared: {}\n", c);
+    if (!t.compared.empty()) std::cout << fmt::format("         not compared again: {}\n", t.compared);
+  }
+}
+
+void print_plan(const GlobalOptions& global, const std::vector<PlannedStep>& plan, const std::string& result,
+                const std::string& heading, const std::string& note, const nlohmann::json& extra) {
+  if (global.style.json) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : plan) {
+      nlohmann::json actions = nlohmann::json::array();
+      for (const auto& a : s.actions) actions.push_back({{"where", a.where}, {"what", a.what}});
+      steps.push_back({{"step", s.name}, {"title", s.title}, {"actions", actions}});
+    }
+    nlohmann::json out = {{"result", result}, {"plan", steps}};
+    if (extra.is_object()) out.update(extra);
+    if (!note.empty()) out["note"] = note;
+    std::cout << out.dump() << std::endl;
+    return;
+  }
+  std::cout << heading << "\n";
+  if (!note.empty()) std::cout << yellow(global.style, "note: ") << note << "\n";
+  int n = 1;
+  for (const auto& s : plan) {
+    std::cout << "\n" << bold(global.style, fmt::format("{}. {}", n++, s.name)) << ": " << s.title << "\n";
+    for (const auto& a : s.actions) std::cout << fmt::format("   [{}] {}\n", a.where, a.what);
   }
 }
 
@@ -97,6 +122,7 @@ nlohmann::json validation_json(const ValidationReport& r) {
                       {"target_rows", t.target ? nlohmann::json(t.target->rows) : nlohmann::json()},
                       {"key_columns", t.key_columns},
                       {"left_out_columns", t.left_out_columns},
+                      {"compared", t.compared.empty() ? std::string("now") : t.compared},
                       {"missing_on_target", t.differences.missing_on_target},
                       {"extra_on_target", t.differences.extra_on_target},
                       {"differing", t.differences.differing},

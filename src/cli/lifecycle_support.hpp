@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "core/config.hpp"
 #include "core/journal.hpp"
+#include "core/plan.hpp"
 #include "core/validation.hpp"
 #include "migrate/connections.hpp"
 
@@ -26,6 +27,11 @@ Expected<Loaded> load(const std::string& path);
 bool confirm(const std::string& question);
 
 std::string duration_of(const StepRecord& step);
+
+// A plan's steps with their statements and calls: numbered text, or `{"result": <result>,
+// "plan": [...]}` with --json (extra keys merged in).
+void print_plan(const GlobalOptions& global, const std::vector<PlannedStep>& plan, const std::string& result,
+                const std::string& heading, const std::string& note, const nlohmann::json& extra);
 
 void print_validation(const GlobalOptions& global, const ValidationReport& report);
 nlohmann::json validation_json(const ValidationReport& report);

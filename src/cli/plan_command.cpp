@@ -8,6 +8,7 @@
 #include "aws/aws_context.hpp"
 #include "aws/dms_client.hpp"
 #include "cli/commands.hpp"
+#include "cli/lifecycle_support.hpp"
 #include "core/plan.hpp"
 #include "migrate/aws_facts.hpp"
 #include "migrate/config_file.hpp"
@@ -47,27 +48,10 @@ std::function<int(const GlobalOptions&)> attach_plan(CLI::App& app) {
       in.source_endpoint_arn = "<ARN of " + config->dms.source_endpoint + ">";
       in.target_endpoint_arn = "<ARN of " + config->dms.target_endpoint + ">";
     }
-    const auto plan = build_plan(in);
-    if (global.style.json) {
-      nlohmann::json j = nlohmann::json::array();
-      for (const auto& s : plan) {
-        nlohmann::json actions = nlohmann::json::array();
-        for (const auto& a : s.actions) actions.push_back({{"where", a.where}, {"what", a.what}});
-        j.push_back({{"step", s.name}, {"title", s.title}, {"actions", actions}});
-      }
-      nlohmann::json out = {{"result", "plan"}, {"plan", j}, {"journal", config->journal}};
-      if (!arn_note.empty()) out["note"] = arn_note;
-      std::cout << out.dump() << std::endl;
-      return 0;
-    }
-    std::cout << fmt::format("Plan for migration '{}' (journal {}). Nothing has been changed.\n", config->name,
-                             config->journal);
-    if (!arn_note.empty()) std::cout << yellow(global.style, "note: ") << arn_note << "\n";
-    int n = 1;
-    for (const auto& s : plan) {
-      std::cout << "\n" << bold(global.style, fmt::format("{}. {}", n++, s.name)) << ": " << s.title << "\n";
-      for (const auto& a : s.actions) std::cout << fmt::format("   [{}] {}\n", a.where, a.what);
-    }
+    print_plan(global, build_plan(in), "plan",
+               fmt::format("Plan for migration '{}' (journal {}). Nothing has been changed.", config->name,
+                           config->journal),
+               arn_note, {{"journal", config->journal}});
     return 0;
   };
 }

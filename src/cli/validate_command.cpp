@@ -1,6 +1,7 @@
 // `mssql2rds validate`: every table compared, source against target.
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -56,8 +57,7 @@ std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app) {
     if (flags->max_differences) v.max_differences = *flags->max_differences;
     std::optional<double> lag;
     bool cutover_done = false;
-    auto journal = open_journal_for_reading(loaded->config.journal);
-    if (journal) {
+    if (auto journal = open_journal_for_reading(loaded->config.journal)) {
       if (auto st = migration_status(loaded->config, **journal, loaded->connections.aws)) {
         lag = st->latency_target_s;
       }
@@ -68,13 +68,26 @@ std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app) {
     ValidationOptions options = validation_options(v);
     options.stop = &interrupts.stop();
     options.events = &renderer;
-    auto report = validate_migration(loaded->connections, loaded->config, options);
+    // Journaled per table, so that cutover compares again only what changed since; a journal
+    // that does not exist yet is not created by a validation.
+    std::unique_ptr<SqliteJournal> record;
+    std::string not_recorded;
+    if (std::filesystem::exists(loaded->config.journal)) {
+      if (auto opened = SqliteJournal::open(loaded->config.journal)) record = std::move(*opened);
+      else not_recorded = "not journaled (" + opened.error().message + "): cutover will compare every table again";
+    }
+    auto report = record ? validate_and_record(loaded->connections, loaded->config, options, *record)
+                         : validate_migration(loaded->connections, loaded->config, options);
     renderer.finish_line();
     if (!report) return report_error(g, report.error());
-    // For the report (`mssql2rds report`): what was compared, when, and what it found.
-    if (journal) {
-      (void)(*journal)->append_event("validate", report_records::validation,
-                                     report_records::validation_data(*report, "validate"));
+    if (!not_recorded.empty()) renderer.emit(Event{.kind = EventKind::warning, .step = "validate", .message = not_recorded});
+    // For the report (`mssql2rds report`): what was compared, when, and what it found; through a
+    // reader's connection when another process holds the journal.
+    const auto result = report_records::validation_data(*report, "validate");
+    if (record) {
+      (void)record->append_event("validate", report_records::validation, result);
+    } else if (auto observer = open_journal_for_reading(loaded->config.journal)) {
+      (void)(*observer)->append_event("validate", report_records::validation, result);
     }
     // After the cutover the DMS task is stopped: what differs now is not replication lag.
     const std::string after_cutover =

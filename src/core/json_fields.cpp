@@ -114,6 +114,11 @@ Expected<std::int64_t> int_field_or(const json& object, std::string_view key, st
   return int_field(object, key, source);
 }
 
+Expected<double> number_field_or(const json& object, std::string_view key, double fallback, const JsonSource& source) {
+  if (absent(find(object, key)) && (object.is_object() || object.is_null())) return fallback;
+  return number_field(object, key, source);
+}
+
 Expected<bool> bool_field_or(const json& object, std::string_view key, bool fallback, const JsonSource& source) {
   if (absent(find(object, key)) && (object.is_object() || object.is_null())) return fallback;
   return bool_field(object, key, source);

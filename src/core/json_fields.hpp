@@ -45,6 +45,8 @@ Expected<std::string> string_field_or(const nlohmann::json& object, std::string_
                                       const JsonSource& source);
 Expected<std::int64_t> int_field_or(const nlohmann::json& object, std::string_view key, std::int64_t fallback,
                                     const JsonSource& source);
+Expected<double> number_field_or(const nlohmann::json& object, std::string_view key, double fallback,
+                                 const JsonSource& source);
 Expected<bool> bool_field_or(const nlohmann::json& object, std::string_view key, bool fallback,
                              const JsonSource& source);
 Expected<nlohmann::json> object_field_or(const nlohmann::json& object, std::string_view key,

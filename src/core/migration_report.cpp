@@ -26,6 +26,7 @@ nlohmann::json validation_data(const ValidationReport& report, const std::string
     tables.push_back({{"table", t.table},
                       {"matches", t.matches},
                       {"method", t.method},
+                      {"compared", t.compared},
                       {"source_rows", t.source ? nlohmann::json(t.source->rows) : nlohmann::json()},
                       {"target_rows", t.target ? nlohmann::json(t.target->rows) : nlohmann::json()},
                       {"key_columns", t.key_columns},
@@ -132,7 +133,10 @@ void add_cutover_parts(const StepRecord& cut, std::vector<ReportStep>& out) {
       {"validation_seconds", "cutover: validation", "validation, source against target"},
       {"reenable_seconds", "cutover: re-enabling", "triggers and constraints back on, identities reseeded"},
   };
-  std::optional<TimePoint> at = cut.started_at;
+  // A resumed cutover did its first parts in an earlier attempt: their durations are known,
+  // their moments are not (the step's start is the last attempt's).
+  const bool timed = cut.attempts <= 1 && cut.started_at.has_value();
+  TimePoint at = timed ? *cut.started_at : TimePoint{};
   for (const auto& p : parts) {
     const auto secs = number_of(cut.outputs, p.key);
     if (!secs) break;  // later parts have not happened (or were not recorded) yet
@@ -145,10 +149,10 @@ void add_cutover_parts(const StepRecord& cut, std::vector<ReportStep>& out) {
     r.status = "done";
     r.seconds = *secs;
     r.part = true;
-    if (at) {
-      r.started_at = *at;
-      r.finished_at = *at + std::chrono::duration_cast<TimePoint::duration>(std::chrono::duration<double>(*secs));
-      at = r.finished_at;
+    if (timed) {
+      r.started_at = at;
+      at += std::chrono::duration_cast<TimePoint::duration>(std::chrono::duration<double>(*secs));
+      r.finished_at = at;
     }
     out.push_back(r);
   }
@@ -252,6 +256,7 @@ ReportValidation validation_of(const JournalEvent& e) {
     r.table = text_of(t, "table");
     r.matches = flag_of(t, "matches");
     r.method = text_of(t, "method");
+    r.compared = text_of(t, "compared");
     r.source_rows = integer_of(t, "source_rows");
     r.target_rows = integer_of(t, "target_rows");
     r.key_columns = texts_of(t, "key_columns");
@@ -443,6 +448,7 @@ nlohmann::json to_json(const MigrationReport& r) {
       tables.push_back({{"table", t.table},
                         {"matches", t.matches},
                         {"method", t.method},
+                        {"compared", t.compared},
                         {"source_rows", opt(t.source_rows)},
                         {"target_rows", opt(t.target_rows)},
                         {"key_columns", t.key_columns},

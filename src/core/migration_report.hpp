@@ -95,6 +95,7 @@ struct ReportValidatedTable {
   std::string table;
   bool matches = false;
   std::string method;  // what was compared: "key (id)", "row multiset (no key)"
+  std::string compared;  // empty: compared in that run; else when and why an earlier comparison stands
   std::optional<std::int64_t> source_rows;
   std::optional<std::int64_t> target_rows;
   std::vector<std::string> key_columns;

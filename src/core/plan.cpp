@@ -14,7 +14,9 @@ namespace {
 // Validation as it runs (docs/architecture.md "Validation"), shown for a table keyed by an int
 // <key> with one nvarchar(max) <column>: each table is walked in key order in chunks and each
 // chunk's row count and hash of its ordered row hashes compared on both sides.
-std::string validation_example() {
+}  // namespace
+
+std::string validation_plan_text() {
   const ColumnInfo key{"<key>", "int", 4, 10, 0, false, false};
   const ColumnInfo column{"<column>", "nvarchar", -1, 0, 0, true, false};
   const KeysetQueries q({"<schema>", "<table>"}, {key}, row_hash_plan({key, column}));
@@ -22,8 +24,6 @@ std::string validation_example() {
          q.key_at(KeyRange{KeyValues{"?"}, std::nullopt}, 5000).sql + "; " + q.digest(KeyRange{KeyValues{"?"}, KeyValues{"?"}}).sql +
          "; a differing chunk is bisected down to its rows: " + q.row_hashes(KeyRange{KeyValues{"?"}, KeyValues{"?"}}).sql;
 }
-
-}  // namespace
 
 const std::vector<std::string>& run_step_order() {
   static const std::vector<std::string> order = {steps::backup,  steps::capture_lsn,    steps::upload,
@@ -137,7 +137,7 @@ std::vector<PlannedStep> build_plan(const PlanInputs& in) {
                    {"DMS", "DescribeTableStatistics + CloudWatch CDCLatencySource/CDCLatencyTarget  (progress; the "
                            "drain itself when the marker's table is missing)"},
                    {"DMS", "StopReplicationTask"},
-                   {"source+target", validation_example()},
+                   {"source+target", validation_plan_text()},
                    {"target", "ALTER TABLE ... ENABLE TRIGGER ...; ALTER TABLE ... WITH CHECK CHECK CONSTRAINT ..."},
                    {"target", "DBCC CHECKIDENT (N'<table>', RESEED)  (each table with an identity column)"}}});
   return plan;

@@ -63,4 +63,7 @@ struct PlanInputs {
 
 std::vector<PlannedStep> build_plan(const PlanInputs& inputs);
 
+// How validation runs, as statements with placeholders (docs/architecture.md "Validation").
+std::string validation_plan_text();
+
 }  // namespace m2r

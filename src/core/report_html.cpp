@@ -236,7 +236,9 @@ void validation_html(std::string& out, const MigrationReport& r) {
     out += fmt::format("<tr class=\"validated\" data-table=\"{}\"><td>{}</td><td class=\"{}\">{}</td><td>{}</td>"
                        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>\n",
                        html_escape(t.table), html_escape(t.table), t.matches ? "ok" : "diff",
-                       t.matches ? "equal" : "differs", html_escape(t.method), rows(t.source_rows),
+                       t.matches ? "equal" : "differs",
+                       html_escape(t.method) + (t.compared.empty() ? "" : "; " + html_escape(t.compared)),
+                       rows(t.source_rows),
                        rows(t.target_rows), left_out, diff);
   }
   out += "</table>\n";

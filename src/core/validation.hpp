@@ -26,6 +26,7 @@ struct TableComparison {
   std::string method;   // "key (id)" / "unique index (a, b)" / "row multiset (no key)"
   std::vector<std::string> key_columns;      // the columns a named difference's key values belong to
   std::vector<std::string> left_out_columns; // "col (reason)": not compared (rowversion)
+  std::string compared;  // empty: compared in this run; else when and why an earlier comparison stands
   TableDifferences differences;
 };
 

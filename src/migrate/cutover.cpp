@@ -1,6 +1,8 @@
 #include "migrate/cutover.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -126,8 +128,78 @@ Expected<void> drain_by_statistics(const Drain& d) {
   }
 }
 
+// A validation that passed, as the cutover's journal keeps it: after the task stopped nothing
+// else writes to the target, so a resumed cutover reports it instead of comparing again.
+nlohmann::json passed_validation_record(const ValidationReport& v) {
+  auto tables = nlohmann::json::array();
+  for (const auto& t : v.tables) {
+    tables.push_back({{"table", t.table},
+                      {"rows", t.source ? t.source->rows : 0},
+                      {"method", t.method},
+                      {"left_out_columns", t.left_out_columns}});
+  }
+  return tables;
+}
+
+Expected<ValidationReport> passed_validation_from_record(const nlohmann::json& tables) {
+  const JsonSource source = journal_outputs(steps::cutover);
+  if (!tables.is_array()) {
+    return fail(ErrorKind::journal_damaged, source.what + ": \"validated_tables\" should be an array", source.fix);
+  }
+  ValidationReport v;
+  for (const auto& t : tables) {
+    TableComparison c;
+    c.table = M2R_TRY(string_field(t, "table", source));
+    const auto rows = M2R_TRY(int_field(t, "rows", source));
+    c.source = TableFingerprint{c.table, rows, {}};
+    c.target = TableFingerprint{c.table, rows, {}};
+    c.matches = true;
+    c.method = t.value("method", std::string());
+    if (t.contains("left_out_columns") && t["left_out_columns"].is_array()) {
+      for (const auto& col : t["left_out_columns"]) {
+        if (col.is_string()) c.left_out_columns.push_back(col.get<std::string>());
+      }
+    }
+    v.tables.push_back(std::move(c));
+  }
+  return v;
+}
+
+// What earlier attempts of this cutover journaled, read with checks (a hand-edited journal is a
+// named error, not an exception).
+struct PriorCutover {
+  std::optional<std::int64_t> writes_stopped_at;  // epoch seconds
+  double drain_s = 0, stop_s = 0, validation_s = 0, reenable_s = 0;
+  bool drain_proven_by_marker = false;
+  std::optional<nlohmann::json> validated_tables;  // set when a validation passed after the stop
+  std::set<std::string> reenabled;
+};
+
+Expected<PriorCutover> read_prior(const nlohmann::json& out) {
+  const JsonSource source = journal_outputs(steps::cutover);
+  PriorCutover p;
+  if (out.contains("writes_stopped_at")) p.writes_stopped_at = M2R_TRY(int_field(out, "writes_stopped_at", source));
+  p.drain_s = M2R_TRY(number_field_or(out, "drain_seconds", 0, source));
+  p.stop_s = M2R_TRY(number_field_or(out, "stop_seconds", 0, source));
+  p.validation_s = M2R_TRY(number_field_or(out, "validation_seconds", 0, source));
+  p.reenable_s = M2R_TRY(number_field_or(out, "reenable_seconds", 0, source));
+  p.drain_proven_by_marker = M2R_TRY(bool_field_or(out, "drain_proven_by_marker", false, source));
+  if (out.contains("validated_tables") && !out["validated_tables"].is_null()) p.validated_tables = out["validated_tables"];
+  if (out.contains("reenabled")) {
+    for (auto& k : M2R_TRY(string_list_field(out, "reenabled", source))) p.reenabled.insert(std::move(k));
+  }
+  return p;
+}
+
+double seconds_since(std::chrono::system_clock::time_point from, aws::Clock& clock) {
+  return std::chrono::duration<double>(clock.now() - from).count();
+}
+
 }  // namespace
 
+// Every part is journaled as it finishes, so a cutover killed anywhere and run again continues:
+// a stopped task is not drained again, a validation that passed is not repeated, and each
+// trigger, foreign key and identity is turned back on exactly once.
 Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connections& conn, Journal& journal,
                                           EventSink& events, const CutoverOptions& options) {
   const auto* aws = M2R_TRY(need_aws(conn));
@@ -141,21 +213,36 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
   if (record && record->status == StepStatus::done) {
     return fail(ErrorKind::conflict, "cutover already completed", "nothing left to do; see `mssql2rds status`");
   }
-  M2R_TRY(journal.begin_step(steps::cutover, {{"writes_stopped_at", std::chrono::duration_cast<std::chrono::seconds>(
-                                                  options.writes_stopped_at.time_since_epoch()).count()}}));
+  const auto prior = M2R_TRY(read_prior(record ? record->outputs : nlohmann::json::object()));
+  auto& clock = *conn.clock;
+  aws::DmsClient dms(*aws);
+  auto task = dms.describe_replication_task(arn);
+  if (!task) return tl::unexpected(task.error());
+  // Once an earlier attempt drained and stopped the task, the writes have stayed stopped since
+  // (or they would be lost): the downtime counts from that attempt's moment, and its drain and
+  // stop times stand. (It may have been killed before it could journal the stop.)
+  const bool resumed_after_stop = task->status != "running" && prior.writes_stopped_at.has_value();
+  auto writes_stopped_at = options.writes_stopped_at;
+  if (resumed_after_stop && prior.writes_stopped_at) {
+    writes_stopped_at = std::chrono::system_clock::time_point(std::chrono::seconds(*prior.writes_stopped_at));
+  }
+  const auto stopped_epoch = std::chrono::duration_cast<std::chrono::seconds>(writes_stopped_at.time_since_epoch()).count();
+  M2R_TRY(journal.begin_step(steps::cutover, {{"writes_stopped_at", stopped_epoch}}));
   auto failed = [&](const Error& e) -> tl::unexpected<Error> {
     (void)journal.fail_step(steps::cutover, e.message);
     return tl::unexpected(e);
   };
-  aws::DmsClient dms(*aws);
   CutoverReport report;
 
-  // 1. Drain: latency at or under the threshold and no new changes between two reads.
-  auto& clock = *conn.clock;
+  // 1. Drain to the marker (or, without its table, by statistics), then stop the task.
   const auto drain_start = clock.now();
-  auto task = dms.describe_replication_task(arn);
-  if (!task) return failed(task.error());
   if (task->status == "running") {
+    if (auto r = journal.record_outputs(steps::cutover, {{"writes_stopped_at", stopped_epoch},
+                                                         {"task_stopped", false},
+                                                         {"validated_tables", nullptr}});
+        !r) {
+      return failed(r.error());
+    }
     auto src = conn.source();
     if (!src) return failed(src.error());
     auto tgt = conn.target(config.target.database);
@@ -169,7 +256,9 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
     const auto drained =
         report.drain_proven_by_marker ? drain_to_marker(drain, **src, **tgt, journal) : drain_by_statistics(drain);
     if (!drained) return failed(drained.error());
-    report.drain_s = std::chrono::duration<double>(clock.now() - drain_start).count();
+    report.drain_s = seconds_since(drain_start, clock);
+    (void)journal.record_outputs(steps::cutover, {{"drain_seconds", report.drain_s},
+                                                  {"drain_proven_by_marker", report.drain_proven_by_marker}});
     events.emit(info_event("cutover", fmt::format("drained in {:.1f}s{}; stopping the DMS task", report.drain_s,
                                                   report.drain_proven_by_marker ? " (the marker arrived)" : "")));
     if (auto stopped = dms.stop_replication_task(arn); !stopped) return failed(stopped.error());
@@ -183,6 +272,7 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
     }
   } else if (task->status == "stopping") {
     // An interrupted cutover asked DMS to stop the task: wait for it, as the first attempt would have.
+    events.emit(info_event("cutover", "the DMS task is stopping (an earlier cutover asked it to): waiting"));
     if (auto w = wait_for_task(dms, arn, {"stopped"}, std::chrono::seconds(300), std::chrono::milliseconds(1000),
                                clock, options.stop);
         !w) {
@@ -193,40 +283,81 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
                                            : Error(ErrorKind::prerequisite, "the DMS task is " + task->status,
                                                    "wait until it is running, then run cutover again"));
   }
-  const auto stopped_at = clock.now();
-  report.stop_s = std::chrono::duration<double>(stopped_at - drain_start).count() - report.drain_s;
-  (void)journal.record_outputs(steps::cutover, {{"task_stopped", true},
-                                                {"drain_seconds", report.drain_s},
-                                                {"stop_seconds", report.stop_s},
-                                                {"drain_proven_by_marker", report.drain_proven_by_marker}});
-
-  // 2. Validate.
-  auto validation = validate_migration(conn, config);
-  report.validation_s = std::chrono::duration<double>(clock.now() - stopped_at).count();
-  if (!validation) return failed(validation.error());
-  (void)journal.append_event(steps::cutover, report_records::validation,
-                             report_records::validation_data(*validation, "cutover"));
-  report.validation = *validation;
-  if (!validation->ok() && !options.force) {
-    std::string names;
-    for (const auto& t : validation->tables) {
-      if (!t.matches) names += (names.empty() ? "" : "; ") + t.table + ": " + t.problem;
-    }
-    return failed(Error(ErrorKind::integrity, "validation failed, cutover refused: " + names,
-                        "investigate the tables named; `mssql2rds cutover --force` proceeds anyway (the DMS task "
-                        "stays stopped)"));
+  if (task->status == "running") {
+    report.stop_s = seconds_since(drain_start, clock) - report.drain_s;
+  } else {
+    // Stopped before this attempt: the drain happened in an earlier one (its figures, if it
+    // lived to record them; a task stopped by hand has none).
+    report.drain_s = prior.drain_s;
+    report.drain_proven_by_marker = prior.drain_proven_by_marker;
+    report.stop_s = prior.stop_s + seconds_since(drain_start, clock);
+    events.emit(info_event("cutover", "the DMS task is stopped: continuing an earlier cutover"));
+  }
+  if (auto r = journal.record_outputs(steps::cutover, {{"writes_stopped_at", stopped_epoch},
+                                                       {"task_stopped", true},
+                                                       {"drain_seconds", report.drain_s},
+                                                       {"stop_seconds", report.stop_s},
+                                                       {"drain_proven_by_marker", report.drain_proven_by_marker}});
+      !r) {
+    return failed(r.error());
   }
 
-  // 3. Triggers and constraints back on, identities reseeded.
+  // 2. Validate, unless an earlier attempt's validation passed after the task stopped.
+  const auto validation_start = clock.now();
+  if (resumed_after_stop && prior.validated_tables) {
+    auto v = passed_validation_from_record(*prior.validated_tables);
+    if (!v) return failed(v.error());
+    report.validation = *v;
+    report.validation_s = prior.validation_s;
+    events.emit(info_event("cutover", fmt::format("validation passed in the earlier attempt ({} tables equal); not "
+                                                  "repeated: nothing has written to the target since",
+                                                  v->tables.size())));
+  } else {
+    events.emit(info_event("cutover", "validating every table, source against target (the task is stopped)"));
+    auto validation_opts = validation_options(config.validate);
+    validation_opts.stop = options.stop;
+    auto validation = revalidate_changed(conn, config, validation_opts, journal, events);
+    report.validation_s = seconds_since(validation_start, clock);
+    if (!validation) return failed(validation.error());
+    (void)journal.append_event(steps::cutover, report_records::validation,
+                               report_records::validation_data(*validation, "cutover"));
+    report.validation = *validation;
+    if (!validation->ok() && !options.force) {
+      std::string names;
+      for (const auto& t : validation->tables) {
+        if (!t.matches) names += (names.empty() ? "" : "; ") + t.table + ": " + t.problem;
+      }
+      return failed(Error(ErrorKind::integrity, "validation failed, cutover refused: " + names,
+                          "investigate the tables named; `mssql2rds cutover --force` proceeds anyway (the DMS task "
+                          "stays stopped)"));
+    }
+    if (validation->ok()) {
+      if (auto r = journal.record_outputs(steps::cutover, {{"validated_tables", passed_validation_record(*validation)},
+                                                           {"validation_seconds", report.validation_s}});
+          !r) {
+        return failed(r.error());
+      }
+    }
+  }
+
+  // 3. Triggers and constraints back on, identities reseeded: each exactly once.
   const auto prep = M2R_TRY(journal.step(steps::prepare_target));
   const auto reenable_start = clock.now();
   auto tgt = conn.target(config.target.database);
   if (!tgt) return failed(tgt.error());
-  if (auto restored = restore_target_objects(**tgt, prep ? prep->outputs : nlohmann::json::object(), events); !restored) {
+  ReenableProgress progress;
+  progress.done = prior.reenabled;
+  const double reenable_before = prior.reenable_s;
+  progress.record = [&](const std::set<std::string>& done) -> Expected<void> {
+    return journal.record_outputs(steps::cutover,
+                                  {{"reenabled", done}, {"reenable_seconds", reenable_before + seconds_since(reenable_start, clock)}});
+  };
+  if (auto restored = restore_target_objects(**tgt, prep ? prep->outputs : nlohmann::json::object(), events, progress);
+      !restored) {
     return failed(restored.error());
   }
-  report.reenable_s = std::chrono::duration<double>(clock.now() - reenable_start).count();
-  report.downtime_s = std::chrono::duration<double>(clock.now() - options.writes_stopped_at).count();
+  report.reenable_s = reenable_before + seconds_since(reenable_start, clock);
+  report.downtime_s = std::chrono::duration<double>(clock.now() - writes_stopped_at).count();
 
   // 4. The schema beyond rows, as on the source (the target already takes writes: a gap is
   // reported for the DBA to fix, not a reason to undo the cutover).
@@ -243,7 +374,7 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
   M2R_TRY(journal.finish_step(steps::cutover, {{"downtime_seconds", report.downtime_s},
                                                {"validation_seconds", report.validation_s},
                                                {"reenable_seconds", report.reenable_s},
-                                               {"validation_mismatches", validation->mismatches},
+                                               {"validation_mismatches", report.validation.mismatches},
                                                {"schema_ok", report.schema.ok()}}));
   return report;
 }

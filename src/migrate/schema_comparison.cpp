@@ -20,6 +20,12 @@ constexpr const char* k_untrusted_foreign_keys =
     "SELECT s.name + N'.' + f.name AS name FROM sys.foreign_keys f JOIN sys.schemas s ON s.schema_id = f.schema_id "
     "WHERE f.is_disabled = 1 OR f.is_not_trusted = 1";
 
+}  // namespace
+
+std::vector<std::string> schema_comparison_queries() { return {k_objects, k_disabled_triggers, k_untrusted_foreign_keys}; }
+
+namespace {
+
 Expected<std::set<std::string>> names(mssql::SqlSession& db, const char* sql, bool with_type) {
   const auto result = M2R_TRY(db.query(sql));
   std::set<std::string> out;

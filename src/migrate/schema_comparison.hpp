@@ -20,6 +20,9 @@ struct SchemaComparison {
   std::string summary() const;
 };
 
+// The statements compare_schemas runs on each side, for `cutover --dry-run`.
+std::vector<std::string> schema_comparison_queries();
+
 Expected<SchemaComparison> compare_schemas(mssql::SqlSession& source, mssql::SqlSession& target);
 
 }  // namespace m2r

@@ -399,8 +399,11 @@ Expected<ValidationReport> validate_databases(mssql::SqlSession& source, mssql::
   std::vector<TableFingerprint> only_source, only_target;
   std::vector<std::string> both;
   for (const auto& [name, table] : s.tables) {
-    if (t.tables.count(name)) both.push_back(name);
-    else only_source.push_back(TableFingerprint{name, 0, ""});
+    if (t.tables.count(name)) {
+      if (!options.skip_tables.count(name)) both.push_back(name);
+    } else {
+      only_source.push_back(TableFingerprint{name, 0, ""});
+    }
   }
   for (const auto& [name, table] : t.tables) {
     if (!s.tables.count(name)) only_target.push_back(TableFingerprint{name, 0, ""});

@@ -2,6 +2,8 @@
 // Every user table compared, source against target, by row hashes per key range
 // (core/row_hash.hpp, core/range_compare.hpp; docs/architecture.md "Validation").
 #include <chrono>
+#include <set>
+#include <string>
 
 #include "aws/clock.hpp"
 #include "core/events.hpp"
@@ -23,6 +25,10 @@ struct ValidationOptions {
   EventSink* events = nullptr;   // a progress event per chunk, step "validate"
   aws::Clock* clock = nullptr;   // the throttle's sleeps; the system clock when null
   const StopSignal* stop = nullptr;
+  // Tables (schema.table) not compared in this run: an earlier comparison stands for them
+  // (cutover's revalidation of what changed). Tables present on one side only are reported
+  // whatever it holds.
+  std::set<std::string> skip_tables;
 };
 
 // With `options.stop`: a stop cancels the statement in flight and ends with ErrorKind::interrupted

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/json_fields.hpp"
+#include "core/cutover_plan.hpp"
 #include "core/plan.hpp"
 #include "core/tsql.hpp"
 
@@ -24,10 +25,7 @@ Expected<nlohmann::json> list_objects(mssql::SqlSession& db, const std::string& 
 
 // One trigger, foreign key or identity table as the journal records it, read with checks: a
 // record edited by hand is a named error, not an exception.
-struct RecordedObject {
-  tsql::TableName table;
-  std::string name;  // empty for identity tables
-};
+using RecordedObject = TargetObject;
 
 Expected<std::vector<RecordedObject>> recorded_objects(const nlohmann::json& record, const char* key, bool named) {
   const JsonSource source = journal_outputs(steps::prepare_target);
@@ -85,24 +83,60 @@ Expected<nlohmann::json> run_target_prep_step(StepContext& ctx, mssql::SqlSessio
                         {"identity_tables", p.value("identity_tables", nlohmann::json::array())}};  // checked above
 }
 
-Expected<void> restore_target_objects(mssql::SqlSession& db, const nlohmann::json& prep, EventSink& events) {
-  const auto triggers = M2R_TRY(recorded_objects(prep, "triggers", true));
-  const auto fks = M2R_TRY(recorded_objects(prep, "foreign_keys", true));
-  const auto identity = M2R_TRY(recorded_objects(prep, "identity_tables", false));
-  for (const auto& t : triggers) M2R_TRY(db.execute(tsql::enable_trigger(t.table, t.name)));
-  for (const auto& fk : fks) {
-    auto checked = db.execute(tsql::check_constraint(fk.table, fk.name));
-    if (!checked) {
-      return fail(ErrorKind::integrity,
-                  fmt::format("foreign key {} on {}.{} does not hold on the target: {}", fk.name, fk.table.schema,
-                              fk.table.name, checked.error().message),
-                  "find the orphaned rows on the target, fix them, and run `mssql2rds cutover` again");
+Expected<PreparedObjects> recorded_target_objects(const nlohmann::json& prep) {
+  PreparedObjects o;
+  o.triggers = M2R_TRY(recorded_objects(prep, "triggers", true));
+  o.foreign_keys = M2R_TRY(recorded_objects(prep, "foreign_keys", true));
+  o.identity_tables = M2R_TRY(recorded_objects(prep, "identity_tables", false));
+  return o;
+}
+
+Expected<void> restore_target_objects(mssql::SqlSession& db, const nlohmann::json& prep, EventSink& events,
+                                      ReenableProgress& progress) {
+  const auto objects = M2R_TRY(recorded_target_objects(prep));
+  const auto& triggers = objects.triggers;
+  const auto& fks = objects.foreign_keys;
+  const auto& identity = objects.identity_tables;
+  int skipped = 0;
+  // Runs one object's statement unless an earlier attempt finished it, then records it.
+  auto once = [&](const std::string& key, const std::function<Expected<void>()>& act) -> Expected<void> {
+    if (progress.done.count(key)) {
+      ++skipped;
+      return {};
     }
+    M2R_TRY(act());
+    progress.done.insert(key);
+    if (progress.record) M2R_TRY(progress.record(progress.done));
+    say(events, "cutover", key + ": done");
+    return {};
+  };
+  for (const auto& t : triggers) {
+    M2R_TRY(once(reenable_keys::trigger(t), [&]() -> Expected<void> {
+      M2R_TRY(db.execute(tsql::enable_trigger(t.table, t.name)));
+      return {};
+    }));
   }
-  for (const auto& t : identity) M2R_TRY(db.execute(tsql::reseed_identity(t.table)));
+  for (const auto& fk : fks) {
+    M2R_TRY(once(reenable_keys::foreign_key(fk), [&]() -> Expected<void> {
+      if (auto checked = db.execute(tsql::check_constraint(fk.table, fk.name)); !checked) {
+        return fail(ErrorKind::integrity,
+                    fmt::format("foreign key {} on {}.{} does not hold on the target: {}", fk.name, fk.table.schema,
+                                fk.table.name, checked.error().message),
+                    "find the orphaned rows on the target, fix them, and run `mssql2rds cutover` again");
+      }
+      return {};
+    }));
+  }
+  for (const auto& t : identity) {
+    M2R_TRY(once(reenable_keys::identity(t), [&]() -> Expected<void> {
+      M2R_TRY(db.execute(tsql::reseed_identity(t.table)));
+      return {};
+    }));
+  }
   say(events, "cutover",
-      fmt::format("re-enabled {} trigger(s), {} foreign key(s) WITH CHECK; reseeded {} identity column(s)",
-                  triggers.size(), fks.size(), identity.size()));
+      fmt::format("re-enabled {} trigger(s), {} foreign key(s) WITH CHECK; reseeded {} identity column(s){}",
+                  triggers.size(), fks.size(), identity.size(),
+                  skipped ? fmt::format(" ({} of them by the interrupted cutover before)", skipped) : std::string()));
   return {};
 }
 

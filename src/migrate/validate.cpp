@@ -1,5 +1,11 @@
 #include "migrate/validate.hpp"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "migrate/validation_history.hpp"
+
 namespace m2r {
 
 ValidationOptions validation_options(const ValidateConfig& config) {
@@ -25,6 +31,52 @@ Expected<ValidationReport> validate_migration(Connections& connections, const Mi
   auto tgt = M2R_TRY(connections.target(config.target.database));
   if (!options.clock) options.clock = connections.clock.get();
   return validate_databases(*src, *tgt, options);
+}
+
+Expected<ValidationReport> validate_and_record(Connections& connections, const MigrationConfig& config,
+                                               ValidationOptions options, Journal& journal) {
+  auto src = M2R_TRY(connections.source());
+  auto tgt = M2R_TRY(connections.target(config.target.database));
+  if (!options.clock) options.clock = connections.clock.get();
+  // Read before the first table: every change after it is in the log after it.
+  const auto position = source_log_position(*src);
+  auto report = M2R_TRY(validate_databases(*src, *tgt, options));
+  M2R_TRY(record_validation(journal, report, position ? *position : std::string()));
+  return report;
+}
+
+Expected<ValidationReport> revalidate_changed(Connections& connections, const MigrationConfig& config,
+                                              ValidationOptions options, Journal& journal, EventSink& events) {
+  auto src = M2R_TRY(connections.source());
+  auto tgt = M2R_TRY(connections.target(config.target.database));
+  if (!options.clock) options.clock = connections.clock.get();
+  const auto last = M2R_TRY(last_validations(journal));
+  RevalidationPlan plan;
+  if (const auto since = oldest_position(last); !since.empty()) {
+    std::vector<std::string> tables;
+    for (const auto& [name, v] : last) tables.push_back(name);
+    auto log = source_log_changes_since(*src, since);
+    if (!log) {
+      events.emit(Event{.kind = EventKind::warning, .step = "cutover",
+                        .message = "the source's log could not be read (" + log.error().message +
+                                   "): every table is compared again"});
+    }
+    plan = plan_revalidation(tables, last, log ? std::optional<LogChanges>(*log) : std::nullopt);
+  }
+  for (const auto& t : plan.reused) options.skip_tables.insert(t.table);
+  auto report = M2R_TRY(validate_databases(*src, *tgt, options));
+  const std::size_t compared_now = report.tables.size();
+  for (auto& reused : plan.reused) {
+    const bool reported = std::any_of(report.tables.begin(), report.tables.end(),
+                                      [&](const TableComparison& t) { return t.table == reused.table; });
+    if (!reported) report.tables.push_back(std::move(reused));
+  }
+  std::sort(report.tables.begin(), report.tables.end(),
+            [](const TableComparison& a, const TableComparison& b) { return a.table < b.table; });
+  events.emit(info_event("cutover", fmt::format("validation: {} table(s) compared now, {} equal at an earlier "
+                                                "validation and unchanged since by the source's log",
+                                                compared_now, report.tables.size() - compared_now)));
+  return report;
 }
 
 }  // namespace m2r

@@ -92,6 +92,19 @@ TEST(MigrationReportTest, TimelineListsEveryStepInOrderWithItsDurationAndTheCuto
   EXPECT_EQ(r.state, "cut over: the target is ready and the DMS task is stopped");
 }
 
+TEST(MigrationReportTest, AResumedCutoversPartsHaveTheirDurationsButNoMoments) {
+  // Given a cutover that ran twice (the drain in the first attempt), the parts should keep their
+  // durations and not claim to have started at the second attempt's start.
+  auto records = migrated();
+  records.back().attempts = 2;
+  const auto r = build_migration_report(meta(), records, {});
+  const auto* drain = row(r, "cutover: drain");
+  ASSERT_TRUE(drain && drain->seconds);
+  EXPECT_DOUBLE_EQ(*drain->seconds, 8);
+  EXPECT_FALSE(drain->started_at);
+  EXPECT_FALSE(row(r, "cutover: re-enabling")->finished_at);
+}
+
 TEST(MigrationReportTest, ThroughputIsTheJournaledBytesOverEachStepsDuration) {
   const auto r = build_migration_report(meta(), migrated(), {});
   ASSERT_EQ(r.throughput.size(), 3u);
@@ -232,6 +245,7 @@ TEST(MigrationReportTest, ValidationResultsPerTableWithWhatWasComparedAndWhen) {
   orders.target->rows = 50000;
   orders.differences = {};
   orders.left_out_columns = {"rv (rowversion: the target generates its own)"};
+  orders.compared = "equal at the validation of 2026-12-02T15:05:00Z, unchanged since by the source's log";
   second.tables.push_back(orders);
   const std::vector<JournalEvent> events = {
       event(1, 300, "validate", report_records::validation, report_records::validation_data(first, "validate")),
@@ -254,6 +268,9 @@ TEST(MigrationReportTest, ValidationResultsPerTableWithWhatWasComparedAndWhen) {
   EXPECT_EQ(latest.run_by, "cutover");
   EXPECT_EQ(latest.at, at(515));
   EXPECT_TRUE(latest.ok);
+  EXPECT_TRUE(t0.compared.empty());
+  EXPECT_EQ(latest.tables[0].compared,
+            "equal at the validation of 2026-12-02T15:05:00Z, unchanged since by the source's log");
   EXPECT_EQ(latest.tables[0].left_out_columns,
             std::vector<std::string>{"rv (rowversion: the target generates its own)"});
 }

@@ -96,7 +96,8 @@ TEST(ReportHtmlTest, EveryStringFromTheJournalIsEscaped) {
   ReportStep failed{.name = "upload", .title = "upload", .status = "failed", .error = "<script>alert(1)</script>"};
   r.timeline.push_back(failed);
   ReportValidation v{.at = at(1), .run_by = "validate", .ok = false, .mismatches = 1};
-  v.tables.push_back({.table = "dbo.a<b>", .matches = false, .method = "key (\"id\")", .problem = "x & y"});
+  v.tables.push_back({.table = "dbo.a<b>", .matches = false, .method = "key (\"id\")", .compared = "at <then>",
+                      .problem = "x & y"});
   r.validations.push_back(v);
   r.warnings.push_back({at(2), "backup", "<img src=x onerror=alert(1)>"});
   r.lag.push_back({at(3), 1.0, 2.0, "<b>status</b>"});
@@ -106,7 +107,7 @@ TEST(ReportHtmlTest, EveryStringFromTheJournalIsEscaped) {
   EXPECT_EQ(html.find("<b>status"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
   EXPECT_NE(html.find("data-table=\"dbo.a&lt;b&gt;\"><td>dbo.a&lt;b&gt;</td>"), std::string::npos);
-  EXPECT_NE(html.find("key (&quot;id&quot;)"), std::string::npos);
+  EXPECT_NE(html.find("key (&quot;id&quot;); at &lt;then&gt;"), std::string::npos);
   EXPECT_NE(html.find("x &amp; y"), std::string::npos);
   EXPECT_NE(html.find("<title>mssql2rds report: sales&lt;1&gt;</title>"), std::string::npos);
 }

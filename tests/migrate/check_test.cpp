@@ -167,9 +167,9 @@ TEST_F(CheckTest, WithoutCredentialsEveryAwsCheckFailsSayingSo) {
 
 TEST_F(CheckTest, FixRunsExactlyThePublicationAndCdcStatementsNeeded) {
   // Given a database neither published nor CDC-enabled, `check --fix` should publish the
-  // database, add the publication named after DB_ID and dbo.Orders as its article, enable
-  // MS-CDC and track dbo.AuditLog (no primary key), in that order, announcing each, and the
-  // re-read facts should then pass.
+  // database, add the publication named after DB_ID with dbo.Orders and the cutover marker's
+  // table as its articles, enable MS-CDC and track dbo.AuditLog (no primary key), in that
+  // order, announcing each, and the re-read facts should then pass.
   m.source = std::make_shared<mssql::FakeSqlSession>();
   script_database_state(*m.source, {.published = false, .cdc = false});
   script_database_state(*m.source, {});
@@ -182,14 +182,52 @@ TEST_F(CheckTest, FixRunsExactlyThePublicationAndCdcStatementsNeeded) {
   }
   const auto results = check({.fix_source = true});
   const auto ran = m.source_ran("EXEC");
-  ASSERT_EQ(ran.size(), 5u) << ::testing::PrintToString(ran);
+  ASSERT_EQ(ran.size(), 6u) << ::testing::PrintToString(ran);
   EXPECT_NE(ran[0].find("sp_replicationdboption @dbname = N'Sales', @optname = N'publish'"), std::string::npos) << ran[0];
   EXPECT_NE(ran[1].find("sp_addpublication @publication = N'AR_PUBLICATION_00005'"), std::string::npos) << ran[1];
   EXPECT_NE(ran[2].find("@article = N'Orders', @source_owner = N'dbo'"), std::string::npos) << ran[2];
-  EXPECT_NE(ran[3].find("sys.sp_cdc_enable_db"), std::string::npos) << ran[3];
-  EXPECT_NE(ran[4].find("@source_schema = N'dbo', @source_name = N'AuditLog'"), std::string::npos) << ran[4];
+  EXPECT_NE(ran[3].find("@article = N'mssql2rds_cutover_marker', @source_owner = N'dbo'"), std::string::npos) << ran[3];
+  EXPECT_NE(ran[4].find("sys.sp_cdc_enable_db"), std::string::npos) << ran[4];
+  EXPECT_NE(ran[5].find("@source_schema = N'dbo', @source_name = N'AuditLog'"), std::string::npos) << ran[5];
   for (const auto& sql : ran) EXPECT_TRUE(m.said("fix: " + sql)) << sql;
+  EXPECT_TRUE(m.source_ran("CREATE TABLE").empty()) << "the marker's table existed already";
   EXPECT_EQ(result(results, "source.capture").status, CheckStatus::pass);
+}
+
+TEST_F(CheckTest, FixCreatesTheCutoverMarkersTableAndPublishesIt) {
+  // Given a healthy published source that lacks only the marker's table, check warns about it,
+  // and --fix creates it (guarded, so a rerun is harmless) and adds it as an article before any
+  // backup, so the restore carries it to the target.
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_table_flags(*m.source, {.marker = false});
+  script_table_flags(*m.source, {});
+  m.source->on_rows("AS has_pk", {"schema_name", "table_name", "object_id", "has_pk", "has_identity"},
+                    {{"dbo", "Orders", 101, 1, 1}, {"dbo", "AuditLog", 102, 0, 0}});
+  script_source(*m.source, {});
+  m.source->on_count("CREATE TABLE dbo.mssql2rds_cutover_marker", 0);
+  m.source->on_count("sp_addarticle", 0);
+  const auto results = check({.fix_source = true});
+  const auto created = m.source_ran("IF OBJECT_ID(N'dbo.mssql2rds_cutover_marker'");
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_NE(created[0].find("CREATE TABLE dbo.mssql2rds_cutover_marker (token varchar(32) NOT NULL PRIMARY KEY"),
+            std::string::npos);
+  const auto ran = m.source_ran("EXEC");
+  ASSERT_EQ(ran.size(), 1u) << ::testing::PrintToString(ran);
+  EXPECT_NE(ran[0].find("@article = N'mssql2rds_cutover_marker'"), std::string::npos) << ran[0];
+  EXPECT_EQ(result(results, "source.cutover_marker").status, CheckStatus::pass);
+}
+
+TEST_F(CheckTest, AMissingCutoverMarkerTableIsAWarningNamingTheFix) {
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_table_flags(*m.source, {.marker = false});
+  m.source->on_rows("AS has_pk", {"schema_name", "table_name", "object_id", "has_pk", "has_identity"},
+                    {{"dbo", "Orders", 101, 1, 1}, {"dbo", "AuditLog", 102, 0, 0}});
+  script_source(*m.source, {});
+  const auto results = check();
+  const auto& r = result(results, "source.cutover_marker");
+  EXPECT_EQ(r.status, CheckStatus::warn);
+  EXPECT_NE(r.fix.find("check --fix"), std::string::npos) << r.fix;
+  EXPECT_TRUE(m.source_ran("CREATE TABLE").empty());
 }
 
 TEST_F(CheckTest, FixRunsNothingWhenNothingIsMissing) {
@@ -200,8 +238,8 @@ TEST_F(CheckTest, FixRunsNothingWhenNothingIsMissing) {
 }
 
 TEST_F(CheckTest, FixOnlyAddsTheMissingArticleToAnExistingPublication) {
-  // Given a published database whose dbo.Orders is not an article yet (CDC already fine),
-  // --fix should add that one article and not publish the database again.
+  // Given a published database whose dbo.Orders and marker table are not articles yet (CDC
+  // already fine), --fix should add those two articles and not publish the database again.
   m.source = std::make_shared<mssql::FakeSqlSession>();
   script_table_flags(*m.source, {.published = false});
   script_table_flags(*m.source, {});
@@ -209,8 +247,9 @@ TEST_F(CheckTest, FixOnlyAddsTheMissingArticleToAnExistingPublication) {
   m.source->on_count("sp_addarticle", 0);
   (void)check({.fix_source = true});
   const auto ran = m.source_ran("EXEC");
-  ASSERT_EQ(ran.size(), 1u) << ::testing::PrintToString(ran);
-  EXPECT_NE(ran[0].find("sp_addarticle"), std::string::npos);
+  ASSERT_EQ(ran.size(), 2u) << ::testing::PrintToString(ran);
+  EXPECT_NE(ran[0].find("sp_addarticle @publication = N'AR_PUBLICATION_00005', @article = N'Orders'"), std::string::npos) << ran[0];
+  EXPECT_NE(ran[1].find("@article = N'mssql2rds_cutover_marker'"), std::string::npos) << ran[1];
 }
 
 TEST_F(CheckTest, ATestConnectionThatNeverEndsGivesUpAfterItsTimeoutOnTheClock) {

@@ -5,6 +5,7 @@
 // it, triggers and constraints back on with identities reseeded, the downtime, and a resumed
 // cutover finding the task already stopped.
 #include "migrate/cutover.hpp"
+#include "migrate/validation_history.hpp"
 
 #include <gtest/gtest.h>
 
@@ -265,6 +266,146 @@ TEST_F(CutoverTest, AResumedCutoverFindsTheTaskStoppedAndGoesOn) {
   EXPECT_EQ(m.aws_world.count("dms:DescribeTableStatistics"), 0);
   EXPECT_EQ(record()->status, StepStatus::done);
   EXPECT_EQ(record()->attempts, 2);
+}
+
+TEST_F(CutoverTest, AResumedCutoverRepeatsNoFinishedPartAndCountsTheDowntimeFromTheFirstAttempt) {
+  // Given an earlier cutover killed half-way through re-enabling (the task stopped, validation
+  // passed, the trigger already back on), running it again should not drain, stop or validate
+  // again, should turn on only the foreign key and the identity, and should report the downtime
+  // from when the first attempt's writes stopped, with its drain and stop times.
+  m.aws_world.tasks[k_task_arn]["Status"] = "stopped";
+  const auto first_stop = std::chrono::duration_cast<std::chrono::seconds>((m.start_time() - 100s).time_since_epoch()).count();
+  ASSERT_TRUE(m.journal.begin_step("cutover", {{"writes_stopped_at", first_stop}}));
+  ASSERT_TRUE(m.journal.record_outputs(
+      "cutover", {{"writes_stopped_at", first_stop},
+                  {"task_stopped", true},
+                  {"drain_seconds", 3.0},
+                  {"stop_seconds", 2.0},
+                  {"drain_proven_by_marker", true},
+                  {"validated_tables", {{{"table", "dbo.Orders"}, {"rows", 1000}, {"method", "row multiset (no key)"}}}},
+                  {"validation_seconds", 4.0},
+                  {"reenabled", {"trigger [dbo].[Orders].[trg_audit]"}}}));
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 0);
+  EXPECT_TRUE(m.target_ran("AS copies").empty()) << "validation ran again";
+  EXPECT_TRUE(m.target_ran("ENABLE TRIGGER").empty()) << "the trigger was re-enabled twice";
+  EXPECT_EQ(m.target_ran("WITH CHECK CHECK CONSTRAINT [FK_Orders_Customers]").size(), 1u);
+  EXPECT_EQ(m.target_ran("DBCC CHECKIDENT").size(), 1u);
+  EXPECT_EQ(r->drain_s, 3.0);
+  EXPECT_TRUE(r->drain_proven_by_marker);
+  EXPECT_EQ(r->validation_s, 4.0);
+  ASSERT_EQ(r->validation.tables.size(), 1u);
+  EXPECT_TRUE(r->validation.ok());
+  EXPECT_EQ(r->validation.tables[0].source->rows, 1000);
+  EXPECT_GE(r->downtime_s, 100.0);
+  EXPECT_TRUE(m.said("validation passed in the earlier attempt (1 tables equal)"));
+  const auto rec = record();
+  EXPECT_EQ(rec->status, StepStatus::done);
+  EXPECT_EQ(rec->outputs["reenabled"].size(), 3u);
+}
+
+TEST_F(CutoverTest, AForeignKeyThatDoesNotHoldStopsTheCutoverAndTheRetryAfterTheFixRedoesNothingElse) {
+  // Given a foreign key whose WITH CHECK fails on the target, the cutover stops naming it, with
+  // the trigger already back on; after the user fixes the rows, the next cutover checks the key,
+  // reseeds, and does not touch the trigger again (nor validate again).
+  m.target = std::make_shared<mssql::FakeSqlSession>();
+  script_database(*m.target, 1000);
+  script_marker_table(*m.target, false);
+  m.target->on_count("ENABLE TRIGGER", 0);
+  m.target->on_error("WITH CHECK CHECK CONSTRAINT", Error(ErrorKind::invalid_input, "The ALTER TABLE statement conflicted "
+                                                                                    "with the FOREIGN KEY constraint"));
+  m.target->on_count("WITH CHECK CHECK CONSTRAINT", 0);
+  m.target->on_count("DBCC CHECKIDENT", 0);
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  auto first = cutover();
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().kind, ErrorKind::integrity);
+  EXPECT_NE(first.error().message.find("foreign key FK_Orders_Customers on dbo.Orders does not hold"), std::string::npos)
+      << first.error().message;
+  EXPECT_NE(first.error().hint.find("run `mssql2rds cutover` again"), std::string::npos);
+  EXPECT_EQ(m.target_ran("ENABLE TRIGGER").size(), 1u);
+  const auto validation_reads = m.target_ran("AS copies").size();
+
+  auto second = cutover();
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(m.target_ran("ENABLE TRIGGER").size(), 1u) << "the trigger was re-enabled twice";
+  EXPECT_EQ(m.target_ran("WITH CHECK CHECK CONSTRAINT").size(), 2u);
+  EXPECT_EQ(m.target_ran("DBCC CHECKIDENT").size(), 1u);
+  EXPECT_EQ(m.target_ran("AS copies").size(), validation_reads) << "the passed validation ran again";
+  EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 1);
+  EXPECT_EQ(record()->status, StepStatus::done);
+}
+
+TEST_F(CutoverTest, AHandEditedCutoverRecordIsNamedAndNothingRuns) {
+  m.aws_world.tasks[k_task_arn]["Status"] = "stopped";
+  ASSERT_TRUE(m.journal.begin_step("cutover", {}));
+  ASSERT_TRUE(m.journal.record_outputs("cutover", {{"writes_stopped_at", 5}, {"reenabled", "trigger"}}));
+  auto r = cutover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::journal_damaged);
+  EXPECT_NE(r.error().message.find("reenabled"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(m.target_ran("ALTER TABLE").empty());
+  EXPECT_EQ(m.http->request_count(), 0u);
+}
+
+// The journal as `validate` leaves it: dbo.Orders equal, the source's log position before it.
+void journal_equal_validation(Journal& journal, const std::string& lsn) {
+  ValidationReport v;
+  TableComparison t;
+  t.table = "dbo.Orders";
+  t.source = TableFingerprint{"dbo.Orders", 1000, {}};
+  t.target = TableFingerprint{"dbo.Orders", 1000, {}};
+  t.matches = true;
+  t.method = "row multiset (no key)";
+  v.tables.push_back(t);
+  ASSERT_TRUE(record_validation(journal, v, lsn));
+}
+
+TEST_F(CutoverTest, ATableUnchangedSinceAnEqualValidationIsNotComparedAgainAndTheReportSaysWhen) {
+  // Given `validate` found dbo.Orders equal with the source's log at ...0005, and the log shows
+  // no record naming it since, the cutover's validation reuses that result (no hash of the
+  // table is read) and says when it was compared.
+  journal_equal_validation(m.journal, "00000020:00000010:0005");
+  m.source->on_rows("SELECT MIN([Current LSN])", {"lsn"}, {{"00000001:00000010:0001"}});
+  m.source->on_rows("GROUP BY AllocUnitName", {"unit", "last_lsn"}, {{"dbo.mssql2rds_cutover_marker", "00000021:00000010:0001"}});
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(m.target_ran("AS copies").empty()) << "dbo.Orders was compared again";
+  const auto asked = m.source_ran("GROUP BY AllocUnitName");
+  ASSERT_EQ(asked.size(), 1u);
+  ASSERT_EQ(r->validation.tables.size(), 1u);
+  EXPECT_TRUE(r->validation.ok());
+  EXPECT_NE(r->validation.tables[0].compared.find("no change to it since 00000020:00000010:0005"), std::string::npos)
+      << r->validation.tables[0].compared;
+  EXPECT_TRUE(m.said("validation: 0 table(s) compared now, 1 equal at an earlier validation"));
+}
+
+TEST_F(CutoverTest, ATableTheSourcesLogNamesSinceItsValidationIsComparedAgain) {
+  journal_equal_validation(m.journal, "00000020:00000010:0005");
+  m.source->on_rows("SELECT MIN([Current LSN])", {"lsn"}, {{"00000001:00000010:0001"}});
+  m.source->on_rows("GROUP BY AllocUnitName", {"unit", "last_lsn"}, {{"dbo.Orders.PK_Orders", "00000020:00000011:0001"}});
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(m.target_ran("AS copies").empty()) << "dbo.Orders changed on the source and was not compared";
+  ASSERT_EQ(r->validation.tables.size(), 1u);
+  EXPECT_TRUE(r->validation.tables[0].compared.empty());
+}
+
+TEST_F(CutoverTest, AnUnreadableSourceLogMeansEveryTableIsComparedWithAWarning) {
+  journal_equal_validation(m.journal, "00000020:00000010:0005");
+  m.source->on_error("SELECT MIN([Current LSN])", Error(ErrorKind::prerequisite, "The SELECT permission was denied on the object 'fn_dblog'"));
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1};
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(m.target_ran("AS copies").empty());
+  EXPECT_TRUE(m.said("every table is compared again"));
 }
 
 TEST_F(CutoverTest, RefusedBeforeReplicationIsRunning) {

@@ -137,14 +137,15 @@ TEST(DamagedJournalTest, ACutoverReadingAHandEditedTargetPrepRecordNamesTheKeyAn
   RecordingEventSink events;
   const nlohmann::json prep = {{"triggers", {{{"schema", 1}, {"table", "Orders"}, {"name", "trg"}}}},
                                {"foreign_keys", nlohmann::json::array()}};
-  auto r = restore_target_objects(target, prep, events);
+  ReenableProgress progress;
+  auto r = restore_target_objects(target, prep, events, progress);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, ErrorKind::journal_damaged);
   EXPECT_NE(r.error().message.find("step 'prepare_target': \"schema\" should be a string, found a number (1)"),
             std::string::npos)
       << r.error().message;
   EXPECT_TRUE(target.executed_sql().empty());
-  const auto not_a_list = restore_target_objects(target, {{"triggers", "trg"}}, events);
+  const auto not_a_list = restore_target_objects(target, {{"triggers", "trg"}}, events, progress);
   ASSERT_FALSE(not_a_list);
   EXPECT_EQ(not_a_list.error().kind, ErrorKind::journal_damaged);
 }

@@ -12,13 +12,17 @@ void script_database_state(mssql::FakeSqlSession& s, const SourceShape& shape) {
 }
 
 void script_table_flags(mssql::FakeSqlSession& s, const SourceShape& shape) {
+  std::vector<mssql::SqlRow> tables{{"dbo", "Orders", shape.published ? 1 : 0, 0, 0},
+                                    {"dbo", "AuditLog", 0, shape.cdc ? 1 : 0, 0}};
+  if (shape.marker) tables.push_back({"dbo", "mssql2rds_cutover_marker", shape.published ? 1 : 0, 0, 0});
   s.on_rows("t.is_tracked_by_cdc",
             {"schema_name", "table_name", "is_published", "is_tracked_by_cdc", "is_memory_optimized"},
-            {{"dbo", "Orders", shape.published ? 1 : 0, 0, 0}, {"dbo", "AuditLog", 0, shape.cdc ? 1 : 0, 0}});
+            tables);
 }
 
 // A source as the check reads it: SQL Server 2019, sysadmin, two tables (dbo.Orders with a
-// primary key, dbo.AuditLog without one).
+// primary key, dbo.AuditLog without one), and the cutover marker's table unless shape.marker
+// says it was never made.
 void script_source(mssql::FakeSqlSession& s, const SourceShape& shape) {
   s.on_rows("ProductVersion", {"v"}, {{"15.0.4345.5"}});
   script_database_state(s, shape);
@@ -30,8 +34,9 @@ void script_source(mssql::FakeSqlSession& s, const SourceShape& shape) {
   s.on_rows("sys.master_files", {"kb"}, {{SqlValue(std::int64_t{1024 * 1024})}});
   s.on_rows("SELECT DB_ID(", {"id"}, {{5}});
   script_table_flags(s, shape);
-  s.on_rows("AS has_pk", {"schema_name", "table_name", "object_id", "has_pk", "has_identity"},
-            {{"dbo", "Orders", 101, 1, 1}, {"dbo", "AuditLog", 102, 0, 0}});
+  std::vector<mssql::SqlRow> keys{{"dbo", "Orders", 101, 1, 1}, {"dbo", "AuditLog", 102, 0, 0}};
+  if (shape.marker) keys.push_back({"dbo", "mssql2rds_cutover_marker", 103, 1, 0});
+  s.on_rows("AS has_pk", {"schema_name", "table_name", "object_id", "has_pk", "has_identity"}, keys);
 }
 
 }  // namespace m2r::test

@@ -12,6 +12,7 @@ struct SourceShape {
   std::string recovery = "FULL";
   bool published = true;  // the database is published and the PK table an article
   bool cdc = true;        // MS-CDC on, and the table without a PK tracked
+  bool marker = true;     // dbo.mssql2rds_cutover_marker exists (check --fix made it), an article when published
 };
 
 void script_database_state(mssql::FakeSqlSession& s, const SourceShape& shape);
