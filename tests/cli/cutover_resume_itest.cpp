@@ -95,6 +95,16 @@ TEST_F(CutoverResumeTest, KilledWhileDrainingAndWhileValidatingItEndsAsAnUninter
   EXPECT_NE(out.find("the marker arrived"), std::string::npos) << out;
   ASSERT_TRUE((*blocker)->execute("ROLLBACK TRANSACTION"));
 
+  // The plan as it stands, from the journal, changes nothing: the stop is done, the objects
+  // prepare_target turned off are still to do.
+  const auto plan = run_shell(with_world("cutover --dry-run -c " + config()));
+  ASSERT_EQ(plan.exit_code, 0) << plan.text;
+  EXPECT_NE(plan.text.find("StopReplicationTask ReplicationTaskArn=arn:aws:dms:"), std::string::npos) << plan.text;
+  EXPECT_NE(plan.text.find("(an earlier attempt did this: skipped while the task stays stopped)"), std::string::npos) << plan.text;
+  EXPECT_NE(plan.text.find("ALTER TABLE [dbo].[Orders] ENABLE TRIGGER [trg_Orders_Events]"), std::string::npos) << plan.text;
+  EXPECT_NE(plan.text.find("DBCC CHECKIDENT (N'[dbo].[Customers]', RESEED)"), std::string::npos) << plan.text;
+  EXPECT_NE(plan.text.find("Nothing has been changed"), std::string::npos) << plan.text;
+
   // 3. Runs to the end, a while later (the application stays stopped).
   ::sleep(5);
   const auto third_started = std::chrono::system_clock::now();
