@@ -22,12 +22,6 @@
 namespace m2r::testing {
 namespace {
 
-std::int64_t count_rows(mssql::SqlSession& db, const std::string& sql) {
-  auto r = db.query(sql);
-  if (!r || r->rows().empty()) return -1;
-  return r->rows().front().at(0).as_int64().value_or(-1);
-}
-
 class CutoverResumeTest : public CliWorldTest {
  protected:
   // Starts `cutover --yes` in the background and SIGKILLs it as soon as its output shows
