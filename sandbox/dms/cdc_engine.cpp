@@ -137,6 +137,8 @@ std::string literal(const json& v) {
   if (v.is_null()) return "NULL";
   if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
   if (v.is_number()) return v.dump();
+  // Binary values are {"$binary": "0x..."} in the images (sandbox/engine cell_json).
+  if (v.is_object() && v.contains("$binary") && v["$binary"].is_string()) return v["$binary"].get<std::string>();
   std::string s = v.is_string() ? v.get<std::string>() : v.dump();
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
       std::all_of(s.begin() + 2, s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
@@ -212,7 +214,8 @@ class SqlCdcRunner final : public CdcRunner {
       return;
     }
     m_sink.task_running(m_spec.task_arn);
-    if (!m_support_lobs) log("[TASK_MANAGER ]W:  LOB support is disabled for the task (SupportLobs false): LOB columns are not replicated");
+    if (!m_support_lobs)
+      log("[TASK_MANAGER ]W:  LOB support is disabled for the task (SupportLobs false): LOB columns are not replicated");
     else if (!m_lobs_on)
       log("[TASK_MANAGER ]W:  LOB support is disabled for the task: ApplyErrorUpdatePolicy is UPDATE_RECORD; LOB columns "
           "are not replicated");
@@ -534,15 +537,17 @@ class SqlCdcRunner final : public CdcRunner {
           out[name] = value;
         } else if (!carry_lobs) {
           if (insert) out[name] = nullptr;  // an update leaves the target's value as it was
-        } else if (limited && value.is_string()) {
-          const std::string text = value.get<std::string>();
+        } else if (limited && (value.is_string() || (value.is_object() && value.contains("$binary")))) {
+          const bool binary = value.is_object();
+          const std::string text = binary ? value["$binary"].get<std::string>() : value.get<std::string>();
           const std::size_t limit = static_cast<std::size_t>(m_lob_max_kb) * 1024;
           const std::size_t size = stored_bytes(lob->second, text);
           if (size > limit) {
             log("[TARGET_APPLY ]W:  The LOB value of column '" + name + "' of table '" + op.schema + "." + op.table +
                 "' (" + std::to_string(size) + " bytes) exceeds LobMaxSize (" + std::to_string(m_lob_max_kb) +
                 " KB) and was truncated to " + std::to_string(limit) + " bytes (limited LOB mode)");
-            out[name] = truncated_to(lob->second, text, limit);
+            const std::string cut = truncated_to(lob->second, text, limit);
+            out[name] = binary ? json{{"$binary", cut}} : json(cut);
           } else {
             out[name] = value;
           }

@@ -84,7 +84,8 @@ nlohmann::json target_metadata(const LobDecision& d) {
   nlohmann::json tm = {{"SupportLobs", d.support_lobs},
                        {"FullLobMode", d.mode == LobMode::full},
                        {"LimitedSizeLobMode", d.mode == LobMode::limited},
-                       {"LobMaxSize", d.mode == LobMode::limited ? d.lob_max_size_kb : 0},
+                       // Ignored in full mode (DMS's default kept there).
+                       {"LobMaxSize", d.lob_max_size_kb},
                        {"LobChunkSize", d.lob_chunk_size_kb}};
   return tm;
 }

@@ -55,7 +55,8 @@ TEST(PlanTest, ReplicateShowsTheLobMeasurementAndHowTheModeIsChosenFromIt) {
   // the per-table MAX(DATALENGTH) query, then say how the mode follows from the largest value;
   // with lob_max_size_kb = 2048, the task's TargetMetadata should carry it.
   PlanInputs in{sample(), "20261125T101500", "arn:ri", "arn:src", "arn:tgt", "{\"rules\":[]}", std::nullopt};
-  const auto& replicate = build_plan(in)[5];
+  const auto plan = build_plan(in);
+  const auto& replicate = plan[5];
   ASSERT_GE(replicate.actions.size(), 5u);
   EXPECT_EQ(replicate.actions[0].what.rfind(lob_columns_query(), 0), 0u);
   EXPECT_NE(replicate.actions[1].what.find("SET LOCK_TIMEOUT"), std::string::npos);

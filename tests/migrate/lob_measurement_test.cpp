@@ -10,6 +10,7 @@
 
 using namespace m2r;
 using mssql::FakeSqlSession;
+using mssql::SqlValue;
 
 namespace {
 
