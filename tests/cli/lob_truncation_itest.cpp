@@ -80,5 +80,37 @@ TEST_F(LobTruncationTest, AValueOverLobMaxSizeWrittenDuringCdcIsNamedByValidateA
   EXPECT_EQ(report["lobs"].value("lob_max_size_kb", 0), 1);
 }
 
+TEST_F(LobTruncationTest, TheMeasuredLimitCarriesAValueThatGrewWithinItsHeadroom) {
+  // Given a 300 KB varbinary(max) value before the backup and no [dms] lob_max_size_kb, the task
+  // should get LobMaxSize 600 KB; the value grown to 500 KB during CDC should arrive whole, and
+  // validate should find every table equal.
+  ASSERT_TRUE(set_up_world());
+  auto source = source_session();
+  ASSERT_TRUE(source) << source.error().message;
+  ASSERT_TRUE((*source)->execute("CREATE TABLE dbo.Scans (ScanId int NOT NULL PRIMARY KEY, Image varbinary(max) NULL)"));
+  mssql::Bytes scan{std::vector<std::uint8_t>(300 * 1024, 0x5A)};
+  ASSERT_TRUE((*source)->execute("INSERT INTO dbo.Scans (ScanId, Image) VALUES (1, ?)", {mssql::SqlParam::varbinary(scan)}));
+
+  ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
+  const auto run = run_shell(with_world("run -c " + config()));
+  ASSERT_EQ(run.exit_code, 0) << run.text;
+  EXPECT_NE(run.text.find("LOBs: limited mode, LobMaxSize 600 KB: largest value 300 KB in dbo.Scans.Image (x2 headroom)"),
+            std::string::npos)
+      << run.text;
+
+  scan.data.assign(500 * 1024, 0x33);
+  ASSERT_TRUE((*source)->execute("UPDATE dbo.Scans SET Image = ? WHERE ScanId = 1", {mssql::SqlParam::varbinary(scan)}));
+  auto target = target_session("sales");
+  ASSERT_TRUE(target) << target.error().message;
+  ASSERT_TRUE(m2r::test::wait_until(
+      [&] {
+        auto r = (*target)->query("SELECT DATALENGTH(Image) FROM dbo.Scans WHERE ScanId = 1");
+        return r && !r->rows().empty() && r->rows()[0][0].as_int64().value_or(0) == 500 * 1024;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100)));
+  const auto validate = run_shell(with_world("validate -c " + config()));
+  EXPECT_EQ(validate.exit_code, 0) << validate.text;
+}
+
 }  // namespace
 }  // namespace m2r::testing
