@@ -141,12 +141,16 @@ std::string describe(const LobDecision& d) {
 }
 
 std::string lob_columns_query() {
-  return "SELECT s.name AS schema_name, t.name AS table_name, c.name AS column_name, ty.name AS type_name, "
-         "c.max_length FROM sys.columns AS c JOIN sys.tables AS t ON t.object_id = c.object_id "
+  // The base type of an alias type (system_type_id); the CLR types geometry and geography share
+  // system_type_id 240, which names no row of sys.types: their own user_type_id does.
+  const std::string type = "COALESCE(ty.name, ut.name)";
+  return "SELECT s.name AS schema_name, t.name AS table_name, c.name AS column_name, " + type +
+         " AS type_name, c.max_length FROM sys.columns AS c JOIN sys.tables AS t ON t.object_id = c.object_id "
          "JOIN sys.schemas AS s ON s.schema_id = t.schema_id "
          "LEFT JOIN sys.types AS ty ON ty.user_type_id = c.system_type_id "
-         "WHERE t.is_ms_shipped = 0 AND (ty.name IN ('xml', 'text', 'ntext', 'image', 'geometry', 'geography') "
-         "OR (c.max_length = -1 AND ty.name IN ('varchar', 'nvarchar', 'varbinary'))) "
+         "LEFT JOIN sys.types AS ut ON ut.user_type_id = c.user_type_id "
+         "WHERE t.is_ms_shipped = 0 AND (" + type + " IN ('xml', 'text', 'ntext', 'image', 'geometry', 'geography') "
+         "OR (c.max_length = -1 AND " + type + " IN ('varchar', 'nvarchar', 'varbinary'))) "
          "ORDER BY s.name, t.name, c.column_id";
 }
 
