@@ -88,7 +88,9 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
           }
         }
         if (!report->lobs.is_null()) {
-          if (auto lobs = lob_decision_from_json(report->lobs)) std::cout << describe(*lobs) << "\n";
+          if (auto lobs = lob_decision_from_json(report->lobs)) {
+            std::cout << describe(*lobs) << "  (measured when the task was created)\n";
+          }
         }
         for (const auto& n : report->lob_notes) std::cout << red(g.style, "LOB over LobMaxSize: ") << n << "\n";
         if (!report->note.empty()) std::cout << yellow(g.style, "note: ") << report->note << "\n";
