@@ -86,10 +86,6 @@ Expected<std::optional<aws::ReplicationTask>> find_task(StepContext& ctx, aws::D
   return std::optional<aws::ReplicationTask>(t);
 }
 
-}  // namespace
-
-namespace {
-
 // The LOB mode the task is created with: the one an earlier attempt recorded, else measured now
 // and recorded before the task exists, so that every creation of this task uses the same.
 Expected<LobDecision> lob_decision(StepContext& ctx, const ReplicateInputs& in) {

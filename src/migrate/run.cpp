@@ -208,7 +208,9 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
                      in.timeout = options.dms_timeout;
                      in.clock = conn.clock;
                      in.log_holds_start = [&conn](const Lsn& start) { return source_log_holds(conn, start); };
-                     in.decide_lobs = [&conn, &config, &in, &ctx]() { return measure_lobs(conn, config, in.table_mappings, ctx.stop()); };
+                     in.decide_lobs = [&conn, &config, &in, &ctx]() {
+                       return measure_lobs(conn, config, in.table_mappings, ctx.stop());
+                     };
                      return run_replicate_step(ctx, dms, in);
                    }});
   std::string mappings_digest;
