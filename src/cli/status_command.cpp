@@ -2,7 +2,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -42,11 +44,22 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
     // --watch runs until interrupted: Ctrl-C ends it between refreshes, as asked (exit 0).
     std::optional<InterruptHandler> interrupts;
     if (st->watch) interrupts.emplace();
+    // The LOB re-measurement scans the LOB tables: with --watch, once a minute, its notes kept between.
+    constexpr auto k_lob_remeasure = std::chrono::minutes(1);
+    std::optional<std::chrono::steady_clock::time_point> lobs_measured;
+    std::vector<std::string> lob_notes;
     for (;;) {
       auto journal = open_journal_for_reading(config->journal);
       if (!journal) return report_error(g, journal.error());
-      auto report = migration_status(*config, **journal, aws_opt, open_source);
+      const bool measure = !lobs_measured || std::chrono::steady_clock::now() - *lobs_measured >= k_lob_remeasure;
+      auto report = migration_status(*config, **journal, aws_opt, measure ? open_source : SourceOpener{});
       if (!report) return report_error(g, report.error());
+      if (measure) {
+        lobs_measured = std::chrono::steady_clock::now();
+        lob_notes = report->lob_notes;
+      } else {
+        report->lob_notes = lob_notes;
+      }
       if (g.style.json) {
         auto steps = nlohmann::json::array();
         for (const auto& s : report->steps) {
