@@ -135,7 +135,7 @@ std::vector<PlannedStep> build_plan(const PlanInputs& in) {
           : fmt::format("TargetMetadata from the largest value: none or all NULL -> limited mode, LobMaxSize {} KB "
                         "(DMS's default, explicit); up to {} -> limited mode, LobMaxSize = x{} the largest value in "
                         "whole KB (at least {}); larger -> FullLobMode, LobChunkSize {} KB. The TargetMetadata below "
-                        "is a placeholder for that choice; the measurement is journaled and a resume reuses it",
+                        "is a placeholder for that choice; the measurement is journaled, and a task created again after it vanished reuses it",
                         k_dms_default_lob_max_size_kb, format_bytes(k_limited_mode_largest_bytes),
                         k_lob_headroom_factor, k_dms_default_lob_max_size_kb, k_dms_default_lob_chunk_size_kb);
   plan.push_back({steps::replicate, "measure the LOB columns, then create and start the DMS CDC task from the start point",

@@ -86,12 +86,13 @@ Expected<std::optional<aws::ReplicationTask>> find_task(StepContext& ctx, aws::D
   return std::optional<aws::ReplicationTask>(t);
 }
 
-// The LOB mode the task is created with: the one an earlier attempt recorded, else measured now
-// and recorded before the task exists, so that every creation of this task uses the same.
+// The LOB mode the task is created with, recorded before the task exists. A task created again
+// (the recorded one vanished) gets the recorded mode, as the first creation had; until a task was
+// ever created (no task_arn recorded, none found to adopt), the source is measured again.
 Expected<LobDecision> lob_decision(StepContext& ctx, const ReplicateInputs& in) {
-  if (ctx.partial().contains("lobs")) {
+  if (ctx.partial().contains("lobs") && ctx.partial().contains("task_arn")) {
     auto recorded = M2R_TRY(lob_decision_from_json(ctx.partial()["lobs"]));
-    ctx.info(describe(recorded) + " (as measured by the first attempt)", to_json(recorded));
+    ctx.info(describe(recorded) + " (as measured when the task was first created)", to_json(recorded));
     return recorded;
   }
   LobDecision decision;

@@ -33,7 +33,7 @@ struct ReplicateInputs {
 };
 
 // Outputs: task_arn, cdc_start_position, status, lobs (the measurement and the LOB mode, recorded
-// before the task is created: a resumed or recreated task gets the same settings). Resumable: a task recorded by an earlier
+// before the task is created: a task created again after it vanished gets the same settings). Resumable: a task recorded by an earlier
 // attempt (or found with the same identifier, endpoints and start) is reused, never doubled.
 Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dms, const ReplicateInputs& in);
 

@@ -116,3 +116,22 @@ TEST_F(ReplicateStepTest, TheTaskGetsTheDecidedLobModeAndAFailedMeasurementCreat
   EXPECT_EQ(settings["TargetMetadata"]["LimitedSizeLobMode"], false);
   EXPECT_EQ(m_journal.step("replicate").value()->outputs["lobs"]["mode"], "full");
 }
+
+TEST_F(ReplicateStepTest, AnAttemptThatStoppedBeforeCreatingTheTaskMeasuresAgain) {
+  // Given an attempt that recorded a decision (32 KB) but created no task, the next attempt should
+  // measure again (the data may have grown) and create the task with the new decision.
+  int measured = 0;
+  std::int64_t largest = 1000;
+  m_inputs.decide_lobs = [&]() -> Expected<LobDecision> {
+    ++measured;
+    return decide_lob_mode({{{{"dbo", "Docs"}, "body", "nvarchar"}, largest}});
+  };
+  ASSERT_TRUE(m_journal.begin_step("replicate", {}));
+  ASSERT_TRUE(m_journal.record_outputs("replicate", {{"lobs", to_json(decide_lob_mode({}))}}));
+  largest = 100 * 1024;
+  auto out = run();
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(measured, 1);
+  const auto settings = json::parse(m_dms.tasks.begin()->second["ReplicationTaskSettings"].get<std::string>());
+  EXPECT_EQ(settings["TargetMetadata"]["LobMaxSize"], 200);
+}
