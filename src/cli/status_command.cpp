@@ -52,7 +52,8 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
       auto journal = open_journal_for_reading(config->journal);
       if (!journal) return report_error(g, journal.error());
       const bool measure = !lobs_measured || std::chrono::steady_clock::now() - *lobs_measured >= k_lob_remeasure;
-      auto report = migration_status(*config, **journal, aws_opt, measure ? open_source : SourceOpener{});
+      auto report = migration_status(*config, **journal, aws_opt, measure ? open_source : SourceOpener{},
+                                     interrupts ? &interrupts->stop() : nullptr);
       if (!report) return report_error(g, report.error());
       if (measure) {
         lobs_measured = std::chrono::steady_clock::now();

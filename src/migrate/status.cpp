@@ -23,7 +23,7 @@ Expected<std::optional<LobDecision>> recorded_lobs(const std::optional<StepRecor
 
 // A limited LOB mode checked against the source's values of today.
 void check_lob_growth(const MigrationConfig& config, const LobDecision& lobs, const SourceOpener& open_source,
-                      StatusReport& report) {
+                      const StopSignal* stop, StatusReport& report) {
   if (!open_source || !lobs.support_lobs || lobs.mode != LobMode::limited || lobs.columns.empty()) return;
   const auto add_note = [&report](const std::string& text) {
     report.note = report.note.empty() ? text : report.note + "; " + text;
@@ -33,7 +33,7 @@ void check_lob_growth(const MigrationConfig& config, const LobDecision& lobs, co
     add_note("LOB sizes not re-measured: " + source.error().message);
     return;
   }
-  auto over = lob_columns_over_limit(**source, lobs, config);
+  auto over = lob_columns_over_limit(**source, lobs, config, {}, stop);
   if (!over) {
     add_note("LOB sizes not re-measured: " + over.error().message);
     return;
@@ -96,14 +96,15 @@ Expected<void> note_lobs_over_limit(ValidationReport& report, mssql::SqlSession&
 }
 
 Expected<StatusReport> migration_status(const MigrationConfig& config, Journal& journal,
-                                        std::optional<aws::AwsContext> aws, const SourceOpener& open_source) {
+                                        std::optional<aws::AwsContext> aws, const SourceOpener& open_source,
+                                        const StopSignal* stop) {
   StatusReport report;
   report.steps = M2R_TRY(journal.steps());
   const auto replicate = M2R_TRY(journal.step(steps::replicate));
   const auto lobs = M2R_TRY(recorded_lobs(replicate));
   if (lobs) {
     report.lobs = to_json(*lobs);
-    check_lob_growth(config, *lobs, open_source, report);
+    check_lob_growth(config, *lobs, open_source, stop, report);
   }
   const std::string arn = replicate ? M2R_TRY(string_field_or(replicate->outputs, "task_arn", "", journal_outputs(steps::replicate))) : "";
   if (arn.empty()) return report;

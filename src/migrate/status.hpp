@@ -37,9 +37,11 @@ struct StatusReport {
 using SourceOpener = std::function<Expected<std::unique_ptr<mssql::SqlSession>>()>;
 
 // With `open_source`, a limited LOB mode is checked against the source's values of today
-// (lob_notes); a source that cannot be reached is said in `note`, not an error.
+// (lob_notes); a source that cannot be reached is said in `note`, not an error. `stop` cancels
+// that re-measurement (said in `note` too).
 Expected<StatusReport> migration_status(const MigrationConfig& config, Journal& journal,
-                                        std::optional<aws::AwsContext> aws, const SourceOpener& open_source = {});
+                                        std::optional<aws::AwsContext> aws, const SourceOpener& open_source = {},
+                                        const StopSignal* stop = nullptr);
 
 // The LOB columns (of `tables`, all when empty) whose largest value on the source is over the
 // recorded decision's LobMaxSize: the same bounded MAX(DATALENGTH) query as the measurement.
