@@ -83,13 +83,62 @@ struct TargetTable {
   std::vector<std::string> columns;
   std::vector<std::string> primary_key;
   bool has_identity = false;
+  std::map<std::string, std::string> lob_columns;  // lower-case name -> type, as DMS counts LOBs
 };
+
+// The LOB data types of a SQL Server source in the DMS guide's data type table: varchar(max),
+// nvarchar(max) and varbinary(max) ((max): max_length -1), xml, text, ntext, image, and the
+// spatial types DMS maps to BLOB.
+bool is_lob_column(const std::string& type, std::int64_t max_length) {
+  static const std::set<std::string> always = {"xml", "text", "ntext", "image", "geometry", "geography"};
+  if (always.count(type)) return true;
+  return max_length == -1 && (type == "varchar" || type == "nvarchar" || type == "varbinary");
+}
+
+bool is_binary_type(const std::string& type) {
+  return type == "varbinary" || type == "image" || type == "geometry" || type == "geography";
+}
+
+// A row image's value's size in bytes as SQL Server stores it: hex "0x.." for binary types,
+// UTF-16 for the Unicode types (and xml), one byte a character for varchar and text.
+std::size_t utf8_length(unsigned char lead) {
+  return lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 1;
+}
+
+std::size_t stored_bytes(const std::string& type, const std::string& text) {
+  if (is_binary_type(type)) return text.size() >= 2 ? (text.size() - 2) / 2 : 0;
+  const bool unicode = type == "nvarchar" || type == "ntext" || type == "xml";
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < text.size(); i += utf8_length(static_cast<unsigned char>(text[i]))) {
+    const std::size_t n = utf8_length(static_cast<unsigned char>(text[i]));
+    bytes += unicode ? (n == 4 ? 4 : 2) : 1;
+  }
+  return bytes;
+}
+
+// The value cut so that its stored size is at most `limit` bytes: whole bytes of a binary
+// value, whole characters of a text value (a UTF-16 pair is never split).
+std::string truncated_to(const std::string& type, const std::string& text, std::size_t limit) {
+  if (is_binary_type(type)) return text.substr(0, 2 + 2 * limit);
+  const bool unicode = type == "nvarchar" || type == "ntext" || type == "xml";
+  std::size_t bytes = 0, i = 0;
+  while (i < text.size()) {
+    const std::size_t n = utf8_length(static_cast<unsigned char>(text[i]));
+    const std::size_t size = unicode ? (n == 4 ? 4 : 2) : 1;
+    if (bytes + size > limit) break;
+    bytes += size;
+    i += n;
+  }
+  return text.substr(0, i);
+}
 
 // A SQL literal for a row-image value (the sandbox's log stores images as JSON).
 std::string literal(const json& v) {
   if (v.is_null()) return "NULL";
   if (v.is_boolean()) return v.get<bool>() ? "1" : "0";
   if (v.is_number()) return v.dump();
+  // Binary values are {"$binary": "0x..."} in the images (sandbox/engine cell_json).
+  if (v.is_object() && v.contains("$binary") && v["$binary"].is_string()) return v["$binary"].get<std::string>();
   std::string s = v.is_string() ? v.get<std::string>() : v.dump();
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
       std::all_of(s.begin() + 2, s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
@@ -130,6 +179,19 @@ class SqlCdcRunner final : public CdcRunner {
     m_insert_policy = eb.value("ApplyErrorInsertPolicy", std::string("LOG_ERROR"));
     m_update_policy = eb.value("ApplyErrorUpdatePolicy", std::string("LOG_ERROR"));
     m_delete_policy = eb.value("ApplyErrorDeletePolicy", std::string("IGNORE_RECORD"));
+    // TargetMetadata as the service stored it (DMS's defaults merged under the task's own).
+    const json tm = settings.value("TargetMetadata", json::object());
+    const auto flag = [&tm](const char* name, bool otherwise) {
+      return tm.contains(name) && tm[name].is_boolean() ? tm[name].get<bool>() : otherwise;
+    };
+    m_support_lobs = flag("SupportLobs", true);
+    m_full_lob_mode = flag("FullLobMode", false);
+    m_limited_lob_mode = flag("LimitedSizeLobMode", true);
+    if (tm.contains("LobMaxSize") && tm["LobMaxSize"].is_number_integer())
+      m_lob_max_kb = std::max<std::int64_t>(0, tm["LobMaxSize"].get<std::int64_t>());
+    // The guide (task settings, error handling): with UPDATE_RECORD "AWS DMS completely
+    // disables LOB column support for the task" (docs/facts.md §2, §12).
+    m_lobs_on = m_support_lobs && m_update_policy != "UPDATE_RECORD";
     const json pace = settings.value("SandboxPace", json::object());
     if (pace.contains("ApplyDelayMs")) m_env.pace.apply_delay = std::chrono::milliseconds(pace["ApplyDelayMs"].get<int>());
     if (pace.contains("BatchSize")) m_env.pace.batch_size = std::max(1, pace["BatchSize"].get<int>());
@@ -152,6 +214,11 @@ class SqlCdcRunner final : public CdcRunner {
       return;
     }
     m_sink.task_running(m_spec.task_arn);
+    if (!m_support_lobs)
+      log("[TASK_MANAGER ]W:  LOB support is disabled for the task (SupportLobs false): LOB columns are not replicated");
+    else if (!m_lobs_on)
+      log("[TASK_MANAGER ]W:  LOB support is disabled for the task: ApplyErrorUpdatePolicy is UPDATE_RECORD; LOB columns "
+          "are not replicated");
     report();
     auto last_metrics = std::chrono::steady_clock::now() - m_env.pace.metrics_interval;
     while (!stopping()) {
@@ -362,6 +429,16 @@ class SqlCdcRunner final : public CdcRunner {
                                  {SqlParam::nvarchar(object)});
     if (!ident) return tl::unexpected(ident.error());
     t.has_identity = !ident->rows().empty() && text_of(ident->rows()[0][0]) != "0";
+    auto types = m_target->query(
+        "SELECT c.name, ty.name AS type_name, c.max_length FROM sys.columns AS c LEFT JOIN sys.types AS ty ON "
+        "ty.user_type_id = c.system_type_id WHERE c.object_id = OBJECT_ID(?)",
+        {SqlParam::nvarchar(object)});
+    if (!types) return tl::unexpected(types.error());
+    for (const auto& r : types->rows()) {
+      const std::string type = lower(text_of(r[1]));
+      const std::int64_t max_length = r[2].is_null() ? 0 : r[2].as_int64().value_or(0);
+      if (is_lob_column(type, max_length)) t.lob_columns[lower(text_of(r[0]))] = type;
+    }
     m_tables[key] = t;
     return t;
   }
@@ -438,23 +515,60 @@ class SqlCdcRunner final : public CdcRunner {
       if (has_pk) return where_clause(table->primary_key, image);
       // Without a primary key, only MS-CDC gives the full before image DMS needs (docs/facts.md §3).
       if (cdc || op.operation == "LOP_DELETE_ROWS") {
-        std::vector<std::string> all;
-        for (const auto& [name, value] : image.items()) all.push_back(name);
+        std::vector<std::string> all;  // LOBs are not compared (nor replicated here: see below)
+        for (const auto& [name, value] : image.items())
+          if (!table->lob_columns.count(lower(name))) all.push_back(name);
         return where_clause(all, image);
       }
       return std::nullopt;
     };
 
+    // The LOB columns as DMS carries them: none without LOB support or (in CDC) without a
+    // primary key, "LOBs that exceed the maximum LOB size are truncated, and a warning is
+    // issued to the log file" in limited mode, all of them in full mode.
+    const bool carry_lobs = m_lobs_on && has_pk;
+    const bool limited = !m_full_lob_mode && m_limited_lob_mode;
+    const auto lob_image = [&](const json& image, bool insert) {
+      if (!image.is_object() || table->lob_columns.empty()) return image;
+      json out = json::object();
+      for (const auto& [name, value] : image.items()) {
+        auto lob = table->lob_columns.find(lower(name));
+        if (lob == table->lob_columns.end()) {
+          out[name] = value;
+        } else if (!carry_lobs) {
+          if (insert) out[name] = nullptr;  // an update leaves the target's value as it was
+        } else if (limited && (value.is_string() || (value.is_object() && value.contains("$binary")))) {
+          const bool binary = value.is_object();
+          const std::string text = binary ? value["$binary"].get<std::string>() : value.get<std::string>();
+          const std::size_t limit = static_cast<std::size_t>(m_lob_max_kb) * 1024;
+          const std::size_t size = stored_bytes(lob->second, text);
+          if (size > limit) {
+            log("[TARGET_APPLY ]W:  The LOB value of column '" + name + "' of table '" + op.schema + "." + op.table +
+                "' (" + std::to_string(size) + " bytes) exceeds LobMaxSize (" + std::to_string(m_lob_max_kb) +
+                " KB) and was truncated to " + std::to_string(limit) + " bytes (limited LOB mode)");
+            const std::string cut = truncated_to(lob->second, text, limit);
+            out[name] = binary ? json{{"$binary", cut}} : json(cut);
+          } else {
+            out[name] = value;
+          }
+        } else {
+          out[name] = value;
+        }
+      }
+      return out;
+    };
+
     if (op.operation == "LOP_INSERT_ROWS") {
       ++stats.inserts;
-      auto r = m_target->execute(insert_sql(object, *table, op.after));
+      const json after = lob_image(op.after, true);
+      auto r = m_target->execute(insert_sql(object, *table, after));
       if (r) {
         ++stats.applied_inserts;
         return {};
       }
       if (!is_duplicate_key(r.error())) return "[TARGET_APPLY ]E: " + r.error().message;
       if (m_insert_policy == "INSERT_RECORD" && has_pk) {  // upsert: the row is there, make it equal
-        auto u = m_target->execute(update_sql(object, op.after, *key_where(op.after)));
+        auto u = m_target->execute(update_sql(object, after, *key_where(op.after)));
         if (!u) return "[TARGET_APPLY ]E: " + u.error().message;
         ++stats.applied_inserts;
         return {};
@@ -466,11 +580,16 @@ class SqlCdcRunner final : public CdcRunner {
       ++stats.updates;
       auto where = key_where(op.before.is_object() ? op.before : op.after);
       if (!where) return k_no_where;
-      auto r = m_target->execute(update_sql(object, op.after, *where));
+      const json after = lob_image(op.after, false);
+      if (after.is_object() && after.empty()) {  // only LOB columns changed, and they are not carried
+        ++stats.applied_updates;
+        return {};
+      }
+      auto r = m_target->execute(update_sql(object, after, *where));
       if (!r) return "[TARGET_APPLY ]E: " + r.error().message;
       if (*r == 0) {
         if (m_update_policy == "UPDATE_RECORD") {  // upsert: the row is missing, insert it
-          auto i = m_target->execute(insert_sql(object, *table, op.after));
+          auto i = m_target->execute(insert_sql(object, *table, lob_image(op.after, true)));
           if (!i) return "[TARGET_APPLY ]E: " + i.error().message;
         } else if (m_update_policy == "STOP_TASK") {
           return "[TARGET_APPLY ]E: 0 rows affected by an UPDATE of " + object;
@@ -494,6 +613,10 @@ class SqlCdcRunner final : public CdcRunner {
       return {};
     }
     return {};
+  }
+
+  void log(const std::string& line) {
+    if (m_env.task_log) m_env.task_log(m_spec, line);
   }
 
   void report() {
@@ -523,6 +646,10 @@ class SqlCdcRunner final : public CdcRunner {
   TaskStatusSink& m_sink;
   CdcEnvironment m_env;
   std::string m_insert_policy = "LOG_ERROR", m_update_policy = "LOG_ERROR", m_delete_policy = "IGNORE_RECORD";
+  // TargetMetadata, DMS's defaults unless the task says otherwise (docs/facts.md §12).
+  bool m_support_lobs = true, m_full_lob_mode = false, m_limited_lob_mode = true;
+  std::int64_t m_lob_max_kb = 32;
+  bool m_lobs_on = true;  // SupportLobs and not turned off by UPDATE_RECORD
   std::unique_ptr<SqlSession> m_source, m_target;
   TableMappings m_mappings;
   std::set<std::string> m_cdc_tables;

@@ -4,7 +4,11 @@
 // reads the source's log with fn_dblog from the task's start point, and applies, in commit
 // order, the transactions that began at or after it, through the target's SQL layer
 // (IDENTITY_INSERT on, so target triggers fire unless disabled). See cdc_engine.cpp for
-// the failures it reports as DMS words them (docs/facts.md §10).
+// the failures it reports as DMS words them (docs/facts.md §10). LOB columns are carried as
+// the task settings' TargetMetadata says (docs/facts.md §12, the DMS guide's LOB support page):
+// truncated at LobMaxSize in limited mode with a warning in the task log, whole in full mode,
+// not at all with SupportLobs false or ApplyErrorUpdatePolicy UPDATE_RECORD, and not in CDC
+// on tables without a primary key.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -40,6 +44,9 @@ struct CdcEnvironment {
   // A stalled task, for tests: while this answers true the runner keeps reading the source's
   // log but applies nothing (may be empty).
   std::function<bool()> apply_paused;
+  // The task's log (CloudWatch Logs on AWS): warnings such as a truncated LOB, one line each.
+  // May be empty.
+  std::function<void(const CdcTaskSpec& spec, const std::string& line)> task_log;
 };
 
 CdcRunnerFactory make_cdc_runner_factory(CdcEnvironment environment);

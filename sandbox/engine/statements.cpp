@@ -291,6 +291,11 @@ void SessionImpl::do_truncate(const Statement& st, ResultSink& sink) {
   if (query_int(cur(), "SELECT COUNT(*) FROM __m2r_objects p JOIN __m2r_objects f ON f.referenced_object_id = p.object_id"
                        " WHERE f.type = 'F' AND p.sqlite_name = " + quote_literal(table) + " COLLATE NOCASE"))
     raise(4712, 16, "Cannot truncate table '" + on.display() + "' because it is being referenced by a FOREIGN KEY constraint.");
+  // TRUNCATE TABLE's restrictions: not on a table "published by using transactional
+  // replication" (nor one enabled for Change Data Capture): Msg 4711.
+  if (query_int(cur(), "SELECT COUNT(*) FROM __m2r_objects WHERE type = 'U' AND (is_replicated = 1 OR is_tracked_by_cdc = 1)"
+                       " AND sqlite_name = " + quote_literal(table) + " COLLATE NOCASE"))
+    raise(4711, 16, "Cannot truncate table '" + on.display() + "' because it is published for replication or enabled for Change Data Capture.");
   write("TRUNCATE TABLE", [&](sqlite3* c) {
     exec(c, "DELETE FROM " + quote_ident(table) + " WHERE rowid IS NOT NULL");
     // TRUNCATE resets the identity seed. sqlite_sequence exists only once some table of the

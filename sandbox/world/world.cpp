@@ -526,6 +526,12 @@ int run_dms_server(const std::string& dir_text) {
   if (const char* b = std::getenv("M2R_DMS_BATCH_SIZE")) env.pace.batch_size = std::max(1, std::atoi(b));
   // A stalled apply, for tests: while the file exists the tasks read the log but apply nothing.
   env.apply_paused = [paused = dir / "dms-apply-paused"] { return fs::exists(paused); };
+  // Each task's log (CloudWatch Logs on AWS) as logs/dms-task-<identifier>.log, one line a warning.
+  env.task_log = [logs = dir / "logs", mutex = std::make_shared<std::mutex>()](const dms::CdcTaskSpec& spec,
+                                                                              const std::string& line) {
+    std::lock_guard lock(*mutex);
+    std::ofstream(logs / ("dms-task-" + spec.task_identifier + ".log"), std::ios::app) << line << "\n";
+  };
   const std::string moto_url = world["moto"].value("endpoint", std::string());
   if (!moto_url.empty()) {
     auto ctx = std::make_shared<m2r::aws::AwsContext>(

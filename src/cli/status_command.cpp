@@ -2,7 +2,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -12,7 +14,9 @@
 #include "cli/interrupt_handler.hpp"
 #include "cli/lifecycle_support.hpp"
 #include "core/plan.hpp"
+#include "core/lob_mode.hpp"
 #include "migrate/config_file.hpp"
+#include "migrate/connections.hpp"
 #include "migrate/sqlite_journal.hpp"
 #include "migrate/status.hpp"
 
@@ -34,14 +38,29 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
     auto aws = aws::AwsContext::from_environment({.region = config->s3.region});
     std::optional<aws::AwsContext> aws_opt;
     if (aws) aws_opt = *aws;
+    // The source, to check a limited LOB mode against today's values (unreachable: a note).
+    SourceOpener open_source;
+    if (auto connections = default_connections(*config)) open_source = connections->source;
     // --watch runs until interrupted: Ctrl-C ends it between refreshes, as asked (exit 0).
     std::optional<InterruptHandler> interrupts;
     if (st->watch) interrupts.emplace();
+    // The LOB re-measurement scans the LOB tables: with --watch, once a minute, its notes kept between.
+    constexpr auto k_lob_remeasure = std::chrono::minutes(1);
+    std::optional<std::chrono::steady_clock::time_point> lobs_measured;
+    std::vector<std::string> lob_notes;
     for (;;) {
       auto journal = open_journal_for_reading(config->journal);
       if (!journal) return report_error(g, journal.error());
-      auto report = migration_status(*config, **journal, aws_opt);
+      const bool measure = !lobs_measured || std::chrono::steady_clock::now() - *lobs_measured >= k_lob_remeasure;
+      auto report = migration_status(*config, **journal, aws_opt, measure ? open_source : SourceOpener{},
+                                     interrupts ? &interrupts->stop() : nullptr);
       if (!report) return report_error(g, report.error());
+      if (measure) {
+        lobs_measured = std::chrono::steady_clock::now();
+        lob_notes = report->lob_notes;
+      } else {
+        report->lob_notes = lob_notes;
+      }
       if (g.style.json) {
         auto steps = nlohmann::json::array();
         for (const auto& s : report->steps) {
@@ -52,6 +71,8 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
         if (report->latency_source_s) j["cdc_latency_source_s"] = *report->latency_source_s;
         if (report->latency_target_s) j["cdc_latency_target_s"] = *report->latency_target_s;
         if (!report->note.empty()) j["note"] = report->note;
+        if (!report->lobs.is_null()) j["lobs"] = report->lobs;
+        j["lob_notes"] = report->lob_notes;
         std::cout << j.dump() << std::endl;
       } else {
         if (st->watch && g.style.interactive) std::cout << "\x1b[H\x1b[2J";
@@ -80,6 +101,12 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app) {
                                      t.value("state", ""));
           }
         }
+        if (!report->lobs.is_null()) {
+          if (auto lobs = lob_decision_from_json(report->lobs)) {
+            std::cout << describe(*lobs) << "  (measured when the task was created)\n";
+          }
+        }
+        for (const auto& n : report->lob_notes) std::cout << red(g.style, "LOB over LobMaxSize: ") << n << "\n";
         if (!report->note.empty()) std::cout << yellow(g.style, "note: ") << report->note << "\n";
       }
       if (report->problem) return report_error(g, *report->problem);

@@ -196,6 +196,9 @@ const std::vector<Field>& fields() {
                  "a DMS identifier (1-255 letters, digits and hyphens, starting with a letter)")},
       {"dms", "table_mappings", Kind::string, false, "table_mappings = \"include-all\"  or  \"mappings.json\"",
        str_in(&M::dms, &DmsConfig::table_mappings)},
+      // DMS takes LobMaxSize up to 102400 KB (docs/facts.md §12, core/lob_mode.hpp).
+      {"dms", "lob_max_size_kb", Kind::integer, false, "lob_max_size_kb = 1024",
+       int_in(&M::dms, &DmsConfig::lob_max_size_kb, 0, 102400)},
 
       {"upload", "connections", Kind::integer, false, "connections = 16", int_in(&M::upload, &UploadConfig::connections, 1, 256)},
       {"upload", "part_size_mib", Kind::integer, false, "part_size_mib = 64",
@@ -366,6 +369,7 @@ source_endpoint = "sales-source"      # REQUIRED: a sqlserver endpoint pointing 
 target_endpoint = "sales-target"      # REQUIRED: a sqlserver endpoint pointing at [target]
 # task_id = "sales-to-rds-cdc"        # default: <name>-cdc
 table_mappings = "include-all"        # or the path of a DMS table-mappings JSON file
+# lob_max_size_kb = 0                 # LOB mode chosen from the source's largest values; N = limited mode at N KB
 
 [upload]
 connections = 16                      # parallel S3 connections

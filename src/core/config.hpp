@@ -49,6 +49,9 @@ struct DmsConfig {
   std::string target_endpoint;       // identifier or ARN
   std::string task_id;
   std::string table_mappings = "include-all";  // "include-all" or a path to a DMS table-mappings JSON file
+  // Limited LOB mode at this LobMaxSize (KB) instead of the size chosen from the source's
+  // largest values (core/lob_mode.hpp); 0 = chosen from the data.
+  int lob_max_size_kb = 0;
 };
 
 struct UploadConfig {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/lob_mode.hpp"
 #include "core/lsn.hpp"
 
 namespace m2r {
@@ -16,8 +17,15 @@ namespace m2r {
 // file, which is validated (rules array, rule-type, object-locator) and passed through.
 Expected<std::string> table_mappings_json(const std::string& mode_or_file_text);
 
-// ReplicationTaskSettings for a CDC task applied onto a restored target.
-std::string replication_task_settings_json();
+// Whether a DMS table-mappings document (JSON text, as table_mappings_json returns it) selects
+// the table: an include (or explicit) selection rule matches it and no exclude rule does;
+// '%' in a name matches any run of characters, compared without case as SQL Server's default
+// collation compares names.
+bool table_mappings_select(const std::string& mappings_json, const std::string& schema, const std::string& table);
+
+// ReplicationTaskSettings for a CDC task applied onto a restored target, with the LOB mode
+// chosen from the source's data (core/lob_mode.hpp) as TargetMetadata.
+std::string replication_task_settings_json(const LobDecision& lobs = LobDecision{});
 
 struct ReplicationTaskRequest {
   std::string identifier;
@@ -26,6 +34,7 @@ struct ReplicationTaskRequest {
   std::string replication_instance_arn;
   std::string table_mappings;  // JSON text
   Lsn start;
+  LobDecision lobs;
 };
 
 // The CreateReplicationTask request body (JSON 1.1). CdcStartPosition is the hex form;

@@ -4,6 +4,7 @@
 
 #include "core/cutover_marker.hpp"
 #include "core/dms_task_spec.hpp"
+#include "core/lob_mode.hpp"
 #include "core/row_hash.hpp"
 #include "core/tsql.hpp"
 
@@ -121,11 +122,29 @@ std::vector<PlannedStep> build_plan(const PlanInputs& in) {
                    {"target", "ALTER TABLE [schema].[table] NOCHECK CONSTRAINT [name]  (each enabled foreign key)"}}});
 
   ReplicationTaskRequest task{c.dms.task_id, in.source_endpoint_arn, in.target_endpoint_arn,
-                              in.replication_instance_arn, in.table_mappings, in.start.value_or(Lsn{})};
+                              in.replication_instance_arn, in.table_mappings, in.start.value_or(Lsn{}), {}};
+  if (c.dms.lob_max_size_kb > 0) task.lobs = decide_lob_mode({}, c.dms.lob_max_size_kb);
   auto body = create_replication_task_body(task);
   body["CdcStartPosition"] = lsn_text;
-  plan.push_back({steps::replicate, "create and start the DMS CDC task from the start point",
-                  {{"DMS", fmt::format("DescribeReplicationTasks Filters=[replication-task-id={}]  (reuse, never a "
+  // The LOB mode is chosen from the source's data when the step runs (core/lob_mode.hpp).
+  const std::string lob_choice =
+      c.dms.lob_max_size_kb > 0
+          ? fmt::format("TargetMetadata: limited LOB mode at LobMaxSize {} KB, set by [dms] lob_max_size_kb (the "
+                        "measurement still says when a value is already over it)",
+                        c.dms.lob_max_size_kb)
+          : fmt::format("TargetMetadata from the largest value: none or all NULL -> limited mode, LobMaxSize {} KB "
+                        "(DMS's default, explicit); up to {} -> limited mode, LobMaxSize = x{} the largest value in "
+                        "whole KB (at least {}); larger -> FullLobMode, LobChunkSize {} KB. The TargetMetadata below "
+                        "is a placeholder for that choice; the measurement is journaled, and a task created again after it vanished reuses it",
+                        k_dms_default_lob_max_size_kb, format_bytes(k_limited_mode_largest_bytes),
+                        k_lob_headroom_factor, k_dms_default_lob_max_size_kb, k_dms_default_lob_chunk_size_kb);
+  plan.push_back({steps::replicate, "measure the LOB columns, then create and start the DMS CDC task from the start point",
+                  {{"source", lob_columns_query() + "  (the LOB columns of the tables the table mappings select)"},
+                   {"source", "SET LOCK_TIMEOUT <[validate] lock_timeout_ms>; per table, bounded by [validate] "
+                              "chunk_timeout_s: " +
+                                  lob_measure_query({"<schema>", "<table>"}, {"<column1>", "<column2>"}).value_or("")},
+                   {"local", lob_choice},
+                   {"DMS", fmt::format("DescribeReplicationTasks Filters=[replication-task-id={}]  (reuse, never a "
                                        "second task)",
                                        c.dms.task_id)},
                    {"DMS", "CreateReplicationTask " + body.dump()},

@@ -35,7 +35,9 @@ nlohmann::json step_config_inputs(const MigrationConfig& c, const std::string& s
               {"[dms] source_endpoint", c.dms.source_endpoint},
               {"[dms] target_endpoint", c.dms.target_endpoint},
               {"[dms] task_id", c.dms.task_id},
-              {"[dms] table_mappings", c.dms.table_mappings}};
+              {"[dms] table_mappings", c.dms.table_mappings},
+              // The task's TargetMetadata follows it (core/lob_mode.hpp).
+              {"[dms] lob_max_size_kb", c.dms.lob_max_size_kb}};
     if (!table_mappings_digest.empty()) j["[dms] table_mappings (file content sha256)"] = table_mappings_digest;
     return j;
   }

@@ -86,11 +86,29 @@ Expected<std::optional<aws::ReplicationTask>> find_task(StepContext& ctx, aws::D
   return std::optional<aws::ReplicationTask>(t);
 }
 
+// The LOB mode the task is created with, recorded before the task exists. A task created again
+// (the recorded one vanished) gets the recorded mode, as the first creation had; until a task was
+// ever created (no task_arn recorded, none found to adopt), the source is measured again.
+Expected<LobDecision> lob_decision(StepContext& ctx, const ReplicateInputs& in) {
+  if (ctx.partial().contains("lobs") && ctx.partial().contains("task_arn")) {
+    auto recorded = M2R_TRY(lob_decision_from_json(ctx.partial()["lobs"]));
+    ctx.info(describe(recorded) + " (as measured when the task was first created)", to_json(recorded));
+    return recorded;
+  }
+  LobDecision decision;
+  if (in.decide_lobs) decision = M2R_TRY(in.decide_lobs());
+  else decision.reason = "not measured (DMS's default size kept)";
+  M2R_TRY(ctx.record({{"lobs", to_json(decision)}}));
+  ctx.info(describe(decision), to_json(decision));
+  return decision;
+}
+
 }  // namespace
 
 Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dms, const ReplicateInputs& in) {
   auto task = M2R_TRY(find_task(ctx, dms, in));
   if (!task) {
+    const LobDecision lobs = M2R_TRY(lob_decision(ctx, in));
     aws::CreateReplicationTaskRequest req;
     req.identifier = in.task_id;
     req.source_endpoint_arn = in.arns.source_endpoint;
@@ -98,7 +116,7 @@ Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dm
     req.replication_instance_arn = in.arns.replication_instance;
     req.migration_type = "cdc";
     req.table_mappings = in.table_mappings;
-    req.settings = replication_task_settings_json();
+    req.settings = replication_task_settings_json(lobs);
     req.cdc_start_position = in.start.to_hex();  // docs/facts.md §4: the plain hex string
     task = M2R_TRY(dms.create_replication_task(req));
     M2R_TRY(ctx.record({{"task_arn", task->arn}, {"cdc_start_position", in.start.to_hex()}}));

@@ -6,6 +6,7 @@
 
 #include "aws/clock.hpp"
 #include "aws/dms_client.hpp"
+#include "core/lob_mode.hpp"
 #include "core/lsn.hpp"
 #include "migrate/aws_facts.hpp"
 #include "core/interrupt.hpp"
@@ -25,9 +26,14 @@ struct ReplicateInputs {
   // again after the recorded one vanished must not start where changes are gone. Unset: not
   // checked (the first creation, right after the LSN was captured from the log).
   std::function<Expected<void>(const Lsn& start)> log_holds_start;
+  // Measures the LOB columns of the task's tables on the source and chooses the LOB mode
+  // (migrate/lob_measurement, core/lob_mode), before the task is created. Unset: DMS's default
+  // LOB settings, written explicitly.
+  std::function<Expected<LobDecision>()> decide_lobs;
 };
 
-// Outputs: task_arn, cdc_start_position, status. Resumable: a task recorded by an earlier
+// Outputs: task_arn, cdc_start_position, status, lobs (the measurement and the LOB mode, recorded
+// before the task is created: a task created again after it vanished gets the same settings). Resumable: a task recorded by an earlier
 // attempt (or found with the same identifier, endpoints and start) is reused, never doubled.
 Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dms, const ReplicateInputs& in);
 

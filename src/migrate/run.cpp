@@ -16,6 +16,7 @@
 #include "migrate/backup_step.hpp"
 #include "migrate/check.hpp"
 #include "migrate/config_file.hpp"
+#include "migrate/lob_measurement.hpp"
 #include "migrate/lsn_capture_step.hpp"
 #include "migrate/redo.hpp"
 #include "migrate/replicate_step.hpp"
@@ -69,6 +70,19 @@ Expected<void> source_log_holds(Connections& conn, const Lsn& start) {
                 "restored target database and restores the new backup)");
   }
   return {};
+}
+
+// The LOB mode of the task from the source's largest values (docs/facts.md §12), bounded by
+// [validate]'s lock and statement timeouts and cancelled by a stop.
+Expected<LobDecision> measure_lobs(Connections& conn, const MigrationConfig& config, const std::string& mappings,
+                                   const StopSignal* stop) {
+  auto src = M2R_TRY(conn.source());
+  LobMeasureOptions options;
+  options.lock_timeout = std::chrono::milliseconds(config.validate.lock_timeout_ms);
+  options.statement_timeout = std::chrono::seconds(config.validate.chunk_timeout_s);
+  options.stop = stop;
+  const auto columns = M2R_TRY(list_lob_columns(*src, mappings, options));
+  return decide_lob_mode(M2R_TRY(measure_lob_columns(*src, columns, options)), config.dms.lob_max_size_kb);
 }
 
 // A replicate step recorded done whose task is gone or failed outside the tool is run again:
@@ -194,6 +208,9 @@ Expected<void> run_migration(const MigrationConfig& config, Connections& conn, J
                      in.timeout = options.dms_timeout;
                      in.clock = conn.clock;
                      in.log_holds_start = [&conn](const Lsn& start) { return source_log_holds(conn, start); };
+                     in.decide_lobs = [&conn, &config, &in, &ctx]() {
+                       return measure_lobs(conn, config, in.table_mappings, ctx.stop());
+                     };
                      return run_replicate_step(ctx, dms, in);
                    }});
   std::string mappings_digest;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "migrate/status.hpp"
 #include "migrate/validation_history.hpp"
 
 namespace m2r {
@@ -30,7 +31,10 @@ Expected<ValidationReport> validate_migration(Connections& connections, const Mi
   auto src = M2R_TRY(connections.source());
   auto tgt = M2R_TRY(connections.target(config.target.database));
   if (!options.clock) options.clock = connections.clock.get();
-  return validate_databases(*src, *tgt, options);
+  auto report = M2R_TRY(validate_databases(*src, *tgt, options));
+  // A differing table whose LOBs outgrew the task's LobMaxSize: say that DMS truncates them.
+  M2R_TRY(note_lobs_over_limit(report, *src, config, options.stop));
+  return report;
 }
 
 Expected<ValidationReport> validate_and_record(Connections& connections, const MigrationConfig& config,
@@ -41,6 +45,7 @@ Expected<ValidationReport> validate_and_record(Connections& connections, const M
   // Read before the first table: every change after it is in the log after it.
   const auto position = source_log_position(*src);
   auto report = M2R_TRY(validate_databases(*src, *tgt, options));
+  M2R_TRY(note_lobs_over_limit(report, *src, config, options.stop));
   M2R_TRY(record_validation(journal, report, position ? *position : std::string()));
   return report;
 }
@@ -65,6 +70,7 @@ Expected<ValidationReport> revalidate_changed(Connections& connections, const Mi
   }
   for (const auto& t : plan.reused) options.skip_tables.insert(t.table);
   auto report = M2R_TRY(validate_databases(*src, *tgt, options));
+  M2R_TRY(note_lobs_over_limit(report, *src, config, options.stop));
   const std::size_t compared_now = report.tables.size();
   for (auto& reused : plan.reused) {
     const bool reported = std::any_of(report.tables.begin(), report.tables.end(),

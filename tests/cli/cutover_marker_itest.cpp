@@ -18,12 +18,6 @@ namespace {
 
 using CutoverMarkerTest = CliWorldTest;
 
-std::int64_t count_rows(mssql::SqlSession& db, const std::string& sql) {
-  auto r = db.query(sql);
-  if (!r || r->rows().empty()) return -1;
-  return r->rows().front().at(0).as_int64().value_or(-1);
-}
-
 TEST_F(CutoverMarkerTest, AStalledApplyKeepsTheCutoverWaitingForTheMarker) {
   ASSERT_TRUE(set_up_world());
   const auto check = run_shell(with_world("check --fix --yes -c " + config()));

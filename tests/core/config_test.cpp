@@ -143,3 +143,17 @@ TEST(ConfigTest, ValidateSectionSetsTheWalkAndRefusesOutOfRangeValues) {
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().message.find("[validate] chunk_rows"), std::string::npos) << d.error().message;
 }
+
+TEST(ConfigTest, LobMaxSizeKbDefaultsToMeasuredAndIsBoundedByWhatDmsTakes) {
+  // Given no [dms] lob_max_size_kb the LOB mode is chosen from the data (0); 1024 is read;
+  // 102401 (over DMS's 102400 KB maximum LobMaxSize) is refused naming the key.
+  auto c = parse_config(k_valid, "m.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->dms.lob_max_size_kb, 0);
+  auto set = parse_config(std::string(k_valid) + "lob_max_size_kb = 1024\n", "m.toml");
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->dms.lob_max_size_kb, 1024);
+  auto over = parse_config(std::string(k_valid) + "lob_max_size_kb = 102401\n", "m.toml");
+  ASSERT_FALSE(over);
+  EXPECT_NE(over.error().message.find("[dms] lob_max_size_kb"), std::string::npos) << over.error().message;
+}

@@ -1,5 +1,7 @@
 #include "core/plan.hpp"
 
+#include "core/lob_mode.hpp"
+
 #include <gtest/gtest.h>
 
 using namespace m2r;
@@ -42,8 +44,31 @@ TEST(PlanTest, PlanShowsRealStatementsAndLsnPlaceholder) {
   EXPECT_NE(plan[0].actions[0].what.find("BACKUP DATABASE [Sales] TO DISK = N'D:\\Backups\\Sales_20261125T101500.bak'"),
             std::string::npos);
   const auto& replicate = plan[5];
-  EXPECT_NE(replicate.actions[1].what.find("<LSN chosen after the backup>"), std::string::npos);
-  EXPECT_NE(replicate.actions[1].what.find("arn:src"), std::string::npos);
+  EXPECT_NE(replicate.actions[4].what.find("<LSN chosen after the backup>"), std::string::npos);
+  EXPECT_NE(replicate.actions[4].what.find("arn:src"), std::string::npos);
   in.start = Lsn(0x25, 0xb8f, 4);
-  EXPECT_NE(build_plan(in)[5].actions[1].what.find("00000025:00000b8f:0004"), std::string::npos);
+  EXPECT_NE(build_plan(in)[5].actions[4].what.find("00000025:00000b8f:0004"), std::string::npos);
+}
+
+TEST(PlanTest, ReplicateShowsTheLobMeasurementAndHowTheModeIsChosenFromIt) {
+  // Given no [dms] lob_max_size_kb, the replicate step should first show the catalog query and
+  // the per-table MAX(DATALENGTH) query, then say how the mode follows from the largest value;
+  // with lob_max_size_kb = 2048, the task's TargetMetadata should carry it.
+  PlanInputs in{sample(), "20261125T101500", "arn:ri", "arn:src", "arn:tgt", "{\"rules\":[]}", std::nullopt};
+  const auto plan = build_plan(in);
+  const auto& replicate = plan[5];
+  ASSERT_GE(replicate.actions.size(), 5u);
+  EXPECT_EQ(replicate.actions[0].what.rfind(lob_columns_query(), 0), 0u);
+  EXPECT_NE(replicate.actions[1].what.find("SET LOCK_TIMEOUT"), std::string::npos);
+  EXPECT_NE(replicate.actions[1].what.find("MAX(CONVERT(bigint, DATALENGTH([<column1>]))) AS [<column1>]"),
+            std::string::npos);
+  EXPECT_NE(replicate.actions[2].what.find("larger -> FullLobMode"), std::string::npos) << replicate.actions[2].what;
+  EXPECT_NE(replicate.actions[2].what.find("up to 50.0 MB -> limited mode, LobMaxSize = x2 the largest value"),
+            std::string::npos)
+      << replicate.actions[2].what;
+
+  in.config.dms.lob_max_size_kb = 2048;
+  const auto forced = build_plan(in)[5];
+  EXPECT_NE(forced.actions[2].what.find("set by [dms] lob_max_size_kb"), std::string::npos);
+  EXPECT_NE(forced.actions[4].what.find(R"(\"LobMaxSize\":2048)"), std::string::npos) << forced.actions[4].what;
 }

@@ -32,6 +32,9 @@ TEST(StepInputsTest, EachStepDependsOnWhatItActsOnAndNeverOnASecret) {
     EXPECT_EQ(step_config_inputs(c, step).dump().find("SRC_PW"), std::string::npos) << step;
   }
   EXPECT_EQ(step_config_inputs(c, steps::replicate, "abc")["[dms] table_mappings (file content sha256)"], "abc");
+  // A forced LOB size is part of the task's settings: changed after the task exists, it is refused.
+  c.dms.lob_max_size_kb = 2048;
+  EXPECT_EQ(step_config_inputs(c, steps::replicate)["[dms] lob_max_size_kb"], 2048);
 }
 
 TEST(StepInputsTest, OnlyDoneStepsWithRecordedInputsAreJudged) {

@@ -92,3 +92,46 @@ TEST_F(ReplicateStepTest, TruncatedLogFailureIsDiagnosed) {
   EXPECT_NE(out.error().message.find("no longer in the active log"), std::string::npos) << out.error().message;
   EXPECT_FALSE(out.error().hint.empty());
 }
+
+TEST_F(ReplicateStepTest, TheTaskGetsTheDecidedLobModeAndAFailedMeasurementCreatesNothing) {
+  // Given a measurement that fails (a lock timeout naming the table), no task should be created
+  // and nothing recorded; given one that decides full mode, the task's TargetMetadata should say
+  // FullLobMode and the journal should keep the decision.
+  m_inputs.decide_lobs = []() -> Expected<LobDecision> {
+    return fail(ErrorKind::timeout, "the LOB measurement of dbo.Docs waited longer than the lock timeout");
+  };
+  auto failed = run();
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message.find("dbo.Docs"), std::string::npos);
+  EXPECT_EQ(m_dms.count("dms:CreateReplicationTask"), 0);
+  EXPECT_FALSE(m_journal.step("replicate").value()->outputs.contains("lobs"));
+
+  m_inputs.decide_lobs = []() -> Expected<LobDecision> {
+    return decide_lob_mode({{{{"dbo", "Docs"}, "body", "varbinary"}, std::int64_t{60} * 1024 * 1024}});
+  };
+  auto out = run();
+  ASSERT_TRUE(out) << out.error().message;
+  const auto settings = json::parse(m_dms.tasks.begin()->second["ReplicationTaskSettings"].get<std::string>());
+  EXPECT_EQ(settings["TargetMetadata"]["FullLobMode"], true);
+  EXPECT_EQ(settings["TargetMetadata"]["LimitedSizeLobMode"], false);
+  EXPECT_EQ(m_journal.step("replicate").value()->outputs["lobs"]["mode"], "full");
+}
+
+TEST_F(ReplicateStepTest, AnAttemptThatStoppedBeforeCreatingTheTaskMeasuresAgain) {
+  // Given an attempt that recorded a decision (32 KB) but created no task, the next attempt should
+  // measure again (the data may have grown) and create the task with the new decision.
+  int measured = 0;
+  std::int64_t largest = 1000;
+  m_inputs.decide_lobs = [&]() -> Expected<LobDecision> {
+    ++measured;
+    return decide_lob_mode({{{{"dbo", "Docs"}, "body", "nvarchar"}, largest}});
+  };
+  ASSERT_TRUE(m_journal.begin_step("replicate", {}));
+  ASSERT_TRUE(m_journal.record_outputs("replicate", {{"lobs", to_json(decide_lob_mode({}))}}));
+  largest = 100 * 1024;
+  auto out = run();
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(measured, 1);
+  const auto settings = json::parse(m_dms.tasks.begin()->second["ReplicationTaskSettings"].get<std::string>());
+  EXPECT_EQ(settings["TargetMetadata"]["LobMaxSize"], 200);
+}

@@ -65,6 +65,11 @@ class RunTest : public ::testing::Test {
                            {"00000025:00000b90:0002", "LOP_COMMIT_XACT", "0000:00000003", SqlValue(), SqlValue()}}));
     s.on_rows("AS has_pk", {"schema_name", "table_name", "object_id", "has_pk", "has_identity"},
               {{"dbo", "Orders", 101, 1, 1}});
+    // The LOB measurement before the DMS task: one nvarchar(max) whose largest value is 412 KB.
+    s.on_rows("AS column_name", {"schema_name", "table_name", "column_name", "type_name", "max_length"},
+              {{"dbo", "Orders", "Notes", "nvarchar", -1}});
+    s.on_rows("DATALENGTH", {"Notes"}, {{412 * 1024}});
+    s.on_count("SET LOCK_TIMEOUT", 0);
   }
 
   // The target: no restore task yet, rds_restore_database answering task 7, which succeeds;
@@ -131,6 +136,39 @@ TEST_F(RunTest, RunsTheSixStepsInOrderAndJournalsEach) {
   EXPECT_EQ(m.journal.step("replicate").value()->outputs.value("task_arn", ""), task["ReplicationTaskArn"]);
   // The restore was polled on the fake clock: one 5 s poll between IN_PROGRESS and SUCCESS.
   EXPECT_GE(m.clock->total_slept(), std::chrono::milliseconds(5000));
+}
+
+TEST_F(RunTest, TheTaskIsCreatedWithTheLobModeMeasuredOnTheSourceAndAResumeReusesIt) {
+  // Given an nvarchar(max) column whose largest value is 412 KB, the task should be created in
+  // limited LOB mode with LobMaxSize 824 KB, the measurement journaled with the replicate step
+  // and said as an info line; a replicate step run again (the task deleted behind its back)
+  // should create the task with the journaled settings without measuring again.
+  ASSERT_TRUE(run()) << ::testing::PrintToString(m.messages());
+  ASSERT_EQ(m.source_ran("DATALENGTH").size(), 1u);
+  EXPECT_NE(m.source_ran("DATALENGTH")[0].find("FROM [dbo].[Orders]"), std::string::npos);
+  ASSERT_EQ(m.aws_world.tasks.size(), 1u);
+  auto settings = nlohmann::json::parse(m.aws_world.tasks.begin()->second["ReplicationTaskSettings"].get<std::string>());
+  EXPECT_EQ(settings["TargetMetadata"]["LimitedSizeLobMode"], true);
+  EXPECT_EQ(settings["TargetMetadata"]["LobMaxSize"], 824);
+  const auto lobs = m.journal.step("replicate").value()->outputs["lobs"];
+  EXPECT_EQ(lobs["mode"], "limited");
+  EXPECT_EQ(lobs["lob_max_size_kb"], 824);
+  ASSERT_EQ(lobs["columns"].size(), 1u);
+  EXPECT_EQ(lobs["columns"][0]["column"], "Notes");
+  EXPECT_EQ(lobs["columns"][0]["max_bytes"], 412 * 1024);
+  bool said = false;
+  for (const auto& e : m.events.events())
+    said = said || e.message == "LOBs: limited mode, LobMaxSize 824 KB: largest value 412 KB in dbo.Orders.Notes (x2 headroom)";
+  EXPECT_TRUE(said) << ::testing::PrintToString(m.messages());
+
+  // The task's settings are the journaled ones even if the data grew since.
+  m.source->on_rows("DATALENGTH", {"Notes"}, {{4000 * 1024}});
+  m.aws_world.tasks.clear();
+  ASSERT_TRUE(run()) << ::testing::PrintToString(m.messages());
+  EXPECT_EQ(m.source_ran("DATALENGTH").size(), 1u);
+  ASSERT_EQ(m.aws_world.tasks.size(), 1u);
+  settings = nlohmann::json::parse(m.aws_world.tasks.begin()->second["ReplicationTaskSettings"].get<std::string>());
+  EXPECT_EQ(settings["TargetMetadata"]["LobMaxSize"], 824);
 }
 
 TEST_F(RunTest, StopsAfterTheNamedStepAndAResumeSkipsWhatIsDone) {

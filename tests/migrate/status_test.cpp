@@ -135,3 +135,58 @@ TEST_F(StatusTest, EachReadOfTheLatencyIsJournaledForTheReport) {
   EXPECT_TRUE(samples[1].data["target_s"].is_null()) << samples[1].data.dump();
   EXPECT_TRUE(samples[1].data["source_s"].is_null()) << samples[1].data.dump();
 }
+
+namespace {
+
+// A replicate step that chose limited mode, LobMaxSize 800 KB, from dbo.Docs.body at 400 KB.
+nlohmann::json limited_800_kb() {
+  return to_json(decide_lob_mode({{{{"dbo", "Docs"}, "body", "nvarchar"}, 400 * 1024}}));
+}
+
+}  // namespace
+
+TEST_F(StatusTest, ALobThatGrewPastLobMaxSizeIsNamedWithItsFix) {
+  // Given limited mode at 800 KB and dbo.Docs.body now 2.1 MB on the source, status should
+  // re-measure that column only and name it, with its size, the limit and the fix.
+  m.step_done("replicate", {{"lobs", limited_800_kb()}});
+  m.source->on_count("SET LOCK_TIMEOUT", 0);
+  m.source->on_rows("DATALENGTH", {"body"}, {{2202010}});
+  auto r = migration_status(m.config, m.journal, m.connections.aws, m.connections.source);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->lob_notes.size(), 1u);
+  EXPECT_NE(r->lob_notes[0].find("dbo.Docs.body: 2.1 MB on the source, over LobMaxSize 800 KB: values over it are "
+                                 "truncated on the target; fix: "),
+            std::string::npos)
+      << r->lob_notes[0];
+  EXPECT_EQ(r->lobs["lob_max_size_kb"], 800);
+  ASSERT_EQ(m.source_ran("DATALENGTH").size(), 1u);
+  EXPECT_EQ(m.source_ran("DATALENGTH")[0], "SELECT MAX(CONVERT(bigint, DATALENGTH([body]))) AS [body] FROM [dbo].[Docs]");
+}
+
+TEST_F(StatusTest, LobsWithinTheLimitOrInFullModeGiveNoNoteAndAnUnreachableSourceIsANote) {
+  m.step_done("replicate", {{"lobs", limited_800_kb()}});
+  m.source->on_count("SET LOCK_TIMEOUT", 0);
+  m.source->on_rows("DATALENGTH", {"body"}, {{700 * 1024}});
+  auto within = migration_status(m.config, m.journal, m.connections.aws, m.connections.source);
+  ASSERT_TRUE(within) << within.error().message;
+  EXPECT_TRUE(within->lob_notes.empty());
+
+  m.source_unreachable = Error(ErrorKind::retryable, "cannot reach src.example:1433");
+  auto unreachable = migration_status(m.config, m.journal, m.connections.aws, m.connections.source);
+  ASSERT_TRUE(unreachable) << unreachable.error().message;
+  EXPECT_TRUE(unreachable->lob_notes.empty());
+  EXPECT_NE(unreachable->note.find("LOB sizes not re-measured: cannot reach src.example:1433"), std::string::npos)
+      << unreachable->note;
+
+  // Full mode carries every value: nothing to re-measure.
+  m.source_unreachable.reset();
+  MemoryJournal fresh;
+  m.journal = fresh;
+  m.step_done("replicate", {{"lobs", to_json(decide_lob_mode({{{{"dbo", "Docs"}, "body", "varbinary"},
+                                                                 std::int64_t{80} * 1024 * 1024}}))}});
+  const auto before = m.source_ran("DATALENGTH").size();
+  auto full = migration_status(m.config, m.journal, m.connections.aws, m.connections.source);
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_TRUE(full->lob_notes.empty());
+  EXPECT_EQ(m.source_ran("DATALENGTH").size(), before);
+}

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "aws/support/temp_dir.hpp"
+#include "core/lob_mode.hpp"
+#include "migrate/sqlite_journal.hpp"
 #include "migrate/support/fake_aws_world.hpp"
 #include "fakes/fake_sql_session.hpp"
 
@@ -195,4 +198,38 @@ TEST(ValidateTest, WithoutAPrimaryKeyANotNullUniqueIndexIsTheKeyAndANullableOneI
   EXPECT_EQ(h->tables[0].method, "row multiset (no primary key or NOT NULL unique index)");
   EXPECT_EQ(h->tables[0].source->rows, 3);
   EXPECT_TRUE(h->ok());
+}
+
+TEST(ValidateTest, ADifferingTableWithALobOverLobMaxSizeGetsTheLobNote) {
+  // Given a migration whose replicate step chose limited mode at 32 KB for dbo.Orders.note, and
+  // that column now holding 98 KB on the source, a differing dbo.Orders should carry the note
+  // that DMS truncates such values, after the differing keys.
+  Migration m;
+  test::TempDir dir;
+  m.config.journal = dir.str() + "/sales.journal";
+  {
+    auto journal = SqliteJournal::open(m.config.journal);
+    ASSERT_TRUE(journal) << journal.error().message;
+    ASSERT_TRUE((*journal)->begin_step("replicate", {}));
+    const auto lobs = decide_lob_mode({{{{"dbo", "Orders"}, "note", "nvarchar"}, 400}});
+    ASSERT_TRUE((*journal)->finish_step("replicate", {{"lobs", to_json(lobs)}}));
+  }
+  script_orders(*m.source, 9, 2);
+  script_orders(*m.target, 8, 42);
+  m.source->on_rows("MAX(CONVERT(bigint, DATALENGTH", {"note"}, {{100000}});
+  auto r = validate_migration(m.connections, m.config);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->mismatches, 1);
+  EXPECT_EQ(r->tables[0].problem.rfind("rows: 1 differ; LOB note: dbo.Orders.note: 98 KB on the source, over LobMaxSize "
+                                       "32 KB: values over it are truncated on the target; fix: ", 0),
+            0u)
+      << r->tables[0].problem;
+
+  // Equal tables: nothing re-measured.
+  Migration equal;
+  equal.config.journal = m.config.journal;
+  script_orders(*equal.source, 9);
+  script_orders(*equal.target, 9);
+  ASSERT_TRUE(validate_migration(equal.connections, equal.config));
+  EXPECT_TRUE(equal.source_ran("MAX(CONVERT(bigint, DATALENGTH").empty());
 }

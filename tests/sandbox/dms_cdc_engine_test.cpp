@@ -35,6 +35,7 @@ struct RecordingSink final : TaskStatusSink {
   std::vector<std::string> events;
   std::string failure, checkpoint;
   std::vector<TableStats> tables;
+  std::vector<std::string> log;  // the task log's lines
   void push(std::string e) {
     std::lock_guard lock(mutex);
     events.push_back(std::move(e));
@@ -97,6 +98,8 @@ std::shared_ptr<FakeSqlSession> target_with_orders(bool primary_key = true) {
   if (primary_key) t->on_rows("is_primary_key", {"name"}, {{std::string("id")}});
   else t->on_rows("is_primary_key", {"name"}, {});
   t->on_rows("identity_columns", {"n"}, {{std::string("1")}});
+  t->on_rows("ty.user_type_id = c.system_type_id", {"name", "type_name", "max_length"},
+             {{"id", "int", 4}, {"qty", "int", 4}});
   t->on_count("TRANSACTION", 0);
   t->on_count("INSERT INTO", 1);
   t->on_count("UPDATE", 1);
@@ -128,6 +131,10 @@ struct EngineRun {
     CdcEnvironment env;
     env.open_session = std::move(open_session);
     env.pace.poll_interval = std::chrono::milliseconds(20);
+    env.task_log = [this](const CdcTaskSpec&, const std::string& line) {
+      std::lock_guard lock(sink.mutex);
+      sink.log.push_back(line);
+    };
     runner = make_cdc_runner_factory(env)(s, sink);
   }
 };
@@ -234,6 +241,8 @@ TEST(CdcEngineTest, InsertRecordPolicyTurnsADuplicateIntoAnUpdate) {
   target->on_rows("INFORMATION_SCHEMA.COLUMNS", {"COLUMN_NAME"}, {{std::string("id")}, {std::string("qty")}});
   target->on_rows("is_primary_key", {"name"}, {{std::string("id")}});
   target->on_rows("identity_columns", {"n"}, {{std::string("1")}});
+  target->on_rows("ty.user_type_id = c.system_type_id", {"name", "type_name", "max_length"},
+                  {{"id", "int", 4}, {"qty", "int", 4}});
   target->on_count("TRANSACTION", 0);
   target->on_count("UPDATE", 1);
   EngineRun run(source_with_log(one_insert_log()), target,
@@ -657,6 +666,167 @@ TEST(CdcEngineTest, AWriterBlockedByTheTransactionOpenAcrossTheBackupArrivesAfte
   const Rows source = RestoredTarget::rows(*world.source);
   EXPECT_EQ(source, (Rows{{1, 12}, {2, 20}, {3, 30}, {4, 41}}));
   EXPECT_EQ(RestoredTarget::rows(*world.target), source);
+}
+
+// ---------------------------------------------------------------------------------------
+// LOB columns as the DMS guide documents them (docs/facts.md §12): a source with dbo.docs
+// (primary key, nvarchar(max) and varbinary(max)) published, and dbo.heap_docs (no key) under
+// MS-CDC; the target restored from its backup.
+
+struct LobWorld : RestoredTarget {
+  LobWorld() {
+    sql("CREATE TABLE dbo.docs (id int NOT NULL PRIMARY KEY, title nvarchar(50) NOT NULL, body nvarchar(max) NULL,"
+        " bin varbinary(max) NULL);"
+        " EXEC sp_addarticle @publication = N'AR_PUBLICATION_00005', @article = N'docs', @source_owner = N'dbo',"
+        " @source_object = N'docs', @type = N'logbased';"
+        " CREATE TABLE dbo.heap_docs (id int NOT NULL, title nvarchar(50) NOT NULL, body nvarchar(max) NULL);"
+        " EXEC sys.sp_cdc_enable_db;"
+        " EXEC sys.sp_cdc_enable_table @source_schema = N'dbo', @source_name = N'heap_docs', @role_name = NULL;"
+        " INSERT INTO dbo.docs VALUES (1, N'one', N'old body', 0x0102);"
+        " INSERT INTO dbo.heap_docs VALUES (1, N'one', N'old heap body')");
+  }
+  // The start point: the first transaction after the restored backup.
+  std::string start_after_backup() {
+    sql("BEGIN TRANSACTION marker; INSERT INTO dbo.orders VALUES (100, 1); COMMIT TRANSACTION");
+    return transactions().at("marker").begin;
+  }
+  // Runs a task with `settings` from `start` until the transaction named `last` is applied.
+  static void replicate(LobWorld& world, const std::string& start, const std::string& settings, const std::string& last,
+                        std::vector<std::string>* log = nullptr) {
+    EngineRun run(world.opener(), RestoredTarget::task(start, settings));
+    ASSERT_TRUE(run.sink.wait_for("running")) << run.sink.failure;
+    ASSERT_TRUE(run.sink.wait_for_applied(world.transactions().at(last).commit))
+        << run.sink.failure << " " << run.sink.checkpoint;
+    run.runner->request_stop();
+    ASSERT_TRUE(run.sink.wait_for("stopped"));
+    std::lock_guard lock(run.sink.mutex);
+    if (log) *log = run.sink.log;
+  }
+  // id -> (title, DATALENGTH(body), body, DATALENGTH(bin)) of a table on an instance; NULL as "NULL".
+  struct Doc {
+    std::string title;
+    std::string body;
+    std::int64_t body_bytes = -1, bin_bytes = -1;
+    bool operator==(const Doc&) const = default;
+  };
+  static std::map<std::int64_t, Doc> docs(sandbox::Instance& instance, const std::string& table = "dbo.docs") {
+    auto s = login(instance, "shop");
+    std::map<std::int64_t, Doc> out;
+    if (!s) return out;
+    const std::string bin = table == "dbo.docs" ? "DATALENGTH(bin)" : "CAST(NULL AS bigint)";
+    const auto all = must(*s, "SELECT id, title, ISNULL(body, N'NULL'), ISNULL(DATALENGTH(body), -1), ISNULL(" + bin +
+                                  ", -1) FROM " + table + " ORDER BY id");
+    for (const auto& r : all.sets.at(0).rows)
+      out[as_int(r[0])] = Doc{as_str(r[1]), as_str(r[2]), as_int(r[3]), as_int(r[4])};
+    return out;
+  }
+};
+
+std::string many(char c, std::size_t n) { return std::string(n, c); }
+
+TEST(CdcEngineLobTest, LimitedModeTruncatesAValueOverLobMaxSizeAndWarnsInTheTaskLog) {
+  // Given LimitedSizeLobMode with LobMaxSize 1 KB, an insert of a 3000-character nvarchar(max)
+  // (6000 bytes) and a 2000-byte varbinary(max) (0xAA...) should arrive cut to 1024 bytes each (512
+  // characters), a short value whole, and the task log should name the column and the table.
+  LobWorld world;
+  ASSERT_NO_FATAL_FAILURE(world.back_up_and_restore());
+  const std::string start = world.start_after_backup();
+  world.sql("BEGIN TRANSACTION big; INSERT INTO dbo.docs VALUES (2, N'two', N'" + many('x', 3000) + "', 0x" +
+            many('A', 4000) + "); INSERT INTO dbo.docs VALUES (3, N'three', N'short', 0x01); COMMIT TRANSACTION");
+  std::vector<std::string> log;
+  ASSERT_NO_FATAL_FAILURE(LobWorld::replicate(world, start, R"({"TargetMetadata":{"LobMaxSize":1}})", "big", &log));
+
+  const auto source = LobWorld::docs(*world.source), target = LobWorld::docs(*world.target);
+  ASSERT_EQ(target.count(2), 1u);
+  EXPECT_EQ(source.at(2).body_bytes, 6000);
+  EXPECT_EQ(target.at(2).body_bytes, 1024);
+  EXPECT_EQ(target.at(2).body, many('x', 512));
+  EXPECT_EQ(target.at(2).bin_bytes, 1024);
+  EXPECT_EQ(target.at(3), source.at(3));
+  ASSERT_EQ(log.size(), 2u) << ::testing::PrintToString(log);
+  const std::string lines = log[0] + "\n" + log[1];
+  EXPECT_NE(lines.find("column 'body' of table 'dbo.docs' (6000 bytes) exceeds LobMaxSize (1 KB)"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("column 'bin' of table 'dbo.docs' (2000 bytes)"), std::string::npos) << lines;
+}
+
+TEST(CdcEngineLobTest, FullModeCarriesEveryValueWhole) {
+  // Given FullLobMode (LobMaxSize 1 KB left in the settings, as it is ignored in full mode), the
+  // same values should arrive whole and nothing should be logged.
+  LobWorld world;
+  ASSERT_NO_FATAL_FAILURE(world.back_up_and_restore());
+  const std::string start = world.start_after_backup();
+  world.sql("BEGIN TRANSACTION big; INSERT INTO dbo.docs VALUES (2, N'two', N'" + many('x', 3000) + "', 0x" +
+            many('A', 4000) + "); UPDATE dbo.docs SET body = N'" + many('y', 4000) + "' WHERE id = 1; COMMIT TRANSACTION");
+  std::vector<std::string> log;
+  ASSERT_NO_FATAL_FAILURE(LobWorld::replicate(
+      world, start, R"({"TargetMetadata":{"FullLobMode":true,"LimitedSizeLobMode":false,"LobMaxSize":1}})", "big", &log));
+  EXPECT_EQ(LobWorld::docs(*world.target), LobWorld::docs(*world.source));
+  EXPECT_TRUE(log.empty()) << ::testing::PrintToString(log);
+}
+
+TEST(CdcEngineLobTest, UpdateRecordOrSupportLobsFalseTurnLobReplicationOffForTheTask) {
+  // Given ApplyErrorUpdatePolicy=UPDATE_RECORD ("AWS DMS completely disables LOB column support
+  // for the task"), or SupportLobs false: an inserted row should arrive with NULL LOBs, an update
+  // of a LOB should leave the target's old value while the other columns change, and the task
+  // log should say LOB support is off.
+  for (const std::string settings : {R"({"ErrorBehavior":{"ApplyErrorUpdatePolicy":"UPDATE_RECORD"}})",
+                                     R"({"TargetMetadata":{"SupportLobs":false}})"}) {
+    SCOPED_TRACE(settings);
+    LobWorld world;
+    ASSERT_NO_FATAL_FAILURE(world.back_up_and_restore());
+    const std::string start = world.start_after_backup();
+    world.sql("BEGIN TRANSACTION change; INSERT INTO dbo.docs VALUES (2, N'two', N'new body', 0x0A0B);"
+              " UPDATE dbo.docs SET title = N'ONE', body = N'changed body', bin = 0xFF WHERE id = 1; COMMIT TRANSACTION");
+    std::vector<std::string> log;
+    ASSERT_NO_FATAL_FAILURE(LobWorld::replicate(world, start, settings, "change", &log));
+    const auto target = LobWorld::docs(*world.target);
+    ASSERT_EQ(target.count(2), 1u);
+    EXPECT_EQ(target.at(2), (LobWorld::Doc{"two", "NULL", -1, -1}));
+    EXPECT_EQ(target.at(1), (LobWorld::Doc{"ONE", "old body", 16, 2}));
+    ASSERT_FALSE(log.empty());
+    EXPECT_NE(log[0].find("LOB support is disabled for the task"), std::string::npos) << log[0];
+  }
+}
+
+TEST(CdcEngineLobTest, LobsOfATableWithoutAPrimaryKeyAreNotReplicatedInCdc) {
+  // Given dbo.heap_docs without a primary key (under MS-CDC, so its updates can be applied): an
+  // insert should arrive with a NULL body, an update of title and body should change the title
+  // only, while the keyed dbo.docs in the same task gets its LOBs.
+  LobWorld world;
+  ASSERT_NO_FATAL_FAILURE(world.back_up_and_restore());
+  const std::string start = world.start_after_backup();
+  world.sql("BEGIN TRANSACTION change; INSERT INTO dbo.heap_docs VALUES (2, N'two', N'heap body two');"
+            " UPDATE dbo.heap_docs SET title = N'ONE', body = N'changed heap body' WHERE id = 1;"
+            " UPDATE dbo.docs SET body = N'keyed body' WHERE id = 1; COMMIT TRANSACTION");
+  ASSERT_NO_FATAL_FAILURE(LobWorld::replicate(world, start, m2r::replication_task_settings_json(), "change"));
+  const auto heap = LobWorld::docs(*world.target, "dbo.heap_docs");
+  ASSERT_EQ(heap.size(), 2u);
+  EXPECT_EQ(heap.at(2).body, "NULL");
+  EXPECT_EQ(heap.at(1).title, "ONE");
+  EXPECT_EQ(heap.at(1).body, "old heap body");
+  EXPECT_EQ(LobWorld::docs(*world.target).at(1).body, "keyed body");
+}
+
+TEST(CdcEngineLobTest, TruncateOfAPublishedTableIsRefusedSoNothingReachesTheChangeStream) {
+  // Given dbo.docs published (and dbo.heap_docs under MS-CDC), TRUNCATE TABLE should fail with
+  // SQL Server's Msg 4711 and leave the rows; a task replicating after it should find them on
+  // the target too (TRUNCATE is not among what DMS captures: docs/facts.md §12).
+  LobWorld world;
+  ASSERT_NO_FATAL_FAILURE(world.back_up_and_restore());
+  const std::string start = world.start_after_backup();
+  for (const std::string table : {"dbo.docs", "dbo.heap_docs"}) {
+    auto r = sandbox::test::run(*world.admin, "TRUNCATE TABLE " + table);
+    ASSERT_TRUE(r.error()) << table;
+    EXPECT_EQ(r.error()->number, 4711);
+    EXPECT_NE(r.error()->text.find("because it is published for replication or enabled for Change Data Capture"),
+              std::string::npos)
+        << r.error()->text;
+  }
+  world.sql("BEGIN TRANSACTION after; INSERT INTO dbo.orders VALUES (101, 1); COMMIT TRANSACTION");
+  ASSERT_NO_FATAL_FAILURE(LobWorld::replicate(world, start, m2r::replication_task_settings_json(), "after"));
+  EXPECT_EQ(LobWorld::docs(*world.target).size(), 1u);
+  EXPECT_EQ(LobWorld::docs(*world.target, "dbo.heap_docs").size(), 1u);
 }
 
 TEST(TableMappingsTest, IncludeAndExcludeWithWildcards) {

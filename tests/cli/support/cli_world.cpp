@@ -44,6 +44,12 @@ std::string read_text(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+std::int64_t count_rows(mssql::SqlSession& db, const std::string& sql) {
+  auto r = db.query(sql);
+  if (!r || r->rows().empty()) return -1;
+  return r->rows().front().at(0).as_int64().value_or(-1);
+}
+
 bool process_running(int pid) {
   const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
   if (stat.empty()) return false;

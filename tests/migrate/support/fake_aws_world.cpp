@@ -209,6 +209,7 @@ Expected<aws::HttpResponse> FakeAwsWorld::answer_dms(const std::string& op, cons
     t["ReplicationInstanceArn"] = in.value("ReplicationInstanceArn", "");
     t["SourceEndpointArn"] = in.value("SourceEndpointArn", "");
     t["TargetEndpointArn"] = in.value("TargetEndpointArn", "");
+    t["ReplicationTaskSettings"] = in.value("ReplicationTaskSettings", "");
     tasks[new_arn] = t;
     tasks[new_arn]["Status"] = "ready";  // the next describe sees it ready
     return aws::HttpResponse{200, k_json_headers, json{{"ReplicationTask", t}}.dump()};
