@@ -479,8 +479,9 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.sql_modules\" AS SELECT object_id, definition FROM main.__m2r_objects"
        " WHERE definition IS NOT NULL;"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.columns\" AS SELECT object_id, name, column_id, system_type_id,"
-       " system_type_id AS user_type_id, max_length, precision, scale, is_nullable, is_identity, 0 AS is_computed"
-       " FROM main.__m2r_columns;"
+       " system_type_id AS user_type_id, max_length, precision, scale, is_nullable, is_identity, 0 AS is_computed,"
+       // the sandbox has no sparse columns or column sets
+       " 0 AS is_sparse, 0 AS is_column_set FROM main.__m2r_columns;"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.identity_columns\" AS SELECT object_id, name, column_id, seed_value,"
        " increment_value, NULL AS last_value FROM main.__m2r_columns WHERE is_identity = 1;"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.indexes\" AS"
@@ -507,7 +508,8 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " FROM main.__m2r_columns c JOIN main.__m2r_objects o ON o.object_id = c.object_id"
        " JOIN main.__m2r_schemas s ON s.schema_id = o.schema_id;"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.types\" AS SELECT column1 AS name, column2 AS system_type_id,"
-       " column2 AS user_type_id FROM (VALUES ('int',56),('bigint',127),('smallint',52),('tinyint',48),('bit',104),"
+       // no CLR types (geography, geometry, hierarchyid, user assemblies) in the sandbox
+       " column2 AS user_type_id, 0 AS is_assembly_type, 0 AS is_user_defined FROM (VALUES ('int',56),('bigint',127),('smallint',52),('tinyint',48),('bit',104),"
        " ('decimal',106),('numeric',108),('float',62),('varchar',167),('nvarchar',231),('char',175),('nchar',239),"
        " ('datetime',61),('datetime2',42),('date',40),('uniqueidentifier',36),('varbinary',165),('money',60),"
        // the other types the sandbox stores (validation reads every column's type name from here)

@@ -41,6 +41,63 @@ std::string lower(std::string s) {
   return s;
 }
 
+
+
+// What DMS does not carry faithfully, table by table (docs/facts.md §12): each a warning naming
+// the columns and what to do. Validation still compares every column (rowversion excepted), so
+// a value lost this way is named by key, never passed.
+void check_fidelity(const SourceFacts& f, std::vector<CheckResult>& r) {
+  auto each = [&](auto pick) {
+    std::vector<std::string> out;
+    for (const auto& t : f.tables) {
+      const std::vector<std::string> cols = pick(t);
+      if (!cols.empty()) out.push_back(t.name + " " + join_names(cols, 4));
+    }
+    return out;
+  };
+  auto add = [&](const char* id, const char* title, const std::vector<std::string>& found, const std::string& fix,
+                 const std::string& none) {
+    if (found.empty()) r.push_back(pass(id, title, none));
+    else r.push_back(warn(id, title, join_names(found, 6), fix));
+  };
+  add("source.lob_without_key", "LOB columns are in tables with a primary key",
+      each([](const SourceTableFacts& t) { return t.has_pk ? std::vector<std::string>{} : t.lob_columns; }),
+      "during CDC DMS replicates no LOB column of a table without a primary key (inserts arrive with NULL, updates "
+      "leave the old value): add a primary key BEFORE the backup, or keep those values unchanged until the cutover; "
+      "validate names any row that differs",
+      "none in a table without a primary key");
+  std::vector<std::string> keyless;
+  for (const auto& t : f.tables)
+    if (!t.has_pk && !t.has_unique_index) keyless.push_back(t.name);
+  add("source.keyless", "every table has a primary key or a unique index", keyless,
+      "updates and deletes of these tables reach the target only through MS-CDC (`check --fix` enables it); rows "
+      "replayed from the overlap after the backup arrive twice (no key to replace them); validation compares them "
+      "as multisets of row hashes and names duplicates: add a primary key before the backup",
+      "yes");
+  add("source.rowversion", "no rowversion (timestamp) columns",
+      each([](const SourceTableFacts& t) { return t.rowversion_columns; }),
+      "the target generates its own values: they always differ from the source's; validation leaves these columns "
+      "out and says so; an application that keeps rowversion values across the cutover sees new ones",
+      "none");
+  add("source.computed", "no computed columns", each([](const SourceTableFacts& t) { return t.computed_columns; }),
+      "DMS does not carry computed values; the target computes them from its own columns (validation compares them, "
+      "so a non-deterministic or persisted expression that differs is named)",
+      "none");
+  add("source.sparse", "no sparse columns or column sets", each([](const SourceTableFacts& t) { return t.sparse_columns; }),
+      "DMS does not support sparse column sets: replace the column set before the migration or move those tables "
+      "another way; validate names what differs",
+      "none");
+  add("source.clr_types", "no CLR, spatial or hierarchyid columns", each([](const SourceTableFacts& t) { return t.clr_columns; }),
+      "DMS carries geography and geometry as LOBs (the LOB mode applies) and hierarchyid as text, and does not "
+      "support CLR user-defined types: check these columns with validate before the cutover",
+      "none");
+  // Not a setting to check: what DMS never captures, and how it would show.
+  r.push_back(pass("source.uncaptured", "TRUNCATE TABLE and sp_rename during CDC",
+                   "not captured by DMS: SQL Server refuses TRUNCATE on a published or MS-CDC table (Msg 4711); a "
+                   "rename or other DDL during CDC is not carried; validate and the cutover compare every table by row "
+                   "hashes, so a table emptied or renamed on one side shows as differing or present on one side only"));
+}
+
 }  // namespace
 
 std::vector<CheckResult> evaluate_source(const SourceFacts& f) {
@@ -110,6 +167,8 @@ std::vector<CheckResult> evaluate_source(const SourceFacts& f) {
                      "then proves the drain by a row the change stream must carry; without it cutover falls back "
                      "to CloudWatch latency and table statistics, and validation alone decides"));
   }
+
+  check_fidelity(f, r);
 
   if (f.log_reuse_wait == "NOTHING" || f.log_reuse_wait == "REPLICATION" || f.log_reuse_wait == "LOG_BACKUP" ||
       f.log_reuse_wait == "CHECKPOINT" || f.log_reuse_wait.empty()) {

@@ -25,6 +25,14 @@ struct SourceTableFacts {
   bool cdc_enabled = false;    // sys.sp_cdc_enable_table was run for it
   bool memory_optimized = false;
   bool columnstore = false;
+  // What DMS cannot carry faithfully (docs/facts.md §12), read from sys.columns / sys.indexes;
+  // columns as "name (type)".
+  bool has_unique_index = false;                 // enabled, unfiltered, other than the primary key
+  std::vector<std::string> lob_columns;          // (max) types, text, ntext, image, xml, spatial
+  std::vector<std::string> rowversion_columns;   // regenerated on the target
+  std::vector<std::string> computed_columns;     // recomputed on the target
+  std::vector<std::string> sparse_columns;       // sparse columns and column sets
+  std::vector<std::string> clr_columns;          // CLR user-defined types, hierarchyid, spatial
 };
 
 struct SourceFacts {

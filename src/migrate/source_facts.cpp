@@ -23,6 +23,48 @@ std::string cell(const mssql::QueryResult& r, const char* column, std::size_t ro
 
 }  // namespace
 
+
+namespace {
+
+// The columns and indexes DMS cannot carry faithfully, per table (docs/facts.md §12). A catalog
+// that cannot answer leaves the lists empty: the checks then have nothing to warn about, and
+// validation still compares every column.
+void read_column_facts(mssql::SqlSession& s, SourceFacts& f) {
+  auto table_of = [&](const std::string& name) -> SourceTableFacts* {
+    for (auto& t : f.tables)
+      if (t.name == name) return &t;
+    return nullptr;
+  };
+  if (auto cols = try_query(s, "SELECT s.name AS schema_name, t.name AS table_name, c.name AS column_name, "
+                               "ty.name AS type_name, c.max_length, c.is_computed, c.is_sparse, c.is_column_set, "
+                               "ty.is_assembly_type FROM sys.columns AS c JOIN sys.tables AS t ON t.object_id = c.object_id "
+                               "JOIN sys.schemas AS s ON s.schema_id = t.schema_id "
+                               "JOIN sys.types AS ty ON ty.user_type_id = c.user_type_id WHERE t.is_ms_shipped = 0")) {
+    for (std::size_t i = 0; i < cols->rows().size(); ++i) {
+      auto* t = table_of(cell(*cols, "schema_name", i) + "." + cell(*cols, "table_name", i));
+      if (!t) continue;
+      const auto type = cell(*cols, "type_name", i);
+      const auto column = cell(*cols, "column_name", i) + " (" + type + (cell(*cols, "max_length", i) == "-1" ? "(max)" : "") + ")";
+      const bool spatial = type == "geography" || type == "geometry";
+      if (cell(*cols, "max_length", i) == "-1" || type == "text" || type == "ntext" || type == "image" || type == "xml" || spatial) {
+        t->lob_columns.push_back(column);
+      }
+      if (type == "timestamp" || type == "rowversion") t->rowversion_columns.push_back(column);
+      if (cell(*cols, "is_computed", i) == "1") t->computed_columns.push_back(column);
+      if (cell(*cols, "is_sparse", i) == "1" || cell(*cols, "is_column_set", i) == "1") t->sparse_columns.push_back(column);
+      if (cell(*cols, "is_assembly_type", i) == "1") t->clr_columns.push_back(column);
+    }
+  }
+  if (auto unique = try_query(s, "SELECT DISTINCT s.name AS schema_name, t.name AS table_name FROM sys.indexes AS i "
+                                 "JOIN sys.tables AS t ON t.object_id = i.object_id JOIN sys.schemas AS s ON s.schema_id = t.schema_id "
+                                 "WHERE i.is_unique = 1 AND i.is_primary_key = 0 AND i.is_disabled = 0 AND i.has_filter = 0")) {
+    for (std::size_t i = 0; i < unique->rows().size(); ++i) {
+      if (auto* t = table_of(cell(*unique, "schema_name", i) + "." + cell(*unique, "table_name", i))) t->has_unique_index = true;
+    }
+  }
+}
+}  // namespace
+
 SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
   SourceFacts f;
   f.reachable = true;
@@ -79,6 +121,7 @@ SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
       f.tables.push_back(t);
     }
   }
+  read_column_facts(s, f);
   return f;
 }
 

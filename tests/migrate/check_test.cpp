@@ -263,3 +263,22 @@ TEST_F(CheckTest, ATestConnectionThatNeverEndsGivesUpAfterItsTimeoutOnTheClock) 
   EXPECT_GE(m.clock->total_slept(), std::chrono::seconds(120));
   EXPECT_LE(m.clock->total_slept(), std::chrono::seconds(122));
 }
+
+TEST_F(CheckTest, TheColumnsDmsCannotCarryAreReadFromTheCatalogAndNamed) {
+  // Given dbo.Orders with a rowversion and dbo.AuditLog (no key) with an nvarchar(max), the
+  // check reads sys.columns and sys.indexes and warns about both, naming table and column.
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  m.source->on_rows("c.is_sparse", {"schema_name", "table_name", "column_name", "type_name", "max_length", "is_computed",
+                                    "is_sparse", "is_column_set", "is_assembly_type"},
+                    {{"dbo", "Orders", "rv", "timestamp", 8, 0, 0, 0, 0},
+                     {"dbo", "AuditLog", "Body", "nvarchar", -1, 0, 0, 0, 0},
+                     {"dbo", "AuditLog", "At", "datetime2", 8, 0, 0, 0, 0}});
+  m.source->on_rows("i.is_unique = 1", {"schema_name", "table_name"}, {});
+  script_source(*m.source, {});
+  const auto results = check();
+  EXPECT_EQ(result(results, "source.rowversion").status, CheckStatus::warn);
+  EXPECT_EQ(result(results, "source.rowversion").detail, "dbo.Orders rv (timestamp)");
+  EXPECT_EQ(result(results, "source.lob_without_key").detail, "dbo.AuditLog Body (nvarchar(max))");
+  EXPECT_EQ(result(results, "source.keyless").detail, "dbo.AuditLog");
+  EXPECT_EQ(result(results, "source.computed").status, CheckStatus::pass);
+}
