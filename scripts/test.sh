@@ -11,7 +11,9 @@ root=$(pwd)
 jobs=${JOBS:-$(nproc)}
 fuzz_seconds=${FUZZ_SECONDS:-30}
 
-step() { printf '\n== %s\n' "$*"; }
+started=$(date +%s)
+# Each step with the time since the start: where CI's time budget goes.
+step() { printf '\n== %s (+%ds)\n' "$*" "$(( $(date +%s) - started ))"; }
 
 step "dependencies"
 bash scripts/install-deps.sh
