@@ -7,12 +7,12 @@
 #include <fmt/format.h>
 
 #include "core/dms_task_spec.hpp"
+#include "mssql/error_mapping.hpp"
 
 namespace m2r {
 
 namespace {
 
-constexpr int k_lock_timeout_error = 1222;  // "Lock request time out period exceeded."
 
 mssql::StatementOptions bounded(const LobMeasureOptions& options) {
   return {.timeout = options.statement_timeout, .idempotent = mssql::Idempotent::yes};
@@ -24,7 +24,7 @@ Error measurement_error(const Error& e, const std::string& where, const LobMeasu
     return interrupted_error(fmt::format("the LOB measurement stopped at {}; it only reads, nothing was changed", where),
                              "run the same command again: it measures again before the DMS task is created");
   }
-  if (e.message.find(fmt::format("error {} ", k_lock_timeout_error)) != std::string::npos) {
+  if (mssql::is_lock_timeout(e)) {
     return Error(ErrorKind::timeout,
                  fmt::format("the LOB measurement of {} waited longer than the lock timeout ({} ms) for a writer's "
                              "lock (SQL Server error 1222); nothing was changed",

@@ -8,12 +8,12 @@
 #include "aws/sigv4.hpp"
 #include "core/row_hash.hpp"
 #include "core/tsql.hpp"
+#include "mssql/error_mapping.hpp"
 
 namespace m2r {
 
 namespace {
 
-constexpr int k_lock_timeout_error = 1222;  // "Lock request time out period exceeded."
 // STRING_AGG ... WITHIN GROUP came with SQL Server 2017 (major version 14).
 constexpr int k_first_major_with_string_agg = 14;
 // A heap difference is shown by its row's values, each cut to this many characters.
@@ -212,7 +212,7 @@ class TableValidator {
           fmt::format("validation stopped while comparing {}; it only reads, nothing was changed", m_display),
           "run `mssql2rds validate` again: it starts from the beginning"));
     }
-    if (e.message.find(fmt::format("error {} ", k_lock_timeout_error)) != std::string::npos) {
+    if (mssql::is_lock_timeout(e)) {
       return fail(ErrorKind::timeout,
                   fmt::format("validation stopped at {}: a read waited longer than the lock timeout ({} ms) for a "
                               "writer's lock (SQL Server error 1222); it only reads, nothing was changed",
