@@ -10,6 +10,8 @@
 #include "cli/commands.hpp"
 #include "cli/event_renderer.hpp"
 #include "demo/demo.hpp"
+#include "migrate/config_file.hpp"
+#include "migrate/sqlite_journal.hpp"
 
 namespace m2r::cli {
 
@@ -22,6 +24,12 @@ std::string default_demo_dir() {
   std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
   return fmt::format("/tmp/mssql2rds-demo-{}", stamp);
 }
+
+Expected<ReportFiles> write_demo_report(const std::string& config_path) {
+  const auto config = M2R_TRY(load_config_file(config_path));
+  auto journal = M2R_TRY(open_journal_for_reading(config.journal));
+  return write_report_files(config, *journal, "");
+}
 }  // namespace
 
 std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
@@ -33,8 +41,12 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
   app.add_flag("--setup-only", options->setup_only,
                "start the world, write the configuration and create the sample database, then stop (the world "
                "keeps running): run the lifecycle commands yourself");
-  app.add_option("--customers", options->customers, "customers in the sample database")
+  app.add_option("--size-mib", options->size_mib,
+                 "the sample database's size: customers, orders, products and their LOB values in proportion "
+                 "(the largest LOBs up to 4 MiB); e.g. 80 for a benchmark")
       ->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--customers", options->customers, "customers in the sample database (default: 25 per MiB)")
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--rate", options->transactions_per_second, "the application's transactions per second")
       ->capture_default_str()->check(CLI::Range(0.5, 200.0));
   app.add_option("--replicate-seconds", options->replicate_for, "seconds of CDC under the workload before the cutover")
@@ -60,6 +72,11 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
       }
       return 0;
     }
+    // The report a user's cutover writes, from the demo's journal (the world may be down).
+    std::optional<ReportFiles> files;
+    std::string report_problem;
+    if (auto written = write_demo_report(report->config_path)) files = *written;
+    else report_problem = written.error().message;
     const bool long_once = report->long_transaction_rows_on_target == 1;
     const bool ok = report->cutover.validation.ok() && long_once && report->cutover.schema.ok();
     const auto& w = report->workload;
@@ -75,7 +92,11 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
                                   {"schema_ok", report->cutover.schema.ok()},
                                   {"schema", report->cutover.schema.summary()},
                                   {"workload_transactions", w.transactions},
+                                  {"workload_lob_updates", w.lob_updates},
+                                  {"workload_largest_lob_bytes", w.largest_lob_written},
                                   {"long_transaction_rows_on_target", report->long_transaction_rows_on_target},
+                                  {"report_html", files ? nlohmann::json(files->html) : nlohmann::json()},
+                                  {"report_json", files ? nlohmann::json(files->json) : nlohmann::json()},
                                   {"total_s", report->total_s}}
                        .dump()
                 << std::endl;
@@ -91,6 +112,8 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
           report->cutover.validation.tables.size() - report->cutover.validation.mismatches,
           report->cutover.validation.tables.size(), report->long_transaction_rows_on_target, report->cutover.schema.summary(), report->dir,
           report->config_path);
+      if (files) std::cout << fmt::format("  report: {} (and {})\n", files->html, files->json);
+      else std::cout << "  the report was not written: " << report_problem << "\n";
       if (options->keep_world) {
         std::cout << fmt::format("  the world is still running: `. {0}/env`, then e.g. `mssql2rds status -c {1}`; stop it "
                                  "with `mssql2rds-sandbox world down --dir {0}`\n",

@@ -134,8 +134,10 @@ Expected<std::unique_ptr<mssql::SqlSession>> connect_master(const MigrationConfi
 }
 
 std::string workload_summary(const WorkloadCounts& c) {
-  return fmt::format("{} transactions: {} orders placed, {} shipped, {} cancelled, {} customers added, {} retried after a lock error",
+  return fmt::format("{} transactions: {} orders placed, {} shipped, {} cancelled, {} customers added, {} LOB values "
+                     "rewritten (the largest {:.2f} MiB), {} price changes, {} retried after a lock error",
                      c.transactions, c.orders_placed, c.orders_shipped, c.orders_cancelled, c.customers_added,
+                     c.lob_updates, static_cast<double>(c.largest_lob_written) / (1 << 20), c.price_changes,
                      c.lock_retries);
 }
 
@@ -176,12 +178,16 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
   Connections connections = M2R_TRY(default_connections(config));
   say(events, "wrote " + report.config_path);
 
+  const SampleShape shape = SampleShape::for_size(options.size_mib, options.customers);
   {
     auto master = M2R_TRY(connect_master(config));
-    M2R_TRY(create_demo_database(*master, k_database, options.customers));
+    M2R_TRY(create_sample_database(*master, k_database, shape));
   }
-  say(events, fmt::format("created the source database [{}]: {} customers, {} orders, a trigger, a foreign key",
-                          k_database, options.customers, options.customers * 3));
+  say(events, fmt::format("created the source database [{}] (about {} MiB): {} customers, {} orders, {} products with "
+                          "descriptions and photos up to {:.1f} MiB, a heap with a unique "
+                          "index, triggers and foreign keys",
+                          k_database, shape.size_mib, shape.customers, shape.customers * 3, shape.products,
+                          static_cast<double>(shape.largest_lob_bytes) / (1 << 20)));
 
   if (options.setup_only) {
     world.keep_running();
@@ -189,7 +195,7 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
     return report;
   }
 
-  DemoWorkload workload(connections.source, options.transactions_per_second);
+  DemoWorkload workload(connections.source, options.transactions_per_second, shape);
   M2R_TRY(workload.start());
   M2R_TRY(workload.begin_long());
   say(events, fmt::format("the application is writing: {:g} transactions/s; one transaction stays open across the "

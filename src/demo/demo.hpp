@@ -6,6 +6,7 @@
 // table's row count and checksum, and the long transaction's row present once. Stops the
 // world at the end, also on failure.
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "core/error.hpp"
@@ -20,7 +21,8 @@ struct DemoOptions {
   std::string sandbox_exe;  // empty: found beside this executable or on PATH
   bool keep_world = false;  // leave the world running (to try the other commands by hand)
   bool setup_only = false;  // stop once the world, the config and the sample database exist
-  int customers = 200;
+  int size_mib = 8;                 // the sample database's size (demo/sample_database.hpp)
+  std::optional<int> customers;     // instead of the size's proportional count
   double transactions_per_second = 10;
   std::chrono::seconds replicate_for{8};  // CDC under the workload before the cutover
 };

@@ -1,62 +1,27 @@
 #include "demo/demo_workload.hpp"
 
+#include <chrono>
+#include <ctime>
 #include <random>
 
 #include <fmt/format.h>
+
+#include "mssql/error_mapping.hpp"
 
 namespace m2r {
 
 namespace {
 
-// Order entry: an identity key everywhere, a foreign key, a trigger that writes the audit
-// table (off on the target during CDC, so audit rows arrive once, from the source's log).
-const char* const k_schema[] = {
-    "CREATE TABLE dbo.Customers (CustomerId int IDENTITY(1,1) NOT NULL PRIMARY KEY, Name nvarchar(100) NOT NULL, "
-    "Balance decimal(12,2) NOT NULL DEFAULT 0)",
-    "CREATE TABLE dbo.Orders (OrderId int IDENTITY(1,1) NOT NULL PRIMARY KEY, CustomerId int NOT NULL "
-    "REFERENCES dbo.Customers(CustomerId), Status nvarchar(20) NOT NULL, Total decimal(12,2) NOT NULL, "
-    "PlacedAt datetime2(7) NOT NULL DEFAULT SYSUTCDATETIME())",
-    "CREATE TABLE dbo.OrderEvents (EventId bigint IDENTITY(1,1) NOT NULL PRIMARY KEY, OrderId int NOT NULL, "
-    "Event nvarchar(20) NOT NULL)",
-    "CREATE TRIGGER dbo.trg_Orders_Events ON dbo.Orders AFTER INSERT AS\nBEGIN\n SET NOCOUNT ON;\n"
-    " INSERT INTO dbo.OrderEvents (OrderId, Event) SELECT i.OrderId, N'placed' FROM inserted i;\nEND",
-    "CREATE VIEW dbo.OpenOrders AS SELECT o.OrderId, c.Name, o.Total FROM dbo.Orders o "
-    "JOIN dbo.Customers c ON c.CustomerId = o.CustomerId WHERE o.Status = N'new'",
-    "CREATE FUNCTION dbo.OrderTax (@Total decimal(12,2)) RETURNS decimal(12,2) AS BEGIN RETURN @Total * 0.2 END",
-    "CREATE PROCEDURE dbo.ShipOldestOrder AS\nBEGIN\n SET NOCOUNT ON;\n"
-    " UPDATE dbo.Orders SET Status = N'shipped' WHERE OrderId = (SELECT MIN(OrderId) FROM dbo.Orders WHERE Status = N'new');\nEND",
-};
-
 constexpr int k_lock_attempts = 5;
 
-bool is_lock_failure(const Error& e) {
-  return e.message.find("SQL Server error 1205 ") != std::string::npos ||
-         e.message.find("SQL Server error 1222 ") != std::string::npos;
-}
+bool is_lock_failure(const Error& e) { return mssql::is_deadlock_victim(e) || mssql::is_lock_timeout(e); }
 
 }  // namespace
 
-Expected<void> create_demo_database(mssql::SqlSession& master, const std::string& database, int customers) {
-  M2R_TRY(master.execute(fmt::format("CREATE DATABASE [{}]", database)));
-  M2R_TRY(master.execute(fmt::format("ALTER DATABASE [{}] SET RECOVERY FULL", database)));
-  M2R_TRY(master.execute(fmt::format("USE [{}]", database)));
-  for (const char* ddl : k_schema) M2R_TRY(master.execute(ddl));
-  for (int c = 1; c <= customers; ++c) {
-    M2R_TRY(master.execute("INSERT INTO dbo.Customers (Name, Balance) VALUES (?, ?)",
-                           {mssql::SqlParam::nvarchar(fmt::format("Customer {}", c)),
-                            mssql::SqlParam::decimal(fmt::format("{}.50", c * 10), 12, 2)}));
-    for (int o = 1; o <= 3; ++o) {
-      M2R_TRY(master.execute("INSERT INTO dbo.Orders (CustomerId, Status, Total) VALUES (?, N'shipped', ?)",
-                             {mssql::SqlParam::int32(c), mssql::SqlParam::decimal(fmt::format("{}.25", o * 7), 12, 2)}));
-    }
-  }
-  M2R_TRY(master.execute("USE [master]"));
-  return {};
-}
-
-DemoWorkload::DemoWorkload(SessionFactory connect, double per_second)
+DemoWorkload::DemoWorkload(SessionFactory connect, double per_second, SampleShape shape)
     : m_connect(std::move(connect)),
-      m_interval(static_cast<std::int64_t>(1'000'000 / std::max(per_second, 0.1))) {}
+      m_interval(static_cast<std::int64_t>(1'000'000 / std::max(per_second, 0.1))),
+      m_shape(shape) {}
 
 DemoWorkload::~DemoWorkload() {
   stop();
@@ -105,7 +70,7 @@ void DemoWorkload::loop(std::unique_ptr<mssql::SqlSession> session) {
   auto next = std::chrono::steady_clock::now();
   while (!m_stop) {
     const std::uint32_t dice = random();
-    auto done = one_transaction(*session, dice);
+    auto done = one_transaction(*session, dice, random);
     // The long transaction's rows block the transactions that touch them until it commits
     // (SQL Server's locks; nothing here times out). A deadlock victim (1205: its transaction
     // was rolled back) or a lock timeout (1222) is run again, as an application would.
@@ -118,7 +83,7 @@ void DemoWorkload::loop(std::unique_ptr<mssql::SqlSession> session) {
         auto n = open->first().value(0, "n");
         if (n && n->as_int64().value_or(0) > 0) (void)session->execute("ROLLBACK TRANSACTION");
       }
-      done = one_transaction(*session, dice);
+      done = one_transaction(*session, dice, random);
     }
     if (!done) {
       std::lock_guard lock(m_mutex);
@@ -132,38 +97,97 @@ void DemoWorkload::loop(std::unique_ptr<mssql::SqlSession> session) {
 
 // One short transaction, chosen by `dice`. Multi-statement ones run as one batch in an
 // explicit transaction, as an application's stored procedure would.
-Expected<void> DemoWorkload::one_transaction(mssql::SqlSession& s, std::uint32_t dice) {
+Expected<void> DemoWorkload::one_transaction(mssql::SqlSession& s, std::uint32_t dice, std::mt19937& random) {
   const int customer_pick = static_cast<int>(dice % 1000);
   const std::string pick_customer =
       fmt::format("(SELECT MIN(CustomerId) FROM dbo.Customers WHERE CustomerId >= "
                   "(SELECT MIN(CustomerId) + {} % (MAX(CustomerId) - MIN(CustomerId) + 1) FROM dbo.Customers))",
                   customer_pick);
+  const int product = 1 + static_cast<int>((dice >> 16) % static_cast<std::uint32_t>(std::max(1, m_shape.products)));
   WorkloadCounts delta;
-  switch ((dice >> 10) % 10) {
-    case 0:
+  switch ((dice >> 10) % 20) {
+    case 0: case 1:
       M2R_TRY(s.execute("INSERT INTO dbo.Customers (Name) VALUES (?)",
                         {mssql::SqlParam::nvarchar(fmt::format("New customer {}", dice % 100000))}));
       delta.customers_added = 1;
       break;
-    case 1: case 2: case 3: case 4: {
-      const std::string total = fmt::format("{}.{:02}", 5 + dice % 200, dice % 100);
-      M2R_TRY(s.execute(fmt::format("BEGIN TRANSACTION;\n"
-                                    "DECLARE @c int = {0};\n"
-                                    "INSERT INTO dbo.Orders (CustomerId, Status, Total) VALUES (@c, N'new', {1});\n"
-                                    "UPDATE dbo.Customers SET Balance = Balance + {1} WHERE CustomerId = @c;\n"
-                                    "COMMIT TRANSACTION;",
-                                    pick_customer, total)));
+    case 2: case 3: case 4: case 5: case 6: case 7: {
+      // An order of one or two lines at the products' current prices, its total, the balance.
+      const int second = 1 + (product % std::max(1, m_shape.products));
+      const int quantity = 1 + static_cast<int>(dice % 5);
+      M2R_TRY(s.execute(fmt::format(
+          "BEGIN TRANSACTION;\n"
+          "DECLARE @c int = {0};\n"
+          "DECLARE @total decimal(12,2) = (SELECT SUM(Price) FROM inventory.Products WHERE ProductId IN ({1}, {2})) * {3};\n"
+          "INSERT INTO dbo.Orders (CustomerId, Status, Total) VALUES (@c, N'new', @total);\n"
+          "DECLARE @o int = (SELECT MAX(OrderId) FROM dbo.Orders WHERE CustomerId = @c);\n"
+          "INSERT INTO dbo.OrderLines (OrderId, LineNumber, ProductId, Quantity, UnitPrice) "
+          "SELECT @o, 1, ProductId, {3}, Price FROM inventory.Products WHERE ProductId = {1};\n"
+          "INSERT INTO dbo.OrderLines (OrderId, LineNumber, ProductId, Quantity, UnitPrice) "
+          "SELECT @o, 2, ProductId, {3}, Price FROM inventory.Products WHERE ProductId = {2} AND {2} <> {1};\n"
+          "UPDATE dbo.Customers SET Balance = Balance + @total WHERE CustomerId = @c;\n"
+          "COMMIT TRANSACTION;",
+          pick_customer, product, second, quantity)));
       delta.orders_placed = 1;
       break;
     }
-    case 5: case 6: case 7:
+    case 8: case 9: case 10: case 11:
       M2R_TRY(s.execute("EXEC dbo.ShipOldestOrder"));
       delta.orders_shipped = 1;
       break;
-    default:
-      M2R_TRY(s.execute("DELETE FROM dbo.Orders WHERE OrderId = (SELECT MAX(OrderId) FROM dbo.Orders WHERE Status = N'new')"));
+    case 12: case 13:
+      M2R_TRY(s.execute(
+          "BEGIN TRANSACTION;\n"
+          "DECLARE @o int = (SELECT MAX(OrderId) FROM dbo.Orders WHERE Status = N'new');\n"
+          "DELETE FROM dbo.OrderLines WHERE OrderId = @o;\n"
+          "DELETE FROM dbo.Orders WHERE OrderId = @o;\n"
+          "COMMIT TRANSACTION;"));
       delta.orders_cancelled = 1;
       break;
+    case 14: case 15: {
+      // A description rewritten: empty to the sample's largest, mostly small.
+      const std::size_t bytes = sample_lob_size(random, m_shape.largest_lob_bytes) & ~std::size_t{1};
+      M2R_TRY(s.execute("UPDATE inventory.Products SET Description = ? WHERE ProductId = ?",
+                        {mssql::SqlParam::nvarchar(sample_text(random, bytes / 2)), mssql::SqlParam::int32(product)}));
+      delta.lob_updates = 1;
+      delta.largest_lob_written = static_cast<std::int64_t>(bytes);
+      break;
+    }
+    case 16: {
+      const std::size_t bytes = sample_lob_size(random, m_shape.largest_lob_bytes);
+      M2R_TRY(s.execute("UPDATE inventory.Products SET Photo = ? WHERE ProductId = ?",
+                        {mssql::SqlParam::varbinary(sample_bytes(random, bytes)), mssql::SqlParam::int32(product)}));
+      delta.lob_updates = 1;
+      delta.largest_lob_written = static_cast<std::int64_t>(bytes);
+      break;
+    }
+    case 17:
+      M2R_TRY(s.execute("UPDATE inventory.Products SET Spec = ? WHERE ProductId = ?",
+                        {mssql::SqlParam::nvarchar(sample_spec_xml(random, product)), mssql::SqlParam::int32(product)}));
+      delta.lob_updates = 1;
+      break;
+    default: {
+      // A price change and its history row, at a time of the application's clock with its
+      // offset (datetimeoffset); the unique index holds one change per product and instant.
+      const auto now = std::chrono::system_clock::now();
+      const auto ticks = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() / 100;
+      const std::time_t seconds = static_cast<std::time_t>(ticks / 10'000'000);
+      std::tm tm{};
+      gmtime_r(&seconds, &tm);
+      const std::string changed_at = fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:07} +00:00", tm.tm_year + 1900,
+                                                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                                                 ticks % 10'000'000);
+      const std::string price = fmt::format("{}.{:02}", 5 + dice % 500, dice % 100);
+      M2R_TRY(s.execute(fmt::format(
+          "BEGIN TRANSACTION;\n"
+          "INSERT INTO inventory.PriceHistory (ProductId, ChangedAt, OldPrice, NewPrice) "
+          "SELECT ProductId, '{0}', Price, {1} FROM inventory.Products WHERE ProductId = {2};\n"
+          "UPDATE inventory.Products SET Price = {1} WHERE ProductId = {2};\n"
+          "COMMIT TRANSACTION;",
+          changed_at, price, product)));
+      delta.price_changes = 1;
+      break;
+    }
   }
   std::lock_guard lock(m_mutex);
   ++m_counts.transactions;
@@ -171,6 +195,9 @@ Expected<void> DemoWorkload::one_transaction(mssql::SqlSession& s, std::uint32_t
   m_counts.orders_placed += delta.orders_placed;
   m_counts.orders_shipped += delta.orders_shipped;
   m_counts.orders_cancelled += delta.orders_cancelled;
+  m_counts.lob_updates += delta.lob_updates;
+  m_counts.price_changes += delta.price_changes;
+  m_counts.largest_lob_written = std::max(m_counts.largest_lob_written, delta.largest_lob_written);
   return {};
 }
 

@@ -1,10 +1,11 @@
 #pragma once
-// The demo's application: a small order-entry schema on the source (tables, a foreign key, a
-// trigger, a view, a function, a procedure) and a live workload of
-// short transactions (orders placed, shipped and cancelled, balances updated, customers
-// added) through the product's own SQL session, plus one long transaction that the demo
-// holds open across the end of the backup (docs/facts.md §2: it must reach the target exactly
-// once). The workload stops when the application would: before cutover.
+// The demo's application on the sample database (demo/sample_database.hpp): a live workload of
+// short transactions through the product's own SQL session (orders placed with their lines,
+// shipped and cancelled, balances updated, customers added, product descriptions, photos and
+// specifications rewritten with values up to the sample's largest LOB, prices changed with a
+// history row), plus one long transaction that the demo holds open across the end of the
+// backup (docs/facts.md §2: it must reach the target exactly once). The workload stops when
+// the application would: before cutover.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,15 +17,12 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "demo/sample_database.hpp"
 #include "mssql/sql_session.hpp"
 
 namespace m2r {
 
 using SessionFactory = std::function<Expected<std::unique_ptr<mssql::SqlSession>>()>;
-
-// Creates `database` (recovery FULL) with the demo schema and `customers` customers, each
-// with a few orders. `master` is a session on the master database.
-Expected<void> create_demo_database(mssql::SqlSession& master, const std::string& database, int customers);
 
 // The row the long transaction inserts: the demo checks it reached the target exactly once.
 inline constexpr const char* k_long_transaction_customer = "Held open across the backup";
@@ -35,14 +33,18 @@ struct WorkloadCounts {
   std::int64_t orders_shipped = 0;
   std::int64_t orders_cancelled = 0;
   std::int64_t customers_added = 0;
+  std::int64_t lob_updates = 0;     // Description, Photo or Spec of a product rewritten
+  std::int64_t largest_lob_written = 0;  // bytes
+  std::int64_t price_changes = 0;   // a price and its history row
   std::int64_t errors = 0;
   std::int64_t lock_retries = 0;  // deadlock victims (1205) and lock timeouts (1222) run again
 };
 
 class DemoWorkload {
  public:
-  // `connect` opens a session on the demo database; `per_second` short transactions.
-  DemoWorkload(SessionFactory connect, double per_second);
+  // `connect` opens a session on the demo database; `per_second` short transactions on a
+  // database of `shape`.
+  DemoWorkload(SessionFactory connect, double per_second, SampleShape shape);
   ~DemoWorkload();
   DemoWorkload(const DemoWorkload&) = delete;
   DemoWorkload& operator=(const DemoWorkload&) = delete;
@@ -59,10 +61,11 @@ class DemoWorkload {
 
  private:
   void loop(std::unique_ptr<mssql::SqlSession> session);
-  Expected<void> one_transaction(mssql::SqlSession& session, std::uint32_t dice);
+  Expected<void> one_transaction(mssql::SqlSession& session, std::uint32_t dice, std::mt19937& random);
 
   SessionFactory m_connect;
   std::chrono::microseconds m_interval;
+  SampleShape m_shape;
   std::thread m_thread;
   std::atomic<bool> m_stop{false};
   mutable std::mutex m_mutex;

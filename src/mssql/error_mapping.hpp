@@ -20,6 +20,7 @@ struct ErrorContext {
 // SQL Server message numbers the mapping knows (docs/facts.md §10 and the documentation of each).
 namespace sql_error {
 inline constexpr int k_lock_timeout = 1222;  // "Lock request time out period exceeded." (SET LOCK_TIMEOUT)
+inline constexpr int k_deadlock_victim = 1205;  // "... was deadlocked ... and has been chosen as the deadlock victim."
 inline constexpr int k_login_failed = 18456;
 inline constexpr int k_cannot_open_database = 4060;   // "Cannot open database ... requested by the login"
 inline constexpr int k_database_exists = 1801;
@@ -40,6 +41,10 @@ inline constexpr int k_permission_denied_in_database = 262;
 // "error 1222 " as the mapping words SQL Server's errors.
 inline bool is_lock_timeout(const Error& e) {
   return e.message.find("error " + std::to_string(sql_error::k_lock_timeout) + " ") != std::string::npos;
+}
+// A transaction SQL Server rolled back to break a deadlock (1205): run it again.
+inline bool is_deadlock_victim(const Error& e) {
+  return e.message.find("error " + std::to_string(sql_error::k_deadlock_victim) + " ") != std::string::npos;
 }
 
 // A connection-level failure: the link is gone or never came up (SQLSTATE class 08, or the

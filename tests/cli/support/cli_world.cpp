@@ -74,7 +74,7 @@ std::string CliWorldTest::mssql2rds() { return std::string(MSSQL2RDS_BINARY_DIR)
 std::string CliWorldTest::sandbox() { return std::string(MSSQL2RDS_BINARY_DIR) + "/sandbox/mssql2rds-sandbox"; }
 
 ::testing::AssertionResult CliWorldTest::set_up_world(const std::string& env) {
-  const auto out = run_shell(env + mssql2rds() + " --json demo --setup-only --customers 30 --dir " + world_dir());
+  const auto out = run_shell(env + mssql2rds() + " --json demo --setup-only --size-mib 1 --customers 30 --dir " + world_dir());
   if (out.exit_code != 0) return ::testing::AssertionFailure() << "demo --setup-only failed:\n" << out.text;
   return ::testing::AssertionSuccess();
 }
