@@ -95,6 +95,11 @@ void DemoWorkload::loop(std::unique_ptr<mssql::SqlSession> session) {
   }
 }
 
+std::size_t DemoWorkload::next_lob_size(std::mt19937& random) {
+  if (m_lob_rewrites.fetch_add(1) % k_largest_lob_every == 0) return m_shape.largest_lob_bytes;
+  return sample_lob_size(random, m_shape.largest_lob_bytes);
+}
+
 // One short transaction, chosen by `dice`. Multi-statement ones run as one batch in an
 // explicit transaction, as an application's stored procedure would.
 Expected<void> DemoWorkload::one_transaction(mssql::SqlSession& s, std::uint32_t dice, std::mt19937& random) {
@@ -146,7 +151,7 @@ Expected<void> DemoWorkload::one_transaction(mssql::SqlSession& s, std::uint32_t
       break;
     case 14: case 15: {
       // A description rewritten: empty to the sample's largest, mostly small.
-      const std::size_t bytes = sample_lob_size(random, m_shape.largest_lob_bytes) & ~std::size_t{1};
+      const std::size_t bytes = next_lob_size(random) & ~std::size_t{1};
       M2R_TRY(s.execute("UPDATE inventory.Products SET Description = ? WHERE ProductId = ?",
                         {mssql::SqlParam::nvarchar(sample_text(random, bytes / 2)), mssql::SqlParam::int32(product)}));
       delta.lob_updates = 1;
@@ -154,7 +159,7 @@ Expected<void> DemoWorkload::one_transaction(mssql::SqlSession& s, std::uint32_t
       break;
     }
     case 16: {
-      const std::size_t bytes = sample_lob_size(random, m_shape.largest_lob_bytes);
+      const std::size_t bytes = next_lob_size(random);
       M2R_TRY(s.execute("UPDATE inventory.Products SET Photo = ? WHERE ProductId = ?",
                         {mssql::SqlParam::varbinary(sample_bytes(random, bytes)), mssql::SqlParam::int32(product)}));
       delta.lob_updates = 1;

@@ -62,10 +62,17 @@ class DemoWorkload {
  private:
   void loop(std::unique_ptr<mssql::SqlSession> session);
   Expected<void> one_transaction(mssql::SqlSession& session, std::uint32_t dice, std::mt19937& random);
+  // The size of the next LOB value written: the sample's largest first and every
+  // k_largest_lob_every-th time, else drawn as the sample's sizes are.
+  std::size_t next_lob_size(std::mt19937& random);
+  static constexpr int k_largest_lob_every = 8;
 
   SessionFactory m_connect;
   std::chrono::microseconds m_interval;
   SampleShape m_shape;
+  // Every k_largest_lob_every-th rewrite of a LOB column writes the sample's largest value, so
+  // every run carries values of several MiB through CDC, not only through the backup.
+  std::atomic<int> m_lob_rewrites{0};
   std::thread m_thread;
   std::atomic<bool> m_stop{false};
   mutable std::mutex m_mutex;

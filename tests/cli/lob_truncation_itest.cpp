@@ -33,10 +33,13 @@ TEST_F(LobTruncationTest, AValueOverLobMaxSizeWrittenDuringCdcIsNamedByValidateA
   ASSERT_EQ(check.exit_code, 0) << check.text;
   const auto run = run_shell(with_world("run -c " + config()));
   ASSERT_EQ(run.exit_code, 0) << run.text;
-  EXPECT_NE(run.text.find("LOBs: limited mode, LobMaxSize 1 KB: set by [dms] lob_max_size_kb; largest value 24 bytes in "
-                          "dbo.Docs.Body"),
+  // The sample's product descriptions and photos (hundreds of KB) are already over the limit the
+  // user forced, and run says so before anything is created.
+  EXPECT_NE(run.text.find("LOBs: limited mode, LobMaxSize 1 KB: set by [dms] lob_max_size_kb; the largest value, "),
             std::string::npos)
       << run.text;
+  EXPECT_NE(run.text.find("in inventory.Products."), std::string::npos) << run.text;
+  EXPECT_NE(run.text.find("is already over it and will be truncated on the target"), std::string::npos) << run.text;
 
   // During CDC: 3000 characters, 6000 bytes as nvarchar.
   ASSERT_TRUE((*source)->execute("INSERT INTO dbo.Docs (DocId, Body) VALUES (2, ?)",
@@ -76,36 +79,41 @@ TEST_F(LobTruncationTest, AValueOverLobMaxSizeWrittenDuringCdcIsNamedByValidateA
   const auto json = run_shell(with_world("--json status -c " + config()));
   const auto report = nlohmann::json::parse(last_line(json.text), nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << json.text;
-  ASSERT_EQ(report["lob_notes"].size(), 1u) << json.text;
+  // One note per column over the limit: dbo.Docs.Body and the sample's two product LOB columns.
+  ASSERT_EQ(report["lob_notes"].size(), 3u) << json.text;
+  const std::string notes = report["lob_notes"].dump();
+  for (const char* column : {"dbo.Docs.Body", "inventory.Products.Description", "inventory.Products.Photo"}) {
+    EXPECT_NE(notes.find(column), std::string::npos) << column << " " << notes;
+  }
   EXPECT_EQ(report["lobs"].value("lob_max_size_kb", 0), 1);
 }
 
 TEST_F(LobTruncationTest, TheMeasuredLimitCarriesAValueThatGrewWithinItsHeadroom) {
-  // Given a 300 KB varbinary(max) value before the backup and no [dms] lob_max_size_kb, the task
-  // should get LobMaxSize 600 KB; the value grown to 500 KB during CDC should arrive whole, and
-  // validate should find every table equal.
+  // Given a 1000 KB varbinary(max) value before the backup (larger than any of the sample's) and
+  // no [dms] lob_max_size_kb, the task should get LobMaxSize 2000 KB; the value grown to 1800 KB
+  // during CDC should arrive whole, and validate should find every table equal.
   ASSERT_TRUE(set_up_world());
   auto source = source_session();
   ASSERT_TRUE(source) << source.error().message;
   ASSERT_TRUE((*source)->execute("CREATE TABLE dbo.Scans (ScanId int NOT NULL PRIMARY KEY, Image varbinary(max) NULL)"));
-  mssql::Bytes scan{std::vector<std::uint8_t>(300 * 1024, 0x5A)};
+  mssql::Bytes scan{std::vector<std::uint8_t>(1000 * 1024, 0x5A)};
   ASSERT_TRUE((*source)->execute("INSERT INTO dbo.Scans (ScanId, Image) VALUES (1, ?)", {mssql::SqlParam::varbinary(scan)}));
 
   ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
   const auto run = run_shell(with_world("run -c " + config()));
   ASSERT_EQ(run.exit_code, 0) << run.text;
-  EXPECT_NE(run.text.find("LOBs: limited mode, LobMaxSize 600 KB: largest value 300 KB in dbo.Scans.Image (x2 headroom)"),
+  EXPECT_NE(run.text.find("LOBs: limited mode, LobMaxSize 2000 KB: largest value 1000 KB in dbo.Scans.Image (x2 headroom)"),
             std::string::npos)
       << run.text;
 
-  scan.data.assign(500 * 1024, 0x33);
+  scan.data.assign(1800 * 1024, 0x33);
   ASSERT_TRUE((*source)->execute("UPDATE dbo.Scans SET Image = ? WHERE ScanId = 1", {mssql::SqlParam::varbinary(scan)}));
   auto target = target_session("sales");
   ASSERT_TRUE(target) << target.error().message;
   ASSERT_TRUE(m2r::test::wait_until(
       [&] {
         auto r = (*target)->query("SELECT DATALENGTH(Image) FROM dbo.Scans WHERE ScanId = 1");
-        return r && !r->rows().empty() && r->rows()[0][0].as_int64().value_or(0) == 500 * 1024;
+        return r && !r->rows().empty() && r->rows()[0][0].as_int64().value_or(0) == 1800 * 1024;
       },
       std::chrono::seconds(30), std::chrono::milliseconds(100)));
   const auto validate = run_shell(with_world("validate -c " + config()));
