@@ -16,6 +16,9 @@ const std::vector<CommandSpec>& command_table() {
       {"validate", "every row's hash per key range, source against target, naming the differing keys", attach_validate},
       {"cutover", "drain CDC, stop the task, validate, re-enable triggers and constraints, write the report",
        attach_cutover},
+      {"logins", "create on RDS the SQL logins the database's users map to (same SID and password hash), after the "
+                 "restore; names what RDS needs instead for the rest",
+       attach_logins},
       {"report", "write the report for the change ticket (HTML and JSON) from the journal, at any time", attach_report},
       {"abort", "stop and delete the DMS task, abort uploads, optionally drop the target database", attach_abort},
       {"demo", "the whole migration against the rehearsal world on loopback, under a live workload", attach_demo},

@@ -109,6 +109,30 @@ std::string list_enabled_foreign_keys() {
          "JOIN sys.schemas AS s ON s.schema_id = t.schema_id WHERE fk.is_disabled = 0 ORDER BY s.name, t.name, fk.name";
 }
 
+std::string list_database_users() {
+  return "SELECT name, type, sid, authentication_type_desc FROM sys.database_principals "
+         "WHERE type IN ('S', 'U', 'G') ORDER BY name";
+}
+
+std::string list_server_logins() {
+  return "SELECT sp.name, sp.type, sp.sid, sp.is_disabled, sp.default_database_name, sp.default_language_name, "
+         "sl.password_hash, sl.is_policy_checked, sl.is_expiration_checked FROM sys.server_principals AS sp "
+         "LEFT JOIN sys.sql_logins AS sl ON sl.principal_id = sp.principal_id "
+         "WHERE sp.type IN ('S', 'U', 'G') ORDER BY sp.name";
+}
+
+std::string list_server_role_members() {
+  return "SELECT r.name AS role_name, m.name AS member_name FROM sys.server_role_members AS rm "
+         "JOIN sys.server_principals AS r ON r.principal_id = rm.role_principal_id "
+         "JOIN sys.server_principals AS m ON m.principal_id = rm.member_principal_id ORDER BY r.name, m.name";
+}
+
+std::string own_server_roles() {
+  return "SELECT r.name AS role_name FROM sys.server_role_members AS rm "
+         "JOIN sys.server_principals AS r ON r.principal_id = rm.role_principal_id "
+         "JOIN sys.server_principals AS m ON m.principal_id = rm.member_principal_id WHERE m.name = SUSER_SNAME()";
+}
+
 std::string database_state(const std::string& db) {
   return fmt::format(
       "SELECT name, database_id, state_desc, recovery_model_desc, is_cdc_enabled, is_published, "

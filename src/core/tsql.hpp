@@ -50,6 +50,15 @@ std::string list_user_tables();     // schema_name, table_name, object_id, has_p
 std::string list_enabled_triggers();  // schema_name, table_name, trigger_name
 std::string list_enabled_foreign_keys();  // schema_name, table_name, fk_name
 std::string database_state(const std::string& db);  // sys.databases row
+// Principals (docs/facts.md §15). The database's users: name, type, sid, authentication_type_desc.
+std::string list_database_users();
+// The server's logins: name, type, sid, is_disabled, default_database_name, default_language_name,
+// password_hash (NULL without CONTROL SERVER), is_policy_checked, is_expiration_checked.
+std::string list_server_logins();
+// Fixed server role memberships: role_name, member_name.
+std::string list_server_role_members();
+// The fixed server roles the session's own login is a member of: role_name.
+std::string own_server_roles();
 
 std::string disable_trigger(const TableName& table, const std::string& trigger);
 std::string enable_trigger(const TableName& table, const std::string& trigger);

@@ -518,7 +518,10 @@ Expected<QueryResult> OdbcSession::run_once(const Statement& st, const MessageHa
     });
   }
 
-  log(fmt::format("mssql: executing on {}: {}{}", describe(), st.sql.size() > 300 ? st.sql.substr(0, 300) + "..." : st.sql,
+  const std::string shown = st.options.carries_secret ? std::string("<a statement carrying a secret, not shown>")
+                            : st.sql.size() > 300        ? st.sql.substr(0, 300) + "..."
+                                                         : st.sql;
+  log(fmt::format("mssql: executing on {}: {}{}", describe(), shown,
                   st.params.empty() ? "" : fmt::format(" ({} parameters)", st.params.size())));
 
   QueryResult result;

@@ -168,6 +168,8 @@ struct StatementOptions {
   // yes: on a connection-level failure (the link broke, not an error SQL Server raised) the
   // session reconnects once and sends the statement again. Only for reads.
   Idempotent idempotent = Idempotent::no;
+  // true: the text carries a secret (a password hash): logs show that it ran, never the text.
+  bool carries_secret = false;
 };
 
 struct Statement {
