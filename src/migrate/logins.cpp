@@ -72,6 +72,19 @@ Expected<std::unique_ptr<mssql::SqlSession>> open_target_database(Connections& c
   return tl::unexpected(e);
 }
 
+// `message` with every occurrence of the action's password hash (any case) replaced.
+std::string without_secret(std::string message, const LoginAction& action) {
+  const auto at = action.sql.find("PASSWORD = ");
+  if (at == std::string::npos) return message;
+  const auto start = at + 11;
+  const std::string hash = lower(action.sql.substr(start, action.sql.find(' ', start) - start));
+  if (hash.size() < 4) return message;
+  for (auto pos = lower(message).find(hash); pos != std::string::npos; pos = lower(message).find(hash)) {
+    message.replace(pos, hash.size(), "<password hash>");
+  }
+  return message;
+}
+
 }  // namespace
 
 Expected<LoginTransferInput> read_login_facts(const MigrationConfig& config, Connections& connections) {
@@ -138,9 +151,10 @@ Expected<LoginTransferReport> transfer_logins(const MigrationConfig& config, Con
     for (const auto& action : report.plan.actions) {
       const bool secret = action.kind == LoginActionKind::create_login;
       if (auto done = master->execute(action.sql, {}, {.carries_secret = secret}); !done) {
-        // The statement carried a password hash: the error names the login, never the SQL.
+        // The statement carried a password hash: the error names the login, never the SQL (and
+        // a server message quoting it, "Incorrect syntax near ...", loses the hash).
         return fail(done.error().kind,
-                    fmt::format("on RDS, for login {}: {}", action.login, done.error().message),
+                    fmt::format("on RDS, for login {}: {}", action.login, without_secret(done.error().message, action)),
                     "fix what the message names and run `mssql2rds logins --yes` again: what is done stays done "
                     "(a login present with its SID is not created twice)");
       }

@@ -740,7 +740,10 @@ Expected<QueryResult> OdbcSession::run_once(const Statement& st, const MessageHa
       }
     }
     Error e = map_statement_error(diagnostics, error_context());
-    log(fmt::format("mssql: statement failed on {}: {}", describe(), e.message));
+    // A server's message may quote the statement ("Incorrect syntax near ..."): withheld too.
+    log(st.options.carries_secret
+            ? fmt::format("mssql: a statement carrying a secret failed on {} (message not shown)", describe())
+            : fmt::format("mssql: statement failed on {}: {}", describe(), e.message));
     return tl::unexpected(std::move(e));
   }
   return result;

@@ -373,4 +373,23 @@ TEST_F(OdbcSessionTest, PasswordNeverAppearsInAnyLogLineOrError) {
 }
 
 }  // namespace
+TEST_F(OdbcSessionTest, AStatementCarryingASecretIsLoggedWithoutItsTextRunOrFailed) {
+  // Given statements marked carries_secret (CREATE LOGIN ... PASSWORD = 0x... HASHED is one),
+  // the log should say that they ran or failed and never show their text, not even as the
+  // server's "Incorrect syntax near ..." quoting it.
+  auto session = connect_to("itest", capture());
+  ASSERT_TRUE(session) << session.error().message;
+  auto ran = (*session)->query("SELECT 'hash-0x0200F00DCAFE' AS s", {}, {.carries_secret = true});
+  ASSERT_TRUE(ran) << ran.error().message;
+  auto failed = (*session)->query("SELEC 'hash-0x0200F00DCAFE'", {}, {.carries_secret = true});
+  ASSERT_FALSE(failed);
+  std::lock_guard lock(m_log_mutex);
+  int withheld = 0;
+  for (const auto& line : m_log) {
+    EXPECT_EQ(line.find("F00DCAFE"), std::string::npos) << line;
+    if (line.find("carrying a secret") != std::string::npos) ++withheld;
+  }
+  EXPECT_EQ(withheld, 3) << "executing twice, failed once";
+}
+
 }  // namespace m2r::mssql
