@@ -26,20 +26,15 @@ bool is_builtin_user(const DatabaseUser& u) {
   return u.name == "dbo" || u.name == "guest" || u.name == "sys" || u.name == "INFORMATION_SCHEMA";
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 const ServerLogin* by_sid(const std::vector<ServerLogin>& logins, const std::string& sid) {
   for (const auto& l : logins)
-    if (lower(l.sid_hex) == lower(sid)) return &l;
+    if (principal_key(l.sid_hex) == principal_key(sid)) return &l;
   return nullptr;
 }
 
 const ServerLogin* by_name(const std::vector<ServerLogin>& logins, const std::string& name) {
   for (const auto& l : logins)
-    if (lower(l.name) == lower(name)) return &l;  // logins compare case-insensitively (server collation)
+    if (principal_key(l.name) == principal_key(name)) return &l;  // logins compare case-insensitively (server collation)
   return nullptr;
 }
 
@@ -71,8 +66,8 @@ LoginPlan plan_login_transfer(const LoginTransferInput& in) {
   LoginPlan plan;
   std::map<std::string, bool> handled;  // source logins already planned (several users may map to one)
   for (const auto& user : in.users) {
-    if (is_builtin_user(user) || user.sid_hex.empty() || lower(user.authentication) == "none" ||
-        lower(user.authentication) == "database") {
+    if (is_builtin_user(user) || user.sid_hex.empty() || principal_key(user.authentication) == "none" ||
+        principal_key(user.authentication) == "database") {
       continue;  // no login to carry: WITHOUT LOGIN or a contained user
     }
     const ServerLogin* login = by_sid(in.source_logins, user.sid_hex);
@@ -85,8 +80,8 @@ LoginPlan plan_login_transfer(const LoginTransferInput& in) {
                              false});
       continue;
     }
-    if (handled.count(lower(login->name))) continue;
-    handled[lower(login->name)] = true;
+    if (handled.count(principal_key(login->name))) continue;
+    handled[principal_key(login->name)] = true;
 
     if (login->type != 'S') {
       plan.issues.push_back({LoginIssueKind::windows_login, login->name,
@@ -128,9 +123,9 @@ LoginPlan plan_login_transfer(const LoginTransferInput& in) {
       continue;
     } else {
       std::string default_database = "master";
-      if (lower(login->default_database) == lower(in.source_database)) {
+      if (principal_key(login->default_database) == principal_key(in.source_database)) {
         default_database = in.target_database;
-      } else if (lower(login->default_database) != "master" && !login->default_database.empty()) {
+      } else if (principal_key(login->default_database) != "master" && !login->default_database.empty()) {
         plan.issues.push_back({LoginIssueKind::default_database, login->name,
                                fmt::format("the default database of {} is [{}], which this migration does not carry: "
                                            "master on RDS",
@@ -145,10 +140,10 @@ LoginPlan plan_login_transfer(const LoginTransferInput& in) {
     }
 
     for (const auto& role : login->server_roles) {
-      if (lower(role) == "public") continue;
-      if (in.grantable_roles.count(lower(role))) {
+      if (principal_key(role) == "public") continue;
+      if (in.grantable_roles.count(principal_key(role))) {
         add(plan, LoginActionKind::grant_server_role, login->name,
-            fmt::format("ALTER SERVER ROLE {} ADD MEMBER {}", quoted(lower(role)), quoted(login->name)), {}, {}, role);
+            fmt::format("ALTER SERVER ROLE {} ADD MEMBER {}", quoted(principal_key(role)), quoted(login->name)), {}, {}, role);
       } else {
         plan.issues.push_back({LoginIssueKind::role_not_grantable, login->name,
                                fmt::format("{} is a member of the server role {} on the source; the RDS master user "
@@ -162,6 +157,11 @@ LoginPlan plan_login_transfer(const LoginTransferInput& in) {
     }
   }
   return plan;
+}
+
+std::string principal_key(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
 }
 
 std::string orphaned_users_query() {

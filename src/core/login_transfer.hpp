@@ -84,6 +84,10 @@ struct LoginTransferInput {
 
 LoginPlan plan_login_transfer(const LoginTransferInput& input);
 
+// A principal's name as compared: case-insensitive, as under a server's default collation
+// (logins, roles and SIDs in hex).
+std::string principal_key(std::string name);
+
 // The documented orphan query, for the restored database: SQL users whose SID has no server login.
 std::string orphaned_users_query();
 

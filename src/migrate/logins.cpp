@@ -19,17 +19,12 @@ std::string text(const mssql::ResultSet& rs, std::size_t row, const char* column
   return v && !v->is_null() ? v->to_text() : "";
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 Expected<std::vector<ServerLogin>> read_logins(mssql::SqlSession& server) {
   const auto logins = M2R_TRY(server.query(tsql::list_server_logins(), {}, {.idempotent = mssql::Idempotent::yes}));
   const auto members = M2R_TRY(server.query(tsql::list_server_role_members(), {}, {.idempotent = mssql::Idempotent::yes}));
   std::map<std::string, std::vector<std::string>> roles;
   for (std::size_t i = 0; i < members.first().rows.size(); ++i)
-    roles[lower(text(members.first(), i, "member_name"))].push_back(text(members.first(), i, "role_name"));
+    roles[principal_key(text(members.first(), i, "member_name"))].push_back(text(members.first(), i, "role_name"));
   std::vector<ServerLogin> out;
   const auto& rs = logins.first();
   for (std::size_t i = 0; i < rs.rows.size(); ++i) {
@@ -45,7 +40,7 @@ Expected<std::vector<ServerLogin>> read_logins(mssql::SqlSession& server) {
     l.disabled = text(rs, i, "is_disabled") == "1";
     l.policy_checked = text(rs, i, "is_policy_checked") == "1";
     l.expiration_checked = text(rs, i, "is_expiration_checked") == "1";
-    l.server_roles = roles[lower(l.name)];
+    l.server_roles = roles[principal_key(l.name)];
     out.push_back(std::move(l));
   }
   return out;
@@ -77,9 +72,9 @@ std::string without_secret(std::string message, const LoginAction& action) {
   const auto at = action.sql.find("PASSWORD = ");
   if (at == std::string::npos) return message;
   const auto start = at + 11;
-  const std::string hash = lower(action.sql.substr(start, action.sql.find(' ', start) - start));
+  const std::string hash = principal_key(action.sql.substr(start, action.sql.find(' ', start) - start));
   if (hash.size() < 4) return message;
-  for (auto pos = lower(message).find(hash); pos != std::string::npos; pos = lower(message).find(hash)) {
+  for (auto pos = principal_key(message).find(hash); pos != std::string::npos; pos = principal_key(message).find(hash)) {
     message.replace(pos, hash.size(), "<password hash>");
   }
   return message;
@@ -109,7 +104,7 @@ Expected<LoginTransferInput> read_login_facts(const MigrationConfig& config, Con
   in.target_logins = M2R_TRY(read_logins(*target));
   // A member of a fixed server role may add others to it; a sysadmin to any of them.
   const auto own = M2R_TRY(target->query(tsql::own_server_roles(), {}, {.idempotent = mssql::Idempotent::yes}));
-  for (std::size_t i = 0; i < own.first().rows.size(); ++i) in.grantable_roles.insert(lower(text(own.first(), i, "role_name")));
+  for (std::size_t i = 0; i < own.first().rows.size(); ++i) in.grantable_roles.insert(principal_key(text(own.first(), i, "role_name")));
   if (in.grantable_roles.count("sysadmin")) {
     for (const char* r : {"securityadmin", "serveradmin", "setupadmin", "processadmin", "diskadmin", "dbcreator", "bulkadmin"})
       in.grantable_roles.insert(r);
