@@ -215,16 +215,16 @@ void InstanceImpl::backup(const BackupOptions& o, ResultSink& sink) {
     h.database_backup_lsn = db->meta("database_backup_lsn");
     h.lsn_state = db->lsn.serialize();
     Stmt s(db->admin, "SELECT lsn, operation, context, xact_id, xact_name, begin_time, end_time, prev_lsn, spid, table_name,"
-                      " row_id, row_id_after, before_json, after_json, record_length, description, begin_lsn FROM __m2r_log"
+                      " row_id, row_id_after, before_json, after_json, record_length, description, begin_lsn, lock_info FROM __m2r_log"
                       " WHERE lsn >= ? AND lsn < ? ORDER BY seq");
     s.bind(1, first).bind(2, h.last_lsn);
     static const char* names[] = {"lsn", "operation", "context", "xact_id", "xact_name", "begin_time", "end_time", "prev_lsn", "spid",
                                   "table_name", "row_id", "row_id_after", "before_json", "after_json", "record_length",
-                                  "description", "begin_lsn"};
+                                  "description", "begin_lsn", "lock_info"};
     std::int64_t n = 0;
     while (s.step()) {
       nlohmann::json j;
-      for (int c = 0; c < 17; ++c) {
+      for (int c = 0; c < 18; ++c) {
         if (s.null(c)) j[names[c]] = nullptr;
         else if (c == 8 || c == 10 || c == 11 || c == 14) j[names[c]] = s.i64(c);
         else j[names[c]] = s.str(c);
@@ -550,12 +550,12 @@ void InstanceImpl::restore_from_stripes(const RestoreOptions& o, const std::vect
           }
         }
         Stmt ins(c, "INSERT INTO __m2r_log(lsn, operation, context, xact_id, xact_name, begin_time, end_time, prev_lsn, spid,"
-                    " table_name, row_id, row_id_after, before_json, after_json, record_length, description, begin_lsn)"
-                    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                    " table_name, row_id, row_id_after, before_json, after_json, record_length, description, begin_lsn, lock_info)"
+                    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         static const char* names[] = {"lsn", "operation", "context", "xact_id", "xact_name", "begin_time", "end_time", "prev_lsn",
                                       "spid", "table_name", "row_id", "row_id_after", "before_json", "after_json",
-                                      "record_length", "description", "begin_lsn"};
-        for (int k = 0; k < 17; ++k) {
+                                      "record_length", "description", "begin_lsn", "lock_info"};
+        for (int k = 0; k < 18; ++k) {
           const auto& v = j[names[k]];
           if (v.is_null()) ins.bind_null(k + 1);
           else if (v.is_number_integer()) ins.bind(k + 1, v.get<std::int64_t>());

@@ -169,6 +169,12 @@ class Parser {
     }
     if (sym("-") || sym("+") || sym("~")) { ++m_i; operand(); return; }
     if (sym("$")) { ++m_i; if (!at_end() && m_t[m_i].kind == TokKind::number) ++m_i; return; }
+    // %%lockres%% (and SQL Server's other %%name%% pseudo-columns)
+    if (sym("%") && sym("%", m_i + 1) && m_i + 4 < m_t.size() && m_t[m_i + 2].kind == TokKind::word && sym("%", m_i + 3) &&
+        sym("%", m_i + 4)) {
+      m_i += 5;
+      return;
+    }
     if (word("NOT")) { ++m_i; operand(); return; }
     if (word("EXISTS")) { ++m_i; skip_parens(); return; }
     if (word("CASE")) { skip_case(); return; }

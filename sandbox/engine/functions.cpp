@@ -14,6 +14,7 @@
 #include "engine/session.hpp"
 #include "engine/decimal.hpp"
 #include "engine/hash_functions.hpp"
+#include "engine/lock_resource.hpp"
 #include "engine/value_ops.hpp"
 
 namespace sandbox::engine {
@@ -456,6 +457,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
   sqlite3_create_function_v2(db, "m2r_checksum_agg", 1, SQLITE_UTF8, s, nullptr, agg_step, agg_final, nullptr);
   register_value_functions(db);
   register_hash_functions(db);
+  register_lock_resource_functions(db);
 }
 
 void create_catalog_views(sqlite3* db, bool attached_msdb) {
@@ -489,6 +491,13 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " 1 AS is_primary_key, 0 AS is_unique_constraint, 0 AS is_disabled, 0 AS has_filter FROM main.__m2r_objects WHERE type = 'PK'"
        " UNION ALL SELECT t.object_id, NULL, 0, 0, 'HEAP', 0, 0, 0, 0, 0 FROM main.__m2r_objects t WHERE t.type = 'U'"
        " AND NOT EXISTS (SELECT 1 FROM main.__m2r_objects k WHERE k.type = 'PK' AND k.parent_object_id = t.object_id);"
+       // One partition per table: its heap (index_id 0) or clustered index (1); hobt ids as
+       // lock_resource.hpp computes them for [Lock Information] and %%lockres%%.
+       "CREATE TEMP VIEW IF NOT EXISTS \"sys.partitions\" AS SELECT m2r_hobt_id(o.object_id) AS partition_id,"
+       " o.object_id, CASE WHEN EXISTS (SELECT 1 FROM main.__m2r_objects k WHERE k.type = 'PK' AND"
+       " k.parent_object_id = o.object_id) THEN 1 ELSE 0 END AS index_id, 1 AS partition_number,"
+       " m2r_hobt_id(o.object_id) AS hobt_id, 0 AS data_compression,"
+       " 'NONE' AS data_compression_desc FROM main.__m2r_objects o WHERE o.type = 'U';"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.key_constraints\" AS SELECT name, object_id, NULL AS principal_id, schema_id,"
        " parent_object_id, type, type_desc, create_date, modify_date, 1 AS unique_index_id, 0 AS is_system_named"
        " FROM main.__m2r_objects WHERE type IN ('PK','UQ');"
@@ -523,6 +532,7 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " 0 AS \"Flag Bits\", 0 AS \"Log Reserve\", NULL AS \"AllocUnitId\", table_name AS \"AllocUnitName\","
        " NULL AS \"Page ID\", NULL AS \"Slot ID\", spid AS \"SPID\", begin_time AS \"Begin Time\","
        " xact_name AS \"Transaction Name\", end_time AS \"End Time\", description AS \"Description\","
+       " lock_info AS \"Lock Information\","
        " begin_lsn AS \"Begin LSN\", row_id AS \"Row ID\", before_json AS \"Row Before\", after_json AS \"Row After\""
        " FROM main.__m2r_log ORDER BY seq;"
        "CREATE TEMP TABLE IF NOT EXISTS \"sys.databases\"(name nvarchar(128), database_id int, source_database_id int,"

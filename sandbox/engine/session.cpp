@@ -1,9 +1,11 @@
 // The session executor: dispatches each T-SQL statement, applies writes in short SQLite
 // transactions and logs every row change (README.md "Transactions and locking", "The log").
 #include "engine/session.hpp"
+#include "engine/lock_resource.hpp"
 #include "engine/parse_util.hpp"
 #include "engine/tempdb.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -85,6 +87,51 @@ ColumnType storage_type(const Cell& c) {
     default: t.type = SqlType::int_; break;
   }
   return t;
+}
+
+// What a table's row records lock (lock_resource.hpp): its object, and the positions of its
+// clustered key's columns in the row images (none: a heap, whose rows are RIDs).
+struct LockShape {
+  std::int64_t object_id = 0;
+  std::vector<std::size_t> key_positions;
+};
+
+LockShape lock_shape(sqlite3* c, const std::string& sqlite_table, const std::vector<std::string>& columns) {
+  LockShape shape;
+  Stmt o(c, "SELECT object_id FROM __m2r_objects WHERE type = 'U' AND sqlite_name = ? COLLATE NOCASE");
+  o.bind(1, sqlite_table);
+  if (o.step()) shape.object_id = o.i64(0);
+  Stmt k(c, "SELECT cl.name FROM __m2r_index_columns ic JOIN __m2r_columns cl ON cl.object_id = ic.object_id"
+            " AND cl.column_id = ic.column_id WHERE ic.object_id = ? AND ic.index_id = 1 ORDER BY ic.key_ordinal");
+  k.bind(1, shape.object_id);
+  while (k.step()) {
+    for (std::size_t p = 0; p < columns.size(); ++p) {
+      if (iequals(columns[p], k.str(0))) shape.key_positions.push_back(p);
+    }
+  }
+  return shape;
+}
+
+// [Lock Information] of the record of one change: the rows it locked X (both keys when an
+// update moves a row to another key).
+std::string lock_information(int db_id, const LockShape& shape, const Change& ch) {
+  std::vector<std::string> keys;
+  std::vector<std::int64_t> rids;
+  const auto add = [&](const std::vector<Cell>& image, std::int64_t row_id) {
+    if (shape.key_positions.empty()) {
+      if (std::find(rids.begin(), rids.end(), row_id) == rids.end()) rids.push_back(row_id);
+      return;
+    }
+    std::vector<const Cell*> key;
+    for (const auto p : shape.key_positions) {
+      if (p < image.size()) key.push_back(&image[p]);
+    }
+    const std::string h = key_hash(key);
+    if (std::find(keys.begin(), keys.end(), h) == keys.end()) keys.push_back(h);
+  };
+  if (!ch.before.empty()) add(ch.before, ch.key_before);
+  if (!ch.after.empty()) add(ch.after, ch.key_after);
+  return row_lock_information(db_id, shape.object_id, keys, rids);
 }
 
 std::string row_json(const std::vector<std::string>& cols, const std::vector<Cell>& cells) {
@@ -666,8 +713,10 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
             std::tie(xid, begin_lsn) = begin(implicit_name, fn_dblog_time_now());
           }
           std::map<std::string, std::vector<std::string>> colcache;
+          std::map<std::string, LockShape> lockcache;
           for (auto& ch : m_changes) {
             if (!colcache.count(ch.table)) colcache[ch.table] = table_columns(ch.table);
+            if (!lockcache.count(ch.table)) lockcache[ch.table] = lock_shape(c, ch.table, colcache[ch.table]);
             LogRecord r;
             r.operation = ch.op == SQLITE_INSERT ? "LOP_INSERT_ROWS" : ch.op == SQLITE_DELETE ? "LOP_DELETE_ROWS" : "LOP_MODIFY_ROW";
             r.context = "LCX_CLUSTERED";
@@ -677,6 +726,7 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
             r.row_id_after = ch.key_after;
             if (!ch.before.empty()) r.before_json = row_json(colcache[ch.table], ch.before);
             if (!ch.after.empty()) r.after_json = row_json(colcache[ch.table], ch.after);
+            r.lock_information = lock_information(db->id, lockcache[ch.table], ch);
             r.spid = m_spid;
             db->append(c, r);
           }
@@ -990,17 +1040,18 @@ void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, b
   struct Rec {
     std::string op, table, before, after;
     std::int64_t k1, k2;
+    std::string lock_info;
   };
   std::vector<Rec> recs;
   std::string begin_lsn;
   {
-    Stmt s(c, "SELECT operation, table_name, before_json, after_json, row_id, row_id_after, lsn FROM __m2r_log"
+    Stmt s(c, "SELECT operation, table_name, before_json, after_json, row_id, row_id_after, lsn, lock_info FROM __m2r_log"
               " WHERE xact_id = ? ORDER BY seq");
     s.bind(1, xid);
     while (s.step()) {
       if (s.str(0) == "LOP_BEGIN_XACT") begin_lsn = s.str(6);
       if (s.null(1)) continue;
-      recs.push_back({s.str(0), s.str(1), s.str(2), s.str(3), s.i64(4), s.i64(5)});
+      recs.push_back({s.str(0), s.str(1), s.str(2), s.str(3), s.i64(4), s.i64(5), s.null(7) ? std::string() : s.str(7)});
     }
   }
   exec(c, "PRAGMA defer_foreign_keys = ON");
@@ -1011,6 +1062,7 @@ void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, b
     comp.context = "LCX_CLUSTERED";
     comp.table_name = it->table;
     comp.description = "COMPENSATION";
+    comp.lock_information = it->lock_info;  // the undo changes the rows the record locked
     comp.spid = spid;
     if (it->op == "LOP_INSERT_ROWS") {
       Stmt s(c, "DELETE FROM " + table + " WHERE rowid = ?");

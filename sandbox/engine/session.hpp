@@ -247,6 +247,9 @@ class SessionImpl : public Session {
   std::string translate_insert_source(const std::vector<Token>& t, std::size_t rest, const std::string& table,
                                       const std::vector<std::string>& cols, bool* needs_iv);
   std::vector<std::string> table_columns(const std::string& sqlite_name);
+  // %%lockres%% of the statement's table (the first FROM or UPDATE): its clustered key's
+  // values through m2r_lockres, or a heap's RID (lock_resource.hpp).
+  std::string lockres_expression(const std::vector<Token>& t);
   // HASHBYTES, STRING_AGG [WITHIN GROUP (ORDER BY ...)], CONCAT, DATALENGTH (translate_hash.cpp): the call
   // at t[i] whose argument list ends at `close`; `close` moves past a WITHIN GROUP clause.
   std::string translate_hash_call(const std::vector<Token>& t, std::size_t i, std::size_t& close, std::size_t end,

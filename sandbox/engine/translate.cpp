@@ -29,7 +29,7 @@ std::string sqlite_cast_type(const std::vector<Token>& t, std::size_t b, std::si
   }
 }
 
-const std::set<std::string> k_hints = {"NOLOCK", "READUNCOMMITTED", "ROWLOCK", "UPDLOCK", "HOLDLOCK", "TABLOCK", "TABLOCKX",
+const std::set<std::string> k_hints = {"INDEX", "NOLOCK", "READUNCOMMITTED", "ROWLOCK", "UPDLOCK", "HOLDLOCK", "TABLOCK", "TABLOCKX",
                                        "READPAST", "XLOCK", "PAGLOCK", "NOWAIT", "SERIALIZABLE", "READCOMMITTED",
                                        "REPEATABLEREAD"};
 
@@ -606,6 +606,25 @@ std::string SessionImpl::sqlite_table_name(const std::string& schema, const std:
   return schema + "." + table;
 }
 
+std::string SessionImpl::lockres_expression(const std::vector<Token>& t) {
+  for (std::size_t k = 0; k + 1 < t.size(); ++k) {
+    if (!(t[k].is("FROM") || t[k].is("UPDATE")) || !t[k + 1].is_name()) continue;
+    std::size_t j = k + 1;
+    bool is_table = false;
+    std::string name = resolve_table(t, j, t.size(), &is_table);
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+    Stmt k_cols(cur(), "SELECT cl.name FROM main.__m2r_objects o JOIN main.__m2r_index_columns ic ON ic.object_id = o.object_id"
+                       " AND ic.index_id = 1 JOIN main.__m2r_columns cl ON cl.object_id = ic.object_id AND cl.column_id = ic.column_id"
+                       " WHERE o.type = 'U' AND o.sqlite_name = ? COLLATE NOCASE ORDER BY ic.key_ordinal");
+    k_cols.bind(1, name);
+    std::string args;
+    while (k_cols.step()) args += (args.empty() ? "" : ", ") + quote_ident(name) + "." + quote_ident(k_cols.str(0));
+    if (!args.empty()) return "m2r_lockres(" + args + ")";
+    return "m2r_heap_lockres(" + quote_ident(name) + ".rowid)";
+  }
+  raise(207, 16, "Invalid column name '%%lockres%%'.");
+}
+
 std::vector<std::string> SessionImpl::table_columns(const std::string& sqlite_name) {
   std::vector<std::string> cols;
   Stmt s(cur(), "SELECT name FROM pragma_table_info(?) ORDER BY cid");
@@ -734,6 +753,12 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
         else emit("m2r_var(" + quote_literal(lower(tk.text)) + ")");
         continue;
       case TokKind::symbol:
+        if (tk.text == "%" && i + 4 < end && is_sym(t[i + 1], "%") && t[i + 2].kind == TokKind::word &&
+            iequals(t[i + 2].text, "lockres") && is_sym(t[i + 3], "%") && is_sym(t[i + 4], "%")) {
+          emit(lockres_expression(t));
+          i += 4;
+          continue;
+        }
         if (tk.text == "(") {
           if (is_hint_group(t, i, end)) { i = match_paren(t, i, end); continue; }
           ++depth;

@@ -64,7 +64,8 @@ void create_log_schema(sqlite3* db) {
        " before_json nvarchar(-1), after_json nvarchar(-1),"
        " record_length int,"
        " description nvarchar(256),"
-       " begin_lsn nvarchar(23));"
+       " begin_lsn nvarchar(23),"
+       " lock_info nvarchar(-1));"
        "CREATE INDEX IF NOT EXISTS __m2r_log_xact ON __m2r_log(xact_id);");
 }
 
@@ -83,8 +84,8 @@ std::string append_log(sqlite3* db, LsnState& state, const LogRecord& rec) {
   }
   Stmt s(db,
          "INSERT INTO __m2r_log(lsn, operation, context, xact_id, xact_name, begin_time, end_time, prev_lsn, spid,"
-         " table_name, row_id, row_id_after, before_json, after_json, record_length, description, begin_lsn)"
-         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+         " table_name, row_id, row_id_after, before_json, after_json, record_length, description, begin_lsn, lock_info)"
+         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   s.bind(1, lsn).bind(2, rec.operation).bind(3, rec.context).bind(4, rec.xact_id.empty() ? std::string("0000:00000000") : rec.xact_id);
   auto opt = [&](int i, const std::string& v) { v.empty() ? s.bind_null(i) : s.bind(i, v); };
   opt(5, rec.xact_name);
@@ -100,6 +101,7 @@ std::string append_log(sqlite3* db, LsnState& state, const LogRecord& rec) {
   s.bind(15, static_cast<std::int64_t>(size));
   opt(16, rec.description);
   opt(17, rec.begin_lsn);
+  opt(18, rec.lock_information);
   s.step();
   return lsn;
 }

@@ -48,6 +48,7 @@ struct LogRecord {
   std::string after_json;   // row image after (insert/update)
   std::string description;
   std::string begin_lsn;    // commit/abort: the begin record's LSN of the same transaction
+  std::string lock_information;  // row records: fn_dblog's [Lock Information] (lock_resource.hpp)
   int spid = 0;
 };
 
