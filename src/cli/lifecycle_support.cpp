@@ -39,24 +39,6 @@ std::string duration_of(const StepRecord& s) {
 
 namespace {
 
-// "id = 2" / "region = 'us', id = 100": a named difference's key values beside their columns.
-std::string key_text(const std::vector<std::string>& columns, const KeyValues& values) {
-  std::string out;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    out += (out.empty() ? "" : ", ") + (i < columns.size() ? columns[i] : "?") + " = " + values[i];
-  }
-  return out;
-}
-
-const char* kind_text(DifferenceKind kind) {
-  switch (kind) {
-    case DifferenceKind::missing_on_target: return "missing on the target";
-    case DifferenceKind::extra_on_target: return "extra on the target";
-    case DifferenceKind::differs: return "differs";
-  }
-  return "differs";
-}
-
 // A terminal shows this many differences per table; --json lists all that were named.
 constexpr std::size_t k_printed_differences = 10;
 
@@ -70,14 +52,14 @@ void print_validation(const GlobalOptions& g, const ValidationReport& r) {
                              rows(t.target), t.problem);
     for (std::size_t i = 0; i < t.differences.named.size() && i < k_printed_differences; ++i) {
       const auto& d = t.differences.named[i];
-      std::cout << fmt::format("         {}: {}{}\n", kind_text(d.kind), key_text(t.key_columns, d.key),
+      std::cout << fmt::format("         {}: {}{}\n", difference_kind_text(d.kind), difference_key_text(t.key_columns, d.key),
                                d.copies > 1 ? fmt::format(" ({} copies)", d.copies) : "");
     }
     if (t.differences.named.size() > k_printed_differences) {
       std::cout << fmt::format("         ... {} more named with --json\n", t.differences.named.size() - k_printed_differences);
     }
     for (const auto& c : t.left_out_columns) std::cout << fmt::format("         not compared: {}\n", c);
-    if (!t.compared.empty()) std::cout << fmt::format("         not compared again: {}\n", t.compared);
+    if (!t.compared.empty()) std::cout << fmt::format("         {}\n", t.compared);
   }
 }
 

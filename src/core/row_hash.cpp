@@ -119,13 +119,15 @@ KeysetQueries::KeysetQueries(tsql::TableName table, std::vector<ColumnInfo> key,
     : m_table(std::move(table)), m_key(std::move(key)), m_row_hash(std::move(row_hash)) {}
 
 // (k1 > v1) OR (k1 = v1 AND k2 > v2) OR ...: the rows after `values` in key order.
+std::string KeysetQueries::bound(std::vector<std::string>& params, std::size_t column, const std::string& value) const {
+  params.push_back(value);
+  const int style = read_back_style(m_key[column]);
+  return style ? fmt::format("CONVERT({}, ?, {})", type_declaration(m_key[column]), style)
+               : fmt::format("CONVERT({}, ?)", type_declaration(m_key[column]));
+}
+
 std::string KeysetQueries::greater_than(std::vector<std::string>& params, const KeyValues& values) const {
-  const auto bound = [&](std::size_t i) {
-    params.push_back(values.at(i));
-    const int style = read_back_style(m_key[i]);
-    return style ? fmt::format("CONVERT({}, ?, {})", type_declaration(m_key[i]), style)
-                 : fmt::format("CONVERT({}, ?)", type_declaration(m_key[i]));
-  };
+  const auto bound = [&](std::size_t i) { return this->bound(params, i, values.at(i)); };
   std::string out;
   for (std::size_t i = 0; i < m_key.size(); ++i) {
     std::string term = "(";
@@ -184,6 +186,32 @@ KeysetStatement KeysetQueries::row_hashes(const KeyRange& range) const {
   KeysetStatement s;
   s.sql = fmt::format("SELECT {}, {} AS rh FROM {}{} ORDER BY {}", key_texts(""), m_row_hash.expression,
                       m_table.qualified(), where(range, s.params), order_by(""));
+  return s;
+}
+
+KeysetStatement KeysetQueries::rows_at(const std::vector<std::string>& lock_resources,
+                                       const std::vector<KeyValues>& keys) const {
+  KeysetStatement s;
+  std::vector<std::string> terms;
+  if (!lock_resources.empty()) {
+    std::string in;
+    for (const auto& r : lock_resources) {
+      s.params.push_back(r);
+      in += in.empty() ? "?" : ", ?";
+    }
+    terms.push_back("%%lockres%% IN (" + in + ")");
+  }
+  for (const auto& key : keys) {
+    std::string term;
+    for (std::size_t i = 0; i < m_key.size(); ++i) {
+      term += (term.empty() ? "" : " AND ") + q(m_key[i].name) + " = " + bound(s.params, i, key.at(i));
+    }
+    terms.push_back("(" + term + ")");
+  }
+  std::string where;
+  for (const auto& t : terms) where += (where.empty() ? "" : " OR ") + t;
+  s.sql = fmt::format("SELECT {}, {} AS rh FROM {} WITH (INDEX(1)){} ORDER BY {}", key_texts(""), m_row_hash.expression,
+                      m_table.qualified(), where.empty() ? " WHERE 1 = 0" : " WHERE " + where, order_by(""));
   return s;
 }
 

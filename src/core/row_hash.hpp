@@ -94,11 +94,16 @@ class KeysetQueries {
   // digest of SQL Server 2016, computed by the client the same way).
   KeysetStatement row_hashes(const KeyRange& range) const;
 
+  // k1..kn, rh of the rows whose %%lockres%% (read through the clustered index, index 1, so that
+  // it is the clustered key's hash) is one of `lock_resources`, or whose key is one of `keys`
+  // (cutover's comparison of what changed: core/changed_rows.hpp), in key order.
+  KeysetStatement rows_at(const std::vector<std::string>& lock_resources, const std::vector<KeyValues>& keys) const;
   const std::vector<ColumnInfo>& key() const { return m_key; }
 
  private:
   std::string where(const KeyRange& range, std::vector<std::string>& params) const;
   std::string greater_than(std::vector<std::string>& params, const KeyValues& values) const;
+  std::string bound(std::vector<std::string>& params, std::size_t column, const std::string& value) const;
   std::string order_by(const std::string& prefix, bool descending = false) const;
   std::string key_texts(const std::string& prefix) const;
 

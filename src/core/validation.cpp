@@ -49,4 +49,31 @@ std::string describe_differences(const TableComparison& t) {
   return "rows: " + out;
 }
 
+std::string difference_key_text(const std::vector<std::string>& columns, const KeyValues& values) {
+  std::string out;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out += (out.empty() ? "" : ", ") + (i < columns.size() ? columns[i] : "?") + " = " + values[i];
+  }
+  return out;
+}
+
+const char* difference_kind_text(DifferenceKind kind) {
+  switch (kind) {
+    case DifferenceKind::missing_on_target: return "missing on the target";
+    case DifferenceKind::extra_on_target: return "extra on the target";
+    case DifferenceKind::differs: return "differs";
+  }
+  return "differs";
+}
+
+std::string first_differences(const TableComparison& table, std::size_t count) {
+  std::string out;
+  for (std::size_t i = 0; i < table.differences.named.size() && i < count; ++i) {
+    const auto& d = table.differences.named[i];
+    out += fmt::format("{}{}: {}", out.empty() ? "" : "; ", difference_kind_text(d.kind),
+                       difference_key_text(table.key_columns, d.key));
+  }
+  return out;
+}
+
 }  // namespace m2r

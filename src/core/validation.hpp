@@ -26,7 +26,7 @@ struct TableComparison {
   std::string method;   // "key (id)" / "unique index (a, b)" / "row multiset (no key)"
   std::vector<std::string> key_columns;      // the columns a named difference's key values belong to
   std::vector<std::string> left_out_columns; // "col (reason)": not compared (rowversion)
-  std::string compared;  // empty: compared in this run; else when and why an earlier comparison stands
+  std::string compared;  // empty: compared whole in this run; else what an earlier comparison covers and what was compared now
   TableDifferences differences;
 };
 
@@ -42,5 +42,13 @@ ValidationReport compare_tables(const std::vector<TableFingerprint>& source, con
 
 // The problem text of a compared table ("" when equal).
 std::string describe_differences(const TableComparison& table);
+
+// "id = 2" / "region = us, id = 100": a named difference's key values beside their columns.
+std::string difference_key_text(const std::vector<std::string>& columns, const KeyValues& values);
+// "missing on the target", "extra on the target", "differs".
+const char* difference_kind_text(DifferenceKind kind);
+// The first `count` named differences: "differs: id = 2; missing on the target: id = 7"
+// ("" when none is named).
+std::string first_differences(const TableComparison& table, std::size_t count);
 
 }  // namespace m2r

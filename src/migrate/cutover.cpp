@@ -325,7 +325,10 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
     if (!validation->ok() && !options.force) {
       std::string names;
       for (const auto& t : validation->tables) {
-        if (!t.matches) names += (names.empty() ? "" : "; ") + t.table + ": " + t.problem;
+        if (!t.matches) {
+          const auto first = first_differences(t, 3);
+          names += (names.empty() ? "" : "; ") + t.table + ": " + t.problem + (first.empty() ? "" : " (" + first + ")");
+        }
       }
       return failed(Error(ErrorKind::integrity, "validation failed, cutover refused: " + names,
                           "investigate the tables named; `mssql2rds cutover --force` proceeds anyway (the DMS task "

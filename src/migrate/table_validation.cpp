@@ -16,6 +16,8 @@ namespace {
 
 // STRING_AGG ... WITHIN GROUP came with SQL Server 2017 (major version 14).
 constexpr int k_first_major_with_string_agg = 14;
+// Parameters of one lookup of changed rows (SQL Server takes at most 2100 per request).
+constexpr std::size_t k_parameters_per_lookup = 500;
 // A heap difference is shown by its row's values, each cut to this many characters.
 constexpr std::size_t k_shown_value_chars = 60;
 
@@ -249,7 +251,11 @@ class TableValidator {
     if (key) {
       for (const auto& k : key->columns) c.key_columns.push_back(k.name);
       c.method = (key->primary ? "primary key (" : "unique index (") + join(c.key_columns) + ")";
-      M2R_TRY(walk_keyed(s, *key, plan, c));
+      if (const auto only = m_options.compare_rows.find(c.table); only != m_options.compare_rows.end()) {
+        M2R_TRY(compare_selected(s, t, *key, plan, only->second, c));
+      } else {
+        M2R_TRY(walk_keyed(s, *key, plan, c));
+      }
     } else {
       c.method = "row multiset (no primary key or NOT NULL unique index)";
       M2R_TRY(compare_heap(s, t, plan, c));
@@ -273,6 +279,65 @@ class TableValidator {
     c.target->rows = walked.target_rows;
     c.differences = walked.differences;
     return {};
+  }
+
+  // Only the rows named (by %%lockres%% or key), looked up on both sides in batches, and the
+  // row counts of both sides.
+  Expected<void> compare_selected(const TableOnSide& s, const TableOnSide& t, const TableKey& key, const RowHashPlan& plan,
+                                  const RowsToCompare& rows, TableComparison& c) {
+    const KeysetQueries queries(s.name, key.columns, plan);
+    std::map<KeyValues, std::string> on_source, on_target;
+    const std::vector<std::string> resources(rows.lock_resources.begin(), rows.lock_resources.end());
+    std::size_t next_resource = 0, next_key = 0;
+    while (next_resource < resources.size() || next_key < rows.keys.size()) {
+      // A batch stays far below SQL Server's 2100 parameters per request.
+      std::vector<std::string> batch_resources;
+      std::vector<KeyValues> batch_keys;
+      std::size_t params = 0;
+      while (next_resource < resources.size() && params < k_parameters_per_lookup) {
+        batch_resources.push_back(resources[next_resource++]);
+        ++params;
+      }
+      while (next_key < rows.keys.size() && params < k_parameters_per_lookup) {
+        batch_keys.push_back(rows.keys[next_key++]);
+        params += key.columns.size();
+      }
+      const auto statement = queries.rows_at(batch_resources, batch_keys);
+      M2R_TRY(read_selected(m_source.db, statement, key.columns.size(), on_source));
+      M2R_TRY(read_selected(m_target.db, statement, key.columns.size(), on_target));
+      M2R_TRY(after_chunk(ChunkDone{static_cast<std::int64_t>(on_source.size()), static_cast<std::int64_t>(on_target.size()),
+                                    false},
+                          c.differences.total()));
+    }
+    for (const auto& [k, hash] : on_source) {
+      const auto other = on_target.find(k);
+      if (other == on_target.end()) c.differences.add({DifferenceKind::missing_on_target, k, 1}, m_options.limits.max_named);
+      else if (other->second != hash) c.differences.add({DifferenceKind::differs, k, 1}, m_options.limits.max_named);
+    }
+    for (const auto& [k, hash] : on_target) {
+      if (!on_source.count(k)) c.differences.add({DifferenceKind::extra_on_target, k, 1}, m_options.limits.max_named);
+    }
+    c.source->rows = M2R_TRY(count_rows(m_source.db, s.name));
+    c.target->rows = M2R_TRY(count_rows(m_target.db, t.name));
+    c.compared = rows.description;
+    return {};
+  }
+
+  Expected<void> read_selected(mssql::SqlSession& db, const KeysetStatement& statement, std::size_t key_columns,
+                               std::map<KeyValues, std::string>& out) {
+    const auto r = M2R_TRY(db.query(statement.sql, nvarchar_params(statement.params), m_statement));
+    for (const auto& row : r.rows()) {
+      KeyValues k;
+      for (std::size_t i = 0; i < key_columns; ++i) k.push_back(M2R_TRY(row.at(i).as_string()));
+      out[std::move(k)] = M2R_TRY(hash_text(row.at(key_columns)));
+    }
+    return {};
+  }
+
+  Expected<std::int64_t> count_rows(mssql::SqlSession& db, const tsql::TableName& name) {
+    const auto r = M2R_TRY(db.query("SELECT COUNT_BIG(*) AS n FROM " + name.qualified(), {}, m_statement));
+    if (r.rows().empty()) return std::int64_t{0};
+    return r.rows().front().at(0).as_int64();
   }
 
   Expected<RowHashCounts> heap_counts(Side& side, const tsql::TableName& name, const RowHashPlan& plan, std::int64_t& rows) {

@@ -2,11 +2,13 @@
 // Every user table compared, source against target, by row hashes per key range
 // (core/row_hash.hpp, core/range_compare.hpp; docs/architecture.md "Validation").
 #include <chrono>
+#include <map>
 #include <set>
 #include <string>
 
 #include "aws/clock.hpp"
 #include "core/events.hpp"
+#include "core/incremental_validation.hpp"
 #include "core/interrupt.hpp"
 #include "core/validation.hpp"
 #include "mssql/sql_session.hpp"
@@ -29,6 +31,9 @@ struct ValidationOptions {
   // (cutover's revalidation of what changed). Tables present on one side only are reported
   // whatever it holds.
   std::set<std::string> skip_tables;
+  // Tables compared only at these rows (cutover: what changed since an earlier comparison,
+  // core/incremental_validation.hpp), with row counts on both sides.
+  std::map<std::string, RowsToCompare> compare_rows;
 };
 
 // With `options.stop`: a stop cancels the statement in flight and ends with ErrorKind::interrupted

@@ -69,9 +69,20 @@ Expected<ValidationReport> revalidate_changed(Connections& connections, const Mi
     plan = plan_revalidation(tables, last, log ? std::optional<LogChanges>(*log) : std::nullopt);
   }
   for (const auto& t : plan.reused) options.skip_tables.insert(t.table);
+  options.compare_rows = plan.compare_rows;
+  for (const auto& [table, why] : plan.why_whole) {
+    events.emit(info_event("cutover", fmt::format("validation: {} is compared whole: {}", table, why)));
+  }
   auto report = M2R_TRY(validate_databases(*src, *tgt, options));
   M2R_TRY(note_lobs_over_limit(report, *src, config, options.stop));
   const std::size_t compared_now = report.tables.size();
+  std::size_t by_rows = 0, rows_compared = 0;
+  for (const auto& t : report.tables) {
+    if (const auto it = plan.compare_rows.find(t.table); it != plan.compare_rows.end() && !t.compared.empty()) {
+      ++by_rows;
+      rows_compared += it->second.lock_resources.size() + it->second.keys.size();
+    }
+  }
   for (auto& reused : plan.reused) {
     const bool reported = std::any_of(report.tables.begin(), report.tables.end(),
                                       [&](const TableComparison& t) { return t.table == reused.table; });
@@ -79,9 +90,11 @@ Expected<ValidationReport> revalidate_changed(Connections& connections, const Mi
   }
   std::sort(report.tables.begin(), report.tables.end(),
             [](const TableComparison& a, const TableComparison& b) { return a.table < b.table; });
-  events.emit(info_event("cutover", fmt::format("validation: {} table(s) compared now, {} equal at an earlier "
-                                                "validation and unchanged since by the source's log",
-                                                compared_now, report.tables.size() - compared_now)));
+  events.emit(info_event("cutover", fmt::format("validation: {} table(s) compared whole now, {} at the {} row(s) the "
+                                                "source's log shows changed since their validation, {} equal at an "
+                                                "earlier validation and unchanged since by the source's log",
+                                                compared_now - by_rows, by_rows, rows_compared,
+                                                report.tables.size() - compared_now)));
   return report;
 }
 

@@ -381,7 +381,7 @@ TEST_F(CutoverTest, ATableUnchangedSinceAnEqualValidationIsNotComparedAgainAndTh
   EXPECT_TRUE(r->validation.ok());
   EXPECT_NE(r->validation.tables[0].compared.find("no change to it since 00000020:00000010:0005"), std::string::npos)
       << r->validation.tables[0].compared;
-  EXPECT_TRUE(m.said("validation: 0 table(s) compared now, 1 equal at an earlier validation"));
+  EXPECT_TRUE(m.said("validation: 0 table(s) compared whole now, 0 at the 0 row(s) the source's log shows changed since their validation, 1 equal at an earlier validation"));
 }
 
 TEST_F(CutoverTest, ATableTheSourcesLogNamesSinceItsValidationIsComparedAgain) {
