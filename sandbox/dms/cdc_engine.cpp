@@ -84,6 +84,9 @@ struct TargetTable {
   std::vector<std::string> primary_key;
   bool has_identity = false;
   std::map<std::string, std::string> lob_columns;  // lower-case name -> type, as DMS counts LOBs
+  // Lower-case names of the columns DMS does not write (docs/facts.md §12): computed ones (the
+  // target computes them) and rowversion/timestamp (the target generates its own).
+  std::set<std::string> not_written;
 };
 
 // The LOB data types of a SQL Server source in the DMS guide's data type table: varchar(max),
@@ -430,7 +433,7 @@ class SqlCdcRunner final : public CdcRunner {
     if (!ident) return tl::unexpected(ident.error());
     t.has_identity = !ident->rows().empty() && text_of(ident->rows()[0][0]) != "0";
     auto types = m_target->query(
-        "SELECT c.name, ty.name AS type_name, c.max_length FROM sys.columns AS c LEFT JOIN sys.types AS ty ON "
+        "SELECT c.name, ty.name AS type_name, c.max_length, c.is_computed FROM sys.columns AS c LEFT JOIN sys.types AS ty ON "
         "ty.user_type_id = c.system_type_id WHERE c.object_id = OBJECT_ID(?)",
         {SqlParam::nvarchar(object)});
     if (!types) return tl::unexpected(types.error());
@@ -438,6 +441,7 @@ class SqlCdcRunner final : public CdcRunner {
       const std::string type = lower(text_of(r[1]));
       const std::int64_t max_length = r[2].is_null() ? 0 : r[2].as_int64().value_or(0);
       if (is_lob_column(type, max_length)) t.lob_columns[lower(text_of(r[0]))] = type;
+      if (type == "timestamp" || (r.size() > 3 && text_of(r[3]) == "1")) t.not_written.insert(lower(text_of(r[0])));
     }
     m_tables[key] = t;
     return t;
@@ -511,13 +515,20 @@ class SqlCdcRunner final : public CdcRunner {
     stats.last_update_time = epoch_seconds_now();
     const bool has_pk = !table->primary_key.empty();
     const bool cdc = m_cdc_tables.count(lower(op.schema + "." + op.table)) > 0;
+    const auto written = [&](const json& image) {
+      if (!image.is_object() || table->not_written.empty()) return image;
+      json out = json::object();
+      for (const auto& [name, value] : image.items())
+        if (!table->not_written.count(lower(name))) out[name] = value;
+      return out;
+    };
     auto key_where = [&](const json& image) -> std::optional<std::string> {
       if (has_pk) return where_clause(table->primary_key, image);
       // Without a primary key, only MS-CDC gives the full before image DMS needs (docs/facts.md §3).
       if (cdc || op.operation == "LOP_DELETE_ROWS") {
         std::vector<std::string> all;  // LOBs are not compared (nor replicated here: see below)
         for (const auto& [name, value] : image.items())
-          if (!table->lob_columns.count(lower(name))) all.push_back(name);
+          if (!table->lob_columns.count(lower(name)) && !table->not_written.count(lower(name))) all.push_back(name);
         return where_clause(all, image);
       }
       return std::nullopt;
@@ -528,7 +539,8 @@ class SqlCdcRunner final : public CdcRunner {
     // issued to the log file" in limited mode, all of them in full mode.
     const bool carry_lobs = m_lobs_on && has_pk;
     const bool limited = !m_full_lob_mode && m_limited_lob_mode;
-    const auto lob_image = [&](const json& image, bool insert) {
+    const auto lob_image = [&](const json& source_image, bool insert) {
+      const json image = written(source_image);
       if (!image.is_object() || table->lob_columns.empty()) return image;
       json out = json::object();
       for (const auto& [name, value] : image.items()) {

@@ -31,7 +31,8 @@ enum class SqlType {
   smalldatetime,
   char_, nchar,      // fixed length, padded with spaces
   binary,            // fixed length, padded with zeros
-  text, ntext, image // the legacy large types
+  text, ntext, image, // the legacy large types
+  xml                // untyped xml: well-formed text (stored as UTF-8, sent as UTF-16)
 };
 inline constexpr int k_max_length = -1;
 
@@ -57,7 +58,7 @@ struct Bytes {
 //   integers, bit      -> int64_t
 //   float, real        -> double
 //   decimal, money     -> std::string, canonical text ("-123.4500", scale digits after the point)
-//   (n)(var)char, (n)text -> std::string (UTF-8); char(n)/nchar(n) already padded to n
+//   (n)(var)char, (n)text, xml -> std::string (UTF-8); char(n)/nchar(n) already padded to n
 //   datetime/datetime2/smalldatetime -> std::string "YYYY-MM-DD HH:MM:SS[.fffffff]"
 //   date               -> std::string "YYYY-MM-DD"
 //   time               -> std::string "HH:MM:SS[.fffffff]"

@@ -16,7 +16,9 @@ namespace {
 // parse_type still reads the T-SQL type that types the results.
 std::string sqlite_column_decl(const std::string& decl, const ColumnType& type) {
   // A double holds 15 digits exactly: wider decimals and money (19 digits) keep exact text.
-  const bool wide = (type.type == SqlType::decimal && type.precision > 15) || type.type == SqlType::money;
+  // xml too: under the NUMERIC affinity its name gives, a value such as '12' would become a number.
+  const bool wide = (type.type == SqlType::decimal && type.precision > 15) || type.type == SqlType::money ||
+                    type.type == SqlType::xml;
   if (!wide) return decl;
   const auto paren = decl.find('(');
   if (paren == std::string::npos) return decl + " blob";
@@ -30,7 +32,7 @@ int system_type_id(const std::string& decl) {
       {"float", 62}, {"real", 59}, {"varchar", 167}, {"nvarchar", 231}, {"char", 175}, {"nchar", 239}, {"datetime", 61},
       {"datetime2", 42}, {"date", 40}, {"uniqueidentifier", 36}, {"varbinary", 165}, {"binary", 173}, {"money", 60}, {"smallmoney", 122},
       {"text", 35}, {"ntext", 99}, {"smalldatetime", 58}, {"time", 41}, {"datetimeoffset", 43}, {"image", 34},
-      {"sysname", 231}};
+      {"sysname", 231}, {"xml", 241}, {"timestamp", 189}, {"rowversion", 189}};
   auto it = ids.find(base);
   return it == ids.end() ? 0 : it->second;
 }
@@ -57,6 +59,7 @@ int max_length(const ColumnType& t, const std::string& decl) {
     case SqlType::char_: case SqlType::binary: return t.length;
     case SqlType::nchar: return t.length * 2;
     case SqlType::text: case SqlType::ntext: case SqlType::image: return 16;
+    case SqlType::xml: return -1;
   }
   return 0;
 }
@@ -89,6 +92,28 @@ void check_name_free(sqlite3* c, const std::string& name, std::int64_t sid) {
   s.bind(1, name).bind(2, sid);
   s.step();
   if (s.i64(0) > 0) raise(2714, 16, "There is already an object named '" + name + "' in the database.");
+}
+
+bool is_rowversion_decl(const std::string& decl) { return decl == "rowversion" || decl == "timestamp"; }
+
+// A computed column's definition as sys.computed_columns shows it, in SQL Server's normalized
+// form: the whole in parentheses, names in brackets, literals in parentheses
+// (`Price * 1.2` -> `([Price]*(1.2))`).
+std::string computed_definition(const Tokens& t, std::size_t b, std::size_t e) {
+  std::string out;
+  for (std::size_t k = b; k < e; ++k) {
+    const Token& tk = t[k];
+    const bool call = k + 1 < e && is_sym(t[k + 1], "(");
+    if (tk.kind == TokKind::number) out += "(" + tk.text + ")";
+    else if (tk.kind == TokKind::string) out += "(" + std::string(tk.national ? "N" : "") + quote_literal(tk.text) + ")";
+    else if (tk.kind == TokKind::ident_quoted || (tk.kind == TokKind::word && !call && !is_reserved_keyword(tk.text)))
+      out += "[" + tk.text + "]";
+    else if (tk.kind == TokKind::word) out += (call ? "" : " ") + tk.text + (call ? "" : " ");
+    else out += tk.text;
+  }
+  // `AS (expr)` and `AS expr` give the same definition.
+  const bool wrapped = is_sym(t[b], "(") && match_paren(t, b) + 1 == e;
+  return wrapped ? out : "(" + out + ")";
 }
 
 }  // namespace
@@ -170,6 +195,9 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
     std::string name, decl;
     ColumnType type;
     bool nullable = true, identity = false, pk = false;
+    bool rowversion = false;                  // rowversion/timestamp: the database's next @@DBTS
+    bool computed = false, persisted = false;  // Name AS expression [PERSISTED]
+    std::string computed_sql, definition;
     std::int64_t seed = 1, incr = 1;
     std::string default_sql;
   };
@@ -254,9 +282,54 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
     col.name = t[k].text;
     ++k;
     if (k >= item_end) syntax_near(t, k);
-    if (t[k].is("AS")) unsupported("computed column");
+    if (t[k].is("AS")) {
+      // Name AS expression [PERSISTED [NOT NULL]]: a SQLite generated column over the T-SQL
+      // expression translated with the columns declared so far (SQL Server allows only those
+      // of the same table), typed by the expression as SQL Server types it.
+      if (temp) unsupported("computed column in a temporary table");
+      std::size_t e = k + 1;
+      for (int depth = 0; e < item_end; ++e) {
+        if (is_sym(t[e], "(")) ++depth;
+        else if (is_sym(t[e], ")")) --depth;
+        else if (depth == 0 && (t[e].is("PERSISTED") || t[e].is("CONSTRAINT") || t[e].is("PRIMARY") || t[e].is("UNIQUE") ||
+                            t[e].is("NOT") || t[e].is("NULL") || t[e].is("CHECK") || t[e].is("REFERENCES"))) break;
+      }
+      if (e == k + 1) syntax_near(t, k);
+      std::map<std::string, ColumnType> declared;
+      for (const auto& c : cols) if (!c.computed) declared.emplace(lower(c.name), c.type);
+      std::optional<ColumnType> type;
+      col.computed_sql = translate_computed(t, k + 1, e, declared, &type);
+      col.computed = true;
+      col.definition = computed_definition(t, k + 1, e);
+      col.type = type.value_or(ColumnType{SqlType::nvarchar, 4000, 0, 0});
+      col.decl = type_to_string(col.type);
+      if (col.type.length == k_max_length) col.decl.replace(col.decl.find("max"), 3, "-1");
+      k = e;
+      if (k < item_end && t[k].is("PERSISTED")) { col.persisted = true; ++k; }
+      if (k + 1 < item_end && t[k].is("NOT") && t[k + 1].is("NULL")) {
+        if (!col.persisted) {
+          raise(8183, 16, "Only UNIQUE or PRIMARY KEY constraints can be created on computed columns, while CHECK, FOREIGN KEY, "
+                          "and NOT NULL constraints require that computed columns be persisted.");
+        }
+        col.nullable = false;
+        k += 2;
+      }
+      if (k < item_end) unsupported("constraints on a computed column");
+      cols.push_back(col);
+      k = item_end + 1;
+      continue;
+    }
     col.decl = type_decl_text(t, k);
     if (!parse_type(col.decl, col.type)) raise(2715, 16, "Column, parameter, or variable #" + std::to_string(cols.size() + 1) + ": Cannot find data type " + col.decl + ".");
+    if (is_rowversion_decl(col.decl)) {
+      if (std::any_of(cols.begin(), cols.end(), [](const Col& c) { return c.rowversion; })) {
+        raise(2738, 16, "A table can only have one timestamp column. Because table '" + tn.name +
+                            "' already has one, the column '" + col.name + "' cannot be added.");
+      }
+      if (temp) unsupported("rowversion column in a temporary table");
+      col.rowversion = true;
+      col.nullable = false;  // a rowversion is never NULL
+    }
     while (k < item_end) {
       if (t[k].is("IDENTITY")) {
         col.identity = true;
@@ -346,7 +419,18 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
       continue;
     }
     ddl += quote_ident(col.name) + " " + sqlite_column_decl(col.decl, col.type);
+    if (col.computed) {
+      ddl += " GENERATED ALWAYS AS (" + col.computed_sql + (col.persisted ? ") STORED" : ") VIRTUAL");
+      if (!col.nullable) ddl += " NOT NULL";
+      continue;
+    }
     if (!col.nullable && !col.identity) ddl += " NOT NULL";
+    if (col.rowversion) {
+      if (!col.default_sql.empty()) raise(1755, 16, "Defaults cannot be created on columns of data type timestamp. Table '" + tn.name + "', column '" + col.name + "'.");
+      ddl += " DEFAULT (m2r_next_rowversion())";  // functions.cpp: the database's @@DBTS + 1
+    }
+    // Every write of an xml column is checked, whatever statement writes it (value_ops.cpp).
+    if (col.type.type == SqlType::xml) ddl += " CHECK (m2r_xml_check(" + quote_ident(col.name) + "))";
     if (!col.default_sql.empty()) ddl += " DEFAULT " + col.default_sql;
     if (col.type.type == SqlType::varchar || col.type.type == SqlType::nvarchar) ddl += " COLLATE NOCASE";
   }
@@ -414,6 +498,11 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
       if (col.identity) { s.bind(11, col.seed).bind(12, col.incr); }
       else { s.bind_null(11).bind_null(12); }
       s.step();
+      if (col.computed) {
+        Stmt cc(c, "INSERT INTO __m2r_computed_columns(object_id, column_id, definition, is_persisted) VALUES(?,?,?,?)");
+        cc.bind(1, oid).bind(2, static_cast<std::int64_t>(n + 1)).bind(3, col.definition).bind(4, static_cast<std::int64_t>(col.persisted));
+        cc.step();
+      }
       if (col.identity && col.seed != 1 && rowid_identity) {
         exec(c, "INSERT INTO sqlite_sequence(name, seq) VALUES(" + quote_literal(table) + ", " + std::to_string(col.seed - 1) + ")");
       }
@@ -854,13 +943,17 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
     std::size_t k = i + 1;
     const std::string cname = t[k].text;
     ++k;
+    if (k < t.size() && t[k].is("AS")) unsupported("ALTER TABLE ADD computed column");
     std::string decl = type_decl_text(t, k);
     ColumnType ct;
     if (!parse_type(decl, ct)) raise(2715, 16, "Column, parameter, or variable #1: Cannot find data type " + decl + ".");
+    // Existing rows would each need a new @@DBTS value: not modelled.
+    if (is_rowversion_decl(decl)) unsupported("ALTER TABLE ADD rowversion column");
     bool nullable = true;
     if (k + 1 < t.size() && t[k].is("NOT") && t[k + 1].is("NULL")) { nullable = false; unsupported("ALTER TABLE ADD ... NOT NULL"); }
     if (k < t.size() && !t[k].is("NULL")) unsupported("ALTER TABLE ADD column with " + upper(t[k].text));
-    exec(c, "ALTER TABLE " + quote_ident(table) + " ADD COLUMN " + quote_ident(cname) + " " + sqlite_column_decl(decl, ct));
+    exec(c, "ALTER TABLE " + quote_ident(table) + " ADD COLUMN " + quote_ident(cname) + " " + sqlite_column_decl(decl, ct) +
+                (ct.type == SqlType::xml ? " CHECK (m2r_xml_check(" + quote_ident(cname) + "))" : ""));
     Stmt s(c, "INSERT INTO __m2r_columns SELECT ?, MAX(column_id) + 1, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL FROM __m2r_columns WHERE object_id = ?");
     s.bind(1, oid).bind(2, cname).bind(3, decl).bind(4, static_cast<std::int64_t>(system_type_id(decl)))
         .bind(5, static_cast<std::int64_t>(max_length(ct, decl))).bind(6, static_cast<std::int64_t>(ct.precision))

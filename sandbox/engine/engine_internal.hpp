@@ -39,6 +39,10 @@ struct Database {
   std::mutex write_mutex;
   LsnState lsn;            // guarded by write_mutex
   std::int64_t next_xact = 0x4d0;  // guarded by write_mutex
+  // @@DBTS: the last rowversion value the database gave a row (kept in __m2r_meta 'dbts' by
+  // persist_lsn, so a backup carries it). A new database starts at 0x7D0, as SQL Server's do.
+  std::atomic<std::uint64_t> dbts{k_first_dbts};
+  static constexpr std::uint64_t k_first_dbts = 2000;
   sqlite3* admin = nullptr;         // engine-internal connection, used under write_mutex
   std::uint64_t generation = 0;  // changes when a restore replaces the database
   std::atomic<bool> restoring{false};
@@ -63,8 +67,12 @@ struct Database {
   std::string append(sqlite3* c, const LogRecord& rec);
 };
 
-// Opens a connection for the engine's use: WAL, busy timeout, internal schema.
+// Opens a connection for the engine's use: WAL, busy timeout, and the SQL functions a table's
+// schema may call (CHECK of xml, computed columns; value_ops.hpp).
 sqlite3* open_connection(const std::string& path);
+// The highest rowversion value stored in any table of the database (0 without any): what
+// @@DBTS must be at least after rows arrived by log redo.
+std::uint64_t max_stored_rowversion(sqlite3* c);
 void create_internal_schema(sqlite3* db);
 
 struct BackupOptions {

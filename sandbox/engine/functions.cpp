@@ -51,6 +51,19 @@ void fn_var(sqlite3_context* ctx, int, sqlite3_value** argv) {
   result_cell(ctx, v->value);
 }
 
+// A rowversion as SQL Server shows it: 8 bytes, big-endian (0x00000000000007D1).
+void result_rowversion(sqlite3_context* ctx, std::uint64_t v) {
+  unsigned char b[8];
+  for (int i = 7; i >= 0; --i, v >>= 8) b[i] = static_cast<unsigned char>(v & 0xFF);
+  sqlite3_result_blob(ctx, b, 8, SQLITE_TRANSIENT);
+}
+
+// The DEFAULT of every rowversion column (ddl.cpp) and the value an UPDATE sets it to
+// (statements.cpp): the database's @@DBTS + 1, which becomes @@DBTS.
+void fn_next_rowversion(sqlite3_context* ctx, int, sqlite3_value**) {
+  result_rowversion(ctx, ++session_of(ctx)->rowversion_database()->dbts);
+}
+
 void fn_global(sqlite3_context* ctx, int, sqlite3_value** argv) {
   SessionImpl* s = session_of(ctx);
   const std::string name = upper(arg_text(argv[0]));
@@ -66,6 +79,7 @@ void fn_global(sqlite3_context* ctx, int, sqlite3_value** argv) {
   else if (name == "LANGUAGE") result_text(ctx, "us_english");
   else if (auto option = s->option_global(name)) sqlite3_result_int64(ctx, *option);  // session_options.cpp
   else if (name == "SERVICENAME") result_text(ctx, "MSSQLSERVER");
+  else if (name == "DBTS") result_rowversion(ctx, s->rowversion_database()->dbts.load());
   else sqlite3_result_error(ctx, ("'@@" + name + "' is not supported by the sandbox.").c_str(), -1);
 }
 
@@ -448,6 +462,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
       {"m2r_object_name", 1, fn_object_name, false}, {"m2r_object_name", 2, fn_object_name, false},
       {"m2r_lsn_numeric", 1, fn_lsn_numeric, true},
       {"m2r_user", 0, fn_user, true},
+      {"m2r_next_rowversion", 0, fn_next_rowversion, false},
   };
   register_session_option_functions(db, s);
   for (const F& f : fns) {
@@ -458,6 +473,28 @@ void register_functions(sqlite3* db, SessionImpl* s) {
   register_value_functions(db);
   register_hash_functions(db);
   register_lock_resource_functions(db);
+}
+
+void register_schema_functions(sqlite3* db) {
+  // The deterministic functions that use no session: what a computed column or a CHECK may
+  // call, so that a connection of the engine's own (backup's VACUUM, restore's undo, log redo)
+  // can evaluate them too.
+  struct F {
+    const char* name;
+    int argc;
+    void (*fn)(sqlite3_context*, int, sqlite3_value**);
+  };
+  static const F fns[] = {
+      {"m2r_len", 1, fn_len},           {"m2r_datalength", 1, fn_datalength}, {"m2r_left", 2, fn_left},
+      {"m2r_right", 2, fn_right},       {"m2r_quotename", 1, fn_quotename},   {"m2r_quotename", 2, fn_quotename},
+      {"m2r_binary_checksum", -1, fn_binary_checksum}, {"m2r_dateadd", 3, fn_dateadd}, {"m2r_dateadd", 4, fn_dateadd},
+      {"m2r_datediff", 3, fn_datediff}, {"m2r_lsn_numeric", 1, fn_lsn_numeric},
+  };
+  for (const F& f : fns) {
+    sqlite3_create_function_v2(db, f.name, f.argc, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, f.fn, nullptr, nullptr, nullptr);
+  }
+  register_value_functions(db);
+  register_hash_functions(db);
 }
 
 void create_catalog_views(sqlite3* db, bool attached_msdb) {
@@ -481,9 +518,15 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.sql_modules\" AS SELECT object_id, definition FROM main.__m2r_objects"
        " WHERE definition IS NOT NULL;"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.columns\" AS SELECT object_id, name, column_id, system_type_id,"
-       " system_type_id AS user_type_id, max_length, precision, scale, is_nullable, is_identity, 0 AS is_computed,"
+       " system_type_id AS user_type_id, max_length, precision, scale, is_nullable, is_identity,"
+       " EXISTS (SELECT 1 FROM main.__m2r_computed_columns k WHERE k.object_id = c.object_id AND k.column_id = c.column_id)"
+       " AS is_computed,"
        // the sandbox has no sparse columns or column sets
-       " 0 AS is_sparse, 0 AS is_column_set FROM main.__m2r_columns;"
+       " 0 AS is_sparse, 0 AS is_column_set FROM main.__m2r_columns c;"
+       "CREATE TEMP VIEW IF NOT EXISTS \"sys.computed_columns\" AS SELECT c.object_id, c.name, c.column_id, c.system_type_id,"
+       " c.system_type_id AS user_type_id, c.max_length, c.precision, c.scale, c.is_nullable, 0 AS is_identity,"
+       " 1 AS is_computed, k.definition, 1 AS uses_database_collation, k.is_persisted"
+       " FROM main.__m2r_columns c JOIN main.__m2r_computed_columns k ON k.object_id = c.object_id AND k.column_id = c.column_id;"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.identity_columns\" AS SELECT object_id, name, column_id, seed_value,"
        " increment_value, NULL AS last_value FROM main.__m2r_columns WHERE is_identity = 1;"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.indexes\" AS"
@@ -523,7 +566,7 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " ('datetime',61),('datetime2',42),('date',40),('uniqueidentifier',36),('varbinary',165),('money',60),"
        // the other types the sandbox stores (validation reads every column's type name from here)
        " ('real',59),('smallmoney',122),('time',41),('datetimeoffset',43),('smalldatetime',58),('text',35),"
-       " ('ntext',99),('image',34),('binary',173));"
+       " ('ntext',99),('image',34),('binary',173),('xml',241),('timestamp',189));"
        // fn_dblog(NULL, NULL): the active log (docs/facts.md §11), first columns in SQL Server's order,
        // then the sandbox's row images for CDC (README.md "The log").
        "CREATE TEMP VIEW IF NOT EXISTS fn_dblog AS SELECT lsn AS \"Current LSN\", operation AS \"Operation\","

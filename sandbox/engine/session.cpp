@@ -137,7 +137,8 @@ std::string lock_information(int db_id, const LockShape& shape, const Change& ch
 std::string row_json(const std::vector<std::string>& cols, const std::vector<Cell>& cells) {
   std::string out = "{";
   for (std::size_t i = 0; i < cells.size(); ++i) {
-    if (i) out += ",";
+    if (i < cols.size() && cols[i].empty()) continue;  // a computed column (image_columns)
+    if (out.size() > 1) out += ",";
     // Names are the client's bytes: not valid UTF-8 is replaced (U+FFFD), as cell_json does, rather
     // than thrown (nlohmann's type_error would escape the statement).
     out += nlohmann::json(i < cols.size() ? cols[i] : "c" + std::to_string(i)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
@@ -715,7 +716,7 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
           std::map<std::string, std::vector<std::string>> colcache;
           std::map<std::string, LockShape> lockcache;
           for (auto& ch : m_changes) {
-            if (!colcache.count(ch.table)) colcache[ch.table] = table_columns(ch.table);
+            if (!colcache.count(ch.table)) colcache[ch.table] = image_columns(ch.table);
             if (!lockcache.count(ch.table)) lockcache[ch.table] = lock_shape(c, ch.table, colcache[ch.table]);
             LogRecord r;
             r.operation = ch.op == SQLITE_INSERT ? "LOP_INSERT_ROWS" : ch.op == SQLITE_DELETE ? "LOP_DELETE_ROWS" : "LOP_MODIFY_ROW";

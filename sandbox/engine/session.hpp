@@ -240,6 +240,10 @@ class SessionImpl : public Session {
   void build_column_scope(const std::vector<Token>& t, std::map<std::string, ColumnType>& scope);
   bool translate_typed_expression(const std::vector<Token>& t, std::size_t& i, std::size_t end, bool* needs_iv,
                                   std::string& out, bool allow_compare);
+  // A computed column's expression over `columns` (lower-case name -> type) of the table being
+  // created: SQLite SQL for GENERATED ALWAYS AS, and the expression's type.
+  std::string translate_computed(const std::vector<Token>& t, std::size_t b, std::size_t e,
+                                 const std::map<std::string, ColumnType>& columns, std::optional<ColumnType>* type);
   // An expression assigned to a variable of `target` type (SET/DECLARE): converted as SQL Server does.
   std::string translate_assignment(const std::vector<Token>& t, std::size_t b, std::size_t e, const ColumnType& target,
                                    bool* needs_iv);
@@ -250,6 +254,12 @@ class SessionImpl : public Session {
   // %%lockres%% of the statement's table (the first FROM or UPDATE): its clustered key's
   // values through m2r_lockres, or a heap's RID (lock_resource.hpp).
   std::string lockres_expression(const std::vector<Token>& t);
+  // The columns a row image (the log's before/after JSON) holds, in the order of the values the
+  // pre-update hook reports: every column SQLite stores (a PERSISTED computed column's too),
+  // the names of computed ones empty, as an image leaves them out (the target recomputes them).
+  std::vector<std::string> image_columns(const std::string& sqlite_name);
+  // The database rowversion values come from (@@DBTS, m2r_next_rowversion).
+  std::shared_ptr<Database> rowversion_database() { return cur_db(); }
   // HASHBYTES, STRING_AGG [WITHIN GROUP (ORDER BY ...)], CONCAT, DATALENGTH (translate_hash.cpp): the call
   // at t[i] whose argument list ends at `close`; `close` moves past a WITHIN GROUP clause.
   std::string translate_hash_call(const std::vector<Token>& t, std::size_t i, std::size_t& close, std::size_t end,
@@ -301,6 +311,9 @@ bool has_nolock_hint(const std::vector<Token>& t);
 Cell value_to_cell(const Value& v);
 std::string cell_json(const Cell& c);
 void register_functions(sqlite3* db, SessionImpl* session);
+// The session-independent deterministic functions (computed columns and CHECKs call them), for
+// the engine's own connections (open_connection).
+void register_schema_functions(sqlite3* db);
 void register_session_option_functions(sqlite3* db, SessionImpl* session);  // SESSIONPROPERTY
 // A SELECT's value as SET TEXTSIZE lets it through (large types only).
 Value limit_to_textsize(const Value& v, const ColumnType& type, std::int64_t textsize);

@@ -174,6 +174,7 @@ bool parse_type(const std::string& decl_in, ColumnType& out) {
   } else if (base == "text") { out.type = SqlType::text; out.length = k_max_length; }
   else if (base == "ntext") { out.type = SqlType::ntext; out.length = k_max_length; }
   else if (base == "image") { out.type = SqlType::image; out.length = k_max_length; }
+  else if (base == "xml") { out.type = SqlType::xml; out.length = k_max_length; }
   else if (base == "datetime") out.type = SqlType::datetime;
   else if (base == "smalldatetime") out.type = SqlType::smalldatetime;
   else if (base == "date") out.type = SqlType::date;
@@ -213,6 +214,7 @@ std::string type_to_string(const ColumnType& t) {
     case SqlType::text: return "text";
     case SqlType::ntext: return "ntext";
     case SqlType::image: return "image";
+    case SqlType::xml: return "xml";
     case SqlType::datetime: return "datetime";
     case SqlType::smalldatetime: return "smalldatetime";
     case SqlType::date: return "date";

@@ -1,6 +1,7 @@
 // Statement handlers: DML, transactions, SET/DECLARE, DDL, EXEC, BACKUP/RESTORE, DBCC.
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "engine/parse_util.hpp"
@@ -26,6 +27,127 @@ Value token_value(const Token& t, SessionImpl& s) {
     return std::monostate{};
   }
   return t.text;  // bare words (EXEC p @x = abc)
+}
+
+// The columns of a table that no statement writes: its rowversion and its computed ones.
+struct GeneratedColumns {
+  std::string rowversion;          // empty: none
+  std::set<std::string> computed;  // lower-case names
+};
+
+GeneratedColumns generated_columns(sqlite3* c, std::int64_t object_id) {
+  GeneratedColumns g;
+  Stmt s(c, "SELECT c.name, c.type_name IN ('rowversion', 'timestamp'), EXISTS (SELECT 1 FROM __m2r_computed_columns k"
+            " WHERE k.object_id = c.object_id AND k.column_id = c.column_id) FROM __m2r_columns c WHERE c.object_id = ?");
+  s.bind(1, object_id);
+  while (s.step()) {
+    if (s.i64(1)) g.rowversion = s.str(0);
+    if (s.i64(2)) g.computed.insert(lower(s.str(0)));
+  }
+  return g;
+}
+
+[[noreturn]] void refuse_computed(const std::string& column) {
+  raise(271, 16, "The column \"" + column + "\" cannot be modified because it is either a computed column or is the result of a UNION operator.");
+}
+
+// INSERT ... VALUES with the rowversion column at `position` of its column list: SQL Server
+// accepts only DEFAULT there (which is what it gets anyway); the tokens without that value.
+std::vector<Token> without_rowversion_values(const Tokens& t, std::size_t rest, std::size_t position) {
+  auto refuse = [] {
+    raise(273, 16, "Cannot insert an explicit value into a timestamp column. Use INSERT with a column list to exclude the "
+                   "timestamp column, or insert a DEFAULT into the timestamp column.");
+  };
+  if (rest >= t.size() || !t[rest].is("VALUES")) refuse();
+  std::vector<Token> out(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(rest + 1));
+  std::size_t j = rest + 1;
+  while (j < t.size() && is_sym(t[j], "(")) {
+    const std::size_t close = match_paren(t, j);
+    std::vector<std::pair<std::size_t, std::size_t>> items;
+    std::size_t start = j + 1;
+    int d = 0;
+    for (std::size_t k = j + 1; k <= close; ++k) {
+      if (k == close || (d == 0 && is_sym(t[k], ","))) {
+        items.emplace_back(start, k);
+        start = k + 1;
+      } else if (is_sym(t[k], "(")) ++d;
+      else if (is_sym(t[k], ")")) --d;
+    }
+    if (position >= items.size() || items[position].second != items[position].first + 1 || !t[items[position].first].is("DEFAULT")) refuse();
+    out.push_back(t[j]);
+    bool first = true;
+    for (std::size_t n = 0; n < items.size(); ++n) {
+      if (n == position) continue;
+      if (!first) {
+        Token comma;
+        comma.kind = TokKind::symbol;
+        comma.text = ",";
+        out.push_back(comma);
+      }
+      first = false;
+      out.insert(out.end(), t.begin() + static_cast<std::ptrdiff_t>(items[n].first), t.begin() + static_cast<std::ptrdiff_t>(items[n].second));
+    }
+    out.push_back(t[close]);
+    j = close + 1;
+    if (j < t.size() && is_sym(t[j], ",")) out.push_back(t[j++]);
+  }
+  out.insert(out.end(), t.begin() + static_cast<std::ptrdiff_t>(j), t.end());
+  return out;
+}
+
+// UPDATE t SET ...: 271 for a computed column, 272 for the rowversion, and the rowversion set
+// to the database's next value, as SQL Server changes it with every update of a row. Returns
+// the statement's tokens (unchanged when t has no rowversion). An UPDATE through an alias
+// (UPDATE o SET ... FROM t AS o) is not looked into.
+std::vector<Token> update_with_rowversion(SessionImpl& s, sqlite3* c, const Tokens& t) {
+  std::size_t i = 1;
+  if (i < t.size() && t[i].is("TOP")) i = is_sym(t[i + 1], "(") ? match_paren(t, i + 1) + 1 : i + 2;
+  if (i >= t.size() || !t[i].is_name() || is_temp_name(t[i].text)) return t.vec();
+  ObjName on = parse_name(t, i);
+  std::int64_t object_id = 0;
+  {
+    Stmt q(c, "SELECT object_id FROM __m2r_objects WHERE sqlite_name = ? COLLATE NOCASE AND type = 'U'");
+    q.bind(1, s.sqlite_table_name(on.schema, on.name));
+    if (q.step()) object_id = q.i64(0);
+  }
+  if (!object_id) return t.vec();
+  const GeneratedColumns g = generated_columns(c, object_id);
+  if (g.rowversion.empty() && g.computed.empty()) return t.vec();
+  while (i < t.size() && !t[i].is("SET")) ++i;
+  if (i >= t.size()) return t.vec();
+  std::size_t end = i + 1, item = i + 1;
+  for (int d = 0; end < t.size(); ++end) {
+    if (is_sym(t[end], "(")) ++d;
+    else if (is_sym(t[end], ")")) --d;
+    else if (d == 0 && (t[end].is("FROM") || t[end].is("WHERE") || t[end].is("OPTION") || t[end].is("OUTPUT") || is_sym(t[end], ";"))) break;
+    if (d == 0 && (is_sym(t[end], ",") || end == i + 1)) {
+      // An assignment: [alias.]column {= | += | ...} expression; @v = column = ... names it second.
+      item = is_sym(t[end], ",") ? end + 1 : end;
+      std::size_t k = item;
+      if (k < t.size() && t[k].kind == TokKind::variable && k + 1 < t.size() && is_sym(t[k + 1], "=")) k += 2;
+      while (k + 2 < t.size() && is_sym(t[k + 1], ".") && t[k + 2].is_name()) k += 2;
+      if (k < t.size() && t[k].is_name()) {
+        if (g.computed.count(lower(t[k].text))) refuse_computed(t[k].text);
+        if (!g.rowversion.empty() && iequals(t[k].text, g.rowversion)) raise(272, 16, "Cannot update a timestamp column.");
+      }
+    }
+  }
+  if (g.rowversion.empty()) return t.vec();
+  std::vector<Token> out(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(end));
+  auto token = [](TokKind kind, const std::string& text) {
+    Token k;
+    k.kind = kind;
+    k.text = text;
+    return k;
+  };
+  out.push_back(token(TokKind::symbol, ","));
+  out.push_back(token(TokKind::ident_quoted, g.rowversion));
+  out.push_back(token(TokKind::symbol, "="));
+  out.push_back(token(TokKind::word, "M2R_NEXT_ROWVERSION"));  // translate.cpp: m2r_next_rowversion()
+  out.push_back(token(TokKind::symbol, "("));
+  out.push_back(token(TokKind::symbol, ")"));
+  out.insert(out.end(), t.begin() + static_cast<std::ptrdiff_t>(end), t.end());
+  return out;
 }
 
 }  // namespace
@@ -79,6 +201,8 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
       cols = name_list(t, i, close);
       rest = close + 1;
     }
+    const GeneratedColumns generated = generated_columns(cur(), object_id);
+    for (const auto& c : cols) if (generated.computed.count(lower(c))) refuse_computed(c);
     const bool ii_on = m_identity_insert.count(lower(table)) > 0;
     if (!ident_col.empty()) {
       bool listed = false;
@@ -96,10 +220,26 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
       }
       identity_table = table;
     }
+    // Without a column list the values go to every column but the identity and the computed
+    // ones (table_columns leaves those out), the rowversion included.
+    const bool default_values = rest < t.size() && t[rest].is("DEFAULT");
+    if (cols.empty() && !default_values && (!generated.rowversion.empty() || !generated.computed.empty())) {
+      for (auto& c : table_columns(table)) if (!iequals(c, ident_col)) cols.push_back(c);
+    }
+    std::vector<Token> rewritten;
+    const std::vector<Token>* source_tokens = &st.tokens;
+    if (!generated.rowversion.empty() && !default_values) {
+      const auto at = std::find_if(cols.begin(), cols.end(), [&](const std::string& c) { return iequals(c, generated.rowversion); });
+      if (at != cols.end()) {
+        rewritten = without_rowversion_values(t, rest, static_cast<std::size_t>(at - cols.begin()));
+        source_tokens = &rewritten;
+        cols.erase(at);
+      }
+    }
     if (rest < t.size() && (t[rest].is("EXEC") || t[rest].is("EXECUTE"))) unsupported("INSERT ... EXEC");
     std::string collist;
     for (auto& c : cols) collist += (collist.empty() ? "" : ", ") + quote_ident(c);
-    std::string source = translate_insert_source(t, rest, table, cols, &needs_iv);
+    std::string source = translate_insert_source(*source_tokens, rest, table, cols, &needs_iv);
     if (!ident_col.empty() && !ident_is_rowid && !ii_on) {
       // Identity on a column that is not the rowid: assign it after the insert from the
       // table's current maximum (documented limitation: one statement at a time).
@@ -140,6 +280,9 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
     from.text = "FROM";
     with_from.insert(with_from.begin() + 1, from);
     sql = translate(with_from, 0, with_from.size(), &needs_iv);
+  } else if (kind == "UPDATE") {
+    const std::vector<Token> tokens = update_with_rowversion(*this, cur(), t);
+    sql = translate(tokens, 0, tokens.size(), &needs_iv);
   } else {
     sql = translate(t, 0, t.size(), &needs_iv);
   }

@@ -432,7 +432,8 @@ void SessionImpl::build_column_scope(const std::vector<Token>& t, std::map<std::
     if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
     if (name.find("\".\"") != std::string::npos) continue;
     try {
-      Stmt s(cur(), "SELECT name, type FROM pragma_table_info(?)");
+      // table_xinfo: computed (generated) columns too; hidden 1 would be a virtual table's.
+      Stmt s(cur(), "SELECT name, type FROM pragma_table_xinfo(?) WHERE hidden <> 1");
       s.bind(1, name);
       while (s.step()) {
         ColumnType ct;
@@ -441,6 +442,30 @@ void SessionImpl::build_column_scope(const std::vector<Token>& t, std::map<std::
     } catch (const SqlError&) {
     }
   }
+}
+
+std::string SessionImpl::translate_computed(const std::vector<Token>& t, std::size_t b, std::size_t e,
+                                           const std::map<std::string, ColumnType>& columns, std::optional<ColumnType>* type) {
+  // As the outermost translation, but over the columns of a table not yet created, and typed
+  // (not plain as the rest of CREATE TABLE): a generated column computes as a query would.
+  struct Restore {
+    const ColumnScope* scope = t_scope;
+    bool plain = t_plain;
+    ~Restore() {
+      --t_translate_depth;
+      t_scope = scope;
+      t_plain = plain;
+    }
+  } restore;
+  ++t_translate_depth;
+  ColumnScope scope(columns.begin(), columns.end());
+  t_scope = &scope;
+  t_plain = false;
+  bool needs_iv = false;
+  std::string sql = translate(t, b, e, &needs_iv);
+  if (needs_iv) raise(40517, 16, "Keyword or statement option 'computed column over a server view' is not supported in this version of SQL Server.");
+  if (type) *type = expr_type(t, b, e);
+  return sql;
 }
 
 std::string SessionImpl::translate_assignment(const std::vector<Token>& t, std::size_t b, std::size_t e,
@@ -499,6 +524,14 @@ std::string SessionImpl::translate_insert_source(const std::vector<Token>& t, st
   if (i < t.size()) out += " " + translate(t, i, t.size(), needs_iv);
   return out;
 }
+
+namespace {
+void refuse_xml_comparison(const std::optional<ColumnType>& a, const std::optional<ColumnType>& b) {
+  if ((a && a->type == SqlType::xml) || (b && b->type == SqlType::xml)) {
+    raise(305, 16, "The XML data type cannot be compared or sorted, except when using the IS NULL operator.");
+  }
+}
+}  // namespace
 
 // An arithmetic chain starting at t[i] (operand op operand ...), perhaps compared with
 // another: rewritten into m2r_op / m2r_cmp calls. Returns false (nothing emitted) when
@@ -572,6 +605,7 @@ bool SessionImpl::translate_typed_expression(const std::vector<Token>& t, std::s
     std::size_t re = operand_end(t, rb, end);
     while (re < end && is_arith_op(t[re]) && operand_end(t, re + 1, end) > re + 1) re = operand_end(t, re + 1, end);
     auto rt = expr_type(t, rb, re);
+    refuse_xml_comparison(lt, rt);
     if (!wide_decimal(lt) && !wide_decimal(rt)) return false;
     Term l{translate(t, i, first_end, needs_iv), lt};
     Term r = parse_chain(rb, &rstop);
@@ -586,6 +620,7 @@ bool SessionImpl::translate_typed_expression(const std::vector<Token>& t, std::s
     std::size_t re = operand_end(t, stop + 1, end);
     while (re < end && is_arith_op(t[re]) && operand_end(t, re + 1, end) > re + 1) re = operand_end(t, re + 1, end);
     auto rt = expr_type(t, stop + 1, re);
+    refuse_xml_comparison(l.type, rt);
     if (wide_decimal(l.type) || wide_decimal(rt)) {
       std::size_t rstop = stop + 1;
       Term r = parse_chain(stop + 1, &rstop);
@@ -630,6 +665,15 @@ std::vector<std::string> SessionImpl::table_columns(const std::string& sqlite_na
   Stmt s(cur(), "SELECT name FROM pragma_table_info(?) ORDER BY cid");
   s.bind(1, sqlite_name);
   while (s.step()) cols.push_back(s.str(0));
+  return cols;
+}
+
+std::vector<std::string> SessionImpl::image_columns(const std::string& sqlite_name) {
+  std::vector<std::string> cols;
+  // hidden: 0 a column, 2 a VIRTUAL generated column (not in the record), 3 a STORED one.
+  Stmt s(cur(), "SELECT name, hidden FROM pragma_table_xinfo(?) WHERE hidden IN (0, 3) ORDER BY cid");
+  s.bind(1, sqlite_name);
+  while (s.step()) cols.push_back(s.i64(1) == 0 ? s.str(0) : std::string());
   return cols;
 }
 
@@ -899,7 +943,9 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
               {"NEWID", "m2r_newid"}, {"SCOPE_IDENTITY", "m2r_scope_identity"}, {"SCHEMA_NAME", "m2r_schema_name"},
               {"OBJECT_NAME", "m2r_object_name"}, {"USER_NAME", "m2r_user"}, {"SUSER_SNAME", "m2r_user"},
               {"SUSER_NAME", "m2r_user"}, {"CEILING", "CEIL"}, {"POWER", "POW"}, {"CHAR", "CHAR"}, {"ASCII", "UNICODE"},
-              {"NCHAR", "CHAR"}, {"UNICODE", "UNICODE"}};
+              {"NCHAR", "CHAR"}, {"UNICODE", "UNICODE"},
+              // statements.cpp adds it to an UPDATE of a table with a rowversion column
+              {"M2R_NEXT_ROWVERSION", "m2r_next_rowversion"}};
           auto it = simple.find(up);
           if (it != simple.end()) repl = it->second + "(" + args() + ")";
           else if (const char* cf = control_flow_function(up)) repl = std::string(cf) + "(" + args() + ")";
@@ -1092,6 +1138,7 @@ std::vector<std::optional<ColumnType>> SessionImpl::infer_select_types(const std
       else if (v == "@@LANGID") ty = mk(SqlType::smallint);
       else if (v == "@@LANGUAGE") ty = mk(SqlType::nvarchar, 128);
       else if (v == "@@IDENTITY") ty = mk(SqlType::decimal, 0, 38, 0);
+      else if (v == "@@DBTS") ty = mk(SqlType::varbinary, 8);
       else if (const Variable* var = variable(lower(f.text))) ty = var->type;
     } else if (f.kind == TokKind::string && (b + 1 == e || t[b + 1].is("AS") || t[b + 1].is_name())) {
       ty = mk(f.national ? SqlType::nvarchar : SqlType::varchar, std::max<int>(1, static_cast<int>(f.text.size())));

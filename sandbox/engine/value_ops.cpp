@@ -18,6 +18,7 @@
 #include "engine/decimal.hpp"
 #include "engine/sqlite_util.hpp"
 #include "engine/tsql_lexer.hpp"
+#include "engine/xml_value.hpp"
 
 namespace sandbox::engine {
 
@@ -450,6 +451,11 @@ void convert(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from, const 
   if (sqlite3_value_type(v) == SQLITE_NULL) return sqlite3_result_null(ctx);
   const int kind = sqlite3_value_type(v);
   const SqlType tt = to.type;
+  if (tt == SqlType::xml) {
+    const std::string s = text_of(v);
+    if (auto error = xml_parse_error(s)) fail(ctx, error->number, error->severity, error->text);
+    return result_text(ctx, s);
+  }
   if (tt == SqlType::bit) {
     if (kind == SQLITE_TEXT) {
       const std::string s = lower(trim(text_of(v)));
@@ -808,10 +814,22 @@ void avg_final(sqlite3_context* ctx) {
   });
 }
 
+// m2r_xml_check(x): 1, or SQL Server's XML parsing error. The CHECK of every xml column
+// (ddl.cpp), so that INSERT ... SELECT and UPDATE are checked as INSERT ... VALUES is.
+void fn_xml_check(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  guarded(ctx, [&] {
+    if (sqlite3_value_type(argv[0]) != SQLITE_NULL) {
+      if (auto error = xml_parse_error(text_of(argv[0]))) fail(ctx, error->number, error->severity, error->text);
+    }
+    sqlite3_result_int(ctx, 1);
+  });
+}
+
 }  // namespace
 
 void register_value_functions(sqlite3* db) {
   const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+  sqlite3_create_function_v2(db, "m2r_xml_check", 1, flags, nullptr, fn_xml_check, nullptr, nullptr, nullptr);
   sqlite3_create_function_v2(db, "m2r_op", 6, flags, nullptr, fn_op, nullptr, nullptr, nullptr);
   sqlite3_create_function_v2(db, "m2r_cast", 3, flags, nullptr, fn_cast, nullptr, nullptr, nullptr);
   sqlite3_create_function_v2(db, "m2r_cast", 4, flags, nullptr, fn_cast_style, nullptr, nullptr, nullptr);

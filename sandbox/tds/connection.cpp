@@ -55,6 +55,8 @@ class TokenSink final : public ResultSink {
           c.type = {SqlType::nvarchar, 8 + (c.type.scale > 0 ? c.type.scale + 1 : 0), 0, 0};
         } else if (c.type.type == SqlType::datetimeoffset) {
           c.type = {SqlType::nvarchar, 26 + (c.type.scale > 0 ? c.type.scale + 1 : 0), 0, 0};
+        } else if (c.type.type == SqlType::xml && m_conn.tds_version() < k_tds_version_72) {
+          c.type = {SqlType::ntext, k_max_length, 0, 0};  // TDS 7.1 has no XMLTYPE: ntext, as SQL Server sends it
         }
       }
     }

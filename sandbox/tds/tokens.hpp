@@ -52,6 +52,7 @@ enum EnvChangeType : std::uint8_t {
 // TDS 7.4 as LOGINACK states it (big-endian on the wire: 74 00 00 04).
 inline constexpr std::uint32_t k_tds_version_74 = 0x74000004;
 inline constexpr std::uint32_t k_tds_version_73 = 0x730A0003;  // 7.3A, the first with datetime2
+inline constexpr std::uint32_t k_tds_version_72 = 0x72090002;  // 7.2, the first with XMLTYPE and PLP
 
 void write_done(ByteWriter& w, std::uint8_t token, std::uint16_t status, std::uint16_t cur_cmd,
                 std::uint64_t row_count);

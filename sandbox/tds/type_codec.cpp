@@ -135,6 +135,8 @@ int time_bytes(int scale) { return scale <= 2 ? 3 : scale <= 4 ? 4 : 5; }
 
 bool is_plp(const ColumnType& t) {
   switch (t.type) {
+    case SqlType::xml:
+      return true;
     case SqlType::varchar:
     case SqlType::varbinary:
       return t.length == k_max_length || t.length > k_default_varchar;
@@ -147,7 +149,7 @@ bool is_plp(const ColumnType& t) {
 
 std::vector<std::uint8_t> string_bytes(const ColumnType& t, const Value& v) {
   switch (t.type) {
-    case SqlType::nvarchar: case SqlType::nchar: case SqlType::ntext: return utf8_to_utf16le(as_text(v));
+    case SqlType::nvarchar: case SqlType::nchar: case SqlType::ntext: case SqlType::xml: return utf8_to_utf16le(as_text(v));
     case SqlType::varchar: case SqlType::char_: case SqlType::text: return utf8_to_cp1252(as_text(v));
     case SqlType::binary: {
       auto b = as_bytes(v);
@@ -433,6 +435,10 @@ void write_type_info(ByteWriter& w, const ColumnType& t) {
       if (t.type != SqlType::image) w.bytes(k_default_collation.data(), k_default_collation.size());
       w.u8(0);
       return;
+    case SqlType::xml:
+      w.u8(k_xml);
+      w.u8(0);  // SCHEMA_PRESENT: untyped xml
+      return;
   }
 }
 
@@ -472,7 +478,9 @@ void write_value(ByteWriter& w, const ColumnType& t, const Value& v) {
     }
     case SqlType::varchar:
     case SqlType::nvarchar:
-    case SqlType::varbinary: {
+    case SqlType::varbinary:
+    case SqlType::xml: {
+      // UTF-16 without a byte order mark, as CAST(x AS nvarchar(max)) serializes xml.
       if (is_plp(t)) {
         if (null) { w.u64(k_plp_null); return; }
         const auto bytes = string_bytes(t, v);
@@ -622,7 +630,11 @@ std::vector<std::uint8_t> read_plp(ByteReader& r, bool* is_null) {
 }
 
 Value text_value(SqlType t, const std::vector<std::uint8_t>& b) {
-  if (t == SqlType::nvarchar || t == SqlType::nchar || t == SqlType::ntext) return utf16le_to_utf8(b.data(), b.size());
+  if (t == SqlType::nvarchar || t == SqlType::nchar || t == SqlType::ntext || t == SqlType::xml) {
+    // An xml parameter may start with the UTF-16 byte order mark.
+    const std::size_t skip = b.size() >= 2 && b[0] == 0xFF && b[1] == 0xFE ? 2 : 0;
+    return utf16le_to_utf8(b.data() + skip, b.size() - skip);
+  }
   if (t == SqlType::varchar || t == SqlType::char_ || t == SqlType::text) return cp1252_to_utf8(b.data(), b.size());
   return Bytes{b};
 }
@@ -824,6 +836,14 @@ DecodedValue read_type_and_value(ByteReader& r) {
       out.value = text_value(out.type.type, r.bytes(n));
       return out;
     }
+    case k_xml: {
+      if (r.u8() != 0) throw ProtocolError("typed xml parameters (an XML schema collection) are not supported by the sandbox");
+      out.type = {SqlType::xml, k_max_length, 0, 0};
+      bool is_null = false;
+      auto b = read_plp(r, &is_null);
+      if (!is_null) out.value = text_value(SqlType::xml, b);
+      return out;
+    }
     case k_text: case k_ntext: case k_image: {
       r.u32();  // max length
       if (token != k_image) r.skip(5);  // collation
@@ -837,7 +857,7 @@ DecodedValue read_type_and_value(ByteReader& r) {
     default:
       break;
   }
-  throw ProtocolError(fmt::format("parameter type 0x{:02X} is not supported by the sandbox (xml, udt, sql_variant, tvp)", token));
+  throw ProtocolError(fmt::format("parameter type 0x{:02X} is not supported by the sandbox (udt, sql_variant, tvp)", token));
 }
 
 }  // namespace sandbox::tds

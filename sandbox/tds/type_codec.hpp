@@ -24,6 +24,7 @@ enum TypeToken : std::uint8_t {
   k_bigvarbin = 0xA5, k_bigvarchr = 0xA7, k_bigbinary = 0xAD, k_bigchar = 0xAF,
   k_nvarchar = 0xE7, k_nchar = 0xEF,
   k_text = 0x23, k_image = 0x22, k_ntext = 0x63,
+  k_xml = 0xF1,  // XMLTYPE: TYPE_INFO is SCHEMA_PRESENT (0: untyped), the value a PLP stream of UTF-16LE
 };
 
 // SQL_Latin1_General_CP1_CI_AS: LCID 0x0409, flags IgnoreCase|IgnoreKana|IgnoreWidth,
@@ -41,7 +42,7 @@ void write_value(ByteWriter& w, const ColumnType& t, const Value& v);
 
 // Reads TYPE_INFO then the value of an RPC parameter. Types outside the sandbox's
 // list are mapped to the nearest one (date -> datetime2(0), money -> decimal(19,4),
-// char -> varchar, ...); XML, UDT and sql_variant throw ProtocolError.
+// char -> varchar, ...); untyped XML decodes to xml; UDT and sql_variant throw ProtocolError.
 struct DecodedValue {
   ColumnType type;
   Value value;

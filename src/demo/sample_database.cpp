@@ -18,7 +18,8 @@ constexpr int k_rows_per_insert = 100;
 // Order entry in dbo: an identity key everywhere, foreign keys, a trigger that writes the
 // audit table (off on the target during CDC, so audit rows arrive once, from the source's log),
 // a composite key (OrderLines). The catalogue in `inventory`: every kind of value DMS and
-// validation treat specially (LOBs, money, datetimeoffset), and a
+// validation treat specially (LOBs, xml, money, datetimeoffset, a rowversion the target
+// regenerates, a computed column the target recomputes), and a
 // heap with a unique index (PriceHistory, append-only, as history tables are).
 const char* const k_schema[] = {
     "CREATE SCHEMA inventory",
@@ -26,7 +27,8 @@ const char* const k_schema[] = {
     "Balance decimal(12,2) NOT NULL DEFAULT 0)",
     "CREATE TABLE inventory.Products (ProductId int IDENTITY(1,1) NOT NULL PRIMARY KEY, Sku varchar(20) NOT NULL UNIQUE, "
     "Name nvarchar(200) NOT NULL, Price money NOT NULL, "
-    "ListedAt datetimeoffset(7) NOT NULL, Description nvarchar(max) NULL, Photo varbinary(max) NULL, Spec nvarchar(max) NULL)",
+    "ListedAt datetimeoffset(7) NOT NULL, Description nvarchar(max) NULL, Photo varbinary(max) NULL, Spec xml NULL, "
+    "RowVer rowversion, PriceWithTax AS (Price * 1.2))",
     "CREATE TABLE dbo.Orders (OrderId int IDENTITY(1,1) NOT NULL PRIMARY KEY, CustomerId int NOT NULL "
     "REFERENCES dbo.Customers(CustomerId), Status nvarchar(20) NOT NULL, Total decimal(12,2) NOT NULL, "
     "PlacedAt datetime2(7) NOT NULL DEFAULT SYSUTCDATETIME())",

@@ -3,8 +3,10 @@
 // an order-entry schema in dbo (identity keys, a foreign key, a trigger, a view, a function, a
 // procedure, a composite key) and a product catalogue in a second schema, `inventory`, whose
 // rows carry what DMS and validation find hardest: nvarchar(max) and varbinary(max) values from
-// NULL and empty up to several MiB, money, datetimeoffset, and a heap with a unique index (no
-// primary key: MS-CDC carries it).
+// NULL and empty up to several MiB, an xml specification, money, datetimeoffset, a rowversion
+// (DMS leaves it to the target, so it differs there and validation leaves it out), a computed
+// price with tax (recomputed on the target), and a heap with a unique index (no primary key:
+// MS-CDC carries it).
 //
 // `--size-mib N` scales it: customers and orders in proportion, products and their LOB bytes
 // up to about N MiB in all, the largest LOB values 3/8 of that, up to 4 MiB.

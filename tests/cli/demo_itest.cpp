@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -21,7 +22,8 @@ using DemoTest = CliWorldTest;
 
 TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   // Given the rehearsal world, the sample database at its default size (LOB values from NULL and
-  // empty up to 3 MiB, money, datetimeoffset, a heap with a unique index, a composite key, a second schema) and an application writing 20
+  // empty up to 3 MiB, xml, a rowversion, a computed column, money, datetimeoffset, a heap with a
+  // unique index, a composite key, a second schema) and an application writing 20
   // transactions a second that rewrites LOB values of up to 3 MiB during CDC, with one
   // transaction open across the end of the backup, `mssql2rds demo` should migrate, cut over
   // and find every table equal by the row-hash validation, the long transaction's row on the
@@ -46,6 +48,9 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   // The report a DBA attaches to the change ticket, written as a user's cutover writes it.
   EXPECT_TRUE(std::filesystem::exists(summary.value("report_html", std::string()))) << summary.dump();
   EXPECT_TRUE(std::filesystem::exists(summary.value("report_json", std::string()))) << summary.dump();
+  // The validation said which column it did not compare, and why (its report names it).
+  const std::string report = read_text(summary.value("report_json", std::string()));
+  EXPECT_NE(report.find("RowVer (rowversion: the target generates its own values)"), std::string::npos) << report.substr(0, 4000);
   // The start point had to reach back for the open transaction, and said so.
   EXPECT_NE(out.text.find("were open at the end of the backup"), std::string::npos) << out.text;
 
@@ -72,6 +77,16 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
       {"inventory.Products", "SELECT * FROM inventory.Products ORDER BY ProductId"},
       {"inventory.PriceHistory", "SELECT * FROM inventory.PriceHistory ORDER BY ProductId, ChangedAt"},
   };
+  // Rowversion columns are left out, as the product's validation leaves them out: DMS does not
+  // carry their values and the target generates its own (docs/facts.md §12).
+  std::set<std::string> rowversion_columns;
+  {
+    auto rv = (*source)->query("SELECT c.name FROM sys.columns AS c JOIN sys.types AS ty ON ty.user_type_id = c.system_type_id"
+                               " WHERE ty.name = 'timestamp'");
+    ASSERT_TRUE(rv) << rv.error().message;
+    for (const auto& row : rv->rows()) rowversion_columns.insert(row[0].to_text());
+  }
+  EXPECT_EQ(rowversion_columns, std::set<std::string>{"RowVer"});
   for (const auto& [table, sql] : tables) {
     auto a = (*source)->query(sql);
     auto b = (*target)->query(sql);
@@ -85,7 +100,8 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
       const auto& y = b->rows()[r];
       ASSERT_EQ(x.size(), y.size()) << table;
       for (std::size_t c = 0; c < x.size(); ++c) {
-        ASSERT_EQ(x[c].to_text(), y[c].to_text()) << table << " row " << r << " column " << c;
+        if (rowversion_columns.count(a->first().columns.at(c).name)) continue;
+        ASSERT_EQ(x[c].to_text(), y[c].to_text()) << table << " row " << r << " column " << a->first().columns.at(c).name;
       }
     }
   }

@@ -80,14 +80,16 @@ TEST(SampleDatabaseTest, ProductsRangeFromNullAndEmptyToTheLargestWithinTheBudge
 
 TEST(SampleDatabaseTest, TheSchemaHasASecondSchemaACompositeKeyAHeapAndEveryHardColumnType) {
   // Given the seed's statements, the DDL should create the inventory schema, a composite
-  // primary key, a heap with a unique index, and the money and datetimeoffset columns; the customers, orders and lines in multi-row INSERTs.
+  // primary key, a heap with a unique index, and the money, datetimeoffset, xml, rowversion and computed columns; the
+  // customers, orders and lines in multi-row INSERTs.
   const auto shape = SampleShape::for_size(1, 250);
   const auto s = seed(shape);
   std::string all;
   for (const auto& st : s.statements) all += st.sql + "\n";
   for (const char* wanted :
        {"CREATE SCHEMA inventory", "PRIMARY KEY (OrderId, LineNumber)", "CREATE TABLE inventory.PriceHistory (ProductId int NOT NULL",
-        "CREATE UNIQUE INDEX UX_PriceHistory_Product_ChangedAt", "Price money", "datetimeoffset(7)", "Description nvarchar(max)", "Photo varbinary(max)", "ALTER DATABASE [sales] SET RECOVERY FULL"}) {
+        "CREATE UNIQUE INDEX UX_PriceHistory_Product_ChangedAt", "Price money", "datetimeoffset(7)", "Description nvarchar(max)", "Photo varbinary(max)", "Spec xml NULL", "RowVer rowversion",
+        "PriceWithTax AS (Price * 1.2)", "ALTER DATABASE [sales] SET RECOVERY FULL"}) {
     EXPECT_NE(all.find(wanted), std::string::npos) << wanted;
   }
   const auto count = [&](const std::string& head) {

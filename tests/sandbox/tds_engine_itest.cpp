@@ -37,6 +37,9 @@ class TdsEngineTest : public ::testing::Test {
     s = test::login(*m_instance, "shop");
     test::must(*s, "CREATE TABLE dbo.Orders(id int IDENTITY(1,1) PRIMARY KEY, amount decimal(10,2) NOT NULL, note nvarchar(max) NULL)");
     test::must(*s, "INSERT INTO dbo.Orders(amount, note) VALUES (10.50, N'first'), (4.25, NULL)");
+    // xml goes on the wire as XMLTYPE, a PLP stream of UTF-16 (non-ASCII included).
+    test::must(*s, "CREATE TABLE dbo.Specs(id int PRIMARY KEY, spec xml NULL)");
+    test::must(*s, "INSERT INTO dbo.Specs VALUES (1, N'<spec><w unit=\"g\">12</w><n>caf\u00e9</n></spec>'), (2, NULL)");
     test::must(*s,
                "CREATE PROCEDURE dbo.OrderTotal @min decimal(10,2), @total decimal(10,2) OUTPUT, @n int OUTPUT AS\n"
                "BEGIN\n"
@@ -155,6 +158,28 @@ TEST_F(TdsEngineTest, TediousGetsColumnMetadataForAnEmptyResult) {
   EXPECT_EQ(select(ev, "row", "empty").size(), 0u);
 }
 
+TEST_F(TdsEngineTest, TediousReadsXmlColumns) {
+  // Given an xml column with a document and a NULL, and a CAST to xml, tedious should get type Xml and the text.
+  const auto ev = tedious("xml");
+  const auto cols = select(ev, "columns", "xml");
+  ASSERT_EQ(cols.size(), 1u) << nlohmann::json(ev).dump(1);
+  EXPECT_EQ(cols[0]["columns"][1]["type"], "Xml");
+  EXPECT_EQ(cols[0]["columns"][2]["type"], "Xml");
+  const auto rows = select(ev, "row", "xml");
+  ASSERT_EQ(rows.size(), 2u) << nlohmann::json(ev).dump(1);
+  EXPECT_EQ(rows[0]["row"]["spec"], "<spec><w unit=\"g\">12</w><n>caf\u00e9</n></spec>");
+  EXPECT_TRUE(rows[1]["row"]["spec"].is_null());
+  EXPECT_EQ(rows[1]["row"]["cast_xml"], "<a/>");
+}
+
+TEST_F(TdsEngineTest, TsqlReadsAnXmlColumn) {
+  // Given an xml column, FreeTDS's tsql (TDS 7.4) should print its text.
+  const ProcessResult r = run_process({find_program("tsql"), "-H", "127.0.0.1", "-p", m_port, "-U", "sa", "-P", test::k_sa_password},
+                                      "USE shop\ngo\nSELECT spec FROM dbo.Specs WHERE id = 1\ngo\nexit\n",
+                                      {"TDSVER=7.4", "FREETDSCONF=/dev/null"});
+  EXPECT_THAT(r.output, HasSubstr("<spec><w unit=\"g\">12</w>")) << r.output;
+}
+
 // ---- FreeTDS ODBC ---------------------------------------------------------------------
 
 constexpr const char* k_freetds_odbc = "/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so";
@@ -206,6 +231,46 @@ TEST_F(TdsEngineTest, FreeTdsOdbcReadsOutputParametersAndTheReturnValue) {
   EXPECT_EQ(status, 0);
   EXPECT_STREQ(total, "14.75");
   EXPECT_EQ(n, 2);
+  SQLFreeHandle(SQL_HANDLE_STMT, stmt);
+  SQLDisconnect(dbc);
+  SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+  SQLFreeHandle(SQL_HANDLE_ENV, env);
+}
+
+TEST_F(TdsEngineTest, FreeTdsOdbcReadsAnXmlColumnAsWideText) {
+  // Given an xml column, the FreeTDS ODBC driver (what the product uses) should describe it as
+  // SQL_SS_XML (-152) and return its text through SQLGetData(SQL_C_WCHAR), as the product reads it.
+  ASSERT_EQ(::access(k_freetds_odbc, R_OK), 0) << k_freetds_odbc << " missing; run scripts/install-deps.sh";
+  SQLHENV env = SQL_NULL_HANDLE;
+  SQLHDBC dbc = SQL_NULL_HANDLE;
+  SQLHSTMT stmt = SQL_NULL_HANDLE;
+  SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
+  SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+  SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
+  std::string cs = fmt::format("Driver={};Server=127.0.0.1;Port={};TDS_Version=7.4;UID=sa;PWD={{{}}};Database=shop;"
+                               "ClientCharset=UTF-8", k_freetds_odbc, m_port, test::k_sa_password);
+  SQLCHAR out[1024];
+  SQLSMALLINT out_len = 0;
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, out, sizeof out,
+                                             &out_len, SQL_DRIVER_NOPROMPT)))
+      << odbc_errors(SQL_HANDLE_DBC, dbc);
+  SQLAllocHandle(SQL_HANDLE_STMT, dbc, &stmt);
+  char query[] = "SELECT spec FROM dbo.Specs WHERE id = 1";
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLExecDirect(stmt, reinterpret_cast<SQLCHAR*>(query), SQL_NTS))) << odbc_errors(SQL_HANDLE_STMT, stmt);
+  SQLCHAR name[64];
+  SQLSMALLINT name_len = 0, type = 0, digits = 0, nullable = 0;
+  SQLULEN size = 0;
+  SQLDescribeCol(stmt, 1, name, sizeof name, &name_len, &type, &size, &digits, &nullable);
+  EXPECT_EQ(type, -152);  // SQL_SS_XML
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLFetch(stmt))) << odbc_errors(SQL_HANDLE_STMT, stmt);
+  SQLWCHAR wide[256] = {};
+  SQLLEN ind = 0;
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLGetData(stmt, 1, SQL_C_WCHAR, wide, sizeof wide, &ind))) << odbc_errors(SQL_HANDLE_STMT, stmt);
+  std::string text;
+  for (std::size_t i = 0; i < sizeof wide / sizeof wide[0] && wide[i] != 0; ++i) {
+    text += wide[i] < 0x80 ? static_cast<char>(wide[i]) : '?';
+  }
+  EXPECT_EQ(text, "<spec><w unit=\"g\">12</w><n>caf?</n></spec>");
   SQLFreeHandle(SQL_HANDLE_STMT, stmt);
   SQLDisconnect(dbc);
   SQLFreeHandle(SQL_HANDLE_DBC, dbc);

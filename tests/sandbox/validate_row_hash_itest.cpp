@@ -167,10 +167,39 @@ const TypeCase k_types[] = {
     {"text", "text", "'old notes'", "'new notes'"},
     {"ntext", "ntext", "N'old notes'", "N'old notez'"},
     {"image", "image", "0x0102", "0x0103"},
+    {"xml", "xml", "N'<spec><w>12</w></spec>'", "N'<spec><w>13</w></spec>'"},
 };
 
 INSTANTIATE_TEST_SUITE_P(EveryType, ValidateColumnTypeTest, ::testing::ValuesIn(k_types),
                          [](const ::testing::TestParamInfo<TypeCase>& type_case) { return std::string(type_case.param.name); });
+
+TEST_F(ValidateRowHashTest, AComputedColumnIsComparedAndFollowsItsBaseColumn) {
+  // Given a computed column on both sides and row 2's base column changed on the target only,
+  // validation should name key 2 (the computed value differs with it) and compare the column.
+  both("CREATE TABLE dbo.C (id int NOT NULL PRIMARY KEY, price decimal(10,2) NOT NULL, with_tax AS (price * 1.2))");
+  both("INSERT INTO dbo.C (id, price) VALUES (1, 10), (2, 20), (3, 30)");
+  EXPECT_TRUE(table(validate(), "dbo.C")->matches);
+  on_target("UPDATE dbo.C SET price = 21 WHERE id = 2");
+  auto r = validate();
+  const auto* t = table(r, "dbo.C");
+  ASSERT_NE(t, nullptr);
+  ASSERT_EQ(t->differences.named.size(), 1u) << t->problem;
+  EXPECT_EQ(t->differences.named[0].key, (m2r::KeyValues{"2"}));
+  EXPECT_TRUE(t->left_out_columns.empty());
+}
+
+TEST_F(ValidateRowHashTest, ARowversionIsLeftOutAndSaidSo) {
+  // Given rows equal but for their rowversion (the target rewrote row 2, as DMS's apply does),
+  // validation should find the table equal and report the rowversion column as not compared.
+  both("CREATE TABLE dbo.R (id int NOT NULL PRIMARY KEY, v nvarchar(10) NULL, rv rowversion)");
+  both("INSERT INTO dbo.R (id, v) VALUES (1, N'a'), (2, N'b')");
+  on_target("UPDATE dbo.R SET v = v WHERE id = 2");
+  auto r = validate();
+  const auto* t = table(r, "dbo.R");
+  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(t->matches) << t->problem;
+  EXPECT_EQ(t->left_out_columns, (std::vector<std::string>{"rv (rowversion: the target generates its own values)"}));
+}
 
 // ---- what CHECKSUM_AGG(BINARY_CHECKSUM(*)) missed ---------------------------------------
 

@@ -3,7 +3,7 @@
 //   node tedious_engine_client.js <port> <scenario>
 // scenarios: outputs (procedure and sp_executesql OUTPUT parameters), transactions (named
 // transactions through transaction manager requests), reset (Connection.reset), empty (an empty
-// result's column metadata).
+// result's column metadata), xml (an xml column and a CAST to xml).
 'use strict';
 const { Connection, Request, TYPES } = require('tedious');
 
@@ -109,6 +109,8 @@ async function main() {
     await run(conn, 'after', 'SELECT DB_NAME() AS db, @@TRANCOUNT AS tc, @@OPTIONS AS options');
   } else if (scenario === 'empty') {
     await run(conn, 'empty', 'SELECT id, amount, note FROM dbo.Orders WHERE id < 0');
+  } else if (scenario === 'xml') {
+    await run(conn, 'xml', "SELECT id, spec, CAST(N'<a/>' AS xml) AS cast_xml FROM dbo.Specs ORDER BY id");
   }
   conn.close();
 }
