@@ -85,6 +85,11 @@ sqlite3* open_connection(const std::string& path) {
     raise(5120, 16, "Unable to open the physical file \"" + path + "\". Operating system error: " + m + ".");
   }
   sqlite3_busy_timeout(db, 30000);
+  // SQLite reads an unknown double-quoted identifier as a string literal; SQL Server raises
+  // Msg 207 for an unknown column. Every identifier the translator emits is double-quoted, so
+  // this would turn a misspelt column into a constant, silently.
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   register_schema_functions(db);
   // Engine connections write rows with their rowversion already set (undo, redo); a session's

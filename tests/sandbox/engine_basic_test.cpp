@@ -299,4 +299,21 @@ TEST_F(EngineTest, RecoveryModelsAndLogReuseWait) {
   EXPECT_TRUE(simple.has_message(4208));
 }
 
+TEST_F(EngineTest, AnUnknownColumnIsMsg207NotAStringLiteral) {
+  // Given a misspelt column, bracketed or double-quoted, SQL Server raises Msg 207; SQLite's
+  // default would read the double-quoted name as the string 'PriceWithTax' and return a row.
+  ok("CREATE TABLE dbo.Products (ProductId int PRIMARY KEY, Price money)");
+  ok("INSERT INTO dbo.Products VALUES (1, 5)");
+  for (const std::string sql : {"SELECT [PriceWithTax] FROM dbo.Products", "SELECT \"PriceWithTax\" FROM dbo.Products",
+                                "SELECT ProductId FROM dbo.Products WHERE [Nope] = 1",
+                                "UPDATE dbo.Products SET Price = \"Nope\""}) {
+    auto r = run(*m_s, sql);
+    ASSERT_NE(r.error(), nullptr) << sql;
+    EXPECT_EQ(r.error()->number, 207) << sql << " -> " << r.error()->text;
+    EXPECT_TRUE(r.sets.empty() || r.sets[0].rows.empty()) << sql;
+  }
+  EXPECT_EQ(as_str(ok("SELECT 'PriceWithTax'").sets.at(0).rows.at(0).at(0)), "PriceWithTax") << "a string literal is one";
+}
+
 }  // namespace
+
