@@ -14,30 +14,14 @@ using namespace sandbox::test;
 
 namespace {
 
-class LockResourceTest : public ::testing::Test {
+class LockResourceTest : public ShopInstanceTest {
  protected:
+  LockResourceTest() : ShopInstanceTest("lockres") {}
   void SetUp() override {
-    m_dir = temp_dir("lockres");
-    InstanceConfig cfg;
-    cfg.name = "src";
-    cfg.data_dir = m_dir;
-    cfg.sa_password = "Secret#1";
-    m_inst = open_instance(cfg);
-    auto login = m_inst->login("sa", "Secret#1", "");
-    ASSERT_TRUE(login.session) << login.failure.text;
-    m_s = std::move(login.session);
-    ok("CREATE DATABASE shop; CREATE DATABASE copy; USE shop;");
+    ShopInstanceTest::SetUp();
+    must(*m_s, "CREATE DATABASE copy");
   }
-  void TearDown() override {
-    m_s.reset();
-    m_inst.reset();
-    std::filesystem::remove_all(m_dir);
-  }
-  Collected ok(const std::string& sql) {
-    auto r = run(*m_s, sql);
-    EXPECT_EQ(r.errors, 0) << sql << " -> " << (r.error() ? r.error()->text : "");
-    return r;
-  }
+  Collected ok(const std::string& sql) { return must(*m_s, sql); }
   // The KEY hashes ("(0123456789ab)") locked by the row records of `table` after `after_lsn`.
   std::vector<std::string> keys_locked(const std::string& table, const std::string& operation) {
     const auto r = ok("SELECT [Lock Information] FROM fn_dblog(NULL, NULL) WHERE AllocUnitName = N'" + table +
@@ -58,9 +42,6 @@ class LockResourceTest : public ::testing::Test {
     EXPECT_EQ(r.sets.at(0).rows.size(), 1u) << where;
     return r.sets.at(0).rows.empty() ? std::string() : as_str(r.sets.at(0).rows[0][0]);
   }
-  std::string m_dir;
-  std::unique_ptr<Instance> m_inst;
-  std::unique_ptr<Session> m_s;
   std::set<std::string> m_hobts;
 };
 
