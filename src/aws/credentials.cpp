@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sys/process.hpp"
+#include "core/ascii_case.hpp"
 
 namespace m2r::aws {
 namespace {
@@ -25,10 +26,7 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+std::string lower(std::string s) { return ascii_lower(s); }
 
 std::optional<std::string> non_empty(const EnvLookup& env, const std::string& name) {
   auto v = env(name);

@@ -1,4 +1,5 @@
 #include "aws/http_transport.hpp"
+#include "core/ascii_case.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -10,12 +11,6 @@
 
 namespace m2r::aws {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 void global_init() {
   static std::once_flag once;
@@ -119,9 +114,7 @@ std::optional<UrlParts> parse_url(std::string_view url) {
   UrlParts parts;
   auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return std::nullopt;
-  parts.scheme = std::string(url.substr(0, scheme_end));
-  std::transform(parts.scheme.begin(), parts.scheme.end(), parts.scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  parts.scheme = ascii_lower(url.substr(0, scheme_end));
   if (parts.scheme != "http" && parts.scheme != "https") return std::nullopt;
   std::string_view rest = url.substr(scheme_end + 3);
   auto slash = rest.find_first_of("/?");

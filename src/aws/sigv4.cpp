@@ -12,6 +12,7 @@
 #include <openssl/sha.h>
 
 #include "aws/checksums.hpp"
+#include "core/ascii_case.hpp"
 
 namespace m2r::aws {
 namespace {
@@ -24,12 +25,7 @@ std::string to_hex(const unsigned char* data, size_t size) {
   return hex_encode(std::string_view(reinterpret_cast<const char*>(data), size));
 }
 
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string to_lower(std::string_view text) { return ascii_lower(text); }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 

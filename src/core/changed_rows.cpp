@@ -1,4 +1,5 @@
 #include "core/changed_rows.hpp"
+#include "core/ascii_case.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -10,13 +11,6 @@
 namespace m2r {
 
 namespace {
-
-bool iequal_prefix(const std::string& text, const std::string& prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-         });
-}
 
 bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
 
@@ -74,14 +68,14 @@ LockInformation parse_lock_information(const std::string& text) {
     l.resource = (*it)[2].str();
     l.id = (*it)[3].str();
     l.hash = (*it)[4].str();
-    std::transform(l.hash.begin(), l.hash.end(), l.hash.begin(), [](unsigned char c) { return std::tolower(c); });
+    l.hash = ascii_lower(l.hash);
     out.locks.push_back(std::move(l));
   }
   return out;
 }
 
 bool unit_of_table(const std::string& unit, const std::string& table) {
-  if (!iequal_prefix(unit, table)) return false;
+  if (!istarts_with(unit, table)) return false;
   return unit.size() == table.size() || unit[table.size()] == '.';
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/cutover_marker.hpp"
+#include "core/ascii_case.hpp"
 
 namespace m2r {
 
@@ -36,10 +37,7 @@ std::string join_names(const std::vector<std::string>& names, std::size_t most =
   return out;
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+std::string lower(std::string s) { return ascii_lower(s); }
 
 
 

@@ -1,4 +1,5 @@
 #include "core/troubleshooting.hpp"
+#include "core/ascii_case.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -7,12 +8,7 @@
 namespace m2r {
 
 namespace {
-bool contains(const std::string& haystack, std::string_view needle) {
-  const auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                              [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                                          std::tolower(static_cast<unsigned char>(b)); });
-  return it != haystack.end();
-}
+bool contains(const std::string& haystack, std::string_view needle) { return icontains(haystack, needle); }
 }  // namespace
 
 std::optional<Diagnosis> diagnose_dms_failure(const std::string& m) {

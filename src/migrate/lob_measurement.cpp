@@ -8,6 +8,7 @@
 
 #include "core/dms_task_spec.hpp"
 #include "mssql/error_mapping.hpp"
+#include "core/ascii_case.hpp"
 
 namespace m2r {
 
@@ -72,7 +73,7 @@ Expected<std::vector<LobColumn>> list_lob_columns(mssql::SqlSession& source, con
     c.column = M2R_TRY(set.value(i, "column_name")).to_text();
     const auto type = M2R_TRY(set.value(i, "type_name"));
     c.type = type.is_null() ? "" : type.to_text();
-    std::transform(c.type.begin(), c.type.end(), c.type.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    c.type = ascii_lower(c.type);
     const int max_length = static_cast<int>(M2R_TRY(M2R_TRY(set.value(i, "max_length")).as_int64()));
     // The query already filters; the same rule here keeps one definition of a LOB column.
     if (!is_lob_type(c.type, max_length)) continue;

@@ -9,6 +9,7 @@
 #include "core/row_hash.hpp"
 #include "core/tsql.hpp"
 #include "mssql/error_mapping.hpp"
+#include "core/ascii_case.hpp"
 
 namespace m2r {
 
@@ -123,7 +124,7 @@ Expected<std::vector<ColumnInfo>> read_columns(mssql::SqlSession& db, std::int64
     c.name = M2R_TRY(r.first().value(i, "name")).to_text();
     const auto type = M2R_TRY(r.first().value(i, "type_name"));
     c.type = type.is_null() ? "" : type.to_text();
-    std::transform(c.type.begin(), c.type.end(), c.type.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    c.type = ascii_lower(c.type);
     c.max_length = static_cast<int>(M2R_TRY(M2R_TRY(r.first().value(i, "max_length")).as_int64()));
     c.precision = static_cast<int>(M2R_TRY(M2R_TRY(r.first().value(i, "precision")).as_int64()));
     c.scale = static_cast<int>(M2R_TRY(M2R_TRY(r.first().value(i, "scale")).as_int64()));

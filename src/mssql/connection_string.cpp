@@ -1,4 +1,5 @@
 #include "mssql/connection_string.hpp"
+#include "core/ascii_case.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -10,10 +11,7 @@
 namespace m2r::mssql {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
+std::string lower(std::string s) { return ascii_lower(s); }
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t");

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "mssql/text_encoding.hpp"
+#include "core/ascii_case.hpp"
 
 namespace m2r::mssql {
 namespace {
@@ -96,8 +97,7 @@ std::vector<SqlMessage> read_diagnostics(SQLSMALLINT handle_type, SQLHANDLE hand
 }
 
 SqlType sql_type_of(SQLSMALLINT odbc_type, const std::string& type_name) {
-  std::string t = type_name;
-  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string t = ascii_lower(type_name);
   if (t == "datetime" || t == "smalldatetime") return SqlType::datetime;
   if (t == "datetime2") return SqlType::datetime2;
   if (t == "date") return SqlType::date;

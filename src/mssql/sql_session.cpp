@@ -1,4 +1,5 @@
 #include "mssql/sql_session.hpp"
+#include "core/ascii_case.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -23,13 +24,6 @@ tl::unexpected<Error> wrong_kind(const SqlValue::Storage& v, const char* wanted)
   return fail(ErrorKind::fatal, fmt::format("SQL Server returned {} where {} was expected", kind_name(v), wanted));
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
