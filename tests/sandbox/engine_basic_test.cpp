@@ -315,5 +315,20 @@ TEST_F(EngineTest, AnUnknownColumnIsMsg207NotAStringLiteral) {
   EXPECT_EQ(as_str(ok("SELECT 'PriceWithTax'").sets.at(0).rows.at(0).at(0)), "PriceWithTax") << "a string literal is one";
 }
 
-}  // namespace
+TEST_F(EngineTest, ScopeIdentityIsTheStatementsOwnInsertNotItsTriggers) {
+  // Given an AFTER INSERT trigger that inserts into another identity table (as the sample's
+  // dbo.Orders does into dbo.OrderEvents), SCOPE_IDENTITY() after the insert should be the
+  // order's identity, not the event's.
+  ok("CREATE TABLE dbo.Orders (OrderId int IDENTITY(1,1) PRIMARY KEY, Total int)");
+  ok("CREATE TABLE dbo.OrderEvents (EventId bigint IDENTITY(100,1) PRIMARY KEY, OrderId int)");
+  ok("CREATE TRIGGER dbo.trg ON dbo.Orders AFTER INSERT AS BEGIN SET NOCOUNT ON; "
+     "INSERT INTO dbo.OrderEvents (OrderId) SELECT OrderId FROM inserted; END");
+  ok("INSERT INTO dbo.Orders (Total) VALUES (5)");
+  auto r = ok("INSERT INTO dbo.Orders (Total) VALUES (6); SELECT CONVERT(int, SCOPE_IDENTITY())");
+  ASSERT_FALSE(r.sets.empty());
+  EXPECT_EQ(as_int(r.sets.back().rows.at(0).at(0)), 2);
+  auto events = ok("SELECT COUNT(*) FROM dbo.OrderEvents WHERE EventId >= 100");
+  EXPECT_EQ(as_int(events.sets.at(0).rows.at(0).at(0)), 2) << "the trigger ran";
+}
 
+}  // namespace
