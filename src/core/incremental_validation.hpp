@@ -68,8 +68,10 @@ struct RevalidationPlan {
   std::vector<TableComparison> reused;                 // equal before and unchanged since, with why
 };
 
-// Beyond this many rows a table is compared whole: one scan is then cheaper than the lookups.
-inline constexpr std::size_t k_max_rows_compared_by_key = 20000;
+// Beyond this many rows a table is compared whole. Each lookup of up to 500 rows by %%lockres%%
+// scans the table's clustered index (the hash is computed per row, there is no index on it), so
+// four lookups are about what one hashing scan of the whole table costs.
+inline constexpr std::size_t k_max_rows_compared_by_key = 2000;
 
 // `tables`: the source's tables now. `log`: nullopt when the log could not be read (every
 // table is compared whole).
