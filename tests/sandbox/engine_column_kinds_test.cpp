@@ -22,22 +22,8 @@ class EngineColumnKindsTest : public ShopInstanceTest {
          " Price decimal(10,2) NOT NULL, Spec xml NULL, RowVer rowversion, PriceWithTax AS (Price * 1.2),"
          " NameLength AS (LEN(Name)) PERSISTED)");
   }
-  Value scalar(const std::string& sql) {
-    auto r = must(*m_s, sql);
-    if (r.sets.empty() || r.sets.back().rows.empty()) {
-      ADD_FAILURE() << sql << " returned no row";
-      return {};
-    }
-    return r.sets.back().rows[0][0];
-  }
-  Message error_of(const std::string& sql) {
-    auto r = run(*m_s, sql);
-    if (!r.error()) {
-      ADD_FAILURE() << sql << " raised no error";
-      return {};
-    }
-    return *r.error();
-  }
+  Value scalar(const std::string& sql) { return scalar_of(*m_s, sql); }
+  Message error_of(const std::string& sql) { return test::error_of(*m_s, sql); }
   std::vector<std::uint8_t> rowversion_of(int id) {
     const Value v = scalar("SELECT RowVer FROM dbo.Products WHERE Id = " + std::to_string(id));
     return std::holds_alternative<Bytes>(v) ? std::get<Bytes>(v).data : std::vector<std::uint8_t>{};

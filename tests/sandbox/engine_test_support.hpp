@@ -95,6 +95,26 @@ inline Collected must(Session& s, const std::string& sql) {
   return r;
 }
 
+// The single value of a one-row SELECT (the last result set's first cell).
+inline Value scalar_of(Session& s, const std::string& sql) {
+  auto r = must(s, sql);
+  if (r.sets.empty() || r.sets.back().rows.empty()) {
+    ADD_FAILURE() << sql << " returned no row";
+    return {};
+  }
+  return r.sets.back().rows[0][0];
+}
+
+// The error a statement raises (number and text); a failure when it raises none.
+inline Message error_of(Session& s, const std::string& sql) {
+  auto r = run(s, sql);
+  if (!r.error()) {
+    ADD_FAILURE() << sql << " raised no error";
+    return {};
+  }
+  return *r.error();
+}
+
 inline std::int64_t as_int(const Value& v) { return std::get<std::int64_t>(v); }
 inline std::string as_str(const Value& v) { return std::get<std::string>(v); }
 
