@@ -196,24 +196,45 @@ std::string odbc_errors(SQLSMALLINT type, SQLHANDLE h) {
   return out;
 }
 
+// A FreeTDS ODBC connection to the sandbox's shop database as sa, with one statement handle,
+// freed when it goes out of scope.
+struct FreeTdsOdbc {
+  SQLHENV env = SQL_NULL_HANDLE;
+  SQLHDBC dbc = SQL_NULL_HANDLE;
+  SQLHSTMT stmt = SQL_NULL_HANDLE;
+  FreeTdsOdbc() {
+    SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
+    SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+    SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
+  }
+  bool connect(const std::string& port) {
+    std::string cs = fmt::format("Driver={};Server=127.0.0.1;Port={};TDS_Version=7.4;UID=sa;PWD={{{}}};Database=shop;"
+                                 "ClientCharset=UTF-8", k_freetds_odbc, port, test::k_sa_password);
+    SQLCHAR out[1024];
+    SQLSMALLINT out_len = 0;
+    if (!SQL_SUCCEEDED(SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, out, sizeof out,
+                                        &out_len, SQL_DRIVER_NOPROMPT))) {
+      return false;
+    }
+    return SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, dbc, &stmt));
+  }
+  ~FreeTdsOdbc() {
+    if (stmt != SQL_NULL_HANDLE) SQLFreeHandle(SQL_HANDLE_STMT, stmt);
+    SQLDisconnect(dbc);
+    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+    SQLFreeHandle(SQL_HANDLE_ENV, env);
+  }
+  FreeTdsOdbc(const FreeTdsOdbc&) = delete;
+  FreeTdsOdbc& operator=(const FreeTdsOdbc&) = delete;
+};
+
 TEST_F(TdsEngineTest, FreeTdsOdbcReadsOutputParametersAndTheReturnValue) {
   // Given {? = call dbo.OrderTotal(?, ?, ?)} with the return value and the last two parameters bound as
   // output, SQLExecDirect should fill them: status 0, total 14.75, n 2.
   ASSERT_EQ(::access(k_freetds_odbc, R_OK), 0) << k_freetds_odbc << " missing; run scripts/install-deps.sh";
-  SQLHENV env = SQL_NULL_HANDLE;
-  SQLHDBC dbc = SQL_NULL_HANDLE;
-  SQLHSTMT stmt = SQL_NULL_HANDLE;
-  SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
-  SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
-  SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
-  std::string cs = fmt::format("Driver={};Server=127.0.0.1;Port={};TDS_Version=7.4;UID=sa;PWD={{{}}};Database=shop;"
-                               "ClientCharset=UTF-8", k_freetds_odbc, m_port, test::k_sa_password);
-  SQLCHAR out[1024];
-  SQLSMALLINT out_len = 0;
-  ASSERT_TRUE(SQL_SUCCEEDED(SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, out, sizeof out,
-                                             &out_len, SQL_DRIVER_NOPROMPT)))
-      << odbc_errors(SQL_HANDLE_DBC, dbc);
-  SQLAllocHandle(SQL_HANDLE_STMT, dbc, &stmt);
+  FreeTdsOdbc odbc;
+  ASSERT_TRUE(odbc.connect(m_port)) << odbc_errors(SQL_HANDLE_DBC, odbc.dbc);
+  SQLHSTMT stmt = odbc.stmt;
   SQLINTEGER status = -1, n = -1;
   char min[] = "1.00";
   char total[32] = {};
@@ -231,30 +252,15 @@ TEST_F(TdsEngineTest, FreeTdsOdbcReadsOutputParametersAndTheReturnValue) {
   EXPECT_EQ(status, 0);
   EXPECT_STREQ(total, "14.75");
   EXPECT_EQ(n, 2);
-  SQLFreeHandle(SQL_HANDLE_STMT, stmt);
-  SQLDisconnect(dbc);
-  SQLFreeHandle(SQL_HANDLE_DBC, dbc);
-  SQLFreeHandle(SQL_HANDLE_ENV, env);
 }
 
 TEST_F(TdsEngineTest, FreeTdsOdbcReadsAnXmlColumnAsWideText) {
   // Given an xml column, the FreeTDS ODBC driver (what the product uses) should describe it as
   // SQL_SS_XML (-152) and return its text through SQLGetData(SQL_C_WCHAR), as the product reads it.
   ASSERT_EQ(::access(k_freetds_odbc, R_OK), 0) << k_freetds_odbc << " missing; run scripts/install-deps.sh";
-  SQLHENV env = SQL_NULL_HANDLE;
-  SQLHDBC dbc = SQL_NULL_HANDLE;
-  SQLHSTMT stmt = SQL_NULL_HANDLE;
-  SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
-  SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
-  SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
-  std::string cs = fmt::format("Driver={};Server=127.0.0.1;Port={};TDS_Version=7.4;UID=sa;PWD={{{}}};Database=shop;"
-                               "ClientCharset=UTF-8", k_freetds_odbc, m_port, test::k_sa_password);
-  SQLCHAR out[1024];
-  SQLSMALLINT out_len = 0;
-  ASSERT_TRUE(SQL_SUCCEEDED(SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, out, sizeof out,
-                                             &out_len, SQL_DRIVER_NOPROMPT)))
-      << odbc_errors(SQL_HANDLE_DBC, dbc);
-  SQLAllocHandle(SQL_HANDLE_STMT, dbc, &stmt);
+  FreeTdsOdbc odbc;
+  ASSERT_TRUE(odbc.connect(m_port)) << odbc_errors(SQL_HANDLE_DBC, odbc.dbc);
+  SQLHSTMT stmt = odbc.stmt;
   char query[] = "SELECT spec FROM dbo.Specs WHERE id = 1";
   ASSERT_TRUE(SQL_SUCCEEDED(SQLExecDirect(stmt, reinterpret_cast<SQLCHAR*>(query), SQL_NTS))) << odbc_errors(SQL_HANDLE_STMT, stmt);
   SQLCHAR name[64];
@@ -271,10 +277,6 @@ TEST_F(TdsEngineTest, FreeTdsOdbcReadsAnXmlColumnAsWideText) {
     text += wide[i] < 0x80 ? static_cast<char>(wide[i]) : '?';
   }
   EXPECT_EQ(text, "<spec><w unit=\"g\">12</w><n>caf?</n></spec>");
-  SQLFreeHandle(SQL_HANDLE_STMT, stmt);
-  SQLDisconnect(dbc);
-  SQLFreeHandle(SQL_HANDLE_DBC, dbc);
-  SQLFreeHandle(SQL_HANDLE_ENV, env);
 }
 
 }  // namespace
