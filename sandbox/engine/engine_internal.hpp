@@ -21,6 +21,7 @@
 #include "engine/api.hpp"
 #include "engine/instance_factory.hpp"
 #include "engine/lock_manager.hpp"
+#include "engine/principals.hpp"
 #include "engine/requests.hpp"
 #include "engine/sqlite_util.hpp"
 #include "engine/tsql_lexer.hpp"
@@ -115,6 +116,7 @@ class InstanceImpl : public Instance {
   std::mutex& msdb_mutex() { return m_msdb_mutex; }
   RequestRegistry& requests() { return m_requests; }  // sys.dm_exec_requests
   LockManager& locks() { return m_locks; }            // row locks of every session (README.md "Transactions and locking")
+  PrincipalStore& principals() { return *m_principals; }  // logins and server roles (principals.hpp)
   sqlite3* msdb() { return m_msdb; }  // under msdb_mutex
 
   // Backup and restore (backup.cpp). Messages go to `progress`.
@@ -143,6 +145,7 @@ class InstanceImpl : public Instance {
   std::mutex m_mutex;
   std::map<std::string, std::shared_ptr<Database>> m_dbs;  // key: lower-case name
   sqlite3* m_master = nullptr;
+  std::unique_ptr<PrincipalStore> m_principals;
   sqlite3* m_msdb = nullptr;
   std::mutex m_msdb_mutex;
   std::atomic<int> m_spid{50};

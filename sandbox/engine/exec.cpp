@@ -504,6 +504,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
 void SessionImpl::system_procedure(const std::string& proc, const std::map<std::string, Value>& args_in,
                                    const std::vector<Value>& positional, ResultSink& sink) {
   if (catalog_procedure(proc, args_in, positional, sink)) return;
+  if (principal_procedure(proc, args_in, positional, sink)) return;
   auto args = args_in;
   auto arg = [&](const char* name, std::size_t pos) -> std::string {
     if (args.count(name)) return value_str(args[name]);
@@ -737,22 +738,25 @@ void SessionImpl::do_restore(const Statement& st, ResultSink& sink) {
 
 LoginResult InstanceImpl::login(const std::string& user, const std::string& password, const std::string& database) {
   LoginResult r;
-  if (!(iequals(user, "sa") || iequals(user, m_config.admin_user)) || password != m_config.sa_password) {
-    r.failure.number = 18456;
-    r.failure.severity = 14;
-    r.failure.state = 1;
-    r.failure.text = "Login failed for user '" + user + "'.";
-    return r;
-  }
-  std::string db = database.empty() ? "master" : database;
+  auto who = principals().authenticate(user, password, r.failure);  // 18456, 18470 (principals.hpp)
+  if (!who) return r;
+  // The database asked for, else the login's default; the login needs a way in (a user mapped by
+  // SID, sysadmin, guest): 4060 for a requested database, 4064 for the default one.
+  const std::string db = database.empty() ? who->default_database : database;
   auto d = find(db);
-  if (!d || d->restoring) {
-    r.failure.number = 4060;
+  bool may_open = d && !d->restoring;
+  if (may_open) {
+    std::lock_guard<std::mutex> lock(d->flags_mutex);  // d->admin is shared; flags_mutex serializes its readers
+    may_open = database_user_of(d->admin, principals(), *who).has_value();
+  }
+  if (!may_open) {
     r.failure.severity = 11;
-    r.failure.text = "Cannot open database \"" + db + "\" requested by the login. The login failed.";
+    r.failure.number = database.empty() ? 4064 : 4060;
+    r.failure.text = database.empty() ? "Cannot open user default database. Login failed."
+                                      : "Cannot open database \"" + db + "\" requested by the login. The login failed.";
     return r;
   }
-  r.session = std::make_unique<SessionImpl>(*this, d->name, user);
+  r.session = std::make_unique<SessionImpl>(*this, d->name, who->name);
   return r;
 }
 

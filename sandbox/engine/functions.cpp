@@ -424,8 +424,6 @@ void fn_lsn_numeric(sqlite3_context* ctx, int, sqlite3_value** argv) {
   result_text(ctx, lsn->to_numeric());
 }
 
-void fn_user(sqlite3_context* ctx, int, sqlite3_value**) { result_text(ctx, "dbo"); }
-
 // m2r_lock_probe(table, rowid): the filter of a locking READ COMMITTED read's shadow views
 // (session.cpp): a row another transaction held X on when the read began stops the read,
 // which then waits for the lock and runs again.
@@ -461,7 +459,6 @@ void register_functions(sqlite3* db, SessionImpl* s) {
       {"m2r_schema_name", 0, fn_schema_name, false}, {"m2r_schema_name", 1, fn_schema_name, false},
       {"m2r_object_name", 1, fn_object_name, false}, {"m2r_object_name", 2, fn_object_name, false},
       {"m2r_lsn_numeric", 1, fn_lsn_numeric, true},
-      {"m2r_user", 0, fn_user, true},
       {"m2r_next_rowversion", 0, fn_next_rowversion, false},
   };
   register_session_option_functions(db, s);

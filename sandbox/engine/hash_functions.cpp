@@ -210,4 +210,6 @@ void register_hash_functions(sqlite3* db) {
                              nullptr);
 }
 
+std::string utf16le_bytes(const std::string& utf8) { return utf16le(utf8); }
+
 }  // namespace sandbox::engine

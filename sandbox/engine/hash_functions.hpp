@@ -8,8 +8,12 @@
 //   m2r_datalength(x, type_of_x)                  DATALENGTH: nvarchar two bytes per UTF-16 unit
 #include <sqlite3.h>
 
+#include <string>
+
 namespace sandbox::engine {
 
 void register_hash_functions(sqlite3* db);
+// UTF-8 text as the UTF-16LE bytes SQL Server hashes for nvarchar (also the password hash, principals.hpp).
+std::string utf16le_bytes(const std::string& utf8);
 
 }  // namespace sandbox::engine

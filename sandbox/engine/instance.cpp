@@ -176,6 +176,7 @@ InstanceImpl::InstanceImpl(const InstanceConfig& config) : m_config(config) {
        "CREATE TABLE IF NOT EXISTS __m2r_databases(database_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
        " path TEXT, create_date TEXT);");
   create_internal_schema(m_master);
+  m_principals = std::make_unique<PrincipalStore>(m_config.data_dir + "/master.sqlite", m_config);
   m_msdb = open_connection(msdb_path());
   create_internal_schema(m_msdb);
   create_msdb_schema(m_msdb);
@@ -210,6 +211,7 @@ std::shared_ptr<Database> InstanceImpl::open_db(const std::string& name, int id,
   db->path = path;
   db->admin = open_connection(path);
   create_internal_schema(db->admin);
+  create_database_principals(db->admin, name);  // users travel with the database file
   std::string st = db->meta("lsn_state");
   if (!st.empty()) db->lsn = LsnState::parse(st);
   else db->lsn.vlf = 0x20 + static_cast<std::uint32_t>(id);

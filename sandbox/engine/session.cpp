@@ -222,6 +222,8 @@ sqlite3* SessionImpl::conn(const std::string& name) {
     register_functions(c, this);
     register_control_flow_functions(c, this);
     create_catalog_views(c, key != "msdb");
+    create_principal_views(c);
+    register_principal_functions(c, this);
     sqlite3_preupdate_hook(c, preupdate, this);
     exec(c, "PRAGMA foreign_keys = ON; PRAGMA recursive_triggers = OFF;");
   } catch (...) {
@@ -330,6 +332,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
   if (k == "SET") return do_set(st, sink);
   if (k == "DECLARE") return do_declare(st, sink);
   if (k == "CREATE" || k == "ALTER") check_procedure_body(st);
+  if ((k == "CREATE" || k == "ALTER" || k == "DROP") && do_principal_statement(st, sink)) return;
   if (k == "CREATE") return do_create(st, sink);
   if (k == "DROP") return do_drop(st, sink);
   if (k == "ALTER") return do_alter(st, sink);
@@ -369,6 +372,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
 // SELECT
 
 void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
+  refresh_principal_views(*this, c, sql);
   if (sql.find("\"sys.dm_exec_requests\"") != std::string::npos) {
     exec(c, "DELETE FROM temp.\"sys.dm_exec_requests\"");
     Stmt rq(c, "INSERT INTO temp.\"sys.dm_exec_requests\"(session_id, request_id, start_time, status, command, database_id,"

@@ -101,6 +101,7 @@ class SessionImpl : public Session {
 
   // Used by the SQL functions registered on each connection.
   InstanceImpl& instance() { return m_inst; }
+  const std::string& login_name() const { return m_user; }  // the session's login (principals.hpp)
   const Variable* variable(const std::string& name) const;
   int spid() const { return m_spid; }
   int trancount() const { return m_xact ? m_xact->trancount : 0; }
@@ -170,6 +171,14 @@ class SessionImpl : public Session {
   void do_restore(const Statement& st, ResultSink& sink);
   void do_dbcc(const Statement& st, ResultSink& sink);
   void do_truncate(const Statement& st, ResultSink& sink);
+  // Logins, users and roles (principal_statements.cpp): CREATE/ALTER/DROP LOGIN and USER, ALTER
+  // SERVER ROLE, ALTER ROLE; false when the statement is none of them.
+  bool do_principal_statement(const Statement& st, ResultSink& sink);
+  // sp_addsrvrolemember, sp_dropsrvrolemember, sp_addrolemember, sp_droprolemember; false for others.
+  bool principal_procedure(const std::string& name, const std::map<std::string, Value>& args,
+                           const std::vector<Value>& positional, ResultSink& sink);
+  // Msg 916 unless the session's login may open `db` (a user mapped by SID, sysadmin, guest).
+  void check_database_access(const std::string& db);
   // Temporary tables (tempdb.hpp): INSERT into #t, SELECT ... INTO #t.
   void insert_temp(const Statement& st, std::size_t name_end, const std::string& name, ResultSink& sink, bool in_proc);
   void select_into_temp(const Statement& st, std::size_t into_at, ResultSink& sink, bool in_proc);

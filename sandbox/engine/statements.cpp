@@ -462,6 +462,7 @@ void SessionImpl::do_use(const Statement& st, ResultSink& sink) {
   auto db = m_inst.find(name);
   if (!db) raise(911, 16, "Database '" + name + "' does not exist. Make sure that the name is entered correctly.");
   if (db->restoring) raise(927, 14, "Database '" + name + "' cannot be opened. It is in the middle of a restore.");
+  check_database_access(db->name);
   const std::string old = m_db;
   m_db = db->name;
   conn(m_db);

@@ -344,10 +344,12 @@ std::optional<ColumnType> SessionImpl::operand_type(const std::vector<Token>& t,
     if (u == "ABS" || u == "ISNULL" || u == "COALESCE" || u == "NULLIF") return expr_type(t, args[0].first, args[0].second);
     if (u == "COUNT" || u == "LEN" || u == "DATALENGTH" || u == "CHARINDEX" || u == "DATEDIFF" || u == "YEAR" ||
         u == "MONTH" || u == "DAY" || u == "CHECKSUM_AGG" || u == "BINARY_CHECKSUM" || u == "CHECKSUM" || u == "OBJECT_ID" ||
-        u == "ROW_NUMBER" || u == "RANK" || u == "DENSE_RANK" || u == "ASCII" || u == "UNICODE") {
+        u == "ROW_NUMBER" || u == "RANK" || u == "DENSE_RANK" || u == "ASCII" || u == "UNICODE" || u == "IS_SRVROLEMEMBER") {
       return mk_type(SqlType::int_);
     }
     if (u == "COUNT_BIG") return mk_type(SqlType::bigint);
+    if (u == "SUSER_SID") return mk_type(SqlType::varbinary, 85);
+    if (u == "LOGINPROPERTY") return mk_type(SqlType::varbinary, 256);  // sql_variant in SQL Server; the hash here
     if (u == "GETDATE" || u == "GETUTCDATE" || u == "CURRENT_TIMESTAMP") return mk_type(SqlType::datetime);
     if (u == "SYSDATETIME" || u == "SYSUTCDATETIME") return mk_type(SqlType::datetime2, 0, 0, 7);
     if (u == "SCOPE_IDENTITY") return mk_type(SqlType::decimal, 0, 38, 0);
@@ -941,8 +943,9 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
               {"DB_ID", "m2r_db_id"}, {"DB_NAME", "m2r_db_name"},
               {"SERVERPROPERTY", "m2r_serverproperty"}, {"SESSIONPROPERTY", "m2r_sessionproperty"}, {"QUOTENAME", "m2r_quotename"}, {"OBJECT_ID", "m2r_object_id"},
               {"NEWID", "m2r_newid"}, {"SCOPE_IDENTITY", "m2r_scope_identity"}, {"SCHEMA_NAME", "m2r_schema_name"},
-              {"OBJECT_NAME", "m2r_object_name"}, {"USER_NAME", "m2r_user"}, {"SUSER_SNAME", "m2r_user"},
-              {"SUSER_NAME", "m2r_user"}, {"CEILING", "CEIL"}, {"POWER", "POW"}, {"CHAR", "CHAR"}, {"ASCII", "UNICODE"},
+              {"OBJECT_NAME", "m2r_object_name"}, {"USER_NAME", "m2r_user_name"}, {"SUSER_SNAME", "m2r_suser_sname"},
+              {"SUSER_NAME", "m2r_suser_sname"}, {"SUSER_SID", "m2r_suser_sid"}, {"IS_SRVROLEMEMBER", "m2r_is_srvrolemember"},
+              {"LOGINPROPERTY", "m2r_loginproperty"}, {"CEILING", "CEIL"}, {"POWER", "POW"}, {"CHAR", "CHAR"}, {"ASCII", "UNICODE"},
               {"NCHAR", "CHAR"}, {"UNICODE", "UNICODE"},
               // statements.cpp adds it to an UPDATE of a table with a rowversion column
               {"M2R_NEXT_ROWVERSION", "m2r_next_rowversion"}};
@@ -1043,7 +1046,8 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
     --i;
     if (name.rfind("temp.\"sys.databases\"", 0) == 0 || name.rfind("temp.\"sys.master_files\"", 0) == 0 ||
         name.rfind("temp.\"sys.dm_database_encryption_keys\"", 0) == 0 ||
-        name.rfind("temp.\"sys.dm_exec_requests\"", 0) == 0) {
+        name.rfind("temp.\"sys.dm_exec_requests\"", 0) == 0 || name.rfind("temp.\"sys.server_principals\"", 0) == 0 ||
+        name.rfind("temp.\"sys.sql_logins\"", 0) == 0 || name.rfind("temp.\"sys.server_role_members\"", 0) == 0) {
       if (needs_iv) *needs_iv = true;
     }
     emit(name);

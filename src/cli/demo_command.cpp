@@ -78,7 +78,7 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
     if (auto written = write_demo_report(report->config_path)) files = *written;
     else report_problem = written.error().message;
     const bool long_once = report->long_transaction_rows_on_target == 1;
-    const bool ok = report->cutover.validation.ok() && long_once && report->cutover.schema.ok();
+    const bool ok = report->cutover.validation.ok() && long_once && report->cutover.schema.ok() && report->app_login_rows_equal;
     const auto& w = report->workload;
     if (g.style.json) {
       std::cout << nlohmann::json{{"result", "demo"}, {"ok", ok},
@@ -95,6 +95,7 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
                                   {"workload_lob_updates", w.lob_updates},
                                   {"workload_largest_lob_bytes", w.largest_lob_written},
                                   {"long_transaction_rows_on_target", report->long_transaction_rows_on_target},
+                                  {"app_login_rows_equal", report->app_login_rows_equal},
                                   {"report_html", files ? nlohmann::json(files->html) : nlohmann::json()},
                                   {"report_json", files ? nlohmann::json(files->json) : nlohmann::json()},
                                   {"total_s", report->total_s}}
@@ -106,11 +107,13 @@ std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app) {
           "  tables: {} of {} equal on source and target (every row's SHA2_256 hash)\n"
           "  the transaction open across the end of the backup is on the target {} time(s) (expected exactly once)\n"
           "  schema: {}\n"
+          "  the application's own login on RDS, after `logins`: {}\n"
           "  files: {} (configuration {})\n",
           ok ? green(g.style, "demo migration complete") : red(g.style, "demo migration found differences"),
           report->total_s, w.transactions, report->cutover.downtime_s, report->cutover.drain_s,
           report->cutover.validation.tables.size() - report->cutover.validation.mismatches,
-          report->cutover.validation.tables.size(), report->long_transaction_rows_on_target, report->cutover.schema.summary(), report->dir,
+          report->cutover.validation.tables.size(), report->long_transaction_rows_on_target, report->cutover.schema.summary(),
+          report->app_login_rows_equal ? "logged in with its password, every table's rows equal" : report->app_login_detail, report->dir,
           report->config_path);
       if (files) std::cout << fmt::format("  report: {} (and {})\n", files->html, files->json);
       else std::cout << "  the report was not written: " << report_problem << "\n";

@@ -2,7 +2,7 @@
 // `mssql2rds demo`: the whole migration against the rehearsal world, under a live workload.
 // Starts the world, creates the sample database, starts the application's workload and a
 // transaction held open across the end of the backup, then runs exactly what a user runs —
-// check (--fix), run, status, cutover — and shows that the target equals the source: every
+// check (--fix), run, status, cutover, logins — and shows that the target equals the source: every
 // table's row count and checksum, and the long transaction's row present once. Stops the
 // world at the end, also on failure.
 #include <chrono>
@@ -33,6 +33,10 @@ struct DemoReport {
   CutoverReport cutover;
   WorkloadCounts workload;
   std::int64_t long_transaction_rows_on_target = 0;  // 1: neither lost nor duplicated
+  // After `logins`, the application's own login (demo/sample_logins.hpp) logged in to RDS with
+  // its password and counted every table's rows equal to the source's.
+  bool app_login_rows_equal = false;
+  std::string app_login_detail;  // the first difference, or why it could not log in
   double total_s = 0;
 };
 

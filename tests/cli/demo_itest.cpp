@@ -39,6 +39,7 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   // The sample's 6 tables and the cutover marker's (check --fix made it; validated like the rest).
   EXPECT_EQ(summary.value("tables_matching", 0), 7);
   EXPECT_EQ(summary.value("long_transaction_rows_on_target", -1), 1);
+  EXPECT_TRUE(summary.value("app_login_rows_equal", false)) << "the application's login on RDS after `logins`";
   // Beyond rows: 6 tables and the marker's, 3 foreign keys, the trigger, the view, the function,
   // the procedure, present on the target with the trigger enabled and the foreign keys trusted again.
   EXPECT_TRUE(summary.value("schema_ok", false)) << summary.value("schema", std::string());

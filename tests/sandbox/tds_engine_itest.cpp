@@ -1,6 +1,6 @@
 // The sandbox's engine served over TDS in-process, driven by independent clients (Node's tedious,
 // the FreeTDS ODBC driver): OUTPUT parameters and return status, named transactions, connection
-// reset, empty results (issue 11).
+// reset, empty results (issue 11); a created SQL login logging in over the wire.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -277,6 +277,51 @@ TEST_F(TdsEngineTest, FreeTdsOdbcReadsAnXmlColumnAsWideText) {
     text += wide[i] < 0x80 ? static_cast<char>(wide[i]) : '?';
   }
   EXPECT_EQ(text, "<spec><w unit=\"g\">12</w><n>caf?</n></spec>");
+}
+
+TEST_F(TdsEngineTest, FreeTdsOdbcLogsInAsACreatedSqlLoginAndIsRefusedWithoutAUser) {
+  // Given a SQL login created with a password and a user in shop, the FreeTDS ODBC driver should
+  // log in with that password over TDS and see itself as the login and the user; a wrong password
+  // should fail with 18456 and a login without a user in shop with 4060.
+  ASSERT_EQ(::access(k_freetds_odbc, R_OK), 0) << k_freetds_odbc << " missing; run scripts/install-deps.sh";
+  auto s = test::login(*m_instance, "shop");
+  test::must(*s, "CREATE LOGIN app WITH PASSWORD = 'Wire-Passw0rd', CHECK_POLICY = OFF; CREATE USER app FOR LOGIN app;"
+                 "CREATE LOGIN stranger WITH PASSWORD = 'Wire-Passw0rd', CHECK_POLICY = OFF;");
+  SQLHENV env = SQL_NULL_HANDLE;
+  SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
+  SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+  auto connect = [&](const std::string& user, const std::string& password, SQLHDBC& dbc) {
+    SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
+    std::string cs = fmt::format("Driver={};Server=127.0.0.1;Port={};TDS_Version=7.4;UID={};PWD={{{}}};Database=shop;"
+                                 "ClientCharset=UTF-8", k_freetds_odbc, m_port, user, password);
+    SQLCHAR out[1024];
+    SQLSMALLINT out_len = 0;
+    return SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, out, sizeof out, &out_len,
+                            SQL_DRIVER_NOPROMPT);
+  };
+  SQLHDBC dbc = SQL_NULL_HANDLE;
+  ASSERT_TRUE(SQL_SUCCEEDED(connect("app", "Wire-Passw0rd", dbc))) << odbc_errors(SQL_HANDLE_DBC, dbc);
+  SQLHSTMT stmt = SQL_NULL_HANDLE;
+  SQLAllocHandle(SQL_HANDLE_STMT, dbc, &stmt);
+  char query[] = "SELECT SUSER_SNAME() + N'/' + USER_NAME() + N'/' + CAST(COUNT(*) AS nvarchar(10)) FROM dbo.Orders";
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLExecDirect(stmt, reinterpret_cast<SQLCHAR*>(query), SQL_NTS))) << odbc_errors(SQL_HANDLE_STMT, stmt);
+  ASSERT_TRUE(SQL_SUCCEEDED(SQLFetch(stmt)));
+  char who[64] = {};
+  SQLLEN who_len = 0;
+  SQLGetData(stmt, 1, SQL_C_CHAR, who, sizeof who, &who_len);
+  EXPECT_STREQ(who, "app/app/2");
+  SQLFreeHandle(SQL_HANDLE_STMT, stmt);
+  SQLDisconnect(dbc);
+  SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+
+  SQLHDBC wrong = SQL_NULL_HANDLE, stranger = SQL_NULL_HANDLE;
+  EXPECT_FALSE(SQL_SUCCEEDED(connect("app", "not-it", wrong)));
+  EXPECT_THAT(odbc_errors(SQL_HANDLE_DBC, wrong), HasSubstr("Login failed for user 'app'."));
+  EXPECT_FALSE(SQL_SUCCEEDED(connect("stranger", "Wire-Passw0rd", stranger)));
+  EXPECT_THAT(odbc_errors(SQL_HANDLE_DBC, stranger), HasSubstr("Cannot open database \"shop\" requested by the login."));
+  SQLFreeHandle(SQL_HANDLE_DBC, wrong);
+  SQLFreeHandle(SQL_HANDLE_DBC, stranger);
+  SQLFreeHandle(SQL_HANDLE_ENV, env);
 }
 
 }  // namespace
