@@ -372,6 +372,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     }
     return execute_rpc_call("sp_executesql", params, sink, &mapped);
   }
+  if (server_object_procedure(proc, dbpart, args, positional, outputs, sink)) return;  // server_objects.cpp
   if (proc.rfind("sp_", 0) == 0 || proc.rfind("xp_", 0) == 0) {
     system_procedure(proc, args, positional, sink);
     return;

@@ -11,6 +11,7 @@
 
 #include "aws/sigv4.hpp"
 #include "engine/tempdb.hpp"
+#include "engine/server_objects.hpp"
 #include "engine/session.hpp"
 #include "engine/decimal.hpp"
 #include "engine/hash_functions.hpp"
@@ -592,6 +593,7 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " start_time datetime, status nvarchar(30), command nvarchar(32), database_id smallint,"
        " percent_complete real, estimated_completion_time bigint, total_elapsed_time int, blocking_session_id smallint,"
        " wait_type nvarchar(60), wait_time int);");
+  create_server_object_views(db, attached_msdb);  // server_objects.hpp
 }
 
 std::string cell_json(const Cell& c) {

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "engine/server_objects.hpp"
 #include "engine/session.hpp"
 #include "engine/tempdb.hpp"
 #include "engine/engine_internal.hpp"
@@ -180,6 +181,7 @@ InstanceImpl::InstanceImpl(const InstanceConfig& config) : m_config(config) {
   m_msdb = open_connection(msdb_path());
   create_internal_schema(m_msdb);
   create_msdb_schema(m_msdb);
+  create_server_objects_schema(m_msdb, m_config.name);  // server_objects.hpp
   // Pending RDS tasks do not survive a restart.
   exec(m_msdb, "UPDATE rds_tasks SET lifecycle = 'ERROR', task_info = 'Task interrupted by an instance restart.' "
                "WHERE lifecycle IN ('CREATED','IN_PROGRESS','CANCEL_REQUESTED')");

@@ -331,6 +331,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
   if (k == "ROLLBACK") return do_rollback(st, sink);
   if (k == "SET") return do_set(st, sink);
   if (k == "DECLARE") return do_declare(st, sink);
+  if (server_object_statement(st, sink, dk)) return;  // server_objects.cpp
   if (k == "CREATE" || k == "ALTER") check_procedure_body(st);
   if ((k == "CREATE" || k == "ALTER" || k == "DROP") && do_principal_statement(st, sink)) return;
   if (k == "CREATE") return do_create(st, sink);

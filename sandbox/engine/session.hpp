@@ -197,6 +197,12 @@ class SessionImpl : public Session {
   // Catalog procedures drivers call (catalog_procs.cpp: sp_tables); false when `name` is not one.
   bool catalog_procedure(const std::string& name, const std::map<std::string, Value>& args,
                          const std::vector<Value>& positional, ResultSink& sink);
+  // Server-level objects (server_objects.cpp): the Agent's msdb procedures, linked servers and
+  // sp_configure; CREATE/DROP CREDENTIAL, triggers ON ALL SERVER, RECONFIGURE. False: not one.
+  bool server_object_procedure(const std::string& name, const std::string& database_part,
+                               const std::map<std::string, Value>& args, const std::vector<Value>& positional,
+                               const CallOutputs* outputs, ResultSink& sink);
+  bool server_object_statement(const Statement& st, ResultSink& sink, DoneKind done_kind);
 
   // Writes: runs `body` in one short SQLite transaction with row capture on, then logs the
   // captured changes under the session's transaction (or an implicit one named `name`).

@@ -1,6 +1,9 @@
-// `mssql2rds check [--fix [--yes]]`: every prerequisite, PASS/WARN/FAIL with its fix.
+// `mssql2rds check [--fix [--yes]] [--script-jobs FILE]`: every prerequisite, PASS/WARN/FAIL with
+// its fix; with --script-jobs, the source's Agent jobs that touch the database as a T-SQL file
+// that recreates them on RDS.
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -21,12 +24,16 @@ std::function<int(const GlobalOptions&)> attach_check(CLI::App& app) {
     bool fix = false;
     bool yes = false;
     bool no_test_connection = false;
+    std::string script_jobs;
   };
   auto st = std::make_shared<State>();
   add_config_option(app, st->config);
   app.add_flag("--fix", st->fix, "create the publication / MS-CDC the source lacks (asks first)");
   app.add_flag("--yes", st->yes, "consent to --fix without asking");
   app.add_flag("--no-test-connection", st->no_test_connection, "skip DMS TestConnection (faster)");
+  app.add_option("--script-jobs", st->script_jobs,
+                 "write the source's SQL Server Agent jobs that touch the database to FILE, as T-SQL that recreates "
+                 "them on RDS (run it there as the master user)");
   return [st](const GlobalOptions& g) {
     auto loaded = load(st->config);
     if (!loaded) return report_error(g, loaded.error());
@@ -56,6 +63,18 @@ std::function<int(const GlobalOptions&)> attach_check(CLI::App& app) {
         std::cout << fmt::format("{}  {}: {}\n", tag, r.title, r.detail);
         if (!r.fix.empty()) std::cout << "      fix: " << r.fix << "\n";
       }
+    }
+    if (!st->script_jobs.empty()) {
+      auto script = agent_jobs_script(loaded->config, loaded->connections);
+      if (!script) return report_error(g, script.error());
+      std::ofstream out(st->script_jobs, std::ios::binary | std::ios::trunc);
+      out << *script;
+      out.close();
+      if (!out) {
+        return report_error(g, Error(ErrorKind::invalid_input, "cannot write " + st->script_jobs,
+                                     "choose a path in a directory you can write to"));
+      }
+      if (!g.style.json) std::cout << "wrote the Agent jobs script to " << st->script_jobs << "\n";
     }
     return any_failed(*results) ? 1 : 0;
   };

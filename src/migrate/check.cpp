@@ -1,5 +1,7 @@
 #include "migrate/check.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "aws/dms_client.hpp"
@@ -7,6 +9,7 @@
 #include "aws/s3_client.hpp"
 #include "migrate/aws_facts.hpp"
 #include "migrate/source_capture_fix.hpp"
+#include "migrate/server_object_facts.hpp"
 #include "migrate/source_facts.hpp"
 
 namespace m2r {
@@ -27,6 +30,11 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
     }
   }
   for (auto& r : evaluate_source(source)) results.push_back(r);
+  // What the restore leaves at the server level (core/server_objects), judged once the
+  // target's configuration is known.
+  std::optional<ServerObjectFacts> server_objects;
+  if (src) server_objects = gather_server_object_facts(**src, config.source.login);
+  TargetConfiguration target_configuration;
 
   RdsFacts rds;
   S3Facts s3;
@@ -37,6 +45,8 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
     aws::RdsClient rds_client(*conn.aws);
     rds = gather_rds_facts(rds_client, config.target, conn.aws->region);
     auto tgt = conn.target("master");
+    if (tgt) target_configuration = gather_target_configuration(**tgt);
+    else target_configuration.unknown_because = tgt.error().message;
     if (tgt) {
       auto exists = (*tgt)->query("SELECT name FROM sys.databases WHERE name = ?",
                                   {mssql::SqlParam::nvarchar(config.target.database)},
@@ -62,7 +72,23 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
   ExpectedTopology topo{config.source.server, config.source.port, config.source.database, config.target.database,
                         config.s3.region, config.target.host_override};
   for (auto& r : evaluate_dms(dms_facts, topo, rds)) results.push_back(r);
+  if (!conn.aws) target_configuration.unknown_because = rds.error;
+  if (server_objects) {
+    for (auto& r : evaluate_server_objects(*server_objects, target_configuration, config.source.database)) results.push_back(r);
+  }
   return results;
+}
+
+Expected<std::string> agent_jobs_script(const MigrationConfig& config, Connections& conn) {
+  auto src = conn.source();
+  if (!src) return tl::make_unexpected(src.error());
+  const auto facts = gather_server_object_facts(**src, config.source.login);
+  if (facts.agent_unreadable) {
+    return fail(ErrorKind::prerequisite, "cannot read the source's Agent jobs: " + facts.agent_unreadable->error,
+                facts.agent_unreadable->grant);
+  }
+  const std::string target = config.target.database.empty() ? config.source.database : config.target.database;
+  return script_agent_jobs(jobs_touching(facts.jobs, config.source.database), config.source.database, target);
 }
 
 Expected<void> preflight_run(const MigrationConfig& config, Connections& conn, const PreflightScope& scope,
@@ -71,6 +97,9 @@ Expected<void> preflight_run(const MigrationConfig& config, Connections& conn, c
   auto in_scope = [&](const std::string& id) {
     // TestConnection takes a minute on AWS: `check` runs it, the preflight does not.
     if (id == "dms.source_connection" || id == "dms.target_connection") return false;
+    // What stays at the server level (jobs, linked servers, ...) is for the user to recreate;
+    // it does not stop the data from moving.
+    if (id.rfind("server.", 0) == 0) return false;
     if (id == "rds.target_name") return scope.target_name_free;
     if (id.rfind("source.", 0) == 0) return scope.source;
     if (id.rfind("s3.", 0) == 0) return scope.s3;

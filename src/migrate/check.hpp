@@ -2,6 +2,7 @@
 // `mssql2rds check`: every prerequisite of the migration, read from the source, RDS, S3 and
 // DMS, each failure with its fix. Nothing changes, unless `fix_source` (the user's consent
 // to create the publication / MS-CDC the check found missing).
+#include <string>
 #include <vector>
 
 #include "core/checks.hpp"
@@ -18,6 +19,10 @@ struct CheckOptions {
 
 Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config, Connections& connections,
                                                    const CheckOptions& options, EventSink& events);
+
+// The SQL Server Agent jobs of the source that touch the migrated database, as a T-SQL script
+// that recreates them on RDS (core/server_objects script_agent_jobs); `check --script-jobs`.
+Expected<std::string> agent_jobs_script(const MigrationConfig& config, Connections& connections);
 
 // What the steps a run still has to do need (`run`'s preflight): the source for the backup, the
 // LSN and the DMS task; S3 for the upload and the restore; the RDS instance for the restore and
