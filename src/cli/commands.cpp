@@ -21,6 +21,8 @@ const std::vector<CommandSpec>& command_table() {
        attach_logins},
       {"report", "write the report for the change ticket (HTML and JSON) from the journal, at any time", attach_report},
       {"abort", "stop and delete the DMS task, abort uploads, optionally drop the target database", attach_abort},
+      {"unlock-source", "undo `cutover --lock-source`: the source database back to the user access it had",
+       attach_unlock_source},
       {"demo", "the whole migration against the rehearsal world on loopback, under a live workload", attach_demo},
       {"lsn", "convert a SQL Server LSN between its forms and show the one AWS DMS takes", attach_lsn},
   };

@@ -41,6 +41,7 @@ std::function<int(const GlobalOptions&)> attach_status(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_validate(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_abort(CLI::App& app);
+std::function<int(const GlobalOptions&)> attach_unlock_source(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_logins(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_demo(CLI::App& app);
 std::function<int(const GlobalOptions&)> attach_report(CLI::App& app);

@@ -14,6 +14,7 @@
 #include "core/cutover_plan.hpp"
 #include "core/json_fields.hpp"
 #include "core/plan.hpp"
+#include "core/source_lock.hpp"
 #include "migrate/cutover.hpp"
 #include "migrate/schema_comparison.hpp"
 #include "migrate/target_prep_step.hpp"
@@ -25,7 +26,8 @@ namespace {
 
 // `cutover --dry-run`: what the cutover would do now, from the journal alone (no connection,
 // no AWS call): the task, the objects to turn back on, and what an interrupted cutover finished.
-int print_cutover_plan(const GlobalOptions& g, const MigrationConfig& config, int drain_timeout, double max_latency) {
+int print_cutover_plan(const GlobalOptions& g, const MigrationConfig& config, int drain_timeout, double max_latency,
+                       bool lock_source) {
   auto journal = SqliteJournal::open(config.journal);
   if (!journal) return report_error(g, journal.error());
   auto read = [&](const char* step) { return (*journal)->step(step); };
@@ -38,6 +40,11 @@ int print_cutover_plan(const GlobalOptions& g, const MigrationConfig& config, in
   CutoverPlanInputs in;
   in.drain_timeout_s = drain_timeout;
   in.max_latency_s = max_latency;
+  if (lock_source) {
+    auto statement = source_lock::lock_statement(config.source.database);
+    if (!statement) return report_error(g, statement.error());
+    in.lock_statement = *statement;
+  }
   in.schema_queries = schema_comparison_queries();
   auto arn = string_field((*replicate)->outputs, "task_arn", journal_outputs(steps::replicate));
   if (!arn) return report_error(g, arn.error());
@@ -85,6 +92,7 @@ std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
     bool yes = false;
     bool force = false;
     bool dry_run = false;
+    bool lock_source = false;
     int drain_timeout = 600;
     double max_latency = 5;
   };
@@ -94,19 +102,33 @@ std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
   app.add_flag("--force", st->force, "proceed although validation fails");
   app.add_flag("--dry-run", st->dry_run,
                "print the cutover's T-SQL and DMS calls, step by step, from the journal; change nothing");
+  app.add_flag("--lock-source", st->lock_source,
+               "set the source database to RESTRICTED_USER WITH ROLLBACK IMMEDIATE before the drain: sessions of "
+               "logins that are not sysadmin, dbcreator or db_owner end; `unlock-source` undoes it");
   app.add_option("--drain-timeout", st->drain_timeout, "seconds to wait for CDC to drain")->capture_default_str();
   app.add_option("--max-latency", st->max_latency, "CDC latency (s) that counts as drained")->capture_default_str();
   return [st](const GlobalOptions& g) {
     auto loaded = load(st->config);
     if (!loaded) return report_error(g, loaded.error());
-    if (st->dry_run) return print_cutover_plan(g, loaded->config, st->drain_timeout, st->max_latency);
+    if (st->dry_run) {
+      return print_cutover_plan(g, loaded->config, st->drain_timeout, st->max_latency, st->lock_source);
+    }
     if (!st->yes && !confirm("Has the application stopped writing to the source database?")) {
       return report_error(g, Error(ErrorKind::invalid_input, "cutover needs the application stopped",
                                    "stop the writes, then answer y (or pass --yes)"));
     }
+    if (st->lock_source && !st->yes &&
+        !confirm(fmt::format("Set [{}] on the source to RESTRICTED_USER WITH ROLLBACK IMMEDIATE? Sessions of logins "
+                             "that are not sysadmin, dbcreator or db_owner are disconnected now and their open "
+                             "transactions rolled back; `mssql2rds unlock-source` sets it back",
+                             loaded->config.source.database))) {
+      return report_error(g, Error(ErrorKind::invalid_input, "--lock-source needs your consent; nothing was changed",
+                                   "answer y, pass --yes, or leave out --lock-source"));
+    }
     CutoverOptions opts;
     opts.writes_stopped_at = std::chrono::system_clock::now();
     opts.force = st->force;
+    opts.lock_source = st->lock_source;
     opts.drain_timeout = std::chrono::seconds(st->drain_timeout);
     opts.max_latency_s = st->max_latency;
     auto journal = SqliteJournal::open(loaded->config.journal);
@@ -135,6 +157,8 @@ std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
                                   {"report_html", files ? nlohmann::json(files->html) : nlohmann::json()},
                                   {"report_json", files ? nlohmann::json(files->json) : nlohmann::json()},
                                   {"downtime_s", report->downtime_s},
+                                  {"source_locked", report->source_locked},
+                                  {"lock_s", report->lock_s},
                                   {"drain_s", report->drain_s},
                                   {"stop_s", report->stop_s},
                                   {"validation_s", report->validation_s},
@@ -147,6 +171,11 @@ std::function<int(const GlobalOptions&)> attach_cutover(CLI::App& app) {
       print_validation(g, report->validation);
       std::cout << bold(g.style, fmt::format("cutover complete: downtime {} (writes stopped -> target ready)\n",
                                              human_duration(report->downtime_s)));
+      if (report->source_locked) {
+        std::cout << fmt::format("  source locked (RESTRICTED_USER) in {}; `mssql2rds unlock-source -c {}` sets it "
+                                 "back when the source should take writes again\n",
+                                 human_duration(report->lock_s), st->config);
+      }
       std::cout << fmt::format("  CDC drained in {} ({}), task stopped in {}, validation {}, triggers and "
                                "constraints back on in {}\n",
                                human_duration(report->drain_s),

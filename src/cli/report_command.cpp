@@ -24,8 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int k_event_page = 1000;  // events read per query
-
 // Written beside, then renamed over: a reader (a browser, the ticket system) never sees half a file.
 Expected<void> write_file(const fs::path& path, const std::string& content) {
   const fs::path tmp = path.string() + ".tmp";
@@ -51,13 +49,7 @@ Expected<void> write_file(const fs::path& path, const std::string& content) {
 
 Expected<ReportFiles> write_report_files(const MigrationConfig& config, Journal& journal, const std::string& out_dir) {
   const auto steps = M2R_TRY(journal.steps());
-  std::vector<JournalEvent> events;
-  for (std::int64_t after = 0;;) {
-    auto page = M2R_TRY(journal.events(after, k_event_page));
-    if (page.empty()) break;
-    after = page.back().id;
-    events.insert(events.end(), std::make_move_iterator(page.begin()), std::make_move_iterator(page.end()));
-  }
+  const auto events = M2R_TRY(all_events(journal));
   const ReportMeta meta{config.name, config.journal, std::chrono::system_clock::now()};
   const auto report = build_migration_report(meta, steps, events);
 

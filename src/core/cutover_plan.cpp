@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/cutover_marker.hpp"
+#include "core/source_lock.hpp"
 
 namespace m2r {
 
@@ -33,6 +34,15 @@ std::string skipped_if_done(const std::set<std::string>& done, const std::string
 std::vector<PlannedStep> cutover_plan(const CutoverPlanInputs& in) {
   std::vector<PlannedStep> plan;
   const std::string earlier = "  (an earlier attempt did this: skipped while the task stays stopped)";
+  if (!in.lock_statement.empty()) {
+    plan.push_back({"lock-source", "end the sessions still writing and keep them out: only sysadmin, dbcreator and "
+                                   "db_owner may connect (the tool, for the marker, and DMS)",
+                    {{"source", source_lock::user_access_query() + "  (SINGLE_USER refused; RESTRICTED_USER: nothing to run)"},
+                     {"source", source_lock::qualification_query() + "  (for SUSER_SNAME() and DMS's source endpoint user: "
+                                                                     "each must still be let in)"},
+                     {"DMS", "DescribeEndpoints Filters=[endpoint-arn=<the task's source endpoint>]  (its Username)"},
+                     {"source", in.lock_statement + "  (`mssql2rds unlock-source` sets it back)"}}});
+  }
   PlannedStep drain{"drain", "wait until every change committed on the source has reached the target", {}};
   drain.actions.push_back({"DMS", "DescribeReplicationTasks Filters=[replication-task-arn=" + in.task_arn + "]" +
                                       (in.task_stopped_before ? "  (stopped: drain and stop are skipped)" : "")});

@@ -34,6 +34,7 @@ struct CutoverPlanInputs {
   bool validation_passed_before = false;  // ... and its validation passed
   int drain_timeout_s = 600;
   double max_latency_s = 5;
+  std::string lock_statement;  // --lock-source: core/source_lock's ALTER DATABASE; empty without it
   std::vector<std::string> schema_queries;  // migrate/schema_comparison's statements, run on both sides
 };
 

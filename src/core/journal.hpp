@@ -93,4 +93,7 @@ class Journal {
   virtual Expected<void> forget_parts(const std::string& upload_id) = 0;
 };
 
+// Every event, oldest first, read page by page; with `kinds`, only events of those kinds.
+Expected<std::vector<JournalEvent>> all_events(Journal& journal, const std::vector<std::string>& kinds = {});
+
 }  // namespace m2r

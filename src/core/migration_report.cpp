@@ -8,6 +8,7 @@
 
 #include "core/lsn.hpp"
 #include "core/plan.hpp"
+#include "core/source_lock.hpp"
 
 namespace m2r {
 
@@ -128,6 +129,7 @@ void add_cutover_parts(const StepRecord& cut, std::vector<ReportStep>& out) {
     const char* title;
   };
   static const Part parts[] = {
+      {"lock_seconds", "cutover: source lock", "the source set to RESTRICTED_USER WITH ROLLBACK IMMEDIATE"},
       {"drain_seconds", "cutover: drain", "CDC drained (until the marker reached the target)"},
       {"stop_seconds", "cutover: task stop", "the DMS task stopping"},
       {"validation_seconds", "cutover: validation", "validation, source against target"},
@@ -139,6 +141,8 @@ void add_cutover_parts(const StepRecord& cut, std::vector<ReportStep>& out) {
   TimePoint at = timed ? *cut.started_at : TimePoint{};
   for (const auto& p : parts) {
     const auto secs = number_of(cut.outputs, p.key);
+    const bool optional_part = std::string(p.key) == "lock_seconds";  // only with --lock-source
+    if (!secs && optional_part) continue;
     if (!secs) break;  // later parts have not happened (or were not recorded) yet
     ReportStep r;
     r.name = p.name;
@@ -343,6 +347,7 @@ MigrationReport build_migration_report(const ReportMeta& meta, const std::vector
   if (cut) {
     r.downtime.known = r.cut_over;
     r.downtime.total_s = number_of(cut->outputs, "downtime_seconds");
+    r.downtime.lock_s = number_of(cut->outputs, "lock_seconds");
     r.downtime.drain_s = number_of(cut->outputs, "drain_seconds");
     r.downtime.stop_s = number_of(cut->outputs, "stop_seconds");
     r.downtime.validation_s = number_of(cut->outputs, "validation_seconds");
@@ -369,15 +374,22 @@ MigrationReport build_migration_report(const ReportMeta& meta, const std::vector
       r.warnings.push_back({e.at, e.step, text_of(e.data, "message")});
     } else if (e.kind == "step_failed") {
       r.failures.push_back({e.at, e.step, text_of(e.data, "message")});
+    } else if (e.kind == "login_carried") {
+      r.logins_carried.push_back({e.at, text_of(e.data, "action"), text_of(e.data, "login"), text_of(e.data, "user"),
+                                  text_of(e.data, "role")});
+    } else if (e.kind == source_lock::k_locked_event || e.kind == source_lock::k_unlocked_event) {
+      r.source_locks.push_back({e.at, e.kind == source_lock::k_locked_event, text_of(e.data, "database"),
+                                text_of(e.data, "statement"), text_of(e.data, "previous_access")});
     }
   }
   r.not_carried = {
-      "server logins (SQL and Windows): the database's users came with the restore and map to logins by SID; "
-      "without a login of the same SID on RDS a user is orphaned and the application gets 18456 Login failed. "
-      "Create SQL logins with their SID and password hash (CREATE LOGIN ... WITH PASSWORD = 0x... HASHED, SID = "
-      "0x..., Microsoft KB 918992); Windows logins need the instance joined to AWS Managed Microsoft AD",
-      "SQL Server Agent jobs: script them on the source and create them on RDS (RDS runs Agent)",
-      "linked servers",
+      "SQL logins: the restore brings the database's users, not the server's logins; `mssql2rds logins --yes` "
+      "creates them on RDS with their SID and password hash (those it carried are listed above); Windows logins "
+      "need the instance joined to AWS Managed Microsoft AD",
+      "SQL Server Agent jobs: `mssql2rds check --script-jobs FILE` scripts the jobs that touch the database for "
+      "RDS (RDS runs Agent); run the script on RDS",
+      "linked servers, credentials, server triggers and sp_configure values: `mssql2rds check` lists them with "
+      "what RDS allows",
   };
   return r;
 }
@@ -461,6 +473,16 @@ nlohmann::json to_json(const MigrationReport& r) {
     validations.push_back({{"at", report_time(v.at)}, {"run_by", v.run_by}, {"ok", v.ok},
                            {"mismatches", v.mismatches}, {"tables", tables}});
   }
+  auto logins = nlohmann::json::array();
+  for (const auto& carried : r.logins_carried) {
+    logins.push_back({{"at", report_time(carried.at)}, {"action", carried.action}, {"login", carried.login},
+                      {"user", carried.user}, {"role", carried.role}});
+  }
+  auto locks = nlohmann::json::array();
+  for (const auto& lock : r.source_locks) {
+    locks.push_back({{"at", report_time(lock.at)}, {"locked", lock.locked}, {"database", lock.database},
+                     {"statement", lock.statement}, {"previous_access", lock.previous_access}});
+  }
   const auto& d = r.downtime;
   return {{"migration", r.meta.migration},
           {"journal", r.meta.journal},
@@ -474,6 +496,7 @@ nlohmann::json to_json(const MigrationReport& r) {
           {"validations", validations},
           {"downtime", {{"known", d.known},
                         {"total_s", opt(d.total_s)},
+                        {"lock_s", opt(d.lock_s)},
                         {"drain_s", opt(d.drain_s)},
                         {"stop_s", opt(d.stop_s)},
                         {"validation_s", opt(d.validation_s)},
@@ -481,6 +504,8 @@ nlohmann::json to_json(const MigrationReport& r) {
                         {"drain_proven_by_marker", d.drain_proven_by_marker}}},
           {"warnings", notes_json(r.warnings)},
           {"failures", notes_json(r.failures)},
+          {"logins_carried", logins},
+          {"source_locks", locks},
           {"not_carried", r.not_carried}};
 }
 

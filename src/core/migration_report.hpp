@@ -17,6 +17,8 @@
 //   validation        events of kind report_records::validation (validate, cutover)
 //   downtime          the cutover step's outputs
 //   warnings          events of kind "warning"; failed attempts from "step_failed" events
+//   logins            events of kind "login_carried" (migrate/logins)
+//   source lock       events source_locked / source_unlocked (core/source_lock)
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -117,6 +119,7 @@ struct ReportValidation {
 struct ReportDowntime {
   bool known = false;  // the cutover finished
   std::optional<double> total_s;
+  std::optional<double> lock_s;  // --lock-source: the source set to RESTRICTED_USER
   std::optional<double> drain_s;
   std::optional<double> stop_s;
   std::optional<double> validation_s;
@@ -128,6 +131,24 @@ struct ReportNote {
   TimePoint at;
   std::string step;
   std::string message;
+};
+
+// What `mssql2rds logins --yes` did on RDS (its login_carried events).
+struct ReportLoginAction {
+  TimePoint at;
+  std::string action;  // create_login, disable_login, remap_user, grant_server_role
+  std::string login;
+  std::string user;    // remap_user
+  std::string role;    // grant_server_role
+};
+
+// `cutover --lock-source` and `unlock-source` (core/source_lock's events).
+struct ReportSourceLock {
+  TimePoint at;
+  bool locked = false;    // false: the lock was undone
+  std::string database;
+  std::string statement;  // what ran ("" when nothing had to)
+  std::string previous_access;
 };
 
 struct ReportMeta {
@@ -148,7 +169,9 @@ struct MigrationReport {
   ReportDowntime downtime;
   std::vector<ReportNote> warnings;
   std::vector<ReportNote> failures;  // failed attempts (a resumed step ran again)
-  std::vector<std::string> not_carried;  // what this version does not migrate
+  std::vector<ReportLoginAction> logins_carried;
+  std::vector<ReportSourceLock> source_locks;  // oldest first; the last one is how the source stands
+  std::vector<std::string> not_carried;  // what the restore and the logins step leave at the server level
 };
 
 // Builds the report from the journal's records. Never fails: what the journal lacks is shown

@@ -265,8 +265,10 @@ void downtime_html(std::string& out, const MigrationReport& r) {
                      seconds_text(d.total_s));
   out += "<table>\n<tr><th>part</th><th>duration</th></tr>\n";
   const std::pair<const char*, const std::optional<double>*> parts[] = {
-      {"drain", &d.drain_s}, {"task stop", &d.stop_s}, {"validation", &d.validation_s}, {"re-enabling", &d.reenable_s}};
+      {"source lock", &d.lock_s}, {"drain", &d.drain_s},           {"task stop", &d.stop_s},
+      {"validation", &d.validation_s}, {"re-enabling", &d.reenable_s}};
   for (const auto& [name, value] : parts) {
+    if (value == &d.lock_s && !d.lock_s) continue;  // only with --lock-source
     out += fmt::format("<tr data-part=\"{}\"><td>{}</td><td class=\"num\">{}</td></tr>\n", name, name,
                        seconds_text(*value));
   }
@@ -404,8 +406,27 @@ std::string render_report_html(const MigrationReport& r) {
   validation_html(out, r);
 
   section(out, "not-carried", "Logins and server objects");
-  out += "<p>Not carried by this version: logins, Agent jobs, linked servers. The restore brings the database and its "
-         "users; everything at the server level stays on the source:</p>\n<ul>\n";
+  if (r.logins_carried.empty()) {
+    out += "<p id=\"logins-carried\">No login was carried to RDS (<code>mssql2rds logins --yes</code> does it after "
+           "the restore).</p>\n";
+  } else {
+    out += "<p>Carried to RDS by <code>mssql2rds logins</code>:</p>\n<table id=\"logins-carried\">\n"
+           "<tr><th>when (UTC)</th><th>action</th><th>login</th><th>user / role</th></tr>\n";
+    for (const auto& l : r.logins_carried) {
+      out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", report_time(l.at),
+                         html_escape(l.action), html_escape(l.login), html_escape(l.user.empty() ? l.role : l.user));
+    }
+    out += "</table>\n";
+  }
+  if (!r.source_locks.empty()) {
+    const auto& last = r.source_locks.back();
+    out += fmt::format("<p id=\"source-lock\">The source database [{}] {}.</p>\n", html_escape(last.database),
+                       last.locked ? "was set to RESTRICTED_USER by <code>cutover --lock-source</code> at " +
+                                         report_time(last.at) + " and is still so (<code>mssql2rds unlock-source"
+                                         "</code> sets it back to " + html_escape(last.previous_access) + ")"
+                                   : "was set back by <code>mssql2rds unlock-source</code> at " + report_time(last.at));
+  }
+  out += "<p>Left at the server level by the restore:</p>\n<ul>\n";
   for (const auto& n : r.not_carried) out += "<li>" + html_escape(n) + "</li>\n";
   out += "</ul>\n</section>\n";
 

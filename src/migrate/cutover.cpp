@@ -13,6 +13,7 @@
 #include "core/plan.hpp"
 #include "migrate/live_task.hpp"
 #include "migrate/replicate_step.hpp"
+#include "migrate/source_lock.hpp"
 #include "migrate/target_prep_step.hpp"
 #include "migrate/validate.hpp"
 
@@ -169,8 +170,9 @@ Expected<ValidationReport> passed_validation_from_record(const nlohmann::json& t
 // named error, not an exception).
 struct PriorCutover {
   std::optional<std::int64_t> writes_stopped_at;  // epoch seconds
-  double drain_s = 0, stop_s = 0, validation_s = 0, reenable_s = 0;
+  double lock_s = 0, drain_s = 0, stop_s = 0, validation_s = 0, reenable_s = 0;
   bool drain_proven_by_marker = false;
+  bool source_locked = false;
   std::optional<nlohmann::json> validated_tables;  // set when a validation passed after the stop
   std::set<std::string> reenabled;
 };
@@ -179,6 +181,8 @@ Expected<PriorCutover> read_prior(const nlohmann::json& out) {
   const JsonSource source = journal_outputs(steps::cutover);
   PriorCutover p;
   if (out.contains("writes_stopped_at")) p.writes_stopped_at = M2R_TRY(int_field(out, "writes_stopped_at", source));
+  p.lock_s = M2R_TRY(number_field_or(out, "lock_seconds", 0, source));
+  p.source_locked = M2R_TRY(bool_field_or(out, "source_locked", false, source));
   p.drain_s = M2R_TRY(number_field_or(out, "drain_seconds", 0, source));
   p.stop_s = M2R_TRY(number_field_or(out, "stop_seconds", 0, source));
   p.validation_s = M2R_TRY(number_field_or(out, "validation_seconds", 0, source));
@@ -227,12 +231,27 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
     writes_stopped_at = std::chrono::system_clock::time_point(std::chrono::seconds(*prior.writes_stopped_at));
   }
   const auto stopped_epoch = std::chrono::duration_cast<std::chrono::seconds>(writes_stopped_at.time_since_epoch()).count();
+  // 0. The source locked when asked, before anything else is journaled: a refusal changes nothing.
+  std::optional<SourceLockOutcome> locked;
+  if (options.lock_source && (task->status == "running" || task->status == "stopping" || task->status == "stopped")) {
+    locked = M2R_TRY(lock_source(config, conn, journal, events, task->source_endpoint_arn));
+  }
   M2R_TRY(journal.begin_step(steps::cutover, {{"writes_stopped_at", stopped_epoch}}));
   auto failed = [&](const Error& e) -> tl::unexpected<Error> {
     (void)journal.fail_step(steps::cutover, e.message);
     return tl::unexpected(e);
   };
   CutoverReport report;
+  if (locked) {
+    report.source_locked = true;
+    report.lock_s = prior.lock_s + locked->seconds;
+    if (auto r = journal.record_outputs(steps::cutover, {{"lock_seconds", report.lock_s}, {"source_locked", true}}); !r) {
+      return failed(r.error());
+    }
+  } else {
+    report.lock_s = prior.lock_s;
+    report.source_locked = prior.source_locked;
+  }
 
   // 1. Drain to the marker (or, without its table, by statistics), then stop the task.
   const auto drain_start = clock.now();
@@ -375,6 +394,8 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
                       .message = "could not compare the schema objects: " + schema.error().message});
   }
   M2R_TRY(journal.finish_step(steps::cutover, {{"downtime_seconds", report.downtime_s},
+                                               {"lock_seconds", report.lock_s},
+                                               {"source_locked", report.source_locked},
                                                {"validation_seconds", report.validation_s},
                                                {"reenable_seconds", report.reenable_s},
                                                {"validation_mismatches", report.validation.mismatches},

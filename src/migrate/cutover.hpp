@@ -19,6 +19,9 @@ struct CutoverOptions {
   std::chrono::seconds drain_timeout{600};
   double max_latency_s = 5;  // "drained" when both CDC latencies are at most this
   bool force = false;        // proceed although validation fails
+  // The source set to RESTRICTED_USER WITH ROLLBACK IMMEDIATE before the marker (the user
+  // consented): a writer still connected is ended (migrate/source_lock.hpp).
+  bool lock_source = false;
   std::chrono::system_clock::time_point writes_stopped_at;  // when the user confirmed the app stopped
   // SIGINT / SIGTERM: the drain and the waits on DMS stop (the task keeps its state) with
   // ErrorKind::interrupted, and a new `cutover` continues. Once the task is stopped, the rest
@@ -30,11 +33,13 @@ struct CutoverReport {
   ValidationReport validation;
   SchemaComparison schema;  // views, procedures, functions, triggers, foreign keys: present and enabled
   double downtime_s = 0;  // from when the writes stopped to the target ready; its parts below
+  double lock_s = 0;      // the source set to RESTRICTED_USER (--lock-source)
   double drain_s = 0;     // until the marker arrived (or the statistics said drained)
   double stop_s = 0;      // the DMS task stopping
   double validation_s = 0;
   double reenable_s = 0;  // triggers and constraints back on, identities reseeded
   bool drain_proven_by_marker = false;
+  bool source_locked = false;  // the source is RESTRICTED_USER (this attempt or an earlier one)
 };
 
 Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connections& connections, Journal& journal,

@@ -56,8 +56,18 @@ TEST_F(ReportTest, TheCutoverReportOpensInABrowserWithTheTimelineTheChartAndTheT
   EXPECT_EQ(nothing.exit_code, 5) << nothing.text;
   EXPECT_NE(nothing.text.find("start with `mssql2rds run`"), std::string::npos) << nothing.text;
   ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
+  {
+    // The application's own SQL login, which the logins step carries after the restore.
+    auto app = source_session();
+    ASSERT_TRUE(app) << app.error().message;
+    ASSERT_TRUE((*app)->execute("CREATE LOGIN report_app WITH PASSWORD = N'Rep0rt-app-pw!', CHECK_POLICY = OFF", {},
+                                {.carries_secret = true}));
+    ASSERT_TRUE((*app)->execute("CREATE USER report_app FOR LOGIN report_app"));
+  }
   const auto run = run_shell(with_world("run -c " + config()));
   ASSERT_EQ(run.exit_code, 0) << run.text;
+  const auto logins = run_shell(with_world("logins --yes -c " + config()));
+  ASSERT_EQ(logins.exit_code, 0) << logins.text;
 
   // Before the cutover: the report says so and shows what has happened so far.
   const std::string early_dir = m_dir + "/early";
@@ -137,7 +147,11 @@ TEST_F(ReportTest, TheCutoverReportOpensInABrowserWithTheTimelineTheChartAndTheT
   for (const std::string part : {"drain", "task stop", "validation", "re-enabling"}) {
     EXPECT_FALSE(row_with(dom, "data-part=\"" + part + "\"").empty()) << part;
   }
-  EXPECT_NE(dom.find("Not carried by this version: logins, Agent jobs, linked servers."), std::string::npos);
+  // Logins and server objects: the login the logins step carried, and what stays behind.
+  const auto carried = row_with(dom, ">report_app</td>");
+  EXPECT_NE(carried.find(">create_login</td>"), std::string::npos) << carried;
+  EXPECT_NE(dom.find("Left at the server level by the restore:"), std::string::npos);
+  EXPECT_NE(dom.find("check --script-jobs FILE"), std::string::npos);
 
   // `report` writes it again from the journal, the same content.
   const auto again = run_shell(with_world("--json report --out " + m_dir + "/again -c " + config()));

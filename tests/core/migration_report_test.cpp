@@ -308,13 +308,42 @@ TEST(MigrationReportTest, ADamagedRecordShowsAsAbsentInsteadOfThrowing) {
   EXPECT_TRUE(r.validations[0].tables.empty());
 }
 
-TEST(MigrationReportTest, NotCarriedNamesLoginsAgentJobsAndLinkedServers) {
+TEST(MigrationReportTest, NotCarriedNamesLoginsAgentJobsAndLinkedServersWithTheCommandThatHandlesEach) {
   const auto r = build_migration_report(meta(), {}, {});
   EXPECT_EQ(r.state, "not cut over yet: nothing has run");
   ASSERT_EQ(r.not_carried.size(), 3u);
-  EXPECT_NE(r.not_carried[0].find("logins"), std::string::npos);
-  EXPECT_NE(r.not_carried[1].find("Agent jobs"), std::string::npos);
+  EXPECT_NE(r.not_carried[0].find("mssql2rds logins --yes"), std::string::npos);
+  EXPECT_NE(r.not_carried[1].find("check --script-jobs"), std::string::npos);
   EXPECT_NE(r.not_carried[2].find("linked servers"), std::string::npos);
+  EXPECT_TRUE(r.logins_carried.empty());
+}
+
+TEST(MigrationReportTest, LoginsCarriedAndTheSourceLockComeFromTheirEvents) {
+  const std::vector<JournalEvent> events = {
+      event(1, 100, "logins", "login_carried", {{"login", "sales_app"}, {"user", ""}, {"role", ""}, {"action", "create_login"}}),
+      event(2, 101, "logins", "login_carried", {{"login", "sales_app"}, {"user", "sales_app"}, {"role", ""}, {"action", "remap_user"}}),
+      event(3, 200, steps::cutover, "source_locked",
+            {{"database", "Sales"}, {"previous_access", "MULTI_USER"}, {"statement", "ALTER DATABASE [Sales] SET RESTRICTED_USER WITH ROLLBACK IMMEDIATE"}, {"login", "sa"}}),
+  };
+  auto records = migrated();
+  for (auto& rec : records)
+    if (rec.name == steps::cutover) rec.outputs["lock_seconds"] = 0.25;
+  const auto r = build_migration_report(meta(), records, events);
+  ASSERT_EQ(r.logins_carried.size(), 2u);
+  EXPECT_EQ(r.logins_carried[0].action, "create_login");
+  EXPECT_EQ(r.logins_carried[1].user, "sales_app");
+  ASSERT_EQ(r.source_locks.size(), 1u);
+  EXPECT_TRUE(r.source_locks[0].locked);
+  EXPECT_EQ(r.source_locks[0].previous_access, "MULTI_USER");
+  ASSERT_TRUE(r.downtime.lock_s);
+  EXPECT_EQ(*r.downtime.lock_s, 0.25);
+  bool lock_part = false;
+  for (const auto& s : r.timeline) lock_part = lock_part || s.name == "cutover: source lock";
+  EXPECT_TRUE(lock_part);
+  const auto j = to_json(r);
+  EXPECT_EQ(j["logins_carried"].size(), 2u);
+  EXPECT_EQ(j["source_locks"][0]["locked"], true);
+  EXPECT_EQ(j["downtime"]["lock_s"], 0.25);
 }
 
 TEST(MigrationReportTest, JsonCarriesTheSameContent) {

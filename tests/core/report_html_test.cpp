@@ -136,7 +136,8 @@ TEST(ReportHtmlTest, BeforeTheCutoverEachSectionSaysWhatIsNotKnownYet) {
   EXPECT_NE(html.find("No validation has run yet"), std::string::npos);
   EXPECT_NE(html.find("Not captured yet"), std::string::npos);
   EXPECT_NE(html.find("No CDC latency was read yet."), std::string::npos);
-  EXPECT_NE(html.find("Not carried by this version: logins, Agent jobs, linked servers."), std::string::npos);
+  EXPECT_NE(html.find("No login was carried to RDS"), std::string::npos);
+  EXPECT_EQ(html.find("id=\"source-lock\""), std::string::npos);  // never locked: nothing said
 }
 
 TEST(ReportHtmlTest, TheDowntimeSplitAndTimelineShowTheirDurations) {

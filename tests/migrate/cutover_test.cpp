@@ -6,6 +6,7 @@
 // cutover finding the task already stopped.
 #include "migrate/cutover.hpp"
 #include "migrate/validation_history.hpp"
+#include "migrate/source_lock.hpp"
 
 #include <gtest/gtest.h>
 
@@ -460,4 +461,135 @@ TEST_F(CutoverTest, TheDrainsLatencyReadsAndTheValidationAreJournaledForTheRepor
   ASSERT_EQ(validations[0]["tables"].size(), 1u);
   EXPECT_EQ(validations[0]["tables"][0].value("table", ""), "dbo.Orders");
   EXPECT_EQ(validations[0]["tables"][0].value("source_rows", 0), 1000);
+}
+
+namespace {
+
+// `--lock-source` on the fakes: the source's user access, who the tool is, and the DMS source
+// endpoint's user (scripted answers in call order: the tool's qualification first, then DMS's).
+class CutoverLockTest : public CutoverMarkerTest {
+ protected:
+  void SetUp() override {
+    CutoverMarkerTest::SetUp();
+    options.lock_source = true;
+    m.aws_world.endpoints[0]["Username"] = "dms_user";
+    m.source->on_rows("SUSER_SNAME() AS login", {"login"}, {{"sa"}});
+    m.aws_world.table_statistics = {stats(12, 12)};
+    m.aws_world.latencies = {1};
+  }
+  void user_access(const std::string& access) { m.source->on_rows("user_access_desc", {"user_access_desc"}, {{access}}); }
+  // sysadmin, dbcreator, db_owner for the tool's login, then for DMS's user.
+  void qualifications(std::vector<mssql::SqlRow> rows) {
+    for (auto& row : rows) m.source->on_rows("IS_SRVROLEMEMBER", {"sysadmin", "dbcreator", "db_owner"}, {std::move(row)});
+  }
+  std::vector<std::string> source_sql() { return m.source->executed_sql(); }
+  static std::ptrdiff_t index_of(const std::vector<std::string>& sql, const std::string& fragment) {
+    for (std::size_t i = 0; i < sql.size(); ++i)
+      if (sql[i].find(fragment) != std::string::npos) return static_cast<std::ptrdiff_t>(i);
+    return -1;
+  }
+  std::vector<JournalEvent> lock_events() {
+    return all_events(m.journal, {source_lock::k_locked_event, source_lock::k_unlocked_event}).value();
+  }
+};
+
+}  // namespace
+
+TEST_F(CutoverLockTest, TheSourceIsRestrictedBeforeTheMarkerAndTheLockIsJournaled) {
+  // Given a MULTI_USER source, the cutover run as sa and DMS's user db_owner, --lock-source
+  // should set the database RESTRICTED_USER WITH ROLLBACK IMMEDIATE before it writes the
+  // marker, journal what to set back, and report it.
+  m.target->on_rows("AS arrived", {"arrived"}, {{std::int64_t{1}}});
+  user_access("MULTI_USER");
+  qualifications({{1, 0, 0}, {0, 0, 1}});
+  m.source->on_count("SET RESTRICTED_USER", 0);
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message << " / " << r.error().hint;
+  EXPECT_TRUE(r->source_locked);
+  const auto sql = source_sql();
+  const auto lock = index_of(sql, "ALTER DATABASE [Sales] SET RESTRICTED_USER WITH ROLLBACK IMMEDIATE");
+  const auto marker_write = index_of(sql, "INSERT INTO dbo.mssql2rds_cutover_marker");
+  ASSERT_GE(lock, 0);
+  ASSERT_GE(marker_write, 0);
+  EXPECT_LT(lock, marker_write);
+  // DMS's user was asked about by name: the endpoint's Username.
+  bool asked_about_dms = false;
+  for (const auto& st : m.source->executed()) {
+    if (st.sql.find("IS_SRVROLEMEMBER") != std::string::npos && !st.params.empty() &&
+        st.params[0].value.to_text() == "dms_user")
+      asked_about_dms = true;
+  }
+  EXPECT_TRUE(asked_about_dms);
+  const auto events = lock_events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].data.value("previous_access", ""), "MULTI_USER");
+  EXPECT_EQ(events[0].data.value("login", ""), "sa");
+  EXPECT_EQ(record()->outputs.value("source_locked", false), true);
+  EXPECT_TRUE(m.said("`mssql2rds unlock-source` sets it back to MULTI_USER"));
+}
+
+TEST_F(CutoverLockTest, DmsLockedOutIsRefusedBeforeAnythingChanges) {
+  user_access("MULTI_USER");
+  qualifications({{1, 0, 0}, {0, 0, 0}});
+  auto r = cutover();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::prerequisite);
+  EXPECT_NE(r.error().message.find("dms_user"), std::string::npos) << r.error().message;
+  EXPECT_EQ(index_of(source_sql(), "ALTER DATABASE"), -1);
+  EXPECT_EQ(index_of(source_sql(), "INSERT INTO dbo.mssql2rds_cutover_marker"), -1);
+  EXPECT_FALSE(record());  // the cutover did not begin
+  EXPECT_TRUE(lock_events().empty());
+  EXPECT_EQ(task_status(), "running");
+}
+
+TEST_F(CutoverLockTest, AResumedCutoverDoesNotLockTwice) {
+  // Given a first attempt that locked the source and then lost the target while waiting for
+  // the marker, the second finds the database RESTRICTED_USER with its own lock journaled:
+  // nothing is run again and the lock is not journaled twice.
+  user_access("MULTI_USER");
+  user_access("RESTRICTED_USER");
+  qualifications({{1, 0, 0}, {0, 0, 1}});
+  m.source->on_count("SET RESTRICTED_USER", 0);
+  m.target->on_error("AS arrived", Error(ErrorKind::retryable, "the connection to the target broke", "retry"));
+  m.target->on_rows("AS arrived", {"arrived"}, {{std::int64_t{1}}});
+  ASSERT_FALSE(cutover());
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->source_locked);
+  int locks = 0;
+  for (const auto& sql : source_sql()) locks += sql.find("SET RESTRICTED_USER") != std::string::npos;
+  EXPECT_EQ(locks, 1);
+  EXPECT_EQ(lock_events().size(), 1u);
+}
+
+TEST_F(CutoverLockTest, UnlockSetsBackWhatWasThereAndOnlyOnce) {
+  m.target->on_rows("AS arrived", {"arrived"}, {{std::int64_t{1}}});
+  user_access("MULTI_USER");
+  user_access("RESTRICTED_USER");  // what unlock finds
+  qualifications({{1, 0, 0}, {0, 0, 1}});
+  m.source->on_count("SET RESTRICTED_USER", 0);
+  ASSERT_TRUE(cutover());
+  m.source->on_count("SET MULTI_USER", 0);
+  auto u = unlock_source(m.config, m.connections, m.journal, m.events);
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->statement, "ALTER DATABASE [Sales] SET MULTI_USER");
+  EXPECT_EQ(m.source_ran("SET MULTI_USER").size(), 1u);
+  // Nothing left to undo: a second unlock is a conflict and runs nothing.
+  auto again = unlock_source(m.config, m.connections, m.journal, m.events);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind, ErrorKind::conflict);
+  EXPECT_NE(again.error().hint.find("SET MULTI_USER"), std::string::npos);
+  EXPECT_EQ(m.source_ran("SET MULTI_USER").size(), 1u);
+}
+
+TEST_F(CutoverLockTest, ADatabaseRestrictedBeforeTheToolIsLeftRestrictedByUnlock) {
+  m.target->on_rows("AS arrived", {"arrived"}, {{std::int64_t{1}}});
+  user_access("RESTRICTED_USER");
+  qualifications({{1, 0, 0}, {0, 0, 1}});
+  ASSERT_TRUE(cutover());
+  EXPECT_EQ(index_of(source_sql(), "ALTER DATABASE"), -1);
+  auto u = unlock_source(m.config, m.connections, m.journal, m.events);
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->statement, "");
+  EXPECT_EQ(index_of(source_sql(), "ALTER DATABASE"), -1);
 }
