@@ -80,3 +80,21 @@ TEST(CutoverPlanTest, TheKeysNameTheObjectSoTwoObjectsNeverShareOne) {
   EXPECT_NE(reenable_keys::trigger(a), reenable_keys::foreign_key(a));
   EXPECT_EQ(reenable_keys::identity(c), "identity of [dbo].[O]]] reseeded");
 }
+
+TEST(CutoverPlanTest, LockSourceComesFirstWithItsChecksAndTheStatement) {
+  auto in = orders();
+  in.lock_statement = "ALTER DATABASE [Sales] SET RESTRICTED_USER WITH ROLLBACK IMMEDIATE";
+  const auto plan = cutover_plan(in);
+  ASSERT_EQ(plan.size(), 6u);
+  EXPECT_EQ(plan[0].name, "lock-source");
+  EXPECT_EQ(plan[1].name, "drain");
+  const auto lock = all_text(plan[0]);
+  EXPECT_NE(lock.find("user_access_desc FROM sys.databases"), std::string::npos) << lock;
+  EXPECT_NE(lock.find("IS_SRVROLEMEMBER(N'sysadmin', ?)"), std::string::npos) << lock;
+  EXPECT_NE(lock.find("DescribeEndpoints"), std::string::npos) << lock;
+  EXPECT_NE(lock.find("[source] ALTER DATABASE [Sales] SET RESTRICTED_USER WITH ROLLBACK IMMEDIATE"), std::string::npos)
+      << lock;
+  EXPECT_NE(lock.find("unlock-source"), std::string::npos) << lock;
+  // Without --lock-source the plan has no such part.
+  EXPECT_EQ(cutover_plan(orders())[0].name, "drain");
+}
