@@ -12,6 +12,7 @@
 #include "cli/interrupt_handler.hpp"
 #include "cli/lifecycle_support.hpp"
 #include "core/cutover_plan.hpp"
+#include "core/database_settings.hpp"
 #include "core/json_fields.hpp"
 #include "core/plan.hpp"
 #include "core/source_lock.hpp"
@@ -46,6 +47,8 @@ int print_cutover_plan(const GlobalOptions& g, const MigrationConfig& config, in
     in.lock_statement = *statement;
   }
   in.schema_queries = schema_comparison_queries();
+  in.schema_queries.push_back(database_settings::settings_query() + "  (the database's settings, compared)");
+  in.schema_queries.push_back(database_settings::scoped_configurations_query());
   auto arn = string_field((*replicate)->outputs, "task_arn", journal_outputs(steps::replicate));
   if (!arn) return report_error(g, arn.error());
   in.task_arn = *arn;

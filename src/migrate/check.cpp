@@ -8,6 +8,7 @@
 #include "aws/rds_client.hpp"
 #include "aws/s3_client.hpp"
 #include "migrate/aws_facts.hpp"
+#include "migrate/database_settings_facts.hpp"
 #include "migrate/source_capture_fix.hpp"
 #include "migrate/server_object_facts.hpp"
 #include "migrate/source_facts.hpp"
@@ -30,6 +31,15 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
     }
   }
   for (auto& r : evaluate_source(source)) results.push_back(r);
+  if (src && source.database_exists) {
+    if (auto settings = read_database_settings(**src, config.source.database); settings) {
+      results.push_back(evaluate_database_settings(*settings, config.source.database));
+    } else {
+      results.push_back({"database.settings", "the database's settings survive a restore on RDS", CheckStatus::warn,
+                         "could not read them: " + settings.error().message,
+                         "grant VIEW DEFINITION on the database to the source login, or compare them by hand"});
+    }
+  }
   // What the restore leaves at the server level (core/server_objects), judged once the
   // target's configuration is known.
   std::optional<ServerObjectFacts> server_objects;

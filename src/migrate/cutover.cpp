@@ -11,6 +11,7 @@
 #include "core/json_fields.hpp"
 #include "core/migration_report.hpp"
 #include "core/plan.hpp"
+#include "migrate/database_settings_facts.hpp"
 #include "migrate/live_task.hpp"
 #include "migrate/replicate_step.hpp"
 #include "migrate/source_lock.hpp"
@@ -197,6 +198,31 @@ Expected<PriorCutover> read_prior(const nlohmann::json& out) {
 
 double seconds_since(std::chrono::system_clock::time_point from, aws::Clock& clock) {
   return std::chrono::duration<double>(clock.now() - from).count();
+}
+
+// The database's settings on both sides (core/database_settings): each difference is said with
+// what to do, and journaled as a warning for the report, except the owner every RDS restore
+// changes (said, not warned). Like the schema, a gap is for the DBA, not a reason to undo.
+void compare_settings(const MigrationConfig& config, mssql::SqlSession& source, mssql::SqlSession& target,
+                      Journal& journal, EventSink& events, CutoverReport& report) {
+  const auto s = read_database_settings(source, config.source.database);
+  const auto t = s ? read_database_settings(target, config.target.database) : Expected<DatabaseSettings>();
+  if (!s || !t) {
+    events.emit(warning_event("cutover", "could not compare the database's settings: " +
+                                             (!s ? s.error().message : t.error().message)));
+    return;
+  }
+  report.settings = compare_database_settings(*s, *t, config.target.database);
+  if (report.settings.empty()) {
+    events.emit(info_event("cutover", "the database's settings are the same on both sides"));
+    return;
+  }
+  for (const auto& d : report.settings) {
+    const std::string message = fmt::format("database setting {}: {} on the source, {} on RDS; {}", d.setting,
+                                            d.source, d.target, d.fix);
+    events.emit(d.expected ? info_event("cutover", message) : warning_event("cutover", message));
+    if (!d.expected) (void)journal.append_event(steps::cutover, "warning", {{"message", message}});
+  }
 }
 
 }  // namespace
@@ -393,6 +419,7 @@ Expected<CutoverReport> cutover_migration(const MigrationConfig& config, Connect
     events.emit(Event{.kind = EventKind::warning, .step = "cutover",
                       .message = "could not compare the schema objects: " + schema.error().message});
   }
+  compare_settings(config, **src, **tgt, journal, events, report);
   M2R_TRY(journal.finish_step(steps::cutover, {{"downtime_seconds", report.downtime_s},
                                                {"lock_seconds", report.lock_s},
                                                {"source_locked", report.source_locked},

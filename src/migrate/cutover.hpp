@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "core/config.hpp"
+#include "core/database_settings.hpp"
 #include "core/events.hpp"
 #include "core/interrupt.hpp"
 #include "core/journal.hpp"
@@ -32,6 +33,7 @@ struct CutoverOptions {
 struct CutoverReport {
   ValidationReport validation;
   SchemaComparison schema;  // views, procedures, functions, triggers, foreign keys: present and enabled
+  std::vector<SettingDifference> settings;  // the database's settings that differ (core/database_settings)
   double downtime_s = 0;  // from when the writes stopped to the target ready; its parts below
   double lock_s = 0;      // the source set to RESTRICTED_USER (--lock-source)
   double drain_s = 0;     // until the marker arrived (or the statistics said drained)

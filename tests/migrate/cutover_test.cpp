@@ -593,3 +593,27 @@ TEST_F(CutoverLockTest, ADatabaseRestrictedBeforeTheToolIsLeftRestrictedByUnlock
   EXPECT_EQ(u->statement, "");
   EXPECT_EQ(index_of(source_sql(), "ALTER DATABASE"), -1);
 }
+
+TEST_F(CutoverTest, TheDatabasesSettingsAreComparedAndATrustworthyLostIsAWarningForTheReport) {
+  m.aws_world.table_statistics = {stats(12, 12)};
+  m.aws_world.latencies = {1, 1};
+  const std::vector<std::string> columns = {"owner", "is_trustworthy_on", "is_db_chaining_on", "is_broker_enabled",
+                                            "compatibility_level", "collation_name", "is_read_committed_snapshot_on",
+                                            "snapshot_isolation_state_desc"};
+  m.source->on_rows("is_trustworthy_on", columns, {{"sa", 1, 0, 0, 150, "SQL_Latin1_General_CP1_CI_AS", 0, "OFF"}});
+  m.target->on_rows("is_trustworthy_on", columns, {{"admin", 0, 0, 0, 150, "SQL_Latin1_General_CP1_CI_AS", 0, "OFF"}});
+  for (auto* db : {m.source.get(), m.target.get()})
+    db->on_rows("sys.database_scoped_configurations", {"name", "value"}, {{"MAXDOP", "0"}});
+  auto r = cutover();
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->settings.size(), 2u);  // TRUSTWORTHY, and the owner every RDS restore changes
+  int warnings = 0;
+  const auto journaled = m.journal.events(0, 1000).value();
+  for (const auto& e : journaled) {
+    if (e.kind == "warning" && e.data.value("message", "").find("database setting TRUSTWORTHY: ON on the source, OFF on RDS") == 0)
+      ++warnings;
+    EXPECT_EQ(e.data.value("message", "").find("database setting owner"), std::string::npos);  // said, not warned
+  }
+  EXPECT_EQ(warnings, 1);
+  EXPECT_TRUE(m.said("database setting owner: sa on the source, admin on RDS"));
+}
