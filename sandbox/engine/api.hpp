@@ -4,6 +4,7 @@
 // ResultSink callbacks back into tokens; the engine never sees TDS, the TDS layer never
 // sees SQLite.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -136,6 +137,12 @@ class Session {
     (void)keep_transaction;
     throw std::runtime_error("this session cannot be reset (sp_reset_connection)");
   }
+  // How to close this session's connection when the server ends the session from another one
+  // (ALTER DATABASE ... SET RESTRICTED_USER WITH ROLLBACK IMMEDIATE). The engine calls it at
+  // most once, from the killer's thread, maybe while the connection's thread is blocked reading
+  // the next request: it must only wake that thread (the session refuses any further request
+  // with Msg 596, and the connection then closes). Sessions without a connection ignore it.
+  virtual void on_killed(std::function<void()> disconnect) { (void)disconnect; }
 };
 
 struct InstanceInfo {

@@ -801,6 +801,37 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
     std::string name = t[2].is("CURRENT") ? m_db : t[2].text;
     auto db = m_inst.find(name);
     if (!db) raise(5011, 14, "User does not have permission to alter database '" + name + "', the database does not exist, or the database is not in a state that allows access checks.");
+    // SQL Server runs no ALTER DATABASE inside a transaction (and one waiting for other sessions
+    // to leave the database must not hold locks they wait for).
+    if (m_xact) raise(226, 16, "ALTER DATABASE statement not allowed within multi-statement transaction.", 6);
+    check_alter_database_permission(*db);
+    if (t.size() >= 5 && t[3].is("SET")) {
+      if (auto mode = user_access_from_name(t[4].text)) {
+        Termination termination;
+        std::size_t i = 5;
+        if (i < t.size()) {
+          if (!t[i].is("WITH")) syntax_near(t, i);
+          ++i;
+          if (t[i].is("NO_WAIT")) {
+            termination.kind = Termination::Kind::no_wait;
+            ++i;
+          } else if (t[i].is("ROLLBACK") && t[i + 1].is("IMMEDIATE")) {
+            termination.kind = Termination::Kind::rollback_immediate;
+            i += 2;
+          } else if (t[i].is("ROLLBACK") && t[i + 1].is("AFTER") && t[i + 2].kind == TokKind::number) {
+            termination.kind = Termination::Kind::rollback_after;
+            termination.after = std::chrono::seconds(int_literal(t[i + 2]));
+            i += 3;
+            if (i < t.size() && t[i].is("SECONDS")) ++i;
+          } else {
+            syntax_near(t, i);
+          }
+          if (i < t.size()) syntax_near(t, i);
+        }
+        alter_user_access(db, *mode, termination, sink);
+        return;
+      }
+    }
     if (t.size() >= 5 && t[3].is("SET") && t[4].is("RECOVERY") && t.size() >= 6) {
       const std::string model = upper(t[5].text);
       if (model != "FULL" && model != "SIMPLE" && model != "BULK_LOGGED") syntax_near(t, 5);

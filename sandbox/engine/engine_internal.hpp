@@ -23,9 +23,11 @@
 #include "engine/lock_manager.hpp"
 #include "engine/principals.hpp"
 #include "engine/requests.hpp"
+#include "engine/session_registry.hpp"
 #include "engine/sqlite_util.hpp"
 #include "engine/tsql_lexer.hpp"
 #include "engine/txlog.hpp"
+#include "engine/user_access.hpp"
 
 namespace sandbox::engine {
 
@@ -55,6 +57,13 @@ struct Database {
   // backup, as SQL Server's database options do).
   std::atomic<bool> read_committed_snapshot{false};
   std::atomic<bool> allow_snapshot_isolation{false};
+  // ALTER DATABASE ... SET SINGLE_USER | RESTRICTED_USER | MULTI_USER (user_access.hpp; kept in
+  // __m2r_meta 'user_access', so it survives a restart and travels with a backup). While such an
+  // ALTER waits for sessions to leave, pending_access is the mode it is setting: new sessions
+  // are judged by it already (multi_user: none pending). Both change under the SessionRegistry's
+  // lock, which admission to a database holds too.
+  std::atomic<UserAccess> user_access{UserAccess::multi_user};
+  std::atomic<UserAccess> pending_access{UserAccess::multi_user};
   // Explicit transactions that have logged LOP_BEGIN_XACT and not yet ended: xact id -> spid.
   // Guarded by write_mutex (autocommit transactions begin and end under one hold of it, so
   // they never show here). Readers under row versioning undo these transactions' changes.
@@ -117,6 +126,7 @@ class InstanceImpl : public Instance {
   RequestRegistry& requests() { return m_requests; }  // sys.dm_exec_requests
   LockManager& locks() { return m_locks; }            // row locks of every session (README.md "Transactions and locking")
   PrincipalStore& principals() { return *m_principals; }  // logins and server roles (principals.hpp)
+  SessionRegistry& sessions() { return m_sessions; }       // live sessions (sys.dm_exec_sessions, kills)
   sqlite3* msdb() { return m_msdb; }  // under msdb_mutex
 
   // Backup and restore (backup.cpp). Messages go to `progress`.
@@ -150,6 +160,7 @@ class InstanceImpl : public Instance {
   std::mutex m_msdb_mutex;
   std::atomic<int> m_spid{50};
   RequestRegistry m_requests;
+  SessionRegistry m_sessions;
   LockManager m_locks;
   std::mutex m_tasks_mutex;
   std::vector<std::thread> m_task_threads;

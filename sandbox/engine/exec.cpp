@@ -143,8 +143,12 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
   }
 }
 
-void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) {
+void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& client_sink) {
+  ActivityScope activity(*m_entry);
+  KillAwareSink sink(client_sink, *m_entry);
+  if (report_if_killed(sink)) return;
   execute_rpc_call(procedure, params, sink, nullptr);
+  report_if_killed(sink);  // killed while it ran
 }
 
 namespace {
@@ -757,7 +761,15 @@ LoginResult InstanceImpl::login(const std::string& user, const std::string& pass
                                       : "Cannot open database \"" + db + "\" requested by the login. The login failed.";
     return r;
   }
-  r.session = std::make_unique<SessionImpl>(*this, d->name, who->name);
+  auto session = std::make_unique<SessionImpl>(*this, d->name, who->name);
+  // The database's user access mode (README.md "User access modes"): RESTRICTED_USER admits only
+  // sysadmin, dbcreator and db_owner; SINGLE_USER one session at a time.
+  if (auto refusal = session->enter_database(*d, database.empty() ? SessionImpl::Entry::login_default
+                                                                  : SessionImpl::Entry::login_named)) {
+    r.failure = *refusal;
+    return r;
+  }
+  r.session = std::move(session);
   return r;
 }
 

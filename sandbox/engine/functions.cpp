@@ -192,6 +192,25 @@ void fn_serverproperty(sqlite3_context* ctx, int, sqlite3_value** argv) {
   else sqlite3_result_null(ctx);  // SQL Server returns NULL for unknown properties
 }
 
+// DATABASEPROPERTYEX(database, property) for the properties whose value is text: UserAccess
+// (MULTI_USER, SINGLE_USER, RESTRICTED_USER), Recovery (FULL, BULK_LOGGED, SIMPLE), Status
+// (ONLINE, RESTORING), Updateability (READ_WRITE), Collation. NULL for a database that does not
+// exist and, as SQL Server does, for a property it does not know; the sandbox also answers NULL
+// for the numeric properties (IsAutoShrink, Version, ...).
+void fn_databasepropertyex(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  SessionImpl* s = session_of(ctx);
+  if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+  auto db = s->instance().find(arg_text(argv[0]));
+  if (!db) return sqlite3_result_null(ctx);
+  const std::string p = lower(arg_text(argv[1]));
+  if (p == "useraccess") result_text(ctx, user_access_desc(db->user_access));
+  else if (p == "recovery") result_text(ctx, db->meta("recovery"));
+  else if (p == "status") result_text(ctx, db->restoring ? "RESTORING" : "ONLINE");
+  else if (p == "updateability") result_text(ctx, "READ_WRITE");
+  else if (p == "collation") result_text(ctx, "SQL_Latin1_General_CP1_CI_AS");
+  else sqlite3_result_null(ctx);
+}
+
 void fn_quotename(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   if (sqlite3_value_type(argv[0]) == SQLITE_NULL) return sqlite3_result_null(ctx);
   std::string s = arg_text(argv[0]);
@@ -450,7 +469,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
       {"m2r_left", 2, fn_left, true},          {"m2r_right", 2, fn_right, true},
       {"m2r_db_id", 0, fn_db_id, false},       {"m2r_db_id", 1, fn_db_id, false},
       {"m2r_db_name", 0, fn_db_name, false},   {"m2r_db_name", 1, fn_db_name, false},
-      {"m2r_serverproperty", 1, fn_serverproperty, false},
+      {"m2r_serverproperty", 1, fn_serverproperty, false}, {"m2r_databasepropertyex", 2, fn_databasepropertyex, false},
       {"m2r_quotename", 1, fn_quotename, true}, {"m2r_quotename", 2, fn_quotename, true},
       {"m2r_object_id", 1, fn_object_id, false}, {"m2r_object_id", 2, fn_object_id, false},
       {"m2r_binary_checksum", -1, fn_binary_checksum, true},
@@ -592,7 +611,11 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        "CREATE TEMP TABLE IF NOT EXISTS \"sys.dm_exec_requests\"(session_id smallint, request_id int,"
        " start_time datetime, status nvarchar(30), command nvarchar(32), database_id smallint,"
        " percent_complete real, estimated_completion_time bigint, total_elapsed_time int, blocking_session_id smallint,"
-       " wait_type nvarchar(60), wait_time int);");
+       " wait_type nvarchar(60), wait_time int);"
+       // Filled from the instance's SessionRegistry before each statement that reads it.
+       "CREATE TEMP TABLE IF NOT EXISTS \"sys.dm_exec_sessions\"(session_id smallint, login_time datetime,"
+       " host_name nvarchar(128), program_name nvarchar(128), login_name nvarchar(128), status nvarchar(30),"
+       " database_id smallint, is_user_process bit);");
   create_server_object_views(db, attached_msdb);  // server_objects.hpp
 }
 

@@ -226,6 +226,7 @@ std::shared_ptr<Database> InstanceImpl::open_db(const std::string& name, int id,
   db->restoring = db->meta("state") == "RESTORING";
   db->read_committed_snapshot = db->meta("read_committed_snapshot") == "1";
   db->allow_snapshot_isolation = db->meta("allow_snapshot_isolation") == "1";
+  db->user_access = user_access_from_name(db->meta("user_access", "MULTI_USER")).value_or(UserAccess::multi_user);
   auto load_set = [&](const std::string& key, std::set<std::string>& out) {
     std::string v = db->meta(key);
     std::size_t p = 0;

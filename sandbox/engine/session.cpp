@@ -166,24 +166,35 @@ std::string display_table(const std::string& sqlite_name) {
 }  // namespace
 
 SessionImpl::SessionImpl(InstanceImpl& inst, std::string database, std::string user)
-    : m_inst(inst), m_db(std::move(database)), m_login_db(m_db), m_user(std::move(user)), m_spid(inst.next_spid()) {}
+    : m_inst(inst), m_db(std::move(database)), m_login_db(m_db), m_user(std::move(user)), m_spid(inst.next_spid()) {
+  // In the registry from the start, in no database until login admits it (enter_database).
+  m_entry = m_inst.sessions().add(m_spid, m_user, now_datetime());
+  m_entry->set_end_work([this] { end_killed_work(); });
+}
 
 SessionImpl::~SessionImpl() {
-  // An open transaction rolls back when its connection goes away, and its locks go with it
-  // (waiters wake).
-  try {
-    rollback_transaction();
-  } catch (...) {
-  }
-  m_inst.locks().release_all(m_spid);
-  // The session's temporary tables go with it (tempdb.hpp).
-  if (!m_conns.empty()) {
+  {
+    // Held to the end of the teardown, so that a killer waiting for this session finds its
+    // transaction already rolled back when it gets in (and runs nothing of a session going away).
+    std::lock_guard<std::recursive_timed_mutex> activity(m_entry->activity());
+    m_entry->detach();
+    // An open transaction rolls back when its connection goes away, and its locks go with it
+    // (waiters wake).
     try {
-      drop_session_temp_tables(m_conns.begin()->second, m_spid);
+      rollback_transaction();
     } catch (...) {
     }
+    m_inst.locks().release_all(m_spid);
+    // The session's temporary tables go with it (tempdb.hpp).
+    if (!m_conns.empty()) {
+      try {
+        drop_session_temp_tables(m_conns.begin()->second, m_spid);
+      } catch (...) {
+      }
+    }
+    for (auto& [k, c] : m_conns) sqlite3_close_v2(c);
   }
-  for (auto& [k, c] : m_conns) sqlite3_close_v2(c);
+  m_inst.sessions().remove(m_spid);
 }
 
 const Variable* SessionImpl::variable(const std::string& name) const {
@@ -260,7 +271,15 @@ std::string request_command(const std::vector<Token>& t, const std::string& head
 
 }  // namespace
 
-void SessionImpl::execute_batch(const std::string& sql, ResultSink& sink) {
+void SessionImpl::execute_batch(const std::string& sql, ResultSink& client_sink) {
+  ActivityScope activity(*m_entry);
+  KillAwareSink sink(client_sink, *m_entry);
+  if (report_if_killed(sink)) return;
+  run_batch(sql, sink);
+  report_if_killed(sink);  // killed while it ran: its statements stopped at the next cancel test
+}
+
+void SessionImpl::run_batch(const std::string& sql, ResultSink& sink) {
   RequestScope request(*this);
   ResultSink* const outer_sink = m_request_sink;
   m_request_sink = &sink;
@@ -390,6 +409,19 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
       rq.step();
     }
   }
+  if (sql.find("\"sys.dm_exec_sessions\"") != std::string::npos) {
+    // The live sessions (session_registry.hpp); host_name and program_name are not kept (NULL).
+    exec(c, "DELETE FROM temp.\"sys.dm_exec_sessions\"");
+    Stmt se(c, "INSERT INTO temp.\"sys.dm_exec_sessions\"(session_id, login_time, host_name, program_name, login_name, status,"
+               " database_id, is_user_process) VALUES(?,?,NULL,NULL,?,?,?,1)");
+    for (const auto& r : m_inst.sessions().snapshot()) {
+      auto db = r.database.empty() ? nullptr : m_inst.find(r.database);
+      se.reset();
+      se.bind(1, static_cast<std::int64_t>(r.session_id)).bind(2, r.login_time).bind(3, r.login_name)
+          .bind(4, std::string(r.running ? "running" : "sleeping")).bind(5, static_cast<std::int64_t>(db ? db->id : 0));
+      se.step();
+    }
+  }
   if (sql.find("\"sys.databases\"") == std::string::npos && sql.find("\"sys.master_files\"") == std::string::npos) return;
   exec(c, "DELETE FROM temp.\"sys.databases\"; DELETE FROM temp.\"sys.master_files\";");
   Stmt ins(c,
@@ -398,23 +430,25 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
            " recovery_model, recovery_model_desc, log_reuse_wait, log_reuse_wait_desc, is_published, is_subscribed,"
            " is_merge_published, is_distributor, is_cdc_enabled, is_encrypted, is_read_committed_snapshot_on,"
            " snapshot_isolation_state, snapshot_isolation_state_desc, is_accelerated_database_recovery_on, delayed_durability_desc)"
-           " VALUES(?,?,NULL,X'01',?,?,'SQL_Latin1_General_CP1_CI_AS',0,'MULTI_USER',0,?,?,?,?,?,?,?,0,0,0,?,0,?,?,?,0,'DISABLED')");
+           " VALUES(?,?,NULL,X'01',?,?,'SQL_Latin1_General_CP1_CI_AS',?,?,0,?,?,?,?,?,?,?,0,0,0,?,0,?,?,?,0,'DISABLED')");
   Stmt mf(c, "INSERT INTO temp.\"sys.master_files\"(database_id, file_id, type, type_desc, data_space_id, name, physical_name,"
              " state, state_desc, size, max_size, growth) VALUES(?,?,?,?,?,?,?,0,'ONLINE',?,-1,8192)");
   const int compat = m_inst.major_version() == 2016 ? 130 : m_inst.major_version() == 2017 ? 140 : m_inst.major_version() == 2022 ? 160 : 150;
   auto add = [&](const std::string& name, std::int64_t id, const std::string& created, const std::string& state, int state_n,
                  const std::string& recovery, const std::string& wait, bool pub, bool cdc, const std::string& path, std::int64_t pages,
-                 bool rcsi = false, bool snapshot = false) {
+                 bool rcsi = false, bool snapshot = false, UserAccess access = UserAccess::multi_user) {
     ins.reset();
     const int rm = recovery == "FULL" ? 1 : recovery == "BULK_LOGGED" ? 2 : 3;
     static const std::map<std::string, int> waits = {{"NOTHING", 0}, {"CHECKPOINT", 1}, {"LOG_BACKUP", 2},
                                                      {"ACTIVE_TRANSACTION", 4}, {"REPLICATION", 6}};
-    ins.bind(1, name).bind(2, id).bind(3, created).bind(4, static_cast<std::int64_t>(compat)).bind(5, static_cast<std::int64_t>(state_n))
-        .bind(6, state).bind(7, static_cast<std::int64_t>(rm)).bind(8, recovery)
-        .bind(9, static_cast<std::int64_t>(waits.count(wait) ? waits.at(wait) : 0)).bind(10, wait)
-        .bind(11, static_cast<std::int64_t>(pub)).bind(12, static_cast<std::int64_t>(cdc))
-        .bind(13, static_cast<std::int64_t>(rcsi)).bind(14, static_cast<std::int64_t>(snapshot))
-        .bind(15, std::string(snapshot ? "ON" : "OFF"));
+    ins.bind(1, name).bind(2, id).bind(3, created).bind(4, static_cast<std::int64_t>(compat))
+        .bind(5, static_cast<std::int64_t>(static_cast<int>(access))).bind(6, std::string(user_access_desc(access)))
+        .bind(7, static_cast<std::int64_t>(state_n))
+        .bind(8, state).bind(9, static_cast<std::int64_t>(rm)).bind(10, recovery)
+        .bind(11, static_cast<std::int64_t>(waits.count(wait) ? waits.at(wait) : 0)).bind(12, wait)
+        .bind(13, static_cast<std::int64_t>(pub)).bind(14, static_cast<std::int64_t>(cdc))
+        .bind(15, static_cast<std::int64_t>(rcsi)).bind(16, static_cast<std::int64_t>(snapshot))
+        .bind(17, std::string(snapshot ? "ON" : "OFF"));
     ins.step();
     for (int f = 1; f <= 2; ++f) {
       mf.reset();
@@ -432,7 +466,7 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
     const std::int64_t pages = query_int(db->admin, "PRAGMA page_count");
     add(db->name, db->id, db->meta("create_date"), db->restoring ? "RESTORING" : "ONLINE", db->restoring ? 1 : 0,
         db->meta("recovery"), wait, db->meta("is_published") == "1", db->meta("is_cdc_enabled") == "1", db->path, pages,
-        db->read_committed_snapshot, db->allow_snapshot_isolation);
+        db->read_committed_snapshot, db->allow_snapshot_isolation, db->user_access);
     if (db->id == 1) {
       add("tempdb", 2, db->meta("create_date"), "ONLINE", 0, "SIMPLE", "NOTHING", false, false, m_inst.config().data_dir + "/tempdb", 8);
       add("model", 3, db->meta("create_date"), "ONLINE", 0, "FULL", "NOTHING", false, false, m_inst.config().data_dir + "/model", 8);

@@ -84,6 +84,48 @@ struct CallOutputs {
   }
 };
 
+// Held by a session's own thread while it runs a request (a killer waits for it to be free:
+// session_registry.hpp); nests (sp_executesql from a batch).
+class ActivityScope {
+ public:
+  explicit ActivityScope(SessionEntry& entry) : m_entry(entry) {
+    m_entry.activity().lock();
+    m_was_running = m_entry.running();
+    m_entry.set_running(true);
+  }
+  ~ActivityScope() {
+    m_entry.set_running(m_was_running);
+    m_entry.activity().unlock();
+  }
+  ActivityScope(const ActivityScope&) = delete;
+  ActivityScope& operator=(const ActivityScope&) = delete;
+
+ private:
+  SessionEntry& m_entry;
+  bool m_was_running = false;
+};
+
+// The client's sink, whose cancel test also says yes once the session has been killed: every
+// place that stops on an attention (statement boundaries, lock waits, WAITFOR, BACKUP's copy,
+// long reads) stops for a kill too.
+class KillAwareSink : public ResultSink {
+ public:
+  KillAwareSink(ResultSink& inner, const SessionEntry& entry) : m_inner(inner), m_entry(entry) {}
+  void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
+  void row(const std::vector<Value>& v) override { m_inner.row(v); }
+  void done(DoneKind k, std::optional<std::int64_t> n, bool e) override { m_inner.done(k, n, e); }
+  void message(const Message& m) override { m_inner.message(m); }
+  void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
+  void return_status(int s) override { m_inner.return_status(s); }
+  void return_value(const std::string& n, const ColumnType& t, const Value& v) override { m_inner.return_value(n, t, v); }
+  void transaction_changed(Transaction e) override { m_inner.transaction_changed(e); }
+  bool cancelled() override { return m_entry.killed() || m_inner.cancelled(); }
+
+ private:
+  ResultSink& m_inner;
+  const SessionEntry& m_entry;
+};
+
 class SessionImpl : public Session {
  public:
   SessionImpl(InstanceImpl& inst, std::string database, std::string user);
@@ -92,6 +134,14 @@ class SessionImpl : public Session {
   void execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink) override;
   std::string current_database() const override { return m_db; }
   void reset(bool keep_transaction) override;  // sp_reset_connection (session_options.cpp)
+  void on_killed(std::function<void()> disconnect) override { m_entry->set_disconnect(std::move(disconnect)); }
+
+  // User access modes (user_access.cpp; README.md "User access modes"). How a session comes
+  // into a database: the login's named or default database, USE, sp_reset_connection.
+  enum class Entry { login_named, login_default, use, reset };
+  // Moves the session into `db` when the database's user access mode admits it (atomically with
+  // respect to ALTER DATABASE ... SET of the mode); otherwise the refusal (4060, 4064, 923, 924).
+  std::optional<Message> enter_database(Database& db, Entry how);
 
   // @@OPTIONS, @@TEXTSIZE, @@DATEFIRST (name upper case, without @@); nullopt for others.
   std::optional<std::int64_t> option_global(const std::string& name) const;
@@ -166,6 +216,20 @@ class SessionImpl : public Session {
   void do_create_module(const Statement& st, std::size_t i, const std::string& what, bool alter, ResultSink& sink);
   void do_drop(const Statement& st, ResultSink& sink);
   void do_alter(const Statement& st, ResultSink& sink);
+  // ALTER DATABASE db SET SINGLE_USER | RESTRICTED_USER | MULTI_USER [WITH termination] (user_access.cpp).
+  void alter_user_access(const std::shared_ptr<Database>& db, UserAccess target, const Termination& termination,
+                         ResultSink& sink);
+  // 5011 unless the session's login may alter `db` (ALTER on the database: sysadmin, dbcreator,
+  // db_owner; RDS's master user on user databases is dbo).
+  void check_alter_database_permission(Database& db);
+  // The running request's cancel test: an attention, or this session killed.
+  bool request_cancelled() const { return m_entry->killed() || (m_request_sink && m_request_sink->cancelled()); }
+  // A killed session's end (on the killer's thread, or its own): its transaction rolled back as
+  // ROLLBACK does (compensation records, LOP_ABORT_XACT), its locks released.
+  void end_killed_work();
+  // Msg 596 to a request that arrives on (or was running in) a killed session; true when killed.
+  bool report_if_killed(ResultSink& sink);
+  void run_batch(const std::string& sql, ResultSink& sink);
   void do_exec(const Statement& st, ResultSink& sink);
   void do_backup(const Statement& st, ResultSink& sink);
   void do_restore(const Statement& st, ResultSink& sink);
@@ -285,6 +349,7 @@ class SessionImpl : public Session {
 
  private:
   InstanceImpl& m_inst;
+  std::shared_ptr<SessionEntry> m_entry;  // in the instance's SessionRegistry (kills, sys.dm_exec_sessions)
   std::string m_db;
   std::string m_login_db;  // the database the login opened (sp_reset_connection returns to it)
   std::string m_user;

@@ -1,6 +1,7 @@
 // The session's SET options (README.md "SET options"), @@OPTIONS / @@TEXTSIZE / @@DATEFIRST,
 // SESSIONPROPERTY, SET TEXTSIZE's cut of large values, and sp_reset_connection.
 #include <array>
+#include <stdexcept>
 
 #include "engine/parse_util.hpp"
 #include "engine/session.hpp"
@@ -202,6 +203,8 @@ void SessionImpl::notify_transaction(ResultSink::Transaction event) {
 
 void SessionImpl::reset(bool keep_transaction) {
   // sp_reset_connection as SQL Server 2014 and later run it for a pooled connection.
+  ActivityScope activity(*m_entry);
+  if (m_entry->killed()) return;  // the request that follows gets Msg 596
   if (!keep_transaction) rollback_transaction();
   m_vars.clear();
   m_identity_insert.clear();
@@ -217,7 +220,13 @@ void SessionImpl::reset(bool keep_transaction) {
   m_conns.clear();
   m_conn_gen.clear();
   auto db = m_inst.find(m_login_db);
-  m_db = db && !db->restoring ? db->name : "master";
+  if (!db || db->restoring) db = m_inst.find("master");
+  // Back into the login's database, as a login would come in (its user access mode may have
+  // changed since: README.md "User access modes").
+  if (auto refusal = enter_database(*db, m_login_db.empty() ? Entry::login_default : Entry::reset)) {
+    throw std::runtime_error(refusal->text);
+  }
+  m_db = db->name;
 }
 
 namespace {

@@ -463,6 +463,8 @@ void SessionImpl::do_use(const Statement& st, ResultSink& sink) {
   if (!db) raise(911, 16, "Database '" + name + "' does not exist. Make sure that the name is entered correctly.");
   if (db->restoring) raise(927, 14, "Database '" + name + "' cannot be opened. It is in the middle of a restore.");
   check_database_access(db->name);
+  // The database's user access mode (README.md "User access modes"): 923, 924.
+  if (auto refusal = enter_database(*db, Entry::use)) throw SqlError{*refusal};
   const std::string old = m_db;
   m_db = db->name;
   conn(m_db);

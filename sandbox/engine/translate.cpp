@@ -357,7 +357,7 @@ std::optional<ColumnType> SessionImpl::operand_type(const std::vector<Token>& t,
     if (u == "DB_ID") return mk_type(SqlType::smallint);
     if (u == "HASHBYTES" || u == "CONCAT" || u == "STRING_AGG") return hash_call_type(t, i, close);
     if (u == "DB_NAME" || u == "SCHEMA_NAME" || u == "OBJECT_NAME" || u == "SUSER_SNAME" || u == "USER_NAME" ||
-        u == "SERVERPROPERTY" || u == "SUSER_NAME") {
+        u == "SERVERPROPERTY" || u == "SUSER_NAME" || u == "DATABASEPROPERTYEX") {
       return mk_type(SqlType::nvarchar, 128);
     }
     if (u == "QUOTENAME") return mk_type(SqlType::nvarchar, 258);
@@ -941,7 +941,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
               {"ISNULL", "IFNULL"}, {"COUNT_BIG", "COUNT"}, {"LEN", "m2r_len"}, {"DATALENGTH", "m2r_datalength"},
               {"LEFT", "m2r_left"}, {"RIGHT", "m2r_right"}, {"SUBSTRING", "SUBSTR"}, {"CHECKSUM_AGG", "m2r_checksum_agg"},
               {"DB_ID", "m2r_db_id"}, {"DB_NAME", "m2r_db_name"},
-              {"SERVERPROPERTY", "m2r_serverproperty"}, {"SESSIONPROPERTY", "m2r_sessionproperty"}, {"QUOTENAME", "m2r_quotename"}, {"OBJECT_ID", "m2r_object_id"},
+              {"SERVERPROPERTY", "m2r_serverproperty"}, {"DATABASEPROPERTYEX", "m2r_databasepropertyex"}, {"SESSIONPROPERTY", "m2r_sessionproperty"}, {"QUOTENAME", "m2r_quotename"}, {"OBJECT_ID", "m2r_object_id"},
               {"NEWID", "m2r_newid"}, {"SCOPE_IDENTITY", "m2r_scope_identity"}, {"SCHEMA_NAME", "m2r_schema_name"},
               {"OBJECT_NAME", "m2r_object_name"}, {"USER_NAME", "m2r_user_name"}, {"SUSER_SNAME", "m2r_suser_sname"},
               {"SUSER_NAME", "m2r_suser_sname"}, {"SUSER_SID", "m2r_suser_sid"}, {"IS_SRVROLEMEMBER", "m2r_is_srvrolemember"},
@@ -1046,7 +1046,8 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
     --i;
     if (name.rfind("temp.\"sys.databases\"", 0) == 0 || name.rfind("temp.\"sys.master_files\"", 0) == 0 ||
         name.rfind("temp.\"sys.dm_database_encryption_keys\"", 0) == 0 ||
-        name.rfind("temp.\"sys.dm_exec_requests\"", 0) == 0 || name.rfind("temp.\"sys.server_principals\"", 0) == 0 ||
+        name.rfind("temp.\"sys.dm_exec_requests\"", 0) == 0 || name.rfind("temp.\"sys.dm_exec_sessions\"", 0) == 0 ||
+        name.rfind("temp.\"sys.server_principals\"", 0) == 0 ||
         name.rfind("temp.\"sys.sql_logins\"", 0) == 0 || name.rfind("temp.\"sys.server_role_members\"", 0) == 0) {
       if (needs_iv) *needs_iv = true;
     }
@@ -1125,7 +1126,7 @@ std::vector<std::optional<ColumnType>> SessionImpl::infer_select_types(const std
       else if (u == "HASHBYTES") ty = mk(SqlType::varbinary, 8000);
       else if (u == "DB_ID") ty = mk(SqlType::smallint);
       else if (u == "DB_NAME" || u == "SCHEMA_NAME" || u == "OBJECT_NAME" || u == "SUSER_SNAME" || u == "USER_NAME") ty = mk(SqlType::nvarchar, 128);
-      else if (u == "SERVERPROPERTY") ty = mk(SqlType::nvarchar, 128);
+      else if (u == "SERVERPROPERTY" || u == "DATABASEPROPERTYEX") ty = mk(SqlType::nvarchar, 128);
       else if (u == "SESSIONPROPERTY") ty = mk(SqlType::int_);  // sql_variant holding an int
       else if (u == "QUOTENAME") ty = mk(SqlType::nvarchar, 258);
       else if (u == "GETDATE" || u == "GETUTCDATE" || u == "CURRENT_TIMESTAMP") ty = mk(SqlType::datetime);

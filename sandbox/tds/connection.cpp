@@ -431,6 +431,10 @@ bool Connection::handshake() {
     return false;
   }
   m_session = std::move(result.session);
+  // A session the server ends from another one (ALTER DATABASE ... WITH ROLLBACK IMMEDIATE)
+  // must lose its connection: shutting the read side wakes this thread in recv() (or makes the
+  // running request's attention check see the end), and run() then closes the socket.
+  m_session->on_killed([fd = m_fd] { ::shutdown(fd, SHUT_RD); });
   m_tds_version = std::min(login.tds_version, k_tds_version_74);
   m_log(fmt::format("spid {}: '{}' logged in (TDS 0x{:08X}, database '{}')", m_spid, login.user_name, login.tds_version,
                     m_session->current_database()));
@@ -475,6 +479,8 @@ void Connection::run() {
     m_log(fmt::format("spid {}: closing after an unexpected error: {}", m_spid, e.what()));
   }
   m_session.reset();
+  // The client sees the end at once (the server closes the descriptor when it reaps the thread).
+  ::shutdown(m_fd, SHUT_RDWR);
 }
 
 void Connection::serve_requests() {
