@@ -13,6 +13,7 @@
 
 #include "aws/checksums.hpp"
 #include "engine/backup_file.hpp"
+#include "engine/database_options.hpp"
 #include "engine/engine_internal.hpp"
 
 namespace sandbox::engine {
@@ -395,6 +396,7 @@ std::shared_ptr<Database> InstanceImpl::install_database(const std::string& name
   s.bind(1, static_cast<std::int64_t>(id)).bind(2, name).bind(3, path).bind(4, now_datetime());
   s.step();
   auto db = open_db(name, id, path);
+  reset_on_restore(*db);  // a restored database is not trusted (database_options.hpp)
   m_dbs[lower(name)] = db;
   return db;
 }

@@ -2,6 +2,7 @@
 // keys), views, procedures, functions, triggers; DBCC CHECKIDENT.
 #include <set>
 
+#include "engine/database_options.hpp"
 #include "engine/parse_util.hpp"
 #include "engine/session.hpp"
 #include "engine/tempdb.hpp"
@@ -798,6 +799,11 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
     return do_create_module(st, 2, t[1].is("PROC") ? "PROCEDURE" : upper(t[1].text), true, sink);
   }
   if (t[1].is("DATABASE")) {
+    if (t[2].is("SCOPED")) {  // ALTER DATABASE SCOPED CONFIGURATION: the session's database
+      auto current = cur_db();
+      check_alter_database_permission(*current);
+      return alter_scoped_configuration(m_inst, *current, m_user, t, sink);
+    }
     std::string name = t[2].is("CURRENT") ? m_db : t[2].text;
     auto db = m_inst.find(name);
     if (!db) raise(5011, 14, "User does not have permission to alter database '" + name + "', the database does not exist, or the database is not in a state that allows access checks.");
@@ -805,6 +811,7 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
     // to leave the database must not hold locks they wait for).
     if (m_xact) raise(226, 16, "ALTER DATABASE statement not allowed within multi-statement transaction.", 6);
     check_alter_database_permission(*db);
+    if (alter_database_option(m_inst, *db, m_user, t, sink)) return;  // database_options.hpp
     if (t.size() >= 5 && t[3].is("SET")) {
       if (auto mode = user_access_from_name(t[4].text)) {
         Termination termination;

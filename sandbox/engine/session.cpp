@@ -1,6 +1,7 @@
 // The session executor: dispatches each T-SQL statement, applies writes in short SQLite
 // transactions and logs every row change (README.md "Transactions and locking", "The log").
 #include "engine/session.hpp"
+#include "engine/database_options.hpp"
 #include "engine/lock_resource.hpp"
 #include "engine/parse_util.hpp"
 #include "engine/tempdb.hpp"
@@ -393,6 +394,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
 
 void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
   refresh_principal_views(*this, c, sql);
+  if (auto current = m_inst.find(m_db)) refresh_scoped_configurations(c, *current, sql);
   if (sql.find("\"sys.dm_exec_requests\"") != std::string::npos) {
     exec(c, "DELETE FROM temp.\"sys.dm_exec_requests\"");
     Stmt rq(c, "INSERT INTO temp.\"sys.dm_exec_requests\"(session_id, request_id, start_time, status, command, database_id,"
@@ -467,6 +469,7 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
     add(db->name, db->id, db->meta("create_date"), db->restoring ? "RESTORING" : "ONLINE", db->restoring ? 1 : 0,
         db->meta("recovery"), wait, db->meta("is_published") == "1", db->meta("is_cdc_enabled") == "1", db->path, pages,
         db->read_committed_snapshot, db->allow_snapshot_isolation, db->user_access);
+    fill_database_options_row(c, *db);  // database_options.hpp
     if (db->id == 1) {
       add("tempdb", 2, db->meta("create_date"), "ONLINE", 0, "SIMPLE", "NOTHING", false, false, m_inst.config().data_dir + "/tempdb", 8);
       add("model", 3, db->meta("create_date"), "ONLINE", 0, "FULL", "NOTHING", false, false, m_inst.config().data_dir + "/model", 8);

@@ -4,7 +4,9 @@
 // side), the application's login is refused while the source is locked, every table is equal,
 // and `unlock-source` lets the login in again (a second one has nothing to undo, exit 6). The
 // refusals (the cutover's own login or DMS's user locked out, SINGLE_USER) are
-// tests/migrate/cutover_test.cpp's CutoverLockTest and tests/core/source_lock_test.cpp.
+// tests/migrate/cutover_test.cpp's CutoverLockTest and tests/core/source_lock_test.cpp. On the
+// way, the database's own settings: `check` warns that TRUSTWORTHY will not survive the restore,
+// and the cutover compares the settings on both sides and names the one that differs.
 #include <string>
 
 #include <gtest/gtest.h>
@@ -52,7 +54,13 @@ TEST_F(LockSourceTest, AnApplicationSessionLeftOpenIsEndedItsWriteRolledBackAndU
                                      "', CHECK_POLICY = OFF, DEFAULT_DATABASE = sales",
                                  {}, {.carries_secret = true}));
   ASSERT_TRUE((*source)->execute("CREATE USER lock_app FOR LOGIN lock_app; ALTER ROLE db_datawriter ADD MEMBER lock_app"));
-  ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
+  // Settings of the database itself: TRUSTWORTHY, which a restore does not keep and RDS cannot
+  // set again, and a scoped MAXDOP, which the backup carries.
+  ASSERT_TRUE((*source)->execute("ALTER DATABASE sales SET TRUSTWORTHY ON"));
+  ASSERT_TRUE((*source)->execute("ALTER DATABASE SCOPED CONFIGURATION SET MAXDOP = 4"));
+  const auto check = run_shell(with_world("check --fix --yes -c " + config()));
+  ASSERT_EQ(check.exit_code, 0) << check.text;
+  EXPECT_NE(check.text.find("[sales] has TRUSTWORTHY ON: the restore on RDS leaves it OFF"), std::string::npos) << check.text;
   const auto run = run_shell(with_world("run -c " + config()));
   ASSERT_EQ(run.exit_code, 0) << run.text;
 
@@ -68,6 +76,11 @@ TEST_F(LockSourceTest, AnApplicationSessionLeftOpenIsEndedItsWriteRolledBackAndU
   EXPECT_EQ(result.value("source_locked", false), true);
   EXPECT_EQ(result["validation"].value("ok", false), true) << cutover.text;
   EXPECT_EQ(user_access(**source), "RESTRICTED_USER");
+  // The database's settings compared: TRUSTWORTHY lost by the restore is said with what to do;
+  // MAXDOP came with the backup and is not mentioned.
+  EXPECT_NE(cutover.text.find("database setting TRUSTWORTHY: ON on the source, OFF on RDS"), std::string::npos)
+      << cutover.text;
+  EXPECT_EQ(cutover.text.find("MAXDOP"), std::string::npos) << cutover.text;
 
   // The open transaction was rolled back and its connection ended: the row is on neither side.
   EXPECT_FALSE((*app)->execute("COMMIT TRANSACTION")) << "the application's session survived the lock";
