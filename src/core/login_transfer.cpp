@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/checks.hpp"
 #include "core/tsql.hpp"
 
 namespace m2r {
@@ -169,6 +170,33 @@ std::string orphaned_users_query() {
          "LEFT JOIN sys.server_principals AS sp ON sp.sid = dp.sid "
          "WHERE dp.type = 'S' AND dp.authentication_type_desc = 'INSTANCE' AND sp.sid IS NULL "
          "AND dp.name NOT IN ('dbo', 'guest', 'sys', 'INFORMATION_SCHEMA') ORDER BY dp.name";
+}
+
+CheckResult evaluate_logins(const LoginPlan& plan) {
+  CheckResult r{"source.logins", "the logins the database's users map to can be carried to RDS", CheckStatus::pass, "", ""};
+  std::vector<std::string> carried;
+  for (const auto& a : plan.actions) {
+    if (a.kind == LoginActionKind::create_login) carried.push_back(a.login);
+  }
+  std::string names;
+  for (const auto& n : carried) names += (names.empty() ? "" : ", ") + n;
+  const std::string carried_text =
+      carried.empty() ? std::string("no SQL login to create on RDS")
+                      : fmt::format("{} SQL login(s) to create on RDS with their SID and password hash after the "
+                                    "restore (`mssql2rds logins --yes`): {}",
+                                    carried.size(), names);
+  if (plan.issues.empty()) {
+    r.detail = carried_text + (plan.already_present.empty()
+                                   ? ""
+                                   : fmt::format("; {} already on RDS with the same SID", plan.already_present.size()));
+    return r;
+  }
+  r.status = CheckStatus::warn;
+  std::string issues;
+  for (const auto& i : plan.issues) issues += (issues.empty() ? "" : "; ") + i.detail;
+  r.detail = carried_text + "; " + issues;
+  r.fix = plan.issues.front().fix;
+  return r;
 }
 
 }  // namespace m2r

@@ -84,6 +84,13 @@ struct LoginTransferInput {
 
 LoginPlan plan_login_transfer(const LoginTransferInput& input);
 
+// `check`'s item source.logins: the logins the database's users map to, before anything runs.
+// PASS naming the SQL logins `mssql2rds logins --yes` will carry after the restore (or none);
+// WARN with the first fix when one cannot be carried as things stand (a Windows login, a hash
+// the source login may not read, a role RDS keeps to itself, a user orphaned already).
+struct CheckResult;
+CheckResult evaluate_logins(const LoginPlan& plan);
+
 // A principal's name as compared: case-insensitive, as under a server's default collation
 // (logins, roles and SIDs in hex).
 std::string principal_key(std::string name);

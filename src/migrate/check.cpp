@@ -9,6 +9,7 @@
 #include "aws/s3_client.hpp"
 #include "migrate/aws_facts.hpp"
 #include "migrate/database_settings_facts.hpp"
+#include "migrate/logins.hpp"
 #include "migrate/source_capture_fix.hpp"
 #include "migrate/server_object_facts.hpp"
 #include "migrate/source_facts.hpp"
@@ -85,6 +86,15 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
   if (!conn.aws) target_configuration.unknown_because = rds.error;
   if (server_objects) {
     for (auto& r : evaluate_server_objects(*server_objects, target_configuration, config.source.database)) results.push_back(r);
+  }
+  // The logins the users need on RDS (core/login_transfer), when both servers answer.
+  if (src && conn.aws) {
+    if (auto logins = read_login_facts(config, conn); logins) {
+      results.push_back(evaluate_logins(plan_login_transfer(*logins)));
+    } else {
+      results.push_back({"source.logins", "the logins the database's users map to can be carried to RDS",
+                         CheckStatus::warn, "could not read them: " + logins.error().message, logins.error().hint});
+    }
   }
   return results;
 }

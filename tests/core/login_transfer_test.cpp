@@ -4,6 +4,8 @@
 
 #include "core/login_transfer.hpp"
 
+#include "core/checks.hpp"
+
 namespace m2r {
 namespace {
 
@@ -34,6 +36,21 @@ LoginTransferInput input() {
   in.target_logins = {sql_login("admin", "0x99")};
   in.grantable_roles = {"processadmin", "setupadmin"};
   return in;
+}
+
+TEST(LoginTransferTest, CheckNamesTheLoginsToCarryAndWarnsWithTheFixWhenOneCannotBe) {
+  const auto ok = evaluate_logins(plan_login_transfer(input()));
+  EXPECT_EQ(ok.id, "source.logins");
+  EXPECT_EQ(ok.status, CheckStatus::pass);
+  EXPECT_NE(ok.detail.find("1 SQL login(s) to create on RDS"), std::string::npos) << ok.detail;
+  EXPECT_NE(ok.detail.find("`mssql2rds logins --yes`): app_login"), std::string::npos) << ok.detail;
+  // A hash the source login may not read: a warning naming the grant, the password never shown.
+  auto in = input();
+  in.source_logins[0].password_hash_hex.reset();
+  const auto unreadable = evaluate_logins(plan_login_transfer(in));
+  EXPECT_EQ(unreadable.status, CheckStatus::warn);
+  EXPECT_NE(unreadable.fix.find("GRANT CONTROL SERVER"), std::string::npos) << unreadable.fix;
+  EXPECT_NE(unreadable.detail.find("no SQL login to create on RDS"), std::string::npos) << unreadable.detail;
 }
 
 TEST(LoginTransferTest, AMissingSqlLoginIsCreatedWithItsSidAndHashAndTheHashIsNeverShown) {
