@@ -59,7 +59,14 @@ TEST_F(LoginsTest, TheApplicationLogsInToRdsWithItsOwnPasswordOnceLoginsHasRun) 
   ASSERT_GT(customers, 0);
   ASSERT_EQ(source_hash.size(), 2u + 2 * 70) << source_hash;
 
-  ASSERT_EQ(run_shell(with_world("check --fix --yes -c " + config())).exit_code, 0);
+  const auto check = run_shell(with_world("check --fix --yes -c " + config()));
+  ASSERT_EQ(check.exit_code, 0) << check.text;
+  // check names the login to carry and warns about the Windows login, with what RDS needs.
+  EXPECT_NE(check.text.find("SQL login(s) to create on RDS with their SID and password hash after the restore "
+                            "(`mssql2rds logins --yes`): sales_app"),
+            std::string::npos)
+      << check.text;
+  EXPECT_NE(check.text.find("CORP\\reporting"), std::string::npos) << check.text;
   const auto run = run_shell(with_world("run -c " + config()));
   ASSERT_EQ(run.exit_code, 0) << run.text;
 
