@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "dms/cdc_checkpoint.hpp"
+#include "dms/task_documents.hpp"
 
 namespace sandbox::dms {
 
@@ -518,16 +519,18 @@ DmsReply DmsService::create_replication_task(const json& in) {
   } catch (const json::exception&) {
     return dms_error(k_invalid_value, "Invalid Table Mappings document. Invalid json");
   }
-  if (!mappings.is_object() || !mappings.contains("rules") || !mappings["rules"].is_array() ||
-      mappings["rules"].empty())
-    return dms_error(k_invalid_value, "Invalid Table Mappings document. No rules found");
+  if (auto problem = table_mappings_problem(mappings))
+    return dms_error(k_invalid_value, "Invalid Table Mappings document. " + *problem);
   json settings = default_task_settings();
   if (has(in, "ReplicationTaskSettings")) {
+    json given;
     try {
-      settings.merge_patch(json::parse(str(in, "ReplicationTaskSettings")));
+      given = json::parse(str(in, "ReplicationTaskSettings"));
     } catch (const json::exception&) {
       return dms_error(k_invalid_value, "Invalid task settings JSON");
     }
+    if (auto problem = task_settings_problem(given)) return dms_error(k_invalid_value, "Invalid task settings JSON. " + *problem);
+    settings.merge_patch(given);
   }
   auto src = m_endpoints.find(str(in, "SourceEndpointArn"));
   auto dst = m_endpoints.find(str(in, "TargetEndpointArn"));
