@@ -1,4 +1,4 @@
-// EXEC and RPC: user procedures, sp_executesql, replication / CDC switches, RDS procedures;
+// EXEC and RPC: user procedures, sp_executesql, MS-CDC switches, RDS procedures;
 // BACKUP and RESTORE statement parsing; login and the factory.
 #include <algorithm>
 #include <cctype>
@@ -11,12 +11,6 @@
 namespace sandbox::engine {
 
 namespace {
-
-bool value_true(const Value& v) {
-  if (auto* i = std::get_if<std::int64_t>(&v)) return *i != 0;
-  std::string s = lower(value_str(v));
-  return s == "true" || s == "1" || s == "on" || s == "yes";
-}
 
 class NullSink : public ResultSink {
  public:
@@ -510,6 +504,7 @@ void SessionImpl::system_procedure(const std::string& proc, const std::map<std::
                                    const std::vector<Value>& positional, ResultSink& sink) {
   if (catalog_procedure(proc, args_in, positional, sink)) return;
   if (principal_procedure(proc, args_in, positional, sink)) return;
+  if (replication_procedure(proc, args_in, positional, sink)) return;  // replication.cpp
   auto args = args_in;
   auto arg = [&](const char* name, std::size_t pos) -> std::string {
     if (args.count(name)) return value_str(args[name]);
@@ -523,62 +518,6 @@ void SessionImpl::system_procedure(const std::string& proc, const std::map<std::
   auto hold_log = [&](Database& db) {
     if (db.meta("repl_done_lsn").empty()) db.set_meta(db.admin, "repl_done_lsn", db.lsn.peek().to_hex());
   };
-  if (proc == "sp_replicationdboption") {
-    const std::string dbname = arg("@dbname", 0);
-    const std::string opt = lower(arg("@optname", 1));
-    const bool on = value_true(args.count("@value") ? args["@value"] : positional.size() > 2 ? positional[2] : Value(std::string("false")));
-    auto db = m_inst.find(dbname);
-    if (!db) raise(15010, 16, "The database '" + dbname + "' does not exist. Supply a valid database name.");
-    if (opt != "publish" && opt != "merge publish") unsupported("sp_replicationdboption @optname = '" + opt + "'");
-    if (opt == "merge publish") unsupported("merge replication");
-    if (m_inst.config().kind == InstanceKind::rds) raise(15247, 16, "User does not have permission to perform this action.");
-    std::lock_guard<std::mutex> lock(db->write_mutex);
-    db->set_meta(db->admin, "is_published", on ? "1" : "0");
-    if (on) hold_log(*db);
-    return finish();
-  }
-  if (proc == "sp_addpublication" || proc == "sp_addarticle" || proc == "sp_droppublication" || proc == "sp_droparticle") {
-    auto db = cur_db();
-    if (db->meta("is_published") != "1") {
-      raise(14013, 16, "This database is not enabled for publication.");
-    }
-    std::lock_guard<std::mutex> lock(db->write_mutex);
-    sqlite3* c = db->admin;
-    exec(c, "CREATE TABLE IF NOT EXISTS __m2r_publications(name nvarchar(128) PRIMARY KEY, options nvarchar(-1));"
-            "CREATE TABLE IF NOT EXISTS __m2r_articles(publication nvarchar(128), article nvarchar(128), source_owner nvarchar(128),"
-            " source_object nvarchar(128), type nvarchar(40));");
-    const std::string pub = arg("@publication", 0);
-    if (proc == "sp_addpublication") {
-      if (query_int(c, "SELECT COUNT(*) FROM __m2r_publications WHERE name = " + quote_literal(pub)))
-        raise(14016, 16, "The publication '" + pub + "' already exists.");
-      std::string opts;
-      for (auto& [k, v] : args) opts += k + "=" + value_str(v) + ";";
-      Stmt s(c, "INSERT INTO __m2r_publications VALUES(?, ?)");
-      s.bind(1, pub).bind(2, opts);
-      s.step();
-    } else if (proc == "sp_droppublication") {
-      exec(c, "DELETE FROM __m2r_publications WHERE name = " + quote_literal(pub) + "; DELETE FROM __m2r_articles WHERE publication = " + quote_literal(pub));
-    } else if (proc == "sp_addarticle") {
-      if (!query_int(c, "SELECT COUNT(*) FROM __m2r_publications WHERE name = " + quote_literal(pub)))
-        raise(20026, 16, "The publication '" + pub + "' does not exist.");
-      const std::string owner = args.count("@source_owner") ? value_str(args["@source_owner"]) : "dbo";
-      const std::string object = args.count("@source_object") ? value_str(args["@source_object"]) : arg("@article", 1);
-      const std::string table = sqlite_table_name(owner, object);
-      Stmt o(c, "SELECT object_id FROM __m2r_objects WHERE type = 'U' AND sqlite_name = ? COLLATE NOCASE");
-      o.bind(1, table);
-      if (!o.step()) raise(14027, 16, "The object '" + owner + "." + object + "' does not exist or is not a valid object.");
-      const std::int64_t oid = o.i64(0);
-      if (!query_int(c, "SELECT COUNT(*) FROM __m2r_objects WHERE type = 'PK' AND parent_object_id = " + std::to_string(oid)))
-        raise(14088, 16, "The table '[" + owner + "].[" + object + "]' must have a primary key to be published using the transaction-based method.");
-      Stmt s(c, "INSERT INTO __m2r_articles VALUES(?,?,?,?,?)");
-      s.bind(1, pub).bind(2, arg("@article", 1)).bind(3, owner).bind(4, object).bind(5, args.count("@type") ? value_str(args["@type"]) : "logbased");
-      s.step();
-      exec(c, "UPDATE __m2r_objects SET is_replicated = 1 WHERE object_id = " + std::to_string(oid));
-    } else {
-      exec(c, "DELETE FROM __m2r_articles WHERE publication = " + quote_literal(pub) + " AND article = " + quote_literal(arg("@article", 1)));
-    }
-    return finish();
-  }
   if (proc == "sp_cdc_enable_db" || proc == "sp_cdc_disable_db") {
     auto db = cur_db();
     if (m_inst.config().kind == InstanceKind::rds)

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "engine/replication.hpp"
 #include "engine/server_objects.hpp"
 #include "engine/session.hpp"
 #include "engine/tempdb.hpp"
@@ -182,6 +183,7 @@ InstanceImpl::InstanceImpl(const InstanceConfig& config) : m_config(config) {
   create_internal_schema(m_msdb);
   create_msdb_schema(m_msdb);
   create_server_objects_schema(m_msdb, m_config.name);  // server_objects.hpp
+  create_replication_schema(m_msdb);                     // replication.hpp
   // Pending RDS tasks do not survive a restart.
   exec(m_msdb, "UPDATE rds_tasks SET lifecycle = 'ERROR', task_info = 'Task interrupted by an instance restart.' "
                "WHERE lifecycle IN ('CREATED','IN_PROGRESS','CANCEL_REQUESTED')");

@@ -432,13 +432,14 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
            " recovery_model, recovery_model_desc, log_reuse_wait, log_reuse_wait_desc, is_published, is_subscribed,"
            " is_merge_published, is_distributor, is_cdc_enabled, is_encrypted, is_read_committed_snapshot_on,"
            " snapshot_isolation_state, snapshot_isolation_state_desc, is_accelerated_database_recovery_on, delayed_durability_desc)"
-           " VALUES(?,?,NULL,X'01',?,?,'SQL_Latin1_General_CP1_CI_AS',?,?,0,?,?,?,?,?,?,?,0,0,0,?,0,?,?,?,0,'DISABLED')");
+           " VALUES(?,?,NULL,X'01',?,?,'SQL_Latin1_General_CP1_CI_AS',?,?,0,?,?,?,?,?,?,?,0,0,?,?,0,?,?,?,0,'DISABLED')");
   Stmt mf(c, "INSERT INTO temp.\"sys.master_files\"(database_id, file_id, type, type_desc, data_space_id, name, physical_name,"
              " state, state_desc, size, max_size, growth) VALUES(?,?,?,?,?,?,?,0,'ONLINE',?,-1,8192)");
   const int compat = m_inst.major_version() == 2016 ? 130 : m_inst.major_version() == 2017 ? 140 : m_inst.major_version() == 2022 ? 160 : 150;
   auto add = [&](const std::string& name, std::int64_t id, const std::string& created, const std::string& state, int state_n,
                  const std::string& recovery, const std::string& wait, bool pub, bool cdc, const std::string& path, std::int64_t pages,
-                 bool rcsi = false, bool snapshot = false, UserAccess access = UserAccess::multi_user) {
+                 bool rcsi = false, bool snapshot = false, UserAccess access = UserAccess::multi_user,
+                 bool distributor = false) {
     ins.reset();
     const int rm = recovery == "FULL" ? 1 : recovery == "BULK_LOGGED" ? 2 : 3;
     static const std::map<std::string, int> waits = {{"NOTHING", 0}, {"CHECKPOINT", 1}, {"LOG_BACKUP", 2},
@@ -448,9 +449,9 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
         .bind(7, static_cast<std::int64_t>(state_n))
         .bind(8, state).bind(9, static_cast<std::int64_t>(rm)).bind(10, recovery)
         .bind(11, static_cast<std::int64_t>(waits.count(wait) ? waits.at(wait) : 0)).bind(12, wait)
-        .bind(13, static_cast<std::int64_t>(pub)).bind(14, static_cast<std::int64_t>(cdc))
-        .bind(15, static_cast<std::int64_t>(rcsi)).bind(16, static_cast<std::int64_t>(snapshot))
-        .bind(17, std::string(snapshot ? "ON" : "OFF"));
+        .bind(13, static_cast<std::int64_t>(pub)).bind(14, static_cast<std::int64_t>(distributor))
+        .bind(15, static_cast<std::int64_t>(cdc)).bind(16, static_cast<std::int64_t>(rcsi))
+        .bind(17, static_cast<std::int64_t>(snapshot)).bind(18, std::string(snapshot ? "ON" : "OFF"));
     ins.step();
     for (int f = 1; f <= 2; ++f) {
       mf.reset();
@@ -468,7 +469,7 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
     const std::int64_t pages = query_int(db->admin, "PRAGMA page_count");
     add(db->name, db->id, db->meta("create_date"), db->restoring ? "RESTORING" : "ONLINE", db->restoring ? 1 : 0,
         db->meta("recovery"), wait, db->meta("is_published") == "1", db->meta("is_cdc_enabled") == "1", db->path, pages,
-        db->read_committed_snapshot, db->allow_snapshot_isolation, db->user_access);
+        db->read_committed_snapshot, db->allow_snapshot_isolation, db->user_access, db->meta("is_distributor") == "1");
     fill_database_options_row(c, *db);  // database_options.hpp
     if (db->id == 1) {
       add("tempdb", 2, db->meta("create_date"), "ONLINE", 0, "SIMPLE", "NOTHING", false, false, m_inst.config().data_dir + "/tempdb", 8);

@@ -258,6 +258,10 @@ class SessionImpl : public Session {
   void notify_transaction(ResultSink::Transaction event);
   void system_procedure(const std::string& name, const std::map<std::string, Value>& args,
                         const std::vector<Value>& positional, ResultSink& sink);
+  // Distribution and publishing (replication.cpp): the Distributor's procedures and
+  // sp_replicationdboption, sp_addpublication, sp_addarticle and their drops; false for others.
+  bool replication_procedure(const std::string& name, const std::map<std::string, Value>& args,
+                             const std::vector<Value>& positional, ResultSink& sink);
   // Catalog procedures drivers call (catalog_procs.cpp: sp_tables); false when `name` is not one.
   bool catalog_procedure(const std::string& name, const std::map<std::string, Value>& args,
                          const std::vector<Value>& positional, ResultSink& sink);

@@ -28,7 +28,8 @@ std::function<int(const GlobalOptions&)> attach_check(CLI::App& app) {
   };
   auto st = std::make_shared<State>();
   add_config_option(app, st->config);
-  app.add_flag("--fix", st->fix, "create the publication / MS-CDC the source lacks (asks first)");
+  app.add_flag("--fix", st->fix,
+               "create the publication / MS-CDC the source lacks, and a local Distributor when it has none (asks first)");
   app.add_flag("--yes", st->yes, "consent to --fix without asking");
   app.add_flag("--no-test-connection", st->no_test_connection, "skip DMS TestConnection (faster)");
   app.add_option("--script-jobs", st->script_jobs,
@@ -40,7 +41,9 @@ std::function<int(const GlobalOptions&)> attach_check(CLI::App& app) {
     CheckOptions opts;
     opts.test_connections = !st->no_test_connection;
     if (st->fix) {
-      opts.fix_source = st->yes || confirm("Create the publication and/or enable MS-CDC on the source database now?");
+      opts.fix_source = st->yes || confirm(
+          "Create the publication and/or enable MS-CDC on the source database now (configuring a local Distributor "
+          "first if the server has none: sp_adddistributor, sp_adddistributiondb, sp_adddistpublisher)?");
       if (!opts.fix_source) {
         return report_error(g, Error(ErrorKind::invalid_input, "--fix needs your consent",
                                      "answer y at the prompt, or pass --yes"));

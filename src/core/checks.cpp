@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/cutover_marker.hpp"
+#include "core/distributor.hpp"
 #include "core/ascii_case.hpp"
 
 namespace m2r {
@@ -96,6 +97,52 @@ void check_fidelity(const SourceFacts& f, std::vector<CheckResult>& r) {
                    "hashes, so a table emptied or renamed on one side shows as differing or present on one side only"));
 }
 
+// The Distributor a publication needs (docs/facts.md §13): a published database has one; an
+// unpublished one needs a local or remote Distributor before `check --fix` can publish it.
+void check_distributor(const SourceFacts& f, std::vector<CheckResult>& r) {
+  const char* id = "source.distributor";
+  const char* title = "a Distributor is configured (publishing needs one)";
+  const auto state = distributor_state(f);
+  if (f.is_published) {
+    r.push_back(pass(id, title, "the database is published" +
+                                    (f.distributor.server.empty() ? std::string() : ", Distributor " + f.distributor.server)));
+    return;
+  }
+  if (state == DistributorState::local_ready) {
+    r.push_back(pass(id, title, fmt::format("local Distributor {} with a distribution database; {} is its Publisher",
+                                            f.distributor.server, f.server_name)));
+    return;
+  }
+  if (state == DistributorState::remote) {
+    r.push_back(pass(id, title, fmt::format("remote Distributor {}: publishing uses it (`check --fix` leaves it as it is; "
+                                            "{} must be registered as its Publisher there)",
+                                            f.distributor.server, f.server_name)));
+    return;
+  }
+  std::string detail;
+  switch (state) {
+    case DistributorState::unknown: detail = "sp_get_distributor failed: " + f.distributor.error; break;
+    case DistributorState::local_incomplete:
+      detail = fmt::format("local Distributor {} without {}", f.distributor.server,
+                           !f.distributor.database_installed ? "a distribution database" : "this server registered as its Publisher");
+      break;
+    default:
+      detail = "no Distributor: sp_get_distributor reports no distribution server, so sp_replicationdboption would fail "
+               "with Msg 20028";
+  }
+  if (!f.is_sysadmin) detail += " (the login is not sysadmin: it sees a Distributor only once it is db_owner of a published database)";
+  SourceFacts assumed_missing = f;  // unknown: the full set-up is what to check for and run
+  if (state == DistributorState::unknown) assumed_missing.distributor = DistributorFacts{.known = true};
+  const auto script = local_distributor_script(assumed_missing);
+  const std::string steps = fmt::format("{} (then `mssql2rds check --fix` publishes the database)", script);
+  r.push_back(failed(id, title, detail,
+                     f.is_sysadmin
+                         ? "`mssql2rds check --fix` configures a local Distributor with your consent, as the DMS guide has a "
+                           "self-managed source do first; or run as sysadmin: " + steps
+                         : "publishing needs a sysadmin (`check --fix` cannot do it with this login): a sysadmin runs " + steps +
+                               ", or uses a remote Distributor it already has"));
+}
+
 }  // namespace
 
 std::vector<CheckResult> evaluate_source(const SourceFacts& f) {
@@ -155,6 +202,8 @@ std::vector<CheckResult> evaluate_source(const SourceFacts& f) {
                        "BEFORE the backup: `mssql2rds check --fix` does it with your consent (facts: a native start "
                        "point needs a publication you create yourself)"));
   }
+
+  check_distributor(f, r);
 
   const auto marker = cutover_marker::table().display();
   if (std::any_of(f.tables.begin(), f.tables.end(), [&](const SourceTableFacts& t) { return t.name == marker; })) {

@@ -35,6 +35,17 @@ struct SourceTableFacts {
   std::vector<std::string> clr_columns;          // CLR user-defined types, hierarchyid, spatial
 };
 
+// What `EXEC sp_get_distributor` answers (docs/facts.md §13). A login that is neither sysadmin
+// nor db_owner of a published or distribution database gets NULLs: it reads as "not installed".
+struct DistributorFacts {
+  bool known = false;               // sp_get_distributor answered
+  std::string error;                // why it did not
+  bool installed = false;           // installed
+  std::string server;               // distribution server; empty when NULL (none configured)
+  bool database_installed = false;  // distribution db installed
+  bool is_publisher = false;        // is distribution publisher: this server registered at it
+};
+
 struct SourceFacts {
   bool reachable = false;
   std::string connect_error;
@@ -51,6 +62,8 @@ struct SourceFacts {
   std::string delayed_durability;  // DISABLED | ALLOWED | FORCED
   double size_gb = 0;
   bool is_sysadmin = false;
+  std::string server_name;     // @@SERVERNAME
+  DistributorFacts distributor;
   bool can_read_log = false;   // SELECT on fn_dblog worked
   bool can_read_msdb = false;  // SELECT on msdb.dbo.backupset worked
   std::vector<SourceTableFacts> tables;

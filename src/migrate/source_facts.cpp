@@ -90,6 +90,19 @@ SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
   if (auto v = try_query(s, "SELECT IS_SRVROLEMEMBER('sysadmin') AS s"); v && !v->rows().empty() && !v->rows()[0].empty()) {
     f.is_sysadmin = v->rows()[0][0].to_text() == "1";
   }
+  if (auto v = try_query(s, "SELECT @@SERVERNAME AS name"); v && !v->rows().empty()) f.server_name = cell(*v, "name");
+  // docs/facts.md §13: the Distributor a publication needs ("distribution server" NULL: none).
+  if (auto d = s.query("EXEC sp_get_distributor", {}, {.idempotent = mssql::Idempotent::yes}); !d) {
+    f.distributor.error = d.error().message;
+  } else if (!d->rows().empty()) {
+    f.distributor.known = true;
+    f.distributor.installed = cell(*d, "installed") == "1";
+    f.distributor.server = cell(*d, "distribution server");
+    f.distributor.database_installed = cell(*d, "distribution db installed") == "1";
+    f.distributor.is_publisher = cell(*d, "is distribution publisher") == "1";
+  } else {
+    f.distributor.error = "it answered no row";
+  }
   f.can_read_log = try_query(s, "SELECT TOP 1 [Current LSN] FROM fn_dblog(NULL, NULL)").has_value();
   f.can_read_msdb = try_query(s, "SELECT TOP 1 backup_set_id FROM msdb.dbo.backupset").has_value();
   if (auto v = try_query(s, "SELECT SUM(CAST(size AS bigint)) * 8 AS kb FROM sys.master_files WHERE database_id = DB_ID(" +

@@ -16,6 +16,7 @@ using m2r::test::Migration;
 using m2r::test::script_source;
 using m2r::test::script_database_state;
 using m2r::test::script_table_flags;
+using m2r::test::script_distributor;
 using m2r::test::SourceShape;
 using mssql::SqlRow;
 using mssql::SqlValue;
@@ -60,7 +61,7 @@ TEST_F(CheckTest, AHealthyWorldPassesEveryCheckAndTestsBothEndpoints) {
   EXPECT_EQ(result(results, "dms.source_connection").status, CheckStatus::pass);
   EXPECT_EQ(result(results, "dms.target_connection").status, CheckStatus::pass);
   EXPECT_GT(m.clock->total_slept().count(), 0);  // the 'testing' answer was waited out on the fake clock
-  EXPECT_TRUE(m.source_ran("EXEC").empty());     // check changes nothing
+  EXPECT_TRUE(m.source_procedures_run().empty());     // check changes nothing
 }
 
 TEST_F(CheckTest, AnUnreachableSourceIsReportedWithItsFixAndAwsIsStillRead) {
@@ -181,7 +182,7 @@ TEST_F(CheckTest, FixRunsExactlyThePublicationAndCdcStatementsNeeded) {
     m.source->on_count(proc, 0);
   }
   const auto results = check({.fix_source = true});
-  const auto ran = m.source_ran("EXEC");
+  const auto ran = m.source_procedures_run();
   ASSERT_EQ(ran.size(), 6u) << ::testing::PrintToString(ran);
   EXPECT_NE(ran[0].find("sp_replicationdboption @dbname = N'Sales', @optname = N'publish'"), std::string::npos) << ran[0];
   EXPECT_NE(ran[1].find("sp_addpublication @publication = N'AR_PUBLICATION_00005'"), std::string::npos) << ran[1];
@@ -211,7 +212,7 @@ TEST_F(CheckTest, FixCreatesTheCutoverMarkersTableAndPublishesIt) {
   ASSERT_EQ(created.size(), 1u);
   EXPECT_NE(created[0].find("CREATE TABLE dbo.mssql2rds_cutover_marker (token varchar(32) NOT NULL PRIMARY KEY"),
             std::string::npos);
-  const auto ran = m.source_ran("EXEC");
+  const auto ran = m.source_procedures_run();
   ASSERT_EQ(ran.size(), 1u) << ::testing::PrintToString(ran);
   EXPECT_NE(ran[0].find("@article = N'mssql2rds_cutover_marker'"), std::string::npos) << ran[0];
   EXPECT_EQ(result(results, "source.cutover_marker").status, CheckStatus::pass);
@@ -232,7 +233,7 @@ TEST_F(CheckTest, AMissingCutoverMarkerTableIsAWarningNamingTheFix) {
 
 TEST_F(CheckTest, FixRunsNothingWhenNothingIsMissing) {
   const auto results = check({.fix_source = true});
-  EXPECT_TRUE(m.source_ran("EXEC").empty()) << ::testing::PrintToString(m.source_ran("EXEC"));
+  EXPECT_TRUE(m.source_procedures_run().empty()) << ::testing::PrintToString(m.source_procedures_run());
   EXPECT_FALSE(m.said("fix: "));
   EXPECT_EQ(result(results, "source.capture").status, CheckStatus::pass);
 }
@@ -246,7 +247,7 @@ TEST_F(CheckTest, FixOnlyAddsTheMissingArticleToAnExistingPublication) {
   script_source(*m.source, {});
   m.source->on_count("sp_addarticle", 0);
   (void)check({.fix_source = true});
-  const auto ran = m.source_ran("EXEC");
+  const auto ran = m.source_procedures_run();
   ASSERT_EQ(ran.size(), 2u) << ::testing::PrintToString(ran);
   EXPECT_NE(ran[0].find("sp_addarticle @publication = N'AR_PUBLICATION_00005', @article = N'Orders'"), std::string::npos) << ran[0];
   EXPECT_NE(ran[1].find("@article = N'mssql2rds_cutover_marker'"), std::string::npos) << ran[1];
@@ -281,4 +282,85 @@ TEST_F(CheckTest, TheColumnsDmsCannotCarryAreReadFromTheCatalogAndNamed) {
   EXPECT_EQ(result(results, "source.lob_without_key").detail, "dbo.AuditLog Body (nvarchar(max))");
   EXPECT_EQ(result(results, "source.keyless").detail, "dbo.AuditLog");
   EXPECT_EQ(result(results, "source.computed").status, CheckStatus::pass);
+}
+
+TEST_F(CheckTest, ASourceWithoutADistributorFailsNamingTheFixAndCheckChangesNothing) {
+  // Given an unpublished database on a server without a Distributor, check should fail
+  // source.distributor with check --fix and the three documented statements, and run nothing.
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_source(*m.source, {.published = false, .distributor = m2r::test::DistributorShape::none});
+  const auto results = check();
+  const auto& r = result(results, "source.distributor");
+  EXPECT_EQ(r.status, CheckStatus::fail);
+  EXPECT_NE(r.fix.find("check --fix"), std::string::npos) << r.fix;
+  EXPECT_NE(r.fix.find("sp_adddistributor @distributor = N'SRC1'"), std::string::npos) << r.fix;
+  EXPECT_TRUE(m.source_procedures_run().empty()) << ::testing::PrintToString(m.source_procedures_run());
+}
+
+TEST_F(CheckTest, FixConfiguresALocalDistributorBeforePublishingWithARandomPasswordNeverShown) {
+  // Given no Distributor and a sysadmin login, --fix should run sp_adddistributor (the password
+  // a random parameter of the statement, marked secret), sp_adddistributiondb and
+  // sp_adddistpublisher for @@SERVERNAME, then publish; the events show the password redacted.
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_distributor(*m.source, m2r::test::DistributorShape::none);
+  script_database_state(*m.source, {.published = false});
+  script_database_state(*m.source, {});
+  script_table_flags(*m.source, {.published = false});
+  script_table_flags(*m.source, {});
+  script_source(*m.source, {});
+  for (const char* proc : {"sp_adddistributor", "sp_adddistributiondb", "sp_adddistpublisher", "sp_replicationdboption",
+                           "sp_addpublication", "sp_addarticle"}) {
+    m.source->on_count(proc, 0);
+  }
+  const auto results = check({.fix_source = true});
+  const auto ran = m.source_procedures_run();
+  ASSERT_EQ(ran.size(), 7u) << ::testing::PrintToString(ran);
+  EXPECT_EQ(ran[0], "EXEC sp_adddistributor @distributor = N'SRC1', @password = ?");
+  EXPECT_EQ(ran[1], "EXEC sp_adddistributiondb @database = N'distribution'");
+  EXPECT_EQ(ran[2], "EXEC sp_adddistpublisher @publisher = N'SRC1', @distribution_db = N'distribution'");
+  EXPECT_NE(ran[3].find("sp_replicationdboption"), std::string::npos) << ran[3];
+  std::string password;
+  for (const auto& st : m.source->executed()) {
+    if (st.sql.find("sp_adddistributor") == std::string::npos) continue;
+    ASSERT_EQ(st.params.size(), 1u);
+    EXPECT_TRUE(st.options.carries_secret);
+    password = st.params[0].value.to_text();
+  }
+  EXPECT_GE(password.size(), 24u);
+  for (const auto& message : m.messages()) EXPECT_EQ(message.find(password), std::string::npos) << message;
+  EXPECT_TRUE(m.said("fix: EXEC sp_adddistributor @distributor = N'SRC1', @password = N'<password, not shown>'"));
+  EXPECT_EQ(result(results, "source.distributor").status, CheckStatus::pass);
+}
+
+TEST_F(CheckTest, FixLeavesARemoteDistributorAsItIsAndPublishes) {
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_distributor(*m.source, m2r::test::DistributorShape::remote);
+  script_database_state(*m.source, {.published = false});
+  script_database_state(*m.source, {});
+  script_table_flags(*m.source, {.published = false});
+  script_table_flags(*m.source, {});
+  script_source(*m.source, {});
+  for (const char* proc : {"sp_replicationdboption", "sp_addpublication", "sp_addarticle"}) m.source->on_count(proc, 0);
+  (void)check({.fix_source = true});
+  const auto ran = m.source_procedures_run();
+  ASSERT_FALSE(ran.empty());
+  EXPECT_NE(ran[0].find("sp_replicationdboption"), std::string::npos) << ran[0];
+  for (const auto& sql : ran) EXPECT_EQ(sql.find("sp_adddist"), std::string::npos) << sql;
+}
+
+TEST_F(CheckTest, FixRefusesBeforeChangingAnythingWhenTheLoginIsNotSysadmin) {
+  // Given an unpublished database, no Distributor and a login that is not sysadmin, --fix should
+  // stop with a prerequisite error naming who must run what, having run nothing (not even the
+  // marker's table).
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_source(*m.source, {.published = false, .marker = false, .distributor = m2r::test::DistributorShape::none,
+                            .sysadmin = false});
+  auto r = check_migration(m.config, m.connections, {.fix_source = true}, m.events);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::prerequisite);
+  EXPECT_NE(r.error().message.find("not sysadmin"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("nothing was changed"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().hint.find("a sysadmin runs EXEC sp_adddistributor"), std::string::npos) << r.error().hint;
+  EXPECT_TRUE(m.source_procedures_run().empty()) << ::testing::PrintToString(m.source_procedures_run());
+  EXPECT_TRUE(m.source_ran("CREATE TABLE").empty());
 }

@@ -81,7 +81,7 @@ TEST_F(ServerObjectFactsTest, CheckListsEachServerObjectWithItsFix) {
   const auto* config = find(*results, "server.configuration");
   ASSERT_NE(config, nullptr);
   EXPECT_NE(config->detail.find("'max degree of parallelism': source 4, RDS 0"), std::string::npos) << config->detail;
-  EXPECT_TRUE(m.source_ran("EXEC").empty());  // check changes nothing
+  EXPECT_TRUE(m.source_procedures_run().empty());  // check changes nothing
 }
 
 TEST_F(ServerObjectFactsTest, TheRunPreflightIsNotStoppedByServerObjects) {

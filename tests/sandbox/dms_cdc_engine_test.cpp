@@ -388,6 +388,7 @@ struct RestoredTarget {
     source = open("src");
     target = open("dst");
     admin = login(*source, "");
+    sql(sandbox::test::local_distributor_sql("src"));
     sql("CREATE DATABASE shop; ALTER DATABASE shop SET RECOVERY FULL; USE shop;"
         " CREATE TABLE dbo.orders (id int NOT NULL PRIMARY KEY, qty int NOT NULL);"
         " EXEC sp_replicationdboption @dbname = N'shop', @optname = N'publish', @value = N'true';"

@@ -291,6 +291,7 @@ TEST_F(EngineTest, RecoveryModelsAndLogReuseWait) {
   EXPECT_EQ(wait(), "LOG_BACKUP");
   ok("BACKUP LOG shop TO DISK = N'" + m_dir + "/l1.trn'");
   EXPECT_EQ(wait(), "NOTHING");
+  ok(local_distributor_sql("src"));
   ok("EXEC sp_replicationdboption @dbname = N'shop', @optname = N'publish', @value = N'true'");
   ok("INSERT INTO x VALUES (2)");
   EXPECT_EQ(wait(), "REPLICATION");

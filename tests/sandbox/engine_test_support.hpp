@@ -73,6 +73,14 @@ inline std::string temp_dir(const std::string& tag) {
   return p.string();
 }
 
+// The local Distributor "Configure publishing and distribution" sets up on the instance named
+// `server` (run as sa): what a test that publishes a database needs first (20028 otherwise).
+inline std::string local_distributor_sql(const std::string& server) {
+  return "EXEC sp_adddistributor @distributor = N'" + server + "', @password = N'Dist#Pass1';"
+         " EXEC sp_adddistributiondb @database = N'distribution';"
+         " EXEC sp_adddistpublisher @publisher = N'" + server + "', @distribution_db = N'distribution';";
+}
+
 inline Collected run(Session& s, const std::string& sql) {
   CollectSink sink;
   s.execute_batch(sql, sink);

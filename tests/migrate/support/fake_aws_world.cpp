@@ -412,6 +412,12 @@ std::vector<std::string> ran(const mssql::FakeSqlSession& s, const std::string& 
 
 std::vector<std::string> Migration::source_ran(const std::string& fragment) const { return ran(*source, fragment); }
 std::vector<std::string> Migration::target_ran(const std::string& fragment) const { return ran(*target, fragment); }
+std::vector<std::string> Migration::source_procedures_run() const {
+  std::vector<std::string> out;
+  for (const auto& sql : ran(*source, "EXEC"))
+    if (sql != "EXEC sp_get_distributor") out.push_back(sql);
+  return out;
+}
 
 void Migration::step_done(const std::string& step, const json& outputs) {
   (void)journal.begin_step(step, json::object());

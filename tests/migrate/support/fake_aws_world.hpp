@@ -139,6 +139,9 @@ struct Migration {
   // SQL the source / the target ran that contains `fragment` (case-sensitive).
   std::vector<std::string> source_ran(const std::string& fragment) const;
   std::vector<std::string> target_ran(const std::string& fragment) const;
+  // The procedures the source ran (EXEC ...), the read-only sp_get_distributor left out: what
+  // changed it.
+  std::vector<std::string> source_procedures_run() const;
   // Marks a step done with these outputs, as an earlier run would have.
   void step_done(const std::string& step, const nlohmann::json& outputs);
 };

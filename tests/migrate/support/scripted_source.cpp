@@ -20,6 +20,16 @@ void script_table_flags(mssql::FakeSqlSession& s, const SourceShape& shape) {
             tables);
 }
 
+void script_distributor(mssql::FakeSqlSession& s, DistributorShape shape) {
+  const std::vector<std::string> columns{"installed", "distribution server", "distribution db installed",
+                                         "is distribution publisher", "has remote distribution publisher"};
+  switch (shape) {
+    case DistributorShape::local: s.on_rows("sp_get_distributor", columns, {{1, "SRC1", 1, 1, 0}}); break;
+    case DistributorShape::none: s.on_rows("sp_get_distributor", columns, {{0, SqlValue(), 0, 0, 0}}); break;
+    case DistributorShape::remote: s.on_rows("sp_get_distributor", columns, {{1, "REMOTE-DIST", 0, 0, 0}}); break;
+  }
+}
+
 // A source as the check reads it: SQL Server 2019, sysadmin, two tables (dbo.Orders with a
 // primary key, dbo.AuditLog without one), and the cutover marker's table unless shape.marker
 // says it was never made.
@@ -28,7 +38,9 @@ void script_source(mssql::FakeSqlSession& s, const SourceShape& shape) {
   script_database_state(s, shape);
   s.on_rows("is_accelerated_database_recovery_on", {"is_accelerated_database_recovery_on", "delayed_durability_desc"},
             {{0, "DISABLED"}});
-  s.on_rows("IS_SRVROLEMEMBER", {"s"}, {{1}});
+  s.on_rows("IS_SRVROLEMEMBER", {"s"}, {{shape.sysadmin ? 1 : 0}});
+  s.on_rows("@@SERVERNAME", {"name"}, {{"SRC1"}});
+  script_distributor(s, shape.distributor);
   s.on_rows("fn_dblog", {"Current LSN"}, {{"00000025:00000b8f:0004"}});
   s.on_rows("msdb.dbo.backupset", {"backup_set_id"}, {});
   s.on_rows("sys.master_files", {"kb"}, {{SqlValue(std::int64_t{1024 * 1024})}});
