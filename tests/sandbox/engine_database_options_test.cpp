@@ -101,24 +101,16 @@ TEST_F(EngineDatabaseOptionsTest, ABackupCarriesTheOptionsAndARestoreIsNotTruste
   EXPECT_EQ(as_int(scalar_of(*m_s, "SELECT CAST(value AS int) FROM sys.database_scoped_configurations WHERE name = 'MAXDOP'")), 4);
 }
 
-TEST(EngineDatabaseOptionsRdsTest, NobodyOnRdsMaySetTrustworthy) {
+class EngineDatabaseOptionsRdsTest : public RdsInstanceTest {
+ protected:
+  EngineDatabaseOptionsRdsTest() : RdsInstanceTest("dboptions-rds") {}
+};
+
+TEST_F(EngineDatabaseOptionsRdsTest, NobodyOnRdsMaySetTrustworthy) {
   // RDS gives no login CONTROL SERVER (no sysadmin): its master user, db_owner of the database it
   // created, is refused TRUSTWORTHY and DB_CHAINING.
-  const std::string dir = temp_dir("dboptions-rds");
-  {
-    InstanceConfig cfg;
-    cfg.name = "rds";
-    cfg.kind = InstanceKind::rds;
-    cfg.data_dir = dir;
-    cfg.sa_password = k_sa_password;
-    cfg.admin_user = "admin";
-    auto inst = open_instance(cfg);
-    auto l = inst->login("admin", k_sa_password, "");
-    ASSERT_TRUE(l.session) << l.failure.text;
-    must(*l.session, "CREATE DATABASE app");
-    EXPECT_EQ(error_of(*l.session, "ALTER DATABASE app SET TRUSTWORTHY ON").number, 15247);
-    EXPECT_EQ(error_of(*l.session, "ALTER DATABASE app SET DB_CHAINING ON").number, 15247);
-    must(*l.session, "ALTER DATABASE app SET COMPATIBILITY_LEVEL = 140");
-  }
-  std::filesystem::remove_all(dir);
+  must(*m_s, "CREATE DATABASE app");
+  EXPECT_EQ(error_of(*m_s, "ALTER DATABASE app SET TRUSTWORTHY ON").number, 15247);
+  EXPECT_EQ(error_of(*m_s, "ALTER DATABASE app SET DB_CHAINING ON").number, 15247);
+  must(*m_s, "ALTER DATABASE app SET COMPATIBILITY_LEVEL = 140");
 }

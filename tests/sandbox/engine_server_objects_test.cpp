@@ -26,29 +26,9 @@ class EngineServerObjectsTest : public ShopInstanceTest {
   }
 };
 
-class EngineServerObjectsRdsTest : public ::testing::Test {
+class EngineServerObjectsRdsTest : public RdsInstanceTest {
  protected:
-  void SetUp() override {
-    m_dir = temp_dir("server-objects-rds");
-    InstanceConfig cfg;
-    cfg.name = "rds";
-    cfg.kind = InstanceKind::rds;
-    cfg.data_dir = m_dir;
-    cfg.sa_password = k_sa_password;
-    cfg.admin_user = "admin";
-    m_inst = open_instance(cfg);
-    auto l = m_inst->login("admin", k_sa_password, "");
-    ASSERT_TRUE(l.session);
-    m_s = std::move(l.session);
-  }
-  void TearDown() override {
-    m_s.reset();
-    m_inst.reset();
-    std::filesystem::remove_all(m_dir);
-  }
-  std::string m_dir;
-  std::unique_ptr<Instance> m_inst;
-  std::unique_ptr<Session> m_s;
+  EngineServerObjectsRdsTest() : RdsInstanceTest("server-objects-rds") {}
 };
 
 TEST_F(EngineServerObjectsTest, AddJobAndStepsAreListedInMsdb) {

@@ -153,4 +153,33 @@ class ShopInstanceTest : public ::testing::Test {
   std::unique_ptr<Session> m_s;
 };
 
+// An RDS instance (kind rds) in its own temporary directory and a session of its master user
+// "admin" (db_owner of the databases it creates, not sysadmin), in master.
+class RdsInstanceTest : public ::testing::Test {
+ protected:
+  explicit RdsInstanceTest(std::string tag) : m_tag(std::move(tag)) {}
+  void SetUp() override {
+    m_dir = temp_dir(m_tag);
+    InstanceConfig cfg;
+    cfg.name = "rds";
+    cfg.kind = InstanceKind::rds;
+    cfg.data_dir = m_dir;
+    cfg.sa_password = k_sa_password;
+    cfg.admin_user = "admin";
+    m_inst = open_instance(cfg);
+    auto l = m_inst->login("admin", k_sa_password, "");
+    ASSERT_TRUE(l.session) << l.failure.text;
+    m_s = std::move(l.session);
+  }
+  void TearDown() override {
+    m_s.reset();
+    m_inst.reset();
+    std::filesystem::remove_all(m_dir);
+  }
+  std::string m_tag;
+  std::string m_dir;
+  std::unique_ptr<Instance> m_inst;
+  std::unique_ptr<Session> m_s;
+};
+
 }  // namespace sandbox::test

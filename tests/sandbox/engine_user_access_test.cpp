@@ -369,25 +369,17 @@ TEST_F(EngineUserAccessTest, OnlyTheDatabasesOwnersMayChangeItsMode) {
   EXPECT_EQ(error_of(*m_s, "ALTER DATABASE master SET SINGLE_USER").number, 5058);
 }
 
-TEST(EngineUserAccessRdsTest, TheMasterUserMayRestrictAUserDatabase) {
+class EngineUserAccessRdsTest : public RdsInstanceTest {
+ protected:
+  EngineUserAccessRdsTest() : RdsInstanceTest("useraccess-rds") {}
+};
+
+TEST_F(EngineUserAccessRdsTest, TheMasterUserMayRestrictAUserDatabase) {
   // Given an RDS instance, its master user (dbo of user databases, not sysadmin) should be able to
   // set RESTRICTED_USER on a database it created, and stay in it.
-  const std::string dir = temp_dir("useraccess-rds");
-  {
-    InstanceConfig cfg;
-    cfg.name = "rds";
-    cfg.kind = InstanceKind::rds;
-    cfg.data_dir = dir;
-    cfg.sa_password = k_sa_password;
-    cfg.admin_user = "admin";
-    auto inst = open_instance(cfg);
-    auto l = inst->login("admin", k_sa_password, "");
-    ASSERT_TRUE(l.session) << l.failure.text;
-    must(*l.session, "CREATE DATABASE app; USE app; ALTER DATABASE app SET RESTRICTED_USER WITH ROLLBACK IMMEDIATE");
-    EXPECT_EQ(as_str(scalar_of(*l.session, "SELECT DATABASEPROPERTYEX('app', 'UserAccess')")), "RESTRICTED_USER");
-    EXPECT_EQ(as_int(scalar_of(*l.session, "SELECT COUNT(*) FROM sys.dm_exec_sessions WHERE database_id = DB_ID('app')")), 1);
-  }
-  std::filesystem::remove_all(dir);
+  must(*m_s, "CREATE DATABASE app; USE app; ALTER DATABASE app SET RESTRICTED_USER WITH ROLLBACK IMMEDIATE");
+  EXPECT_EQ(as_str(scalar_of(*m_s, "SELECT DATABASEPROPERTYEX('app', 'UserAccess')")), "RESTRICTED_USER");
+  EXPECT_EQ(as_int(scalar_of(*m_s, "SELECT COUNT(*) FROM sys.dm_exec_sessions WHERE database_id = DB_ID('app')")), 1);
 }
 
 }  // namespace
