@@ -63,7 +63,7 @@ TEST(TdsPreloginTest, ReadsEncryptionAndAnswersNotSupported) {
   const PreloginRequest req = parse_prelogin(build_prelogin(1));
   EXPECT_TRUE(client_requires_encryption(req));
   EXPECT_FALSE(client_requires_encryption(parse_prelogin(build_prelogin(0))));
-  const B resp = build_prelogin_response("15.0.4355.3");
+  const B resp = build_prelogin_response("15.0.4355.3", Encryption::not_supported);
   const PreloginRequest back = parse_prelogin(resp);
   EXPECT_EQ(back.encryption, Encryption::not_supported);
   EXPECT_NE(find_bytes(resp, {0x0F, 0x00, 0x11, 0x03, 0x00, 0x00}), std::string::npos);
