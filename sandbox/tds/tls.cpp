@@ -174,6 +174,10 @@ bool TlsStream::write(const std::uint8_t* p, std::size_t n) {
   return flush_records();
 }
 
-bool TlsStream::pending() const { return SSL_has_pending(m_ssl) == 1; }
+bool TlsStream::pending() const {
+  // Plain text of a record read in part, or records already taken off the socket: one recv()
+  // may bring several, and OpenSSL decrypts one per SSL_read.
+  return SSL_pending(m_ssl) > 0 || SSL_has_pending(m_ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(m_ssl)) > 0;
+}
 
 }  // namespace sandbox::tds

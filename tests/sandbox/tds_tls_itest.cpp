@@ -209,6 +209,34 @@ TEST_F(TdsTlsTest, TsqlRequiringEncryptionVerifiesTheCertificateAndQueries) {
   EXPECT_THAT(log(), ::testing::Contains(HasSubstr("TLS on (whole connection)")));
 }
 
+TEST_F(TdsTlsTest, ABatchSpanningManyPacketsArrivesWholeOverTls) {
+  // Given a 200 KB batch over TLS in 32 KB packets (several TLS records per packet and per recv()), the server should read the
+  // records OpenSSL has not decrypted yet instead of waiting on the socket for more: the batch arrives whole,
+  // well within the (here short) read timeout.
+  start(true);
+  m_server->stop();
+  m_server->set_read_timeout(std::chrono::milliseconds(2000));
+  ASSERT_TRUE(m_server->start());
+  m_port = m_server->port();
+  const std::string text(200000, 'x');
+  // tsql and the FreeTDS ODBC driver (through the product's session) both send it.
+  const fs::path conf = m_dir / "big.conf";
+  // Packets of 32 KB: each spans two TLS records (16 KB of plain text at most).
+  write(conf, fmt::format("[sandbox]\n\thost = 127.0.0.1\n\tport = {}\n\ttds version = 7.4\n\tencryption = require\n"
+                          "\tca file = {}\n\tinitial block size = 32767\n", m_port, m_files.ca.string()));
+  const ProcessResult r = run_process({find_program("tsql"), "-S", "sandbox", "-U", k_fake_user, "-P", k_fake_password},
+                                      "PRINT '" + text + "'\ngo\nexit\n", {"FREETDSCONF=" + conf.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.output.substr(0, 2000);
+  auto session = m2r::mssql::OdbcSession::connect(product_settings(), m2r::mssql::Secret(k_fake_password));
+  ASSERT_TRUE(session) << session.error().message;
+  const auto printed = (*session)->query("PRINT '" + text + "'");
+  EXPECT_TRUE(printed) << printed.error().message;
+  const auto batches = m_instance.batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_NE(batches[0].find(text), std::string::npos);
+  EXPECT_NE(batches[1].find(text), std::string::npos);
+}
+
 TEST_F(TdsTlsTest, TsqlWithTheWrongCaIsRefusedBeforeLogin) {
   // Given tsql verifying with a CA that did not sign the server's certificate, the connection should fail in the
   // handshake: no login, no batch.
