@@ -72,6 +72,14 @@ int serve(const sandbox::tds::ServeConfig& cfg) {
     }
     auto server = std::make_unique<sandbox::tds::TdsServer>(*instance, cfg.host, served.port, log);
     server->set_read_timeout(served.read_timeout);
+    if (!served.tls_cert.empty()) {
+      auto tls = sandbox::tds::TlsServerContext::load(served.tls_cert, served.tls_key);
+      if (!tls) {
+        fmt::print(stderr, "mssql2rds-sandbox: error: {}\n  hint: {}\n", tls.error().message, tls.error().hint);
+        return 1;
+      }
+      server->set_tls({*tls, served.force_ssl});
+    }
     if (auto started = server->start(); !started) {
       fmt::print(stderr, "mssql2rds-sandbox: error: {}\n  hint: {}\n", started.error().message, started.error().hint);
       return 1;

@@ -696,7 +696,9 @@ SessionOpener odbc_session_opener() {
     settings.port = static_cast<std::uint16_t>(endpoint.port);
     settings.database = endpoint.database_name;
     settings.login = endpoint.username;
-    settings.encrypt = false;  // loopback; the sandbox's TDS server refuses encryption
+    // As a DMS endpoint with SslMode=require: encrypted, the certificate not verified.
+    settings.encrypt = true;
+    settings.trust_server_certificate = true;
     settings.application_name = "AWS DMS (sandbox)";
     auto session = m2r::mssql::OdbcSession::connect(settings, m2r::mssql::Secret(endpoint.password));
     if (!session) return tl::unexpected(session.error());

@@ -251,6 +251,10 @@ RpcParam named_text(const char* name, const std::string& text) {
 
 void ResponseWriter::send(const std::vector<std::uint8_t>& bytes) {
   std::size_t off = 0;
+  if (m_tls != nullptr) {
+    m_broken = m_broken || !m_tls->write(bytes.data(), bytes.size());
+    return;
+  }
   while (!m_broken && off < bytes.size()) {
     const ssize_t n = ::send(m_fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
@@ -291,16 +295,16 @@ void ResponseWriter::send_raw_message(PacketType type, const std::vector<std::ui
 // ---- Connection ----------------------------------------------------------------
 
 Connection::Connection(int fd, Instance& instance, std::uint16_t spid, const std::atomic<bool>& stopping, LogFn log,
-                       std::chrono::milliseconds read_timeout)
+                       std::chrono::milliseconds read_timeout, TlsPolicy tls)
     : m_fd(fd), m_instance(instance), m_spid(spid), m_stopping(stopping), m_log(std::move(log)),
-      m_read_timeout(read_timeout), m_out(fd, spid) {
+      m_read_timeout(read_timeout), m_tls_policy(std::move(tls)), m_out(fd, spid) {
   m_server_name = m_instance.info().server_name;
 }
 
 bool Connection::recv_exact(std::uint8_t* p, std::size_t n, bool started) {
   std::size_t off = 0;
   while (off < n) {
-    if (started || off > 0) {
+    if ((started || off > 0) && !(m_tls && m_tls->pending())) {
       // Part of a packet or message is in: the rest must follow within the read timeout.
       pollfd pfd{m_fd, POLLIN, 0};
       const int ready = ::poll(&pfd, 1, static_cast<int>(m_read_timeout.count()));
@@ -311,6 +315,12 @@ bool Connection::recv_exact(std::uint8_t* p, std::size_t n, bool started) {
         m_closed = true;
         return false;
       }
+    }
+    if (m_tls) {
+      const std::size_t r = m_tls->read(p + off, n - off);
+      if (r == 0) return false;
+      off += r;
+      continue;
     }
     const ssize_t r = ::recv(m_fd, p + off, n - off, 0);
     if (r < 0 && errno == EINTR) continue;
@@ -361,7 +371,7 @@ std::optional<Connection::ClientMessage> Connection::read_message() {
 bool Connection::check_attention() {
   if (m_attention || m_closed || m_stopping.load() || m_out.broken()) return true;
   pollfd p{m_fd, POLLIN, 0};
-  if (::poll(&p, 1, 0) <= 0) return false;
+  if (!(m_tls && m_tls->pending()) && ::poll(&p, 1, 0) <= 0) return false;
   PacketHeader h;
   std::vector<std::uint8_t> body;
   try {
@@ -393,26 +403,59 @@ void Connection::send_error_response(const Message& m) {
   m_out.end_message();
 }
 
-bool Connection::handshake() {
-  auto msg = read_message();
-  if (!msg) return false;
-  const InstanceInfo info = m_instance.info();
-  if (msg->type == PacketType::prelogin) {
-    const PreloginRequest pre = parse_prelogin(msg->payload);
-    m_out.send_raw_message(PacketType::tabular_result, build_prelogin_response(info.product_version));
-    if (client_requires_encryption(pre)) {
+bool Connection::negotiate_encryption(const std::optional<Encryption>& client_encryption, const InstanceInfo& info) {
+  const EncryptionOutcome outcome =
+      tds::negotiate_encryption(client_encryption, m_tls_policy.context != nullptr, m_tls_policy.required);
+  m_out.send_raw_message(PacketType::tabular_result, build_prelogin_response(info.product_version, outcome.answer));
+  switch (outcome.mode) {
+    case EncryptionMode::none:
+      return true;
+    case EncryptionMode::client_needs_tls:
       m_log(fmt::format("spid {}: client requires encryption; {}", m_spid, k_encryption_refusal));
       // A client that honours ENCRYPT_NOT_SUP gives up by itself; one that starts a
       // TLS handshake anyway gets the reason in plain TDS before we close.
       if (read_message()) refuse(error_message(18456, 14, k_encryption_refusal));
       return false;
-    }
+    case EncryptionMode::server_needs_tls:
+      // As SQL Server with Force Encryption (and RDS with rds.force_ssl = 1) does: the
+      // connection closes after PRELOGIN, before any login.
+      m_log(fmt::format("spid {}: the client does not support encryption (ENCRYPT_NOT_SUP) and this server requires "
+                        "it (force_ssl); closing",
+                        m_spid));
+      return false;
+    case EncryptionMode::login_only:
+    case EncryptionMode::full:
+      break;
+  }
+  m_tls = std::make_unique<TlsStream>(*m_tls_policy.context, m_fd, m_read_timeout);
+  std::string why;
+  if (!m_tls->handshake(&why)) {
+    m_log(fmt::format("spid {}: {}; closing", m_spid, why));
+    return false;
+  }
+  m_out.set_tls(m_tls.get());
+  m_login_only_tls = outcome.mode == EncryptionMode::login_only;
+  m_log(fmt::format("spid {}: TLS on ({})", m_spid, m_login_only_tls ? "login packet only" : "whole connection"));
+  return true;
+}
+
+bool Connection::handshake() {
+  auto msg = read_message();
+  if (!msg) return false;
+  const InstanceInfo info = m_instance.info();
+  if (msg->type == PacketType::prelogin) {
+    if (!negotiate_encryption(parse_prelogin(msg->payload).encryption, info)) return false;
     msg = read_message();
     if (!msg) return false;
   }
   if (msg->type != PacketType::login7) {
     refuse(error_message(4002, 16, "The incoming tabular data stream (TDS) protocol stream is incorrect. Expected LOGIN7."));
     return false;
+  }
+  if (m_login_only_tls) {
+    // Login-only encryption: the LOGIN7 packet came through TLS; from here on clear text.
+    m_out.set_tls(nullptr);
+    m_tls.reset();
   }
   const Login7 login = parse_login7(msg->payload);
   if (login.integrated_security) {

@@ -13,7 +13,9 @@
 
 #include "engine/api.hpp"
 #include "tds/packet.hpp"
+#include "tds/prelogin.hpp"
 #include "tds/requests.hpp"
+#include "tds/tls.hpp"
 #include "tds/wire.hpp"
 
 namespace sandbox::tds {
@@ -24,6 +26,13 @@ using LogFn = std::function<void(const std::string&)>;
 // connection that stalls mid-packet longer is dropped, as SQL Server drops it, so that it
 // cannot hold its thread forever. Idle connections between requests have no limit.
 inline constexpr std::chrono::milliseconds k_default_read_timeout{30000};
+
+// Whether the listener offers TLS (a certificate) and whether it requires it (SQL Server's
+// Force Encryption, RDS's rds.force_ssl = 1).
+struct TlsPolicy {
+  std::shared_ptr<const TlsServerContext> context;  // null: no certificate, ENCRYPT_NOT_SUP
+  bool required = false;
+};
 
 // Buffers response tokens and sends them as tabular-result packets: full packets
 // as soon as there are enough bytes, a partial packet on flush() (so that INFO
@@ -39,11 +48,13 @@ class ResponseWriter {
   void end_message();        // everything buffered, the last packet with EOM
   void send_raw_message(PacketType type, const std::vector<std::uint8_t>& payload);
   bool broken() const { return m_broken; }
+  void set_tls(TlsStream* tls) { m_tls = tls; }  // null: clear text on the socket
 
  private:
   void send(const std::vector<std::uint8_t>& bytes);
   void emit(std::size_t n, bool eom);
   int m_fd;
+  TlsStream* m_tls = nullptr;
   std::uint16_t m_spid;
   std::uint32_t m_packet_size = k_default_packet_size;
   ByteWriter m_buffer;
@@ -54,7 +65,7 @@ class ResponseWriter {
 class Connection {
  public:
   Connection(int fd, Instance& instance, std::uint16_t spid, const std::atomic<bool>& stopping, LogFn log,
-             std::chrono::milliseconds read_timeout = k_default_read_timeout);
+             std::chrono::milliseconds read_timeout = k_default_read_timeout, TlsPolicy tls = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -88,6 +99,8 @@ class Connection {
   bool transaction_descriptor_ok(std::uint64_t descriptor);
   bool reset_session(std::uint8_t status);  // false (and the error sent) when it failed
   bool handshake();
+  // PRELOGIN's ENCRYPTION answered; TLS started when negotiated. False: the connection ends.
+  bool negotiate_encryption(const std::optional<Encryption>& client_encryption, const InstanceInfo& info);
   void refuse(const Message& m);
   void serve_requests();
   void on_sql_batch(const std::vector<std::uint8_t>& payload);
@@ -103,6 +116,9 @@ class Connection {
   const std::atomic<bool>& m_stopping;
   LogFn m_log;
   std::chrono::milliseconds m_read_timeout;
+  TlsPolicy m_tls_policy;
+  std::unique_ptr<TlsStream> m_tls;  // while TLS is on
+  bool m_login_only_tls = false;     // both sides ENCRYPT_OFF: TLS ends after LOGIN7
   ResponseWriter m_out;
   std::string m_server_name;
   std::unique_ptr<Session> m_session;

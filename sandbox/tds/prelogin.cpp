@@ -65,7 +65,21 @@ ProductVersion parse_product_version(const std::string& text) {
   return v;
 }
 
-std::vector<std::uint8_t> build_prelogin_response(const std::string& product_version) {
+EncryptionOutcome negotiate_encryption(std::optional<Encryption> client, bool has_certificate, bool required) {
+  const Encryption c = client.value_or(Encryption::not_supported);
+  const bool client_wants_tls = c == Encryption::on || c == Encryption::required;
+  if (!has_certificate) {
+    return {Encryption::not_supported, client_wants_tls ? EncryptionMode::client_needs_tls : EncryptionMode::none};
+  }
+  if (required) {
+    return {Encryption::required, c == Encryption::not_supported ? EncryptionMode::server_needs_tls : EncryptionMode::full};
+  }
+  if (client_wants_tls) return {Encryption::on, EncryptionMode::full};
+  if (c == Encryption::off) return {Encryption::off, EncryptionMode::login_only};
+  return {Encryption::not_supported, EncryptionMode::none};
+}
+
+std::vector<std::uint8_t> build_prelogin_response(const std::string& product_version, Encryption encryption) {
   const ProductVersion v = parse_product_version(product_version);
   // Option data, in the order of the table below.
   std::vector<std::uint8_t> version = {
@@ -78,7 +92,7 @@ std::vector<std::uint8_t> build_prelogin_response(const std::string& product_ver
   };
   const std::vector<Opt> opts = {
       {k_opt_version, version},
-      {k_opt_encryption, {static_cast<std::uint8_t>(Encryption::not_supported)}},
+      {k_opt_encryption, {static_cast<std::uint8_t>(encryption)}},
       {k_opt_instopt, {0}},
       {k_opt_threadid, {}},
       {k_opt_mars, {0}},

@@ -51,6 +51,14 @@ m2r::Expected<ServedInstance> from_map(const std::map<std::string, std::string>&
         }
         s.read_timeout = std::chrono::milliseconds(ms);
       }
+      else if (key == "tls_cert") s.tls_cert = value;
+      else if (key == "tls_key") s.tls_key = value;
+      else if (key == "force_ssl") {
+        if (value != "0" && value != "1") {
+          return fail(ErrorKind::invalid_input, fmt::format("{}: force_ssl '{}' is neither 0 nor 1", where, value));
+        }
+        s.force_ssl = value == "1";
+      }
       else if (key == "sa_password") c.sa_password = value;            // TOML files only
       else if (key == "access_key_id") c.rds_access_key_id = value;    // TOML files only
       else if (key == "secret_access_key") c.rds_secret_access_key = value;
@@ -62,6 +70,14 @@ m2r::Expected<ServedInstance> from_map(const std::map<std::string, std::string>&
   if (c.name.empty()) return fail(ErrorKind::invalid_input, fmt::format("{}: the instance has no name", where), k_spec_hint);
   if (c.data_dir.empty()) {
     return fail(ErrorKind::invalid_input, fmt::format("{}: instance '{}' has no data directory", where, c.name), k_spec_hint);
+  }
+  if (s.tls_cert.empty() != s.tls_key.empty()) {
+    return fail(ErrorKind::invalid_input, fmt::format("{}: instance '{}' has only one of tls_cert and tls_key", where, c.name),
+                "give both: the certificate and its private key");
+  }
+  if (s.force_ssl && s.tls_cert.empty()) {
+    return fail(ErrorKind::invalid_input, fmt::format("{}: instance '{}' has force_ssl=1 but no certificate", where, c.name),
+                "give tls_cert and tls_key, or force_ssl=0");
   }
   if (c.sa_password.empty()) c.sa_password = env(password_env.c_str());
   if (c.sa_password.empty()) {

@@ -19,6 +19,11 @@ struct ServedInstance {
   std::uint16_t port = 0;  // 0: a free port
   // read_timeout_ms: a client stalled mid-packet this long is disconnected (tds/connection.hpp).
   std::chrono::milliseconds read_timeout{30000};
+  // tls_cert / tls_key: PEM files; with them the instance offers TLS in PRELOGIN. force_ssl=1
+  // (RDS's rds.force_ssl, SQL Server's Force Encryption) drops clients that do not encrypt.
+  std::string tls_cert;
+  std::string tls_key;
+  bool force_ssl = false;
 };
 
 struct ServeConfig {
@@ -33,7 +38,7 @@ std::string process_env(const char* name);
 
 // "name=src,port=14331,kind=sqlserver,version=2019,data=/tmp/src[,task_pace=0,
 //  backup_throughput=0,s3_endpoint=...,region=...,role_arn=...,password_env=VAR,
-//  read_timeout_ms=30000]".
+//  read_timeout_ms=30000,tls_cert=PEM,tls_key=PEM,force_ssl=0|1]".
 // The sa password comes from password_env (default MSSQL2RDS_SANDBOX_SA_PASSWORD);
 // an RDS instance's AWS keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 m2r::Expected<ServedInstance> parse_instance_spec(const std::string& spec, GetEnv env = process_env);

@@ -74,8 +74,8 @@ void TdsServer::accept_loop() {
     w->fd = fd;
     const std::uint16_t spid = m_next_spid++;
     if (m_next_spid == 0) m_next_spid = 51;
-    w->thread = std::thread([this, w, spid, timeout = m_read_timeout] {
-      Connection conn(w->fd, m_instance, spid, m_stopping, m_log, timeout);
+    w->thread = std::thread([this, w, spid, timeout = m_read_timeout, tls = m_tls] {
+      Connection conn(w->fd, m_instance, spid, m_stopping, m_log, timeout, tls);
       conn.run();
       w->finished = true;
     });

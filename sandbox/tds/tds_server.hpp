@@ -30,6 +30,9 @@ class TdsServer {
   // How long a client may stall in the middle of a packet before its connection is dropped
   // (k_default_read_timeout); applies to connections accepted afterwards.
   void set_read_timeout(std::chrono::milliseconds timeout) { m_read_timeout = timeout; }
+  // TLS for connections accepted afterwards: offered with a certificate, required when
+  // tls.required (rds.force_ssl = 1).
+  void set_tls(TlsPolicy tls) { m_tls = std::move(tls); }
   std::uint16_t port() const { return m_port; }
   const std::string& host() const { return m_host; }
   std::size_t active_connections();
@@ -48,6 +51,7 @@ class TdsServer {
   std::uint16_t m_port;
   LogFn m_log;
   std::chrono::milliseconds m_read_timeout = k_default_read_timeout;
+  TlsPolicy m_tls;
   int m_listen_fd = -1;
   int m_wake_pipe[2] = {-1, -1};
   std::thread m_accept_thread;

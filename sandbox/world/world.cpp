@@ -28,6 +28,7 @@
 #include "dms/dms_http_server.hpp"
 #include "dms/dms_service.hpp"
 #include "sys/process.hpp"
+#include "world/certificates.hpp"
 
 namespace sandbox::world {
 
@@ -48,6 +49,7 @@ constexpr const char* k_option_group = "sqlserver-se-15-backup-restore";
 constexpr const char* k_rds_instance = "rehearsal-target";
 constexpr const char* k_replication_instance = "rehearsal-ri";
 constexpr const char* k_iam_user = "mssql2rds-rehearsal";
+constexpr const char* k_parameter_group = "sqlserver-se-15-force-ssl";
 
 std::string random_text(std::size_t n) {
   static const char* k_chars = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
@@ -214,6 +216,26 @@ Expected<void> check_moto_crc32c(m2r::aws::AwsClient& s3) {
   return {};
 }
 
+// DIR/tls/: ca.pem (the bundle clients name), ca.key, and <instance>.pem / .key.
+Expected<json> write_world_certificates(const fs::path& tls_dir, const std::string& rds_endpoint) {
+  fs::create_directories(tls_dir);
+  chmod(tls_dir.c_str(), 0700);
+  const auto ca = M2R_TRY(create_certificate_authority("mssql2rds rehearsal world CA", Validity::from_now(365)));
+  write_file(tls_dir / "ca.pem", ca.certificate);
+  write_file(tls_dir / "ca.key", ca.private_key, 0600);
+  json out = {{"ca_file", (tls_dir / "ca.pem").string()}, {"rds_endpoint", rds_endpoint}};
+  std::vector<std::string> rds_names = {"127.0.0.1"};
+  if (!rds_endpoint.empty()) rds_names.insert(rds_names.begin(), rds_endpoint);
+  for (const auto& [name, names] : {std::pair<std::string, std::vector<std::string>>{"source", {"localhost", "127.0.0.1"}},
+                                    {"rds", rds_names}}) {
+    const auto cert = M2R_TRY(issue_server_certificate(ca, names, Validity::from_now(365)));
+    write_file(tls_dir / (name + ".pem"), cert.certificate);
+    write_file(tls_dir / (name + ".key"), cert.private_key, 0600);
+    out[name + "_names"] = names;
+  }
+  return out;
+}
+
 void kill_groups(const json& pids) {
   for (const auto& [name, pid] : pids.items()) kill(-pid.get<pid_t>(), SIGTERM);
 }
@@ -340,22 +362,49 @@ Expected<json> world_up(const WorldOptions& options) {
 
   const std::string sa_password = "Sa-" + random_text(20) + "-1a";
   write_file(dir / "secrets" / "sa_password", sa_password, 0600);
-  if (auto r = query(rds, "CreateDBInstance", {{"DBInstanceIdentifier", k_rds_instance}, {"DBInstanceClass", "db.m5.large"},
-                                               {"Engine", "sqlserver-se"}, {"EngineVersion", "15.00.4355.3.v1"},
-                                               {"AllocatedStorage", "100"}, {"MasterUsername", "admin"},
-                                               {"MasterUserPassword", sa_password}, {"OptionGroupName", k_option_group},
-                                               {"LicenseModel", "license-included"}});
+  // RDS requires TLS when the instance's DB parameter group sets rds.force_ssl = 1 (RDS user
+  // guide, "Using SSL with a Microsoft SQL Server DB instance"); the sandbox's RDS instance
+  // is served with force_ssl=1 to match the group.
+  if (auto r = query(rds, "CreateDBParameterGroup", {{"DBParameterGroupName", k_parameter_group},
+                                                     {"DBParameterGroupFamily", "sqlserver-se-15.0"},
+                                                     {"Description", "rds.force_ssl = 1"}});
       !r)
     return abort_up(r.error());
+  if (auto r = query(rds, "ModifyDBParameterGroup", {{"DBParameterGroupName", k_parameter_group},
+                                                     {"Parameters.Parameter.1.ParameterName", "rds.force_ssl"},
+                                                     {"Parameters.Parameter.1.ParameterValue", "1"},
+                                                     {"Parameters.Parameter.1.ApplyMethod", "pending-reboot"}});
+      !r)
+    return abort_up(r.error());
+  auto instance = query(rds, "CreateDBInstance", {{"DBInstanceIdentifier", k_rds_instance}, {"DBInstanceClass", "db.m5.large"},
+                                                  {"Engine", "sqlserver-se"}, {"EngineVersion", "15.00.4355.3.v1"},
+                                                  {"AllocatedStorage", "100"}, {"MasterUsername", "admin"},
+                                                  {"MasterUserPassword", sa_password}, {"OptionGroupName", k_option_group},
+                                                  {"DBParameterGroupName", k_parameter_group},
+                                                  {"LicenseModel", "license-included"}});
+  if (!instance) return abort_up(instance.error());
   world["rds_instance"] = k_rds_instance;
+  world["rds_parameter_group"] = k_parameter_group;
+  const std::string rds_endpoint = xml_value(xml_value(*instance, "Endpoint"), "Address");
+
+  // The world's CA (DIR/tls/ca.pem, the world's global-bundle.pem) and a certificate per
+  // instance naming the host names clients use: the source as localhost / 127.0.0.1, the RDS
+  // instance as its endpoint and 127.0.0.1, where host_override points (FreeTDS 1.3 checks
+  // the certificate against the host it connects to).
+  auto tls = write_world_certificates(dir / "tls", rds_endpoint);
+  if (!tls) return abort_up(tls.error());
+  world["tls"] = *tls;
 
   // 3. The SQL Server instances: the on-premises source and the RDS target.
   const bool demo = options.pace == "demo";
+  const std::string tls_dir = (dir / "tls").string();
   const std::string source_spec = "name=source,port=0,kind=sqlserver,version=2019,data=" + (dir / "source").string() +
-                                  (demo ? ",backup_throughput=20000000" : "");
+                                  (demo ? ",backup_throughput=20000000" : "") + ",tls_cert=" + tls_dir +
+                                  "/source.pem,tls_key=" + tls_dir + "/source.key";
   const std::string rds_spec = "name=rds,port=0,kind=rds,version=2019,data=" + (dir / "rds").string() +
                                ",task_pace=" + (demo ? "1" : "0") + ",s3_endpoint=" + moto_url + ",region=" + k_region +
-                               ",role_arn=" + role_arn;
+                               ",role_arn=" + role_arn + ",tls_cert=" + tls_dir + "/rds.pem,tls_key=" + tls_dir +
+                               "/rds.key,force_ssl=1";
   // Each instance is its own process: one that crashes (or whose server stops) cannot take the
   // other down with it, and `world status` names the one that is gone.
   std::map<std::string, int> ports;
@@ -373,8 +422,10 @@ Expected<json> world_up(const WorldOptions& options) {
     if (!ready) return abort_up(ready.error());
     ports[name] = std::stoi((*ready)[0][2].str());
   }
-  world["source"] = {{"host", "127.0.0.1"}, {"port", ports["source"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()}};
-  world["target"] = {{"host", "127.0.0.1"}, {"port", ports["rds"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()}};
+  world["source"] = {{"host", "127.0.0.1"}, {"port", ports["source"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()},
+                     {"ca_file", tls_dir + "/ca.pem"}};
+  world["target"] = {{"host", "127.0.0.1"}, {"port", ports["rds"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()},
+                     {"ca_file", tls_dir + "/ca.pem"}, {"force_ssl", true}, {"endpoint", rds_endpoint}};
 
   // 4. The DMS API, then its replication instance and endpoints.
   write_file(dir / "world.json", world.dump(2));

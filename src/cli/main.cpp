@@ -4,10 +4,14 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "mssql/freetds_conf.hpp"
 #include "version.hpp"
 
 int main(int argc, char** argv) {
   using namespace m2r::cli;
+  // FREETDSCONF is set here, before any thread runs (setenv is not thread-safe); a failure
+  // comes back at the first FreeTDS connection that needs the file.
+  (void)m2r::mssql::prepare_freetds_conf();
   CLI::App app{"mssql2rds: move a SQL Server database onto Amazon RDS for SQL Server with near-zero downtime\n"
                "(native backup -> S3 -> rds_restore_database -> AWS DMS CDC from the backup's LSN -> cutover)",
                "mssql2rds"};

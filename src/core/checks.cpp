@@ -425,6 +425,28 @@ std::vector<CheckResult> evaluate_dms(const DmsFacts& f, const ExpectedTopology&
   return r;
 }
 
+CheckResult evaluate_connection_security(const ConnectionSecurity& c) {
+  const std::string id = c.section == "source" ? "source.tls" : "rds.tls";
+  const std::string title = fmt::format("the {} connection is encrypted and its certificate verified", c.section);
+  if (c.custom_turns_encryption_off) {
+    return warn(id, title, "odbc_connection_string says Encryption=off: the password crosses the network merely obfuscated",
+                fmt::format("remove Encryption=off from [{}] odbc_connection_string", c.section));
+  }
+  if (c.custom_connection_string) {
+    return pass(id, title, "as [" + c.section + "] odbc_connection_string says");
+  }
+  std::vector<std::string> weak;
+  if (!c.encrypt) weak.push_back("encrypt = false: only the login is encrypted, queries and data travel in clear");
+  if (c.trust_server_certificate) {
+    weak.push_back("trust_server_certificate = true: any certificate is accepted, an impostor's too");
+  }
+  if (weak.empty()) return pass(id, title, "encrypted, certificate verified");
+  return warn(id, title, join_names(weak, 2),
+              fmt::format("set [{}] encrypt = true and trust_server_certificate = false, with ca_file naming the CA "
+                          "bundle that signed the server's certificate (RDS: global-bundle.pem)",
+                          c.section));
+}
+
 bool any_failed(const std::vector<CheckResult>& results) {
   return std::any_of(results.begin(), results.end(), [](const auto& c) { return c.status == CheckStatus::fail; });
 }

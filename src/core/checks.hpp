@@ -132,6 +132,18 @@ std::vector<CheckResult> evaluate_rds(const RdsFacts& facts, const SourceFacts& 
 std::vector<CheckResult> evaluate_s3(const S3Facts& facts, const RdsFacts& rds);
 std::vector<CheckResult> evaluate_dms(const DmsFacts& facts, const ExpectedTopology& expected, const RdsFacts& rds);
 
+// How the product connects to one SQL Server (the config's encrypt, trust_server_certificate).
+struct ConnectionSecurity {
+  std::string section;  // "source" / "target"
+  bool encrypt = true;
+  bool trust_server_certificate = false;
+  bool custom_connection_string = false;  // odbc_connection_string decides
+  bool custom_turns_encryption_off = false;
+};
+// source.tls / rds.tls: WARN for a session in clear after the login (encrypt = false), a
+// certificate not verified (trust_server_certificate = true) or no encryption at all.
+CheckResult evaluate_connection_security(const ConnectionSecurity& connection);
+
 bool any_failed(const std::vector<CheckResult>& results);
 
 }  // namespace m2r

@@ -155,6 +155,8 @@ const std::vector<Field>& fields() {
       {"source", "encrypt", Kind::boolean, false, "encrypt = true", bool_in(&M::source, &SourceConfig::encrypt)},
       {"source", "trust_server_certificate", Kind::boolean, false, "trust_server_certificate = false",
        bool_in(&M::source, &SourceConfig::trust_server_certificate)},
+      {"source", "ca_file", Kind::string, false, "ca_file = \"/etc/ssl/certs/corp-ca.pem\"",
+       str_in(&M::source, &SourceConfig::ca_file)},
       {"source", "odbc_connection_string", Kind::string, false,
        "odbc_connection_string = \"Driver={ODBC Driver 18 for SQL Server};Server=tcp:db01,1433;Encrypt=yes\"",
        str_in(&M::source, &SourceConfig::odbc_connection_string)},
@@ -184,6 +186,8 @@ const std::vector<Field>& fields() {
       {"target", "encrypt", Kind::boolean, false, "encrypt = true", bool_in(&M::target, &TargetConfig::encrypt)},
       {"target", "trust_server_certificate", Kind::boolean, false, "trust_server_certificate = false",
        bool_in(&M::target, &TargetConfig::trust_server_certificate)},
+      {"target", "ca_file", Kind::string, false, "ca_file = \"global-bundle.pem\"",
+       str_in(&M::target, &TargetConfig::ca_file)},
 
       {"dms", "replication_instance", Kind::string, true, "replication_instance = \"dms-migration\"",
        str_in(&M::dms, &DmsConfig::replication_instance)},
@@ -340,8 +344,9 @@ database = "Sales"                    # REQUIRED
 login = "mssql2rds"                   # REQUIRED: db_owner, VIEW SERVER STATE, SELECT on fn_dblog and msdb backup tables
 password_env = "MSSQL2RDS_SOURCE_PASSWORD"  # REQUIRED: the variable that holds the password (prompted if unset)
 driver = "ODBC Driver 18 for SQL Server"    # or "FreeTDS"
-encrypt = true
-trust_server_certificate = false
+encrypt = true                        # false still encrypts the login (password), nothing after it
+trust_server_certificate = false      # true: any certificate is accepted (check warns)
+# ca_file = "/etc/ssl/certs/corp-ca.pem"  # the CA that signed the server's certificate; default: the system's
 # odbc_connection_string = "Driver={ODBC Driver 18 for SQL Server};Server=tcp:db01,1433;Encrypt=yes"
 backup_dir_server = 'D:\Backups'      # REQUIRED: the backup directory as SQL Server sees it
 backup_dir_local = "/mnt/sqlbackups"  # REQUIRED: the same directory as this machine reads it
@@ -362,6 +367,7 @@ password_env = "MSSQL2RDS_TARGET_PASSWORD"  # REQUIRED
 driver = "ODBC Driver 18 for SQL Server"
 encrypt = true
 trust_server_certificate = false
+# ca_file = "global-bundle.pem"       # RDS's CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)
 
 [dms]                                 # identifiers or ARNs
 replication_instance = "dms-migration"  # REQUIRED

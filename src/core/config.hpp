@@ -19,6 +19,8 @@ struct SourceConfig {
   std::string driver = "FreeTDS";  // ODBC driver name or path ("ODBC Driver 18 for SQL Server")
   bool encrypt = true;
   bool trust_server_certificate = false;
+  // The CA bundle that verifies the server's certificate; empty = the system's trust store.
+  std::string ca_file;
   std::string odbc_connection_string;  // optional; replaces server/port/driver/encrypt when set
   std::string backup_dir_server;  // the backup directory as SQL Server sees it
   std::string backup_dir_local;   // the same directory as this host reads it
@@ -41,6 +43,7 @@ struct TargetConfig {
   std::string driver = "FreeTDS";
   bool encrypt = true;
   bool trust_server_certificate = false;
+  std::string ca_file;  // e.g. RDS's global-bundle.pem; empty = the system's trust store
 };
 
 struct DmsConfig {

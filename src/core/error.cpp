@@ -15,6 +15,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::journal_damaged: return "journal damaged";
     case ErrorKind::config_changed: return "configuration changed";
     case ErrorKind::interrupted: return "interrupted";
+    case ErrorKind::tls: return "TLS";
     case ErrorKind::fatal: return "error";
   }
   return "error";
@@ -33,6 +34,7 @@ int exit_code_for(ErrorKind kind) {
     case ErrorKind::fatal: return 10;
     case ErrorKind::journal_damaged: return 11;
     case ErrorKind::config_changed: return 12;
+    case ErrorKind::tls: return 13;
     // 128 + SIGINT: what a shell reports for a command Ctrl-C ended, so scripts that test
     // for it keep working; the same after SIGTERM (the stop is the same clean one).
     case ErrorKind::interrupted: return 130;

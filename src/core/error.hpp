@@ -20,6 +20,7 @@ enum class ErrorKind {
   journal_damaged,  // the journal holds something this version did not write (a hand edit, a damaged file)
   config_changed,  // a resume found configuration values that done steps depended on changed; redo or revert
   interrupted,    // stopped at a safe point because the user asked (SIGINT / SIGTERM); re-run to continue
+  tls,            // the server's certificate failed verification, or one side refused encryption
   fatal,          // anything else: a bug or an unexpected answer
 };
 

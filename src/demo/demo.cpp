@@ -41,15 +41,18 @@ std::string demo_config(const nlohmann::json& w, const std::string& dir) {
       "# Written by `mssql2rds demo` for the rehearsal world in {dir}.\n"
       "[migration]\nname = \"demo\"\n\n"
       "[source]\nserver = \"{sh}\"\nport = {sp}\ndatabase = \"{db}\"\nlogin = \"{sl}\"\npassword_env = \"{spe}\"\n"
-      "driver = \"FreeTDS\"\nencrypt = false  # the sandbox answers encryption as not supported\n"
+      "driver = \"FreeTDS\"\nencrypt = true\ntrust_server_certificate = false\n"
+      "ca_file = \"{ca}\"  # the world's CA (as RDS's global-bundle.pem)\n"
       "backup_dir_server = \"{bk}\"\nbackup_dir_local = \"{bk}\"\n\n"
       "[s3]\nbucket = \"{bucket}\"\nprefix = \"demo/\"\nregion = \"{region}\"\n\n"
       "[target]\nrds_instance = \"{rds}\"\nhost_override = \"{th}:{tp}\"  # the sandbox's RDS instance on loopback\n"
-      "login = \"{tl}\"\npassword_env = \"{tpe}\"\ndriver = \"FreeTDS\"\nencrypt = false\n\n"
+      "login = \"{tl}\"\npassword_env = \"{tpe}\"\ndriver = \"FreeTDS\"\nencrypt = true  # the instance has rds.force_ssl = 1\n"
+      "trust_server_certificate = false\nca_file = \"{ca}\"\n\n"
       "[dms]\nreplication_instance = \"{ri}\"\nsource_endpoint = \"{se}\"\ntarget_endpoint = \"{te}\"\n"
       "table_mappings = \"include-all\"\n\n"
       "[upload]\nconnections = 4\n",
-      fmt::arg("dir", dir), fmt::arg("sh", w["source"].value("host", "127.0.0.1")),
+      fmt::arg("dir", dir), fmt::arg("ca", w.value("tls", nlohmann::json::object()).value("ca_file", "")),
+      fmt::arg("sh", w["source"].value("host", "127.0.0.1")),
       fmt::arg("sp", w["source"].value("port", 0)), fmt::arg("db", k_database),
       fmt::arg("sl", w["source"].value("login", "sa")), fmt::arg("spe", k_source_password_env),
       fmt::arg("bk", backups), fmt::arg("bucket", w.value("bucket", "")), fmt::arg("region", w.value("region", "")),

@@ -1,5 +1,7 @@
 #include "migrate/check.hpp"
 
+#include "mssql/connection_string.hpp"
+
 #include <optional>
 
 #include <fmt/format.h>
@@ -79,6 +81,11 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
     dms_facts = gather_dms_facts(dms, config.dms, options.test_connections, *conn.clock);
   }
   for (auto& r : evaluate_rds(rds, source)) results.push_back(r);
+  results.push_back(evaluate_connection_security(
+      {"source", config.source.encrypt, config.source.trust_server_certificate, !config.source.odbc_connection_string.empty(),
+       mssql::encryption_turned_off(config.source.odbc_connection_string)}));
+  results.push_back(evaluate_connection_security(
+      {"target", config.target.encrypt, config.target.trust_server_certificate, false, false}));
   for (auto& r : evaluate_s3(s3, rds)) results.push_back(r);
   ExpectedTopology topo{config.source.server, config.source.port, config.source.database, config.target.database,
                         config.s3.region, config.target.host_override};

@@ -30,6 +30,14 @@ Expected<MigrationConfig> load_config_file(const std::string& path) {
   if (config.dms.table_mappings != "include-all" && fs::path(config.dms.table_mappings).is_relative()) {
     config.dms.table_mappings = (dir / config.dms.table_mappings).lexically_normal().string();
   }
+  // A CA bundle named relative to the config file; one that cannot be read is refused now.
+  for (auto* ca_file : {&config.source.ca_file, &config.target.ca_file}) {
+    if (ca_file->empty()) continue;
+    if (fs::path(*ca_file).is_relative()) *ca_file = (dir / *ca_file).lexically_normal().string();
+    M2R_TRY(read_text(*ca_file, "CA bundle (ca_file)",
+                      "set ca_file to the PEM file of the CA that signed the server's certificate (for RDS: "
+                      "global-bundle.pem from https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)"));
+  }
   M2R_TRY(load_table_mappings(config));  // refuse a bad mappings file now, before anything runs
   return config;
 }

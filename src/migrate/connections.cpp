@@ -53,10 +53,22 @@ Expected<Connections> default_connections(const MigrationConfig& config) {
   auto target_cfg = config.target;
   // The RDS endpoint is looked up once, on first use, and shared by every target session.
   auto endpoint = std::make_shared<std::optional<std::pair<std::string, std::uint16_t>>>();
-  c.target = [aws_copy, target_cfg, endpoint](const std::string& database) -> Expected<Session> {
+  // Through host_override the certificate is still checked against the instance's endpoint
+  // name (Microsoft's driver: HostNameInCertificate), looked up in RDS.
+  auto certificate_name = std::make_shared<std::string>();
+  c.target = [aws_copy, target_cfg, endpoint, certificate_name](const std::string& database) -> Expected<Session> {
     if (!*endpoint) {
       if (!target_cfg.host_override.empty()) {
-        *endpoint = M2R_TRY(split_host_port(target_cfg.host_override));
+        auto override_endpoint = M2R_TRY(split_host_port(target_cfg.host_override));
+        if (!target_cfg.trust_server_certificate) {
+          if (!aws_copy) {
+            return fail(ErrorKind::auth, "no AWS credentials to look up the RDS endpoint the certificate must name",
+                        "set AWS_PROFILE (with host_override the certificate is checked against the endpoint's name)");
+          }
+          aws::RdsClient rds(*aws_copy);
+          *certificate_name = M2R_TRY(rds.describe_db_instance(target_cfg.rds_instance)).endpoint_address;
+        }
+        *endpoint = std::move(override_endpoint);
       } else {
         if (!aws_copy) return fail(ErrorKind::auth, "no AWS credentials to look up the RDS endpoint", "set AWS_PROFILE");
         aws::RdsClient rds(*aws_copy);
@@ -66,6 +78,7 @@ Expected<Connections> default_connections(const MigrationConfig& config) {
     }
     auto settings = mssql::settings_for(target_cfg, (*endpoint)->first, (*endpoint)->second);
     settings.database = database;
+    settings.certificate_host_name = *certificate_name;
     auto s = M2R_TRY(mssql::OdbcSession::connect(settings, mssql::system_password_sources()));
     return Session(std::move(s));
   };

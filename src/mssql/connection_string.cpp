@@ -85,6 +85,16 @@ bool has_key(const std::vector<Attribute>& attrs, std::initializer_list<const ch
 
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
 
+// A stable section name for what the section says (FNV-1a), so each connection finds its own.
+std::string section_name(const std::string& text) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return fmt::format("mssql2rds-{:016x}", h);
+}
+
+// freetds.conf has no quoting: a value runs to the end of its line.
+bool fits_freetds_conf(const std::string& value) { return value.find_first_of("\r\n") == std::string::npos; }
+
 }  // namespace
 
 std::string ConnectionSettings::endpoint() const {
@@ -102,6 +112,8 @@ ConnectionSettings settings_for(const SourceConfig& source) {
   s.driver = source.driver;
   s.encrypt = source.encrypt;
   s.trust_server_certificate = source.trust_server_certificate;
+  s.ca_file = source.ca_file;
+  s.config_section = "source";
   s.odbc_connection_string = source.odbc_connection_string;
   return s;
 }
@@ -116,6 +128,8 @@ ConnectionSettings settings_for(const TargetConfig& target, std::string host, st
   s.driver = target.driver;
   s.encrypt = target.encrypt;
   s.trust_server_certificate = target.trust_server_certificate;
+  s.ca_file = target.ca_file;
+  s.config_section = "target";
   return s;
 }
 
@@ -209,6 +223,7 @@ std::string redact_connection_string(const std::string& connection_string) {
 Expected<OdbcConnectionString> build_connection_string(const ConnectionSettings& s, const Secret& password,
                                                        const DriverCatalog& catalog) {
   std::vector<std::pair<std::string, std::string>> attrs;  // key, encoded value
+  std::optional<FreeTdsSection> freetds_section;
   if (!s.odbc_connection_string.empty()) {
     const auto parsed = parse_attributes(s.odbc_connection_string);
     if (!parsed) {
@@ -234,20 +249,54 @@ Expected<OdbcConnectionString> build_connection_string(const ConnectionSettings&
     attrs.emplace_back("Driver", odbc_braced(driver));
     if (kind == DriverKind::freetds) {
       // FreeTDS: host and port apart; TDS 7.4 is SQL Server 2012+; UTF-8 to and from the
-      // client so nvarchar survives. Encryption=require refuses a server without TLS. FreeTDS
-      // verifies the server certificate only when freetds.conf names a "ca file", so
-      // trust_server_certificate has no attribute to map to here.
-      attrs.emplace_back("Server", odbc_value(s.server));
+      // client so nvarchar survives. Never Encryption=off: FreeTDS then sends ENCRYPT_NOT_SUP
+      // and the password crosses the network merely obfuscated (docs/facts.md §14); "request"
+      // encrypts at least the login packet, "require" the whole session.
+      const std::string encryption = s.encrypt ? "require" : "request";
+      if (s.trust_server_certificate) {
+        attrs.emplace_back("Server", odbc_value(s.server));
+      } else {
+        if (!fits_freetds_conf(s.server) || !fits_freetds_conf(s.ca_file)) {
+          return fail(ErrorKind::invalid_input, "server and ca_file may not contain a line break",
+                      "fix server or ca_file in the config");
+        }
+        // "ca file = system" is FreeTDS's word for the system's trust store; with a CA file
+        // FreeTDS checks the certificate's host name against the host it connects to.
+        std::string text = fmt::format(
+            "\thost = {}\n\tport = {}\n\ttds version = 7.4\n\tencryption = {}\n\tca file = {}\n"
+            "\tcheck certificate hostname = yes\n",
+            s.server, s.port, encryption, s.ca_file.empty() ? "system" : s.ca_file);
+        FreeTdsSection section;
+        section.name = section_name(text);
+        section.text = fmt::format("[{}]\n{}", section.name, text);
+        attrs.emplace_back("Servername", section.name);
+        freetds_section = std::move(section);
+      }
       attrs.emplace_back("Port", std::to_string(s.port));
       attrs.emplace_back("TDS_Version", "7.4");
       attrs.emplace_back("ClientCharset", "UTF-8");
-      attrs.emplace_back("Encryption", s.encrypt ? "require" : "off");
+      attrs.emplace_back("Encryption", encryption);
+      // FreeTDS 1.5+ checks the certificate against this name; 1.3 ignores the attribute and
+      // checks the host it connects to, which then fails closed (a mismatch), never open.
+      if (!s.certificate_host_name.empty() && !s.trust_server_certificate) {
+        attrs.emplace_back("HostNameInCertificate", odbc_value(s.certificate_host_name));
+      }
     } else {
       // Microsoft's driver: Server=tcp:host,port; Encrypt / TrustServerCertificate yes|no
-      // (driver 18 defaults Encrypt to yes).
+      // (driver 18 defaults Encrypt to yes; Encrypt=no still encrypts the login).
+      if (!s.ca_file.empty() && kind == DriverKind::microsoft) {
+        return fail(ErrorKind::invalid_input,
+                    fmt::format("ca_file ({}) cannot be given to Microsoft's ODBC driver", s.ca_file),
+                    "ODBC Driver 18 verifies against the system's trust store: add the CA there (Debian: copy it "
+                    "to /usr/local/share/ca-certificates/ as .crt and run update-ca-certificates) and remove "
+                    "ca_file, or use driver = \"FreeTDS\"");
+      }
       attrs.emplace_back("Server", odbc_value(fmt::format("tcp:{},{}", s.server, s.port)));
       attrs.emplace_back("Encrypt", yes_no(s.encrypt));
       attrs.emplace_back("TrustServerCertificate", yes_no(s.trust_server_certificate));
+      if (!s.certificate_host_name.empty()) {
+        attrs.emplace_back("HostNameInCertificate", odbc_value(s.certificate_host_name));
+      }
     }
     if (!s.database.empty()) attrs.emplace_back("Database", odbc_braced(s.database));
     if (!s.login.empty()) attrs.emplace_back("UID", odbc_braced(s.login));
@@ -275,7 +324,24 @@ Expected<OdbcConnectionString> build_connection_string(const ConnectionSettings&
   }
   out.value += "PWD=" + odbc_braced(password.reveal()) + ";";
   out.redacted += "PWD={***};";
+  out.freetds_section = std::move(freetds_section);
   return out;
+}
+
+bool encryption_turned_off(const std::string& odbc_connection_string) {
+  const auto attrs = parse_attributes(odbc_connection_string);
+  if (!attrs) return false;
+  return std::any_of(attrs->begin(), attrs->end(), [](const Attribute& a) {
+    return lower(a.key) == "encryption" && lower(trim(a.raw_value)) == "off";
+  });
+}
+
+std::string describe_encryption(const ConnectionSettings& s) {
+  if (!s.odbc_connection_string.empty()) return "as odbc_connection_string says";
+  const std::string what = s.encrypt ? "encrypted" : "login packet encrypted, the session in clear";
+  if (s.trust_server_certificate) return what + ", any certificate accepted (not verified)";
+  return fmt::format("{}, certificate verified with {}{}", what, s.ca_file.empty() ? "the system's CAs" : s.ca_file,
+                     s.certificate_host_name.empty() ? "" : " for " + s.certificate_host_name);
 }
 
 }  // namespace m2r::mssql

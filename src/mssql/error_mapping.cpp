@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace m2r::mssql {
 namespace {
@@ -105,6 +106,61 @@ Error map_statement_error(const std::vector<SqlMessage>& diagnostics, const Erro
     default:
       return Error(ErrorKind::fatal, text);
   }
+}
+
+Error map_tls_failure(const TlsProbeResult& p, const ErrorContext& c, const std::string& expected_name) {
+  const std::string section = c.config_section.empty() ? "the connection" : "[" + c.config_section + "]";
+  const std::string bundle = c.ca_file.empty() ? "the system's trust store" : c.ca_file;
+  const std::string names = p.certificate_names.empty() ? "no host name" : fmt::format("{}", fmt::join(p.certificate_names, ", "));
+  const std::string ca_fix = fmt::format(
+      "set {} ca_file to the CA bundle that signed the server's certificate (RDS: global-bundle.pem from "
+      "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem); trust_server_certificate = true would accept "
+      "any certificate, an impostor's too",
+      section);
+  switch (p.failure) {
+    case TlsFailure::untrusted_certificate:
+      return Error(ErrorKind::tls,
+                   fmt::format("the TLS certificate of SQL Server at {} is not signed by a CA in {} ({})", c.endpoint,
+                               bundle, p.detail),
+                   ca_fix);
+    case TlsFailure::expired_certificate:
+      return Error(ErrorKind::tls,
+                   fmt::format("the TLS certificate of SQL Server at {} expired on {}", c.endpoint, p.not_after),
+                   "renew the server's certificate (RDS: move the instance to a current CA with aws rds "
+                   "modify-db-instance --ca-certificate-identifier); nothing was changed");
+    case TlsFailure::not_yet_valid_certificate:
+      return Error(ErrorKind::tls, fmt::format("the TLS certificate of SQL Server at {} is not valid yet", c.endpoint),
+                   "check the clocks of this host and of the server, or the certificate's start date");
+    case TlsFailure::name_mismatch:
+      return Error(ErrorKind::tls,
+                   fmt::format("the TLS certificate of SQL Server at {} names {}, not {}", c.endpoint, names,
+                               expected_name),
+                   fmt::format("connect to {} by a name the certificate carries (server, or [target] host_override); "
+                               "through a tunnel, FreeTDS 1.3 checks the certificate against the tunnel's address: "
+                               "use Microsoft's ODBC Driver 18 (it checks the RDS endpoint's name) or FreeTDS 1.5",
+                               c.endpoint));
+    case TlsFailure::no_tls:
+      return Error(ErrorKind::tls,
+                   fmt::format("SQL Server at {} offers no encryption (PRELOGIN ENCRYPT_NOT_SUP)", c.endpoint),
+                   "give the server a certificate (SQL Server Configuration Manager: Certificate, Force Encryption); "
+                   "without TLS the password would cross the network in clear");
+    case TlsFailure::handshake_failed:
+      return Error(ErrorKind::tls, fmt::format("the TLS handshake with SQL Server at {} failed: {}", c.endpoint, p.detail),
+                   "the server must offer TLS 1.2 or newer with a certificate this host can verify");
+    case TlsFailure::none:
+    case TlsFailure::unreachable:
+      break;
+  }
+  return Error(ErrorKind::fatal, fmt::format("TLS to SQL Server at {}: {}", c.endpoint, p.detail));
+}
+
+Error server_requires_encryption_error(const ErrorContext& c) {
+  return Error(ErrorKind::tls,
+               fmt::format("SQL Server at {} requires encryption (rds.force_ssl = 1, or Force Encryption) and closed the "
+                           "connection after PRELOGIN: odbc_connection_string turns encryption off (Encryption=off)",
+                           c.endpoint),
+               "remove Encryption=off from odbc_connection_string (or the whole string: the product always encrypts "
+               "at least the login)");
 }
 
 Error map_connect_error(const std::vector<SqlMessage>& diagnostics, const ErrorContext& c) {

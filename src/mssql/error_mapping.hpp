@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "mssql/sql_session.hpp"
+#include "mssql/tls_probe.hpp"
 
 namespace m2r::mssql {
 
@@ -15,6 +16,8 @@ struct ErrorContext {
   std::string database;
   std::string login;
   std::string password_env;  // the variable's name
+  std::string config_section;  // "source" or "target": where the fix goes
+  std::string ca_file;         // empty: the system's trust store
 };
 
 // SQL Server message numbers the mapping knows (docs/facts.md §10 and the documentation of each).
@@ -59,6 +62,13 @@ Error map_statement_error(const std::vector<SqlMessage>& diagnostics, const Erro
 
 // The error of a failed connection attempt.
 Error map_connect_error(const std::vector<SqlMessage>& diagnostics, const ErrorContext& context);
+
+// The error for a TLS failure the probe found (mssql/tls_probe.hpp): the cause and the fix,
+// ErrorKind::tls. expected_name: the name the certificate was checked against.
+Error map_tls_failure(const TlsProbeResult& probe, const ErrorContext& context, const std::string& expected_name);
+
+// The server requires encryption (PRELOGIN ENCRYPT_REQ) and odbc_connection_string turns it off.
+Error server_requires_encryption_error(const ErrorContext& context);
 
 // "SQL Server error 4208 (severity 16, state 1): <text>"
 std::string describe_message(const SqlMessage& message);

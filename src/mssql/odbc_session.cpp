@@ -1,5 +1,8 @@
 #include "mssql/odbc_session.hpp"
 
+#include "mssql/freetds_conf.hpp"
+#include "mssql/tls_probe.hpp"
+
 #include <sql.h>
 #include <sqlext.h>
 #include <signal.h>
@@ -262,7 +265,8 @@ void OdbcSession::log(std::string_view line) const {
 }
 
 ErrorContext OdbcSession::error_context() const {
-  return ErrorContext{m_settings.endpoint(), m_settings.database, m_settings.login, m_settings.password_env};
+  return ErrorContext{m_settings.endpoint(), m_settings.database,       m_settings.login,
+                      m_settings.password_env, m_settings.config_section, m_settings.ca_file};
 }
 
 std::string OdbcSession::describe() const {
@@ -284,7 +288,9 @@ Expected<void> OdbcSession::open() {
   }
   const auto login_timeout = static_cast<SQLULEN>(m_settings.login_timeout.count());
   SQLSetConnectAttr(h->dbc, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(login_timeout), 0);
-  log(fmt::format("mssql: connecting to {} ({})", m_settings.endpoint(), m_connection_string.redacted));
+  if (m_connection_string.freetds_section) M2R_TRY(install_freetds_section(*m_connection_string.freetds_section));
+  log(fmt::format("mssql: connecting to {} ({}; {})", m_settings.endpoint(), m_connection_string.redacted,
+                  describe_encryption(m_settings)));
   const auto& cs = m_connection_string.value;
   SQLCHAR out[1024] = {};
   SQLSMALLINT out_len = 0;
@@ -296,6 +302,7 @@ Expected<void> OdbcSession::open() {
   if (!ok(rc)) {
     const auto diags = read_diagnostics(SQL_HANDLE_DBC, h->dbc);
     Error e = map_connect_error(diags, error_context());
+    if (auto tls = diagnose_tls(e)) e = std::move(*tls);
     log(fmt::format("mssql: connect to {} failed: {}", m_settings.endpoint(), e.message));
     return tl::unexpected(std::move(e));
   }
@@ -303,6 +310,33 @@ Expected<void> OdbcSession::open() {
   m_handles = std::move(h);
   log(fmt::format("mssql: connected to {}", describe()));
   return {};
+}
+
+std::optional<Error> OdbcSession::diagnose_tls(const Error& connect_error) const {
+  // The drivers say no more than "connection failed" when TLS fails; a login refused, a
+  // database missing or a driver missing are already precise.
+  if (connect_error.kind != ErrorKind::retryable && connect_error.kind != ErrorKind::fatal) return std::nullopt;
+  if (m_settings.server.empty()) return std::nullopt;
+  const bool turned_off = encryption_turned_off(m_settings.odbc_connection_string);
+  const bool verifies = m_settings.odbc_connection_string.empty() && !m_settings.trust_server_certificate;
+  // FreeTDS (1.3) checks the name it connects to; Microsoft's driver HostNameInCertificate.
+  const std::string expected =
+      driver_kind(m_settings.driver) == DriverKind::microsoft && !m_settings.certificate_host_name.empty()
+          ? m_settings.certificate_host_name
+          : m_settings.server;
+  const TlsProbeResult probe = probe_tls({m_settings.server, m_settings.port, m_settings.ca_file, expected,
+                                          std::chrono::seconds(std::max<long>(5, m_settings.login_timeout.count()))});
+  log(fmt::format("mssql: TLS probe of {}: {} ({})", m_settings.endpoint(), to_string(probe.failure), probe.detail));
+  if (turned_off && probe.server_requires_tls) return server_requires_encryption_error(error_context());
+  if (probe.failure == TlsFailure::no_tls && !turned_off && m_settings.encrypt) return map_tls_failure(probe, error_context(), expected);
+  const bool certificate_failure = probe.failure == TlsFailure::untrusted_certificate ||
+                                   probe.failure == TlsFailure::expired_certificate ||
+                                   probe.failure == TlsFailure::not_yet_valid_certificate ||
+                                   probe.failure == TlsFailure::name_mismatch;
+  if ((certificate_failure && verifies) || probe.failure == TlsFailure::handshake_failed) {
+    return map_tls_failure(probe, error_context(), expected);
+  }
+  return std::nullopt;
 }
 
 void OdbcSession::close() { m_handles.reset(); }

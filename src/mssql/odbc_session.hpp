@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -56,6 +57,8 @@ class OdbcSession final : public SqlSession {
   OdbcSession(ConnectionSettings settings, Secret password, OdbcConnectionString connection_string, LogFn log);
   Expected<void> open();
   void close();
+  // A precise TLS error (mssql/tls_probe.hpp) when TLS is what made the connection fail.
+  std::optional<Error> diagnose_tls(const Error& connect_error) const;
   Expected<QueryResult> run_once(const Statement& statement, const MessageHandler& on_message,
                                  bool& connection_failed);
   void log(std::string_view line) const;

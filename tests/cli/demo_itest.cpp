@@ -63,7 +63,7 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
     settings.port = static_cast<std::uint16_t>(description[which].value("port", 0));
     settings.database = "sales";
     settings.login = "sa";
-    settings.encrypt = false;
+    settings.ca_file = world_dir() + "/tls/ca.pem";
     return mssql::OdbcSession::connect(settings, mssql::Secret(sa_password()));
   };
   auto source = connect("source");

@@ -26,7 +26,7 @@ Expected<std::unique_ptr<mssql::SqlSession>> target_as_app(const std::string& wo
   settings.port = static_cast<std::uint16_t>(w.is_discarded() ? 0 : w["target"].value("port", 0));
   settings.database = "sales";
   settings.login = "sales_app";
-  settings.encrypt = false;
+  settings.ca_file = world_dir + "/tls/ca.pem";
   auto session = M2R_TRY(mssql::OdbcSession::connect(settings, mssql::Secret(password)));
   return std::unique_ptr<mssql::SqlSession>(std::move(session));
 }

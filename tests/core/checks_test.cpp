@@ -59,6 +59,24 @@ TEST(ChecksTest, HealthySetupPassesEverything) {
   EXPECT_FALSE(any_failed(rds));
 }
 
+TEST(ChecksTest, ConnectionsInClearOrUnverifiedAreWarned) {
+  // Given the defaults, the connection check should pass; encrypt = false, trust_server_certificate = true or a
+  // connection string with Encryption=off should each warn, naming the setting and the fix.
+  EXPECT_EQ(evaluate_connection_security({"source", true, false, false, false}).status, CheckStatus::pass);
+  const auto clear = evaluate_connection_security({"source", false, false, false, false});
+  EXPECT_EQ(clear.status, CheckStatus::warn);
+  EXPECT_EQ(clear.id, "source.tls");
+  EXPECT_NE(clear.detail.find("encrypt = false"), std::string::npos);
+  EXPECT_NE(clear.fix.find("[source] encrypt = true"), std::string::npos);
+  const auto trusting = evaluate_connection_security({"target", true, true, false, false});
+  EXPECT_EQ(trusting.status, CheckStatus::warn);
+  EXPECT_EQ(trusting.id, "rds.tls");
+  EXPECT_NE(trusting.detail.find("trust_server_certificate = true"), std::string::npos);
+  const auto off = evaluate_connection_security({"source", true, false, true, true});
+  EXPECT_EQ(off.status, CheckStatus::warn);
+  EXPECT_NE(off.detail.find("Encryption=off"), std::string::npos);
+}
+
 TEST(ChecksTest, SimpleRecoveryFailsWithTheFix) {
   auto f = healthy_source();
   f.recovery_model = "SIMPLE";

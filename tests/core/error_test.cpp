@@ -11,11 +11,17 @@ TEST(ErrorTest, EveryKindHasADistinctNonZeroExitCode) {
   std::set<int> codes;
   for (auto k : {ErrorKind::invalid_input, ErrorKind::prerequisite, ErrorKind::retryable, ErrorKind::timeout,
                  ErrorKind::auth, ErrorKind::not_found, ErrorKind::conflict, ErrorKind::integrity, ErrorKind::fatal,
-                 ErrorKind::journal_damaged, ErrorKind::interrupted}) {
+                 ErrorKind::journal_damaged, ErrorKind::config_changed, ErrorKind::interrupted, ErrorKind::tls}) {
     const int c = exit_code_for(k);
     EXPECT_GT(c, 1);
     EXPECT_TRUE(codes.insert(c).second) << to_string(k);
   }
+}
+
+TEST(ErrorTest, TlsFailuresExitWith13) {
+  // Given a TLS failure (certificate or encryption refused), the exit code should be README's 13.
+  EXPECT_EQ(exit_code_for(ErrorKind::tls), 13);
+  EXPECT_STREQ(to_string(ErrorKind::tls), "TLS");
 }
 
 TEST(ErrorTest, InterruptedExitsAsAShellReportsCtrlC) {

@@ -29,25 +29,103 @@ ConnectionSettings source() {
 }
 
 TEST(ConnectionStringTest, FreeTdsUsesServerPortAndTds74) {
-  // Given the FreeTDS driver registered by name, should name it, give host and port apart, TDS 7.4, UTF-8.
-  const auto cs = build_connection_string(source(), Secret("pw"), catalog_with({"FreeTDS"})).value();
+  // Given the FreeTDS driver registered by name and a trusted certificate, should name it, give host and port apart,
+  // TDS 7.4, UTF-8, and need no freetds.conf section.
+  auto s = source();
+  s.trust_server_certificate = true;
+  const auto cs = build_connection_string(s, Secret("pw"), catalog_with({"FreeTDS"})).value();
   EXPECT_EQ(cs.value,
             "Driver={FreeTDS};Server=db.example.com;Port=14331;TDS_Version=7.4;ClientCharset=UTF-8;Encryption=require;"
             "Database={Sales};UID={migrator};APP=mssql2rds;PWD={pw};");
+  EXPECT_FALSE(cs.freetds_section);
 }
 
-TEST(ConnectionStringTest, FreeTdsWithoutEncryptionSaysOff) {
-  // Given encrypt = false, should ask FreeTDS for no encryption.
+TEST(ConnectionStringTest, FreeTdsVerifiesThroughItsOwnFreetdsConfSection) {
+  // Given FreeTDS and trust_server_certificate = false, should name a freetds.conf section (Servername=) holding the
+  // host, the port, the CA file ("system" when none is set) and the host name check: FreeTDS 1.3 takes a CA file from
+  // freetds.conf only.
+  const auto cs = build_connection_string(source(), Secret("pw"), catalog_with({"FreeTDS"})).value();
+  ASSERT_TRUE(cs.freetds_section);
+  const auto& section = *cs.freetds_section;
+  EXPECT_EQ(section.name.rfind("mssql2rds-", 0), 0u);
+  EXPECT_EQ(cs.value.rfind("Driver={FreeTDS};Servername=" + section.name + ";Port=14331;", 0), 0u) << cs.value;
+  EXPECT_EQ(cs.value.find("Server="), std::string::npos);
+  EXPECT_EQ(section.text.rfind("[" + section.name + "]\n", 0), 0u);
+  for (const char* line : {"\thost = db.example.com\n", "\tport = 14331\n", "\tencryption = require\n",
+                           "\tca file = system\n", "\tcheck certificate hostname = yes\n"}) {
+    EXPECT_NE(section.text.find(line), std::string::npos) << line;
+  }
+  EXPECT_EQ(section.text.find("pw"), std::string::npos);
+  auto with_ca = source();
+  with_ca.ca_file = "/etc/rds/global-bundle.pem";
+  const auto cs2 = build_connection_string(with_ca, Secret("pw"), catalog_with({"FreeTDS"})).value();
+  EXPECT_NE(cs2.freetds_section->text.find("\tca file = /etc/rds/global-bundle.pem\n"), std::string::npos);
+  EXPECT_NE(cs2.freetds_section->name, section.name);  // another CA, another section
+}
+
+TEST(ConnectionStringTest, FreeTdsWithoutEncryptionStillEncryptsTheLogin) {
+  // Given encrypt = false, should ask FreeTDS for "request" (the login packet encrypted), never "off" (which sends
+  // ENCRYPT_NOT_SUP and the password merely obfuscated).
+  for (bool trust : {false, true}) {
+    auto s = source();
+    s.encrypt = false;
+    s.trust_server_certificate = trust;
+    const auto cs = build_connection_string(s, Secret("pw"), catalog_with({"FreeTDS"})).value();
+    EXPECT_NE(cs.value.find("Encryption=request;"), std::string::npos) << cs.value;
+    EXPECT_EQ(cs.value.find("Encryption=off"), std::string::npos);
+    if (!trust) {
+      EXPECT_NE(cs.freetds_section->text.find("\tencryption = request\n"), std::string::npos);
+    }
+  }
+}
+
+TEST(ConnectionStringTest, CertificateHostNameGoesToBothDrivers) {
+  // Given host_override's endpoint name, should pass HostNameInCertificate to FreeTDS (1.5 reads it) and to
+  // Microsoft's driver.
   auto s = source();
-  s.encrypt = false;
-  const auto cs = build_connection_string(s, Secret("pw"), catalog_with({"FreeTDS"})).value();
-  EXPECT_NE(cs.value.find("Encryption=off;"), std::string::npos);
+  s.certificate_host_name = "sales.abc.us-east-1.rds.amazonaws.com";
+  const auto ft = build_connection_string(s, Secret("pw"), catalog_with({"FreeTDS"})).value();
+  EXPECT_NE(ft.value.find("HostNameInCertificate=sales.abc.us-east-1.rds.amazonaws.com;"), std::string::npos);
+  s.driver = "ODBC Driver 18 for SQL Server";
+  const auto ms = build_connection_string(s, Secret("pw"), catalog_with({"ODBC Driver 18 for SQL Server"})).value();
+  EXPECT_NE(ms.value.find("Encrypt=yes;TrustServerCertificate=no;HostNameInCertificate=sales.abc.us-east-1.rds.amazonaws.com;"),
+            std::string::npos) << ms.value;
+}
+
+TEST(ConnectionStringTest, MicrosoftDriverRefusesACaFile) {
+  // Given Microsoft's driver and ca_file, should refuse as invalid input naming the system trust store as the way.
+  auto s = source();
+  s.driver = "ODBC Driver 18 for SQL Server";
+  s.ca_file = "/tmp/ca.pem";
+  const auto r = build_connection_string(s, Secret("pw"), catalog_with({"ODBC Driver 18 for SQL Server"}));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid_input);
+  EXPECT_NE(r.error().hint.find("update-ca-certificates"), std::string::npos);
+}
+
+TEST(ConnectionStringTest, CaFileWithALineBreakIsRefused) {
+  // Given a ca_file with a line break (it would add lines to freetds.conf), should refuse it.
+  auto s = source();
+  s.ca_file = "/tmp/ca.pem\n\tca file = system";
+  const auto r = build_connection_string(s, Secret("pw"), catalog_with({"FreeTDS"}));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid_input);
+}
+
+TEST(ConnectionStringTest, EncryptionTurnedOffIsFoundInACustomString) {
+  // Given odbc_connection_string texts, should tell Encryption=off (FreeTDS's ENCRYPT_NOT_SUP) from the rest.
+  EXPECT_TRUE(encryption_turned_off("Driver={FreeTDS};Server=h;Encryption = off;"));
+  EXPECT_TRUE(encryption_turned_off("driver=FreeTDS;encryption=OFF"));
+  EXPECT_FALSE(encryption_turned_off("Driver={FreeTDS};Server=h;Encryption=request;"));
+  EXPECT_FALSE(encryption_turned_off("Driver={ODBC Driver 18 for SQL Server};Encrypt=no;"));
 }
 
 TEST(ConnectionStringTest, FreeTdsNotRegisteredFallsBackToTheInstalledLibrary) {
   // Given no odbcinst.ini entry but tdsodbc's library on disk, should use its path.
   const std::string path = "/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so";
-  const auto cs = build_connection_string(source(), Secret("pw"), catalog_with({}, {path})).value();
+  auto s = source();
+  s.trust_server_certificate = true;
+  const auto cs = build_connection_string(s, Secret("pw"), catalog_with({}, {path})).value();
   EXPECT_EQ(cs.value.rfind("Driver={" + path + "};Server=db.example.com;Port=14331;", 0), 0u) << cs.value;
 }
 

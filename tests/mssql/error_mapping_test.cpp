@@ -17,6 +17,36 @@ SqlMessage error(int number, int severity, std::string text, std::string sqlstat
   return m;
 }
 
+TEST(ErrorMappingTest, TlsFailuresNameTheCauseAndTheFix) {
+  // Given each certificate failure the probe can find, the error should be ErrorKind::tls, name the cause (the CA
+  // bundle, the expiry, the names on the certificate) and the fix, and say where in the config it goes.
+  ErrorContext c = k_context;
+  c.config_section = "target";
+  c.ca_file = "/etc/rds/global-bundle.pem";
+  TlsProbeResult p;
+  p.failure = TlsFailure::untrusted_certificate;
+  p.detail = "unable to get local issuer certificate";
+  auto e = map_tls_failure(p, c, "db.example.com");
+  EXPECT_EQ(e.kind, ErrorKind::tls);
+  EXPECT_NE(e.message.find("not signed by a CA in /etc/rds/global-bundle.pem"), std::string::npos) << e.message;
+  EXPECT_NE(e.hint.find("set [target] ca_file"), std::string::npos);
+  EXPECT_NE(e.hint.find("global-bundle.pem"), std::string::npos);
+  p.failure = TlsFailure::expired_certificate;
+  p.not_after = "Jan  1 00:00:00 2020 GMT";
+  e = map_tls_failure(p, c, "db.example.com");
+  EXPECT_NE(e.message.find("expired on Jan  1 00:00:00 2020 GMT"), std::string::npos);
+  p.failure = TlsFailure::name_mismatch;
+  p.certificate_names = {"sales.abc.rds.amazonaws.com", "10.0.0.5"};
+  e = map_tls_failure(p, c, "db.example.com");
+  EXPECT_NE(e.message.find("names sales.abc.rds.amazonaws.com, 10.0.0.5, not db.example.com"), std::string::npos);
+  EXPECT_NE(e.hint.find("host_override"), std::string::npos);
+  p.failure = TlsFailure::no_tls;
+  EXPECT_NE(map_tls_failure(p, c, "x").message.find("ENCRYPT_NOT_SUP"), std::string::npos);
+  const Error off = server_requires_encryption_error(c);
+  EXPECT_EQ(off.kind, ErrorKind::tls);
+  EXPECT_NE(off.message.find("rds.force_ssl = 1"), std::string::npos);
+}
+
 TEST(ErrorMappingTest, LoginFailedIsAuthNamingLoginAndVariable) {
   // Given 18456 at connect, should be auth with a hint naming the login and the password variable.
   const auto e = map_connect_error({error(18456, 14, "Login failed for user 'migrator'.", "28000"),

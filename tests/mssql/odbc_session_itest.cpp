@@ -59,7 +59,7 @@ class OdbcSessionTest : public ::testing::Test {
     s.login = "sa";
     s.password_env = "MSSQL_ITEST_PASSWORD";
     s.driver = "FreeTDS";
-    s.encrypt = false;  // the sandbox offers no TLS (PRELOGIN ENCRYPT_NOT_SUP)
+    s.encrypt = false;  // this in-process server has no certificate (PRELOGIN ENCRYPT_NOT_SUP)
     s.login_timeout = 10s;
     return s;
   }

@@ -44,6 +44,21 @@ TEST(TdsServeConfigTest, ReadTimeoutDefaultsTo30SecondsAndIsConfigurable) {
   EXPECT_NE(bad.error().message.find("read_timeout_ms"), std::string::npos);
 }
 
+TEST(TdsServeConfigTest, TlsKeysNeedEachOtherAndForceSslNeedsACertificate) {
+  // Given tls_cert and tls_key, we should get both and force_ssl; one without the other, force_ssl without a
+  // certificate or a force_ssl other than 0/1 should be refused.
+  auto s = parse_instance_spec("name=rds,kind=rds,data=/tmp/r,tls_cert=/t/rds.pem,tls_key=/t/rds.key,force_ssl=1",
+                               env_with_password);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->tls_cert, "/t/rds.pem");
+  EXPECT_EQ(s->tls_key, "/t/rds.key");
+  EXPECT_TRUE(s->force_ssl);
+  EXPECT_FALSE(parse_instance_spec("name=a,data=/tmp/a", env_with_password)->force_ssl);
+  EXPECT_FALSE(parse_instance_spec("name=a,data=/tmp/a,tls_cert=/t/a.pem", env_with_password));
+  EXPECT_FALSE(parse_instance_spec("name=a,data=/tmp/a,force_ssl=1", env_with_password));
+  EXPECT_FALSE(parse_instance_spec("name=a,data=/tmp/a,tls_cert=/c,tls_key=/k,force_ssl=yes", env_with_password));
+}
+
 TEST(TdsServeConfigTest, RdsInstanceTakesAwsKeysFromTheEnvironment) {
   // Given kind=rds and a password_env, keys should come from AWS_* and the password from that variable.
   auto s = parse_instance_spec("name=tgt,port=0,kind=rds,data=/tmp/t,password_env=OTHER_PW,task_pace=0", env_with_password);

@@ -63,10 +63,45 @@ TEST(TdsPreloginTest, ReadsEncryptionAndAnswersNotSupported) {
   const PreloginRequest req = parse_prelogin(build_prelogin(1));
   EXPECT_TRUE(client_requires_encryption(req));
   EXPECT_FALSE(client_requires_encryption(parse_prelogin(build_prelogin(0))));
-  const B resp = build_prelogin_response("15.0.4355.3");
+  const B resp = build_prelogin_response("15.0.4355.3", Encryption::not_supported);
   const PreloginRequest back = parse_prelogin(resp);
   EXPECT_EQ(back.encryption, Encryption::not_supported);
   EXPECT_NE(find_bytes(resp, {0x0F, 0x00, 0x11, 0x03, 0x00, 0x00}), std::string::npos);
+}
+
+TEST(TdsPreloginTest, NegotiatesEncryptionAsMsTdsTabulates) {
+  // Given each client ENCRYPTION value against a server without a certificate, with one, and one requiring TLS,
+  // the answer and the outcome should be [MS-TDS] 2.2.6.5's: login-only for OFF/OFF, full for ON or REQ, none for
+  // NOT_SUP (and no option), the client refused when it needs TLS the server cannot give, dropped when it cannot
+  // do TLS the server requires.
+  using E = Encryption;
+  using M = EncryptionMode;
+  struct Case {
+    std::optional<E> client;
+    bool cert, required;
+    E answer;
+    M mode;
+  };
+  const Case cases[] = {
+      {E::off, false, false, E::not_supported, M::none},
+      {E::on, false, false, E::not_supported, M::client_needs_tls},
+      {E::required, false, false, E::not_supported, M::client_needs_tls},
+      {E::off, true, false, E::off, M::login_only},
+      {E::on, true, false, E::on, M::full},
+      {E::required, true, false, E::on, M::full},
+      {E::not_supported, true, false, E::not_supported, M::none},
+      {std::nullopt, true, false, E::not_supported, M::none},
+      {E::off, true, true, E::required, M::full},
+      {E::on, true, true, E::required, M::full},
+      {E::not_supported, true, true, E::required, M::server_needs_tls},
+      {std::nullopt, true, true, E::required, M::server_needs_tls},
+  };
+  for (const auto& c : cases) {
+    const auto o = negotiate_encryption(c.client, c.cert, c.required);
+    EXPECT_EQ(o.answer, c.answer) << static_cast<int>(c.client.value_or(E{9})) << c.cert << c.required;
+    EXPECT_EQ(o.mode, c.mode) << static_cast<int>(c.client.value_or(E{9})) << c.cert << c.required;
+  }
+  EXPECT_EQ(parse_prelogin(build_prelogin_response("15.0.4355.3", Encryption::required)).encryption, Encryption::required);
 }
 
 TEST(TdsRequestsTest, ParsesAnRpcByProcIdWithParameters) {

@@ -66,7 +66,7 @@ class ValidateRowHashTest : public ::testing::Test {
     c.database = "shop";
     c.login = "sa";
     c.driver = "FreeTDS";
-    c.encrypt = false;  // the sandbox offers no TLS
+    c.encrypt = false;  // this in-process server has no certificate: Encryption=request logs in without TLS
     c.login_timeout = std::chrono::seconds(10);
     auto session = m2r::mssql::OdbcSession::connect(c, m2r::mssql::Secret(test::k_sa_password));
     EXPECT_TRUE(session) << (session ? "" : session.error().message);

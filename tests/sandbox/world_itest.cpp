@@ -73,7 +73,20 @@ TEST(WorldTest, UpSeedsTheWorldAndDownLeavesNoProcess) {
   EXPECT_EQ(option["OptionSettings"][0]["Value"], world["role_arn"]);
   ProcessResult db = cli(dir, moto, {"rds", "describe-db-instances", "--db-instance-identifier", world["rds_instance"]});
   ASSERT_EQ(db.exit_code, 0) << db.err;
-  EXPECT_EQ(json::parse(db.out)["DBInstances"][0]["Engine"], "sqlserver-se");
+  const json instance = json::parse(db.out)["DBInstances"][0];
+  EXPECT_EQ(instance["Engine"], "sqlserver-se");
+  // The instance's parameter group says rds.force_ssl = 1, as its served instance enforces; the world's CA and the
+  // RDS certificate name the moto endpoint (and 127.0.0.1, where host_override points).
+  EXPECT_EQ(instance["DBParameterGroups"][0]["DBParameterGroupName"], world["rds_parameter_group"]);
+  ProcessResult params = cli(dir, moto, {"rds", "describe-db-parameters", "--db-parameter-group-name",
+                                         world["rds_parameter_group"]});
+  ASSERT_EQ(params.exit_code, 0) << params.err;
+  EXPECT_NE(params.out.find("\"rds.force_ssl\""), std::string::npos) << params.out;
+  EXPECT_EQ(world["tls"]["rds_endpoint"], instance["Endpoint"]["Address"]);
+  EXPECT_EQ(world["tls"]["rds_names"], json::array({instance["Endpoint"]["Address"], "127.0.0.1"}));
+  EXPECT_TRUE(fs::exists(world["tls"]["ca_file"].get<std::string>()));
+  EXPECT_EQ(fs::status(dir / "tls" / "rds.key").permissions() & fs::perms::others_read, fs::perms::none);
+  EXPECT_EQ(world["target"]["force_ssl"], true);
   ProcessResult s3 = cli(dir, moto, {"s3api", "head-bucket", "--bucket", world["bucket"]});
   EXPECT_EQ(s3.exit_code, 0) << s3.err;
   ProcessResult eps = cli(dir, dms, {"dms", "describe-endpoints"});

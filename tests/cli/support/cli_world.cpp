@@ -112,7 +112,7 @@ Expected<std::unique_ptr<mssql::SqlSession>> CliWorldTest::source_session() cons
   settings.port = static_cast<std::uint16_t>(source_port());
   settings.database = "sales";
   settings.login = "sa";
-  settings.encrypt = false;
+  settings.ca_file = world_dir() + "/tls/ca.pem";  // encrypted and verified, as the product connects
   auto session = M2R_TRY(mssql::OdbcSession::connect(settings, mssql::Secret(sa_password())));
   return std::unique_ptr<mssql::SqlSession>(std::move(session));
 }
@@ -124,7 +124,7 @@ Expected<std::unique_ptr<mssql::SqlSession>> CliWorldTest::target_session(const 
   settings.port = static_cast<std::uint16_t>(w.is_discarded() ? 0 : w["target"].value("port", 0));
   settings.database = database;
   settings.login = "sa";
-  settings.encrypt = false;
+  settings.ca_file = world_dir() + "/tls/ca.pem";  // the RDS instance has rds.force_ssl = 1
   auto session = M2R_TRY(mssql::OdbcSession::connect(settings, mssql::Secret(sa_password())));
   return std::unique_ptr<mssql::SqlSession>(std::move(session));
 }

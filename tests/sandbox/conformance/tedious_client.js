@@ -1,7 +1,8 @@
 // Drives Node's tedious against the sandbox TDS server and prints one JSON line per
 // event, with a millisecond timestamp, for tds_conformance_itest.cpp to judge.
 //   node tedious_client.js <port> <scenario>
-// scenarios: session (types, rpc, print, error, slow, cancel, transaction), wrong_password, encrypt
+// scenarios: session (types, rpc, print, error, slow, cancel, transaction), wrong_password, encrypt,
+//   tls (encrypt: true, the certificate verified against the CA in SANDBOX_CA, then SELECT 1)
 'use strict';
 const { Connection, Request, TYPES } = require('tedious');
 
@@ -64,6 +65,14 @@ function tx(conn, what) {
 }
 
 async function main() {
+  if (scenario === 'tls') {
+    const ca = require('fs').readFileSync(process.env.SANDBOX_CA);
+    const conn = await connect({ encrypt: true, trustServerCertificate: false, cryptoCredentialsDetails: { ca } });
+    if (!conn) return;
+    await run(conn, 'tls', 'SELECT 1');
+    conn.close();
+    return;
+  }
   if (scenario === 'wrong_password' || scenario === 'encrypt') {
     const conn = await connect(scenario === 'encrypt' ? { encrypt: true } : {});
     if (conn) conn.close();
