@@ -22,13 +22,13 @@ using LockSourceTest = CliWorldTest;
 
 constexpr const char* k_app_password = "L0ck-test-app-pw";
 
-Expected<std::unique_ptr<mssql::SqlSession>> source_as_app(int port) {
+Expected<std::unique_ptr<mssql::SqlSession>> source_as_app(const std::string& world_dir, int port) {
   mssql::ConnectionSettings settings;
   settings.server = "127.0.0.1";
   settings.port = static_cast<std::uint16_t>(port);
   settings.database = "sales";
   settings.login = "lock_app";
-  settings.encrypt = false;
+  settings.ca_file = world_dir + "/tls/ca.pem";  // the world's CA: encrypted and verified
   auto session = M2R_TRY(mssql::OdbcSession::connect(settings, mssql::Secret(k_app_password)));
   return std::unique_ptr<mssql::SqlSession>(std::move(session));
 }
@@ -65,7 +65,7 @@ TEST_F(LockSourceTest, AnApplicationSessionLeftOpenIsEndedItsWriteRolledBackAndU
   ASSERT_EQ(run.exit_code, 0) << run.text;
 
   // The application still connected, its transaction open.
-  auto app = source_as_app(source_port());
+  auto app = source_as_app(world_dir(), source_port());
   ASSERT_TRUE(app) << app.error().message;
   ASSERT_TRUE((*app)->execute("BEGIN TRANSACTION; INSERT INTO dbo.Customers (Name) VALUES (N'written after the marker?')"));
 
@@ -89,8 +89,9 @@ TEST_F(LockSourceTest, AnApplicationSessionLeftOpenIsEndedItsWriteRolledBackAndU
   ASSERT_TRUE(target) << target.error().message;
   EXPECT_EQ(count_rows(**target, "SELECT COUNT_BIG(*) FROM dbo.Customers WHERE Name = N'written after the marker?'"), 0);
   // Locked: the application's login cannot come back.
-  auto again = source_as_app(source_port());
+  auto again = source_as_app(world_dir(), source_port());
   ASSERT_FALSE(again) << "a plain user connected to a RESTRICTED_USER database";
+  EXPECT_NE(again.error().message.find("Cannot open database"), std::string::npos) << again.error().message;
 
   // unlock-source sets it back; the login connects again; nothing is left to undo after.
   const auto unlock = run_shell(with_world("--json unlock-source --yes -c " + config()));
@@ -99,7 +100,7 @@ TEST_F(LockSourceTest, AnApplicationSessionLeftOpenIsEndedItsWriteRolledBackAndU
   ASSERT_FALSE(unlocked.is_discarded()) << unlock.text;
   EXPECT_EQ(unlocked.value("statement", ""), "ALTER DATABASE [sales] SET MULTI_USER");
   EXPECT_EQ(user_access(**source), "MULTI_USER");
-  EXPECT_TRUE(source_as_app(source_port())) << "the login is still refused after unlock-source";
+  EXPECT_TRUE(source_as_app(world_dir(), source_port())) << "the login is still refused after unlock-source";
   const auto twice = run_shell(with_world("unlock-source --yes -c " + config()));
   EXPECT_EQ(twice.exit_code, 6) << twice.text;
   EXPECT_NE(twice.text.find("no source lock in force"), std::string::npos) << twice.text;
