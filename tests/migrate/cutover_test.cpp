@@ -617,3 +617,22 @@ TEST_F(CutoverTest, TheDatabasesSettingsAreComparedAndATrustworthyLostIsAWarning
   EXPECT_EQ(warnings, 1);
   EXPECT_TRUE(m.said("database setting owner: sa on the source, admin on RDS"));
 }
+
+TEST_F(CutoverTest, AnUnreachableSourceStopsNothingAndSaysWhy) {
+  // Given a source that cannot be reached, the cutover should fail with the connection's error,
+  // leave the DMS task running, write no marker and lock nothing (with or without --lock-source).
+  for (bool lock : {false, true}) {
+    options.lock_source = lock;
+    m.source_unreachable = Error(ErrorKind::retryable, "cannot connect to src.example:1433: Connection refused",
+                                 "check [source] server and port, and that SQL Server accepts TCP connections");
+    auto r = cutover();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::retryable);
+    EXPECT_NE(r.error().message.find("src.example:1433"), std::string::npos) << r.error().message;
+    EXPECT_FALSE(r.error().hint.empty());
+    EXPECT_EQ(task_status(), "running");
+    EXPECT_EQ(m.aws_world.count("dms:StopReplicationTask"), 0);
+    EXPECT_TRUE(m.source_ran("ALTER DATABASE").empty());
+    EXPECT_TRUE(m.source_ran("INSERT INTO dbo.mssql2rds_cutover_marker").empty());
+  }
+}
