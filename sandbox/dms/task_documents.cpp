@@ -128,6 +128,8 @@ std::optional<std::string> task_settings_problem(const json& s) {
       {"LoopbackPreventionSettings", {}},
       {"PostProcessingRules", {}},
       {"FailTaskWhenCleanTaskResourceFailed", {}},
+      // The sandbox's own (cdc_engine.hpp CdcPace): the replication pace tests set.
+      {"SandboxPace", {{"ApplyDelayMs", {Kind::integer, {}}}, {"BatchSize", {Kind::integer, {}}}}},
   };
   for (auto it = s.begin(); it != s.end(); ++it) {
     const auto section = sections.find(it.key());

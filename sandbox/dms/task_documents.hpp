@@ -18,8 +18,9 @@ namespace sandbox::dms {
 // from the documented sets.
 std::optional<std::string> table_mappings_problem(const nlohmann::json& mappings);
 
-// Known sections only; in them, known keys with the documented types, and the enumerations
-// (TargetTablePrepMode, the ErrorBehavior policies) within their documented values.
+// Known sections only (DMS's, and the sandbox's own SandboxPace); in them, known keys with the
+// documented types, and the enumerations (TargetTablePrepMode, the ErrorBehavior policies)
+// within their documented values.
 std::optional<std::string> task_settings_problem(const nlohmann::json& settings);
 
 }  // namespace sandbox::dms

@@ -295,7 +295,7 @@ TEST_F(DmsCliTest, TableMappingsAndTaskSettingsAreCheckedAsDmsDocumentsThem) {
                   R"({"TargetMetadata":{"SupportLobs":true,"FullLobMode":false,"LimitedSizeLobMode":true,"LobMaxSize":64},)"
                   R"("FullLoadSettings":{"TargetTablePrepMode":"DO_NOTHING"},"ErrorBehavior":{"ApplyErrorInsertPolicy":)"
                   R"("INSERT_RECORD","ApplyErrorUpdatePolicy":"LOG_ERROR","ApplyErrorDeletePolicy":"IGNORE_RECORD"},)"
-                  R"("Logging":{"EnableLogging":true}})"})
+                  R"("Logging":{"EnableLogging":true},"SandboxPace":{"ApplyDelayMs":0,"BatchSize":100}})"})
                 .find("arn:"),
             std::string::npos);
 }
