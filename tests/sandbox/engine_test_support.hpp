@@ -126,26 +126,22 @@ inline Message error_of(Session& s, const std::string& sql) {
 inline std::int64_t as_int(const Value& v) { return std::get<std::int64_t>(v); }
 inline std::string as_str(const Value& v) { return std::get<std::string>(v); }
 
-// An instance in its own temporary directory and an sa session in a new database `shop`: the
-// set-up most engine tests share. Fixtures derive from it and add their tables in SetUp.
-class ShopInstanceTest : public ::testing::Test {
+// An instance in its own temporary directory, a session on it, and both gone with the directory
+// at the end: the base of the fixtures below.
+class InstanceTest : public ::testing::Test {
  protected:
-  explicit ShopInstanceTest(std::string tag) : m_tag(std::move(tag)) {}
-  void SetUp() override {
-    m_dir = temp_dir(m_tag);
-    InstanceConfig cfg;
-    cfg.name = "src";
-    cfg.data_dir = m_dir;
-    cfg.sa_password = k_sa_password;
-    m_inst = open_instance(cfg);
-    m_s = login(*m_inst);
-    must(*m_s, "CREATE DATABASE shop");
-    must(*m_s, "USE shop");
-  }
+  explicit InstanceTest(std::string tag) : m_tag(std::move(tag)) {}
   void TearDown() override {
     m_s.reset();
     m_inst.reset();
     std::filesystem::remove_all(m_dir);
+  }
+  // Opens the instance `cfg` describes in m_dir (its data_dir and sa_password filled in).
+  void open(InstanceConfig cfg) {
+    m_dir = temp_dir(m_tag);
+    cfg.data_dir = m_dir;
+    cfg.sa_password = k_sa_password;
+    m_inst = open_instance(cfg);
   }
   std::string m_tag;
   std::string m_dir;
@@ -153,33 +149,36 @@ class ShopInstanceTest : public ::testing::Test {
   std::unique_ptr<Session> m_s;
 };
 
-// An RDS instance (kind rds) in its own temporary directory and a session of its master user
-// "admin" (db_owner of the databases it creates, not sysadmin), in master.
-class RdsInstanceTest : public ::testing::Test {
+// An sa session in a new database `shop`: the set-up most engine tests share. Fixtures derive
+// from it and add their tables in SetUp.
+class ShopInstanceTest : public InstanceTest {
  protected:
-  explicit RdsInstanceTest(std::string tag) : m_tag(std::move(tag)) {}
+  explicit ShopInstanceTest(std::string tag) : InstanceTest(std::move(tag)) {}
   void SetUp() override {
-    m_dir = temp_dir(m_tag);
+    InstanceConfig cfg;
+    cfg.name = "src";
+    open(cfg);
+    m_s = login(*m_inst);
+    must(*m_s, "CREATE DATABASE shop");
+    must(*m_s, "USE shop");
+  }
+};
+
+// An RDS instance (kind rds) and a session of its master user "admin" (db_owner of the
+// databases it creates, not sysadmin), in master.
+class RdsInstanceTest : public InstanceTest {
+ protected:
+  explicit RdsInstanceTest(std::string tag) : InstanceTest(std::move(tag)) {}
+  void SetUp() override {
     InstanceConfig cfg;
     cfg.name = "rds";
     cfg.kind = InstanceKind::rds;
-    cfg.data_dir = m_dir;
-    cfg.sa_password = k_sa_password;
     cfg.admin_user = "admin";
-    m_inst = open_instance(cfg);
+    open(cfg);
     auto l = m_inst->login("admin", k_sa_password, "");
     ASSERT_TRUE(l.session) << l.failure.text;
     m_s = std::move(l.session);
   }
-  void TearDown() override {
-    m_s.reset();
-    m_inst.reset();
-    std::filesystem::remove_all(m_dir);
-  }
-  std::string m_tag;
-  std::string m_dir;
-  std::unique_ptr<Instance> m_inst;
-  std::unique_ptr<Session> m_s;
 };
 
 }  // namespace sandbox::test
