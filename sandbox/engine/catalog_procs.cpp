@@ -12,16 +12,6 @@ namespace sandbox::engine {
 
 namespace {
 
-// A T-SQL N'...' literal holding `s`.
-std::string nliteral(const std::string& s) {
-  std::string out = "N'";
-  for (char c : s) {
-    out += c;
-    if (c == '\'') out += '\'';
-  }
-  return out + "'";
-}
-
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;

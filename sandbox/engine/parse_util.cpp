@@ -49,6 +49,15 @@ void syntax_near(const std::vector<Token>& t, std::size_t i) {
   raise(102, 15, "Incorrect syntax near '" + near + "'.");
 }
 
+std::string nliteral(const std::string& s) {
+  std::string out = "N'";
+  for (char c : s) {
+    out += c;
+    if (c == '\'') out += '\'';
+  }
+  return out + "'";
+}
+
 std::int64_t int_literal(const Token& t) {
   errno = 0;
   char* end = nullptr;

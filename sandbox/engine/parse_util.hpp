@@ -49,6 +49,8 @@ class Tokens {
   const std::vector<Token>* m_t;
 };
 
+// A T-SQL N'...' literal holding `s` (quotes doubled), for statements the engine writes itself.
+std::string nliteral(const std::string& s);
 // An integer literal's value; Msg 8115 (arithmetic overflow) when it does not fit a bigint.
 std::int64_t int_literal(const Token& t);
 // WAITFOR DELAY 'hh:mm[:ss[.fff]]' in milliseconds (at most 24 hours); Msg 148 for any other text.

@@ -32,15 +32,6 @@ bool is_true(const Value& v) {
   return s == "true" || s == "1";
 }
 
-std::string nliteral(const std::string& s) {
-  std::string out = "N'";
-  for (char c : s) {
-    out += c;
-    if (c == '\'') out += '\'';
-  }
-  return out + "'";
-}
-
 }  // namespace
 
 void create_replication_schema(sqlite3* msdb) {
