@@ -16,10 +16,10 @@ bool numeric_text(const json& v) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-std::string rule_label(const json& rule) {
-  return rule.contains("rule-id") ? "rule " + (rule["rule-id"].is_string() ? rule["rule-id"].get<std::string>()
-                                                                           : rule["rule-id"].dump())
-                                  : std::string("a rule");
+// A rule's rule-id as text ("" without one).
+std::string rule_id(const json& rule) {
+  if (!rule.contains("rule-id")) return "";
+  return rule["rule-id"].is_string() ? rule["rule-id"].get<std::string>() : rule["rule-id"].dump();
 }
 
 }  // namespace
@@ -38,13 +38,13 @@ std::optional<std::string> table_mappings_problem(const json& m) {
   bool any_selection = false;
   for (const auto& rule : m["rules"]) {
     if (!rule.is_object()) return "every rule must be an object";
-    const std::string label = rule_label(rule);
+    const std::string id = rule_id(rule);
+    const std::string label = id.empty() ? std::string("a rule") : "rule " + id;
     const std::string type = rule.value("rule-type", "");
     if (!types.count(type)) return label + ": rule-type must be selection, transformation or table-settings";
     if (!rule.contains("rule-id") || !numeric_text(rule["rule-id"])) return label + ": rule-id must be a number";
     if (!rule.contains("rule-name") || !(rule["rule-name"].is_string() || rule["rule-name"].is_number()))
       return label + ": rule-name is missing";
-    const std::string id = rule["rule-id"].is_string() ? rule["rule-id"].get<std::string>() : rule["rule-id"].dump();
     if (!ids.insert(id).second) return label + ": rule-id is used twice";
     const auto locator = rule.contains("object-locator") ? rule["object-locator"] : json();
     if (!locator.is_object() || !locator.contains("schema-name") || !locator["schema-name"].is_string() ||

@@ -205,13 +205,13 @@ double seconds_since(std::chrono::system_clock::time_point from, aws::Clock& clo
 // changes (said, not warned). Like the schema, a gap is for the DBA, not a reason to undo.
 void compare_settings(const MigrationConfig& config, mssql::SqlSession& source, mssql::SqlSession& target,
                       Journal& journal, EventSink& events, CutoverReport& report) {
+  auto unreadable = [&](const Error& e) {
+    events.emit(warning_event("cutover", "could not compare the database's settings: " + e.message));
+  };
   const auto s = read_database_settings(source, config.source.database);
-  const auto t = s ? read_database_settings(target, config.target.database) : Expected<DatabaseSettings>();
-  if (!s || !t) {
-    events.emit(warning_event("cutover", "could not compare the database's settings: " +
-                                             (!s ? s.error().message : t.error().message)));
-    return;
-  }
+  if (!s) return unreadable(s.error());
+  const auto t = read_database_settings(target, config.target.database);
+  if (!t) return unreadable(t.error());
   report.settings = compare_database_settings(*s, *t, config.target.database);
   if (report.settings.empty()) {
     events.emit(info_event("cutover", "the database's settings are the same on both sides"));

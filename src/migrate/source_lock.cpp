@@ -57,6 +57,12 @@ Expected<std::string> dms_source_user(const aws::AwsContext& aws, const std::str
   return std::string();
 }
 
+// The journal's lock not yet undone (its lock and unlock events, core/source_lock).
+Expected<std::optional<source_lock::LockRecord>> lock_in_force(Journal& journal) {
+  return source_lock::current_lock(
+      M2R_TRY(all_events(journal, {source_lock::k_locked_event, source_lock::k_unlocked_event})));
+}
+
 }  // namespace
 
 Expected<SourceLockOutcome> lock_source(const MigrationConfig& config, Connections& conn, Journal& journal,
@@ -76,8 +82,7 @@ Expected<SourceLockOutcome> lock_source(const MigrationConfig& config, Connectio
                                       "`mssql2rds unlock-source` undoes the lock"));
   }
   const auto action = M2R_TRY(source_lock::decide(facts));
-  const auto previous = M2R_TRY(source_lock::current_lock(M2R_TRY(all_events(journal, {source_lock::k_locked_event,
-                                                                                         source_lock::k_unlocked_event}))));
+  const auto previous = M2R_TRY(lock_in_force(journal));
   SourceLockOutcome out;
   out.record.database = facts.database;
   out.record.login = facts.tool.login;
@@ -110,8 +115,7 @@ Expected<SourceLockOutcome> lock_source(const MigrationConfig& config, Connectio
 
 Expected<SourceUnlockOutcome> unlock_source(const MigrationConfig& config, Connections& conn, Journal& journal,
                                             EventSink& events) {
-  const auto lock = M2R_TRY(source_lock::current_lock(
-      M2R_TRY(all_events(journal, {source_lock::k_locked_event, source_lock::k_unlocked_event}))));
+  const auto lock = M2R_TRY(lock_in_force(journal));
   if (!lock) {
     return fail(ErrorKind::conflict,
                 fmt::format("the journal records no source lock in force for [{}]: nothing to undo; nothing was changed",
