@@ -163,9 +163,16 @@ Expected<HttpResponse> AwsClient::send(const AwsRequest& request) {
   Error e = *outcome.transport_error;
   e.message = fmt::format("{} {} failed{}: {}", info.signing_name, request.operation,
                           attempts > 1 ? fmt::format(" after {} attempts", attempts) : "", e.message);
-  if (e.hint.empty())
+  if (e.hint.empty() && request.idempotent == Idempotent::no) {
+    // Not repeated blindly: the service may have done it before the answer was lost.
+    e.hint = fmt::format("{} may have been carried out before its answer was lost, so it was not repeated: run the "
+                         "command again, it looks for what the request made before making it again (and check that "
+                         "{} is reachable)",
+                         request.operation, base);
+  } else if (e.hint.empty()) {
     e.hint = fmt::format("check that {} is reachable (AWS_ENDPOINT_URL_{} / AWS_ENDPOINT_URL / region '{}')", base,
                          info.env_suffix, m_context.region);
+  }
   return tl::unexpected(e);
 }
 

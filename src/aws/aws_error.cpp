@@ -178,7 +178,7 @@ ErrorKind error_kind_for(const AwsErrorInfo& info) {
   if (info.http_status == 401 || info.http_status == 403) return ErrorKind::auth;
   if (info.http_status == 404) return ErrorKind::not_found;
   if (info.http_status == 409) return ErrorKind::conflict;
-  return ErrorKind::fatal;
+  return ErrorKind::refused;  // AWS's own code and message are quoted
 }
 
 Error to_error(const AwsErrorInfo& info, const ErrorContext& ctx) {
@@ -193,7 +193,11 @@ Error to_error(const AwsErrorInfo& info, const ErrorContext& ctx) {
   const std::string source = ctx.credentials_source.empty() ? "the configured credentials" : ctx.credentials_source;
   const std::string& c = info.code;
   std::string hint;
-  if (is_clock_skew(info)) {
+  // A HEAD request's refusal has no body to say RequestTimeTooSkewed; its Date header still
+  // shows a clock minutes away from ours (S3 allows 15 minutes, some services 5).
+  const bool head_skew = info.http_status == 403 && info.message.empty() && info.server_time && ctx.signed_at &&
+                         std::chrono::abs(*ctx.signed_at - *info.server_time) >= std::chrono::minutes(5);
+  if (is_clock_skew(info) || head_skew) {
     // Checked first: DMS words a skewed clock as an InvalidSignatureException, which is not a
     // wrong secret key.
     std::string by = "by more than AWS allows (15 minutes for most services, 5 for some)";

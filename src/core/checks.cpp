@@ -333,7 +333,8 @@ std::vector<CheckResult> evaluate_s3(const S3Facts& f, const RdsFacts& rds) {
   std::vector<CheckResult> r;
   if (!f.reachable) {
     r.push_back(failed("s3.bucket", "S3 bucket is reachable", f.error,
-                       "check [s3] bucket and your credentials' s3:ListBucket / s3:PutObject permissions"));
+                       f.error_fix.empty() ? "check [s3] bucket and your credentials' s3:ListBucket / s3:PutObject permissions"
+                                           : f.error_fix));
     return r;
   }
   r.push_back(pass("s3.bucket", "S3 bucket is reachable", f.bucket));

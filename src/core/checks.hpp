@@ -93,7 +93,8 @@ struct S3Facts {
   bool reachable = false;
   std::string error;
   std::string bucket;
-  std::string region;  // GetBucketLocation
+  std::string region;     // GetBucketLocation
+  std::string error_fix;  // the error's own fix (a skewed clock is not a missing permission)
 };
 
 struct DmsEndpointFacts {

@@ -16,6 +16,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::config_changed: return "configuration changed";
     case ErrorKind::interrupted: return "interrupted";
     case ErrorKind::tls: return "TLS";
+    case ErrorKind::refused: return "refused";
     case ErrorKind::fatal: return "error";
   }
   return "error";
@@ -35,6 +36,7 @@ int exit_code_for(ErrorKind kind) {
     case ErrorKind::journal_damaged: return 11;
     case ErrorKind::config_changed: return 12;
     case ErrorKind::tls: return 13;
+    case ErrorKind::refused: return 14;
     // 128 + SIGINT: what a shell reports for a command Ctrl-C ended, so scripts that test
     // for it keep working; the same after SIGTERM (the stop is the same clean one).
     case ErrorKind::interrupted: return 130;

@@ -21,6 +21,8 @@ enum class ErrorKind {
   config_changed,  // a resume found configuration values that done steps depended on changed; redo or revert
   interrupted,    // stopped at a safe point because the user asked (SIGINT / SIGTERM); re-run to continue
   tls,            // the server's certificate failed verification, or one side refused encryption
+  refused,        // SQL Server or AWS refused the request with an error this version has no fix of its own for
+                  // (the message quotes it); the user's or the server's to fix, not a bug
   fatal,          // anything else: a bug or an unexpected answer
 };
 

@@ -178,7 +178,7 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
   {
     std::ofstream out(report.config_path);
     out << demo_config(w, options.dir);
-    if (!out) return fail(ErrorKind::fatal, "cannot write " + report.config_path);
+    if (!out) return fail(ErrorKind::prerequisite, "cannot write " + report.config_path, "choose a writable --dir");
   }
   const MigrationConfig config = M2R_TRY(load_config_file(report.config_path));
   Connections connections = M2R_TRY(default_connections(config));

@@ -130,7 +130,7 @@ DmsFacts gather_dms_facts(aws::DmsClient& dms, const DmsConfig& c, bool test_con
   auto instances = dms.describe_replication_instances(
       {{is_arn(c.replication_instance) ? "replication-instance-arn" : "replication-instance-id", {c.replication_instance}}});
   if (!instances && instances.error().kind != ErrorKind::not_found) {
-    f.error = instances.error().message;
+    f.error = instances.error().message + (instances.error().hint.empty() ? "" : " (" + instances.error().hint + ")");
     return f;
   }
   f.reachable = true;

@@ -29,7 +29,8 @@ PosixFileReader::~PosixFileReader() { ::close(m_fd); }
 Expected<std::uint64_t> PosixFileReader::size() {
   struct stat st {};
   if (::fstat(m_fd, &st) != 0) {
-    return fail(ErrorKind::fatal, fmt::format("cannot stat '{}': {}", m_path, std::strerror(errno)));
+    return fail(ErrorKind::prerequisite, fmt::format("cannot stat '{}': {}", m_path, std::strerror(errno)),
+                "check the disk and the backup directory's mount");
   }
   return static_cast<std::uint64_t>(st.st_size);
 }
@@ -41,7 +42,7 @@ Expected<std::size_t> PosixFileReader::read_at(std::uint64_t offset, std::span<c
                               static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail(ErrorKind::fatal, fmt::format("cannot read '{}' at offset {}: {}", m_path,
+      return fail(ErrorKind::prerequisite, fmt::format("cannot read '{}' at offset {}: {}", m_path,
                                                 offset + done, std::strerror(errno)));
     }
     if (n == 0) break;  // end of file

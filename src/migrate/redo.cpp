@@ -34,7 +34,7 @@ Expected<bool> delete_replication_task_if_present(aws::DmsClient& dms, const std
                           clock)
                 .or_else([](const Error& e) -> Expected<aws::ReplicationTask> {
                   // A task that fails while stopping is stopped enough to delete.
-                  if (e.kind == ErrorKind::prerequisite || e.kind == ErrorKind::fatal) return aws::ReplicationTask{};
+                  if (e.kind == ErrorKind::prerequisite || e.kind == ErrorKind::refused) return aws::ReplicationTask{};
                   return tl::unexpected(e);
                 }));
   }

@@ -17,7 +17,7 @@ Error task_failed_error(const aws::ReplicationTask& task) {
     return Error(ErrorKind::prerequisite,
                  fmt::format("DMS task {} failed: {} ({})", task.identifier, d->cause, msg), d->fix);
   }
-  return Error(ErrorKind::fatal, fmt::format("DMS task {} is {}: {}", task.identifier, task.status, msg),
+  return Error(ErrorKind::refused, fmt::format("DMS task {} is {}: {}", task.identifier, task.status, msg),
                "see the task's CloudWatch logs; `mssql2rds status` shows its statistics");
 }
 

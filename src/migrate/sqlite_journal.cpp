@@ -205,7 +205,7 @@ Expected<void> SqliteJournal::exec(const char* sql) {
   if (sqlite3_exec(m_db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
     std::string text = msg ? msg : "unknown error";
     sqlite3_free(msg);
-    return fail(ErrorKind::fatal, "journal: " + text, "check the disk has space and the journal file is writable");
+    return fail(ErrorKind::prerequisite, "journal: " + text, "check the disk has space and the journal file is writable");
   }
   return {};
 }

@@ -104,7 +104,12 @@ Error map_statement_error(const std::vector<SqlMessage>& diagnostics, const Erro
       return Error(ErrorKind::prerequisite, text,
                    fmt::format("grant the login '{}' the permission named above (see docs: source permissions)", c.login));
     default:
-      return Error(ErrorKind::fatal, text);
+      // A refusal the mapping has no fix of its own for (log full, a constraint, ...): the
+      // server's words name the cause; it is not a bug of the tool.
+      return Error(ErrorKind::refused, text,
+                   fmt::format("the message of SQL Server at {} names the cause: fix it, then run the command again "
+                               "(what is done is kept)",
+                               c.endpoint));
   }
 }
 
@@ -190,7 +195,8 @@ Error map_connect_error(const std::vector<SqlMessage>& diagnostics, const ErrorC
                              "with encrypt = true the server must offer TLS",
                              c.endpoint));
   }
-  return Error(ErrorKind::fatal, fmt::format("could not connect to SQL Server at {}: {}", c.endpoint, text));
+  return Error(ErrorKind::refused, fmt::format("could not connect to SQL Server at {}: {}", c.endpoint, text),
+               fmt::format("the message names why SQL Server at {} refused the connection", c.endpoint));
 }
 
 }  // namespace m2r::mssql

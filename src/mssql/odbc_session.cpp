@@ -315,7 +315,7 @@ Expected<void> OdbcSession::open() {
 std::optional<Error> OdbcSession::diagnose_tls(const Error& connect_error) const {
   // The drivers say no more than "connection failed" when TLS fails; a login refused, a
   // database missing or a driver missing are already precise.
-  if (connect_error.kind != ErrorKind::retryable && connect_error.kind != ErrorKind::fatal) return std::nullopt;
+  if (connect_error.kind != ErrorKind::retryable && connect_error.kind != ErrorKind::refused) return std::nullopt;
   if (m_settings.server.empty()) return std::nullopt;
   const bool turned_off = encryption_turned_off(m_settings.odbc_connection_string);
   const bool verifies = m_settings.odbc_connection_string.empty() && !m_settings.trust_server_certificate;

@@ -77,3 +77,16 @@ TEST(AwsErrorTest, ARefusedTokenOfTemporaryCredentialsSaysRefreshTheSessionNotCr
   const auto long_term = to_error(info, context(std::chrono::system_clock::now(), false));
   EXPECT_NE(long_term.hint.find("access key id"), std::string::npos) << long_term.hint;
 }
+
+TEST(AwsErrorTest, ABareForbiddenToAHeadWhoseDateIsMinutesAwayIsTheClockNotAPermission) {
+  // Given S3's answer to a HEAD signed 20 minutes late (no body: only the status and Date), the
+  // hint should name the clock and by how much, not a missing IAM permission.
+  const auto info = parse_aws_error(response(403, "", {{"Date", "Wed, 02 Dec 2026 04:12:49 GMT"}}));
+  ASSERT_TRUE(info.server_time);
+  const auto skewed = to_error(info, context(*info.server_time - std::chrono::minutes(20)));
+  EXPECT_NE(skewed.hint.find("clock differs"), std::string::npos) << skewed.hint;
+  EXPECT_NE(skewed.hint.find("1200 s (behind"), std::string::npos) << skewed.hint;
+  // A clock within seconds of the server's: a real refusal, named as one.
+  const auto denied = to_error(info, context(*info.server_time + std::chrono::seconds(3)));
+  EXPECT_EQ(denied.hint.find("clock"), std::string::npos) << denied.hint;
+}

@@ -11,7 +11,7 @@ TEST(ErrorTest, EveryKindHasADistinctNonZeroExitCode) {
   std::set<int> codes;
   for (auto k : {ErrorKind::invalid_input, ErrorKind::prerequisite, ErrorKind::retryable, ErrorKind::timeout,
                  ErrorKind::auth, ErrorKind::not_found, ErrorKind::conflict, ErrorKind::integrity, ErrorKind::fatal,
-                 ErrorKind::journal_damaged, ErrorKind::config_changed, ErrorKind::interrupted, ErrorKind::tls}) {
+                 ErrorKind::journal_damaged, ErrorKind::config_changed, ErrorKind::interrupted, ErrorKind::tls, ErrorKind::refused}) {
     const int c = exit_code_for(k);
     EXPECT_GT(c, 1);
     EXPECT_TRUE(codes.insert(c).second) << to_string(k);
@@ -46,4 +46,12 @@ TEST(ErrorTest, TryPropagatesTheFirstError) {
   const auto r = quarter(6);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().hint, "pass an even number");
+}
+
+TEST(ErrorTest, ARefusalTheToolHasNoFixForExitsWith14NotTheBugsTen) {
+  // Given SQL Server or AWS refusing with an error the tool has no advice of its own for, the
+  // exit code should be README's 14: the user's or the server's to fix, not a bug (10).
+  EXPECT_EQ(exit_code_for(ErrorKind::refused), 14);
+  EXPECT_NE(exit_code_for(ErrorKind::refused), exit_code_for(ErrorKind::fatal));
+  EXPECT_STREQ(to_string(ErrorKind::refused), "refused");
 }

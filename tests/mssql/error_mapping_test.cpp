@@ -121,10 +121,12 @@ TEST(ErrorMappingTest, TimeoutCancelAndBrokenLink) {
   EXPECT_FALSE(is_connection_failure(error(208, 16, "Invalid object name 'x'.")));
 }
 
-TEST(ErrorMappingTest, UnknownErrorsAreFatalWithNumberSeverityState) {
-  // Given an error the mapping does not know, should be fatal and carry number, severity and state.
+TEST(ErrorMappingTest, UnknownErrorsAreTheServersRefusalNotABugWithNumberSeverityState) {
+  // Given an error the mapping does not know, should be the server's refusal (exit 14, not the
+  // bug's 10) and carry number, severity and state.
   const auto e = map_statement_error({error(50000, 16, "custom")}, k_context);
-  EXPECT_EQ(e.kind, ErrorKind::fatal);
+  EXPECT_EQ(e.kind, ErrorKind::refused);
+  EXPECT_NE(e.hint.find("names the cause"), std::string::npos) << e.hint;
   EXPECT_EQ(e.message, "SQL Server error 50000 (severity 16, state 1): custom");
 }
 
