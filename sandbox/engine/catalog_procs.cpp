@@ -2,6 +2,8 @@
 // is `sp_tables`): each answers with the result set its Microsoft documentation gives, column
 // for column, computed by a SELECT over the sandbox's INFORMATION_SCHEMA / sys views run as a
 // statement of the procedure.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -43,6 +45,10 @@ std::vector<std::string> quoted_table_types(const std::string& list) {
 
 bool SessionImpl::catalog_procedure(const std::string& proc, const std::map<std::string, Value>& args,
                                     const std::vector<Value>& positional, ResultSink& sink) {
+  if (proc == "xp_fileexist") {
+    file_exists_procedure(args, positional, sink);
+    return true;
+  }
   if (proc != "sp_tables") return false;
   // The parameters in their documented order; `nullopt` when not supplied or NULL.
   auto param = [&](const char* name, std::size_t pos) -> std::optional<std::string> {
@@ -108,6 +114,39 @@ bool SessionImpl::catalog_procedure(const std::string& proc, const std::map<std:
   sink.return_status(0);
   sink.done(DoneKind::proc, std::nullopt, false);
   return true;
+}
+
+// xp_fileexist 'path': one row, [File Exists], [File is a Directory], [Parent Directory Exists],
+// as the SQL Server service sees the path (the check dbatools' Test-DbaPath makes of a backup
+// directory). It answers with the service's rights to a sysadmin only: for any other login it
+// runs without them and answers 0 in every column, so the caller cannot tell; the sandbox does
+// the same. The form with an OUTPUT parameter is not supported.
+void SessionImpl::file_exists_procedure(const std::map<std::string, Value>& args, const std::vector<Value>& positional,
+                                        ResultSink& sink) {
+  if (args.size() + positional.size() != 1) {
+    raise(40517, 16, "Keyword or statement option 'xp_fileexist with other than one parameter' is not supported in this "
+                     "version of SQL Server.");
+  }
+  const Value& v = positional.empty() ? args.begin()->second : positional.front();
+  const std::string path = std::holds_alternative<std::monostate>(v) ? std::string{} : value_str(v);
+  int exists = 0, is_directory = 0, parent_exists = 0;
+  if (m_inst.principals().is_sysadmin(m_user) && !path.empty()) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) {
+      exists = S_ISDIR(st.st_mode) ? 0 : 1;
+      is_directory = S_ISDIR(st.st_mode) ? 1 : 0;
+    }
+    const auto slash = path.find_last_of('/');
+    const std::string parent = slash == std::string::npos ? std::string(".") : slash == 0 ? std::string("/") : path.substr(0, slash);
+    struct stat pst {};
+    parent_exists = ::stat(parent.c_str(), &pst) == 0 && S_ISDIR(pst.st_mode) ? 1 : 0;
+  }
+  const std::string sql = "SELECT CAST(" + std::to_string(exists) + " AS int) AS [File Exists], CAST(" +
+                          std::to_string(is_directory) + " AS int) AS [File is a Directory], CAST(" +
+                          std::to_string(parent_exists) + " AS int) AS [Parent Directory Exists]";
+  for (const auto& st : split_statements(sql)) execute_statement(st, sink, true);
+  sink.return_status(0);
+  sink.done(DoneKind::proc, std::nullopt, false);
 }
 
 }  // namespace sandbox::engine

@@ -10,6 +10,7 @@
 #include "aws/rds_client.hpp"
 #include "aws/s3_client.hpp"
 #include "migrate/aws_facts.hpp"
+#include "migrate/backup_directory_probe.hpp"
 #include "migrate/database_settings_facts.hpp"
 #include "migrate/logins.hpp"
 #include "migrate/source_capture_fix.hpp"
@@ -34,6 +35,7 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
     }
   }
   for (auto& r : evaluate_source(source)) results.push_back(r);
+  if (src) results.push_back(evaluate_backup_directory(probe_backup_directory(**src, config.source, source.is_sysadmin)));
   if (src && source.database_exists) {
     if (auto settings = read_database_settings(**src, config.source.database); settings) {
       results.push_back(evaluate_database_settings(*settings, config.source.database));
@@ -73,6 +75,7 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
     s3.bucket = config.s3.bucket;
     if (auto head = s3_client.head_bucket(config.s3.bucket); !head) {
       s3.error = head.error().message;
+      s3.error_fix = head.error().hint;
     } else {
       s3.reachable = true;
       s3.region = s3_client.get_bucket_location(config.s3.bucket).value_or(config.s3.region);

@@ -4,6 +4,8 @@
 // nothing is missing.
 #include "migrate/check.hpp"
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "migrate/support/fake_aws_world.hpp"
@@ -363,4 +365,49 @@ TEST_F(CheckTest, FixRefusesBeforeChangingAnythingWhenTheLoginIsNotSysadmin) {
   EXPECT_NE(r.error().hint.find("a sysadmin runs EXEC sp_adddistributor"), std::string::npos) << r.error().hint;
   EXPECT_TRUE(m.source_procedures_run().empty()) << ::testing::PrintToString(m.source_procedures_run());
   EXPECT_TRUE(m.source_ran("CREATE TABLE").empty());
+}
+
+TEST_F(CheckTest, TheBackupDirectoryIsProvenSharedWithAProbeThatIsNeverLeftBehind) {
+  const auto results = check();
+  const auto& dir = result(results, "source.backup_dir");
+  EXPECT_EQ(dir.status, CheckStatus::pass) << dir.detail;
+  // SQL Server was asked about the probe at backup_dir_server, under the probe's own name.
+  const auto asked = m.source_ran("xp_fileexist");
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_NE(asked[0].find("N'/var/opt/mssql/backup/.mssql2rds-probe-"), std::string::npos) << asked[0];
+  EXPECT_TRUE(std::filesystem::is_empty(m.backup_dir.path()));
+}
+
+TEST_F(CheckTest, ABackupDirectorySqlServerDoesNotSeeFailsWithHowToShareIt) {
+  // The first answer is for the probe, the second for the directory itself (a fragment's
+  // answers are used in order): the directory exists, the probe is not there.
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  const std::vector<std::string> columns = {"File Exists", "File is a Directory", "Parent Directory Exists"};
+  m.source->on_rows("xp_fileexist", columns, {{0, 0, 1}}).on_rows("xp_fileexist", columns, {{0, 1, 1}});
+  script_source(*m.source, {});
+  const auto results = check();
+  const auto& dir = result(results, "source.backup_dir");
+  EXPECT_EQ(dir.status, CheckStatus::fail);
+  EXPECT_NE(dir.detail.find("is not this host's"), std::string::npos) << dir.detail;
+  EXPECT_NE(dir.fix.find("backup_dir_local"), std::string::npos) << dir.fix;
+  EXPECT_TRUE(std::filesystem::is_empty(m.backup_dir.path()));
+}
+
+TEST_F(CheckTest, ABackupDirectoryMissingHereFailsBeforeSqlServerIsAsked) {
+  m.config.source.backup_dir_local = m.backup_dir.str() + "/not-mounted";
+  const auto results = check();
+  const auto& dir = result(results, "source.backup_dir");
+  EXPECT_EQ(dir.status, CheckStatus::fail);
+  EXPECT_NE(dir.detail.find("not-mounted"), std::string::npos) << dir.detail;
+  EXPECT_TRUE(m.source_ran("xp_fileexist").empty());
+}
+
+TEST_F(CheckTest, ALoginThatIsNotSysadminCannotAskSqlServerAndIsWarnedNotFailed) {
+  m.source = std::make_shared<mssql::FakeSqlSession>();
+  script_source(*m.source, {.sysadmin = false});
+  const auto results = check();
+  const auto& dir = result(results, "source.backup_dir");
+  EXPECT_EQ(dir.status, CheckStatus::warn) << dir.detail;
+  EXPECT_NE(dir.detail.find("not sysadmin"), std::string::npos) << dir.detail;
+  EXPECT_TRUE(m.source_ran("xp_fileexist").empty());
 }

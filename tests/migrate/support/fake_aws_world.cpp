@@ -375,6 +375,7 @@ Migration::Migration() {
   http->set_handler([this](const aws::RecordedRequest& r) { return aws_world.answer(r); });
   connections.aws = aws::AwsContext::for_endpoint({"AKIDFAKE", "fake/secret", "", std::nullopt, "test"}, "us-east-1",
                                                   "http://127.0.0.1:9", http, clock);
+  config.source.backup_dir_local = backup_dir.str();
   connections.clock = clock;
   connections.object_store = store;
   connections.source = [this]() -> Expected<std::unique_ptr<mssql::SqlSession>> {
@@ -415,7 +416,7 @@ std::vector<std::string> Migration::target_ran(const std::string& fragment) cons
 std::vector<std::string> Migration::source_procedures_run() const {
   std::vector<std::string> out;
   for (const auto& sql : ran(*source, "EXEC"))
-    if (sql != "EXEC sp_get_distributor") out.push_back(sql);
+    if (sql != "EXEC sp_get_distributor" && sql.find("xp_fileexist") == std::string::npos) out.push_back(sql);
   return out;
 }
 

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aws/aws_context.hpp"
+#include "aws/support/temp_dir.hpp"
 #include "fakes/fake_http_transport.hpp"
 #include "core/config.hpp"
 #include "core/events.hpp"
@@ -118,6 +119,7 @@ class FakeAwsWorld {
 MigrationConfig sample_config();
 
 struct Migration {
+  TempDir backup_dir;  // backup_dir_local: `check` writes its probe there
   FakeAwsWorld aws_world;
   std::shared_ptr<aws::FakeHttpTransport> http = std::make_shared<aws::FakeHttpTransport>();
   std::shared_ptr<aws::FakeClock> clock;

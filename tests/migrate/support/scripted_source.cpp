@@ -39,6 +39,8 @@ void script_source(mssql::FakeSqlSession& s, const SourceShape& shape) {
   s.on_rows("is_accelerated_database_recovery_on", {"is_accelerated_database_recovery_on", "delayed_durability_desc"},
             {{0, "DISABLED"}});
   s.on_rows("IS_SRVROLEMEMBER", {"s"}, {{shape.sysadmin ? 1 : 0}});
+  // check's backup directory probe: SQL Server sees the file written in backup_dir_local.
+  s.on_rows("xp_fileexist", {"File Exists", "File is a Directory", "Parent Directory Exists"}, {{1, 0, 1}});
   s.on_rows("@@SERVERNAME", {"name"}, {{"SRC1"}});
   script_distributor(s, shape.distributor);
   s.on_rows("fn_dblog", {"Current LSN"}, {{"00000025:00000b8f:0004"}});
