@@ -17,6 +17,7 @@
 #include "dms/cdc_checkpoint.hpp"
 #include "dms/dms_service.hpp"
 #include "dms/table_mappings.hpp"
+#include "dms/endpoint_connection.hpp"
 #include "mssql/odbc_session.hpp"
 #include "mssql/quote.hpp"
 
@@ -689,17 +690,10 @@ CdcRunnerFactory make_cdc_runner_factory(CdcEnvironment environment) {
   };
 }
 
-SessionOpener odbc_session_opener() {
-  return [](const EndpointSpec& endpoint) -> Expected<std::unique_ptr<SqlSession>> {
-    m2r::mssql::ConnectionSettings settings;
-    settings.server = endpoint.server_name;
-    settings.port = static_cast<std::uint16_t>(endpoint.port);
-    settings.database = endpoint.database_name;
-    settings.login = endpoint.username;
-    // As a DMS endpoint with SslMode=require: encrypted, the certificate not verified.
-    settings.encrypt = true;
-    settings.trust_server_certificate = true;
-    settings.application_name = "AWS DMS (sandbox)";
+SessionOpener odbc_session_opener(std::string ca_file) {
+  return [ca_file = std::move(ca_file)](const EndpointSpec& endpoint) -> Expected<std::unique_ptr<SqlSession>> {
+    // As TestConnection logs in: the endpoint's server, port, database and SslMode.
+    const auto settings = endpoint_connection_settings(endpoint, ca_file);
     auto session = m2r::mssql::OdbcSession::connect(settings, m2r::mssql::Secret(endpoint.password));
     if (!session) return tl::unexpected(session.error());
     return std::unique_ptr<SqlSession>(std::move(*session));

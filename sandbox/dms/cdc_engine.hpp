@@ -51,7 +51,9 @@ struct CdcEnvironment {
 
 CdcRunnerFactory make_cdc_runner_factory(CdcEnvironment environment);
 
-// SessionOpener over FreeTDS ODBC (m2r::mssql::OdbcSession), unencrypted on loopback.
-SessionOpener odbc_session_opener();
+// SessionOpener over FreeTDS ODBC (m2r::mssql::OdbcSession) to the endpoint's server, port and
+// database, encrypted as its SslMode says (dms/endpoint_connection.hpp); ca_file verifies for
+// verify-ca / verify-full.
+SessionOpener odbc_session_opener(std::string ca_file = {});
 
 }  // namespace sandbox::dms

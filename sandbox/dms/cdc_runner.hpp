@@ -35,6 +35,7 @@ struct EndpointSpec {
   std::string database_name;
   std::string username;
   std::string password;
+  std::string ssl_mode;     // none | require | verify-ca | verify-full (dms/endpoint_connection.hpp)
   nlohmann::json settings;  // MicrosoftSQLServerSettings as given
 };
 

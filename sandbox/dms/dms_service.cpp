@@ -158,8 +158,6 @@ const std::map<std::string, std::string> k_engine_display = {
     {"kafka", "Kafka"}, {"opensearch", "Amazon OpenSearch Service"}, {"docdb", "Amazon DocumentDB"},
     {"mongodb", "MongoDB"}, {"neptune", "Amazon Neptune"}, {"redis", "Redis"}, {"babelfish", "Babelfish"}};
 
-bool tcp_reachable(const std::string& host, int port);
-
 }  // namespace
 
 DmsReply dms_error(const std::string& type, const std::string& message, int status) {
@@ -219,6 +217,12 @@ void DmsService::stop_all() {
     runners.swap(m_runners);
   }
   for (auto& [arn, runner] : runners) runner->join();
+  std::vector<Tester> testers;
+  {
+    std::lock_guard lock(m_mutex);
+    testers.swap(m_testers);
+  }
+  for (auto& t : testers) t.thread.join();  // each ends within its login timeout
 }
 
 std::string DmsService::new_arn(const std::string& kind, const json& in) const {
@@ -247,7 +251,8 @@ DmsReply DmsService::handle(const std::string& operation, const json& input) {
 }
 
 // Real DMS takes minutes to provision; the sandbox answers "creating" once and is ready at
-// the next call, so clients must poll as they must against AWS.
+// the next call, so clients must poll as they must against AWS. Connection tests end on their
+// own thread (connection_tested).
 void DmsService::advance_provisioning() {
   bool changed = false;
   for (auto& [arn, ri] : m_instances)
@@ -258,14 +263,6 @@ void DmsService::advance_provisioning() {
   for (auto& [arn, task] : m_tasks)
     if (task["Status"] == "creating") {
       task["Status"] = "ready";
-      changed = true;
-    }
-  for (auto& c : m_connections)
-    if (c["Status"] == "testing") {
-      const json& p = c["_private"];
-      c["Status"] = p.value("result", std::string("failed"));
-      if (c["Status"] == "failed") c["LastFailureMessage"] = p.value("failure", std::string());
-      c.erase("_private");
       changed = true;
     }
   if (changed) save();
@@ -427,6 +424,10 @@ DmsReply DmsService::describe_endpoints(const json& in) {
 
 // ---- Connections ----
 
+// TestConnection logs in to the endpoint from the replication instance, asynchronously as DMS
+// does: the answer and DescribeConnections say "testing" until the login ends, then
+// "successful" or "failed" with the server's error in LastFailureMessage
+// (dms/endpoint_connection.hpp words it as DMS does).
 DmsReply DmsService::test_connection(const json& in) {
   if (auto e = require(in, {"ReplicationInstanceArn", "EndpointArn"})) return *e;
   auto ri = m_instances.find(str(in, "ReplicationInstanceArn"));
@@ -435,27 +436,52 @@ DmsReply DmsService::test_connection(const json& in) {
   if (ep == m_endpoints.end()) return dms_error(k_not_found, "Endpoint not found");
   if (ri->second["ReplicationInstanceStatus"] != "available")
     return dms_error(k_invalid_state, "Replication instance is not in available state");
-  const json& e = ep->second;
-  const std::string host = str(e, "ServerName");
-  const int port = e.value("Port", 0);
-  const bool ok = !host.empty() && port > 0 && tcp_reachable(host, port);
+  auto same_pair = [&](const json& x) {
+    return x["ReplicationInstanceArn"] == ri->first && x["EndpointArn"] == ep->first;
+  };
+  // A second test while one runs: DMS's words, as boto3's TestConnectionSucceeds waiter met them
+  // (boto/boto3#1760).
+  for (const auto& x : m_connections)
+    if (same_pair(x) && x["Status"] == "testing") return dms_error(k_invalid_state, "Connection is already being tested");
+  const std::uint64_t test_id = m_next_test_id++;
   json c = {{"ReplicationInstanceArn", ri->first},
             {"EndpointArn", ep->first},
             {"Status", "testing"},
-            {"EndpointIdentifier", e["EndpointIdentifier"]},
+            {"EndpointIdentifier", ep->second["EndpointIdentifier"]},
             {"ReplicationInstanceIdentifier", ri->second["ReplicationInstanceIdentifier"]},
-            {"_private",
-             {{"result", ok ? "successful" : "failed"},
-              {"failure", "Test connection for endpoint " + str(e, "EndpointIdentifier") +
-                              " failed: cannot connect to " + host + ":" + std::to_string(port) +
-                              " [Network error has occurred]"}}}};
-  std::erase_if(m_connections, [&](const json& x) {
-    return x["ReplicationInstanceArn"] == ri->first && x["EndpointArn"] == ep->first;
-  });
+            {"_private", {{"test_id", test_id}}}};
+  std::erase_if(m_connections, same_pair);
   m_connections.push_back(c);
   save();
+  // Threads of tests that ended are joined here (joining one that ended does not wait).
+  std::erase_if(m_testers, [](Tester& t) {
+    if (!t.done->load()) return false;
+    t.thread.join();
+    return true;
+  });
+  const EndpointSpec spec = endpoint_spec(ep->first);
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread([this, test_id, spec, done, tester = m_config.connection_tester] {
+    if (!tester) connection_tested(test_id, "Test Endpoint failed: the sandbox's DMS was started without a connection tester");
+    else connection_tested(test_id, tester(spec));
+    done->store(true);
+  });
+  m_testers.push_back({std::move(thread), std::move(done)});
   c.erase("_private");
   return DmsReply{200, json{{"Connection", c}}};
+}
+
+void DmsService::connection_tested(std::uint64_t test_id, const std::optional<std::string>& failure) {
+  std::lock_guard lock(m_mutex);
+  for (auto& c : m_connections) {
+    if (!c.contains("_private") || c["_private"].value("test_id", std::uint64_t{0}) != test_id) continue;
+    c["Status"] = failure ? "failed" : "successful";
+    if (failure) c["LastFailureMessage"] = *failure;
+    else c.erase("LastFailureMessage");
+    c.erase("_private");
+    save();
+    return;
+  }
 }
 
 DmsReply DmsService::describe_connections(const json& in) {
@@ -570,29 +596,31 @@ DmsReply DmsService::create_replication_task(const json& in) {
   return DmsReply{200, json{{"ReplicationTask", public_task(task)}}};
 }
 
+EndpointSpec DmsService::endpoint_spec(const std::string& arn) const {
+  const json& e = m_endpoints.at(arn);
+  EndpointSpec s;
+  s.arn = arn;
+  s.identifier = str(e, "EndpointIdentifier");
+  s.engine_name = str(e, "EngineName");
+  s.server_name = str(e, "ServerName");
+  s.port = e.value("Port", 0);
+  s.database_name = str(e, "DatabaseName");
+  s.username = str(e, "Username");
+  s.password = e["_private"].value("password", std::string());
+  s.ssl_mode = e.value("SslMode", std::string("none"));
+  s.settings = e.value("MicrosoftSQLServerSettings", json::object());
+  return s;
+}
+
 CdcTaskSpec DmsService::task_spec(const json& task, StartKind kind) const {
-  auto endpoint = [&](const std::string& arn) {
-    const json& e = m_endpoints.at(arn);
-    EndpointSpec s;
-    s.arn = arn;
-    s.identifier = str(e, "EndpointIdentifier");
-    s.engine_name = str(e, "EngineName");
-    s.server_name = str(e, "ServerName");
-    s.port = e.value("Port", 0);
-    s.database_name = str(e, "DatabaseName");
-    s.username = str(e, "Username");
-    s.password = e["_private"].value("password", std::string());
-    s.settings = e.value("MicrosoftSQLServerSettings", json::object());
-    return s;
-  };
   CdcTaskSpec spec;
   spec.task_arn = str(task, "ReplicationTaskArn");
   spec.task_identifier = str(task, "ReplicationTaskIdentifier");
   spec.task_resource_id = spec.task_arn.substr(spec.task_arn.rfind(':') + 1);
   spec.instance_identifier = str(m_instances.at(str(task, "ReplicationInstanceArn")), "ReplicationInstanceIdentifier");
   spec.migration_type = str(task, "MigrationType");
-  spec.source = endpoint(str(task, "SourceEndpointArn"));
-  spec.target = endpoint(str(task, "TargetEndpointArn"));
+  spec.source = endpoint_spec(str(task, "SourceEndpointArn"));
+  spec.target = endpoint_spec(str(task, "TargetEndpointArn"));
   spec.table_mappings = str(task, "TableMappings");
   spec.task_settings = str(task, "ReplicationTaskSettings");
   spec.start_kind = kind;
@@ -623,6 +651,22 @@ DmsReply DmsService::start_replication_task(const json& in) {
     return dms_error(k_invalid_combination, "Start type RELOAD_TARGET is not valid for a task with migration type cdc");
   if (kind == StartKind::start_replication && task["_private"].value("started_once", false))
     return dms_error(k_invalid_state, "Start Type : START_REPLICATION, valid only for tasks running for the first time");
+  // DMS starts a task only when both endpoints passed TestConnection with the task's
+  // replication instance; its words, as users met them (e.g. hashicorp/terraform-provider-aws
+  // acceptance runs, cockroachdb/cockroach#82182 "test endpoint before ... the replication task").
+  const std::string ri_arn = str(task, "ReplicationInstanceArn");
+  for (const char* which : {"SourceEndpointArn", "TargetEndpointArn"}) {
+    const std::string ep_arn = str(task, which);
+    const bool tested = std::any_of(m_connections.begin(), m_connections.end(), [&](const json& c) {
+      return c["ReplicationInstanceArn"] == ri_arn && c["EndpointArn"] == ep_arn && c["Status"] == "successful";
+    });
+    if (!tested)
+      return dms_error(k_invalid_state,
+                       "Test connection for replication instance " +
+                           str(m_instances.at(ri_arn), "ReplicationInstanceIdentifier") + " and endpoint " +
+                           str(m_endpoints.at(ep_arn), "EndpointIdentifier") +
+                           " should be successful for starting the replication task");
+  }
   if (has(in, "CdcStartPosition")) {
     task["CdcStartPosition"] = str(in, "CdcStartPosition");
     task["_private"].erase("cdc_start_time");
@@ -832,48 +876,16 @@ void DmsService::load() {
     m_tasks[str(task, "ReplicationTaskArn")] = task;
   }
   m_connections = state.value("connections", json::array()).get<std::vector<json>>();
+  // A test the previous server did not finish has no result: failed, to be run again.
+  for (auto& c : m_connections)
+    if (c.value("Status", std::string()) == "testing") {
+      c["Status"] = "failed";
+      c["LastFailureMessage"] = "Test Endpoint failed: the test was interrupted when the DMS service restarted; test again";
+      c.erase("_private");
+    }
   if (state.contains("table_stats") && state["table_stats"].is_object())
     for (auto it = state["table_stats"].begin(); it != state["table_stats"].end(); ++it)
       for (const auto& row : it.value()) m_table_stats[it.key()].push_back(stats_from_json(row));
 }
 
-}  // namespace sandbox::dms
-
-// ---- TCP reachability for TestConnection ----
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <poll.h>
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-namespace sandbox::dms {
-namespace {
-bool tcp_reachable(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res) return false;
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  bool ok = false;
-  if (fd >= 0) {
-    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
-    if (rc == 0) {
-      ok = true;
-    } else if (errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      if (poll(&p, 1, 3000) == 1) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        ok = err == 0;
-      }
-    }
-    close(fd);
-  }
-  freeaddrinfo(res);
-  return ok;
-}
-}  // namespace
 }  // namespace sandbox::dms

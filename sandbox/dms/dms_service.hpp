@@ -3,16 +3,19 @@
 // tasks and connections, with the validation and error types of the DMS API reference,
 // shapes as botocore's dms/2016-01-01 model. Transport-free: dms_http_server puts it on
 // the wire. The resources are persisted to a JSON file so a restarted world keeps them.
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "dms/cdc_runner.hpp"
+#include "dms/endpoint_connection.hpp"
 
 namespace sandbox::dms {
 
@@ -21,6 +24,9 @@ struct DmsServiceConfig {
   std::string account_id = "123456789012";
   std::string state_path;  // JSON file; empty = in memory only
   CdcRunnerFactory runner_factory;  // empty = tasks fail at start with "no CDC engine"
+  // What TestConnection runs, on a thread of its own (odbc_connection_tester logs in over TDS).
+  // Empty = every test fails with "no connection tester".
+  ConnectionTester connection_tester;
 };
 
 // An answer: HTTP status and the JSON body (errors carry "__type" and "message").
@@ -41,7 +47,8 @@ class DmsService final : public TaskStatusSink {
   // operation: "CreateReplicationTask" etc. (the part after "AmazonDMSv20160101.").
   DmsReply handle(const std::string& operation, const nlohmann::json& input);
 
-  // Stops every running task (used at shutdown; the tasks end up stopped).
+  // Stops every running task (used at shutdown; the tasks end up stopped) and waits for the
+  // connection tests in flight.
   void stop_all();
 
   // TaskStatusSink
@@ -65,7 +72,9 @@ class DmsService final : public TaskStatusSink {
   DmsReply describe_replication_tasks(const nlohmann::json& in);
   DmsReply describe_table_statistics(const nlohmann::json& in);
 
-  void advance_provisioning();  // creating -> ready / available, testing -> result
+  void advance_provisioning();  // creating -> ready / available
+  void connection_tested(std::uint64_t test_id, const std::optional<std::string>& failure);
+  EndpointSpec endpoint_spec(const std::string& endpoint_arn) const;
   void load();
   void save() const;
   std::string new_arn(const std::string& kind, const nlohmann::json& in) const;
@@ -83,6 +92,13 @@ class DmsService final : public TaskStatusSink {
   std::vector<nlohmann::json> m_connections;
   std::map<std::string, std::vector<TableStats>> m_table_stats;  // by task ARN
   std::map<std::string, std::unique_ptr<CdcRunner>> m_runners;   // by task ARN
+  // TestConnection logins: in flight, or ended and not yet joined (the next test joins those).
+  struct Tester {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Tester> m_testers;
+  std::uint64_t m_next_test_id = 1;
 };
 
 // ---- Helpers shared with the CDC engine and tests ----

@@ -568,7 +568,9 @@ int run_dms_server(const std::string& dir_text) {
   const std::string region = world.value("region", std::string(k_region));
 
   dms::CdcEnvironment env;
-  env.open_session = dms::odbc_session_opener();
+  // The world's CA stands for the certificate of endpoints with SslMode verify-ca / verify-full.
+  const std::string ca_file = (dir / "tls" / "ca.pem").string();
+  env.open_session = dms::odbc_session_opener(ca_file);
   if (world.value("pace", std::string("fast")) == "demo") {
     env.pace.apply_delay = std::chrono::milliseconds(500);
     env.pace.batch_size = 5;
@@ -599,7 +601,8 @@ int run_dms_server(const std::string& dir_text) {
     };
   }
   dms::DmsService service({.region = region, .state_path = (dir / "dms-state.json").string(),
-                           .runner_factory = dms::make_cdc_runner_factory(env)});
+                           .runner_factory = dms::make_cdc_runner_factory(env),
+                           .connection_tester = dms::odbc_connection_tester(ca_file)});
   dms::DmsHttpServer server(service, {.region = region, .access_key_id = key_id, .secret_access_key = secret});
   auto port = server.start();
   if (!port) {

@@ -350,8 +350,10 @@ std::vector<CheckResult> evaluate_s3(const S3Facts& f, const RdsFacts& rds) {
 }
 
 namespace {
+// not_yet_created: the target database, when it does not exist until the restore creates it.
 void check_endpoint(std::vector<CheckResult>& r, const char* which, const DmsEndpointFacts& e,
-                    const std::string& want_server, int want_port, const std::string& want_db) {
+                    const std::string& want_server, int want_port, const std::string& want_db,
+                    const std::optional<std::string>& not_yet_created = std::nullopt) {
   const std::string id = fmt::format("dms.{}_endpoint", which);
   const std::string title = fmt::format("DMS {} endpoint points at the {}", which, which);
   if (!e.exists) {
@@ -378,11 +380,20 @@ void check_endpoint(std::vector<CheckResult>& r, const char* which, const DmsEnd
   const std::string ctitle = fmt::format("DMS can connect to the {}", which);
   if (e.connection_status == "successful") {
     r.push_back(pass(cid, ctitle, "TestConnection successful"));
+  } else if (e.connection_status == "failed" && not_yet_created &&
+             dms_connection_cannot_open_database(e.connection_message, *not_yet_created)) {
+    // Before the restore the target database does not exist: DMS's real login reaches the
+    // server and is accepted, then cannot open the database (4060). That is the expected state.
+    r.push_back(pass(cid, ctitle,
+                     fmt::format("the endpoint reaches the server and logs in; the database {} does not exist until "
+                                 "the restore creates it (TestConnection: cannot open database)",
+                                 *not_yet_created)));
+  } else if (e.connection_status.empty() || e.connection_status == "testing") {
+    r.push_back(failed(cid, ctitle, e.connection_status.empty() ? "not tested" : "testing: TestConnection did not end in time",
+                       "run `mssql2rds check` again; `aws dms describe-connections` shows the test's result"));
   } else {
-    r.push_back(failed(cid, ctitle,
-                       e.connection_status.empty() ? "not tested" : e.connection_status + ": " + e.connection_message,
-                       "check the endpoint's credentials and that the replication instance can reach the server "
-                       "(security groups, routes)"));
+    r.push_back(failed(cid, ctitle, e.connection_status + ": " + e.connection_message,
+                       dms_connection_fix(e.connection_message, which)));
   }
 }
 }  // namespace
@@ -417,13 +428,51 @@ std::vector<CheckResult> evaluate_dms(const DmsFacts& f, const ExpectedTopology&
     rds_host = f.target.server;
     rds_port = f.target.port;
   }
-  check_endpoint(r, "target", f.target, rds_host, rds_port, expected.target_database);
+  std::optional<std::string> not_yet_created;
+  if (rds.target_database_exists == false) not_yet_created = expected.target_database;
+  check_endpoint(r, "target", f.target, rds_host, rds_port, expected.target_database, not_yet_created);
   if (f.task_exists) {
     r.push_back(warn("dms.task", "no DMS task with this identifier exists yet", "status " + f.task_status,
                      "`mssql2rds run` will reuse it only if its journal created it; otherwise pick another [dms] "
                      "task_id or delete the old task"));
   }
   return r;
+}
+
+std::string dms_connection_fix(const std::string& m, const std::string& which) {
+  const std::string text = lower(m);
+  auto has = [&](const char* fragment) { return text.find(fragment) != std::string::npos; };
+  // 4060 first: its text ends "The login failed." although the login was accepted.
+  if (has("nativeerror: 4060") || has("cannot open database")) {
+    return fmt::format("the {} endpoint's DatabaseName does not exist on that server, or its user may not open "
+                       "it: fix it with `aws dms modify-endpoint --database-name ...`, or map the login to a user "
+                       "in the database",
+                       which);
+  }
+  if (has("nativeerror: 18456") || has("login failed for user") || has("authentication failed")) {
+    return fmt::format("the {} endpoint's Username or Password is not accepted by the server: set the login's "
+                       "name and password with `aws dms modify-endpoint --username ... --password ...`",
+                       which);
+  }
+  if (has("ssl") || has("tls") || has("certificate") || has("encrypt")) {
+    return fmt::format("the server's encryption does not match the {} endpoint's SslMode: use require (or "
+                       "verify-full with the server's CA imported as the endpoint's certificate)",
+                       which);
+  }
+  if (has("network error") || has("08001") || has("timeout") || has("unable to connect")) {
+    return fmt::format("the replication instance cannot reach the {} endpoint's ServerName and Port: check them "
+                       "(`aws dms describe-endpoints`) and the security groups and routes between the replication "
+                       "instance and the server",
+                       which);
+  }
+  return "check the endpoint's server, port, credentials and database, and that the replication instance can reach "
+         "the server (security groups, routes)";
+}
+
+bool dms_connection_cannot_open_database(const std::string& m, const std::string& database) {
+  // SQL Server's 4060: Cannot open database "x" requested by the login. The login failed.
+  return lower(m).find(lower(fmt::format("Cannot open database \"{}\" requested by the login", database))) !=
+         std::string::npos;
 }
 
 CheckResult evaluate_connection_security(const ConnectionSecurity& c) {

@@ -133,6 +133,15 @@ std::vector<CheckResult> evaluate_rds(const RdsFacts& facts, const SourceFacts& 
 std::vector<CheckResult> evaluate_s3(const S3Facts& facts, const RdsFacts& rds);
 std::vector<CheckResult> evaluate_dms(const DmsFacts& facts, const ExpectedTopology& expected, const RdsFacts& rds);
 
+// The fix for a failed DMS TestConnection, from its LastFailureMessage (the server's error as
+// DMS reports it: 18456 login failed, 4060 cannot open database, a network or TLS failure).
+// `which`: "source" or "target".
+std::string dms_connection_fix(const std::string& last_failure_message, const std::string& which);
+
+// The failure is SQL Server's 4060 for exactly `database` ("Cannot open database "x" requested by
+// the login"): DMS reached the server and logged in; the database is what is missing.
+bool dms_connection_cannot_open_database(const std::string& last_failure_message, const std::string& database);
+
 // How the product connects to one SQL Server (the config's encrypt, trust_server_certificate).
 struct ConnectionSecurity {
   std::string section;  // "source" / "target"

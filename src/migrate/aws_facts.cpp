@@ -25,6 +25,30 @@ Expected<aws::DmsEndpoint> find_endpoint(aws::DmsClient& dms, const std::string&
 
 int major_from_engine_version(const std::string& v) { return std::atoi(v.c_str()); }
 
+Expected<aws::DmsConnection> test_dms_connection(aws::DmsClient& dms, const std::string& instance_arn,
+                                                 const std::string& endpoint_arn, aws::Clock& clock,
+                                                 std::chrono::seconds timeout, std::chrono::milliseconds poll) {
+  auto started = dms.test_connection(instance_arn, endpoint_arn);
+  // One test at a time per endpoint and instance: a running one is as good as ours.
+  if (!started && started.error().message.find("already being tested") == std::string::npos)
+    return tl::unexpected(started.error());
+  aws::DmsConnection last;
+  last.replication_instance_arn = instance_arn;
+  last.endpoint_arn = endpoint_arn;
+  last.status = "testing";
+  const auto deadline = clock.now() + timeout;
+  for (;;) {
+    auto conns = dms.describe_connections({{"endpoint-arn", {endpoint_arn}}});
+    if (!conns && conns.error().kind != ErrorKind::not_found) return tl::unexpected(conns.error());
+    if (conns) {
+      for (const auto& c : *conns)
+        if (c.replication_instance_arn == instance_arn) last = c;
+    }
+    if (last.status != "testing" || clock.now() > deadline) return last;
+    clock.sleep_for(poll);
+  }
+}
+
 Expected<DmsArns> resolve_dms_arns(aws::DmsClient& dms, const DmsConfig& c) {
   DmsArns arns;
   auto instances = dms.describe_replication_instances(
@@ -100,26 +124,14 @@ void test_endpoint(aws::DmsClient& dms, const std::string& instance_arn, const s
                    DmsEndpointFacts& facts, aws::Clock& clock, int timeout_s) {
   auto eps = dms.describe_endpoints({{"endpoint-id", {endpoint_id}}});
   if (!eps || eps->empty()) return;
-  const auto endpoint_arn = eps->front().arn;
-  auto started = dms.test_connection(instance_arn, endpoint_arn);
-  if (!started) {
+  auto tested = test_dms_connection(dms, instance_arn, eps->front().arn, clock, std::chrono::seconds(timeout_s));
+  if (!tested) {
     facts.connection_status = "failed";
-    facts.connection_message = started.error().message;
+    facts.connection_message = tested.error().message;
     return;
   }
-  const auto deadline = clock.now() + std::chrono::seconds(timeout_s);
-  for (;;) {
-    auto conns = dms.describe_connections({{"endpoint-arn", {endpoint_arn}}});
-    if (conns) {
-      for (const auto& c : *conns) {
-        if (c.replication_instance_arn != instance_arn) continue;
-        facts.connection_status = c.status;
-        facts.connection_message = c.last_failure_message;
-      }
-    }
-    if (facts.connection_status != "testing" || clock.now() > deadline) return;
-    clock.sleep_for(std::chrono::milliseconds(500));
-  }
+  facts.connection_status = tested->status;
+  facts.connection_message = tested->last_failure_message;
 }
 
 }  // namespace

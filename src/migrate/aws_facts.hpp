@@ -1,6 +1,7 @@
 #pragma once
 // Reads what the preflight and the steps need from RDS and DMS, and resolves the
 // identifiers of the config (name or ARN) into ARNs.
+#include <chrono>
 #include <string>
 
 #include "aws/clock.hpp"
@@ -23,6 +24,16 @@ Expected<DmsArns> resolve_dms_arns(aws::DmsClient& dms, const DmsConfig& config)
 
 // RDS facts for the check (target_database_exists is filled by the caller, from SQL).
 RdsFacts gather_rds_facts(aws::RdsClient& rds, const TargetConfig& target, const std::string& region);
+
+// Runs TestConnection for one endpoint from the replication instance and waits for the result
+// (DescribeConnections every `poll`, up to `timeout` on `clock`). DMS logs in to the endpoint's
+// server with its settings, so a failure carries the server's error (LastFailureMessage). A
+// test already running ("Connection is already being tested") is waited for. Returns the
+// connection as last described: status "testing" when the wait ran out.
+Expected<aws::DmsConnection> test_dms_connection(aws::DmsClient& dms, const std::string& instance_arn,
+                                                 const std::string& endpoint_arn, aws::Clock& clock,
+                                                 std::chrono::seconds timeout,
+                                                 std::chrono::milliseconds poll = std::chrono::milliseconds(500));
 
 // DMS facts; runs TestConnection for both endpoints when `test_connections` is set and
 // waits (up to `timeout_s` on `clock`, polling every half second) for the result.

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/checks.hpp"
 #include "core/json_fields.hpp"
 
 #include "core/dms_task_spec.hpp"
@@ -103,10 +104,40 @@ Expected<LobDecision> lob_decision(StepContext& ctx, const ReplicateInputs& in) 
   return decision;
 }
 
+// DMS starts a task only once both endpoints passed TestConnection with the task's replication
+// instance ("Test connection for replication instance ... should be successful for starting the
+// replication task"). After the restore the target database exists, so both must succeed; a
+// failure is the server's own error, reported before anything is created or started.
+Expected<void> test_task_connections(StepContext& ctx, aws::DmsClient& dms, const ReplicateInputs& in) {
+  for (const auto& [which, arn] : {std::pair<std::string, std::string>{"source", in.arns.source_endpoint},
+                                   {"target", in.arns.target_endpoint}}) {
+    const auto c = M2R_TRY(test_dms_connection(dms, in.arns.replication_instance, arn, *in.clock, in.timeout, in.poll));
+    const std::string name = c.endpoint_identifier.empty() ? arn : c.endpoint_identifier;
+    if (c.status == "successful") {
+      ctx.info(fmt::format("DMS TestConnection of the {} endpoint {}: successful", which, name));
+      continue;
+    }
+    if (c.status == "testing") {
+      return fail(ErrorKind::timeout,
+                  fmt::format("DMS TestConnection of the {} endpoint {} still testing after {}s", which, name,
+                              in.timeout.count()),
+                  "re-run `mssql2rds run`; `aws dms describe-connections` shows the test's result");
+    }
+    return fail(ErrorKind::prerequisite,
+                fmt::format("DMS cannot connect to the {} endpoint {} (TestConnection {}): {}", which, name, c.status,
+                            c.last_failure_message),
+                dms_connection_fix(c.last_failure_message, which));
+  }
+  return {};
+}
+
 }  // namespace
 
 Expected<nlohmann::json> run_replicate_step(StepContext& ctx, aws::DmsClient& dms, const ReplicateInputs& in) {
   auto task = M2R_TRY(find_task(ctx, dms, in));
+  // A task that will be created or started needs both endpoints tested first.
+  if (!task || (task->status != "running" && task->status != "starting" && task->status != "failed"))
+    M2R_TRY(test_task_connections(ctx, dms, in));
   if (!task) {
     const LobDecision lobs = M2R_TRY(lob_decision(ctx, in));
     aws::CreateReplicationTaskRequest req;

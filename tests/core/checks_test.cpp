@@ -185,3 +185,78 @@ TEST(ChecksTest, AUniqueIndexIsAKeyAndCleanTablesPass) {
     EXPECT_EQ(find(src, id).status, CheckStatus::pass) << id << ": " << find(src, id).detail;
   }
 }
+
+namespace {
+DmsFacts tested_dms(const std::string& target_status, const std::string& target_message) {
+  DmsFacts d;
+  d.reachable = true;
+  d.instance_exists = true;
+  d.instance_status = "available";
+  d.source = {true, "src", "sqlserver", "db01", 1433, "Sales", "successful", ""};
+  d.target = {true, "tgt", "sqlserver", "sales-rds.x.rds.amazonaws.com", 1433, "Sales", target_status, target_message};
+  return d;
+}
+constexpr const char* k_cannot_open_sales =
+    "Test Endpoint failed: Application-Status: 1020912, Application-Message: Cannot connect to ODBC provider ODBC "
+    "general error., Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 42000 NativeError: 4060 Message: "
+    "[unixODBC][Microsoft][ODBC Driver 17 for SQL Server][SQL Server]Cannot open database \"Sales\" requested by the "
+    "login. The login failed.";
+constexpr const char* k_login_failed =
+    "Test Endpoint failed: Application-Status: 1020912, Application-Message: Cannot connect to SQL Server "
+    "Authentication failed, Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 28000 NativeError: 18456 "
+    "Message: [unixODBC][Microsoft][ODBC Driver 17 for SQL Server][SQL Server]Login failed for user 'dms'.";
+}  // namespace
+
+TEST(ChecksTest, BeforeTheRestoreCannotOpenTheTargetDatabaseIsExpected) {
+  // Given a target database that does not exist yet, a TestConnection that logged in and could
+  // not open exactly that database should pass, saying why.
+  auto rds = healthy_rds();
+  rds.target_database_exists = false;
+  const auto c = find(evaluate_dms(tested_dms("failed", k_cannot_open_sales), {"db01", 1433, "Sales", "Sales", "us-east-1"}, rds),
+                      "dms.target_connection");
+  EXPECT_EQ(c.status, CheckStatus::pass);
+  EXPECT_NE(c.detail.find("logs in; the database Sales does not exist until the restore"), std::string::npos) << c.detail;
+}
+
+TEST(ChecksTest, CannotOpenDatabaseFailsWhenTheDatabaseExistsOrIsAnother) {
+  // Given the target database already there (the endpoint's user cannot open it), or a 4060 for
+  // a database other than the target's, the connection check should fail with the fix.
+  auto rds = healthy_rds();
+  rds.target_database_exists = true;
+  ExpectedTopology topo{"db01", 1433, "Sales", "Sales", "us-east-1"};
+  auto c = find(evaluate_dms(tested_dms("failed", k_cannot_open_sales), topo, rds), "dms.target_connection");
+  EXPECT_EQ(c.status, CheckStatus::fail);
+  EXPECT_NE(c.fix.find("DatabaseName"), std::string::npos) << c.fix;
+  rds.target_database_exists = false;
+  topo.target_database = "Orders";
+  auto d = tested_dms("failed", k_cannot_open_sales);
+  d.target.database = "Orders";
+  c = find(evaluate_dms(d, topo, rds), "dms.target_connection");
+  EXPECT_EQ(c.status, CheckStatus::fail);
+}
+
+TEST(ChecksTest, BeforeTheRestoreALoginFailureStillFailsWithTheFix) {
+  // Given the target database not created yet, a refused login is still a failure, and the fix
+  // names the endpoint's user name and password.
+  auto rds = healthy_rds();
+  rds.target_database_exists = false;
+  const auto c = find(evaluate_dms(tested_dms("failed", k_login_failed), {"db01", 1433, "Sales", "Sales", "us-east-1"}, rds),
+                      "dms.target_connection");
+  EXPECT_EQ(c.status, CheckStatus::fail);
+  EXPECT_NE(c.detail.find("Login failed for user 'dms'"), std::string::npos) << c.detail;
+  EXPECT_NE(c.fix.find("--password"), std::string::npos) << c.fix;
+}
+
+TEST(ChecksTest, DmsConnectionFixNamesTheCause) {
+  // Given each kind of TestConnection failure, the fix should name what to change.
+  EXPECT_NE(dms_connection_fix(k_login_failed, "source").find("Username or Password"), std::string::npos);
+  EXPECT_NE(dms_connection_fix(k_cannot_open_sales, "target").find("--database-name"), std::string::npos);
+  EXPECT_NE(dms_connection_fix("Test Endpoint failed: Application-Status: 1020912, Application-Message: Cannot connect "
+                               "to ODBC provider Network error has occurred, Application-Detailed-Message: RetCode: "
+                               "SQL_ERROR SqlState: 08001 NativeError: 0 Message: [unixODBC]timeout expired",
+                               "source")
+                .find("security groups"),
+            std::string::npos);
+  EXPECT_TRUE(dms_connection_cannot_open_database(k_cannot_open_sales, "sales"));  // names compare case-insensitively
+  EXPECT_FALSE(dms_connection_cannot_open_database(k_cannot_open_sales, "Sale"));
+}

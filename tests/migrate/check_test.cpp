@@ -141,6 +141,32 @@ TEST_F(CheckTest, AFailedTestConnectionCarriesDmsMessage) {
   EXPECT_EQ(r.detail, "failed: Login failed for user 'dms'");
 }
 
+TEST_F(CheckTest, BeforeTheRestoreTheTargetsCannotOpenDatabaseIsExpectedButALoginFailureIsNot) {
+  // Given the target database not there yet (the restore creates it), DMS's real TestConnection
+  // of the target logs in and cannot open it (4060): check should pass that with the reason.
+  // The same target refusing the login still fails, with the fix naming the password.
+  m.aws_world.connection_result[FakeAwsWorld::k_target_arn] = "failed";
+  m.aws_world.connection_failure =
+      "Test Endpoint failed: Application-Status: 1020912, Application-Message: Cannot connect to ODBC provider ODBC "
+      "general error., Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 42000 NativeError: 4060 Message: "
+      "[unixODBC][Microsoft][ODBC Driver 17 for SQL Server][SQL Server]Cannot open database \"Sales\" requested by "
+      "the login. The login failed.";
+  auto results = check();
+  const auto& expected = result(results, "dms.target_connection");
+  EXPECT_EQ(expected.status, CheckStatus::pass) << expected.detail;
+  EXPECT_NE(expected.detail.find("does not exist until the restore"), std::string::npos) << expected.detail;
+
+  m.aws_world.connection_failure =
+      "Test Endpoint failed: Application-Status: 1020912, Application-Message: Cannot connect to SQL Server "
+      "Authentication failed, Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 28000 NativeError: 18456 "
+      "Message: [unixODBC][Microsoft][ODBC Driver 17 for SQL Server][SQL Server]Login failed for user 'dms'.";
+  results = check();
+  const auto& refused = result(results, "dms.target_connection");
+  EXPECT_EQ(refused.status, CheckStatus::fail);
+  EXPECT_NE(refused.detail.find("Login failed for user 'dms'"), std::string::npos) << refused.detail;
+  EXPECT_NE(refused.fix.find("--password"), std::string::npos) << refused.fix;
+}
+
 TEST_F(CheckTest, ATakenTargetNameFailsWithTheDropFix) {
   m.target = std::make_shared<mssql::FakeSqlSession>();
   m.target->on_rows("SELECT name FROM sys.databases", {"name"}, {{"Sales"}});

@@ -1,5 +1,6 @@
 #include "migrate/replicate_step.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -134,4 +135,57 @@ TEST_F(ReplicateStepTest, AnAttemptThatStoppedBeforeCreatingTheTaskMeasuresAgain
   EXPECT_EQ(measured, 1);
   const auto settings = json::parse(m_dms.tasks.begin()->second["ReplicationTaskSettings"].get<std::string>());
   EXPECT_EQ(settings["TargetMetadata"]["LobMaxSize"], 200);
+}
+
+TEST_F(ReplicateStepTest, BothEndpointsAreTestedBeforeTheTaskIsCreated) {
+  // Given a fresh step, DMS's TestConnection should run for the source and the target endpoint
+  // (and their results be waited for) before CreateReplicationTask, as DMS requires for a start.
+  auto out = run();
+  ASSERT_TRUE(out) << out.error().message;
+  const auto calls = m_dms.calls();
+  const auto first_create = std::find(calls.begin(), calls.end(), "dms:CreateReplicationTask");
+  ASSERT_NE(first_create, calls.end());
+  EXPECT_EQ(std::count(calls.begin(), first_create, "dms:TestConnection"), 2);
+  EXPECT_GE(std::count(calls.begin(), first_create, "dms:DescribeConnections"), 2);
+}
+
+TEST_F(ReplicateStepTest, AFailedConnectionTestStopsTheStepBeforeAnythingIsCreated) {
+  // Given a target endpoint whose TestConnection fails with the server's login error, the step
+  // should fail as a missing prerequisite (exit 3) with the server's message and the fix, and
+  // create and start nothing.
+  m_dms.connection_result["arn:tgt"] = "failed";
+  m_dms.connection_failure =
+      "Test Endpoint failed: Application-Status: 1020912, Application-Message: Cannot connect to SQL Server "
+      "Authentication failed, Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 28000 NativeError: 18456 "
+      "Message: [unixODBC][Microsoft][ODBC Driver 17 for SQL Server][SQL Server]Login failed for user 'dms'.";
+  auto out = run();
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind, ErrorKind::prerequisite);
+  EXPECT_NE(out.error().message.find("DMS cannot connect to the target endpoint"), std::string::npos) << out.error().message;
+  EXPECT_NE(out.error().message.find("Login failed for user 'dms'"), std::string::npos) << out.error().message;
+  EXPECT_NE(out.error().hint.find("--password"), std::string::npos) << out.error().hint;
+  EXPECT_EQ(m_dms.count("dms:CreateReplicationTask"), 0);
+  EXPECT_EQ(m_dms.count("dms:StartReplicationTask"), 0);
+  EXPECT_TRUE(m_dms.tasks.empty());
+}
+
+TEST_F(ReplicateStepTest, AStoppedTaskIsResumedOnlyAfterItsEndpointsPassAgain) {
+  // Given our task left stopped by an interrupted attempt, the step should test both endpoints
+  // before resume-processing; a failed test leaves the task stopped.
+  const std::string arn = "arn:aws:dms:us-east-1:123456789012:task:OLD";
+  m_dms.tasks[arn] = test::FakeAwsWorld::task(arn, "sales-cdc", "stopped");
+  m_dms.tasks[arn]["SourceEndpointArn"] = "arn:src";
+  m_dms.tasks[arn]["TargetEndpointArn"] = "arn:tgt";
+  m_dms.tasks[arn]["MigrationType"] = "cdc";
+  m_dms.connection_result["arn:src"] = "failed";
+  auto out = run();
+  ASSERT_FALSE(out);
+  EXPECT_NE(out.error().message.find("source endpoint"), std::string::npos) << out.error().message;
+  EXPECT_EQ(m_dms.count("dms:StartReplicationTask"), 0);
+  EXPECT_EQ(m_dms.tasks[arn]["Status"], "stopped");
+  m_dms.connection_result.clear();
+  out = run();
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(m_dms.count("dms:StartReplicationTask"), 1);
+  EXPECT_EQ((*out)["status"], "running");
 }

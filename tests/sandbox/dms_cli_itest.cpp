@@ -90,6 +90,20 @@ class DmsCliTest : public ::testing::Test {
     return t["ReplicationTask"]["ReplicationTaskArn"];
   }
 
+  // TestConnection from `ri` to `ep`, waited for; returns the connection's last description.
+  json tested(const std::string& ri, const std::string& ep) {
+    json tc = ok({"test-connection", "--replication-instance-arn", ri, "--endpoint-arn", ep});
+    EXPECT_EQ(tc["Connection"]["Status"], "testing");  // DMS answers at once and tests in the background
+    json c;
+    for (int i = 0; i < 300; ++i) {
+      json conns = ok({"describe-connections", "--filters", "Name=endpoint-arn,Values=" + ep});
+      c = conns["Connections"].empty() ? json::object() : conns["Connections"][0];
+      if (c.value("Status", "") != "testing") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return c;
+  }
+
   json describe_task(const std::string& arn) {
     json d = ok({"describe-replication-tasks", "--filters", "Name=replication-task-arn,Values=" + arn});
     return d["ReplicationTasks"].empty() ? json::object() : d["ReplicationTasks"][0];
@@ -137,12 +151,11 @@ TEST_F(DmsCliTest, EveryOperationRoundTripsThroughAwsCliV2) {
   EXPECT_FALSE(eps["Endpoints"][0].contains("Password"));
   EXPECT_EQ(eps.dump().find("Secr3t-pass"), std::string::npos) << "a password came back";
 
-  json tc = ok({"test-connection", "--replication-instance-arn", ri_arn, "--endpoint-arn", src});
-  EXPECT_EQ(tc["Connection"]["Status"], "testing");
-  json conns = ok({"describe-connections", "--filters", "Name=endpoint-arn,Values=" + src});
-  ASSERT_EQ(conns["Connections"].size(), 1u);
-  EXPECT_EQ(conns["Connections"][0]["Status"], "successful");
-  EXPECT_EQ(conns["Connections"][0]["EndpointIdentifier"], "src-sales");
+  json conn = tested(ri_arn, src);
+  EXPECT_EQ(conn["Status"], "successful");
+  EXPECT_EQ(conn["EndpointIdentifier"], "src-sales");
+  EXPECT_EQ(conn["ReplicationInstanceIdentifier"], "ri-main");
+  EXPECT_EQ(tested(ri_arn, dst)["Status"], "successful");
 
   json created = ok({"create-replication-task", "--replication-task-identifier", "cdc-sales", "--source-endpoint-arn",
                      src, "--target-endpoint-arn", dst, "--replication-instance-arn", ri_arn, "--migration-type", "cdc",
@@ -344,6 +357,8 @@ TEST_F(DmsCliTest, StartingARunningTaskIsAnInvalidState) {
   const std::string ri = instance(), src = endpoint("s", "source", l.port), dst = endpoint("t", "target", l.port);
   const std::string arn = task("twice", ri, src, dst);
   describe_task(arn);
+  tested(ri, src);
+  tested(ri, dst);
   std::string err = error({"stop-replication-task", "--replication-task-arn", arn});
   EXPECT_NE(err.find("(InvalidResourceStateFault)"), std::string::npos) << err;
   ok({"start-replication-task", "--replication-task-arn", arn, "--start-replication-task-type", "start-replication"});
@@ -396,6 +411,14 @@ TEST(DmsPersistenceTest, ARestartedServiceKeepsItsResources) {
     ASSERT_EQ(reply.status, 200) << reply.body.dump();
     task_arn = reply.body["ReplicationTask"]["ReplicationTaskArn"];
     dms.service->handle("DescribeReplicationTasks", json::object());
+    for (const std::string& endpoint : {s, t}) {
+      dms.service->handle("TestConnection", {{"ReplicationInstanceArn", ri}, {"EndpointArn", endpoint}});
+      for (int i = 0; i < 100; ++i) {
+        auto c = dms.service->handle("DescribeConnections", {{"Filters", {{{"Name", "endpoint-arn"}, {"Values", {endpoint}}}}}});
+        if (c.body["Connections"][0]["Status"] != "testing") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
     reply = dms.service->handle("StartReplicationTask", {{"ReplicationTaskArn", task_arn},
                                                          {"StartReplicationTaskType", "start-replication"}});
     ASSERT_EQ(reply.status, 200) << reply.body.dump();

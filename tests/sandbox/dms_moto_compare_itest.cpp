@@ -58,6 +58,17 @@ json run_scenario(Side& side) {
                          "--table-mappings", mappings})["ReplicationTask"];
   out["task"] = task;
   out["tasks"] = side.call({"describe-replication-tasks"})["ReplicationTasks"][0];
+  // DMS starts a task only after both endpoints passed TestConnection.
+  for (const char* ep : {"src", "dst"}) {
+    side.call({"test-connection", "--replication-instance-arn", out["ri"]["ReplicationInstanceArn"], "--endpoint-arn",
+               out[ep]["EndpointArn"]});
+    for (int i = 0; i < 30; ++i) {
+      json c = side.call({"describe-connections", "--filters",
+                          "Name=endpoint-arn,Values=" + out[ep]["EndpointArn"].get<std::string>()})["Connections"][0];
+      if (c["Status"] != "testing") break;
+      usleep(100000);
+    }
+  }
   out["start"] = side.call({"start-replication-task", "--replication-task-arn", task["ReplicationTaskArn"],
                             "--start-replication-task-type", "start-replication"})["ReplicationTask"];
   for (int i = 0; i < 30; ++i) {

@@ -97,13 +97,18 @@ struct InProcessDms {
   std::unique_ptr<sandbox::dms::DmsService> service;
   std::unique_ptr<sandbox::dms::DmsHttpServer> server;
 
-  explicit InProcessDms(sandbox::dms::CdcRunnerFactory factory = nullptr, std::string state_path = {}) {
+  // tester: what TestConnection runs; empty = every login accepted (the API tests need the state
+  // machine; dms_connection_itest logs in to real servers with odbc_connection_tester).
+  explicit InProcessDms(sandbox::dms::CdcRunnerFactory factory = nullptr, std::string state_path = {},
+                        sandbox::dms::ConnectionTester tester = nullptr) {
     if (!factory)
       factory = [](const sandbox::dms::CdcTaskSpec& spec, sandbox::dms::TaskStatusSink& sink) {
         return std::make_unique<ImmediateRunner>(spec, sink);
       };
+    if (!tester) tester = [](const sandbox::dms::EndpointSpec&) { return std::optional<std::string>{}; };
     service = std::make_unique<sandbox::dms::DmsService>(
-        sandbox::dms::DmsServiceConfig{.state_path = std::move(state_path), .runner_factory = std::move(factory)});
+        sandbox::dms::DmsServiceConfig{.state_path = std::move(state_path), .runner_factory = std::move(factory),
+                                       .connection_tester = std::move(tester)});
     server = std::make_unique<sandbox::dms::DmsHttpServer>(
         *service, sandbox::dms::DmsServerConfig{.access_key_id = k_key, .secret_access_key = k_secret});
   }

@@ -167,6 +167,7 @@ Expected<aws::HttpResponse> FakeAwsWorld::answer_dms(const std::string& op, cons
   if (op == "TestConnection") {
     const std::string arn = in.value("EndpointArn", "");
     m_connection_polls[arn] = 0;
+    m_connection_instance[arn] = in.value("ReplicationInstanceArn", "");
     return aws::HttpResponse{200, k_json_headers,
                              json{{"Connection", {{"ReplicationInstanceArn", in.value("ReplicationInstanceArn", "")},
                                                   {"EndpointArn", arn}, {"Status", "testing"}}}}.dump()};
@@ -174,7 +175,7 @@ Expected<aws::HttpResponse> FakeAwsWorld::answer_dms(const std::string& op, cons
   if (op == "DescribeConnections") {
     json out = json::array();
     for (auto& [arn, polls] : m_connection_polls) {
-      json c = {{"ReplicationInstanceArn", k_instance_arn}, {"EndpointArn", arn}, {"Status", "testing"}};
+      json c = {{"ReplicationInstanceArn", m_connection_instance[arn]}, {"EndpointArn", arn}, {"Status", "testing"}};
       if (polls++ >= connection_tests_pending_polls) {
         const auto it = connection_result.find(arn);
         c["Status"] = it == connection_result.end() ? "successful" : it->second;
@@ -221,6 +222,18 @@ Expected<aws::HttpResponse> FakeAwsWorld::answer_dms(const std::string& op, cons
     const std::string status = t["Status"];
     if (status != "ready" && status != "stopped" && status != "failed") {
       return dms_error("InvalidResourceStateFault", "Replication task is " + status);
+    }
+    // As DMS: both endpoints must have passed TestConnection (sandbox/dms/dms_service.cpp).
+    for (const char* which : {"SourceEndpointArn", "TargetEndpointArn"}) {
+      const std::string ep = t.value(which, "");
+      const auto polled = m_connection_polls.find(ep);
+      const auto result = connection_result.find(ep);
+      const bool successful = polled != m_connection_polls.end() && polled->second > connection_tests_pending_polls &&
+                              (result == connection_result.end() || result->second == "successful");
+      if (!successful) {
+        return dms_error("InvalidResourceStateFault", "Test connection for replication instance ri1 and endpoint " + ep +
+                                                          " should be successful for starting the replication task");
+      }
     }
     json shown = t;
     shown["Status"] = "starting";

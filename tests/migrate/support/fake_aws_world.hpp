@@ -111,6 +111,7 @@ class FakeAwsWorld {
   std::vector<nlohmann::json> m_metric_requests;
   int m_created = 0;
   std::map<std::string, int> m_connection_polls;
+  std::map<std::string, std::string> m_connection_instance;  // endpoint ARN -> the instance that tested it
   std::map<std::string, int> m_stopping_seen;
 };
 
