@@ -11,6 +11,14 @@ bool has_view_server_state(SessionImpl& session) {
   return store.is_sysadmin(session.login_name()) || store.is_rds_master_user(session.login_name());
 }
 
+void create_server_services_view(sqlite3* c) {
+  exec(c,
+       "CREATE TEMP TABLE IF NOT EXISTS \"sys.dm_server_services\"(servicename nvarchar(256), startup_type int,"
+       " startup_type_desc nvarchar(256), status int, status_desc nvarchar(256), process_id int,"
+       " last_startup_time datetimeoffset(7), service_account nvarchar(256), filename nvarchar(256),"
+       " is_clustered nvarchar(1), cluster_nodename nvarchar(256), instant_file_initialization_enabled nvarchar(1));");
+}
+
 void refresh_server_services(SessionImpl& session, sqlite3* c, const std::string& sql) {
   if (sql.find("\"sys.dm_server_services\"") == std::string::npos) return;
   if (!has_view_server_state(session)) {
@@ -18,12 +26,7 @@ void refresh_server_services(SessionImpl& session, sqlite3* c, const std::string
     // action."; the sandbox sends the first message only.
     raise(300, 14, "VIEW SERVER STATE permission was denied on object 'server', database 'master'.");
   }
-  exec(c,
-       "CREATE TEMP TABLE IF NOT EXISTS \"sys.dm_server_services\"(servicename nvarchar(256), startup_type int,"
-       " startup_type_desc nvarchar(256), status int, status_desc nvarchar(256), process_id int,"
-       " last_startup_time datetimeoffset(7), service_account nvarchar(256), filename nvarchar(256),"
-       " is_clustered nvarchar(1), cluster_nodename nvarchar(256), instant_file_initialization_enabled nvarchar(1));"
-       "DELETE FROM temp.\"sys.dm_server_services\";");
+  exec(c, "DELETE FROM temp.\"sys.dm_server_services\";");
   const InstanceConfig& config = session.instance().config();
   const bool agent_installed = editions::has_agent(edition_of(config));
   const bool agent_up = agent_running(config);

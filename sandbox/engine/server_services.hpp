@@ -16,7 +16,9 @@ class SessionImpl;
 // VIEW SERVER STATE to other logins is not modelled here.
 bool has_view_server_state(SessionImpl& session);
 
-// Before a statement that names the view: creates and fills it on the session's connection, or
+// The view's (empty) table on a session's connection, so that statements naming it translate.
+void create_server_services_view(sqlite3* c);
+// Before a statement that names the view: fills it, or
 // refuses with Msg 300 when the caller lacks VIEW SERVER STATE.
 void refresh_server_services(SessionImpl& session, sqlite3* c, const std::string& sql);
 

@@ -235,6 +235,7 @@ sqlite3* SessionImpl::conn(const std::string& name) {
     register_functions(c, this);
     register_control_flow_functions(c, this);
     create_catalog_views(c, key != "msdb");
+    create_server_services_view(c);  // server_services.hpp
     // sys.databases.is_accelerated_database_recovery_on exists from SQL Server 2019 (15.x) on
     // (docs/facts.md §13): an older instance answers 207 for it.
     if (m_inst.major_version() < 2019) exec(c, "ALTER TABLE temp.\"sys.databases\" DROP COLUMN is_accelerated_database_recovery_on");
