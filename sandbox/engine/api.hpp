@@ -150,6 +150,7 @@ struct InstanceInfo {
   std::string product_version;  // SERVERPROPERTY('ProductVersion'), e.g. "15.0.4355.3"
   std::string version_banner;   // @@VERSION
   std::string edition;          // SERVERPROPERTY('Edition')
+  int engine_edition = 3;       // SERVERPROPERTY('EngineEdition'): 2 Standard/Web, 3 Enterprise/Developer, 4 Express
   bool is_rds = false;          // an RDS for SQL Server instance (the target)
 };
 

@@ -163,6 +163,15 @@ void InstanceImpl::backup(const BackupOptions& o, ResultSink& sink) {
     m.text = "Database '" + o.database + "' cannot be opened. It is in the middle of a restore.";
     fail(m);
   }
+  // Backup compression is not available on Express and Web (docs/facts.md §13): Msg 1844 with
+  // SERVERPROPERTY('Edition')'s text. (For BACKUP LOG the sandbox names BACKUP LOG.)
+  if (o.compression && !editions::has_backup_compression(edition_of(m_config))) {
+    Message m;
+    m.number = 1844;
+    m.severity = 16;
+    m.text = std::string(what) + " WITH COMPRESSION is not supported on " + m_info.edition + ".";
+    fail(m);
+  }
   for (auto& f : o.files) {
     fs::path p(f);
     if (p.has_parent_path() && !fs::exists(p.parent_path())) {
@@ -471,7 +480,7 @@ void InstanceImpl::restore_from_stripes(const RestoreOptions& o, const std::vect
       exec(c, "PRAGMA foreign_keys = OFF");
       // Replication and CDC settings do not travel with a restore to another server
       // (unless KEEP_REPLICATION / KEEP_CDC), nor does the backup history.
-      exec(c, "DELETE FROM __m2r_meta WHERE key IN ('is_published','is_cdc_enabled','repl_done_lsn','log_backup_lsn','log_chain_start');"
+      exec(c, "DELETE FROM __m2r_meta WHERE key IN ('is_published','is_cdc_enabled','cdc_capture_job','repl_done_lsn','log_backup_lsn','log_chain_start');"
               "UPDATE __m2r_objects SET is_replicated = 0, is_tracked_by_cdc = 0;");
       if (o.norecovery) exec(c, "INSERT INTO __m2r_meta(key, value) VALUES('state','RESTORING') ON CONFLICT(key) DO UPDATE SET value = 'RESTORING'");
       else recover(c);

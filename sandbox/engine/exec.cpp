@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/cdc.hpp"
 #include "engine/parse_util.hpp"
 #include "engine/session.hpp"
 
@@ -324,6 +325,9 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     }
     if (!dbpart.empty() && dbpart != "msdb") raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
     if (dbpart.empty() && !iequals(m_db, "msdb")) raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
+    // The RDS procedures cannot be called inside a transaction (docs/facts.md §13). RDS's own
+    // wording was not found in its documentation: this text is the sandbox's.
+    if (m_xact) raise(50000, 16, "The procedure " + proc + " cannot be run inside a transaction. Commit or roll back the transaction, then run it again.");
     if (proc == "rds_cdc_enable_db" || proc == "rds_cdc_disable_db") {
       std::string name = args.count("@db_name") ? value_str(args["@db_name"]) : positional.empty() ? "" : value_str(positional[0]);
       auto db = m_inst.find(name);
@@ -515,16 +519,13 @@ void SessionImpl::system_procedure(const std::string& proc, const std::map<std::
     sink.return_status(0);
     sink.done(DoneKind::proc, std::nullopt, false);
   };
-  auto hold_log = [&](Database& db) {
-    if (db.meta("repl_done_lsn").empty()) db.set_meta(db.admin, "repl_done_lsn", db.lsn.peek().to_hex());
-  };
   if (proc == "sp_cdc_enable_db" || proc == "sp_cdc_disable_db") {
     auto db = cur_db();
     if (m_inst.config().kind == InstanceKind::rds)
       raise(22902, 16, "Caught error in sys.sp_cdc_enable_db: User does not have permission. On Amazon RDS use msdb.dbo.rds_cdc_enable_db.");
     std::lock_guard<std::mutex> lock(db->write_mutex);
-    db->set_meta(db->admin, "is_cdc_enabled", proc == "sp_cdc_enable_db" ? "1" : "0");
-    if (proc == "sp_cdc_enable_db") hold_log(*db);
+    if (proc == "sp_cdc_enable_db") cdc_enable_db(m_inst, *db);  // cdc.hpp
+    else cdc_disable_db(m_inst, *db);
     return finish();
   }
   if (proc == "sp_cdc_enable_table" || proc == "sp_cdc_disable_table") {
@@ -542,6 +543,7 @@ void SessionImpl::system_procedure(const std::string& proc, const std::map<std::
     if (!o.step()) raise(22931, 16, "Source table '" + schema + "." + name + "' does not exist in the current database. Ensure that the correct database context is set. Specify a valid schema and table name for the database.");
     exec(db->admin, "UPDATE __m2r_objects SET is_tracked_by_cdc = " + std::string(proc == "sp_cdc_enable_table" ? "1" : "0") +
                         " WHERE object_id = " + std::to_string(o.i64(0)));
+    if (proc == "sp_cdc_enable_table") cdc_table_enabled(m_inst, *db);
     return finish();
   }
   if (proc == "sp_repldone") {

@@ -183,7 +183,7 @@ void fn_serverproperty(sqlite3_context* ctx, int, sqlite3_value** argv) {
   if (p == "productversion") result_text(ctx, info.product_version);
   else if (p == "productmajorversion") result_text(ctx, info.product_version.substr(0, info.product_version.find('.')));
   else if (p == "edition") result_text(ctx, info.edition);
-  else if (p == "engineedition") sqlite3_result_int(ctx, info.is_rds ? 2 : 3);
+  else if (p == "engineedition") sqlite3_result_int(ctx, info.engine_edition);
   else if (p == "servername" || p == "machinename") result_text(ctx, info.server_name);
   else if (p == "productlevel") result_text(ctx, "RTM");
   else if (p == "isclustered" || p == "ishadrenabled" || p == "isintegratedsecurityonly") sqlite3_result_int(ctx, 0);

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "engine/cdc.hpp"
 #include "engine/replication.hpp"
 #include "engine/server_objects.hpp"
 #include "engine/session.hpp"
@@ -167,7 +168,8 @@ InstanceImpl::InstanceImpl(const InstanceConfig& config) : m_config(config) {
   m_info.server_name = m_config.name;
   m_info.product_version = product_version(m_config.version);
   m_info.is_rds = m_config.kind == InstanceKind::rds;
-  m_info.edition = m_info.is_rds ? "Standard Edition (64-bit)" : "Developer Edition (64-bit)";
+  m_info.edition = editions::property_text(edition_of(m_config));
+  m_info.engine_edition = editions::engine_edition(edition_of(m_config));
   const char* year = m_config.version == 2016 ? "2016 (SP3)" : m_config.version == 2017 ? "2017 (RTM-CU31)"
                    : m_config.version == 2022 ? "2022 (RTM-CU12)" : "2019 (RTM-CU22)";
   m_info.version_banner = std::string("Microsoft SQL Server ") + year + " - " + m_info.product_version +
@@ -320,7 +322,9 @@ void InstanceImpl::truncate_log(Database& db) {
     point = std::min(point, lb);
   }
   if (!oldest_open.empty()) point = std::min(point, oldest_open);
-  if (db.meta("is_published") == "1" || db.meta("is_cdc_enabled") == "1") {
+  // MS-CDC's capture job reads the log while SQL Server Agent runs; without Agent nothing
+  // does, and the log is held (docs/facts.md §13).
+  if ((db.meta("is_published") == "1" || db.meta("is_cdc_enabled") == "1") && !cdc_capture_running(*this, db)) {
     std::string rd = db.meta("repl_done_lsn");
     if (rd.empty()) return;
     point = std::min(point, rd);
@@ -338,7 +342,7 @@ std::string InstanceImpl::log_reuse_wait(Database& db) {
   std::string end = db.lsn.peek().to_hex();
   const std::string recovery = db.meta("recovery");
   const bool has_full = !db.meta("database_backup_lsn").empty();
-  if (db.meta("is_published") == "1" || db.meta("is_cdc_enabled") == "1") {
+  if ((db.meta("is_published") == "1" || db.meta("is_cdc_enabled") == "1") && !cdc_capture_running(*this, db)) {
     std::string rd = db.meta("repl_done_lsn");
     if (rd.empty() || rd < end) return "REPLICATION";
   }

@@ -6,6 +6,7 @@
 
 #include "aws/aws_context.hpp"
 #include "aws/s3_client.hpp"
+#include "engine/backup_file.hpp"
 #include "engine/engine_internal.hpp"
 
 namespace sandbox::engine {
@@ -229,6 +230,17 @@ void InstanceImpl::rds_worker(std::int64_t task_id) {
     if (!obj) {
       if (obj.error().kind == m2r::ErrorKind::not_found) return error("Key " + arn + " does not exist");
       return error("Access Denied");
+    }
+    // A Multi-AZ instance restores natively only backups taken in FULL recovery (docs/facts.md
+    // §13). RDS's task_info wording for it was not found in its documentation: the sandbox's.
+    if (m_config.rds_multi_az) {
+      BackupHeader header;
+      std::string payload, why;
+      if (decode_stripe(obj->body, header, payload, why) && header.recovery_model != "FULL") {
+        return error("This backup was taken in the " + header.recovery_model + " recovery model. A Multi-AZ DB instance "
+                     "restores only backups taken in the FULL recovery model: set the source database to FULL, take a "
+                     "new full backup and restore that.");
+      }
     }
     for (int pct = 10; pct <= 90; pct += 5) {
       if (!sleep_paced(1)) { note("Task has been cancelled."); update("lifecycle = 'CANCELLED'"); return; }

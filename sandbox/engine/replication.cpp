@@ -66,6 +66,12 @@ bool SessionImpl::replication_procedure(const std::string& proc, const std::map<
     if (!v) raise(201, 16, "Procedure or function '" + proc + "' expects parameter '" + name + "', which was not supplied.");
     return *v;
   };
+  // Express and Web are transactional replication subscribers only (docs/facts.md §13).
+  auto refuse_publishing_edition = [&] {
+    if (!editions::can_publish(edition_of(m_inst.config()))) {
+      raise(21106, 16, "This edition of SQL Server does not support publications.");
+    }
+  };
   auto finish = [&]() {
     sink.return_status(0);
     sink.done(DoneKind::proc, std::nullopt, false);
@@ -274,6 +280,7 @@ bool SessionImpl::replication_procedure(const std::string& proc, const std::map<
     if (opt != "publish") unsupported("sp_replicationdboption @optname = '" + opt + "'");
     if (m_inst.config().kind == InstanceKind::rds) raise(15247, 16, "User does not have permission to perform this action.");
     require_sysadmin();
+    if (on) refuse_publishing_edition();
     {
       // "The Distributor has not been installed correctly": no Distributor, no distribution
       // database, or this server not registered as its Publisher.
@@ -295,6 +302,7 @@ bool SessionImpl::replication_procedure(const std::string& proc, const std::map<
   auto db = cur_db();
   const std::string pub = param("@publication", 0).value_or("");
   if (proc == "sp_addpublication") {
+    refuse_publishing_edition();
     if (pub.empty()) raise(14003, 16, "You must supply a publication name.");
     if (iequals(pub, "all")) raise(14034, 16, "The publication name (@publication) cannot be the keyword 'all'.");
   }

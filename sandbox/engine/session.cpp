@@ -2,6 +2,7 @@
 // transactions and logs every row change (README.md "Transactions and locking", "The log").
 #include "engine/session.hpp"
 #include "engine/database_options.hpp"
+#include "engine/server_services.hpp"
 #include "engine/lock_resource.hpp"
 #include "engine/parse_util.hpp"
 #include "engine/tempdb.hpp"
@@ -234,6 +235,10 @@ sqlite3* SessionImpl::conn(const std::string& name) {
     register_functions(c, this);
     register_control_flow_functions(c, this);
     create_catalog_views(c, key != "msdb");
+    create_server_services_view(c);  // server_services.hpp
+    // sys.databases.is_accelerated_database_recovery_on exists from SQL Server 2019 (15.x) on
+    // (docs/facts.md §13): an older instance answers 207 for it.
+    if (m_inst.major_version() < 2019) exec(c, "ALTER TABLE temp.\"sys.databases\" DROP COLUMN is_accelerated_database_recovery_on");
     create_principal_views(c);
     register_principal_functions(c, this);
     sqlite3_preupdate_hook(c, preupdate, this);
@@ -394,6 +399,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
 
 void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
   refresh_principal_views(*this, c, sql);
+  refresh_server_services(*this, c, sql);  // server_services.hpp
   if (auto current = m_inst.find(m_db)) refresh_scoped_configurations(c, *current, sql);
   if (sql.find("\"sys.dm_exec_requests\"") != std::string::npos) {
     exec(c, "DELETE FROM temp.\"sys.dm_exec_requests\"");
@@ -431,8 +437,10 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
            " compatibility_level, collation_name, user_access, user_access_desc, is_read_only, state, state_desc,"
            " recovery_model, recovery_model_desc, log_reuse_wait, log_reuse_wait_desc, is_published, is_subscribed,"
            " is_merge_published, is_distributor, is_cdc_enabled, is_encrypted, is_read_committed_snapshot_on,"
-           " snapshot_isolation_state, snapshot_isolation_state_desc, is_accelerated_database_recovery_on, delayed_durability_desc)"
-           " VALUES(?,?,NULL,X'01',?,?,'SQL_Latin1_General_CP1_CI_AS',?,?,0,?,?,?,?,?,?,?,0,0,?,?,0,?,?,?,0,'DISABLED')");
+           " snapshot_isolation_state, snapshot_isolation_state_desc," +
+               std::string(m_inst.major_version() >= 2019 ? " is_accelerated_database_recovery_on," : "") + " delayed_durability_desc)"
+           " VALUES(?,?,NULL,X'01',?,?,'SQL_Latin1_General_CP1_CI_AS',?,?,0,?,?,?,?,?,?,?,0,0,?,?,0,?,?,?," +
+               std::string(m_inst.major_version() >= 2019 ? "0," : "") + "'DISABLED')");
   Stmt mf(c, "INSERT INTO temp.\"sys.master_files\"(database_id, file_id, type, type_desc, data_space_id, name, physical_name,"
              " state, state_desc, size, max_size, growth) VALUES(?,?,?,?,?,?,?,0,'ONLINE',?,-1,8192)");
   const int compat = m_inst.major_version() == 2016 ? 130 : m_inst.major_version() == 2017 ? 140 : m_inst.major_version() == 2022 ? 160 : 150;

@@ -1047,6 +1047,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
     if (name.rfind("temp.\"sys.databases\"", 0) == 0 || name.rfind("temp.\"sys.master_files\"", 0) == 0 ||
         name.rfind("temp.\"sys.dm_database_encryption_keys\"", 0) == 0 ||
         name.rfind("temp.\"sys.dm_exec_requests\"", 0) == 0 || name.rfind("temp.\"sys.dm_exec_sessions\"", 0) == 0 ||
+        name.rfind("temp.\"sys.dm_server_services\"", 0) == 0 ||
         name.rfind("temp.\"sys.database_scoped_configurations\"", 0) == 0 ||
         name.rfind("temp.\"sys.server_principals\"", 0) == 0 ||
         name.rfind("temp.\"sys.sql_logins\"", 0) == 0 || name.rfind("temp.\"sys.server_role_members\"", 0) == 0) {

@@ -37,6 +37,21 @@ m2r::Expected<ServedInstance> from_map(const std::map<std::string, std::string>&
         if (c.version != 2016 && c.version != 2017 && c.version != 2019 && c.version != 2022) {
           return fail(ErrorKind::invalid_input, fmt::format("{}: version {} is not 2016, 2017, 2019 or 2022", where, value));
         }
+      } else if (key == "edition") {
+        c.edition = edition_from_name(value);
+        if (!c.edition) {
+          return fail(ErrorKind::invalid_input,
+                      fmt::format("{}: edition '{}' is not express, web, standard, enterprise or developer", where, value));
+        }
+      } else if (key == "agent") {
+        if (value == "running") c.agent = AgentState::running;
+        else if (value == "stopped") c.agent = AgentState::stopped;
+        else return fail(ErrorKind::invalid_input, fmt::format("{}: agent '{}' is neither running nor stopped", where, value));
+      } else if (key == "multi_az") {
+        if (value != "0" && value != "1") {
+          return fail(ErrorKind::invalid_input, fmt::format("{}: multi_az '{}' is neither 0 nor 1", where, value));
+        }
+        c.rds_multi_az = value == "1";
       } else if (key == "data") c.data_dir = value;
       else if (key == "task_pace") c.rds_task_pace = std::stod(value);
       else if (key == "backup_throughput") c.backup_throughput = std::stod(value);
@@ -70,6 +85,11 @@ m2r::Expected<ServedInstance> from_map(const std::map<std::string, std::string>&
   if (c.name.empty()) return fail(ErrorKind::invalid_input, fmt::format("{}: the instance has no name", where), k_spec_hint);
   if (c.data_dir.empty()) {
     return fail(ErrorKind::invalid_input, fmt::format("{}: instance '{}' has no data directory", where, c.name), k_spec_hint);
+  }
+  // Express ships without SQL Server Agent: asking for it running is a contradiction, not a default.
+  if (c.edition == Edition::express && kv.count("agent") && c.agent == AgentState::running) {
+    return fail(ErrorKind::invalid_input, fmt::format("{}: instance '{}' is Express, which has no SQL Server Agent", where, c.name),
+                "leave agent out (or agent=stopped) for an Express instance, or choose another edition");
   }
   if (s.tls_cert.empty() != s.tls_key.empty()) {
     return fail(ErrorKind::invalid_input, fmt::format("{}: instance '{}' has only one of tls_cert and tls_key", where, c.name),

@@ -26,6 +26,7 @@
 #include "aws/cloudwatch_client.hpp"
 #include "dms/cdc_engine.hpp"
 #include "dms/dms_http_server.hpp"
+#include "engine/edition.hpp"
 #include "dms/dms_service.hpp"
 #include "sys/process.hpp"
 #include "world/certificates.hpp"
@@ -242,8 +243,30 @@ void kill_groups(const json& pids) {
 
 }  // namespace
 
+Expected<void> validate_world_options(const WorldOptions& options) {
+  if (!options.source_edition.empty() && !edition_from_name(options.source_edition)) {
+    return fail(ErrorKind::invalid_input, "unknown source edition '" + options.source_edition + "'",
+                "use --source-edition express, web, standard, enterprise or developer");
+  }
+  const std::string& v = options.source_version;
+  if (!v.empty() && v != "2016" && v != "2017" && v != "2019" && v != "2022") {
+    return fail(ErrorKind::invalid_input, "unknown source version '" + v + "'",
+                "use --source-version 2016, 2017, 2019 or 2022 (the versions RDS for SQL Server restores)");
+  }
+  if (!options.source_agent.empty() && options.source_agent != "running" && options.source_agent != "stopped") {
+    return fail(ErrorKind::invalid_input, "unknown SQL Server Agent state '" + options.source_agent + "'",
+                "use --source-agent running or --source-agent stopped");
+  }
+  if (edition_from_name(options.source_edition) == Edition::express && options.source_agent == "running") {
+    return fail(ErrorKind::invalid_input, "an Express source cannot have SQL Server Agent running: Express has no Agent",
+                "leave --source-agent out for an Express source, or choose another --source-edition");
+  }
+  return {};
+}
+
 Expected<json> world_up(const WorldOptions& options) {
   if (options.dir.empty()) return fail(ErrorKind::invalid_input, "world up needs --dir");
+  M2R_TRY(validate_world_options(options));  // before anything is started or created
   const fs::path dir = fs::absolute(options.dir);
   if (fs::exists(dir / "world.json") && fs::exists(dir / "pids.json")) {
     json pids = json::parse(read_file(dir / "pids.json"), nullptr, false);
@@ -398,7 +421,11 @@ Expected<json> world_up(const WorldOptions& options) {
   // 3. The SQL Server instances: the on-premises source and the RDS target.
   const bool demo = options.pace == "demo";
   const std::string tls_dir = (dir / "tls").string();
-  const std::string source_spec = "name=source,port=0,kind=sqlserver,version=2019,data=" + (dir / "source").string() +
+  const std::string source_spec = "name=source,port=0,kind=sqlserver,version=" +
+                                  (options.source_version.empty() ? std::string("2019") : options.source_version) +
+                                  (options.source_edition.empty() ? "" : ",edition=" + options.source_edition) +
+                                  (options.source_agent.empty() ? "" : ",agent=" + options.source_agent) +
+                                  ",data=" + (dir / "source").string() +
                                   (demo ? ",backup_throughput=20000000" : "") + ",tls_cert=" + tls_dir +
                                   "/source.pem,tls_key=" + tls_dir + "/source.key";
   const std::string rds_spec = "name=rds,port=0,kind=rds,version=2019,data=" + (dir / "rds").string() +

@@ -29,7 +29,16 @@ struct WorldOptions {
   // python3 -m moto.server).
   std::vector<std::string> moto_command;
   int ready_timeout_seconds = 60;
+  // The source instance's edition, version and SQL Server Agent (README.md "Editions, versions
+  // and SQL Server Agent"); empty = Developer, 2019, Agent running (the world before editions).
+  std::string source_edition;  // express | web | standard | enterprise | developer
+  std::string source_version;  // 2016 | 2017 | 2019 | 2022
+  std::string source_agent;    // running | stopped
 };
+
+// Refuses unknown editions, versions and agent states, and Express with Agent running, before
+// anything is started.
+m2r::Expected<void> validate_world_options(const WorldOptions& options);
 
 // Starts everything, seeds it, writes DIR/world.json and DIR/env. On failure, stops what
 // it started.

@@ -10,6 +10,8 @@ namespace sandbox::world {
 namespace {
 constexpr const char* k_usage =
     "usage: mssql2rds-sandbox world up --dir DIR [--pace fast|demo] [--database NAME]\n"
+    "         [--source-edition express|web|standard|enterprise|developer] [--source-version 2016|2017|2019|2022]\n"
+    "         [--source-agent running|stopped]   (defaults: MSSQL2RDS_SANDBOX_SOURCE_EDITION, _VERSION, _AGENT)\n"
     "       mssql2rds-sandbox world down --dir DIR\n"
     "       mssql2rds-sandbox world env --dir DIR\n"
     "       mssql2rds-sandbox world status --dir DIR [--json]   (exit 1 when a process is gone)\n";
@@ -27,12 +29,22 @@ int run_world_command(const std::vector<std::string>& args) {
     return 2;
   }
   WorldOptions options;
+  // Defaults for --source-*, so that a world another program starts (`mssql2rds demo`) can be
+  // given them too.
+  for (auto [name, field] : {std::pair{"MSSQL2RDS_SANDBOX_SOURCE_EDITION", &WorldOptions::source_edition},
+                             {"MSSQL2RDS_SANDBOX_SOURCE_VERSION", &WorldOptions::source_version},
+                             {"MSSQL2RDS_SANDBOX_SOURCE_AGENT", &WorldOptions::source_agent}}) {
+    if (const char* v = std::getenv(name)) options.*field = v;
+  }
   bool as_json = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     auto value = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : std::string(); };
     if (args[i] == "--dir") options.dir = value();
     else if (args[i] == "--pace") options.pace = value();
     else if (args[i] == "--database") options.database = value();
+    else if (args[i] == "--source-edition") options.source_edition = value();
+    else if (args[i] == "--source-version") options.source_version = value();
+    else if (args[i] == "--source-agent") options.source_agent = value();
     else if (args[i] == "--json") as_json = true;
     else {
       std::fprintf(stderr, "mssql2rds-sandbox: error: unknown argument %s\n%s", args[i].c_str(), k_usage);

@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 
 #include <fmt/chrono.h>
@@ -11,6 +12,7 @@
 #include "cli/lifecycle_support.hpp"
 #include "core/plan.hpp"
 #include "migrate/aws_facts.hpp"
+#include "migrate/connections.hpp"
 #include "migrate/config_file.hpp"
 
 namespace m2r::cli {
@@ -43,6 +45,23 @@ std::function<int(const GlobalOptions&)> attach_plan(CLI::App& app) {
     } else {
       arn_note = "AWS not reachable: " + aws.error().message;
     }
+    // The backup statement fits the source's edition (no COMPRESSION on Express and Web): read
+    // it when the source answers; otherwise the statement is shown as configured.
+    std::string edition_note;
+    if (auto connections = default_connections(*config)) {
+      if (auto source = connections->source()) {
+        if (auto e = (*source)->query(edition_query(), {}, {.idempotent = mssql::Idempotent::yes}); e && !e->rows().empty()) {
+          const auto text = e->first().value(0, "edition");
+          const auto engine = e->first().value(0, "engine_edition");
+          in.source_edition = edition_kind(text && !text->is_null() ? text->to_text() : "",
+                                           engine && !engine->is_null() ? std::atoi(engine->to_text().c_str()) : 0);
+        }
+      } else {
+        edition_note = "source not reached (" + source.error().message +
+                       "): the backup is shown as configured; run leaves COMPRESSION out on Express and Web";
+      }
+    }
+    if (!edition_note.empty()) arn_note += (arn_note.empty() ? "" : "; ") + edition_note;
     if (in.replication_instance_arn.empty()) {
       in.replication_instance_arn = "<ARN of " + config->dms.replication_instance + ">";
       in.source_endpoint_arn = "<ARN of " + config->dms.source_endpoint + ">";

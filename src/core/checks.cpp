@@ -6,6 +6,7 @@
 
 #include "core/cutover_marker.hpp"
 #include "core/distributor.hpp"
+#include "core/server_edition.hpp"
 #include "core/ascii_case.hpp"
 
 namespace m2r {
@@ -204,6 +205,7 @@ std::vector<CheckResult> evaluate_source(const SourceFacts& f) {
   }
 
   check_distributor(f, r);
+  evaluate_server_edition(f, r);  // source.edition, source.version, source.agent
 
   const auto marker = cutover_marker::table().display();
   if (std::any_of(f.tables.begin(), f.tables.end(), [&](const SourceTableFacts& t) { return t.name == marker; })) {

@@ -53,6 +53,13 @@ struct SourceFacts {
   std::string database;
   int major_version = 0;       // SERVERPROPERTY('ProductVersion') major
   std::string product_version;
+  // core/server_edition: SERVERPROPERTY('Edition') and ('EngineEdition'), empty / 0 when not
+  // read; SQL Server Agent's status_desc in sys.dm_server_services ("Running", "Stopped"),
+  // empty when the view could not be read (agent_error says why: VIEW SERVER STATE).
+  std::string edition;
+  int engine_edition = 0;
+  std::string agent_status;
+  std::string agent_error;
   std::string recovery_model;  // FULL | BULK_LOGGED | SIMPLE
   std::string log_reuse_wait;  // log_reuse_wait_desc
   bool is_published = false;

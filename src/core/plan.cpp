@@ -89,7 +89,8 @@ std::vector<PlannedStep> build_plan(const PlanInputs& in) {
   std::vector<PlannedStep> plan;
 
   plan.push_back({steps::backup, "native full backup on the source, with progress",
-                  {{"source", tsql::backup_database({c.source.database, layout.server_files, c.source.compression, 5})}}});
+                  {{"source", tsql::backup_database({c.source.database, layout.server_files,
+                                                     backup_compression(c.source.compression, in.source_edition), 5})}}});
 
   plan.push_back({steps::capture_lsn, "find the CDC start point from the backup's LSNs and the log (docs/facts.md §2)",
                   {{"source", tsql::backupset_for_file(c.source.database, layout.server_files[0])},

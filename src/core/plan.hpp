@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "core/lsn.hpp"
+#include "core/server_edition.hpp"
 
 namespace m2r {
 
@@ -59,6 +60,9 @@ struct PlanInputs {
   std::string target_endpoint_arn;
   std::string table_mappings;     // JSON text
   std::optional<Lsn> start;       // known once the backup has run
+  // The source's edition when plan could read it: the backup omits COMPRESSION where the
+  // edition lacks it (core/server_edition), as run does.
+  EditionKind source_edition = EditionKind::unknown;
 };
 
 std::vector<PlannedStep> build_plan(const PlanInputs& inputs);

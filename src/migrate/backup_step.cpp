@@ -1,8 +1,11 @@
 #include "migrate/backup_step.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "core/json_fields.hpp"
+#include "core/server_edition.hpp"
 #include "core/tsql.hpp"
 #include "migrate/backup_file_identity.hpp"
 
@@ -45,7 +48,20 @@ Expected<nlohmann::json> run_backup_step(StepContext& ctx, mssql::SqlSession& so
     return with_identities(names, layout.local_files);
   }
 
-  const auto sql = tsql::backup_database({config.source.database, layout.server_files, config.source.compression, 5});
+  // Express and Web refuse WITH COMPRESSION (Msg 1844, docs/facts.md §13): asked of the server
+  // itself, so the statement fits the edition; an edition that cannot be read keeps the config.
+  bool compression = config.source.compression;
+  if (compression) {
+    if (auto e = source.query(edition_query(), {}, {.idempotent = mssql::Idempotent::yes}); e && !e->rows().empty()) {
+      const auto edition_text = e->first().value(0, "edition");
+      const auto engine = e->first().value(0, "engine_edition");
+      const std::string edition = edition_text && !edition_text->is_null() ? edition_text->to_text() : "";
+      const EditionKind kind = edition_kind(edition, engine && !engine->is_null() ? std::atoi(engine->to_text().c_str()) : 0);
+      compression = backup_compression(true, kind);
+      if (!compression) ctx.info("backup without COMPRESSION: " + edition + " does not support backup compression");
+    }
+  }
+  const auto sql = tsql::backup_database({config.source.database, layout.server_files, compression, 5});
   ctx.info(sql);
   mssql::LiveProgressHandlers handlers;
   handlers.on_message = [&](const mssql::SqlMessage& m) {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "core/server_edition.hpp"
 #include "core/tsql.hpp"
 
 namespace m2r {
@@ -73,6 +74,18 @@ SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
     f.product_version = v->rows()[0][0].to_text();
     f.major_version = std::atoi(f.product_version.c_str());
   }
+  if (auto e = try_query(s, edition_query()); e && !e->rows().empty()) {
+    f.edition = cell(*e, "edition");
+    f.engine_edition = std::atoi(cell(*e, "engine_edition").c_str());
+  }
+  // SQL Server Agent's state needs VIEW SERVER STATE: an unreadable view is reported, not guessed.
+  if (auto a = s.query(agent_state_query(), {}, {.idempotent = mssql::Idempotent::yes}); !a) {
+    f.agent_error = a.error().message;
+  } else if (a->rows().empty()) {
+    f.agent_error = "sys.dm_server_services has no SQL Server Agent row";
+  } else {
+    f.agent_status = cell(*a, "status_desc");
+  }
   auto state = try_query(s, tsql::database_state(db));
   if (!state || state->rows().empty()) return f;
   f.database_exists = true;
@@ -81,11 +94,15 @@ SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
   f.is_published = cell(*state, "is_published") == "1";
   f.is_cdc_enabled = cell(*state, "is_cdc_enabled") == "1";
   f.is_encrypted = cell(*state, "is_encrypted") == "1";
-  // Columns newer than some supported versions: absent means "not in use".
-  if (auto v = try_query(s, "SELECT is_accelerated_database_recovery_on, delayed_durability_desc FROM sys.databases "
-                            "WHERE name = " + tsql::quote_literal(db)); v && !v->rows().empty()) {
-    f.accelerated_database_recovery = cell(*v, "is_accelerated_database_recovery_on") == "1";
+  // is_accelerated_database_recovery_on exists from SQL Server 2019 on (docs/facts.md §13): asked
+  // on its own, so a 2016/2017 source (Msg 207) still gets delayed durability; absent = not in use.
+  if (auto v = try_query(s, "SELECT delayed_durability_desc FROM sys.databases WHERE name = " + tsql::quote_literal(db));
+      v && !v->rows().empty()) {
     f.delayed_durability = cell(*v, "delayed_durability_desc");
+  }
+  if (auto v = try_query(s, "SELECT is_accelerated_database_recovery_on FROM sys.databases WHERE name = " +
+                                tsql::quote_literal(db)); v && !v->rows().empty()) {
+    f.accelerated_database_recovery = cell(*v, "is_accelerated_database_recovery_on") == "1";
   }
   if (auto v = try_query(s, "SELECT IS_SRVROLEMEMBER('sysadmin') AS s"); v && !v->rows().empty() && !v->rows()[0].empty()) {
     f.is_sysadmin = v->rows()[0][0].to_text() == "1";
