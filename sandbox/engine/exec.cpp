@@ -324,6 +324,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     }
     if (!dbpart.empty() && dbpart != "msdb") raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
     if (dbpart.empty() && !iequals(m_db, "msdb")) raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
+    require_object_permission("msdb", "dbo", proc, "EXECUTE");  // the master user holds it (permissions.cpp)
     if (proc == "rds_cdc_enable_db" || proc == "rds_cdc_disable_db") {
       std::string name = args.count("@db_name") ? value_str(args["@db_name"]) : positional.empty() ? "" : value_str(positional[0]);
       auto db = m_inst.find(name);
@@ -386,6 +387,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     if (!s.step()) raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
     def = s.str(0);
   }
+  if (m_proc_depth == 0) require_object_permission(m_db, schema, parts.back(), "EXECUTE");  // nested: the ownership chain
   const std::vector<Token> def_tokens = tokenize(def);
   const Tokens toks(def_tokens);
   // CREATE [OR ALTER] PROC[EDURE] name [(] @p type [= default] [OUTPUT], ... [)] [WITH ...] AS body
@@ -613,6 +615,7 @@ void SessionImpl::do_backup(const Statement& st, ResultSink& sink) {
     }
   }
   if (o.files.empty()) syntax_near(t, 3);
+  check_backup_permission(o.database, o.log, sink);  // permission_statements.cpp
   if (m_xact) raise(3021, 16, "Cannot perform a backup or restore operation within a transaction.");
   o.spid = m_spid;
   m_inst.backup(o, sink);
