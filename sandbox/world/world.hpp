@@ -8,7 +8,7 @@
 // DIR/env          shell exports: AWS_ENDPOINT_URL_<SERVICE>, AWS_REGION, and a profile in
 //                  DIR/aws/{credentials,config} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE,
 //                  AWS_PROFILE): no secret in the environment
-// DIR/secrets/     sa_password (0600)
+// DIR/secrets/     sa_password, migration_password with --migration-login (0600)
 // DIR/logs/        one log per process (moto, source, rds, dms)
 // DIR/moto-python/ the one Python module moto gets from Debian (python3-crc32c, sys/moto_locator.hpp)
 #include <string>
@@ -29,6 +29,11 @@ struct WorldOptions {
   // python3 -m moto.server).
   std::vector<std::string> moto_command;
   int ready_timeout_seconds = 60;
+  // When set, the least-privilege login the migration uses on the source (docs/facts.md §3),
+  // created by the world as the source's DBA (sa) with the server-level part of its rights and
+  // named by the DMS source endpoint; its password in DIR/secrets/migration_password. The
+  // database-level part (db_owner) is granted once the database exists (the demo does).
+  std::string migration_login;
 };
 
 // Starts everything, seeds it, writes DIR/world.json and DIR/env. On failure, stops what

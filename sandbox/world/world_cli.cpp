@@ -9,7 +9,7 @@ namespace sandbox::world {
 
 namespace {
 constexpr const char* k_usage =
-    "usage: mssql2rds-sandbox world up --dir DIR [--pace fast|demo] [--database NAME]\n"
+    "usage: mssql2rds-sandbox world up --dir DIR [--pace fast|demo] [--database NAME] [--migration-login NAME]\n"
     "       mssql2rds-sandbox world down --dir DIR\n"
     "       mssql2rds-sandbox world env --dir DIR\n"
     "       mssql2rds-sandbox world status --dir DIR [--json]   (exit 1 when a process is gone)\n";
@@ -33,6 +33,7 @@ int run_world_command(const std::vector<std::string>& args) {
     if (args[i] == "--dir") options.dir = value();
     else if (args[i] == "--pace") options.pace = value();
     else if (args[i] == "--database") options.database = value();
+    else if (args[i] == "--migration-login") options.migration_login = value();
     else if (args[i] == "--json") as_json = true;
     else {
       std::fprintf(stderr, "mssql2rds-sandbox: error: unknown argument %s\n%s", args[i].c_str(), k_usage);
