@@ -151,7 +151,7 @@ TEST_F(EnginePermissionsTest, GrantNeedsTheGrantorsRightAndKnownNames) {
   EXPECT_EQ(error_of(*m_s, "USE master; GRANT VIEW SERVER STATE TO nobody").text,
             "Cannot find the login 'nobody', because it does not exist or you do not have permission.");
   // WITH GRANT OPTION lets the grantee pass the permission on.
-  must(*m_s, "GRANT SELECT ON dbo.Orders TO clerk WITH GRANT OPTION; CREATE USER u2 WITHOUT LOGIN");
+  must(*m_s, "USE shop; GRANT SELECT ON dbo.Orders TO clerk WITH GRANT OPTION; CREATE USER u2 WITHOUT LOGIN");
   must(*c, "GRANT SELECT ON dbo.Orders TO u2");
   EXPECT_EQ(as_str(scalar_of(*m_s, "SELECT p.state_desc FROM sys.database_permissions p JOIN sys.database_principals u"
                                    " ON u.principal_id = p.grantee_principal_id WHERE u.name = 'clerk'")),
