@@ -328,6 +328,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     // The RDS procedures cannot be called inside a transaction (docs/facts.md §13). RDS's own
     // wording was not found in its documentation: this text is the sandbox's.
     if (m_xact) raise(50000, 16, "The procedure " + proc + " cannot be run inside a transaction. Commit or roll back the transaction, then run it again.");
+    require_object_permission("msdb", "dbo", proc, "EXECUTE");  // the master user holds it (permissions.cpp)
     if (proc == "rds_cdc_enable_db" || proc == "rds_cdc_disable_db") {
       std::string name = args.count("@db_name") ? value_str(args["@db_name"]) : positional.empty() ? "" : value_str(positional[0]);
       auto db = m_inst.find(name);
@@ -390,6 +391,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     if (!s.step()) raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
     def = s.str(0);
   }
+  if (m_proc_depth == 0) require_object_permission(m_db, schema, parts.back(), "EXECUTE");  // nested: the ownership chain
   const std::vector<Token> def_tokens = tokenize(def);
   const Tokens toks(def_tokens);
   // CREATE [OR ALTER] PROC[EDURE] name [(] @p type [= default] [OUTPUT], ... [)] [WITH ...] AS body
@@ -615,6 +617,7 @@ void SessionImpl::do_backup(const Statement& st, ResultSink& sink) {
     }
   }
   if (o.files.empty()) syntax_near(t, 3);
+  check_backup_permission(o.database, o.log, sink);  // permission_statements.cpp
   if (m_xact) raise(3021, 16, "Cannot perform a backup or restore operation within a transaction.");
   o.spid = m_spid;
   m_inst.backup(o, sink);

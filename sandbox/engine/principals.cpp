@@ -6,11 +6,13 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cstring>
 #include <set>
 #include <stdexcept>
 
 #include "engine/hash_functions.hpp"
+#include "engine/permissions.hpp"
 #include "engine/session.hpp"
 
 namespace sandbox::engine {
@@ -124,7 +126,9 @@ PrincipalStore::PrincipalStore(const std::string& master_path, const InstanceCon
        " password_hash varbinary(256), is_policy_checked bit DEFAULT 0, is_expiration_checked bit DEFAULT 0,"
        " create_date datetime, modify_date datetime);"
        "CREATE TABLE IF NOT EXISTS __m2r_server_role_members(role_principal_id int, member_principal_id int,"
-       " PRIMARY KEY(role_principal_id, member_principal_id));");
+       " PRIMARY KEY(role_principal_id, member_principal_id));"
+       "CREATE TABLE IF NOT EXISTS __m2r_server_permissions(grantee_principal_id int, grantor_principal_id int,"
+       " type char(4), permission_name nvarchar(128), state char(1), PRIMARY KEY(grantee_principal_id, permission_name));");
   seed();
 }
 
@@ -163,6 +167,17 @@ void PrincipalStore::seed() {
     ensure_admin(m_config.admin_user, {},
                  m_config.kind == InstanceKind::rds ? std::vector<std::string>{"processadmin", "setupadmin"}
                                                     : std::vector<std::string>{"sysadmin"});
+    if (m_config.kind == InstanceKind::rds) {
+      // The server-level permissions the RDS User Guide lists for the master user ("Master user
+      // account privileges"); with the grant option, so that it can pass them on to the logins it
+      // creates (an inference: RDS documents that the master user manages logins).
+      const int master = by_name(m_config.admin_user)->id;
+      for (const char* p : {"ALTER ANY CONNECTION", "ALTER ANY LINKED SERVER", "ALTER ANY LOGIN", "ALTER SERVER STATE",
+                            "ALTER TRACE", "CONNECT SQL", "CREATE ANY DATABASE", "VIEW ANY DATABASE", "VIEW ANY DEFINITION",
+                            "VIEW SERVER STATE"}) {
+        set_server_permission(master, 1, p, 'W');
+      }
+    }
   }
 }
 
@@ -308,6 +323,7 @@ void create_database_principals(sqlite3* c, const std::string& database_name) {
        " has_dbaccess bit DEFAULT 1);"
        "CREATE TABLE IF NOT EXISTS __m2r_database_role_members(role_principal_id int, member_principal_id int,"
        " PRIMARY KEY(role_principal_id, member_principal_id));");
+  create_permission_tables(c);  // permissions.hpp: they travel with the file too
   if (query_int(c, "SELECT COUNT(*) FROM __m2r_database_principals") > 0) return;
   const std::string now = now_datetime();
   // guest may connect to master and msdb only (SQL Server's defaults; tempdb too, not a file here).
@@ -380,10 +396,19 @@ bool database_role_member(sqlite3* c, int member, const std::string& role) {
   return s.step();
 }
 
+namespace {
+// master and msdb (data_dir/master.sqlite, msdb.sqlite): where RDS's master user is not dbo.
+bool is_system_database(sqlite3* c) {
+  const char* f = sqlite3_db_filename(c, "main");
+  const std::string stem = f ? std::filesystem::path(f).stem().string() : std::string();
+  return stem == "master" || stem == "msdb";
+}
+}  // namespace
+
 std::optional<DatabasePrincipal> database_user_of(sqlite3* c, PrincipalStore& store, const ServerPrincipal& login) {
   if (store.is_sysadmin(login.name)) return database_principal(c, "dbo");  // a sysadmin is dbo everywhere
   if (auto u = database_principal_by_sid(c, login.sid)) return u;
-  if (store.is_rds_master_user(login.name)) return database_principal(c, "dbo");
+  if (store.is_rds_master_user(login.name) && !is_system_database(c)) return database_principal(c, "dbo");
   Stmt g(c, "SELECT 1 FROM main.__m2r_database_principals WHERE name = 'guest' AND has_dbaccess = 1");
   if (g.step()) return database_principal(c, "guest");
   return std::nullopt;
@@ -409,9 +434,11 @@ void create_principal_views(sqlite3* c) {
        " default_database_name nvarchar(128), default_language_name nvarchar(128), credential_id int,"
        " is_policy_checked bit, is_expiration_checked bit, password_hash varbinary(256));"
        "CREATE TEMP TABLE IF NOT EXISTS \"sys.server_role_members\"(role_principal_id int, member_principal_id int);");
+  create_permission_views(c);
 }
 
 void refresh_principal_views(SessionImpl& session, sqlite3* c, const std::string& sql) {
+  refresh_permission_views(session, c, sql);
   const bool principals = sql.find("\"sys.server_principals\"") != std::string::npos;
   const bool logins = sql.find("\"sys.sql_logins\"") != std::string::npos;
   const bool members = sql.find("\"sys.server_role_members\"") != std::string::npos;
@@ -558,6 +585,7 @@ void register_principal_functions(sqlite3* c, SessionImpl* session) {
       {"m2r_loginproperty", 2, fn_loginproperty},
   };
   for (const F& f : fns) sqlite3_create_function_v2(c, f.name, f.argc, SQLITE_UTF8, session, f.fn, nullptr, nullptr, nullptr);
+  register_permission_functions(c, session);
 }
 
 }  // namespace sandbox::engine

@@ -63,8 +63,19 @@ class PrincipalStore {
   // ALTER ANY LOGIN: sysadmin, securityadmin, and RDS's master user (docs/facts.md §15).
   bool may_alter_any_login(const std::string& login);
   // RDS's master user (InstanceConfig::admin_user on an RDS instance when it is not sa): a
-  // member of processadmin and setupadmin with ALTER ANY LOGIN, not sysadmin.
+  // member of processadmin and setupadmin with the server permissions RDS documents (ALTER ANY
+  // LOGIN, VIEW SERVER STATE, CREATE ANY DATABASE, ...), not sysadmin.
   bool is_rds_master_user(const std::string& login) const;
+
+  // Server permissions (master's __m2r_server_permissions; permissions.hpp/.cpp): state G (grant),
+  // W (with grant option), D (deny); set_server_permission with state 0 revokes.
+  struct ServerPermission {
+    int grantee = 0, grantor = 0;
+    std::string permission;
+    char state = 'G';
+  };
+  std::vector<ServerPermission> server_permissions();
+  void set_server_permission(int grantee, int grantor, const std::string& permission, char state);
 
   void insert(ServerPrincipal p);  // the caller has checked names and SIDs
   void update(const ServerPrincipal& p);
@@ -102,7 +113,8 @@ std::optional<DatabasePrincipal> database_principal(sqlite3* c, const std::strin
 std::optional<DatabasePrincipal> database_principal_by_sid(sqlite3* c, const std::string& sid);
 bool database_role_member(sqlite3* c, int member, const std::string& role);
 // The user `login` is in the database `c` is opened on: dbo for a sysadmin (and for RDS's master
-// user where no user maps to it), the user whose SID is the login's, guest where guest may
+// user in a user database where no user maps to it: RDS makes it the owner of the databases it
+// creates and restores, not of master or msdb), the user whose SID is the login's, guest where guest may
 // connect; nullopt when the login may not open the database (4060, 916).
 std::optional<DatabasePrincipal> database_user_of(sqlite3* c, PrincipalStore& store, const ServerPrincipal& login);
 

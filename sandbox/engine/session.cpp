@@ -329,6 +329,11 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
       k != "EXECUTE" && k != "SET" && k != "DECLARE") {
     ensure_not_restoring(m_db);
   }
+  if (k == "SELECT" || k == "INSERT" || k == "UPDATE" || k == "DELETE" || k == "WITH") check_object_permissions(st, k);
+  if (k == "GRANT" || k == "DENY" || k == "REVOKE") {
+    do_permission_statement(st, sink);  // permission_statements.cpp
+    return;
+  }
   if (k == "SELECT") return do_select(st, sink, in_proc);
   if (k == "UPDATE" && t.size() > 1 && t[1].is("STATISTICS")) unsupported("UPDATE STATISTICS");
   if (k == "INSERT" || k == "UPDATE" || k == "DELETE") return do_dml(st, sink, in_proc, k);
@@ -406,7 +411,9 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
     Stmt rq(c, "INSERT INTO temp.\"sys.dm_exec_requests\"(session_id, request_id, start_time, status, command, database_id,"
                " percent_complete, estimated_completion_time, total_elapsed_time, blocking_session_id, wait_type, wait_time)"
                " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+    const bool all_sessions = sees_server_state();  // else the caller's own row only
     for (const auto& r : m_inst.requests().snapshot()) {
+      if (!all_sessions && r.session_id != m_spid) continue;
       rq.reset();
       rq.bind(1, static_cast<std::int64_t>(r.session_id)).bind(2, static_cast<std::int64_t>(r.request_id)).bind(3, r.start_time)
           .bind(4, r.status).bind(5, r.command).bind(6, static_cast<std::int64_t>(r.database_id)).bind(7, r.percent_complete)
@@ -422,7 +429,9 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
     exec(c, "DELETE FROM temp.\"sys.dm_exec_sessions\"");
     Stmt se(c, "INSERT INTO temp.\"sys.dm_exec_sessions\"(session_id, login_time, host_name, program_name, login_name, status,"
                " database_id, is_user_process) VALUES(?,?,NULL,NULL,?,?,?,1)");
+    const bool all_sessions = sees_server_state();  // else the caller's own row only
     for (const auto& r : m_inst.sessions().snapshot()) {
+      if (!all_sessions && r.session_id != m_spid) continue;
       auto db = r.database.empty() ? nullptr : m_inst.find(r.database);
       se.reset();
       se.bind(1, static_cast<std::int64_t>(r.session_id)).bind(2, r.login_time).bind(3, r.login_name)

@@ -152,6 +152,7 @@ class SessionImpl : public Session {
   // Used by the SQL functions registered on each connection.
   InstanceImpl& instance() { return m_inst; }
   const std::string& login_name() const { return m_user; }  // the session's login (principals.hpp)
+  sqlite3* connection_for(const std::string& db);  // the session's connection on `db` (HAS_PERMS_BY_NAME)
   const Variable* variable(const std::string& name) const;
   int spid() const { return m_spid; }
   int trancount() const { return m_xact ? m_xact->trancount : 0; }
@@ -241,6 +242,20 @@ class SessionImpl : public Session {
   // sp_addsrvrolemember, sp_dropsrvrolemember, sp_addrolemember, sp_droprolemember; false for others.
   bool principal_procedure(const std::string& name, const std::map<std::string, Value>& args,
                            const std::vector<Value>& positional, ResultSink& sink);
+  // GRANT, DENY, REVOKE (permission_statements.cpp; permissions.hpp); false for other statements.
+  bool do_permission_statement(const Statement& st, ResultSink& sink);
+  // Msg 229 unless the login holds the permission each table or view a SELECT/INSERT/UPDATE/
+  // DELETE names needs (and SELECT on fn_dblog when it reads the log); no checks inside modules.
+  void check_object_permissions(const Statement& st, const std::string& kind);
+  // Msg 229 unless the login holds `permission` on the object (a user one, or a system one the
+  // sandbox knows: permissions.hpp); objects it does not know are not checked.
+  void require_object_permission(const std::string& db, const std::string& schema, const std::string& name,
+                                 const std::string& permission);
+  // Msg 262 and 3013 unless the login may back up `database` (sysadmin, db_owner, db_backupoperator).
+  void check_backup_permission(const std::string& database, bool log, ResultSink& sink);
+  // VIEW SERVER STATE: without it sys.dm_exec_requests and sys.dm_exec_sessions show the
+  // caller's own session only.
+  bool sees_server_state();
   // Msg 916 unless the session's login may open `db` (a user mapped by SID, sysadmin, guest).
   void check_database_access(const std::string& db);
   // Temporary tables (tempdb.hpp): INSERT into #t, SELECT ... INTO #t.

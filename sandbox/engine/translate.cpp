@@ -944,7 +944,8 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
               {"SERVERPROPERTY", "m2r_serverproperty"}, {"DATABASEPROPERTYEX", "m2r_databasepropertyex"}, {"SESSIONPROPERTY", "m2r_sessionproperty"}, {"QUOTENAME", "m2r_quotename"}, {"OBJECT_ID", "m2r_object_id"},
               {"NEWID", "m2r_newid"}, {"SCOPE_IDENTITY", "m2r_scope_identity"}, {"SCHEMA_NAME", "m2r_schema_name"},
               {"OBJECT_NAME", "m2r_object_name"}, {"USER_NAME", "m2r_user_name"}, {"SUSER_SNAME", "m2r_suser_sname"},
-              {"SUSER_NAME", "m2r_suser_sname"}, {"SUSER_SID", "m2r_suser_sid"}, {"IS_SRVROLEMEMBER", "m2r_is_srvrolemember"},
+              {"SUSER_NAME", "m2r_suser_sname"}, {"SUSER_SID", "m2r_suser_sid"}, {"IS_SRVROLEMEMBER", "m2r_is_srvrolemember"}, {"HAS_PERMS_BY_NAME", "m2r_has_perms_by_name"},
+              {"IS_ROLEMEMBER", "m2r_is_rolemember"},
               {"LOGINPROPERTY", "m2r_loginproperty"}, {"CEILING", "CEIL"}, {"POWER", "POW"}, {"CHAR", "CHAR"}, {"ASCII", "UNICODE"},
               {"NCHAR", "CHAR"}, {"UNICODE", "UNICODE"},
               // statements.cpp adds it to an UPDATE of a table with a rowversion column
@@ -1050,7 +1051,8 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
         name.rfind("temp.\"sys.dm_server_services\"", 0) == 0 ||
         name.rfind("temp.\"sys.database_scoped_configurations\"", 0) == 0 ||
         name.rfind("temp.\"sys.server_principals\"", 0) == 0 ||
-        name.rfind("temp.\"sys.sql_logins\"", 0) == 0 || name.rfind("temp.\"sys.server_role_members\"", 0) == 0) {
+        name.rfind("temp.\"sys.sql_logins\"", 0) == 0 || name.rfind("temp.\"sys.server_role_members\"", 0) == 0 ||
+        name.rfind("temp.\"sys.server_permissions\"", 0) == 0) {
       if (needs_iv) *needs_iv = true;
     }
     emit(name);

@@ -58,6 +58,7 @@ m2r::Expected<ServedInstance> from_map(const std::map<std::string, std::string>&
       else if (key == "s3_endpoint") c.rds_s3_endpoint = value;
       else if (key == "region") c.rds_region = value;
       else if (key == "role_arn") c.rds_option_group_role_arn = value;
+      else if (key == "master_user") c.admin_user = value;  // RDS's master user (principals.hpp)
       else if (key == "password_env") password_env = value;
       else if (key == "read_timeout_ms") {
         const long ms = std::stol(value);

@@ -431,7 +431,7 @@ Expected<json> world_up(const WorldOptions& options) {
   const std::string rds_spec = "name=rds,port=0,kind=rds,version=2019,data=" + (dir / "rds").string() +
                                ",task_pace=" + (demo ? "1" : "0") + ",s3_endpoint=" + moto_url + ",region=" + k_region +
                                ",role_arn=" + role_arn + ",tls_cert=" + tls_dir + "/rds.pem,tls_key=" + tls_dir +
-                               "/rds.key,force_ssl=1";
+                               "/rds.key,force_ssl=1,master_user=admin";  // CreateDBInstance's MasterUsername
   // Each instance is its own process: one that crashes (or whose server stops) cannot take the
   // other down with it, and `world status` names the one that is gone.
   std::map<std::string, int> ports;
@@ -452,7 +452,36 @@ Expected<json> world_up(const WorldOptions& options) {
   world["source"] = {{"host", "127.0.0.1"}, {"port", ports["source"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()},
                      {"ca_file", tls_dir + "/ca.pem"}};
   world["target"] = {{"host", "127.0.0.1"}, {"port", ports["rds"]}, {"login", "sa"}, {"password_file", (dir / "secrets" / "sa_password").string()},
-                     {"ca_file", tls_dir + "/ca.pem"}, {"force_ssl", true}, {"endpoint", rds_endpoint}};
+                     {"ca_file", tls_dir + "/ca.pem"}, {"force_ssl", true}, {"endpoint", rds_endpoint},
+                     {"master_user", "admin"}};  // not sysadmin; its password is sa's
+
+  // 3b. The migration's own login, as a DBA prepares it (docs/facts.md §3: a non-sysadmin DMS
+  // user needs VIEW SERVER STATE, users in master and msdb, SELECT on fn_dblog and on msdb's
+  // backupset, backupmediafamily and backupfile; db_owner on the database comes when it exists).
+  std::string source_login = "sa", source_password = sa_password;
+  if (!options.migration_login.empty()) {
+    source_login = options.migration_login;
+    source_password = random_text(24) + "-7qQ";  // three character classes, as CHECK_POLICY wants
+    write_file(dir / "secrets" / "migration_password", source_password + "\n", 0600);
+    dms::EndpointSpec as_sa{.server_name = "127.0.0.1", .port = ports["source"], .database_name = "master",
+                            .username = "sa", .password = sa_password};
+    auto dba = dms::odbc_session_opener()(as_sa);
+    if (!dba) return abort_up(m2r::Error(dba.error().kind, "creating the migration login: " + dba.error().message));
+    const std::string l = "[" + source_login + "]";
+    // The statement carries the password: the session keeps it out of its log and its errors.
+    if (auto r = (*dba)->execute("CREATE LOGIN " + l + " WITH PASSWORD = N'" + source_password + "', CHECK_POLICY = ON", {},
+                                 {.carries_secret = true});
+        !r)
+      return abort_up(m2r::Error(r.error().kind, "creating the migration login: " + r.error().message));
+    const std::string grants = "USE master; GRANT VIEW SERVER STATE TO " + l + "; CREATE USER " + l + " FOR LOGIN " + l +
+                               "; GRANT SELECT ON sys.fn_dblog TO " + l + "; USE msdb; CREATE USER " + l + " FOR LOGIN " + l +
+                               "; GRANT SELECT ON dbo.backupset TO " + l + "; GRANT SELECT ON dbo.backupmediafamily TO " + l +
+                               "; GRANT SELECT ON dbo.backupfile TO " + l + "; USE master;";
+    if (auto r = (*dba)->execute(grants); !r)
+      return abort_up(m2r::Error(r.error().kind, "granting the migration login: " + r.error().message));
+    world["source"]["migration_login"] = source_login;
+    world["source"]["migration_password_file"] = (dir / "secrets" / "migration_password").string();
+  }
 
   // 4. The DMS API, then its replication instance and endpoints.
   write_file(dir / "world.json", world.dump(2));
@@ -477,10 +506,12 @@ Expected<json> world_up(const WorldOptions& options) {
   world["replication_instance_arn"] = (*ri)["ReplicationInstance"]["ReplicationInstanceArn"];
   for (const auto& [id, type, port] : {std::tuple{"rehearsal-source", "source", ports["source"]},
                                        std::tuple{"rehearsal-target", "target", ports["rds"]}}) {
+    const bool source = std::string(type) == "source";
     auto ep = dms_client.call_json("CreateEndpoint",
                                    {{"EndpointIdentifier", id}, {"EndpointType", type}, {"EngineName", "sqlserver"},
                                     {"ServerName", "127.0.0.1"}, {"Port", port}, {"DatabaseName", options.database},
-                                    {"Username", "sa"}, {"Password", sa_password}},
+                                    {"Username", source ? source_login : "sa"},
+                                    {"Password", source ? source_password : sa_password}},
                                    m2r::aws::Idempotent::no);
     if (!ep) return abort_up(m2r::Error(ep.error().kind, "seeding DMS: " + ep.error().message));
     world[std::string(type) + "_endpoint_arn"] = (*ep)["Endpoint"]["EndpointArn"];

@@ -8,7 +8,7 @@
 // DIR/env          shell exports: AWS_ENDPOINT_URL_<SERVICE>, AWS_REGION, and a profile in
 //                  DIR/aws/{credentials,config} (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE,
 //                  AWS_PROFILE): no secret in the environment
-// DIR/secrets/     sa_password (0600)
+// DIR/secrets/     sa_password, migration_password with --migration-login (0600)
 // DIR/logs/        one log per process (moto, source, rds, dms)
 // DIR/moto-python/ the one Python module moto gets from Debian (python3-crc32c, sys/moto_locator.hpp)
 #include <string>
@@ -34,6 +34,11 @@ struct WorldOptions {
   std::string source_edition;  // express | web | standard | enterprise | developer
   std::string source_version;  // 2016 | 2017 | 2019 | 2022
   std::string source_agent;    // running | stopped
+  // When set, the least-privilege login the migration uses on the source (docs/facts.md §3),
+  // created by the world as the source's DBA (sa) with the server-level part of its rights and
+  // named by the DMS source endpoint; its password in DIR/secrets/migration_password. The
+  // database-level part (db_owner) is granted once the database exists (the demo does).
+  std::string migration_login;
 };
 
 // Refuses unknown editions, versions and agent states, and Express with Agent running, before

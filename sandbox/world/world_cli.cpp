@@ -9,7 +9,7 @@ namespace sandbox::world {
 
 namespace {
 constexpr const char* k_usage =
-    "usage: mssql2rds-sandbox world up --dir DIR [--pace fast|demo] [--database NAME]\n"
+    "usage: mssql2rds-sandbox world up --dir DIR [--pace fast|demo] [--database NAME] [--migration-login NAME]\n"
     "         [--source-edition express|web|standard|enterprise|developer] [--source-version 2016|2017|2019|2022]\n"
     "         [--source-agent running|stopped]   (defaults: MSSQL2RDS_SANDBOX_SOURCE_EDITION, _VERSION, _AGENT)\n"
     "       mssql2rds-sandbox world down --dir DIR\n"
@@ -45,6 +45,7 @@ int run_world_command(const std::vector<std::string>& args) {
     else if (args[i] == "--source-edition") options.source_edition = value();
     else if (args[i] == "--source-version") options.source_version = value();
     else if (args[i] == "--source-agent") options.source_agent = value();
+    else if (args[i] == "--migration-login") options.migration_login = value();
     else if (args[i] == "--json") as_json = true;
     else {
       std::fprintf(stderr, "mssql2rds-sandbox: error: unknown argument %s\n%s", args[i].c_str(), k_usage);

@@ -160,16 +160,7 @@ std::vector<CheckResult> evaluate_source(const SourceFacts& f) {
                        "check [source] database in the config"));
     return r;
   }
-  if (f.is_sysadmin || (f.can_read_log && f.can_read_msdb)) {
-    r.push_back(pass("source.permissions", "login can read the log and msdb backup history",
-                     f.is_sysadmin ? "sysadmin" : "SELECT on fn_dblog and msdb.dbo.backupset"));
-  } else {
-    r.push_back(failed("source.permissions", "login can read the log and msdb backup history",
-                       fmt::format("fn_dblog readable: {}, msdb.dbo.backupset readable: {}", f.can_read_log ? "yes" : "no",
-                                   f.can_read_msdb ? "yes" : "no"),
-                       "grant the login db_owner on the database, VIEW SERVER STATE, SELECT on fn_dblog, and SELECT on "
-                       "msdb.dbo.backupset, backupmediafamily, backupfile (facts: DMS non-sysadmin setup)"));
-  }
+  // source.permissions: core/source_permissions, from facts of their own (check.cpp).
 
   if (f.recovery_model == "FULL" || f.recovery_model == "BULK_LOGGED") {
     r.push_back(pass("source.recovery_model", "recovery model is FULL or BULK_LOGGED", f.recovery_model));

@@ -71,8 +71,6 @@ struct SourceFacts {
   bool is_sysadmin = false;
   std::string server_name;     // @@SERVERNAME
   DistributorFacts distributor;
-  bool can_read_log = false;   // SELECT on fn_dblog worked
-  bool can_read_msdb = false;  // SELECT on msdb.dbo.backupset worked
   std::vector<SourceTableFacts> tables;
 };
 

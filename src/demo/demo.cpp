@@ -29,13 +29,19 @@ namespace {
 constexpr const char* k_database = "sales";
 constexpr const char* k_source_password_env = "MSSQL2RDS_SOURCE_PASSWORD";
 constexpr const char* k_target_password_env = "MSSQL2RDS_TARGET_PASSWORD";
+// The source's DBA (sa): what a migration login must not need (docs/facts.md §13: the
+// Distributor and the publication need sysadmin; reading password hashes CONTROL SERVER).
+constexpr const char* k_dba_password_env = "MSSQL2RDS_SOURCE_DBA_PASSWORD";
+constexpr const char* k_migration_login = "m2r_migrator";
 
 void say(EventSink& events, const std::string& message, nlohmann::json data = nlohmann::json::object()) {
   events.emit(Event{.kind = EventKind::info, .step = "demo", .message = message, .data = std::move(data)});
 }
 
 // The configuration a user would write for this world (mssql2rds init, filled in).
-std::string demo_config(const nlohmann::json& w, const std::string& dir) {
+// `least_privilege`: the source login is the world's migration login and the target login RDS's
+// master user; otherwise both are sa (`demo --setup-only`, the world the CLI tests build on).
+std::string demo_config(const nlohmann::json& w, const std::string& dir, bool least_privilege) {
   const std::string backups = dir + "/backups";
   return fmt::format(
       "# Written by `mssql2rds demo` for the rehearsal world in {dir}.\n"
@@ -54,10 +60,11 @@ std::string demo_config(const nlohmann::json& w, const std::string& dir) {
       fmt::arg("dir", dir), fmt::arg("ca", w.value("tls", nlohmann::json::object()).value("ca_file", "")),
       fmt::arg("sh", w["source"].value("host", "127.0.0.1")),
       fmt::arg("sp", w["source"].value("port", 0)), fmt::arg("db", k_database),
-      fmt::arg("sl", w["source"].value("login", "sa")), fmt::arg("spe", k_source_password_env),
+      fmt::arg("sl", least_privilege ? w["source"].value("migration_login", "sa") : w["source"].value("login", "sa")),
+      fmt::arg("spe", k_source_password_env),
       fmt::arg("bk", backups), fmt::arg("bucket", w.value("bucket", "")), fmt::arg("region", w.value("region", "")),
       fmt::arg("rds", w.value("rds_instance", "")), fmt::arg("th", w["target"].value("host", "127.0.0.1")),
-      fmt::arg("tp", w["target"].value("port", 0)), fmt::arg("tl", w["target"].value("login", "sa")),
+      fmt::arg("tp", w["target"].value("port", 0)), fmt::arg("tl", least_privilege ? w["target"].value("master_user", "sa") : w["target"].value("login", "sa")),
       fmt::arg("tpe", k_target_password_env), fmt::arg("ri", w.value("replication_instance_arn", "")),
       fmt::arg("se", w.value("source_endpoint_arn", "")), fmt::arg("te", w.value("target_endpoint_arn", "")));
 }
@@ -160,14 +167,21 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
 
   StopWorldOnSignal stop_on_signal(exe, options.dir, events);
   say(events, fmt::format("starting the rehearsal world in {} (moto, SQL Server, RDS for SQL Server, DMS)", options.dir));
-  auto world = M2R_TRY(RehearsalWorld::up(exe, options.dir, k_database));
+  // The product runs as the least-privilege login docs/facts.md §3 lists (the world creates it
+  // as the DBA would) and as RDS's master user; sa is the DBA's, for what needs sysadmin.
+  // `--setup-only` keeps sa on both sides (the world the CLI tests drive as sa).
+  const bool least_privilege = !options.setup_only;
+  auto world = M2R_TRY(RehearsalWorld::up(exe, options.dir, k_database, least_privilege ? k_migration_login : ""));
   M2R_TRY(world.apply_environment());
   {
     // The passwords reach the product the way a user's do: through the variables the config
-    // names, in this process's environment only.
-    const std::string password = M2R_TRY(world.sa_password());
-    ::setenv(k_source_password_env, password.c_str(), 1);
-    ::setenv(k_target_password_env, password.c_str(), 1);
+    // names, in this process's environment only. The master user's password is sa's (world.cpp).
+    const std::string sa = M2R_TRY(world.sa_password());
+    std::string migration = sa;
+    if (least_privilege) migration = M2R_TRY(world.migration_password());
+    ::setenv(k_source_password_env, migration.c_str(), 1);
+    ::setenv(k_target_password_env, sa.c_str(), 1);
+    ::setenv(k_dba_password_env, sa.c_str(), 1);
   }
   const auto& w = world.description();
   say(events, fmt::format("world ready: source SQL Server on port {}, RDS instance {} on port {}, moto on {}, DMS on {}",
@@ -177,17 +191,23 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
   report.config_path = options.dir + "/mssql2rds.toml";
   {
     std::ofstream out(report.config_path);
-    out << demo_config(w, options.dir);
+    out << demo_config(w, options.dir, least_privilege);
     if (!out) return fail(ErrorKind::prerequisite, "cannot write " + report.config_path, "choose a writable --dir");
   }
   const MigrationConfig config = M2R_TRY(load_config_file(report.config_path));
   Connections connections = M2R_TRY(default_connections(config));
+  // The DBA's view of the same migration: sa on the source.
+  MigrationConfig dba = config;
+  dba.source.login = "sa";
+  dba.source.password_env = k_dba_password_env;
+  Connections dba_connections = M2R_TRY(default_connections(dba));
   say(events, "wrote " + report.config_path);
 
   const SampleShape shape = SampleShape::for_size(options.size_mib, options.customers);
   {
-    auto master = M2R_TRY(connect_master(config));
+    auto master = M2R_TRY(connect_master(dba));
     M2R_TRY(create_sample_database(*master, k_database, shape));
+    if (least_privilege) M2R_TRY(grant_migration_database(*master, config.source.login, k_database));
   }
   say(events, fmt::format("created the source database [{}] (about {} MiB): {} customers, {} orders, {} products with "
                           "descriptions and photos up to {:.1f} MiB, a heap with a unique "
@@ -201,23 +221,36 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
     return report;
   }
 
+  say(events, fmt::format("the source's DBA gave [{}] exactly what docs/facts.md §3 lists: db_owner on [{}], VIEW SERVER "
+                          "STATE, users in master and msdb, SELECT on sys.fn_dblog and on msdb's backupset, "
+                          "backupmediafamily and backupfile; it is not sysadmin",
+                          config.source.login, k_database));
+
   AppLogin app;
   {
-    auto master = M2R_TRY(connect_master(config));
+    auto master = M2R_TRY(connect_master(dba));
     app = M2R_TRY(create_app_login(*master, k_database));
   }
   say(events, fmt::format("created the application's own login [{}] (a generated password, kept in memory only) and its "
                           "user in [{}], in db_datareader and db_datawriter",
                           app.name, k_database));
 
-  DemoWorkload workload(connections.source, options.transactions_per_second, shape);
+  DemoWorkload workload(dba_connections.source, options.transactions_per_second, shape);
   M2R_TRY(workload.start());
   M2R_TRY(workload.begin_long());
   say(events, fmt::format("the application is writing: {:g} transactions/s; one transaction stays open across the "
                           "end of the backup", options.transactions_per_second));
 
-  events.emit(Event{.kind = EventKind::step_started, .step = "check", .message = "mssql2rds check --fix"});
-  const auto checks = M2R_TRY(check_migration(config, connections, CheckOptions{.fix_source = true}, events));
+  // A real DBA sets up what needs sysadmin (the Distributor and the publication, docs/facts.md
+  // §13) before handing the migration to a login that is not: `check --fix` runs as sa, then
+  // `check` as the migration login verifies each permission it needs.
+  events.emit(Event{.kind = EventKind::step_started, .step = "check",
+                    .message = "mssql2rds check --fix (as the source's DBA, sa: publishing needs sysadmin)"});
+  M2R_TRY(check_migration(dba, dba_connections, CheckOptions{.fix_source = true, .test_connections = false}, events));
+  events.emit(Event{.kind = EventKind::step_started, .step = "check",
+                    .message = fmt::format("mssql2rds check (as {} on the source, {} on RDS)", config.source.login,
+                                           config.target.login)});
+  const auto checks = M2R_TRY(check_migration(config, connections, CheckOptions{}, events));
   for (const auto& c : checks) {
     if (c.status != CheckStatus::pass) {
       events.emit(Event{.kind = c.status == CheckStatus::fail ? EventKind::warning : EventKind::info, .step = "check",
@@ -297,7 +330,8 @@ Expected<DemoReport> run_demo(const DemoOptions& options, EventSink& events) {
   // The restore brought the application's user, not its login: carry it, then log in as the
   // application does, with its own password.
   events.emit(Event{.kind = EventKind::step_started, .step = "logins", .message = "mssql2rds logins --yes"});
-  const auto carried = M2R_TRY(transfer_logins(config, connections, journal.get(), events, {.apply = true}));
+  // Carrying a login's hash needs CONTROL SERVER on the source (docs/facts.md §15): the DBA's.
+  const auto carried = M2R_TRY(transfer_logins(dba, dba_connections, journal.get(), events, {.apply = true}));
   {
     auto settings = mssql::settings_for(config.target, w["target"].value("host", std::string("127.0.0.1")),
                                         static_cast<std::uint16_t>(w["target"].value("port", 0)));

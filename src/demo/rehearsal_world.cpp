@@ -77,12 +77,14 @@ Expected<int> run_logged(const std::string& exe, const std::vector<std::string>&
 }
 
 Expected<RehearsalWorld> RehearsalWorld::up(const std::string& sandbox_exe, const std::string& dir,
-                                            const std::string& database) {
+                                            const std::string& database, const std::string& migration_login) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return fail(ErrorKind::invalid_input, fmt::format("cannot create {}: {}", dir, ec.message()));
   const std::string log = (fs::path(dir) / "world.log").string();
-  const int code = M2R_TRY(run_logged(sandbox_exe, {"world", "up", "--dir", dir, "--database", database}, log));
+  std::vector<std::string> args = {"world", "up", "--dir", dir, "--database", database};
+  if (!migration_login.empty()) args.insert(args.end(), {"--migration-login", migration_login});
+  const int code = M2R_TRY(run_logged(sandbox_exe, args, log));
   if (code != 0) {
     return fail(ErrorKind::prerequisite, fmt::format("the rehearsal world did not start (exit code {})", code),
                 "see " + log + ":\n" + tail_of(log, 1500));
@@ -133,10 +135,18 @@ Expected<void> RehearsalWorld::apply_environment() const {
   return {};
 }
 
-Expected<std::string> RehearsalWorld::sa_password() const {
-  std::string password = M2R_TRY(read_file(fs::path(m_dir) / "secrets" / "sa_password"));
+namespace {
+Expected<std::string> read_secret(const fs::path& path) {
+  std::string password = M2R_TRY(read_file(path));
   while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
   return password;
+}
+}  // namespace
+
+Expected<std::string> RehearsalWorld::sa_password() const { return read_secret(fs::path(m_dir) / "secrets" / "sa_password"); }
+
+Expected<std::string> RehearsalWorld::migration_password() const {
+  return read_secret(fs::path(m_dir) / "secrets" / "migration_password");
 }
 
 }  // namespace m2r

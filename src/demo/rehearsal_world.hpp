@@ -17,9 +17,10 @@ Expected<std::string> find_sandbox_executable(const std::string& explicit_path);
 
 class RehearsalWorld {
  public:
-  // Starts the world in `dir` (created); output of the sandbox goes to dir/world.log.
+  // Starts the world in `dir` (created); output of the sandbox goes to dir/world.log. With a
+  // `migration_login`, the world creates that least-privilege source login (world.hpp).
   static Expected<RehearsalWorld> up(const std::string& sandbox_exe, const std::string& dir,
-                                     const std::string& database);
+                                     const std::string& database, const std::string& migration_login = "");
   RehearsalWorld(RehearsalWorld&& other) noexcept;
   RehearsalWorld& operator=(RehearsalWorld&&) = delete;
   ~RehearsalWorld();  // down(), if not done
@@ -31,6 +32,8 @@ class RehearsalWorld {
   Expected<void> apply_environment() const;
   // The sa password of the world's instances (dir/secrets/sa_password).
   Expected<std::string> sa_password() const;
+  // The migration login's password (dir/secrets/migration_password).
+  Expected<std::string> migration_password() const;
   const nlohmann::json& description() const { return m_world; }
   const std::string& dir() const { return m_dir; }
 

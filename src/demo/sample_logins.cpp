@@ -50,6 +50,15 @@ Expected<AppLogin> create_app_login(mssql::SqlSession& source_master, const std:
   return app;
 }
 
+Expected<void> grant_migration_database(mssql::SqlSession& source_master, const std::string& login,
+                                        const std::string& database) {
+  const std::string l = M2R_TRY(tsql::quote_name(login));
+  const std::string db = M2R_TRY(tsql::quote_name(database));
+  M2R_TRY(source_master.execute(
+      fmt::format("USE {}; CREATE USER {} FOR LOGIN {}; ALTER ROLE db_owner ADD MEMBER {}; USE master;", db, l, l, l)));
+  return {};
+}
+
 Expected<AppLoginCheck> check_app_login(const mssql::ConnectionSettings& target, const AppLogin& app,
                                         mssql::SqlSession& source_database) {
   auto settings = target;

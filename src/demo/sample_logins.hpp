@@ -25,6 +25,12 @@ struct AppLogin {
 // `database`, through `source_master` (a sysadmin session on the source's master).
 Expected<AppLogin> create_app_login(mssql::SqlSession& source_master, const std::string& database);
 
+// The migration login's database-level right (docs/facts.md §3: db_owner on the database), given
+// by the DBA through `source_master` once the database exists; the world created the login with
+// its server-level rights (`world up --migration-login`).
+Expected<void> grant_migration_database(mssql::SqlSession& source_master, const std::string& login,
+                                        const std::string& database);
+
 struct AppLoginCheck {
   bool rows_equal = false;
   std::int64_t tables = 0;       // tables compared

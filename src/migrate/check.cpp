@@ -16,6 +16,7 @@
 #include "migrate/source_capture_fix.hpp"
 #include "migrate/server_object_facts.hpp"
 #include "migrate/source_facts.hpp"
+#include "migrate/source_permission_facts.hpp"
 
 namespace m2r {
 
@@ -36,6 +37,10 @@ Expected<std::vector<CheckResult>> check_migration(const MigrationConfig& config
   }
   for (auto& r : evaluate_source(source)) results.push_back(r);
   if (src) results.push_back(evaluate_backup_directory(probe_backup_directory(**src, config.source, source.is_sysadmin)));
+  if (src && source.database_exists) {
+    results.push_back(evaluate_source_permissions(gather_source_permission_facts(**src, config.source.database),
+                                                  config.source.database));
+  }
   if (src && source.database_exists) {
     if (auto settings = read_database_settings(**src, config.source.database); settings) {
       results.push_back(evaluate_database_settings(*settings, config.source.database));

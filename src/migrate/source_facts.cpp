@@ -120,8 +120,6 @@ SourceFacts gather_source_facts(mssql::SqlSession& s, const std::string& db) {
   } else {
     f.distributor.error = "it answered no row";
   }
-  f.can_read_log = try_query(s, "SELECT TOP 1 [Current LSN] FROM fn_dblog(NULL, NULL)").has_value();
-  f.can_read_msdb = try_query(s, "SELECT TOP 1 backup_set_id FROM msdb.dbo.backupset").has_value();
   if (auto v = try_query(s, "SELECT SUM(CAST(size AS bigint)) * 8 AS kb FROM sys.master_files WHERE database_id = DB_ID(" +
                                 tsql::quote_literal(db) + ")"); v && !v->rows().empty() && !v->rows()[0].empty() && !v->rows()[0][0].is_null()) {
     f.size_gb = v->rows()[0][0].as_double().value_or(0) / 1024.0 / 1024.0;

@@ -54,6 +54,12 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   EXPECT_NE(report.find("RowVer (rowversion: the target generates its own values)"), std::string::npos) << report.substr(0, 4000);
   // The start point had to reach back for the open transaction, and said so.
   EXPECT_NE(out.text.find("were open at the end of the backup"), std::string::npos) << out.text;
+  // The product ran as the least-privilege source login docs/facts.md §3 lists and as RDS's
+  // master user, neither sysadmin; the DMS source endpoint reads the log as that login too.
+  const std::string toml = read_text(world_dir() + "/mssql2rds.toml");
+  EXPECT_NE(toml.find("login = \"m2r_migrator\""), std::string::npos) << toml;
+  EXPECT_NE(toml.find("login = \"admin\""), std::string::npos) << toml;
+  EXPECT_NE(read_text(world_dir() + "/dms-state.json").find("\"m2r_migrator\""), std::string::npos);
 
   // Row by row, not only counts and checksums: every row of every table, in key order.
   const auto description = nlohmann::json::parse(read_text(world_dir() + "/world.json"), nullptr, false);

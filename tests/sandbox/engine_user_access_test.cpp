@@ -50,11 +50,11 @@ class EngineUserAccessTest : public ShopInstanceTest {
                " ALTER ROLE db_datawriter ADD MEMBER sales_app");
     must(*m_s, "CREATE LOGIN reporting WITH PASSWORD = 'pw', CHECK_POLICY = OFF; CREATE USER reporting FOR LOGIN reporting");
     // Qualified for RESTRICTED_USER: a db_owner member, a dbcreator member (with a plain user, so
-    // that it may open the database at all), a sysadmin member.
+    // that it may open the database at all, in db_datareader so that it may read), a sysadmin member.
     must(*m_s, "CREATE LOGIN shop_owner WITH PASSWORD = 'pw', CHECK_POLICY = OFF; CREATE USER shop_owner FOR LOGIN shop_owner;"
                " ALTER ROLE db_owner ADD MEMBER shop_owner");
     must(*m_s, "CREATE LOGIN creator WITH PASSWORD = 'pw', CHECK_POLICY = OFF; CREATE USER creator FOR LOGIN creator;"
-               " ALTER SERVER ROLE dbcreator ADD MEMBER creator");
+               " ALTER ROLE db_datareader ADD MEMBER creator; ALTER SERVER ROLE dbcreator ADD MEMBER creator");
     must(*m_s, "CREATE LOGIN admin2 WITH PASSWORD = 'pw', CHECK_POLICY = OFF; ALTER SERVER ROLE sysadmin ADD MEMBER admin2");
     must(*m_s, "USE master");
   }

@@ -38,6 +38,12 @@ void script_source(mssql::FakeSqlSession& s, const SourceShape& shape) {
   script_database_state(s, shape);
   s.on_rows("is_accelerated_database_recovery_on", {"is_accelerated_database_recovery_on", "delayed_durability_desc"},
             {{0, "DISABLED"}});
+  // source.permissions (docs/facts.md §3): before the IS_SRVROLEMEMBER rule, which its query also
+  // matches; a login that is not sysadmin holds every right, through users of its own.
+  s.on_rows("HAS_PERMS_BY_NAME", {"login", "is_sysadmin", "db_owner", "db_user", "view_server_state", "fn_dblog",
+                                  "backupset", "backupmediafamily", "backupfile"},
+            {{shape.sysadmin ? "sa" : "m2r", shape.sysadmin ? 1 : 0, 1, shape.sysadmin ? "dbo" : "m2r", 1, 1, 1, 1, 1}});
+  s.on_rows("SELECT USER_NAME() AS u", {"u"}, {{"m2r"}});
   s.on_rows("IS_SRVROLEMEMBER", {"s"}, {{shape.sysadmin ? 1 : 0}});
   // check's backup directory probe: SQL Server sees the file written in backup_dir_local.
   s.on_rows("xp_fileexist", {"File Exists", "File is a Directory", "Parent Directory Exists"}, {{1, 0, 1}});
