@@ -152,6 +152,7 @@ class SessionImpl : public Session {
   // Used by the SQL functions registered on each connection.
   InstanceImpl& instance() { return m_inst; }
   const std::string& login_name() const { return m_user; }  // the session's login (principals.hpp)
+  bool sees_server_state();  // VIEW SERVER STATE, granted or implied (permission_statements.cpp)
   sqlite3* connection_for(const std::string& db);  // the session's connection on `db` (HAS_PERMS_BY_NAME)
   const Variable* variable(const std::string& name) const;
   int spid() const { return m_spid; }
@@ -255,7 +256,6 @@ class SessionImpl : public Session {
   void check_backup_permission(const std::string& database, bool log, ResultSink& sink);
   // VIEW SERVER STATE: without it sys.dm_exec_requests and sys.dm_exec_sessions show the
   // caller's own session only.
-  bool sees_server_state();
   // Msg 916 unless the session's login may open `db` (a user mapped by SID, sysadmin, guest).
   void check_database_access(const std::string& db);
   // Temporary tables (tempdb.hpp): INSERT into #t, SELECT ... INTO #t.

@@ -23,15 +23,6 @@ std::int64_t distributor_installed(mssql::SqlSession& sa) {
   return r->rows()[0][0].as_int64().value_or(-1);
 }
 
-// The line of check's output for `title`, and the fix line after it.
-std::string check_line(const std::string& text, const std::string& title) {
-  const auto at = text.find(title);
-  if (at == std::string::npos) return {};
-  const auto line_start = text.rfind('\n', at) + 1;
-  auto end = text.find('\n', at);
-  if (end != std::string::npos && text.compare(end + 1, 11, "      fix: ") == 0) end = text.find('\n', end + 1);
-  return text.substr(line_start, end == std::string::npos ? std::string::npos : end - line_start);
-}
 
 TEST_F(DistributorTest, CheckFailsWithoutADistributorAndCheckFixConfiguresOneThenPublishes) {
   ASSERT_TRUE(set_up_world());

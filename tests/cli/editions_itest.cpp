@@ -15,14 +15,6 @@ namespace {
 
 using EditionsTest = CliWorldTest;
 
-std::string check_line(const std::string& text, const std::string& title) {
-  const auto at = text.find(title);
-  if (at == std::string::npos) return {};
-  const auto line_start = text.rfind('\n', at) + 1;
-  auto end = text.find('\n', at);
-  if (end != std::string::npos && text.compare(end + 1, 11, "      fix: ") == 0) end = text.find('\n', end + 1);
-  return text.substr(line_start, end == std::string::npos ? std::string::npos : end - line_start);
-}
 
 TEST_F(EditionsTest, CheckFailsWhenSqlServerAgentIsStoppedAndATableNeedsMsCdc) {
   ASSERT_TRUE(set_up_world("MSSQL2RDS_SANDBOX_SOURCE_AGENT=stopped "));

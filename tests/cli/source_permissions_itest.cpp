@@ -18,22 +18,13 @@ using SourcePermissionsTest = CliWorldTest;
 constexpr const char* k_login = "m2r_check";
 constexpr const char* k_password = "Ch3ck-Pa55word!";
 
-// The line of check's output for `title`, and the fix line after it.
-std::string check_line(const std::string& text, const std::string& title) {
-  const auto at = text.find(title);
-  if (at == std::string::npos) return {};
-  const auto line_start = text.rfind('\n', at) + 1;
-  auto end = text.find('\n', at);
-  if (end != std::string::npos && text.compare(end + 1, 11, "      fix: ") == 0) end = text.find('\n', end + 1);
-  return text.substr(line_start, end == std::string::npos ? std::string::npos : end - line_start);
-}
 
 TEST_F(SourcePermissionsTest, AMissingGrantFailsCheckNamingItAndTheGrantMakesItPass) {
   ASSERT_TRUE(set_up_world());
   auto sa = source_session();
   ASSERT_TRUE(sa) << sa.error().message;
   // Given a login with every right of docs/facts.md §3 but SELECT on msdb.dbo.backupfile.
-  for (const std::string sql :
+  for (const std::string& sql :
        {std::string("CREATE LOGIN m2r_check WITH PASSWORD = '") + k_password + "', DEFAULT_DATABASE = sales",
         std::string("CREATE USER m2r_check FOR LOGIN m2r_check; ALTER ROLE db_owner ADD MEMBER m2r_check"),
         std::string("USE master; GRANT VIEW SERVER STATE TO m2r_check; CREATE USER m2r_check FOR LOGIN m2r_check;"

@@ -79,6 +79,15 @@ std::string CliWorldTest::sandbox() { return std::string(MSSQL2RDS_BINARY_DIR) +
   return ::testing::AssertionSuccess();
 }
 
+std::string check_line(const std::string& text, const std::string& title) {
+  const auto at = text.find(title);
+  if (at == std::string::npos) return {};
+  const auto line_start = text.rfind('\n', at) + 1;
+  auto end = text.find('\n', at);
+  if (end != std::string::npos && text.compare(end + 1, 11, "      fix: ") == 0) end = text.find('\n', end + 1);
+  return text.substr(line_start, end == std::string::npos ? std::string::npos : end - line_start);
+}
+
 std::string CliWorldTest::with_world(const std::string& args) const {
   const std::string secret = world_dir() + "/secrets/sa_password";
   return "bash -c '. " + world_dir() + "/env && export MSSQL2RDS_SOURCE_PASSWORD=\"$(cat " + secret +

@@ -22,6 +22,8 @@ std::string last_line(const std::string& text);
 std::string read_text(const std::string& path);
 // The first column of the first row of `sql` as an integer (a COUNT_BIG), -1 when it fails.
 std::int64_t count_rows(mssql::SqlSession& db, const std::string& sql);
+// The line of `check`'s output for the item titled `title`, with its fix line when it has one.
+std::string check_line(const std::string& text, const std::string& title);
 // Running (a zombie waiting for its parent to reap it has stopped running).
 bool process_running(int pid);
 
