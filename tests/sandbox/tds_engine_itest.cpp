@@ -280,12 +280,13 @@ TEST_F(TdsEngineTest, FreeTdsOdbcReadsAnXmlColumnAsWideText) {
 }
 
 TEST_F(TdsEngineTest, FreeTdsOdbcLogsInAsACreatedSqlLoginAndIsRefusedWithoutAUser) {
-  // Given a SQL login created with a password and a user in shop, the FreeTDS ODBC driver should
+  // Given a SQL login created with a password and a user in shop that may read, the FreeTDS ODBC driver should
   // log in with that password over TDS and see itself as the login and the user; a wrong password
   // should fail with 18456 and a login without a user in shop with 4060.
   ASSERT_EQ(::access(k_freetds_odbc, R_OK), 0) << k_freetds_odbc << " missing; run scripts/install-deps.sh";
   auto s = test::login(*m_instance, "shop");
   test::must(*s, "CREATE LOGIN app WITH PASSWORD = 'Wire-Passw0rd', CHECK_POLICY = OFF; CREATE USER app FOR LOGIN app;"
+                 "ALTER ROLE db_datareader ADD MEMBER app;"  // a plain user may read nothing (Msg 229)
                  "CREATE LOGIN stranger WITH PASSWORD = 'Wire-Passw0rd', CHECK_POLICY = OFF;");
   SQLHENV env = SQL_NULL_HANDLE;
   SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
