@@ -510,7 +510,8 @@ Expected<json> world_up(const WorldOptions& options) {
     auto ep = dms_client.call_json("CreateEndpoint",
                                    {{"EndpointIdentifier", id}, {"EndpointType", type}, {"EngineName", "sqlserver"},
                                     {"ServerName", "127.0.0.1"}, {"Port", port}, {"DatabaseName", options.database},
-                                    {"Username", source ? source_login : "sa"},
+                                    // DMS writes to RDS as its master user: RDS has no sa to give it.
+                                    {"Username", source ? source_login : "admin"},
                                     {"Password", source ? source_password : sa_password}},
                                    m2r::aws::Idempotent::no);
     if (!ep) return abort_up(m2r::Error(ep.error().kind, "seeding DMS: " + ep.error().message));
