@@ -59,7 +59,14 @@ TEST_F(DemoTest, MigratesUnderALiveWorkloadWithNothingLostOrDuplicated) {
   const std::string toml = read_text(world_dir() + "/mssql2rds.toml");
   EXPECT_NE(toml.find("login = \"m2r_migrator\""), std::string::npos) << toml;
   EXPECT_NE(toml.find("login = \"admin\""), std::string::npos) << toml;
-  EXPECT_NE(read_text(world_dir() + "/dms-state.json").find("\"m2r_migrator\""), std::string::npos);
+  // ... and the target endpoint writes as the master user (RDS has no sa).
+  const auto dms_state = nlohmann::json::parse(read_text(world_dir() + "/dms-state.json"), nullptr, false);
+  std::string source_user, target_user;
+  for (const auto& e : dms_state.value("endpoints", nlohmann::json::array())) {
+    (e.value("EndpointType", "") == "SOURCE" ? source_user : target_user) = e.value("Username", "");
+  }
+  EXPECT_EQ(source_user, "m2r_migrator") << dms_state.dump().substr(0, 2000);
+  EXPECT_EQ(target_user, "admin") << dms_state.dump().substr(0, 2000);
 
   // Row by row, not only counts and checksums: every row of every table, in key order.
   const auto description = nlohmann::json::parse(read_text(world_dir() + "/world.json"), nullptr, false);
