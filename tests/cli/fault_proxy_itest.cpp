@@ -27,12 +27,6 @@ std::string env_value(const std::string& env_text, const std::string& name) {
   return env_text.substr(at + key.size(), end - at - key.size());
 }
 
-nlohmann::json aws_json(const std::string& world, const std::string& args) {
-  const auto out = run_shell("bash -c '. " + world + "/env && /usr/bin/aws " + args + " --output json'");
-  if (out.exit_code == 0 && out.text.find_first_not_of(" \n") == std::string::npos) return nlohmann::json::object();
-  auto j = nlohmann::json::parse(out.text, nullptr, false);
-  return j.is_discarded() ? nlohmann::json{{"unparsed", out.text}} : j;
-}
 
 class FaultProxyTest : public CliWorldTest {
  protected:

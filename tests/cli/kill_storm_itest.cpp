@@ -19,13 +19,6 @@
 namespace m2r::testing {
 namespace {
 
-nlohmann::json aws_json(const std::string& world, const std::string& args) {
-  const auto out = run_shell("bash -c '. " + world + "/env && /usr/bin/aws " + args + " --output json'");
-  // The CLI prints nothing for an empty answer (list-multipart-uploads with none open).
-  if (out.exit_code == 0 && out.text.find_first_not_of(" \n") == std::string::npos) return nlohmann::json::object();
-  auto j = nlohmann::json::parse(out.text, nullptr, false);
-  return j.is_discarded() ? nlohmann::json{{"unparsed", out.text}} : j;
-}
 
 // Inserts, updates and deletes in dbo.StormWrites until told to stop; counts what it did.
 class Workload {

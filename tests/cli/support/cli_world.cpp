@@ -79,6 +79,13 @@ std::string CliWorldTest::sandbox() { return std::string(MSSQL2RDS_BINARY_DIR) +
   return ::testing::AssertionSuccess();
 }
 
+nlohmann::json aws_json(const std::string& world, const std::string& args) {
+  const auto out = run_shell("bash -c '. " + world + "/env && /usr/bin/aws " + args + " --output json'");
+  if (out.exit_code == 0 && out.text.find_first_not_of(" \n") == std::string::npos) return nlohmann::json::object();
+  auto j = nlohmann::json::parse(out.text, nullptr, false);
+  return j.is_discarded() ? nlohmann::json{{"unparsed", out.text}} : j;
+}
+
 std::string check_line(const std::string& text, const std::string& title) {
   const auto at = text.find(title);
   if (at == std::string::npos) return {};

@@ -6,6 +6,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "mssql/sql_session.hpp"
@@ -22,6 +23,9 @@ std::string last_line(const std::string& text);
 std::string read_text(const std::string& path);
 // The first column of the first row of `sql` as an integer (a COUNT_BIG), -1 when it fails.
 std::int64_t count_rows(mssql::SqlSession& db, const std::string& sql);
+// `/usr/bin/aws <args> --output json` with `world`'s environment: its answer, {} for an empty one
+// (list-multipart-uploads with none open), {"unparsed": text} for anything else.
+nlohmann::json aws_json(const std::string& world, const std::string& args);
 // The line of `check`'s output for the item titled `title`, with its fix line when it has one.
 std::string check_line(const std::string& text, const std::string& title);
 // Running (a zombie waiting for its parent to reap it has stopped running).
