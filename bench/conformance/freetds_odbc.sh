@@ -10,7 +10,8 @@
 # the connection files the tests read (FREETDS_DIR/PWD: SRV/UID/PWD/DB; a freetds.conf named
 # by $FREETDSCONF with the server `sandbox` at that port, TDS 7.4), then runs each test program
 # from src/odbc/unittests (where they look for the driver) with TEST_TIMEOUT seconds each
-# (default 60), so a hang is a failure and never blocks the run. When the sandbox dies, the
+# (default 60), so a hang is a failure and never blocks the run. ONLY (an extended regular
+# expression matching whole names) runs only those tests. When the sandbox dies, the
 # test is marked as having crashed it and a fresh instance is started.
 #
 # Output: `passed N of M`; per-test results in $OUT_DIR/results.tsv (default
@@ -51,7 +52,7 @@ unset TDSVER TDSHOST TDSPORT TDSDUMP
 
 # The suite is the TESTS list of the Makefile.am, in its order.
 mapfile -t tests < <(sed -n '/^TESTS[[:space:]]*=/,/^[[:space:]]*$/p' "$tests_dir/Makefile.am" |
-  grep -o '[A-Za-z0-9_]*\$(EXEEXT)' | sed 's/\$(EXEEXT)//')
+  grep -o '[A-Za-z0-9_]*\$(EXEEXT)' | sed 's/\$(EXEEXT)//' | grep -E -x -- "${ONLY:-.*}")
 
 : >"$out/results.tsv"
 cd "$tests_dir"

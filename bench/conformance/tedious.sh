@@ -9,7 +9,8 @@
 # resolved in place of test/config.ts by tedious_config_hook.js, and ~/.tedious/
 # test-connection.json in a private HOME), and runs each test file in its own mocha process:
 # each test has mocha's 10 s timeout (the suite's own setting) and each file FILE_TIMEOUT
-# seconds (default 600), so a hang is a failure and never blocks the run. When the sandbox
+# seconds (default 600), so a hang is a failure and never blocks the run. ONLY (an extended
+# regular expression) runs only the files whose path matches it. When the sandbox
 # dies, the file is marked as having crashed it and a fresh instance is started.
 #
 # Output: `passed N of M`; per-test results in $OUT_DIR/results.tsv (default
@@ -60,7 +61,7 @@ mocha=(node_modules/.bin/mocha --require test/setup.js --require "$here/tedious_
 export CONFORMANCE_TEDIOUS_CONFIG=$out/config.js
 
 # The tests there are: a dry run lists every test without running it.
-mapfile -t files < <(find test/integration -name '*.ts' -o -name '*.js' | sort)
+mapfile -t files < <(find test/integration -name '*.ts' -o -name '*.js' | sort | grep -E -- "${ONLY:-.}")
 : >"$out/expected.tsv"
 for f in "${files[@]}"; do
   CONFORMANCE_RESULTS="$out/list.tmp" HOME="$out/home" "${mocha[@]}" --dry-run "$f" >/dev/null 2>&1
