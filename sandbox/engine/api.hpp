@@ -143,6 +143,12 @@ class Session {
   // the next request: it must only wake that thread (the session refuses any further request
   // with Msg 596, and the connection then closes). Sessions without a connection ignore it.
   virtual void on_killed(std::function<void()> disconnect) { (void)disconnect; }
+  // The client's workstation and program names from LOGIN7 (HostName, AppName): what
+  // HOST_NAME() and APP_NAME() answer. Empty until the connection tells.
+  virtual void set_client(const std::string& host_name, const std::string& program_name) {
+    (void)host_name;
+    (void)program_name;
+  }
 };
 
 struct InstanceInfo {

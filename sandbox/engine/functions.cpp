@@ -454,6 +454,18 @@ void fn_lock_probe(sqlite3_context* ctx, int, sqlite3_value** argv) {
 
 }  // namespace
 
+// HOST_NAME() and APP_NAME(): the client's LOGIN7 HostName and AppName; NULL when it sent none.
+static void fn_host_name(sqlite3_context* ctx, int, sqlite3_value**) {
+  const std::string& v = session_of(ctx)->host_name();
+  if (v.empty()) return sqlite3_result_null(ctx);
+  sqlite3_result_text(ctx, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+static void fn_app_name(sqlite3_context* ctx, int, sqlite3_value**) {
+  const std::string& v = session_of(ctx)->program_name();
+  if (v.empty()) return sqlite3_result_null(ctx);
+  sqlite3_result_text(ctx, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
 void register_functions(sqlite3* db, SessionImpl* s) {
   struct F {
     const char* name;
@@ -465,6 +477,7 @@ void register_functions(sqlite3* db, SessionImpl* s) {
       {"m2r_var", 1, fn_var, false},           {"m2r_global", 1, fn_global, false},
       {"m2r_lock_probe", 2, fn_lock_probe, false},
       {"m2r_now", 1, fn_now, false},           {"m2r_newid", 0, fn_newid, false},
+      {"m2r_host_name", 0, fn_host_name, false}, {"m2r_app_name", 0, fn_app_name, false},
       {"m2r_len", 1, fn_len, true},            {"m2r_datalength", 1, fn_datalength, true},
       {"m2r_left", 2, fn_left, true},          {"m2r_right", 2, fn_right, true},
       {"m2r_db_id", 0, fn_db_id, false},       {"m2r_db_id", 1, fn_db_id, false},
@@ -521,6 +534,18 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.objects\" AS SELECT name, object_id, NULL AS principal_id, schema_id,"
        " parent_object_id, type, type_desc, create_date, modify_date, 0 AS is_ms_shipped, 0 AS is_published,"
        " 0 AS is_schema_published FROM main.__m2r_objects;"
+       // The compatibility view sys.sysobjects (learn.microsoft.com/sql/relational-databases/system-compatibility-views/
+       // sys-sysobjects-transact-sql): the database's objects, then the sandbox's own system views
+       // (negative ids, as SQL Server's system objects have), sysobjects among them. xtype and type
+       // hold sys.objects' type as the sandbox keeps it, unpadded, so that `type = 'P'` matches.
+       "CREATE TEMP VIEW IF NOT EXISTS \"sys.sysobjects\" AS SELECT name, object_id AS id, type AS xtype,"
+       " schema_id AS uid, 0 AS info, 0 AS status, 0 AS base_schema_ver, 0 AS replinfo,"
+       " coalesce(parent_object_id, 0) AS parent_obj, create_date AS crdate, 0 AS ftcatid, 0 AS schema_ver,"
+       " 0 AS stats_schema_ver, type, 0 AS userstat, 0 AS sysstat, 0 AS indexdel,"
+       " create_date AS refdate, 0 AS version, 0 AS deltrig, 0 AS instrig, 0 AS updtrig, 0 AS seltrig, 0 AS category,"
+       " 0 AS cache FROM main.__m2r_objects"
+       " UNION ALL SELECT substr(name, 5), -rowid, 'V', 4, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 'V', 0, 0, 0, NULL, 0, 0, 0, 0,"
+       " 0, 2, 0 FROM sqlite_temp_master WHERE type = 'view' AND name LIKE 'sys.%';"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.tables\" AS SELECT name, object_id, NULL AS principal_id, schema_id,"
        " parent_object_id, type, type_desc, create_date, modify_date, 0 AS is_ms_shipped, is_replicated,"
        " is_tracked_by_cdc, 0 AS temporal_type, 0 AS is_memory_optimized FROM main.__m2r_objects WHERE type = 'U';"

@@ -359,7 +359,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
   }
   if (k == "COMMIT") return do_commit(st, sink);
   if (k == "ROLLBACK") return do_rollback(st, sink);
-  if (k == "SET") return do_set(st, sink);
+  if (k == "SET") return do_set(st, sink, in_proc);
   if (k == "DECLARE") return do_declare(st, sink);
   if (server_object_statement(st, sink, dk)) return;  // server_objects.cpp
   if (k == "CREATE" || k == "ALTER") check_procedure_body(st);

@@ -135,6 +135,12 @@ class SessionImpl : public Session {
   std::string current_database() const override { return m_db; }
   void reset(bool keep_transaction) override;  // sp_reset_connection (session_options.cpp)
   void on_killed(std::function<void()> disconnect) override { m_entry->set_disconnect(std::move(disconnect)); }
+  void set_client(const std::string& host_name, const std::string& program_name) override {
+    m_host_name = host_name;
+    m_program_name = program_name;
+  }
+  const std::string& host_name() const { return m_host_name; }        // HOST_NAME()
+  const std::string& program_name() const { return m_program_name; }  // APP_NAME()
 
   // User access modes (user_access.cpp; README.md "User access modes"). How a session comes
   // into a database: the login's named or default database, USE, sp_reset_connection.
@@ -211,7 +217,7 @@ class SessionImpl : public Session {
   void do_begin(const Statement& st, ResultSink& sink);
   void do_commit(const Statement& st, ResultSink& sink);
   void do_rollback(const Statement& st, ResultSink& sink);
-  void do_set(const Statement& st, ResultSink& sink);
+  void do_set(const Statement& st, ResultSink& sink, bool in_proc);
   void do_declare(const Statement& st, ResultSink& sink);
   void do_create(const Statement& st, ResultSink& sink);
   void do_create_table(const Statement& st, std::size_t i, ResultSink& sink);
@@ -374,6 +380,7 @@ class SessionImpl : public Session {
   std::string m_db;
   std::string m_login_db;  // the database the login opened (sp_reset_connection returns to it)
   std::string m_user;
+  std::string m_host_name, m_program_name;  // LOGIN7 HostName and AppName (set_client)
   SessionOptions m_options;
   int m_spid = 0;
   std::map<std::string, sqlite3*> m_conns;  // by lower-case database name

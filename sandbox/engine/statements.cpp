@@ -546,7 +546,7 @@ void SessionImpl::do_rollback(const Statement& st, ResultSink& sink) {
   sink.done(DoneKind::statement, std::nullopt, false);
 }
 
-void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
+void SessionImpl::do_set(const Statement& st, ResultSink& sink, bool in_proc) {
   const Tokens t(st.tokens);
   if (t.size() < 2) syntax_near(t, 1);
   if (t[1].kind == TokKind::variable) {
@@ -568,7 +568,7 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
       r.erase(r.begin() + 2, r.begin() + 2 + static_cast<long>(op_len));
       r.insert(r.begin() + 2, {eq, t[1], op, open});
       r.push_back(close);
-      return do_set(rewritten, sink);
+      return do_set(rewritten, sink, in_proc);
     }
     if (t.size() < 4 || !is_sym(t[2], "=")) syntax_near(t, 2);
     bool iv = false;
@@ -587,7 +587,11 @@ void SessionImpl::do_set(const Statement& st, ResultSink& sink) {
     }
     });
     m_vars[name].value = c;
-    sink.done(DoneKind::statement, std::nullopt, false);
+    // A simple assignment sets @@ROWCOUNT to 1 (learn.microsoft.com/sql/t-sql/functions/rowcount-transact-sql).
+    // Inside a procedure or sp_executesql its DONEINPROC carries that count: tedious's own tests,
+    // run against SQL Server, expect it; a batch's DONE for it carries none (no "1 row affected").
+    sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement,
+              in_proc && !m_nocount ? std::optional<std::int64_t>(1) : std::nullopt, false);
     return;
   }
   const std::string opt = upper(t[1].text);

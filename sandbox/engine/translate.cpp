@@ -357,7 +357,7 @@ std::optional<ColumnType> SessionImpl::operand_type(const std::vector<Token>& t,
     if (u == "DB_ID") return mk_type(SqlType::smallint);
     if (u == "HASHBYTES" || u == "CONCAT" || u == "STRING_AGG") return hash_call_type(t, i, close);
     if (u == "DB_NAME" || u == "SCHEMA_NAME" || u == "OBJECT_NAME" || u == "SUSER_SNAME" || u == "USER_NAME" ||
-        u == "SERVERPROPERTY" || u == "SUSER_NAME" || u == "DATABASEPROPERTYEX") {
+        u == "SERVERPROPERTY" || u == "SUSER_NAME" || u == "DATABASEPROPERTYEX" || u == "HOST_NAME" || u == "APP_NAME") {
       return mk_type(SqlType::nvarchar, 128);
     }
     if (u == "QUOTENAME") return mk_type(SqlType::nvarchar, 258);
@@ -726,6 +726,13 @@ std::string SessionImpl::resolve_table(const std::vector<Token>& t, std::size_t&
                            "' is not supported in this version of SQL Server.");
     }
   }
+  // The compatibility view sysobjects answers to sysobjects, dbo.sysobjects and db..sysobjects
+  // as well as sys.sysobjects, as in SQL Server.
+  if ((parts.size() == 1 && iequals(parts[0], "sysobjects") && !(i < end && is_sym(t[i], "("))) ||
+      (parts.size() >= 2 && iequals(parts[1], "sysobjects") && (parts[0].empty() || iequals(parts[0], "dbo")))) {
+    parts[0] = "sys";
+    if (parts.size() == 1) parts.push_back("sysobjects");
+  }
   if (parts.size() >= 2) {
     const std::string a = parts[0], b = parts[1];
     if (iequals(a, "sys") || iequals(a, "INFORMATION_SCHEMA")) {
@@ -945,7 +952,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
               {"NEWID", "m2r_newid"}, {"SCOPE_IDENTITY", "m2r_scope_identity"}, {"SCHEMA_NAME", "m2r_schema_name"},
               {"OBJECT_NAME", "m2r_object_name"}, {"USER_NAME", "m2r_user_name"}, {"SUSER_SNAME", "m2r_suser_sname"},
               {"SUSER_NAME", "m2r_suser_sname"}, {"SUSER_SID", "m2r_suser_sid"}, {"IS_SRVROLEMEMBER", "m2r_is_srvrolemember"}, {"HAS_PERMS_BY_NAME", "m2r_has_perms_by_name"},
-              {"IS_ROLEMEMBER", "m2r_is_rolemember"},
+              {"IS_ROLEMEMBER", "m2r_is_rolemember"}, {"HOST_NAME", "m2r_host_name"}, {"APP_NAME", "m2r_app_name"},
               {"LOGINPROPERTY", "m2r_loginproperty"}, {"CEILING", "CEIL"}, {"POWER", "POW"}, {"CHAR", "CHAR"}, {"ASCII", "UNICODE"},
               {"NCHAR", "CHAR"}, {"UNICODE", "UNICODE"},
               // statements.cpp adds it to an UPDATE of a table with a rowversion column
@@ -1129,7 +1136,7 @@ std::vector<std::optional<ColumnType>> SessionImpl::infer_select_types(const std
                u == "DAY") ty = mk(SqlType::int_);
       else if (u == "HASHBYTES") ty = mk(SqlType::varbinary, 8000);
       else if (u == "DB_ID") ty = mk(SqlType::smallint);
-      else if (u == "DB_NAME" || u == "SCHEMA_NAME" || u == "OBJECT_NAME" || u == "SUSER_SNAME" || u == "USER_NAME") ty = mk(SqlType::nvarchar, 128);
+      else if (u == "DB_NAME" || u == "SCHEMA_NAME" || u == "OBJECT_NAME" || u == "SUSER_SNAME" || u == "USER_NAME" || u == "HOST_NAME" || u == "APP_NAME") ty = mk(SqlType::nvarchar, 128);
       else if (u == "SERVERPROPERTY" || u == "DATABASEPROPERTYEX") ty = mk(SqlType::nvarchar, 128);
       else if (u == "SESSIONPROPERTY") ty = mk(SqlType::int_);  // sql_variant holding an int
       else if (u == "QUOTENAME") ty = mk(SqlType::nvarchar, 258);

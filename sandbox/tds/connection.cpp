@@ -474,6 +474,7 @@ bool Connection::handshake() {
     return false;
   }
   m_session = std::move(result.session);
+  m_session->set_client(login.host_name, login.app_name);
   // A session the server ends from another one (ALTER DATABASE ... WITH ROLLBACK IMMEDIATE)
   // must lose its connection: shutting the read side wakes this thread in recv() (or makes the
   // running request's attention check see the end), and run() then closes the socket.

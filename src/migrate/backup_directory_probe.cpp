@@ -1,13 +1,12 @@
 #include "migrate/backup_directory_probe.hpp"
 
-#include <openssl/rand.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -16,13 +15,12 @@
 namespace m2r {
 namespace {
 
+// The probe's name only has to be unique in the directory: std::random_device reads the
+// kernel's generator (and throws rather than answering a guessable sequence).
 std::string random_hex(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1) {
-    for (std::size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<char>(std::rand());
-  }
+  std::random_device device;
   std::string hex;
-  for (unsigned char c : raw) hex += fmt::format("{:02x}", c);
+  for (std::size_t i = 0; i < bytes; ++i) hex += fmt::format("{:02x}", device() & 0xffu);
   return hex;
 }
 

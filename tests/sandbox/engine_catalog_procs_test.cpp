@@ -107,3 +107,29 @@ TEST(EngineCatalogProcsTest, SpTablesEnumeratesDatabasesAsOdbcSqlAllCatalogsAsks
 }
 
 }  // namespace
+
+TEST(EngineCatalogProcsTest, TheCompatibilityViewSysobjectsAnswersToEveryNameSqlServerAccepts) {
+  // Given a table and a procedure, sysobjects (and dbo.sysobjects, sys.sysobjects, db..sysobjects)
+  // should list them with xtype 'U' / 'P', and list the system view sysobjects itself
+  // (FreeTDS's print and moreresults tests look it up by name).
+  const std::string dir = temp_dir("sysobjects");
+  {
+    InstanceConfig cfg;
+    cfg.name = "src";
+    cfg.data_dir = dir;
+    cfg.sa_password = k_sa_password;
+    auto inst = open_instance(cfg);
+    auto s = login(*inst);
+    must(*s, "CREATE DATABASE app");
+    s = login(*inst, "app");
+    must(*s, "CREATE TABLE dbo.Items(id int PRIMARY KEY)");
+    must(*s, "CREATE PROCEDURE dbo.ListItems AS SELECT id FROM dbo.Items");
+    EXPECT_EQ(scalar_of(*s, "SELECT xtype FROM sysobjects WHERE name = 'Items'"), Value{std::string("U")});
+    EXPECT_EQ(scalar_of(*s, "SELECT type FROM dbo.sysobjects WHERE name = 'ListItems'"), Value{std::string("P")});
+    EXPECT_EQ(as_int(scalar_of(*s, "SELECT count(*) FROM sys.sysobjects WHERE name = 'sysobjects' AND xtype = 'V'")), 1);
+    EXPECT_EQ(as_int(scalar_of(*s, "SELECT count(*) FROM app..sysobjects a, sysobjects b WHERE a.name = 'Items'")),
+              as_int(scalar_of(*s, "SELECT count(*) FROM sysobjects")));
+    EXPECT_EQ(as_int(scalar_of(*s, "SELECT count(*) FROM sysobjects WHERE id = OBJECT_ID('dbo.Items')")), 1);
+  }
+  std::filesystem::remove_all(dir);
+}

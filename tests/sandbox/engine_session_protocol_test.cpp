@@ -277,3 +277,32 @@ TEST_F(EngineSessionProtocolTest, ExecAssignsTheReturnStatusToItsVariable) {
 }
 
 }  // namespace
+
+TEST_F(EngineSessionProtocolTest, AnAssignmentInsideSpExecutesqlReportsOneRowAndReturnsTheOutputParameter) {
+  // Given tedious's output-parameter call `set @paramOut = @paramIn` by RPC, the statement's
+  // DONEINPROC should carry a count of 1 (a simple assignment sets @@ROWCOUNT to 1), and the
+  // RPC should answer @paramOut with @paramIn's value.
+  const auto r = rpc("sp_executesql", {text("set @paramOut = @paramIn"), text("@paramIn int, @paramOut int output"),
+                                       param("@paramIn", k_int, std::int64_t{42}), param("@paramOut", k_int, Value{}, true)});
+  ASSERT_EQ(r.errors, 0) << (r.error() ? r.error()->text : "");
+  ASSERT_FALSE(r.counts.empty());
+  EXPECT_EQ(r.counts.front(), std::optional<std::int64_t>(1));
+  ASSERT_EQ(r.return_values.size(), 1u);
+  EXPECT_EQ(r.return_values[0].value, Value{std::int64_t{42}});
+  // In a batch the assignment's DONE carries no count, and @@ROWCOUNT is 1 after it.
+  auto b = must(*m_s, "DECLARE @v int; SET @v = 5; SELECT @@ROWCOUNT");
+  EXPECT_EQ(b.counts.front(), std::nullopt);
+  EXPECT_EQ(b.sets.back().rows.at(0)[0], Value{std::int64_t{1}});
+}
+
+TEST_F(EngineSessionProtocolTest, HostNameAndAppNameAnswerWhatTheClientSentAtLogin) {
+  // Given a session whose client sent no names, HOST_NAME() and APP_NAME() should be NULL; after
+  // the connection passes LOGIN7's HostName and AppName, they should answer them (nvarchar(128)).
+  auto r = must(*m_s, "SELECT HOST_NAME(), APP_NAME()");
+  EXPECT_EQ(r.sets[0].rows.at(0)[0], Value{});
+  m_s->set_client("build-agent-7", "mssql2rds-tests");
+  r = must(*m_s, "SELECT HOST_NAME() AS h, APP_NAME() AS a");
+  EXPECT_EQ(r.sets[0].rows.at(0)[0], Value{std::string("build-agent-7")});
+  EXPECT_EQ(r.sets[0].rows.at(0)[1], Value{std::string("mssql2rds-tests")});
+  EXPECT_EQ(r.sets[0].columns.at(0).type.type, SqlType::nvarchar);
+}
