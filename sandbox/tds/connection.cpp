@@ -130,14 +130,17 @@ class TokenSink final : public ResultSink {
 
   // RETURNVALUE ([MS-TDS] 2.2.7.18): its ordinal is the parameter's position in the RPC call,
   // found by name, else (positional calls, as the FreeTDS ODBC driver makes them) the next
-  // unnamed OUTPUT parameter.
+  // unnamed OUTPUT parameter. A named one is answered under the name as the client spelt it
+  // (the engine folds names to lower case): tedious matches its output parameters by name.
   void return_value(const std::string& name, const ColumnType& type, const Value& v) override {
     std::uint16_t ordinal = 0;
+    std::string answered_name = name;
     auto take = [&](auto matches) {
       for (auto& slot : m_output_slots) {
         if (!slot.used && matches(slot)) {
           slot.used = true;
           ordinal = slot.ordinal;
+          if (!slot.name.empty()) answered_name = slot.name;
           return true;
         }
       }
@@ -146,7 +149,7 @@ class TokenSink final : public ResultSink {
     if (!take([&](const OutputSlot& o) { return iequals_ascii(o.name, name); })) {
       take([&](const OutputSlot& o) { return o.name.empty(); });
     }
-    return_value_at(ordinal, name, type, v);
+    return_value_at(ordinal, answered_name, type, v);
   }
 
   void transaction_changed(Transaction event) override {

@@ -262,5 +262,25 @@ TEST_F(TdsProtocolTest, OutputParametersComeBackAsReturnValuesAfterTheStatus) {
   EXPECT_NE(find_bytes(r, {0x26, 4, 4, 42, 0, 0, 0}), std::string::npos);  // INTN(4) 42
 }
 
+TEST_F(TdsProtocolTest, AReturnValueCarriesTheParameterNameAsTheClientSpeltIt) {
+  // Given an OUTPUT parameter sent as @paramOut (the engine folds names to lower case), its
+  // RETURNVALUE should be named @paramOut, as tedious matches output parameters by name.
+  start();
+  B payload = all_headers_zero();
+  const B name = utf16le("p");
+  payload.insert(payload.end(), {1, 0});
+  payload.insert(payload.end(), name.begin(), name.end());
+  payload.insert(payload.end(), {0, 0});  // option flags
+  const B param = utf16le("@paramOut");
+  payload.push_back(9);
+  payload.insert(payload.end(), param.begin(), param.end());
+  payload.insert(payload.end(), {0x01, 0x26, 4, 4, 21, 0, 0, 0});  // int OUTPUT = 21
+  const B r = request(3, payload);
+  B expected = {0xAC, 0, 0, 9};
+  expected.insert(expected.end(), param.begin(), param.end());
+  EXPECT_NE(find_bytes(r, expected), std::string::npos) << "no RETURNVALUE named @paramOut";
+  EXPECT_EQ(find_bytes(r, utf16le("@paramout")), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sandbox::tds

@@ -154,7 +154,10 @@ class FakeSession final : public Session {
     for (const auto& p : params) {
       if (!p.output) continue;
       const auto* i = std::get_if<std::int64_t>(&p.value);
-      sink.return_value(p.name.empty() ? "@out" : p.name, p.type, i ? Value{*i * 2} : p.value);
+      // Folded to lower case, as the engine keeps variable names.
+      std::string folded = p.name.empty() ? "@out" : p.name;
+      for (char& ch : folded) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      sink.return_value(folded, p.type, i ? Value{*i * 2} : p.value);
     }
     sink.done(DoneKind::proc, std::nullopt, false);
   }
