@@ -34,6 +34,17 @@ B all_headers_zero() {
   return {22, 0, 0, 0, 18, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
 }
 
+// An RPC request's payload up to its parameters: ALL_HEADERS, the procedure's name (USHORT
+// length in characters, UCS-2) and no option flags.
+B rpc_of(const std::string& procedure) {
+  B payload = all_headers_zero();
+  const B name = utf16le(procedure);
+  payload.insert(payload.end(), {static_cast<std::uint8_t>(procedure.size()), 0});
+  payload.insert(payload.end(), name.begin(), name.end());
+  payload.insert(payload.end(), {0, 0});  // option flags
+  return payload;
+}
+
 // BYTELEN then UCS-2, as tedious writes a transaction name.
 B tm_name(const std::string& name) {
   B b = {static_cast<std::uint8_t>(name.size() * 2)};
@@ -243,11 +254,7 @@ TEST_F(TdsProtocolTest, OutputParametersComeBackAsReturnValuesAfterTheStatus) {
   // Given an RPC of a procedure with an int OUTPUT parameter (ordinal 1) after an input one, the answer
   // should be RETURNSTATUS, then RETURNVALUE with ordinal 1, the name and the value, then DONEPROC.
   start();
-  B payload = all_headers_zero();
-  const B name = utf16le("p");
-  payload.insert(payload.end(), {1, 0});
-  payload.insert(payload.end(), name.begin(), name.end());
-  payload.insert(payload.end(), {0, 0});                                        // option flags
+  B payload = rpc_of("p");
   payload.insert(payload.end(), {0, 0, 0x26, 4, 4, 5, 0, 0, 0});                 // (unnamed) int 5
   payload.insert(payload.end(), {2, '@', 0, 'n', 0, 0x01, 0x26, 4, 4, 21, 0, 0, 0});  // @n int OUTPUT = 21
   const B r = request(3, payload);
@@ -266,11 +273,7 @@ TEST_F(TdsProtocolTest, AReturnValueCarriesTheParameterNameAsTheClientSpeltIt) {
   // Given an OUTPUT parameter sent as @paramOut (the engine folds names to lower case), its
   // RETURNVALUE should be named @paramOut, as tedious matches output parameters by name.
   start();
-  B payload = all_headers_zero();
-  const B name = utf16le("p");
-  payload.insert(payload.end(), {1, 0});
-  payload.insert(payload.end(), name.begin(), name.end());
-  payload.insert(payload.end(), {0, 0});  // option flags
+  B payload = rpc_of("p");
   const B param = utf16le("@paramOut");
   payload.push_back(9);
   payload.insert(payload.end(), param.begin(), param.end());
