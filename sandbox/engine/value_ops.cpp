@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "engine/constraint_errors.hpp"
 #include "engine/decimal.hpp"
@@ -865,66 +866,98 @@ bool valid_date(int y, int m, int d) {
 
 }  // namespace
 
-std::optional<std::string> normalize_datetime(const std::string& raw, const ColumnType& type, bool* out_of_range) {
-  if (out_of_range) *out_of_range = false;
-  std::string s = trim(raw);
+namespace {
+
+// The parts of a date/time character string, before it is rounded to a type.
+struct DateTimeParts {
   int y = 1900, mo = 1, d = 1, h = 0, mi = 0, sec = 0;
   std::int64_t frac7 = 0;  // 100 ns units
   int off_min = 0;
   bool has_offset = false;
+};
+
+// hh:mm[:ss[.fffffff | :fff]] [AM|PM], or hh AM|PM, starting at i. On success i is past it.
+bool parse_time_of_day(const std::string& s, std::size_t& i, DateTimeParts& result) {
+  DateTimeParts p = result;  // result is changed only when a time is there
+  auto digits_from = [&](std::size_t at, int max_digits, int* out) {
+    int n = 0, v = 0;
+    while (at + n < s.size() && n < max_digits && std::isdigit(static_cast<unsigned char>(s[at + n]))) v = v * 10 + (s[at + n++] - '0');
+    *out = v;
+    return n;
+  };
+  std::size_t j = i;
+  int n = digits_from(j, 2, &p.h);
+  if (n == 0) return false;
+  j += n;
+  bool has_minutes = false;
+  if (j < s.size() && s[j] == ':') {
+    n = digits_from(j + 1, 2, &p.mi);
+    if (n == 0) return false;
+    j += 1 + n;
+    has_minutes = true;
+    if (j < s.size() && s[j] == ':') {
+      n = digits_from(j + 1, 2, &p.sec);
+      if (n == 0) return false;
+      j += 1 + n;
+      if (j < s.size() && (s[j] == '.' || s[j] == ':')) {  // ':' is the datetime milliseconds form
+        ++j;
+        int count = 0;
+        std::int64_t f = 0, extra = 0;
+        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {
+          if (count < 7) f = f * 10 + (s[j] - '0');
+          else if (count == 7) extra = s[j] - '0';
+          ++count;
+          ++j;
+        }
+        for (int k = count; k < 7; ++k) f *= 10;
+        if (extra >= 5) ++f;
+        p.frac7 = f;
+      }
+    }
+  }
+  std::size_t k = j;
+  while (k < s.size() && s[k] == ' ') ++k;
+  const std::string meridiem = k + 1 < s.size() ? upper(s.substr(k, 2)) : std::string();
+  const bool has_meridiem = (meridiem == "AM" || meridiem == "PM") &&
+                            (k + 2 == s.size() || !std::isalpha(static_cast<unsigned char>(s[k + 2])));
+  if (!has_minutes && !has_meridiem) return false;  // a number alone is not a time
+  if (p.h > 23 || p.mi > 59 || p.sec > 59) return false;
+  if (has_meridiem) {
+    if (p.h > 12) return false;
+    if (meridiem == "PM" && p.h < 12) p.h += 12;
+    if (meridiem == "AM" && p.h == 12) p.h = 0;
+    j = k + 2;
+  }
+  i = j;
+  result = p;
+  return true;
+}
+
+// The ISO forms: YYYY-MM-DD, YYYYMMDD or no date, then [T| ]time, then an offset.
+bool parse_iso_datetime(const std::string& s, DateTimeParts& p) {
   std::size_t i = 0;
   bool has_date = false;
-  // Date part: YYYY-MM-DD, YYYYMMDD, or none (a time alone).
   if (s.size() >= 10 && s[4] == '-' && s[7] == '-') {
-    if (!digits_at(s, 0, 4, &y) || !digits_at(s, 5, 2, &mo) || !digits_at(s, 8, 2, &d)) return std::nullopt;
+    if (!digits_at(s, 0, 4, &p.y) || !digits_at(s, 5, 2, &p.mo) || !digits_at(s, 8, 2, &p.d)) return false;
     i = 10;
     has_date = true;
-  } else if (s.size() >= 8 && digits_at(s, 0, 8, &y) && (s.size() == 8 || !std::isdigit(static_cast<unsigned char>(s[8])))) {
-    const int all = y;
-    y = all / 10000;
-    mo = (all / 100) % 100;
-    d = all % 100;
+  } else if (s.size() >= 8 && digits_at(s, 0, 8, &p.y) && (s.size() == 8 || !std::isdigit(static_cast<unsigned char>(s[8])))) {
+    const int all = p.y;
+    p.y = all / 10000;
+    p.mo = (all / 100) % 100;
+    p.d = all % 100;
     i = 8;
     has_date = true;
   }
-  if (has_date && !valid_date(y, mo, d)) return std::nullopt;
+  if (has_date && !valid_date(p.y, p.mo, p.d)) return false;
   if (i < s.size() && (s[i] == 'T' || s[i] == ' ')) {
     ++i;
     while (i < s.size() && s[i] == ' ') ++i;
   }
   if (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
-    if (!digits_at(s, i, 2, &h) || i + 2 >= s.size() || s[i + 2] != ':' || !digits_at(s, i + 3, 2, &mi)) return std::nullopt;
-    i += 5;
-    if (i < s.size() && s[i] == ':') {
-      if (!digits_at(s, i + 1, 2, &sec)) return std::nullopt;
-      i += 3;
-      if (i < s.size() && (s[i] == '.' || s[i] == ':')) {  // ':' is the datetime milliseconds form
-        ++i;
-        int digits = 0;
-        std::int64_t f = 0;
-        std::int64_t extra = 0;
-        while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
-          if (digits < 7) f = f * 10 + (s[i] - '0');
-          else if (digits == 7) extra = s[i] - '0';
-          ++digits;
-          ++i;
-        }
-        for (int k = digits; k < 7; ++k) f *= 10;
-        if (extra >= 5) ++f;
-        frac7 = f;
-      }
-    }
-    if (h > 23 || mi > 59 || sec > 59) return std::nullopt;
-    while (i < s.size() && s[i] == ' ') ++i;
-    if (i + 1 < s.size() && (upper(s.substr(i, 2)) == "AM" || upper(s.substr(i, 2)) == "PM")) {
-      const bool pm = upper(s.substr(i, 2)) == "PM";
-      if (h > 12) return std::nullopt;
-      if (pm && h < 12) h += 12;
-      if (!pm && h == 12) h = 0;
-      i += 2;
-    }
+    if (!parse_time_of_day(s, i, p)) return false;
   } else if (!has_date) {
-    return std::nullopt;
+    return false;
   }
   while (i < s.size() && s[i] == ' ') ++i;
   if (i < s.size() && (s[i] == '+' || s[i] == '-' || s[i] == 'Z')) {
@@ -933,20 +966,140 @@ std::optional<std::string> normalize_datetime(const std::string& raw, const Colu
     } else {
       int oh = 0, om = 0;
       const bool neg = s[i] == '-';
-      if (!digits_at(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits_at(s, i + 4, 2, &om)) return std::nullopt;
-      if (oh > 14 || om > 59) return std::nullopt;
-      off_min = (neg ? -1 : 1) * (oh * 60 + om);
+      if (!digits_at(s, i + 1, 2, &oh) || i + 3 >= s.size() || s[i + 3] != ':' || !digits_at(s, i + 4, 2, &om)) return false;
+      if (oh > 14 || om > 59) return false;
+      p.off_min = (neg ? -1 : 1) * (oh * 60 + om);
       i += 6;
     }
-    has_offset = true;
-    if (type.type != SqlType::datetimeoffset && type.type != SqlType::datetime2 && type.type != SqlType::date &&
-        type.type != SqlType::time) {
-      return std::nullopt;  // datetime/smalldatetime reject an offset
-    }
+    p.has_offset = true;
   }
   while (i < s.size() && s[i] == ' ') ++i;
-  if (i != s.size()) return std::nullopt;
-  (void)has_offset;
+  return i == s.size();
+}
+
+int month_number(const std::string& word) {
+  static const char* const names[] = {"JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST",
+                                      "SEPTEMBER", "OCTOBER", "NOVEMBER", "DECEMBER"};
+  const std::string w = upper(word);
+  for (int m = 0; m < 12; ++m) {
+    const std::string full = names[m];
+    if (w == full || (w.size() == 3 && full.compare(0, 3, w) == 0)) return m + 1;
+  }
+  return 0;
+}
+
+// A two-digit year, by the default "two digit year cutoff" of 2049.
+int full_year(int year, int digits) { return digits <= 2 ? (year < 50 ? 2000 + year : 1900 + year) : year; }
+
+// The other forms of "Supported string literal formats for datetime" under DATEFORMAT mdy:
+// numeric dates (4/15/1996, 4-15-96, 4.15.1996, 1996/4/15, 2011-12-4), alphabetic dates
+// (Apr 15 1996, 15 April, 1996, Sep 11 2001), unseparated (960415, 1996), each with an
+// optional time of day (10:00AM, 10 PM, 23:59:59.997), or a time alone.
+bool parse_general_datetime(const std::string& s, DateTimeParts& p) {
+  std::size_t i = 0;
+  struct Number { int value; int digits; };
+  std::vector<Number> numbers;
+  std::vector<char> separators;  // the separator after each number of a numeric date
+  int month = 0;
+  bool has_time = false;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == ' ' || c == ',') {
+      ++i;
+      continue;
+    }
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      std::size_t j = i;
+      while (j < s.size() && std::isalpha(static_cast<unsigned char>(s[j]))) ++j;
+      const int m = month_number(s.substr(i, j - i));
+      if (m == 0 || month != 0) return false;
+      month = m;
+      i = j;
+      continue;
+    }
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    std::size_t j = i;
+    if (!has_time && parse_time_of_day(s, j, p)) {
+      has_time = true;
+      i = j;
+      continue;
+    }
+    if (has_time) return false;  // nothing but the time after the time
+    j = i;
+    int v = 0, n = 0;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {
+      if (++n > 8) return false;
+      v = v * 10 + (s[j++] - '0');
+    }
+    numbers.push_back({v, n});
+    if (j < s.size() && (s[j] == '/' || s[j] == '-' || s[j] == '.')) {
+      separators.push_back(s[j]);
+      ++j;
+      if (j >= s.size() || !std::isdigit(static_cast<unsigned char>(s[j]))) return false;
+    }
+    i = j;
+  }
+  if (month != 0) {
+    if (!separators.empty() || numbers.empty() || numbers.size() > 2) return false;
+    // A four-digit number is the year; of two short ones the first is the day.
+    Number day{1, 1}, year{0, 0};
+    if (numbers.size() == 1) {
+      if (numbers[0].digits != 4) return false;
+      year = numbers[0];
+    } else if (numbers[0].digits == 4) {
+      year = numbers[0];
+      day = numbers[1];
+    } else {
+      day = numbers[0];
+      year = numbers[1];
+    }
+    if (day.digits > 2 || (year.digits != 2 && year.digits != 4)) return false;
+    p.y = full_year(year.value, year.digits);
+    p.mo = month;
+    p.d = day.value;
+  } else if (numbers.size() == 3 && separators.size() == 2 && separators[0] == separators[1]) {
+    if (numbers[0].digits == 4) {  // y/m/d
+      p.y = numbers[0].value;
+      p.mo = numbers[1].value;
+      p.d = numbers[2].value;
+      if (numbers[1].digits > 2 || numbers[2].digits > 2) return false;
+    } else {  // m/d/y
+      if (numbers[0].digits > 2 || numbers[1].digits > 2 || (numbers[2].digits != 2 && numbers[2].digits != 4)) return false;
+      p.mo = numbers[0].value;
+      p.d = numbers[1].value;
+      p.y = full_year(numbers[2].value, numbers[2].digits);
+    }
+  } else if (numbers.size() == 1 && separators.empty() && (numbers[0].digits == 6 || numbers[0].digits == 4)) {
+    if (numbers[0].digits == 4) {
+      p.y = numbers[0].value;
+    } else {
+      p.y = full_year(numbers[0].value / 10000, 2);
+      p.mo = (numbers[0].value / 100) % 100;
+      p.d = numbers[0].value % 100;
+    }
+  } else if (!(numbers.empty() && has_time)) {
+    return false;
+  }
+  return valid_date(p.y, p.mo, p.d);
+}
+
+}  // namespace
+
+std::optional<std::string> normalize_datetime(const std::string& raw, const ColumnType& type, bool* out_of_range) {
+  if (out_of_range) *out_of_range = false;
+  const std::string s = trim(raw);
+  DateTimeParts p;
+  if (!parse_iso_datetime(s, p)) {
+    p = DateTimeParts{};
+    if (!parse_general_datetime(s, p)) return std::nullopt;
+  }
+  if (p.has_offset && type.type != SqlType::datetimeoffset && type.type != SqlType::datetime2 && type.type != SqlType::date &&
+      type.type != SqlType::time) {
+    return std::nullopt;  // datetime/smalldatetime reject an offset
+  }
+  int y = p.y, mo = p.mo, d = p.d, h = p.h, mi = p.mi, sec = p.sec;
+  std::int64_t frac7 = p.frac7;
+  const int off_min = p.off_min;
   char buf[96];
   auto frac_text = [&](int scale, std::int64_t f7) {
     if (scale <= 0) return std::string();

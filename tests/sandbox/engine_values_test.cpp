@@ -188,6 +188,42 @@ TEST_F(EngineValuesTest, DateTimeLiteralFormsAndTypes) {
   EXPECT_EQ(as_str(scalar("SELECT {d '2026-12-02'}")), "2026-12-02");
 }
 
+// The string forms of "Supported string literal formats for datetime" (DATEFORMAT mdy),
+// beyond ISO 8601: FreeTDS's 'Sep 11 2001 10:00AM', tedious's '2011-12-4 10:04:23'.
+TEST_F(EngineValuesTest, DatetimeCharacterStringForms) {
+  const std::vector<std::pair<std::string, std::string>> datetimes = {
+      {"Sep 11 2001 10:00AM", "2001-09-11 10:00:00.000"},
+      {"Sep 11 2001 12:30PM", "2001-09-11 12:30:00.000"},
+      {"Sep 11 2001 12:05AM", "2001-09-11 00:05:00.000"},
+      {"2011-12-4 10:04:23", "2011-12-04 10:04:23.000"},
+      {"1998-1-1 23:59:59.997", "1998-01-01 23:59:59.997"},
+      {"1998-1-1 23:59:59.999", "1998-01-02 00:00:00.000"},  // datetime's 1/300 s rounds up
+      {"4/15/1996", "1996-04-15 00:00:00.000"},
+      {"04-15-96 10 PM", "1996-04-15 22:00:00.000"},
+      {"4.15.49", "2049-04-15 00:00:00.000"},  // the two digit year cutoff, 2049
+      {"4/15/50", "1950-04-15 00:00:00.000"},
+      {"1996/04/15", "1996-04-15 00:00:00.000"},
+      {"April 15, 1996", "1996-04-15 00:00:00.000"},
+      {"15 Apr 1996 14:30", "1996-04-15 14:30:00.000"},
+      {"1996 APR 15", "1996-04-15 00:00:00.000"},
+      {"apr 1996", "1996-04-01 00:00:00.000"},
+      {"960415", "1996-04-15 00:00:00.000"},
+      {"1996", "1996-01-01 00:00:00.000"},
+      {"10:04:23:500", "1900-01-01 10:04:23.500"},  // ':' before milliseconds
+      {"3PM", "1900-01-01 15:00:00.000"},
+  };
+  for (const auto& [text, expected] : datetimes) {
+    EXPECT_EQ(as_str(scalar("SELECT CAST('" + text + "' AS datetime)")), expected) << text;
+  }
+  EXPECT_EQ(as_str(scalar("SELECT CAST('Sep 11 2001 10:00AM' AS datetime2(0))")), "2001-09-11 10:00:00");
+  EXPECT_EQ(as_str(scalar("SELECT CAST('Feb 29 2024' AS date)")), "2024-02-29");
+  for (const std::string bad : {"Feb 30 2001", "13/1/2001", "Sep 11 2001 13:00PM", "Sept 11 2001", "Sep Oct 2001",
+                                "4/15", "11 2001 10:00AM x", "2001-09-11 25:00"}) {
+    const Message m = error_of("SELECT CAST('" + bad + "' AS datetime)");
+    EXPECT_EQ(m.number, 241) << bad;
+  }
+}
+
 TEST_F(EngineValuesTest, MoneyAndRealColumns) {
   must(*m_s, "CREATE TABLE p (m money, s smallmoney, r real)");
   must(*m_s, "INSERT INTO p (m, s, r) VALUES (922337203685477.5807, 12.34565, 0.1)");
