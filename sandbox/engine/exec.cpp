@@ -376,10 +376,9 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     return execute_rpc_call("sp_executesql", params, sink, &mapped);
   }
   if (server_object_procedure(proc, dbpart, args, positional, outputs, sink)) return;  // server_objects.cpp
-  if (proc.rfind("sp_", 0) == 0 || proc.rfind("xp_", 0) == 0) {
-    system_procedure(proc, args, positional, sink);
-    return;
-  }
+  // An sp_ name is a system procedure when master has one by that name, else the current
+  // database's procedure (CREATE PROCEDURE, "Naming stored procedures").
+  if ((proc.rfind("sp_", 0) == 0 || proc.rfind("xp_", 0) == 0) && system_procedure(proc, args, positional, sink)) return;
   // A user procedure in the current database.
   const std::string schema = parts.size() >= 2 ? parts[parts.size() - 2] : "dbo";
   if (!dbpart.empty() && !iequals(dbpart, m_db)) unsupported("EXEC of a procedure in another database");
@@ -506,11 +505,11 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
   sink.done(DoneKind::proc, std::nullopt, failed);
 }
 
-void SessionImpl::system_procedure(const std::string& proc, const std::map<std::string, Value>& args_in,
+bool SessionImpl::system_procedure(const std::string& proc, const std::map<std::string, Value>& args_in,
                                    const std::vector<Value>& positional, ResultSink& sink) {
-  if (catalog_procedure(proc, args_in, positional, sink)) return;
-  if (principal_procedure(proc, args_in, positional, sink)) return;
-  if (replication_procedure(proc, args_in, positional, sink)) return;  // replication.cpp
+  if (catalog_procedure(proc, args_in, positional, sink)) return true;
+  if (principal_procedure(proc, args_in, positional, sink)) return true;
+  if (replication_procedure(proc, args_in, positional, sink)) return true;  // replication.cpp
   auto args = args_in;
   auto arg = [&](const char* name, std::size_t pos) -> std::string {
     if (args.count(name)) return value_str(args[name]);
@@ -520,6 +519,7 @@ void SessionImpl::system_procedure(const std::string& proc, const std::map<std::
   auto finish = [&]() {
     sink.return_status(0);
     sink.done(DoneKind::proc, std::nullopt, false);
+    return true;
   };
   if (proc == "sp_cdc_enable_db" || proc == "sp_cdc_disable_db") {
     auto db = cur_db();
@@ -555,7 +555,7 @@ void SessionImpl::system_procedure(const std::string& proc, const std::map<std::
     db->set_meta(db->admin, "repl_done_lsn", db->lsn.peek().to_hex());
     return finish();
   }
-  raise(2812, 16, "Could not find stored procedure '" + proc + "'.");
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------

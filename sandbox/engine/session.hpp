@@ -277,7 +277,8 @@ class SessionImpl : public Session {
   bool set_session_option(const Statement& st, const std::string& opt);
   // Tells the running request's sink that the transaction began or ended (ENVCHANGE over TDS).
   void notify_transaction(ResultSink::Transaction event);
-  void system_procedure(const std::string& name, const std::map<std::string, Value>& args,
+  // The system procedures of master (sp_*, xp_*); false when there is none by that name.
+  bool system_procedure(const std::string& name, const std::map<std::string, Value>& args,
                         const std::vector<Value>& positional, ResultSink& sink);
   // Distribution and publishing (replication.cpp): the Distributor's procedures and
   // sp_replicationdboption, sp_addpublication, sp_addarticle and their drops; false for others.

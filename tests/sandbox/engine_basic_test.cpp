@@ -179,6 +179,22 @@ TEST_F(EngineTest, AProcedureWithoutParametersRunsItsBody) {
   EXPECT_EQ(as_int(r.sets[0].rows[0][0]), 1);
 }
 
+TEST_F(EngineTest, AnSpNamedUserProcedureRunsWhenMasterHasNoneByThatName) {
+  // FreeTDS's funccall and norowset create sp_test / sp_norowset_test: an sp_ name is looked up
+  // in master first, then in the current database.
+  ok("CREATE PROCEDURE sp_user_test @res int OUTPUT AS SET @res = 456");
+  auto r = ok("DECLARE @x int; EXEC sp_user_test @x OUTPUT; SELECT @x");
+  ASSERT_FALSE(r.sets.empty());
+  EXPECT_EQ(as_int(r.sets.back().rows[0][0]), 456);
+  // A system procedure's name still means the system procedure.
+  ok("CREATE PROCEDURE sp_tables AS SELECT 'mine'");
+  auto t = ok("EXEC sp_tables @table_name = 'Items'");
+  ASSERT_FALSE(t.sets.empty());
+  EXPECT_GT(t.sets[0].columns.size(), 1u);
+  auto m = error_of(*m_s, "EXEC sp_nothing_by_that_name");
+  EXPECT_EQ(m.number, 2812);
+}
+
 TEST_F(EngineTest, TransactionsAreLoggedWithBeginAndCommitLsns) {
   // Given an explicit transaction that commits and one that rolls back, fn_dblog should show
   // begin/commit/abort records with names, begin times and increasing LSNs, and the rolled
