@@ -262,7 +262,9 @@ void SessionImpl::run_sp_executesql(const std::vector<RpcParam>& params, ResultS
   if (!outputs) {
     for (const auto& o : outs) sink.return_value(o.name, o.type, cell_to_value(o.value, o.type));
   }
-  sink.done(DoneKind::proc, std::nullopt, failed);
+  // A statement's error is on its own DONEINPROC; the procedure itself ran to its end, so its
+  // DONEPROC has no DONE_ERROR (ODBC drivers would report the error a second time).
+  sink.done(DoneKind::proc, std::nullopt, false);
 }
 
 void SessionImpl::execute_rpc_call(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink,
@@ -493,7 +495,6 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     outs.push_back({params[k].name, outputs->target(params[k].name, position), params[k].type, m_vars[params[k].name].value});
   }
   m_vars = saved_vars;
-  const bool failed = result.failed;
   for (const auto& o : outs) {
     if (o.target.empty()) continue;
     if (auto it = m_vars.find(o.target); it != m_vars.end()) it->second.value = o.value;
@@ -502,7 +503,8 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
   if (outputs && outputs->to_sink) {
     for (const auto& o : outs) sink.return_value(o.name, o.type, cell_to_value(o.value, o.type));
   }
-  sink.done(DoneKind::proc, std::nullopt, failed);
+  // As for sp_executesql: the failed statement's DONEINPROC carried the error.
+  sink.done(DoneKind::proc, std::nullopt, false);
 }
 
 bool SessionImpl::system_procedure(const std::string& proc, const std::map<std::string, Value>& args_in,

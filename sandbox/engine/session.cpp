@@ -8,6 +8,7 @@
 #include "engine/tempdb.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -548,7 +549,16 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
     if (needs_iv) refresh_instance_views(c, sql);
     Stmt s(c, sql);
     const int n = sqlite3_column_count(s.get());
-    bool has_row = s.step();
+    // An error met on the first row still follows the result's COLMETADATA, as SQL Server
+    // sends it: the client ends the previous result first (FreeTDS's transaction test).
+    std::exception_ptr first_row_error;
+    bool has_row = false;
+    try {
+      has_row = s.step();
+    } catch (const SqlError&) {
+      if (m_read_conflict) throw;  // the read waits and runs again
+      first_row_error = std::current_exception();
+    }
     cols.assign(static_cast<std::size_t>(n), Column{});
     for (int i = 0; i < n; ++i) {
       Column& col = cols[static_cast<std::size_t>(i)];
@@ -582,7 +592,8 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
         if (cc.type == SQLITE_INTEGER) col.type = storage_type(cc);
       }
     }
-    if (!buffered) sink.columns(cols);
+    if (!buffered || first_row_error) sink.columns(cols);
+    if (first_row_error) std::rethrow_exception(first_row_error);
     std::int64_t count = 0;
     while (has_row) {
       std::vector<Value> row;

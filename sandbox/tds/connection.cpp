@@ -79,6 +79,7 @@ class TokenSink final : public ResultSink {
 
   void done(DoneKind kind, std::optional<std::int64_t> row_count, bool error) override {
     write_pending(true);
+    m_error_since_done = false;
     Pending p;
     p.token = kind == DoneKind::proc ? k_token_doneproc : kind == DoneKind::in_proc ? k_token_doneinproc : k_token_done;
     p.status = static_cast<std::uint16_t>((row_count ? k_done_count : 0) | (error ? k_done_error : 0));
@@ -103,6 +104,7 @@ class TokenSink final : public ResultSink {
     }
     write_pending(true);
     m_error_seen = m_error_seen || msg.is_error();
+    m_error_since_done = m_error_since_done || msg.is_error();
     write_message(w(), msg, m_conn.server_name());
     // A packet boundary: progress (BACKUP ... WITH STATS, RAISERROR WITH NOWAIT) must
     // reach the client now, not when the statement ends.
@@ -190,7 +192,9 @@ class TokenSink final : public ResultSink {
       return;
     }
     write_pending(true);
-    write_done(w(), final_token, static_cast<std::uint16_t>(more | (m_error_seen ? k_done_error : 0)), 0, 0);
+    // The closing DONE carries DONE_ERROR for an error no DONE token has reported yet (an
+    // EXEC's failed statement was on its DONEINPROC: ODBC drivers would see it twice).
+    write_done(w(), final_token, static_cast<std::uint16_t>(more | (m_error_since_done ? k_done_error : 0)), 0, 0);
   }
 
  private:
@@ -227,6 +231,7 @@ class TokenSink final : public ResultSink {
   std::vector<OutputSlot> m_output_slots;
   std::optional<Pending> m_pending;
   bool m_error_seen = false;
+  bool m_error_since_done = false;
   bool m_skip_5701 = false;
 };
 

@@ -333,3 +333,40 @@ TEST_F(EngineControlFlowTest, ADeadlockVictimInTryGoesToCatchAndTheBatchGoesOn) 
 }
 
 }  // namespace
+
+// The tokens of a request in the order the engine reports them.
+class OrderSink : public CollectSink {
+ public:
+  std::vector<std::string> tokens;
+  void columns(const std::vector<Column>& cols) override {
+    CollectSink::columns(cols);
+    tokens.push_back("columns");
+  }
+  void row(const std::vector<Value>& v) override {
+    CollectSink::row(v);
+    tokens.push_back("row");
+  }
+  void message(const Message& m) override {
+    CollectSink::message(m);
+    tokens.push_back("msg " + std::to_string(m.number));
+  }
+  void done(DoneKind kind, std::optional<std::int64_t> n, bool error) override {
+    CollectSink::done(kind, n, error);
+    tokens.push_back(std::string(kind == DoneKind::proc ? "doneproc" : kind == DoneKind::in_proc ? "doneinproc" : "done") +
+                     (error ? " error" : ""));
+  }
+};
+
+TEST_F(EngineControlFlowTest, AFailingSelectSendsItsColumnsThenTheErrorAfterTheEarlierResult) {
+  // FreeTDS's transaction test: the first SELECT's rows are fetched, and only the next
+  // result (SQLMoreResults) reports 8134, as SQL Server sends the second SELECT's COLMETADATA
+  // before the error met on its first row. The error is on the statement's DONEINPROC, not
+  // on the DONEPROC of a procedure that ran to its end.
+  must(*m_s, "INSERT INTO dbo.t VALUES (1, 1)");
+  must(*m_s, "CREATE PROCEDURE testerror AS\nSELECT v FROM dbo.t\nSELECT v / (v - v) FROM dbo.t\n");
+  OrderSink sink;
+  m_s->execute_batch("EXEC testerror", sink);
+  const std::vector<std::string> expected = {"columns", "row", "doneinproc", "columns", "msg 8134", "doneinproc error",
+                                             "doneproc"};
+  EXPECT_EQ(sink.tokens, expected);
+}

@@ -158,6 +158,23 @@ TEST_F(TdsProtocolTest, ANamedTransactionBeginsAndCommitsWithItsDescriptor) {
   EXPECT_EQ(find_bytes(commit, {0xAA}), std::string::npos) << "an error came back";
 }
 
+TEST_F(TdsProtocolTest, TheClosingDoneOfABatchDoesNotRepeatAnErrorADoneInProcReported) {
+  // Given EXEC of a procedure whose statement failed (8134 on its DONEINPROC), the batch's
+  // closing DONE should not carry DONE_ERROR again: FreeTDS's ODBC driver would report the
+  // error on a second SQLMoreResults (its transaction test). A batch's own error still does.
+  start();
+  const B failed_proc = request(1, build_sql_batch("EXEC failing_proc"));
+  EXPECT_NE(find_bytes(failed_proc, {0xFF, 0x03, 0x00}), std::string::npos) << "DONEINPROC with DONE_MORE|DONE_ERROR";
+  // The closing DONE is the response's last 13 bytes (token, status, curcmd, 8-byte count).
+  ASSERT_GE(failed_proc.size(), 13u);
+  ASSERT_EQ(failed_proc[failed_proc.size() - 13], 0xFD);
+  EXPECT_EQ(failed_proc[failed_proc.size() - 12] & 0x02, 0) << "the closing DONE repeats the error";
+  const B failed_batch = request(1, build_sql_batch("RAISERROR('x', 16, 1)"));
+  ASSERT_GE(failed_batch.size(), 13u);
+  ASSERT_EQ(failed_batch[failed_batch.size() - 13], 0xFD);
+  EXPECT_EQ(failed_batch[failed_batch.size() - 12] & 0x02, 0x02);
+}
+
 TEST_F(TdsProtocolTest, ABatchBeginTransactionIsAnnouncedAndItsDescriptorChecked) {
   // Given BEGIN TRANSACTION in a batch, the answer should carry ENVCHANGE 8; a later batch naming
   // another descriptor should get Msg 3971 and not run; one naming the right one runs, and its

@@ -72,6 +72,16 @@ class FakeSession final : public Session {
       m.text = "The fake failed on purpose.";
       sink.message(m);
       sink.done(DoneKind::statement, std::nullopt, true);
+    } else if (u == "EXEC FAILING_PROC") {
+      // A procedure whose statement failed and which ran on to its end (SELECT 1/0 in a body).
+      Message m;
+      m.number = 8134;
+      m.severity = 16;
+      m.text = "Divide by zero error encountered.";
+      sink.message(m);
+      sink.done(DoneKind::in_proc, std::nullopt, true);
+      sink.return_status(-6);
+      sink.done(DoneKind::proc, std::nullopt, false);
     } else if (u == "EXEC SLOW") {
       for (int pct : {30, 60, 90}) {
         std::this_thread::sleep_for(k_slow_step);
