@@ -288,10 +288,16 @@ void SessionImpl::execute_rpc_call(const std::string& procedure, const std::vect
     rpc_outputs.to_sink = true;
     for (const auto& p : params) {
       if (p.name.empty()) {
-        if (p.output) rpc_outputs.positional[positional.size()] = "";
+        if (p.output) {
+          rpc_outputs.positional[positional.size()] = "";
+          rpc_outputs.positional_types[positional.size()] = p.type;
+        }
         positional.push_back(p.value);
       } else {
-        if (p.output) rpc_outputs.named[lower(p.name)] = "";
+        if (p.output) {
+          rpc_outputs.named[lower(p.name)] = "";
+          rpc_outputs.named_types[lower(p.name)] = p.type;
+        }
         named[lower(p.name)] = p.value;
       }
     }
@@ -492,7 +498,13 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
   for (std::size_t k = 0; outputs && k < params.size(); ++k) {
     const std::size_t position = args.count(params[k].name) ? std::size_t(-1) : k;
     if (!params[k].output || !outputs->requested(params[k].name, position)) continue;
-    outs.push_back({params[k].name, outputs->target(params[k].name, position), params[k].type, m_vars[params[k].name].value});
+    Out o{params[k].name, outputs->target(params[k].name, position), params[k].type, m_vars[params[k].name].value};
+    const auto client = outputs->client_type(params[k].name, position);
+    if (outputs->to_sink && client && client->type != o.type.type) {
+      o.value = convert_cell(cur(), o.value, o.type, *client);
+      o.type = *client;
+    }
+    outs.push_back(std::move(o));
   }
   m_vars = saved_vars;
   for (const auto& o : outs) {

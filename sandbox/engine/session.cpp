@@ -45,6 +45,16 @@ Cell read_value(sqlite3_value* v) {
 
 Cell column_cell(sqlite3_stmt* st, int i) { return read_value(sqlite3_column_value(st, i)); }
 
+void bind_cell(Stmt& s, int i, const Cell& v) {
+  switch (v.type) {
+    case SQLITE_INTEGER: s.bind(i, v.i); break;
+    case SQLITE_FLOAT: s.bind(i, v.d); break;
+    case SQLITE_TEXT: s.bind(i, v.s); break;
+    case SQLITE_BLOB: sqlite3_bind_blob(s.get(), i, v.s.data(), static_cast<int>(v.s.size()), SQLITE_TRANSIENT); break;
+    default: s.bind_null(i); break;
+  }
+}
+
 void preupdate(void* ctx, sqlite3* db, int op, const char* zdb, const char* ztab, sqlite3_int64 k1, sqlite3_int64 k2) {
   auto* s = static_cast<SessionImpl*>(ctx);
   const std::string schema = zdb;
@@ -70,6 +80,14 @@ void preupdate(void* ctx, sqlite3* db, int op, const char* zdb, const char* ztab
 }
 
 }  // namespace
+
+Cell convert_cell(sqlite3* c, const Cell& v, const ColumnType& from, const ColumnType& to) {
+  Stmt s(c, "SELECT m2r_cast(?1, ?2, ?3)");
+  bind_cell(s, 1, v);
+  s.bind(2, type_to_string(from)).bind(3, type_to_string(to));
+  s.step();
+  return column_cell(s.get(), 0);
+}
 
 bool has_nolock_hint(const std::vector<Token>& t) {
   for (std::size_t i = 1; i < t.size(); ++i) {
@@ -853,15 +871,6 @@ void SessionImpl::undo_temp_changes() {
   undo.swap(m_temp_undo);
   if (!m_xact || undo.empty()) return;
   sqlite3* c = conn(m_xact->db);
-  auto bind_cell = [](Stmt& s, int i, const Cell& v) {
-    switch (v.type) {
-      case SQLITE_INTEGER: s.bind(i, v.i); break;
-      case SQLITE_FLOAT: s.bind(i, v.d); break;
-      case SQLITE_TEXT: s.bind(i, v.s); break;
-      case SQLITE_BLOB: sqlite3_bind_blob(s.get(), i, v.s.data(), static_cast<int>(v.s.size()), SQLITE_TRANSIENT); break;
-      default: s.bind_null(i); break;
-    }
-  };
   for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
     std::vector<std::string> cols;
     {

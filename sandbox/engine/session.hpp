@@ -16,6 +16,9 @@ struct Cell {
   std::string s;  // text or blob bytes
 };
 
+// `v` of type `from` as type `to`, by CAST's rules (SQL Server's errors when it cannot be).
+Cell convert_cell(sqlite3* c, const Cell& v, const ColumnType& from, const ColumnType& to);
+
 struct Variable {
   ColumnType type;
   Cell value;
@@ -74,6 +77,15 @@ struct CallOutputs {
   std::map<std::string, std::string> named;       // formal name -> caller variable ("" for an RPC)
   std::map<std::size_t, std::string> positional;  // argument position -> caller variable
   bool to_sink = false;                           // RPC: report the values as RETURNVALUE
+  // RPC: the types the client sent the OUTPUT parameters as; SQL Server answers each
+  // RETURNVALUE in that type (FreeTDS binds a smalldatetime parameter as datetime).
+  std::map<std::string, ColumnType> named_types;
+  std::map<std::size_t, ColumnType> positional_types;
+  std::optional<ColumnType> client_type(const std::string& formal, std::size_t position) const {
+    if (auto it = named_types.find(formal); it != named_types.end()) return it->second;
+    if (auto it = positional_types.find(position); it != positional_types.end()) return it->second;
+    return std::nullopt;
+  }
   bool requested(const std::string& formal, std::size_t position) const {
     return named.count(formal) > 0 || positional.count(position) > 0;
   }
@@ -356,7 +368,8 @@ class SessionImpl : public Session {
                                    bool* needs_iv);
   // The source of INSERT ... VALUES with each value converted to its column's type (m2r_assign).
   std::string translate_insert_source(const std::vector<Token>& t, std::size_t rest, const std::string& table,
-                                      const std::vector<std::string>& cols, bool* needs_iv);
+                                      const std::vector<std::string>& cols, bool explicit_columns, bool* needs_iv,
+                                      const std::string& sqlite_schema = "main", const std::string& display_name = "");
   std::vector<std::string> table_columns(const std::string& sqlite_name);
   // %%lockres%% of the statement's table (the first FROM or UPDATE): its clustered key's
   // values through m2r_lockres, or a heap's RID (lock_resource.hpp).

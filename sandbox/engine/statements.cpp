@@ -201,6 +201,7 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
       cols = name_list(t, i, close);
       rest = close + 1;
     }
+    const bool explicit_columns = !cols.empty();
     const GeneratedColumns generated = generated_columns(cur(), object_id);
     for (const auto& c : cols) if (generated.computed.count(lower(c))) refuse_computed(c);
     const bool ii_on = m_identity_insert.count(lower(table)) > 0;
@@ -226,6 +227,11 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
     if (cols.empty() && !default_values && (!generated.rowversion.empty() || !generated.computed.empty())) {
       for (auto& c : table_columns(table)) if (!iequals(c, ident_col)) cols.push_back(c);
     }
+    // VALUES without a column list go to the same columns: each value is converted to its
+    // column's type like any other (a datetime2 parameter into a datetime column).
+    if (cols.empty() && rest < t.size() && t[rest].is("VALUES")) {
+      for (auto& c : table_columns(table)) if (!iequals(c, ident_col)) cols.push_back(c);
+    }
     std::vector<Token> rewritten;
     const std::vector<Token>* source_tokens = &st.tokens;
     if (!generated.rowversion.empty() && !default_values) {
@@ -239,7 +245,7 @@ void SessionImpl::do_dml(const Statement& st, ResultSink& sink, bool in_proc, co
     if (rest < t.size() && (t[rest].is("EXEC") || t[rest].is("EXECUTE"))) unsupported("INSERT ... EXEC");
     std::string collist;
     for (auto& c : cols) collist += (collist.empty() ? "" : ", ") + quote_ident(c);
-    std::string source = translate_insert_source(*source_tokens, rest, table, cols, &needs_iv);
+    std::string source = translate_insert_source(*source_tokens, rest, table, cols, explicit_columns, &needs_iv);
     if (!ident_col.empty() && !ident_is_rowid && !ii_on) {
       // Identity on a column that is not the rowid: assign it after the insert from the
       // table's current maximum (documented limitation: one statement at a time).
@@ -311,6 +317,7 @@ void SessionImpl::insert_temp(const Statement& st, std::size_t i, const std::str
     cols = name_list(t, i, close);
     rest = close + 1;
   }
+  const bool explicit_columns = !cols.empty();
   if (rest < t.size() && (t[rest].is("EXEC") || t[rest].is("EXECUTE"))) unsupported("INSERT ... EXEC");
   if (!tt->identity_column.empty()) {
     bool listed = false;
@@ -324,11 +331,17 @@ void SessionImpl::insert_temp(const Statement& st, std::size_t i, const std::str
       while (s.step()) if (!iequals(s.str(0), tt->identity_column)) cols.push_back(s.str(0));
     }
   }
+  if (cols.empty() && rest < t.size() && t[rest].is("VALUES")) {
+    Stmt s(cur(), "SELECT name FROM pragma_table_info(?, 'tempdb') ORDER BY cid");
+    s.bind(1, tt->sqlite_name);
+    while (s.step()) cols.push_back(s.str(0));
+  }
   std::string collist;
   for (auto& c : cols) collist += (collist.empty() ? "" : ", ") + quote_ident(c);
   bool needs_iv = false;
+  // The values converted to their columns' types, as for a permanent table.
   const std::string sql = "INSERT INTO tempdb." + quote_ident(tt->sqlite_name) + (collist.empty() ? "" : " (" + collist + ")") + " " +
-                          translate(t, rest, t.size(), &needs_iv);
+                          translate_insert_source(st.tokens, rest, tt->sqlite_name, cols, explicit_columns, &needs_iv, "tempdb", name);
   const std::int64_t n = write("INSERT", [&](sqlite3* c) {
     Stmt s(c, sql);
     while (s.step()) {

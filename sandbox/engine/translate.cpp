@@ -478,19 +478,20 @@ std::string SessionImpl::translate_assignment(const std::vector<Token>& t, std::
 }
 
 std::string SessionImpl::translate_insert_source(const std::vector<Token>& t, std::size_t rest, const std::string& table,
-                                                 const std::vector<std::string>& cols, bool* needs_iv) {
+                                                 const std::vector<std::string>& cols, bool explicit_columns, bool* needs_iv,
+                                                 const std::string& sqlite_schema, const std::string& display_name) {
   TranslationScope scope(*this, t);
   if (rest >= t.size() || !t[rest].is("VALUES") || cols.empty()) return translate(t, rest, t.size(), needs_iv);
   std::map<std::string, ColumnType> types;
   {
-    Stmt s(cur(), "SELECT name, type FROM pragma_table_info(?)");
-    s.bind(1, table);
+    Stmt s(cur(), "SELECT name, type FROM pragma_table_info(?, ?)");
+    s.bind(1, table).bind(2, sqlite_schema);
     while (s.step()) {
       ColumnType ct;
       if (parse_type(s.str(1), ct)) types.emplace(lower(s.str(0)), ct);
     }
   }
-  const std::string display = table.find('.') == std::string::npos ? "dbo." + table : table;
+  const std::string display = !display_name.empty() ? display_name : table.find('.') == std::string::npos ? "dbo." + table : table;
   std::string out = "VALUES";
   std::size_t i = rest + 1;
   bool first_row = true;
@@ -505,6 +506,13 @@ std::string SessionImpl::translate_insert_source(const std::vector<Token>& t, st
       else if (d == 0 && is_sym(t[k], ",")) { items.emplace_back(start, k); start = k + 1; }
     }
     items.emplace_back(start, close);
+    if (items.size() != cols.size()) {
+      if (!explicit_columns) raise(213, 16, "Column name or number of supplied values does not match table definition.");
+      const char* more = items.size() < cols.size() ? "more" : "fewer";
+      raise(items.size() < cols.size() ? 109 : 110, 15,
+            std::string("There are ") + more + " columns in the INSERT statement than values specified in the VALUES clause. "
+            "The number of values in the VALUES clause must match the number of columns specified in the INSERT statement.");
+    }
     std::string row;
     for (std::size_t k = 0; k < items.size(); ++k) {
       auto [b, e] = items[k];

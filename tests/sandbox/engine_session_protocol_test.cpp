@@ -94,6 +94,18 @@ TEST_F(EngineSessionProtocolTest, PositionalOutputParametersComeBackByTheirForma
   EXPECT_EQ(r.return_values[1].value, Value{std::int64_t{1}});
 }
 
+TEST_F(EngineSessionProtocolTest, AnOutputParameterComesBackInTheTypeTheClientSentIt) {
+  // FreeTDS's genparams: a smalldatetime OUTPUT parameter bound as SQL_TIMESTAMP is sent as
+  // datetime; the RETURNVALUE is that datetime (8 bytes on the wire), not the smalldatetime.
+  must(*m_s, "CREATE PROC dbo.StampOut @i SMALLDATETIME OUTPUT AS SELECT @i = CONVERT(SMALLDATETIME, '2004-02-24 15:16:17')");
+  const auto r = rpc("dbo.StampOut", {param("", {SqlType::datetime, 0, 0, 0}, Value{}, true)});
+  ASSERT_EQ(r.errors, 0) << (r.error() ? r.error()->text : "");
+  ASSERT_EQ(r.return_values.size(), 1u);
+  EXPECT_EQ(r.return_values[0].name, "@i");
+  EXPECT_EQ(r.return_values[0].type.type, SqlType::datetime);
+  EXPECT_EQ(r.return_values[0].value, Value{std::string("2004-02-24 15:16:00.000")});
+}
+
 TEST_F(EngineSessionProtocolTest, ExecWithOutputAssignsTheCallersVariables) {
   // Given EXEC with @total = @t OUTPUT in a batch, @t should hold the procedure's value afterwards, and a
   // parameter passed without OUTPUT should keep the caller's value.

@@ -224,6 +224,31 @@ TEST_F(EngineValuesTest, DatetimeCharacterStringForms) {
   }
 }
 
+TEST_F(EngineValuesTest, ValuesWithoutAColumnListAreConvertedToTheirColumnsTypes) {
+  // FreeTDS binds a timestamp parameter as datetime2(7): INSERT INTO t VALUES(@P1) into a
+  // datetime column stores a datetime, which compares equal to CONVERT(DATETIME, '...').
+  must(*m_s, "CREATE TABLE dt (a int, b datetime)");
+  must(*m_s, "EXEC sp_executesql N'INSERT INTO dt VALUES(1, @P1)', N'@P1 datetime2', '2005-07-22 09:51:34.0000000'");
+  EXPECT_EQ(as_str(scalar("SELECT CAST(b AS varchar(30)) FROM dt")), "2005-07-22 09:51:34.000");
+  EXPECT_EQ(as_int(scalar("SELECT COUNT(*) FROM dt WHERE b = CONVERT(DATETIME, '2005-07-22 09:51:34')")), 1);
+  // The wrong number of values: SQL Server's 213, 109 and 110, and no row.
+  Message m = error_of("INSERT INTO dt VALUES (2)");
+  EXPECT_EQ(m.number, 213);
+  EXPECT_EQ(m.text, "Column name or number of supplied values does not match table definition.");
+  m = error_of("INSERT INTO dt (a, b) VALUES (2)");
+  EXPECT_EQ(m.number, 109);
+  m = error_of("INSERT INTO dt (a) VALUES (2, 3)");
+  EXPECT_EQ(m.number, 110);
+  EXPECT_EQ(as_int(scalar("SELECT COUNT(*) FROM dt")), 1);
+  // A temporary table's values are converted (and checked) the same way.
+  must(*m_s, "CREATE TABLE #tmp_insert (col datetime, n numeric(5,1))");
+  must(*m_s, "EXEC sp_executesql N'INSERT INTO #tmp_insert VALUES(@P1, 2.25)', N'@P1 datetime2', '2005-07-22 09:51:34.0000000'");
+  EXPECT_EQ(as_int(scalar("SELECT COUNT(*) FROM #tmp_insert WHERE col = CONVERT(DATETIME, '2005-07-22 09:51:34')")), 1);
+  EXPECT_EQ(as_str(scalar("SELECT CAST(n AS varchar(10)) FROM #tmp_insert")), "2.3");
+  EXPECT_EQ(error_of("INSERT INTO #tmp_insert VALUES (1)").number, 213);
+  EXPECT_EQ(error_of("INSERT INTO #tmp_insert (n) VALUES ('x')").number, 8114);
+}
+
 TEST_F(EngineValuesTest, MoneyAndRealColumns) {
   must(*m_s, "CREATE TABLE p (m money, s smallmoney, r real)");
   must(*m_s, "INSERT INTO p (m, s, r) VALUES (922337203685477.5807, 12.34565, 0.1)");
