@@ -464,6 +464,15 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
       m_vars = saved_vars;
       raise(201, 16, "Procedure or function '" + parts.back() + "' expects parameter '" + params[k].name + "', which was not supplied.");
     }
+    // An argument takes its parameter's type ('2004-10-15 12:09:08' for a datetime is a datetime).
+    if (v.value.type != SQLITE_NULL) {
+      try {
+        v.value = convert_cell(cur(), v.value, std::nullopt, v.type);
+      } catch (...) {
+        m_vars = saved_vars;
+        throw;
+      }
+    }
     m_vars[params[k].name] = v;
   }
   InProcSink inner(sink);
@@ -500,7 +509,8 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     if (!params[k].output || !outputs->requested(params[k].name, position)) continue;
     Out o{params[k].name, outputs->target(params[k].name, position), params[k].type, m_vars[params[k].name].value};
     const auto client = outputs->client_type(params[k].name, position);
-    if (outputs->to_sink && client && client->type != o.type.type) {
+    if (outputs->to_sink && client && (client->type != o.type.type || client->length != o.type.length ||
+                                   client->precision != o.type.precision || client->scale != o.type.scale)) {
       o.value = convert_cell(cur(), o.value, o.type, *client);
       o.type = *client;
     }

@@ -81,10 +81,10 @@ void preupdate(void* ctx, sqlite3* db, int op, const char* zdb, const char* ztab
 
 }  // namespace
 
-Cell convert_cell(sqlite3* c, const Cell& v, const ColumnType& from, const ColumnType& to) {
+Cell convert_cell(sqlite3* c, const Cell& v, const std::optional<ColumnType>& from, const ColumnType& to) {
   Stmt s(c, "SELECT m2r_cast(?1, ?2, ?3)");
   bind_cell(s, 1, v);
-  s.bind(2, type_to_string(from)).bind(3, type_to_string(to));
+  s.bind(2, from ? type_to_string(*from) : std::string("?")).bind(3, type_to_string(to));
   s.step();
   return column_cell(s.get(), 0);
 }

@@ -16,8 +16,9 @@ struct Cell {
   std::string s;  // text or blob bytes
 };
 
-// `v` of type `from` as type `to`, by CAST's rules (SQL Server's errors when it cannot be).
-Cell convert_cell(sqlite3* c, const Cell& v, const ColumnType& from, const ColumnType& to);
+// `v` of type `from` (nullopt: a literal's, by its storage) as type `to`, by CAST's rules
+// (SQL Server's errors when it cannot be).
+Cell convert_cell(sqlite3* c, const Cell& v, const std::optional<ColumnType>& from, const ColumnType& to);
 
 struct Variable {
   ColumnType type;

@@ -106,6 +106,23 @@ TEST_F(EngineSessionProtocolTest, AnOutputParameterComesBackInTheTypeTheClientSe
   EXPECT_EQ(r.return_values[0].value, Value{std::string("2004-02-24 15:16:00.000")});
 }
 
+TEST_F(EngineSessionProtocolTest, AnArgumentTakesItsParametersType) {
+  // FreeTDS's const_params: '2004-10-15 12:09:08' passed to a datetime parameter is that
+  // datetime (equal to CONVERT(datetime, ...)), by RPC and by EXEC alike; one that cannot be
+  // converted is SQL Server's conversion error.
+  must(*m_s, "CREATE PROC dbo.SameStamp @d datetime, @n int, @same int OUTPUT AS"
+             " SELECT @same = CASE WHEN @d = CONVERT(datetime, '2004-10-15 12:09:08') AND @n = 7 THEN 1 ELSE 0 END");
+  const ColumnType varchar{SqlType::varchar, 19, 0, 0};
+  const auto r = rpc("dbo.SameStamp", {param("", varchar, std::string("2004-10-15 12:09:08")), param("", varchar, std::string("7")),
+                                       param("", k_int, Value{}, true)});
+  ASSERT_EQ(r.errors, 0) << (r.error() ? r.error()->text : "");
+  ASSERT_EQ(r.return_values.size(), 1u);
+  EXPECT_EQ(r.return_values[0].value, Value{std::int64_t{1}});
+  auto b = must(*m_s, "DECLARE @s int; EXEC dbo.SameStamp '2004-10-15 12:09:08', 7, @s OUTPUT; SELECT @s");
+  EXPECT_EQ(b.sets.back().rows[0][0], Value{std::int64_t{1}});
+  EXPECT_EQ(error_of(*m_s, "DECLARE @s int; EXEC dbo.SameStamp 'not a date', 7, @s OUTPUT").number, 241);
+}
+
 TEST_F(EngineSessionProtocolTest, ExecWithOutputAssignsTheCallersVariables) {
   // Given EXEC with @total = @t OUTPUT in a batch, @t should hold the procedure's value afterwards, and a
   // parameter passed without OUTPUT should keep the caller's value.
