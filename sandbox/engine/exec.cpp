@@ -324,6 +324,11 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
       else cur_part += c;
     }
     parts.push_back(cur_part);
+    // [db]..[name]: brackets off, an empty schema is the default one.
+    for (auto& part : parts) {
+      if (part.size() >= 2 && part.front() == '[' && part.back() == ']') part = part.substr(1, part.size() - 2);
+    }
+    if (parts.size() >= 2 && parts[parts.size() - 2].empty()) parts[parts.size() - 2] = "dbo";
   }
   const std::string proc = lower(parts.back());
   const std::string dbpart = parts.size() >= 3 ? lower(parts[0]) : "";

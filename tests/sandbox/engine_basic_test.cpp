@@ -195,6 +195,17 @@ TEST_F(EngineTest, AnSpNamedUserProcedureRunsWhenMasterHasNoneByThatName) {
   EXPECT_EQ(m.number, 2812);
 }
 
+TEST_F(EngineTest, AProcedureNamedWithItsDatabaseAndTheDefaultSchemaRuns) {
+  // FreeTDS's funccall calls {call [db]..proc(?)}: the current database named in brackets and
+  // the schema left out (dbo).
+  ok("CREATE PROC TMP_SP_Test_ODBC @o int OUTPUT AS SET @o = 55 RETURN 3");
+  auto r = ok("DECLARE @o int, @rc int; EXEC @rc = [shop]..TMP_SP_Test_ODBC @o OUTPUT; SELECT @o, @rc");
+  ASSERT_FALSE(r.sets.empty());
+  EXPECT_EQ(as_int(r.sets.back().rows[0][0]), 55);
+  EXPECT_EQ(as_int(r.sets.back().rows[0][1]), 3);
+  EXPECT_EQ(error_of(*m_s, "EXEC [shop]..no_such_proc").number, 2812);
+}
+
 TEST_F(EngineTest, TransactionsAreLoggedWithBeginAndCommitLsns) {
   // Given an explicit transaction that commits and one that rolls back, fn_dblog should show
   // begin/commit/abort records with names, begin times and increasing LSNs, and the rolled
