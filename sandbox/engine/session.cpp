@@ -237,6 +237,13 @@ void SessionImpl::ensure_not_restoring(const std::string& name) {
   if (db->restoring) raise(927, 14, "Database '" + name + "' cannot be opened. It is in the middle of a restore.");
 }
 
+int SessionImpl::interrupt_if_cancelled(void* session) {
+  auto* s = static_cast<SessionImpl*>(session);
+  if (!s->m_select_interruptible || !s->m_request_sink || !s->m_request_sink->cancelled()) return 0;
+  s->m_select_interrupted = true;
+  return 1;  // the step ends with SQLITE_INTERRUPT
+}
+
 sqlite3* SessionImpl::conn(const std::string& name) {
   const std::string key = lower(name);
   auto it = m_conns.find(key);
@@ -253,6 +260,7 @@ sqlite3* SessionImpl::conn(const std::string& name) {
     attach_tempdb(c, m_inst.config().data_dir);  // temporary tables (tempdb.hpp)
     register_functions(c, this);
     register_control_flow_functions(c, this);
+    sqlite3_progress_handler(c, 20000, &SessionImpl::interrupt_if_cancelled, this);
     create_catalog_views(c, key != "msdb");
     create_server_services_view(c);  // server_services.hpp
     // sys.databases.is_accelerated_database_recovery_on exists from SQL Server 2019 (15.x) on
@@ -561,6 +569,12 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
   std::vector<Column> cols;
   std::vector<std::vector<Value>> kept;
   bool sent = false;
+  struct Interruptible {
+    SessionImpl& s;
+    explicit Interruptible(SessionImpl& session) : s(session) { s.m_select_interruptible = true; s.m_select_interrupted = false; }
+    ~Interruptible() { s.m_select_interruptible = false; }
+  } interruptible(*this);
+  try {
   read(sql, has_nolock_hint(t), [&](sqlite3* c, bool buffered) {
     cols.clear();
     kept.clear();
@@ -574,7 +588,7 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
     try {
       has_row = s.step();
     } catch (const SqlError&) {
-      if (m_read_conflict) throw;  // the read waits and runs again
+      if (m_read_conflict || m_select_interrupted) throw;  // the read waits and runs again; cancelled
       first_row_error = std::current_exception();
     }
     cols.assign(static_cast<std::size_t>(n), Column{});
@@ -632,6 +646,10 @@ void SessionImpl::do_select(const Statement& st, ResultSink& sink, bool in_proc)
       sent = true;
     }
   });
+  } catch (const SqlError&) {
+    if (!m_select_interrupted) throw;
+    throw BatchAborted{};  // an attention: the batch ends, the TDS layer acknowledges it
+  }
   if (sent) return;
   sink.columns(cols);
   for (const auto& row : kept) sink.row(row);

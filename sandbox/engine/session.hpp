@@ -413,6 +413,12 @@ class SessionImpl : public Session {
   int m_proc_depth = 0;
   int m_request_depth = 0;
   ResultSink* m_request_sink = nullptr;  // the running batch's sink (its cancel test)
+  // A SELECT's long SQLite step (an aggregate over a large join) is cut short by an attention:
+  // SQLite's progress handler asks the sink while a SELECT runs, and only then (an interrupted
+  // write would leave its captured log records behind).
+  bool m_select_interruptible = false;
+  bool m_select_interrupted = false;
+  static int interrupt_if_cancelled(void* session);
   int m_lock_timeout = -1;               // SET LOCK_TIMEOUT, ms; -1 waits forever (the default)
   Isolation m_isolation = Isolation::read_committed;
   std::map<std::string, std::map<std::int64_t, int>> m_read_locked;  // the running read's X-locked rows of others

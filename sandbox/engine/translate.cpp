@@ -66,7 +66,9 @@ ColumnType mk_type(SqlType ty, int len = 0, int p = 0, int s = 0) {
 std::string type_code(const std::optional<ColumnType>& t) { return t ? type_to_string(*t) : "?"; }
 
 bool is_arith_op(const Token& t) {
-  return t.kind == TokKind::symbol && (t.text == "+" || t.text == "-" || t.text == "*" || t.text == "/" || t.text == "%");
+  // ^ (bitwise exclusive OR) has no SQLite operator: m2r_op computes it, at the precedence of + and -.
+  return t.kind == TokKind::symbol &&
+         (t.text == "+" || t.text == "-" || t.text == "*" || t.text == "/" || t.text == "%" || t.text == "^");
 }
 bool is_cmp_op(const Token& t) {
   return t.kind == TokKind::symbol && (t.text == "=" || t.text == "<>" || t.text == "!=" || t.text == "<" ||
@@ -159,6 +161,11 @@ int integer_rank(SqlType t) {
 std::optional<ColumnType> binary_type(const std::string& op, const std::optional<ColumnType>& a, const std::optional<ColumnType>& b) {
   if (!a || !b) return std::nullopt;  // decided at run time (m2r_op with "?")
   const SqlType x = a->type, y = b->type;
+  if (op == "^") {  // integers only; m2r_op raises 402 for the others
+    const int rx = integer_rank(x), ry = integer_rank(y);
+    if (rx && ry) return mk_type(rx >= ry ? x : y);
+    return std::nullopt;
+  }
   if (is_string_type(x) && is_string_type(y)) {
     const bool wide = x == SqlType::nvarchar || x == SqlType::nchar || x == SqlType::ntext || y == SqlType::nvarchar ||
                       y == SqlType::nchar || y == SqlType::ntext;

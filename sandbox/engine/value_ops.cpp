@@ -299,6 +299,17 @@ void fn_op(sqlite3_context* ctx, int, sqlite3_value** argv) {
     if (sqlite3_value_type(a) == SQLITE_NULL || sqlite3_value_type(b) == SQLITE_NULL) return sqlite3_result_null(ctx);
     const TypeArg ta = type_arg(argv[3]), tb = type_arg(argv[4]);
     TypeArg tr = type_arg(argv[5]);
+    if (op == "^") {
+      // Bitwise exclusive OR: integer (or bit) operands only.
+      auto integer = [](const TypeArg& t, sqlite3_value* v) {
+        return t.known ? is_integer_type(t.t.type) : sqlite3_value_type(v) == SQLITE_INTEGER;
+      };
+      if (!integer(ta, a) || !integer(tb, b)) {
+        const std::string left = ta.known ? message_type_name(ta) : "numeric", right = tb.known ? message_type_name(tb) : "numeric";
+        fail(ctx, 402, 16, "The data types " + left + " and " + right + " are incompatible in the '^' operator.");
+      }
+      return sqlite3_result_int64(ctx, sqlite3_value_int64(a) ^ sqlite3_value_int64(b));
+    }
     if (!tr.known) {
       // Unknown at translation: decide from the values, as SQL Server's precedence would.
       const int ka = sqlite3_value_type(a), kb = sqlite3_value_type(b);

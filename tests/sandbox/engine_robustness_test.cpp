@@ -4,6 +4,7 @@
 // columns, the isolation level drivers send at login).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "engine_test_support.hpp"
@@ -179,6 +180,40 @@ TEST_F(EngineRobustnessTest, WaitforDelayTextIsValidated) {
   must(*m_s, "WAITFOR DELAY '00:00:00.2'");
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(190));
   must(*m_s, "WAITFOR DELAY '000:00:00.1'");  // leading zeros in the hours, as FreeTDS's cancel test sends
+}
+
+TEST_F(EngineRobustnessTest, BitwiseExclusiveOrOfIntegers) {
+  // FreeTDS's cancel test selects p3.k ^ p4.k: T-SQL's ^ at the precedence of + and -.
+  auto r = must(*m_s, "SELECT 6 ^ 3, 1 + 6 ^ 3, CAST(5 AS bigint) ^ 1, NULL ^ 1");
+  EXPECT_EQ(as_int(r.sets[0].rows.at(0).at(0)), 5);
+  EXPECT_EQ(as_int(r.sets[0].rows.at(0).at(1)), 4);  // (1 + 6) ^ 3
+  EXPECT_EQ(as_int(r.sets[0].rows.at(0).at(2)), 4);
+  EXPECT_TRUE(std::holds_alternative<std::monostate>(r.sets[0].rows.at(0).at(3)));
+  fails_with("SELECT 1.5 ^ 1", 402);
+}
+
+// A sink whose client asks to cancel once the request has run for `after`.
+class CancellingSink : public CollectSink {
+ public:
+  explicit CancellingSink(std::chrono::milliseconds after) : m_deadline(std::chrono::steady_clock::now() + after) {}
+  bool cancelled() override { return std::chrono::steady_clock::now() >= m_deadline; }
+
+ private:
+  std::chrono::steady_clock::time_point m_deadline;
+};
+
+TEST_F(EngineRobustnessTest, AnAttentionCutsShortALongSelectStep) {
+  // Given an aggregate over a large cross join (one SQLite step for minutes), an attention
+  // should end it within moments, with no row and no error of its own; the session serves on.
+  must(*m_s, "CREATE TABLE dbo.tab1 (k int)");
+  must(*m_s, "DECLARE @i int = 0; WHILE @i < 200 BEGIN INSERT INTO dbo.tab1 VALUES (@i); SET @i = @i + 1 END");
+  CancellingSink sink(std::chrono::milliseconds(300));
+  const auto start = std::chrono::steady_clock::now();
+  m_s->execute_batch("SELECT MAX(p1.k + p2.k * p3.k ^ p4.k) FROM dbo.tab1 p1, dbo.tab1 p2, dbo.tab1 p3, dbo.tab1 p4", sink);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_TRUE(sink.c.sets.empty() || sink.c.sets[0].rows.empty());
+  EXPECT_EQ(sink.c.error(), nullptr);
+  still_serving();
 }
 
 // ---------------------------------------------------------------------------------------
