@@ -39,7 +39,7 @@ bool reserved_operand(const std::string& up, bool call) {
 
 class Parser {
  public:
-  Parser(const std::string& text, const ParseOptions& o) : m_src(text), m_t(tokenize(text)), m_opts(o) {}
+  Parser(const std::string& text, const ParseOptions& o) : m_src(text), m_t(tokenize(text, o.quoted_identifier)), m_opts(o) {}
 
   std::vector<Node> batch() {
     std::vector<Node> out;

@@ -38,6 +38,8 @@ struct ParseOptions {
   bool procedure_body = false;
   // Lines before the text (a procedure body's line numbers count from its CREATE).
   int line_base = 0;
+  // SET QUOTED_IDENTIFIER in force when the text is parsed (it takes effect at parse time).
+  bool quoted_identifier = true;
 };
 
 // One GO-separated batch of a script: its text and where it starts.

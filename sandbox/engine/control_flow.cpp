@@ -148,7 +148,11 @@ SessionImpl::BodyResult SessionImpl::run_nested(const std::string& text, const P
   } guard{m_level};
   std::vector<Node> nodes;
   try {
-    nodes = parse_batch(text, options);
+    ParseOptions o = options;
+    // Procedure bodies and dynamic SQL are parsed with the session's QUOTED_IDENTIFIER (SQL
+    // Server keeps a procedure's from its CREATE: sandbox/engine/README.md, "SET options").
+    o.quoted_identifier = m_options.quoted_identifier;
+    nodes = parse_batch(text, o);
   } catch (const SqlError& e) {
     // A compile error one level down is caught by the caller's TRY (it is not at its level).
     if (!m_try_levels.empty() && m_try_levels.back() < m_level) {
@@ -282,6 +286,12 @@ void SessionImpl::statement_failed(Message m, const Statement& st, ResultSink& s
   // statement-level recompilation).
   const bool name_resolution = m.number == 208 || m.number == 207;
   const bool try_here = !m_try_levels.empty() && m_try_levels.back() == m_level;
+  // SET XACT_ABORT ON: a run-time error (not a compile error, not RAISERROR) ends the whole
+  // transaction: rolled back, and the batch ends; inside TRY the transaction is doomed
+  // instead and CATCH runs (https://learn.microsoft.com/sql/t-sql/statements/set-xact-abort-transact-sql).
+  const bool xact_abort = m_options.xact_abort && !compile && m.severity > 10 && !st.tokens.empty() &&
+                          !st.tokens[0].is("RAISERROR");
+  if (xact_abort && m_xact && !m_try_levels.empty() && m.severity < 20) m_xact->doomed = true;
   // Inside TRY every error of severity 11-19 goes to CATCH, except compile and name-resolution
   // errors at the TRY's own level (https://learn.microsoft.com/sql/t-sql/language-elements/try-catch-transact-sql).
   if (!m_try_levels.empty() && m.severity > 10 && m.severity < 20 && !((compile || name_resolution) && try_here)) {
@@ -291,6 +301,10 @@ void SessionImpl::statement_failed(Message m, const Statement& st, ResultSink& s
   sink.done(scope.in_proc ? DoneKind::in_proc : DoneKind::statement, std::nullopt, true);
   scope.failed = true;
   scope.last_error_severity = m.severity;
+  if (xact_abort) {
+    rollback_transaction();
+    throw BatchAborted{};
+  }
   // THROW outside TRY ends the batch; so does a deadlock victim's 1205 (its transaction is gone).
   if (from_throw || m.number == 1205 || m.severity >= 20) throw BatchAborted{};
   if (compile || (name_resolution && try_here)) throw ScopeAbort{};
@@ -479,9 +493,9 @@ void fn_error_procedure(sqlite3_context* ctx, int, sqlite3_value**) {
   });
 }
 void fn_xact_state(sqlite3_context* ctx, int, sqlite3_value**) {
-  // 1: a committable transaction is open; 0: none. (-1, uncommittable, needs XACT_ABORT ON or
-  // doomed transactions, which the sandbox does not model.)
-  sqlite3_result_int(ctx, session_of(ctx)->trancount() > 0 ? 1 : 0);
+  // 1: a committable transaction is open; -1: an uncommittable one (doomed by an error under
+  // XACT_ABORT ON inside TRY); 0: none.
+  sqlite3_result_int(ctx, session_of(ctx)->xact_state());
 }
 
 }  // namespace

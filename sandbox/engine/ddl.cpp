@@ -280,6 +280,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
       continue;
     }
     Col col;
+    col.nullable = m_options.columns_nullable_by_default();  // SET ANSI_NULL_DFLT_ON / _OFF
     col.name = t[k].text;
     ++k;
     if (k >= item_end) syntax_near(t, k);
@@ -355,7 +356,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
           k = c2 + 1;
         }
       } else if (t[k].is("NOT") && k + 1 < item_end && t[k + 1].is("NULL")) { col.nullable = false; k += 2; }
-      else if (t[k].is("NULL")) { ++k; }
+      else if (t[k].is("NULL")) { col.nullable = true; ++k; }
       else if (t[k].is("PRIMARY")) {
         col.pk = true;
         col.nullable = false;
@@ -459,7 +460,7 @@ void SessionImpl::do_create_table(const Statement& st, std::size_t i, ResultSink
   if (temp) {
     exec(c, "BEGIN IMMEDIATE");
     try {
-      if (find_temp_table(c, tn.name, m_spid)) raise(2714, 16, "There is already an object named '" + tn.name + "' in the database.");
+      if (find_temp_object(c, tn.name, m_spid)) raise(2714, 16, "There is already an object named '" + tn.name + "' in the database.");
       exec(c, ddl);
       for (const auto& col : cols) {
         if (col.identity && col.seed != 1) {
@@ -618,6 +619,30 @@ void SessionImpl::do_create_module(const Statement& st, std::size_t i, const std
   auto db = cur_db();
   std::lock_guard<std::mutex> lock(db->write_mutex);
   sqlite3* c = cur();
+  if (is_temp_name(n.name) && what == "VIEW") raise(4103, 15, n.name + ": Temporary views are not allowed.");
+  if (is_temp_name(n.name) && what == "FUNCTION") raise(1074, 15, "Creation of temporary functions is not allowed.");
+  if (is_temp_name(n.name) && what == "PROCEDURE") {
+    // CREATE PROCEDURE #p / ##p: a temporary procedure (tempdb.hpp), its text kept for EXEC.
+    auto existing = find_temp_object(c, n.name, m_spid);
+    const bool plain_alter = t[0].is("ALTER");
+    if (existing && (existing->type != "P" || !(alter || plain_alter)))
+      raise(2714, 16, "There is already an object named '" + n.name + "' in the database.");
+    if (!existing && plain_alter) raise(208, 16, "Invalid object name '" + n.name + "'.");
+    if (existing) {
+      existing->definition = st.text;
+      update_temp_procedure(c, *existing);
+    } else {
+      TempTable p;
+      p.sqlite_name = temp_sqlite_name(n.name, m_spid);
+      p.name = n.name;
+      p.owner_spid = m_spid;
+      p.type = "P";
+      p.definition = st.text;
+      register_temp_table(c, p);
+    }
+    sink.done(DoneKind::statement, std::nullopt, false);
+    return;
+  }
   const std::string type = what == "VIEW" ? "V" : what == "PROCEDURE" ? "P" : what == "TRIGGER" ? "TR" : "FN";
   std::string type_desc = what == "VIEW" ? "VIEW" : what == "PROCEDURE" ? "SQL_STORED_PROCEDURE"
                               : what == "TRIGGER" ? "SQL_TRIGGER" : "SQL_SCALAR_FUNCTION";
@@ -734,8 +759,9 @@ void SessionImpl::do_drop(const Statement& st, ResultSink& sink) {
   std::lock_guard<std::mutex> lock(db->write_mutex);
   sqlite3* c = cur();
   if (is_temp_name(n.name)) {
-    // DROP TABLE #t / ##t / tempdb..#t (tempdb.hpp); no other object kind is temporary here.
-    auto tt = it->second == "U" ? find_temp_table(c, n.name, m_spid) : std::nullopt;
+    // DROP TABLE #t / ##t / tempdb..#t, DROP PROCEDURE #p (tempdb.hpp); no other kind is temporary.
+    auto tt = it->second == "U" ? find_temp_table(c, n.name, m_spid)
+              : it->second == "P" ? find_temp_procedure(c, n.name, m_spid) : std::nullopt;
     if (!tt) {
       if (if_exists) { sink.done(DoneKind::statement, std::nullopt, false); return; }
       raise(3701, 11, "Cannot drop the " + lower(what == "PROC" ? std::string("PROCEDURE") : what) + " '" + n.name +
@@ -989,6 +1015,7 @@ void SessionImpl::do_alter(const Statement& st, ResultSink& sink) {
     if (is_rowversion_decl(decl)) unsupported("ALTER TABLE ADD rowversion column");
     bool nullable = true;
     if (k + 1 < t.size() && t[k].is("NOT") && t[k + 1].is("NULL")) { nullable = false; unsupported("ALTER TABLE ADD ... NOT NULL"); }
+    if (k >= t.size() && !m_options.columns_nullable_by_default()) unsupported("ALTER TABLE ADD ... NOT NULL (SET ANSI_NULL_DFLT_ON OFF)");
     if (k < t.size() && !t[k].is("NULL")) unsupported("ALTER TABLE ADD column with " + upper(t[k].text));
     exec(c, "ALTER TABLE " + quote_ident(table) + " ADD COLUMN " + quote_ident(cname) + " " + sqlite_column_decl(decl, ct) +
                 (ct.type == SqlType::xml ? " CHECK (m2r_xml_check(" + quote_ident(cname) + "))" : ""));

@@ -8,6 +8,7 @@
 #include "engine/cdc.hpp"
 #include "engine/parse_util.hpp"
 #include "engine/session.hpp"
+#include "engine/tempdb.hpp"
 
 namespace sandbox::engine {
 
@@ -67,6 +68,37 @@ class StatusTap : public ResultSink {
 
 }  // namespace
 
+// EXEC ( { @variable | [N]'string' } [+ ...] ): the string runs as a batch one level down
+// ("EXECUTE", "Using EXECUTE with a character string"). Only literals and variables may be
+// concatenated: SQL Server refuses any other expression there as a syntax error.
+void SessionImpl::exec_string(const Statement& st, std::size_t i, ResultSink& sink) {
+  const Tokens t(st.tokens);
+  ++i;  // (
+  std::string sql;
+  for (;;) {
+    if (i >= t.size()) syntax_near(t, i);
+    if (t[i].kind == TokKind::string) sql += t[i].text;
+    else if (t[i].kind == TokKind::variable) {
+      const Variable* var = variable(lower(t[i].text));
+      if (!var) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
+      if (var->value.type == SQLITE_TEXT) sql += var->value.s;  // NULL adds nothing, as in SQL Server
+      else if (var->value.type != SQLITE_NULL) syntax_near(t, i);
+    } else {
+      syntax_near(t, i);
+    }
+    ++i;
+    if (i < t.size() && is_sym(t[i], "+")) { ++i; continue; }
+    break;
+  }
+  if (i >= t.size() || !is_sym(t[i], ")")) syntax_near(t, i);
+  ++i;
+  if (i < t.size() && (t[i].is("AS") || t[i].is("AT"))) unsupported("EXEC (...) " + upper(t[i].text));
+  if (i < t.size() && !is_sym(t[i], ";")) syntax_near(t, i);
+  InProcSink inner(sink);
+  const bool failed = run_nested(sql, ParseOptions{}, inner, "").failed;
+  sink.done(DoneKind::statement, std::nullopt, failed);
+}
+
 void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
   const Tokens t(st.tokens);
   std::size_t i = 1;
@@ -76,7 +108,10 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
     if (!variable(status_variable)) raise(137, 15, "Must declare the scalar variable \"" + t[i].text + "\".");
     i += 2;
   }
-  if (i < t.size() && is_sym(t[i], "(")) unsupported("EXEC (dynamic SQL string)");
+  if (i < t.size() && is_sym(t[i], "(")) {
+    if (!status_variable.empty()) syntax_near(t, i);
+    return exec_string(st, i, sink);
+  }
   std::string name;
   while (i < t.size() && (t[i].is_name() || is_sym(t[i], "."))) {
     name += is_sym(t[i], ".") ? "." : t[i].text;
@@ -394,16 +429,23 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
   if ((proc.rfind("sp_", 0) == 0 || proc.rfind("xp_", 0) == 0) && system_procedure(proc, args, positional, sink)) return;
   // A user procedure in the current database.
   const std::string schema = parts.size() >= 2 ? parts[parts.size() - 2] : "dbo";
-  if (!dbpart.empty() && !iequals(dbpart, m_db)) unsupported("EXEC of a procedure in another database");
   std::string def;
-  {
+  if (is_temp_name(parts.back())) {
+    // EXEC #p / ##p: a temporary procedure (tempdb.hpp), whatever the current database; it
+    // runs there. Its creator owns it and any session may run a global one: no permission check.
+    if (!dbpart.empty() && dbpart != "tempdb") raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
+    auto tp = find_temp_procedure(cur(), parts.back(), m_spid);
+    if (!tp) raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
+    def = tp->definition;
+  } else {
+    if (!dbpart.empty() && !iequals(dbpart, m_db)) unsupported("EXEC of a procedure in another database");
     Stmt s(cur(), "SELECT o.definition FROM __m2r_objects o JOIN __m2r_schemas s ON s.schema_id = o.schema_id"
                   " WHERE o.type = 'P' AND o.name = ? COLLATE NOCASE AND s.name = ? COLLATE NOCASE");
     s.bind(1, parts.back()).bind(2, schema);
     if (!s.step()) raise(2812, 16, "Could not find stored procedure '" + full_name + "'.");
     def = s.str(0);
+    if (m_proc_depth == 0) require_object_permission(m_db, schema, parts.back(), "EXECUTE");  // nested: the ownership chain
   }
-  if (m_proc_depth == 0) require_object_permission(m_db, schema, parts.back(), "EXECUTE");  // nested: the ownership chain
   const std::vector<Token> def_tokens = tokenize(def);
   const Tokens toks(def_tokens);
   // CREATE [OR ALTER] PROC[EDURE] name [(] @p type [= default] [OUTPUT], ... [)] [WITH ...] AS body

@@ -256,9 +256,11 @@ void fn_object_id(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   SessionImpl* session = session_of(ctx);
   sqlite3_stmt* st = nullptr;
   if (is_temp_name(obj)) {
-    if (!iequals(dbname, "tempdb") || (!type.empty() && type != "U") || !session) return sqlite3_result_null(ctx);
-    sqlite3_prepare_v2(db, "SELECT object_id FROM tempdb.__m2r_temp_objects WHERE sqlite_name = ?1", -1, &st, nullptr);
+    if (!iequals(dbname, "tempdb") || !session) return sqlite3_result_null(ctx);
+    sqlite3_prepare_v2(db, "SELECT object_id FROM tempdb.__m2r_temp_objects WHERE sqlite_name = ?1 AND (?2 = '' OR type = ?2)", -1,
+                       &st, nullptr);
     sqlite3_bind_text(st, 1, temp_sqlite_name(obj, session->spid()).c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, type.c_str(), -1, SQLITE_TRANSIENT);
   } else {
     if (!dbname.empty() && session && !iequals(dbname, session->current_database())) return sqlite3_result_null(ctx);
     sqlite3_prepare_v2(db,

@@ -329,6 +329,7 @@ void SessionImpl::run_batch(const std::string& sql, ResultSink& sink) {
     try {
       ParseOptions o;
       o.line_base = batch.line_base;
+      o.quoted_identifier = m_options.quoted_identifier;
       nodes = parse_batch(batch.text, o);
     } catch (const SqlError& e) {
       sink.message(e.msg);
@@ -357,6 +358,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
     ensure_not_restoring(m_db);
   }
   if (k == "SELECT" || k == "INSERT" || k == "UPDATE" || k == "DELETE" || k == "WITH") check_object_permissions(st, k);
+  if (m_options.implicit_transactions && !m_xact && starts_implicit_transaction(t, k)) open_transaction("user_transaction");
   if (k == "GRANT" || k == "DENY" || k == "REVOKE") {
     do_permission_statement(st, sink);  // permission_statements.cpp
     return;
@@ -720,6 +722,7 @@ void SessionImpl::wait_for_lock(const LockResource& r, LockMode mode, bool hold)
 
 std::int64_t SessionImpl::write(const std::string& implicit_name, const std::function<std::int64_t(sqlite3*)>& body) {
   auto db = cur_db();
+  if (m_xact && m_xact->doomed) raise_uncommittable();
   if (m_xact && !iequals(m_xact->db, m_db)) unsupported("a transaction spanning databases");
   // SNAPSHOT: the transaction's snapshot begins at its first data access; an autocommit
   // statement's at the statement.

@@ -54,6 +54,9 @@ struct OpenXact {
   std::string begin_lsn;
   int trancount = 1;
   std::optional<SnapshotPoint> snapshot;  // SNAPSHOT isolation, from the first data access
+  // Uncommittable (XACT_STATE() = -1): an error under XACT_ABORT ON inside TRY dooms it; only
+  // ROLLBACK may follow (3930 for a write or COMMIT).
+  bool doomed = false;
 };
 
 // The SET options in force (README.md "SET options"). The sandbox's semantics are those of
@@ -62,11 +65,15 @@ struct OpenXact {
 // recorded so that @@OPTIONS, SESSIONPROPERTY and friends answer as SQL Server does.
 struct SessionOptions {
   bool ansi_warnings = true, ansi_padding = true, ansi_nulls = true, quoted_identifier = true;
-  bool ansi_null_dflt_on = true, concat_null_yields_null = true;
+  bool ansi_null_dflt_on = true, ansi_null_dflt_off = false, concat_null_yields_null = true;
+  bool implicit_transactions = false, xact_abort = false;
   bool arithabort = false, arithignore = false, cursor_close_on_commit = false;
   std::int64_t textsize = 2147483647;  // what ODBC and tedious set at connect; SET TEXTSIZE 0 -> 4096
   int datefirst = 7;                   // us_english
   std::string dateformat = "mdy";      // us_english
+  // A column declared without NULL / NOT NULL: ANSI_NULL_DFLT_ON, else not ANSI_NULL_DFLT_OFF
+  // and the database's ANSI_NULL_DEFAULT (OFF, as model's, in every sandbox database).
+  bool columns_nullable_by_default() const { return ansi_null_dflt_on; }
   // @@OPTIONS' bits for these (and NOCOUNT, kept by the session).
   std::int64_t bits(bool nocount) const;
 };
@@ -176,6 +183,7 @@ class SessionImpl : public Session {
   const Variable* variable(const std::string& name) const;
   int spid() const { return m_spid; }
   int trancount() const { return m_xact ? m_xact->trancount : 0; }
+  int xact_state() const { return !m_xact ? 0 : m_xact->doomed ? -1 : 1; }  // XACT_STATE()
   std::int64_t last_identity() const { return m_last_identity; }
   bool triggers_suppressed() const { return m_suppress_triggers; }
   void capture(Change&& change);
@@ -211,6 +219,9 @@ class SessionImpl : public Session {
   BodyResult run_body(const std::vector<Node>& nodes, ResultSink& sink, const std::string& procedure, bool in_proc);
   // A procedure body or sp_executesql text, one nesting level down (its compile errors go to
   // the caller's CATCH).
+  void open_transaction(const std::string& name);  // @@TRANCOUNT 0 -> 1 (BEGIN TRAN, IMPLICIT_TRANSACTIONS)
+  [[noreturn]] static void raise_uncommittable();  // 3930
+  void exec_string(const Statement& st, std::size_t open_paren, ResultSink& sink);  // EXEC ('...')
   BodyResult run_nested(const std::string& text, const ParseOptions& options, ResultSink& sink, const std::string& procedure);
   Flow run_nodes(const std::vector<Node>& nodes, ResultSink& sink, Scope& scope);
   Flow run_node(const Node& n, ResultSink& sink, Scope& scope);
@@ -451,6 +462,9 @@ void register_control_flow_functions(sqlite3* db, SessionImpl* session);
 // Parses a CREATE/ALTER PROCEDURE statement's body (syntax errors are reported at CREATE, as
 // SQL Server does); other statements pass.
 void check_procedure_body(const Statement& st);
+// Whether a statement opens a transaction under SET IMPLICIT_TRANSACTIONS ON (statements.cpp).
+class Tokens;
+bool starts_implicit_transaction(const Tokens& t, const std::string& head);
 // The SQLite function behind a control-flow built-in (ERROR_NUMBER, ...), or null.
 const char* control_flow_function(const std::string& upper_name);
 void create_catalog_views(sqlite3* db, bool attached_msdb);

@@ -5,12 +5,14 @@
 
 #include "engine/parse_util.hpp"
 #include "engine/session.hpp"
+#include "engine/tempdb.hpp"
 
 namespace sandbox::engine {
 
 namespace {
 
 // @@OPTIONS bits (SQL Server's "user options" server configuration documents them).
+constexpr std::int64_t k_opt_implicit_transactions = 2;
 constexpr std::int64_t k_opt_cursor_close_on_commit = 4;
 constexpr std::int64_t k_opt_ansi_warnings = 8;
 constexpr std::int64_t k_opt_ansi_padding = 16;
@@ -20,7 +22,9 @@ constexpr std::int64_t k_opt_arithignore = 128;
 constexpr std::int64_t k_opt_quoted_identifier = 256;
 constexpr std::int64_t k_opt_nocount = 512;
 constexpr std::int64_t k_opt_ansi_null_dflt_on = 1024;
+constexpr std::int64_t k_opt_ansi_null_dflt_off = 2048;
 constexpr std::int64_t k_opt_concat_null_yields_null = 4096;
+constexpr std::int64_t k_opt_xact_abort = 16384;
 
 constexpr std::int64_t k_default_textsize = 4096;  // SET TEXTSIZE 0 returns to it
 
@@ -57,6 +61,7 @@ std::string set_argument(const std::vector<Token>& t, SessionImpl& s) {
 
 std::int64_t SessionOptions::bits(bool nocount) const {
   std::int64_t b = 0;
+  if (implicit_transactions) b |= k_opt_implicit_transactions;
   if (cursor_close_on_commit) b |= k_opt_cursor_close_on_commit;
   if (ansi_warnings) b |= k_opt_ansi_warnings;
   if (ansi_padding) b |= k_opt_ansi_padding;
@@ -66,7 +71,9 @@ std::int64_t SessionOptions::bits(bool nocount) const {
   if (quoted_identifier) b |= k_opt_quoted_identifier;
   if (nocount) b |= k_opt_nocount;
   if (ansi_null_dflt_on) b |= k_opt_ansi_null_dflt_on;
+  if (ansi_null_dflt_off) b |= k_opt_ansi_null_dflt_off;
   if (concat_null_yields_null) b |= k_opt_concat_null_yields_null;
+  if (xact_abort) b |= k_opt_xact_abort;
   return b;
 }
 
@@ -115,10 +122,9 @@ bool SessionImpl::set_session_option(const Statement& st, const std::string& opt
     // The sandbox computes as these settings' ANSI values do; the other value would change
     // results it does not model, so the whole statement is refused before any option changes.
     for (const auto& n : names) {
-      const bool refused = ((n == "ANSI_NULLS" || n == "QUOTED_IDENTIFIER" || n == "CONCAT_NULL_YIELDS_NULL" ||
-                             n == "ANSI_WARNINGS" || n == "ANSI_PADDING" || n == "ANSI_NULL_DFLT_ON") && !on) ||
-                           ((n == "ANSI_NULL_DFLT_OFF" || n == "NUMERIC_ROUNDABORT" || n == "IMPLICIT_TRANSACTIONS" ||
-                             n == "XACT_ABORT") && on);
+      const bool refused = ((n == "ANSI_NULLS" || n == "CONCAT_NULL_YIELDS_NULL" ||
+                             n == "ANSI_WARNINGS" || n == "ANSI_PADDING") && !on) ||
+                           (n == "NUMERIC_ROUNDABORT" && on);
       if (refused) unsupported("SET " + n + (on ? " ON" : " OFF"));
     }
     for (const auto& n : names) {
@@ -126,6 +132,17 @@ bool SessionImpl::set_session_option(const Statement& st, const std::string& opt
       else if (n == "ARITHABORT") m_options.arithabort = on;
       else if (n == "ARITHIGNORE") m_options.arithignore = on;
       else if (n == "CURSOR_CLOSE_ON_COMMIT") m_options.cursor_close_on_commit = on;
+      else if (n == "IMPLICIT_TRANSACTIONS") m_options.implicit_transactions = on;
+      else if (n == "QUOTED_IDENTIFIER") m_options.quoted_identifier = on;  // the next batch's parse
+      else if (n == "XACT_ABORT") m_options.xact_abort = on;
+      // At most one of the two is ON; both OFF leaves the database's ANSI_NULL_DEFAULT.
+      else if (n == "ANSI_NULL_DFLT_ON") {
+        m_options.ansi_null_dflt_on = on;
+        if (on) m_options.ansi_null_dflt_off = false;
+      } else if (n == "ANSI_NULL_DFLT_OFF") {
+        m_options.ansi_null_dflt_off = on;
+        if (on) m_options.ansi_null_dflt_on = false;
+      }
       // The rest stay at the one value the sandbox allows.
     }
     return true;
@@ -213,9 +230,10 @@ void SessionImpl::reset(bool keep_transaction) {
   m_isolation = Isolation::read_committed;
   m_options = SessionOptions{};
   m_last_identity = 0;
-  // Temporary objects live in the TEMP schema of the session's own SQLite connections:
-  // closing them drops every one (they reopen on the next statement). A kept transaction is
-  // the session's, not the connections', so it survives.
+  // The session's temporary tables and procedures go (tempdb.hpp), as a new login would find
+  // none; its SQLite connections close and reopen on the next statement. A kept transaction
+  // is the session's, not the connections', so it survives.
+  if (!m_conns.empty()) drop_session_temp_tables(m_conns.begin()->second, m_spid);
   for (auto& [key, c] : m_conns) sqlite3_close_v2(c);
   m_conns.clear();
   m_conn_gen.clear();

@@ -349,6 +349,7 @@ void SessionImpl::insert_temp(const Statement& st, std::size_t i, const std::str
     if (!tt->identity_column.empty()) m_last_identity = sqlite3_last_insert_rowid(c);
     return static_cast<std::int64_t>(sqlite3_changes(c));
   });
+  m_statement_rows = n;  // @@ROWCOUNT
   sink.done(in_proc ? DoneKind::in_proc : DoneKind::statement, m_nocount ? std::nullopt : std::optional<std::int64_t>(n), false);
 }
 
@@ -393,7 +394,7 @@ void SessionImpl::select_into_temp(const Statement& st, std::size_t into_at, Res
     sqlite3* c = cur();
     exec(c, "BEGIN IMMEDIATE");
     try {
-      if (find_temp_table(c, on.name, m_spid)) raise(2714, 16, "There is already an object named '" + on.name + "' in the database.");
+      if (find_temp_object(c, on.name, m_spid)) raise(2714, 16, "There is already an object named '" + on.name + "' in the database.");
       exec(c, ddl);
       TempTable tt;
       tt.sqlite_name = sname;
@@ -490,27 +491,54 @@ void SessionImpl::do_use(const Statement& st, ResultSink& sink) {
   sink.done(DoneKind::statement, std::nullopt, false);
 }
 
+void SessionImpl::open_transaction(const std::string& name) {
+  OpenXact x;
+  x.db = m_db;
+  x.name = name;
+  x.begin_time = fn_dblog_time_now();
+  m_xact = x;
+  notify_transaction(ResultSink::Transaction::began);
+}
+
+// SET IMPLICIT_TRANSACTIONS ON: the statements that open a transaction when none is open
+// (https://learn.microsoft.com/sql/t-sql/statements/set-implicit-transactions-transact-sql).
+// A SELECT opens one only when it reads a table; BEGIN TRANSACTION then nests in it (@@TRANCOUNT 2).
+bool starts_implicit_transaction(const Tokens& t, const std::string& head) {
+  static const std::set<std::string> heads = {"ALTER", "BEGIN", "CREATE", "DELETE", "DENY", "DROP", "FETCH", "GRANT",
+                                              "INSERT", "OPEN", "REVOKE", "TRUNCATE", "UPDATE", "MERGE"};
+  if (head == "BEGIN") return t.size() > 1 && (t[1].is("TRAN") || t[1].is("TRANSACTION"));
+  if (heads.count(head)) return true;
+  if (head != "SELECT" && head != "WITH") return false;
+  for (std::size_t k = 0; k < t.size(); ++k) {
+    if (t[k].is("FROM")) return true;
+  }
+  return false;
+}
+
 void SessionImpl::do_begin(const Statement& st, ResultSink& sink) {
   const Tokens t(st.tokens);
+  if (t.size() > 3 && t[3].is("WITH")) unsupported("BEGIN TRANSACTION ... WITH MARK");
   if (m_xact) {
     ++m_xact->trancount;
   } else {
-    OpenXact x;
-    x.db = m_db;
+    std::string name = "user_transaction";
     if (t.size() > 2 && (t[2].is_name() || t[2].kind == TokKind::variable)) {
-      x.name = t[2].kind == TokKind::variable ? value_str(token_value(t[2], *this)) : t[2].text;
+      name = t[2].kind == TokKind::variable ? value_str(token_value(t[2], *this)) : t[2].text;
     }
-    if (t.size() > 3 && t[3].is("WITH")) unsupported("BEGIN TRANSACTION ... WITH MARK");
-    x.begin_time = fn_dblog_time_now();
-    m_xact = x;
-    notify_transaction(ResultSink::Transaction::began);
+    open_transaction(name);
   }
   sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+void SessionImpl::raise_uncommittable() {
+  raise(3930, 16, "The current transaction cannot be committed and cannot support operations that write to the log file. "
+                  "Roll back the transaction.");
 }
 
 void SessionImpl::do_commit(const Statement& st, ResultSink& sink) {
   (void)st;
   if (!m_xact) raise(3902, 16, "The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION.");
+  if (m_xact->doomed) raise_uncommittable();
   if (--m_xact->trancount > 0) {
     sink.done(DoneKind::statement, std::nullopt, false);
     return;

@@ -9,6 +9,9 @@
 // runs) only, dropped by DROP TABLE or when the session ends. ##t (global) is "##t": visible
 // to every session, dropped when the session that created it ends. tempdb.__m2r_temp_objects
 // is their catalog (object ids, owners, identity columns).
+//
+// Temporary procedures (#p, ##p) share that catalog, with the same visibility and lifetime:
+// in SQL Server they are objects of tempdb too, so a #p and a #t cannot have the same name.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -35,12 +38,18 @@ struct TempTable {
   std::string name;            // as created (#t)
   int owner_spid = 0;
   std::string identity_column;  // empty: none
+  std::string type = "U";       // U (table) or P (procedure), as sys.objects.type
+  std::string definition;       // a procedure's CREATE PROCEDURE text
 };
 
+// Any temporary object of that name the session sees (a name taken: 2714).
+std::optional<TempTable> find_temp_object(sqlite3* c, const std::string& name, int spid);
 std::optional<TempTable> find_temp_table(sqlite3* c, const std::string& name, int spid);
-void register_temp_table(sqlite3* c, const TempTable& t);
+std::optional<TempTable> find_temp_procedure(sqlite3* c, const std::string& name, int spid);
+void register_temp_table(sqlite3* c, const TempTable& t);  // a table or a procedure
+void update_temp_procedure(sqlite3* c, const TempTable& p);  // ALTER PROCEDURE #p
 void drop_temp_table(sqlite3* c, const TempTable& t);
-// A session's end: its local temporary tables and the global ones it created go.
+// A session's end: its local temporary objects and the global ones it created go.
 void drop_session_temp_tables(sqlite3* c, int spid);
 
 }  // namespace sandbox::engine

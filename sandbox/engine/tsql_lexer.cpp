@@ -24,7 +24,7 @@ bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) ||
 bool ident_char(char c) { return ident_start(c) || std::isdigit(static_cast<unsigned char>(c)) || c == '$' || c == '@'; }
 }  // namespace
 
-std::vector<Token> tokenize(const std::string& s) {
+std::vector<Token> tokenize(const std::string& s, bool quoted_identifier) {
   std::vector<Token> out;
   std::size_t i = 0;
   const std::size_t n = s.size();
@@ -72,7 +72,7 @@ std::vector<Token> tokenize(const std::string& s) {
         }
         v += s[i++];
       }
-      t.kind = TokKind::ident_quoted;
+      t.kind = c == '"' && !quoted_identifier ? TokKind::string : TokKind::ident_quoted;
       t.text = v;
     } else if (c == '@') {
       std::size_t j = i + 1;

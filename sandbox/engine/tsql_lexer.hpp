@@ -18,7 +18,8 @@ struct Token {
   bool is_name() const { return kind == TokKind::word || kind == TokKind::ident_quoted; }
 };
 
-std::vector<Token> tokenize(const std::string& sql);
+// quoted_identifier: SET QUOTED_IDENTIFIER; OFF reads "text" as a string literal, not a name.
+std::vector<Token> tokenize(const std::string& sql, bool quoted_identifier = true);
 
 struct Statement {
   std::vector<Token> tokens;

@@ -267,4 +267,20 @@ TEST_F(EngineBatchTest, UpdateStatisticsIsItsOwnStatement) {
   EXPECT_EQ(count(), 1);
 }
 
+TEST_F(EngineBatchTest, ExecOfAStringRunsItAsABatch) {
+  // EXEC ('...') with literals and variables concatenated runs the text one level down: its
+  // statements' rows and results reach the client, and its errors are the client's.
+  must(*m_s, "DECLARE @v nvarchar(10) = N'5'; EXEC ('INSERT INTO dbo.t (v) VALUES (' + @v + ')')");
+  EXPECT_EQ(count("v = 5"), 1);
+  must(*m_s, "DECLARE @sql nvarchar(100) = N'INSERT INTO dbo.t (v) VALUES (6)'; EXEC (@sql); EXECUTE(N'INSERT INTO dbo.t (v) VALUES (7)')");
+  EXPECT_EQ(count("v IN (6, 7)"), 2);
+  auto r = must(*m_s, "EXEC ('SELECT 1 AS a; SELECT 2 AS b')");
+  ASSERT_EQ(r.sets.size(), 2u);
+  EXPECT_EQ(as_int(r.sets[1].rows[0][0]), 2);
+  EXPECT_EQ(error_of(*m_s, "EXEC ('SELECT * FROM dbo.missing')").number, 208);
+  EXPECT_EQ(error_of(*m_s, "EXEC ('SELECT 1 +')").number, 102);
+  EXPECT_EQ(error_of(*m_s, "EXEC (@undeclared)").number, 137);
+  EXPECT_EQ(error_of(*m_s, "EXEC (UPPER('select 1'))").number, 102);  // only literals and variables
+}
+
 }  // namespace

@@ -203,10 +203,9 @@ TEST_F(EngineSessionProtocolTest, OptionsAnswerAsSqlServerDoes) {
 TEST_F(EngineSessionProtocolTest, SettingsTheSandboxDoesNotModelAreRefused) {
   // Given SET ANSI_NULLS OFF (and the like), each should fail with 40517 naming it and change nothing.
   const std::vector<std::pair<std::string, std::string>> refused = {
-      {"SET ANSI_NULLS OFF", "SET ANSI_NULLS OFF"}, {"SET QUOTED_IDENTIFIER OFF", "SET QUOTED_IDENTIFIER OFF"},
+      {"SET ANSI_NULLS OFF", "SET ANSI_NULLS OFF"},
       {"SET CONCAT_NULL_YIELDS_NULL OFF", "SET CONCAT_NULL_YIELDS_NULL OFF"}, {"SET ANSI_WARNINGS OFF", "SET ANSI_WARNINGS OFF"},
-      {"SET ANSI_PADDING OFF", "SET ANSI_PADDING OFF"}, {"SET IMPLICIT_TRANSACTIONS ON", "SET IMPLICIT_TRANSACTIONS ON"},
-      {"SET NUMERIC_ROUNDABORT ON", "SET NUMERIC_ROUNDABORT ON"}, {"SET DATEFORMAT dmy", "SET DATEFORMAT dmy"},
+      {"SET ANSI_PADDING OFF", "SET ANSI_PADDING OFF"}, {"SET NUMERIC_ROUNDABORT ON", "SET NUMERIC_ROUNDABORT ON"}, {"SET DATEFORMAT dmy", "SET DATEFORMAT dmy"},
       {"SET LANGUAGE Deutsch", "SET LANGUAGE Deutsch"}, {"SET ARITHABORT, ANSI_NULLS OFF", "SET ANSI_NULLS OFF"}};
   for (const auto& [sql, named] : refused) {
     auto r = run(*m_s, sql);
@@ -219,6 +218,104 @@ TEST_F(EngineSessionProtocolTest, SettingsTheSandboxDoesNotModelAreRefused) {
   must(*m_s, "set ansi_nulls on\nset quoted_identifier on\nset ansi_warnings on\nset ansi_padding on\n"
              "set concat_null_yields_null on\nset implicit_transactions off\nset numeric_roundabort off\n"
              "set language us_english\nset dateformat mdy\nset datefirst 7\nset textsize 2147483647\nset xact_abort off");
+}
+
+TEST_F(EngineSessionProtocolTest, AnsiNullDefaultsDecideAColumnsNullability) {
+  // A column declared without NULL / NOT NULL is nullable under ANSI_NULL_DFLT_ON (every driver's
+  // default); with it OFF the database's default (OFF) makes it NOT NULL, so inserting NULL is 515
+  // (tedious's "should disable ansi null default"); ANSI_NULL_DFLT_OFF ON turns DFLT_ON off.
+  must(*m_s, "CREATE TABLE #a (id int); INSERT INTO #a VALUES (NULL)");
+  must(*m_s, "SET ANSI_NULL_DFLT_ON OFF");
+  EXPECT_EQ(scalar("SELECT @@OPTIONS & 1024"), 0);
+  must(*m_s, "CREATE TABLE #b (id int, note int NULL)");
+  EXPECT_EQ(error_of(*m_s, "INSERT INTO #b VALUES (NULL, 1)").number, 515);
+  must(*m_s, "INSERT INTO #b VALUES (1, NULL)");  // explicit NULL still allowed
+  must(*m_s, "CREATE TABLE dbo.NotNullByDefault (id int)");
+  EXPECT_EQ(scalar("SELECT CAST(is_nullable AS int) FROM sys.columns WHERE object_id = OBJECT_ID('dbo.NotNullByDefault')"), 0);
+  must(*m_s, "SET ANSI_NULL_DFLT_ON ON; SET ANSI_NULL_DFLT_OFF ON");
+  EXPECT_EQ(scalar("SELECT @@OPTIONS & (1024 | 2048)"), 2048);
+  must(*m_s, "CREATE TABLE #c (id int)");
+  EXPECT_EQ(error_of(*m_s, "INSERT INTO #c VALUES (NULL)").number, 515);
+}
+
+TEST_F(EngineSessionProtocolTest, QuotedIdentifierOffReadsDoubleQuotesAsStrings) {
+  // SET QUOTED_IDENTIFIER OFF: from the next batch on, "text" is a string literal; ON (every
+  // driver's default) makes it a name again. [brackets] name things either way.
+  auto on = run(*m_s, "SELECT \"abc\"");
+  ASSERT_NE(on.error(), nullptr);
+  EXPECT_EQ(on.error()->number, 207);  // Invalid column name 'abc'
+  must(*m_s, "SET QUOTED_IDENTIFIER OFF");
+  EXPECT_EQ(scalar("SELECT @@OPTIONS & 256"), 0);
+  EXPECT_EQ(scalar("SELECT SESSIONPROPERTY('QUOTED_IDENTIFIER')"), 0);
+  auto off = must(*m_s, "SELECT \"it's\" AS [v], LEN(\"abc\") AS n");
+  EXPECT_EQ(off.sets.at(0).rows.at(0)[0], Value{std::string("it's")});
+  EXPECT_EQ(off.sets.at(0).rows.at(0)[1], Value{std::int64_t{3}});
+  must(*m_s, "SET QUOTED_IDENTIFIER ON");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM \"dbo\".\"Orders\""), 2);
+}
+
+TEST_F(EngineSessionProtocolTest, ImplicitTransactionsOpenATransactionThatOnlyCommitEnds) {
+  // SET IMPLICIT_TRANSACTIONS ON: the first INSERT opens a transaction (@@TRANCOUNT 1, bit 2 of
+  // @@OPTIONS) that stays open until COMMIT or ROLLBACK; a SELECT without a table opens none;
+  // BEGIN TRAN nests in an implicit one.
+  must(*m_s, "CREATE TABLE dbo.K (id int PRIMARY KEY)");
+  must(*m_s, "SET IMPLICIT_TRANSACTIONS ON");
+  EXPECT_EQ(scalar("SELECT @@OPTIONS & 2"), 2);
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 0);
+  auto ins = must(*m_s, "INSERT INTO dbo.K (id) VALUES (50)");
+  EXPECT_EQ(ins.transactions, std::vector<ResultSink::Transaction>{ResultSink::Transaction::began});
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 1);
+  must(*m_s, "ROLLBACK");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.K WHERE id = 50"), 0);  // this SELECT opened one
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 1);
+  must(*m_s, "COMMIT");
+  must(*m_s, "BEGIN TRAN");
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 2);
+  must(*m_s, "INSERT INTO dbo.K (id) VALUES (51); COMMIT; COMMIT");
+  must(*m_s, "SET IMPLICIT_TRANSACTIONS OFF");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.K WHERE id = 51"), 1);
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 0);
+}
+
+TEST_F(EngineSessionProtocolTest, XactAbortRollsBackTheTransactionAndEndsTheBatch) {
+  // SET XACT_ABORT ON: a run-time error (here a duplicate key) rolls the whole transaction back
+  // and ends the batch; RAISERROR does neither. Inside TRY the transaction is doomed instead:
+  // XACT_STATE() -1, COMMIT and writes 3930, ROLLBACK ends it.
+  must(*m_s, "CREATE TABLE dbo.K (id int PRIMARY KEY)");
+  must(*m_s, "SET XACT_ABORT ON");
+  EXPECT_EQ(scalar("SELECT @@OPTIONS & 16384"), 16384);
+  auto r = run(*m_s, "BEGIN TRAN; INSERT INTO dbo.K (id) VALUES (60);"
+                     " INSERT INTO dbo.K (id) VALUES (60); INSERT INTO dbo.K (id) VALUES (61)");
+  ASSERT_NE(r.error(), nullptr);
+  EXPECT_EQ(r.error()->number, 2627);
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 0);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.K WHERE id IN (60, 61)"), 0);
+  run(*m_s, "BEGIN TRAN; INSERT INTO dbo.K (id) VALUES (62); RAISERROR('x', 16, 1);"
+                          " INSERT INTO dbo.K (id) VALUES (63)");
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 1);
+  must(*m_s, "COMMIT");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.K WHERE id IN (62, 63)"), 2);
+  auto doomed = must(*m_s, "BEGIN TRAN; BEGIN TRY INSERT INTO dbo.K (id) VALUES (62) END TRY"
+                           " BEGIN CATCH SELECT XACT_STATE() AS s, @@TRANCOUNT AS n END CATCH");
+  ASSERT_EQ(doomed.sets.size(), 1u);
+  EXPECT_EQ(as_int(doomed.sets[0].rows[0][0]), -1);
+  EXPECT_EQ(as_int(doomed.sets[0].rows[0][1]), 1);
+  must(*m_s, "SET XACT_ABORT OFF");  // the transaction stays doomed
+  EXPECT_EQ(error_of(*m_s, "INSERT INTO dbo.K (id) VALUES (64)").number, 3930);
+  EXPECT_EQ(error_of(*m_s, "COMMIT").number, 3930);
+  EXPECT_EQ(scalar("SELECT XACT_STATE()"), -1);
+  must(*m_s, "ROLLBACK");
+  EXPECT_EQ(scalar("SELECT XACT_STATE()"), 0);
+  // Under XACT_ABORT ON, the 3930 of a doomed transaction is itself a run-time error: rolled back.
+  must(*m_s, "SET XACT_ABORT ON");
+  must(*m_s, "BEGIN TRAN; BEGIN TRY INSERT INTO dbo.K (id) VALUES (62) END TRY BEGIN CATCH END CATCH");
+  EXPECT_EQ(error_of(*m_s, "INSERT INTO dbo.K (id) VALUES (64)").number, 3930);
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 0);
+  // Without XACT_ABORT, the statement alone fails and the transaction goes on.
+  must(*m_s, "SET XACT_ABORT OFF");
+  run(*m_s, "BEGIN TRAN; INSERT INTO dbo.K (id) VALUES (62)");
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 1);
+  must(*m_s, "ROLLBACK");
 }
 
 TEST_F(EngineSessionProtocolTest, TextsizeDatefirstAndLanguage) {

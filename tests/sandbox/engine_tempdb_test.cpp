@@ -220,3 +220,85 @@ TEST_F(TempdbTest, DropIfExistsForEveryObjectKind) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(TempdbTest, TemporaryProcedureRunsInItsSessionWithParameters) {
+  // Given CREATE PROCEDURE #p, its session runs it by EXEC and by RPC (tedious's rpc-test
+  // creates #test_proc before every call) with named, positional and OUTPUT parameters; it
+  // reads the current database's tables and the session's #t.
+  must(*m_a, "CREATE TABLE #seen (Amount decimal(10,2))");
+  must(*m_a, "CREATE PROCEDURE #p @min decimal(10,2), @n int OUTPUT AS\n"
+             "INSERT INTO #seen SELECT Amount FROM dbo.Orders WHERE Amount >= @min\n"
+             "SET @n = @@ROWCOUNT\nSELECT @min AS m");
+  must(*m_a, "DECLARE @k int; EXEC #p 3, @k OUTPUT; INSERT INTO #seen VALUES (@k)");
+  EXPECT_EQ(scalar_int(*m_a, "SELECT COUNT(*) FROM #seen"), 3);  // two orders and the count (2)
+  EXPECT_EQ(scalar_int(*m_a, "SELECT CAST(MAX(Amount) AS int) FROM #seen WHERE Amount < 3"), 2);
+
+  std::vector<RpcParam> params(2);
+  params[0].name = "@min";
+  params[0].type = {SqlType::decimal, 0, 10, 2};
+  params[0].value = std::string("1.50");
+  params[1].name = "@n";
+  params[1].type = {SqlType::int_};
+  params[1].output = true;
+  CollectSink sink;
+  m_a->execute_rpc("#p", params, sink);
+  ASSERT_EQ(sink.c.error(), nullptr) << sink.c.error()->text;
+  ASSERT_EQ(sink.c.statuses, std::vector<int>{0});
+  ASSERT_EQ(sink.c.return_values.size(), 1u);
+  EXPECT_EQ(as_int(sink.c.return_values[0].value), 3);
+  ASSERT_EQ(sink.c.sets.size(), 1u);
+  EXPECT_EQ(as_str(sink.c.sets[0].rows[0][0]), "1.50");
+}
+
+TEST_F(TempdbTest, TemporaryProcedureIsInvisibleToOtherSessionsAndGoesWithItsSession) {
+  must(*m_a, "CREATE PROCEDURE #p AS SELECT 1");
+  EXPECT_EQ(error_of(*m_b, "EXEC #p").number, 2812);  // B cannot see A's #p
+  must(*m_b, "CREATE PROCEDURE #p AS SELECT 2");       // and may create its own
+  EXPECT_EQ(scalar_int(*m_b, "EXEC #p"), 2);
+  EXPECT_EQ(scalar_int(*m_a, "EXEC #p"), 1);
+  EXPECT_FALSE(is_null(*m_a, "SELECT OBJECT_ID('tempdb..#p')"));
+  EXPECT_FALSE(is_null(*m_a, "SELECT OBJECT_ID('tempdb..#p', 'P')"));
+  EXPECT_TRUE(is_null(*m_a, "SELECT OBJECT_ID('tempdb..#p', 'U')"));
+  // A global ##p is every session's until its creator's session ends.
+  must(*m_a, "CREATE PROCEDURE ##g AS SELECT 3");
+  EXPECT_EQ(scalar_int(*m_b, "EXEC ##g"), 3);
+  m_a.reset();
+  EXPECT_EQ(error_of(*m_b, "EXEC ##g").number, 2812);
+  auto a2 = login(*m_inst, "shop");
+  EXPECT_EQ(error_of(*a2, "EXEC #p").number, 2812);
+}
+
+TEST_F(TempdbTest, TemporaryProcedureNameRulesAndDrop) {
+  must(*m_a, "CREATE PROCEDURE #p AS SELECT 1");
+  EXPECT_EQ(error_of(*m_a, "CREATE PROCEDURE #p AS SELECT 2").number, 2714);
+  EXPECT_EQ(error_of(*m_a, "CREATE TABLE #p (X int)").number, 2714);  // one name space in tempdb
+  must(*m_a, "ALTER PROCEDURE #p AS SELECT 5");
+  EXPECT_EQ(scalar_int(*m_a, "EXEC #p"), 5);
+  EXPECT_EQ(error_of(*m_a, "DROP TABLE #p").number, 3701);  // not a table
+  must(*m_a, "DROP PROCEDURE #p");
+  EXPECT_EQ(error_of(*m_a, "EXEC #p").number, 2812);
+  EXPECT_EQ(error_of(*m_a, "DROP PROCEDURE #p").number, 3701);
+  must(*m_a, "DROP PROCEDURE IF EXISTS #p");
+  EXPECT_EQ(error_of(*m_a, "ALTER PROCEDURE #q AS SELECT 1").number, 208);
+  EXPECT_EQ(error_of(*m_a, "CREATE VIEW #v AS SELECT 1 AS x").number, 4103);
+  EXPECT_EQ(error_of(*m_a, "CREATE FUNCTION #f() RETURNS int AS BEGIN RETURN 1 END").number, 1074);
+  // A temporary procedure writes nothing to the user database's catalog.
+  EXPECT_EQ(scalar_int(*m_a, "SELECT COUNT(*) FROM sys.objects WHERE name LIKE '#%'"), 0);
+}
+
+TEST_F(TempdbTest, ResetConnectionDropsTheSessionsTemporaryObjects) {
+  // sp_reset_connection (a pooled client's RESETCONNECTION) leaves the session as a new login
+  // finds it: its #t and #p are gone and the names are free again.
+  must(*m_a, "CREATE TABLE #t (X int); INSERT INTO #t VALUES (1)");
+  must(*m_a, "CREATE PROCEDURE #p AS SELECT 1");
+  m_a->reset(false);
+  EXPECT_EQ(error_of(*m_a, "SELECT * FROM #t").number, 208);
+  EXPECT_EQ(error_of(*m_a, "EXEC #p").number, 2812);
+  must(*m_a, "CREATE TABLE #t (Y int)");
+  must(*m_a, "CREATE PROCEDURE #p AS SELECT 2");
+  EXPECT_EQ(scalar_int(*m_a, "EXEC #p"), 2);
+}
+
+}  // namespace
