@@ -176,6 +176,8 @@ std::string lsn_numeric(const std::string& hex);
 std::string now_datetime();
 // Undoes a transaction's row changes from its log records (ROLLBACK, restore recovery);
 // with `compensate`, logs compensation records and LOP_ABORT_XACT using `lsn`.
-void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, bool compensate);  // "YYYY-MM-DD HH:MM:SS.mmm" local time
+// after_seq > 0: only the records after that log position (ROLLBACK to a savepoint: the
+// transaction goes on, no LOP_ABORT_XACT).
+void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, bool compensate, std::int64_t after_seq = 0);  // "YYYY-MM-DD HH:MM:SS.mmm" local time
 
 }  // namespace sandbox::engine

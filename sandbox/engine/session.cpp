@@ -387,6 +387,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
     return do_select(st, sink, in_proc);
   }
   if (k == "COMMIT") return do_commit(st, sink);
+  if (k == "SAVE") return do_save(st, sink);
   if (k == "ROLLBACK") return do_rollback(st, sink);
   if (k == "SET") return do_set(st, sink, in_proc);
   if (k == "DECLARE") return do_declare(st, sink);
@@ -885,11 +886,15 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
   }
 }
 
-void SessionImpl::undo_temp_changes() {
-  // Temporary tables' changes in the transaction, newest first (tempdb.hpp). A table dropped
-  // since is skipped (DDL is not transactional in the sandbox).
+void SessionImpl::undo_temp_changes(std::size_t from) {
+  // Temporary tables' changes in the transaction (from a savepoint's on), newest first
+  // (tempdb.hpp). A table dropped since is skipped (DDL is not transactional in the sandbox).
   std::vector<Change> undo;
-  undo.swap(m_temp_undo);
+  if (from < m_temp_undo.size()) {
+    undo.assign(std::make_move_iterator(m_temp_undo.begin() + static_cast<std::ptrdiff_t>(from)),
+                std::make_move_iterator(m_temp_undo.end()));
+    m_temp_undo.resize(from);
+  }
   if (!m_xact || undo.empty()) return;
   sqlite3* c = conn(m_xact->db);
   for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
@@ -1138,7 +1143,7 @@ void SessionImpl::read(const std::string& sql, bool nolock, const std::function<
   }
 }
 
-void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, bool compensate) {
+void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, bool compensate, std::int64_t after_seq) {
   struct Rec {
     std::string op, table, before, after;
     std::int64_t k1, k2;
@@ -1148,8 +1153,8 @@ void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, b
   std::string begin_lsn;
   {
     Stmt s(c, "SELECT operation, table_name, before_json, after_json, row_id, row_id_after, lsn, lock_info FROM __m2r_log"
-              " WHERE xact_id = ? ORDER BY seq");
-    s.bind(1, xid);
+              " WHERE xact_id = ? AND seq > ? ORDER BY seq");
+    s.bind(1, xid).bind(2, after_seq);
     while (s.step()) {
       if (s.str(0) == "LOP_BEGIN_XACT") begin_lsn = s.str(6);
       if (s.null(1)) continue;
@@ -1205,7 +1210,7 @@ void undo_records(sqlite3* c, const std::string& xid, LsnState* lsn, int spid, b
     }
     if (compensate && lsn) append_log(c, *lsn, comp);
   }
-  if (compensate && lsn && !begin_lsn.empty()) {
+  if (compensate && lsn && !begin_lsn.empty() && after_seq == 0) {
     LogRecord a;
     a.operation = "LOP_ABORT_XACT";
     a.xact_id = xid;

@@ -57,6 +57,14 @@ struct OpenXact {
   // Uncommittable (XACT_STATE() = -1): an error under XACT_ABORT ON inside TRY dooms it; only
   // ROLLBACK may follow (3930 for a write or COMMIT).
   bool doomed = false;
+  // SAVE TRANSACTION name: where ROLLBACK TRANSACTION name returns to (the log records of the
+  // transaction after log_seq, the temporary tables' changes after temp_undo), newest last.
+  struct Savepoint {
+    std::string name;
+    std::int64_t log_seq = 0;
+    std::size_t temp_undo = 0;
+  };
+  std::vector<Savepoint> savepoints;
 };
 
 // The SET options in force (README.md "SET options"). The sandbox's semantics are those of
@@ -219,7 +227,9 @@ class SessionImpl : public Session {
   BodyResult run_body(const std::vector<Node>& nodes, ResultSink& sink, const std::string& procedure, bool in_proc);
   // A procedure body or sp_executesql text, one nesting level down (its compile errors go to
   // the caller's CATCH).
-  void open_transaction(const std::string& name);  // @@TRANCOUNT 0 -> 1 (BEGIN TRAN, IMPLICIT_TRANSACTIONS)
+  void open_transaction(const std::string& name);
+  void do_save(const Statement& st, ResultSink& sink);           // SAVE TRANSACTION
+  void rollback_to_savepoint(const OpenXact::Savepoint& point);  // ROLLBACK TRANSACTION savepoint  // @@TRANCOUNT 0 -> 1 (BEGIN TRAN, IMPLICIT_TRANSACTIONS)
   [[noreturn]] static void raise_uncommittable();  // 3930
   void exec_string(const Statement& st, std::size_t open_paren, ResultSink& sink);  // EXEC ('...')
   BodyResult run_nested(const std::string& text, const ParseOptions& options, ResultSink& sink, const std::string& procedure);
@@ -326,7 +336,7 @@ class SessionImpl : public Session {
   void undo_xact(Database& db, sqlite3* c, const std::string& xact_id, bool compensate);
   // Rolls the open transaction back (undo, compensation, LOP_ABORT_XACT) and releases its locks.
   void rollback_transaction();
-  void undo_temp_changes();  // the open transaction's changes to temporary tables (tempdb.hpp)
+  void undo_temp_changes(std::size_t from = 0);  // the open transaction's changes to temporary tables (tempdb.hpp)
   // Reads (SELECT, the expressions of SET/DECLARE/PRINT) under the session's isolation level:
   // READ UNCOMMITTED (or a NOLOCK hint) reads as is; locking READ COMMITTED waits for rows
   // other transactions hold X locks on; RCSI and SNAPSHOT read committed versions. `body` runs

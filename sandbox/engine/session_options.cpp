@@ -122,7 +122,7 @@ bool SessionImpl::set_session_option(const Statement& st, const std::string& opt
     // The sandbox computes as these settings' ANSI values do; the other value would change
     // results it does not model, so the whole statement is refused before any option changes.
     for (const auto& n : names) {
-      const bool refused = ((n == "ANSI_NULLS" || n == "CONCAT_NULL_YIELDS_NULL" ||
+      const bool refused = ((n == "CONCAT_NULL_YIELDS_NULL" ||
                              n == "ANSI_WARNINGS" || n == "ANSI_PADDING") && !on) ||
                            (n == "NUMERIC_ROUNDABORT" && on);
       if (refused) unsupported("SET " + n + (on ? " ON" : " OFF"));
@@ -134,6 +134,7 @@ bool SessionImpl::set_session_option(const Statement& st, const std::string& opt
       else if (n == "CURSOR_CLOSE_ON_COMMIT") m_options.cursor_close_on_commit = on;
       else if (n == "IMPLICIT_TRANSACTIONS") m_options.implicit_transactions = on;
       else if (n == "QUOTED_IDENTIFIER") m_options.quoted_identifier = on;  // the next batch's parse
+      else if (n == "ANSI_NULLS") m_options.ansi_nulls = on;
       else if (n == "XACT_ABORT") m_options.xact_abort = on;
       // At most one of the two is ON; both OFF leaves the database's ANSI_NULL_DEFAULT.
       else if (n == "ANSI_NULL_DFLT_ON") {

@@ -576,15 +576,85 @@ void SessionImpl::do_commit(const Statement& st, ResultSink& sink) {
   sink.done(DoneKind::statement, std::nullopt, false);
 }
 
+namespace {
+// The name after [ROLLBACK | SAVE] TRAN[SACTION]: a name, [name] or @variable; empty if none.
+std::string transaction_name_of(const Tokens& t, SessionImpl& s) {
+  if (t.size() < 3 || !(t[1].is("TRAN") || t[1].is("TRANSACTION"))) return {};
+  if (t[2].kind == TokKind::variable) return value_str(token_value(t[2], s));
+  if (t[2].is_name()) return t[2].text;
+  return {};
+}
+}  // namespace
+
 void SessionImpl::do_rollback(const Statement& st, ResultSink& sink) {
-  (void)st;
+  const Tokens t(st.tokens);
   if (!m_xact) raise(3903, 16, "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.");
-  if (st.tokens.size() > 2 && st.tokens[1].is("TRANSACTION") && !iequals(st.tokens[2].text, m_xact->name) &&
-      st.tokens[2].kind == TokKind::word && !st.tokens[2].is("TRANSACTION")) {
-    raise(6401, 16, "Cannot roll back " + st.tokens[2].text + ". No transaction or savepoint of that name was found.");
+  const std::string name = transaction_name_of(t, *this);
+  // ROLLBACK TRANSACTION savepoint: back to the newest savepoint of that name; the transaction,
+  // @@TRANCOUNT and its locks stay (https://learn.microsoft.com/sql/t-sql/language-elements/rollback-transaction-transact-sql).
+  if (!name.empty()) {
+    auto& points = m_xact->savepoints;
+    for (auto it = points.rbegin(); it != points.rend(); ++it) {
+      if (it->name != name) continue;
+      if (m_xact->doomed) raise_uncommittable();
+      const OpenXact::Savepoint point = *it;
+      points.erase(it.base(), points.end());  // the later savepoints are gone; this one stays
+      rollback_to_savepoint(point);
+      sink.done(DoneKind::statement, std::nullopt, false);
+      return;
+    }
+    // The outermost transaction's name rolls everything back; the names of nested BEGINs do not
+    // count (SQL Server: 6401).
+    if (!iequals(name, m_xact->name)) {
+      raise(6401, 16, "Cannot roll back " + name + ". No transaction or savepoint of that name was found.");
+    }
   }
   rollback_transaction();
   sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+void SessionImpl::do_save(const Statement& st, ResultSink& sink) {
+  const Tokens t(st.tokens);
+  if (t.size() < 2 || !(t[1].is("TRAN") || t[1].is("TRANSACTION"))) syntax_near(t, 1);
+  if (!m_xact) raise(628, 16, "Cannot issue SAVE TRANSACTION when there is no active transaction.");
+  const std::string name = transaction_name_of(t, *this);
+  if (name.empty()) syntax_near(t, 2);
+  if (t.size() > 3 && !is_sym(t[3], ";")) syntax_near(t, 3);
+  if (m_xact->doomed) raise_uncommittable();
+  OpenXact::Savepoint point;
+  point.name = name.substr(0, 32);  // savepoint names are at most 32 characters
+  point.temp_undo = m_temp_undo.size();
+  if (auto db = m_inst.find(m_xact->db)) {
+    std::lock_guard<std::mutex> lock(db->write_mutex);
+    point.log_seq = query_int(conn(m_xact->db), "SELECT COALESCE(MAX(seq), 0) FROM __m2r_log");
+  }
+  m_xact->savepoints.push_back(point);
+  sink.done(DoneKind::statement, std::nullopt, false);
+}
+
+void SessionImpl::rollback_to_savepoint(const OpenXact::Savepoint& point) {
+  undo_temp_changes(point.temp_undo);
+  if (!m_xact->logged) return;
+  auto db = m_inst.find(m_xact->db);
+  if (!db) return;
+  // The changes since the savepoint are undone with compensation records, as a full rollback
+  // writes them, but the transaction goes on: the CDC engine replays both at its commit.
+  std::lock_guard<std::mutex> lock(db->write_mutex);
+  sqlite3* c = conn(m_xact->db);
+  const LsnState saved = db->lsn;
+  exec(c, "BEGIN IMMEDIATE");
+  try {
+    m_suppress_triggers = true;
+    undo_records(c, format_xact_id(m_xact->id), &db->lsn, m_spid, true, point.log_seq);
+    m_suppress_triggers = false;
+    db->persist_lsn(c);
+    exec(c, "COMMIT");
+  } catch (...) {
+    m_suppress_triggers = false;
+    sqlite3_exec(c, "ROLLBACK", nullptr, nullptr, nullptr);
+    db->lsn = saved;
+    throw;
+  }
 }
 
 void SessionImpl::do_set(const Statement& st, ResultSink& sink, bool in_proc) {

@@ -774,6 +774,33 @@ std::string SessionImpl::resolve_table(const std::vector<Token>& t, std::size_t&
   return out;
 }
 
+namespace {
+// SET ANSI_NULLS OFF: `=` and `<>` with a NULL literal or a variable on either side compare
+// NULL as equal to NULL (SQLite's IS / IS NOT); comparisons of columns and expressions keep
+// ISO semantics (https://learn.microsoft.com/sql/t-sql/statements/set-ansi-nulls-transact-sql).
+// The `=` of an UPDATE's SET list (column = value, @v = column = value) is an assignment.
+bool nulls_compare_equal_here(const std::vector<Token>& t, std::size_t begin, std::size_t op, std::size_t end) {
+  auto null_or_variable = [&](std::size_t k) {
+    return k >= begin && k < end && (t[k].is("NULL") || (t[k].kind == TokKind::variable && t[k].text.rfind("@@", 0) != 0));
+  };
+  if (!null_or_variable(op - 1) && !null_or_variable(op + 1)) return false;
+  if (op >= begin + 2 && t[op - 1].text != "=" && (t[op - 2].is("SET") || is_sym(t[op - 2], ",") || is_sym(t[op - 2], "=") ||
+                                                   is_sym(t[op - 2], "."))) {
+    // A SET list's target? Only inside UPDATE ... SET, before its FROM / WHERE.
+    bool in_set_list = false;
+    int depth = 0;
+    for (std::size_t k = begin; k < op; ++k) {
+      if (is_sym(t[k], "(")) ++depth;
+      else if (is_sym(t[k], ")")) --depth;
+      else if (depth == 0 && t[k].is("SET") && k > begin) in_set_list = true;
+      else if (depth == 0 && (t[k].is("FROM") || t[k].is("WHERE") || t[k].is("OUTPUT"))) in_set_list = false;
+    }
+    if (in_set_list && depth == 0) return false;
+  }
+  return true;
+}
+}  // namespace
+
 std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begin, std::size_t end, bool* needs_iv) {
   TranslationScope scope(*this, t);
   std::string out;
@@ -844,6 +871,11 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
           continue;
         }
         if (tk.text == "." || tk.text == ",") { out += tk.text; continue; }
+        if (!m_options.ansi_nulls && (tk.text == "=" || tk.text == "<>" || tk.text == "!=") &&
+            nulls_compare_equal_here(t, begin, i, end)) {
+          emit(tk.text == "=" ? "IS" : "IS NOT");
+          continue;
+        }
         emit(tk.text);
         continue;
       case TokKind::ident_quoted:

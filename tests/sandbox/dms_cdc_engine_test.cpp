@@ -615,6 +615,28 @@ TEST(CdcEngineTest, AnEarlierStartWithTheProductsTaskSettingsLeavesNoDuplicatesA
   EXPECT_EQ(t.applied_deletes, 2);
 }
 
+TEST(CdcEngineTest, ARollbackToASavepointReachesTheTargetAsTheSourceKeptIt) {
+  // Given transaction P after the backup that inserts 4, saves S1, updates 1, inserts 5, deletes
+  // 2, rolls back to S1 and then updates 3 before it commits, the source keeps only 4 and 3's
+  // update; the CDC engine replaying P (its changes and the compensation records the partial
+  // rollback wrote) should leave the target equal to the source row by row.
+  RestoredTarget world;
+  world.sql("BEGIN TRANSACTION seed; INSERT INTO dbo.orders VALUES (1, 10), (2, 20), (3, 30); COMMIT TRANSACTION");
+  ASSERT_NO_FATAL_FAILURE(world.back_up_and_restore());
+  world.sql("BEGIN TRANSACTION P; INSERT INTO dbo.orders VALUES (4, 40); SAVE TRANSACTION S1;"
+            " UPDATE dbo.orders SET qty = 11 WHERE id = 1; INSERT INTO dbo.orders VALUES (5, 50); DELETE FROM dbo.orders WHERE id = 2;"
+            " ROLLBACK TRANSACTION S1; UPDATE dbo.orders SET qty = 33 WHERE id = 3; COMMIT TRANSACTION");
+  const Rows source = RestoredTarget::rows(*world.source);
+  ASSERT_EQ(source, (Rows{{1, 10}, {2, 20}, {3, 33}, {4, 40}}));
+  auto log = world.transactions();
+  EngineRun run(world.opener(), RestoredTarget::task(log.at("P").begin));
+  ASSERT_TRUE(run.sink.wait_for("running")) << run.sink.failure;
+  ASSERT_TRUE(run.sink.wait_for_applied(log.at("P").commit)) << run.sink.failure << " " << run.sink.checkpoint;
+  run.runner->request_stop();
+  ASSERT_TRUE(run.sink.wait_for("stopped"));
+  EXPECT_EQ(RestoredTarget::rows(*world.target), source);
+}
+
 TEST(CdcEngineTest, AWriterBlockedByTheTransactionOpenAcrossTheBackupArrivesAfterItAndTheTargetEqualsTheSource) {
   // Given transaction L, open across the end of a full backup, that inserted row 4 and updated
   // row 1, and W, another session, updating rows 1 and 4 before L commits: W should wait for

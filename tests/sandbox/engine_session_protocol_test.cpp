@@ -203,10 +203,10 @@ TEST_F(EngineSessionProtocolTest, OptionsAnswerAsSqlServerDoes) {
 TEST_F(EngineSessionProtocolTest, SettingsTheSandboxDoesNotModelAreRefused) {
   // Given SET ANSI_NULLS OFF (and the like), each should fail with 40517 naming it and change nothing.
   const std::vector<std::pair<std::string, std::string>> refused = {
-      {"SET ANSI_NULLS OFF", "SET ANSI_NULLS OFF"},
+
       {"SET CONCAT_NULL_YIELDS_NULL OFF", "SET CONCAT_NULL_YIELDS_NULL OFF"}, {"SET ANSI_WARNINGS OFF", "SET ANSI_WARNINGS OFF"},
       {"SET ANSI_PADDING OFF", "SET ANSI_PADDING OFF"}, {"SET NUMERIC_ROUNDABORT ON", "SET NUMERIC_ROUNDABORT ON"}, {"SET DATEFORMAT dmy", "SET DATEFORMAT dmy"},
-      {"SET LANGUAGE Deutsch", "SET LANGUAGE Deutsch"}, {"SET ARITHABORT, ANSI_NULLS OFF", "SET ANSI_NULLS OFF"}};
+      {"SET LANGUAGE Deutsch", "SET LANGUAGE Deutsch"}, {"SET ARITHABORT, ANSI_WARNINGS OFF", "SET ANSI_WARNINGS OFF"}};
   for (const auto& [sql, named] : refused) {
     auto r = run(*m_s, sql);
     ASSERT_NE(r.error(), nullptr) << sql;
@@ -252,6 +252,24 @@ TEST_F(EngineSessionProtocolTest, QuotedIdentifierOffReadsDoubleQuotesAsStrings)
   EXPECT_EQ(off.sets.at(0).rows.at(0)[1], Value{std::int64_t{3}});
   must(*m_s, "SET QUOTED_IDENTIFIER ON");
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM \"dbo\".\"Orders\""), 2);
+}
+
+TEST_F(EngineSessionProtocolTest, AnsiNullsOffComparesNullLiteralsAndVariablesAsEqual) {
+  // SET ANSI_NULLS OFF: `note = NULL` finds the rows whose note is NULL, `<> @v` with @v NULL the
+  // others; comparisons between columns keep ISO semantics; an UPDATE's SET list still assigns.
+  must(*m_s, "UPDATE dbo.Orders SET note = NULL WHERE id = 1; UPDATE dbo.Orders SET note = N'x' WHERE id = 2");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.Orders WHERE note = NULL"), 0);  // ANSI_NULLS ON
+  must(*m_s, "SET ANSI_NULLS OFF");
+  EXPECT_EQ(scalar("SELECT @@OPTIONS & 32"), 0);
+  EXPECT_EQ(scalar("SELECT SESSIONPROPERTY('ANSI_NULLS')"), 0);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.Orders WHERE note = NULL"), 1);
+  EXPECT_EQ(scalar("SELECT id FROM dbo.Orders WHERE note = NULL"), 1);
+  EXPECT_EQ(scalar("DECLARE @v nvarchar(10); SELECT COUNT(*) FROM dbo.Orders WHERE note <> @v"), 1);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.Orders a JOIN dbo.Orders b ON a.note = b.note"), 1);  // columns: ISO
+  must(*m_s, "DECLARE @v nvarchar(10) = NULL; UPDATE dbo.Orders SET note = @v WHERE id = 2");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.Orders WHERE note = NULL"), 2);
+  must(*m_s, "SET ANSI_NULLS ON");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.Orders WHERE note = NULL"), 0);
 }
 
 TEST_F(EngineSessionProtocolTest, ImplicitTransactionsOpenATransactionThatOnlyCommitEnds) {
@@ -316,6 +334,32 @@ TEST_F(EngineSessionProtocolTest, XactAbortRollsBackTheTransactionAndEndsTheBatc
   run(*m_s, "BEGIN TRAN; INSERT INTO dbo.K (id) VALUES (62)");
   EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 1);
   must(*m_s, "ROLLBACK");
+}
+
+TEST_F(EngineSessionProtocolTest, SavepointsRollBackPartOfATransaction) {
+  // SAVE TRANSACTION s; ROLLBACK TRANSACTION s undoes the changes since s (also to #t) and
+  // keeps the transaction, @@TRANCOUNT and the changes before s; the savepoint stays usable, a
+  // later one goes. Errors: 628 without a transaction, 6401 for an unknown name.
+  must(*m_s, "CREATE TABLE dbo.K (id int PRIMARY KEY); CREATE TABLE #t (x int)");
+  EXPECT_EQ(error_of(*m_s, "SAVE TRANSACTION s").number, 628);
+  must(*m_s, "BEGIN TRAN outer_tx; INSERT INTO dbo.K VALUES (1); INSERT INTO #t VALUES (1); SAVE TRAN s;"
+             " INSERT INTO dbo.K VALUES (2); UPDATE dbo.K SET id = 10 WHERE id = 1; INSERT INTO #t VALUES (2);"
+             " SAVE TRANSACTION later; DELETE FROM dbo.K");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM dbo.K"), 0);
+  must(*m_s, "ROLLBACK TRANSACTION s");
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 1);
+  EXPECT_EQ(scalar("SELECT SUM(id) FROM dbo.K"), 1);
+  EXPECT_EQ(scalar("SELECT SUM(x) FROM #t"), 1);
+  EXPECT_EQ(error_of(*m_s, "ROLLBACK TRANSACTION later").number, 6401);  // gone with the rollback to s
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 1);
+  must(*m_s, "INSERT INTO dbo.K VALUES (3); DECLARE @n varchar(10) = 's'; ROLLBACK TRAN @n");  // s again, by variable
+  EXPECT_EQ(scalar("SELECT SUM(id) FROM dbo.K"), 1);
+  must(*m_s, "INSERT INTO dbo.K VALUES (4); COMMIT");
+  EXPECT_EQ(scalar("SELECT SUM(id) FROM dbo.K"), 5);
+  // The outer transaction's name rolls back everything.
+  must(*m_s, "BEGIN TRAN outer_tx; SAVE TRAN s; INSERT INTO dbo.K VALUES (6); ROLLBACK TRANSACTION [outer_tx]");
+  EXPECT_EQ(scalar("SELECT @@TRANCOUNT"), 0);
+  EXPECT_EQ(scalar("SELECT SUM(id) FROM dbo.K"), 5);
 }
 
 TEST_F(EngineSessionProtocolTest, TextsizeDatefirstAndLanguage) {
