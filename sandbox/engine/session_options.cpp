@@ -153,8 +153,10 @@ bool SessionImpl::set_session_option(const Statement& st, const std::string& opt
     char* end = nullptr;
     const long long v = std::strtoll(n.c_str(), &end, 10);
     if (n.empty() || *end != '\0') syntax_near(t, 2);
-    // 0 returns to the default (4 KB); -1 and anything above 2 GB mean the largest size.
-    m_options.textsize = v == 0 ? k_default_textsize : (v < 0 || v > 2147483647LL) ? 2147483647LL : v;
+    // 0 returns to the default (4 KB); -1 means no limit, and @@TEXTSIZE then answers -1 (what
+    // SQL Server answers a TDS 7.3+ client: tedious's "should allow setting it to -1"); other
+    // negatives and anything above 2 GB mean the largest size.
+    m_options.textsize = v == 0 ? k_default_textsize : v == -1 ? -1 : (v < 0 || v > 2147483647LL) ? 2147483647LL : v;
     return true;
   }
   if (opt == "DATEFIRST") {
@@ -195,7 +197,7 @@ bool SessionImpl::set_session_option(const Statement& st, const std::string& opt
 Value limit_to_textsize(const Value& v, const ColumnType& type, std::int64_t textsize) {
   // SET TEXTSIZE: varchar(max), nvarchar(max) and varbinary(max) values a SELECT returns are
   // cut to that many bytes (two per character of nvarchar).
-  if (type.length != k_max_length) return v;
+  if (type.length != k_max_length || textsize < 0) return v;
   if (type.type == SqlType::varbinary) {
     const auto* b = std::get_if<Bytes>(&v);
     if (!b || static_cast<std::int64_t>(b->data.size()) <= textsize) return v;

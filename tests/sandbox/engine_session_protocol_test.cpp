@@ -374,6 +374,10 @@ TEST_F(EngineSessionProtocolTest, TextsizeDatefirstAndLanguage) {
   EXPECT_EQ(cut.sets.at(1).rows.at(0)[0], Value{std::string("01234")});
   must(*m_s, "SET TEXTSIZE 0");
   EXPECT_EQ(scalar("SELECT @@TEXTSIZE"), 4096);
+  // -1: no limit at all, and @@TEXTSIZE says -1.
+  must(*m_s, "SET TEXTSIZE -1");
+  EXPECT_EQ(scalar("SELECT @@TEXTSIZE"), -1);
+  EXPECT_EQ(must(*m_s, "SELECT note FROM dbo.Orders WHERE id = 1").sets.at(0).rows.at(0)[0], Value{std::string("0123456789abc")});
   EXPECT_EQ(scalar("SELECT @@DATEFIRST"), 7);
   must(*m_s, "SET DATEFIRST 1");
   EXPECT_EQ(scalar("SELECT @@DATEFIRST"), 1);
