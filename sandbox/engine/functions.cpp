@@ -529,6 +529,22 @@ void register_schema_functions(sqlite3* db) {
   register_hash_functions(db);
 }
 
+// The compatibility view sys.sysobjects (learn.microsoft.com/sql/relational-databases/system-compatibility-views/
+// sys-sysobjects-transact-sql) over a database's catalog (`schema`: main, or m2r_master for
+// master..sysobjects from another database): its objects, then the sandbox's own system views
+// (negative ids, as SQL Server's system objects have), sysobjects among them. xtype and type
+// hold sys.objects' type as the sandbox keeps it, unpadded, so that `type = 'P'` matches.
+std::string sysobjects_view(const std::string& view, const std::string& schema) {
+  return "CREATE TEMP VIEW IF NOT EXISTS " + quote_ident(view) + " AS SELECT name, object_id AS id, type AS xtype,"
+         " schema_id AS uid, 0 AS info, 0 AS status, 0 AS base_schema_ver, 0 AS replinfo,"
+         " coalesce(parent_object_id, 0) AS parent_obj, create_date AS crdate, 0 AS ftcatid, 0 AS schema_ver,"
+         " 0 AS stats_schema_ver, type, 0 AS userstat, 0 AS sysstat, 0 AS indexdel,"
+         " create_date AS refdate, 0 AS version, 0 AS deltrig, 0 AS instrig, 0 AS updtrig, 0 AS seltrig, 0 AS category,"
+         " 0 AS cache FROM " + schema + ".__m2r_objects"
+         " UNION ALL SELECT substr(name, 5), -rowid, 'V', 4, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 'V', 0, 0, 0, NULL, 0, 0, 0, 0,"
+         " 0, 2, 0 FROM sqlite_temp_master WHERE type = 'view' AND name LIKE 'sys.%';";
+}
+
 void create_catalog_views(sqlite3* db, bool attached_msdb) {
   (void)attached_msdb;
   exec(db,
@@ -536,18 +552,7 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.objects\" AS SELECT name, object_id, NULL AS principal_id, schema_id,"
        " parent_object_id, type, type_desc, create_date, modify_date, 0 AS is_ms_shipped, 0 AS is_published,"
        " 0 AS is_schema_published FROM main.__m2r_objects;"
-       // The compatibility view sys.sysobjects (learn.microsoft.com/sql/relational-databases/system-compatibility-views/
-       // sys-sysobjects-transact-sql): the database's objects, then the sandbox's own system views
-       // (negative ids, as SQL Server's system objects have), sysobjects among them. xtype and type
-       // hold sys.objects' type as the sandbox keeps it, unpadded, so that `type = 'P'` matches.
-       "CREATE TEMP VIEW IF NOT EXISTS \"sys.sysobjects\" AS SELECT name, object_id AS id, type AS xtype,"
-       " schema_id AS uid, 0 AS info, 0 AS status, 0 AS base_schema_ver, 0 AS replinfo,"
-       " coalesce(parent_object_id, 0) AS parent_obj, create_date AS crdate, 0 AS ftcatid, 0 AS schema_ver,"
-       " 0 AS stats_schema_ver, type, 0 AS userstat, 0 AS sysstat, 0 AS indexdel,"
-       " create_date AS refdate, 0 AS version, 0 AS deltrig, 0 AS instrig, 0 AS updtrig, 0 AS seltrig, 0 AS category,"
-       " 0 AS cache FROM main.__m2r_objects"
-       " UNION ALL SELECT substr(name, 5), -rowid, 'V', 4, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 'V', 0, 0, 0, NULL, 0, 0, 0, 0,"
-       " 0, 2, 0 FROM sqlite_temp_master WHERE type = 'view' AND name LIKE 'sys.%';"
+       + sysobjects_view("sys.sysobjects", "main") +
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.tables\" AS SELECT name, object_id, NULL AS principal_id, schema_id,"
        " parent_object_id, type, type_desc, create_date, modify_date, 0 AS is_ms_shipped, is_replicated,"
        " is_tracked_by_cdc, 0 AS temporal_type, 0 AS is_memory_optimized FROM main.__m2r_objects WHERE type = 'U';"
@@ -605,12 +610,21 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " JOIN main.__m2r_schemas s ON s.schema_id = o.schema_id;"
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.types\" AS SELECT column1 AS name, column2 AS system_type_id,"
        // no CLR types (geography, geometry, hierarchyid, user assemblies) in the sandbox
-       " column2 AS user_type_id, 0 AS is_assembly_type, 0 AS is_user_defined FROM (VALUES ('int',56),('bigint',127),('smallint',52),('tinyint',48),('bit',104),"
-       " ('decimal',106),('numeric',108),('float',62),('varchar',167),('nvarchar',231),('char',175),('nchar',239),"
-       " ('datetime',61),('datetime2',42),('date',40),('uniqueidentifier',36),('varbinary',165),('money',60),"
+       " column2 AS user_type_id, 4 AS schema_id, column3 AS max_length, 1 AS is_nullable, 0 AS is_assembly_type,"
+       " 0 AS is_user_defined FROM (VALUES ('int',56,4),('bigint',127,8),('smallint',52,2),('tinyint',48,1),('bit',104,1),"
+       " ('decimal',106,17),('numeric',108,17),('float',62,8),('varchar',167,8000),('nvarchar',231,8000),('char',175,8000),"
+       " ('nchar',239,8000),('datetime',61,8),('datetime2',42,8),('date',40,3),('uniqueidentifier',36,16),"
+       " ('varbinary',165,8000),('money',60,8),"
        // the other types the sandbox stores (validation reads every column's type name from here)
-       " ('real',59),('smallmoney',122),('time',41),('datetimeoffset',43),('smalldatetime',58),('text',35),"
-       " ('ntext',99),('image',34),('binary',173),('xml',241),('timestamp',189));"
+       " ('real',59,4),('smallmoney',122,4),('time',41,5),('datetimeoffset',43,10),('smalldatetime',58,4),('text',35,16),"
+       " ('ntext',99,16),('image',34,16),('binary',173,8000),('xml',241,-1),('timestamp',189,8));"
+       // The compatibility view sys.systypes (learn.microsoft.com/sql/relational-databases/system-compatibility-views/
+       // sys-systypes-transact-sql): one row per type of sys.types, in its columns' old names.
+       "CREATE TEMP VIEW IF NOT EXISTS \"sys.systypes\" AS SELECT name, system_type_id AS xtype, 0 AS status,"
+       " user_type_id AS xusertype, max_length AS length, 0 AS xprec, 0 AS xscale, 0 AS tdefault, 0 AS domain, 4 AS uid,"
+       " 0 AS reserved, 0 AS collationid, user_type_id AS usertype,"
+       " CASE WHEN name IN ('varchar','nvarchar','varbinary') THEN 1 ELSE 0 END AS variable, is_nullable AS allownulls,"
+       " system_type_id AS type, NULL AS printfmt, NULL AS prec, NULL AS scale, NULL AS collation FROM temp.\"sys.types\";"
        // fn_dblog(NULL, NULL): the active log (docs/facts.md §11), first columns in SQL Server's order,
        // then the sandbox's row images for CDC (README.md "The log").
        "CREATE TEMP VIEW IF NOT EXISTS fn_dblog AS SELECT lsn AS \"Current LSN\", operation AS \"Operation\","

@@ -257,11 +257,15 @@ sqlite3* SessionImpl::conn(const std::string& name) {
   sqlite3* c = open_connection(db->path);
   try {
     if (key != "msdb") exec(c, "ATTACH DATABASE " + quote_literal(m_inst.msdb_path()) + " AS msdb");
+    // master's catalog, read by master..sysobjects from any other database.
+    auto master = key == "master" ? nullptr : m_inst.find("master");
+    if (master) exec(c, "ATTACH DATABASE " + quote_literal(master->path) + " AS m2r_master");
     attach_tempdb(c, m_inst.config().data_dir);  // temporary tables (tempdb.hpp)
     register_functions(c, this);
     register_control_flow_functions(c, this);
     sqlite3_progress_handler(c, 20000, &SessionImpl::interrupt_if_cancelled, this);
     create_catalog_views(c, key != "msdb");
+    if (master) exec(c, sysobjects_view("master.sys.sysobjects", "m2r_master"));
     create_server_services_view(c);  // server_services.hpp
     // sys.databases.is_accelerated_database_recovery_on exists from SQL Server 2019 (15.x) on
     // (docs/facts.md §13): an older instance answers 207 for it.

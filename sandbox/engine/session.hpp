@@ -478,5 +478,7 @@ bool starts_implicit_transaction(const Tokens& t, const std::string& head);
 // The SQLite function behind a control-flow built-in (ERROR_NUMBER, ...), or null.
 const char* control_flow_function(const std::string& upper_name);
 void create_catalog_views(sqlite3* db, bool attached_msdb);
+// CREATE TEMP VIEW `view` as sys.sysobjects over the catalog in SQLite schema `schema` (functions.cpp).
+std::string sysobjects_view(const std::string& view, const std::string& schema);
 
 }  // namespace sandbox::engine

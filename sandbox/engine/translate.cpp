@@ -732,7 +732,18 @@ std::string SessionImpl::resolve_table(const std::vector<Token>& t, std::size_t&
       for (std::size_t k = 3; k < parts.size(); ++k) out += "." + q(parts[k]);
       return out;
     }
-    if (iequals(dbn, m_db) || (iequals(dbn, "master") && iequals(parts[1], "sys"))) {
+    // master..sysobjects from another database: master's catalog (attached as m2r_master).
+    const bool master_compat = iequals(dbn, "master") && (parts[1].empty() || iequals(parts[1], "dbo") || iequals(parts[1], "sys"));
+    if (master_compat && !iequals(m_db, "master") && iequals(parts[2], "sysobjects")) {
+      if (is_table) *is_table = true;
+      std::string out = "temp." + q("master.sys.sysobjects");
+      for (std::size_t k = 3; k < parts.size(); ++k) out += "." + q(parts[k]);
+      return out;
+    }
+    if (master_compat && iequals(parts[2], "systypes")) {
+      parts.erase(parts.begin());  // the same in every database
+      parts[0] = "sys";
+    } else if (iequals(dbn, m_db) || (iequals(dbn, "master") && iequals(parts[1], "sys"))) {
       parts.erase(parts.begin());
     } else if (!m_inst.find(dbn) && !iequals(parts[1], "sys")) {
       // Not a database: schema.table.column
@@ -743,10 +754,11 @@ std::string SessionImpl::resolve_table(const std::vector<Token>& t, std::size_t&
   }
   // The compatibility view sysobjects answers to sysobjects, dbo.sysobjects and db..sysobjects
   // as well as sys.sysobjects, as in SQL Server.
-  if ((parts.size() == 1 && iequals(parts[0], "sysobjects") && !(i < end && is_sym(t[i], "("))) ||
-      (parts.size() >= 2 && iequals(parts[1], "sysobjects") && (parts[0].empty() || iequals(parts[0], "dbo")))) {
+  auto compatibility_view = [](const std::string& n) { return iequals(n, "sysobjects") || iequals(n, "systypes"); };
+  if ((parts.size() == 1 && compatibility_view(parts[0]) && !(i < end && is_sym(t[i], "("))) ||
+      (parts.size() >= 2 && compatibility_view(parts[1]) && (parts[0].empty() || iequals(parts[0], "dbo")))) {
+    if (parts.size() == 1) parts.push_back(parts[0]);
     parts[0] = "sys";
-    if (parts.size() == 1) parts.push_back("sysobjects");
   }
   if (parts.size() >= 2) {
     const std::string a = parts[0], b = parts[1];

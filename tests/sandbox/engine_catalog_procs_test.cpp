@@ -108,7 +108,7 @@ TEST(EngineCatalogProcsTest, SpTablesEnumeratesDatabasesAsOdbcSqlAllCatalogsAsks
 
 }  // namespace
 
-TEST(EngineCatalogProcsTest, TheCompatibilityViewSysobjectsAnswersToEveryNameSqlServerAccepts) {
+TEST(EngineCatalogProcsTest, TheCompatibilityViewsSysobjectsAndSystypesAnswerToEveryNameSqlServerAccepts) {
   // Given a table and a procedure, sysobjects (and dbo.sysobjects, sys.sysobjects, db..sysobjects)
   // should list them with xtype 'U' / 'P', and list the system view sysobjects itself
   // (FreeTDS's print and moreresults tests look it up by name).
@@ -130,6 +130,16 @@ TEST(EngineCatalogProcsTest, TheCompatibilityViewSysobjectsAnswersToEveryNameSql
     EXPECT_EQ(as_int(scalar_of(*s, "SELECT count(*) FROM app..sysobjects a, sysobjects b WHERE a.name = 'Items'")),
               as_int(scalar_of(*s, "SELECT count(*) FROM sysobjects")));
     EXPECT_EQ(as_int(scalar_of(*s, "SELECT count(*) FROM sysobjects WHERE id = OBJECT_ID('dbo.Items')")), 1);
+    // master..sysobjects from app reads master's catalog: its system views, not app's tables.
+    EXPECT_EQ(as_int(scalar_of(*s, "SELECT count(*) FROM master..sysobjects WHERE name = 'sysobjects'")), 1);
+    EXPECT_EQ(as_int(scalar_of(*s, "SELECT count(*) FROM master..sysobjects WHERE name = 'Items'")), 0);
+    auto m = login(*inst, "master");
+    must(*m, "CREATE TABLE dbo.InMaster(id int)");
+    EXPECT_EQ(scalar_of(*s, "SELECT master..sysobjects.xtype FROM master..sysobjects WHERE name = 'InMaster'"), Value{std::string("U")});
+    // systypes, the other compatibility view FreeTDS reads: one row per type.
+    EXPECT_EQ(as_int(scalar_of(*s, "SELECT count(*) FROM systypes WHERE name IN ('int', 'char', 'text')")), 3);
+    EXPECT_EQ(as_int(scalar_of(*s, "SELECT length FROM dbo.systypes WHERE name = 'int'")), 4);
+    EXPECT_EQ(as_int(scalar_of(*s, "SELECT xtype FROM master..systypes WHERE name = 'nvarchar'")), 231);
   }
   std::filesystem::remove_all(dir);
 }
