@@ -321,6 +321,8 @@ class SessionImpl : public Session {
   // Catalog procedures drivers call (catalog_procs.cpp: sp_tables); false when `name` is not one.
   bool catalog_procedure(const std::string& name, const std::map<std::string, Value>& args,
                          const std::vector<Value>& positional, ResultSink& sink);
+  void datatype_info_procedure(const std::map<std::string, Value>& args, const std::vector<Value>& positional,
+                               ResultSink& sink);  // sp_datatype_info (catalog_procs.cpp)
   void file_exists_procedure(const std::map<std::string, Value>& args, const std::vector<Value>& positional,
                              ResultSink& sink);  // xp_fileexist (catalog_procs.cpp)
   // Server-level objects (server_objects.cpp): the Agent's msdb procedures, linked servers and

@@ -143,3 +143,42 @@ TEST(EngineCatalogProcsTest, TheCompatibilityViewsSysobjectsAndSystypesAnswerToE
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST(EngineCatalogProcsTest, SpDatatypeInfoAnswersSqlGetTypeInfosColumnsForOneOrEveryType) {
+  // sp_datatype_info_100 (what FreeTDS's SQLGetTypeInfo calls on TDS 7.3+): the documented 20
+  // columns; @data_type 0 lists every type ordered by DATA_TYPE, another code only its types
+  // (-9: nvarchar, then sysname); @ODBCVer 3 numbers dates 91 / 93, ODBC 2's 9 / 11.
+  const std::string dir = temp_dir("typeinfo");
+  {
+    InstanceConfig cfg;
+    cfg.name = "src";
+    cfg.data_dir = dir;
+    cfg.sa_password = k_sa_password;
+    auto inst = open_instance(cfg);
+    auto s = login(*inst);
+    auto all = must(*s, "EXEC sp_datatype_info_100 0, 3");
+    ASSERT_EQ(all.sets.size(), 1u);
+    const auto& cols = all.sets[0].columns;
+    ASSERT_EQ(cols.size(), 20u);
+    EXPECT_EQ(cols[0].name, "TYPE_NAME");
+    EXPECT_EQ(cols[2].name, "PRECISION");
+    EXPECT_EQ(cols[19].name, "USERTYPE");
+    EXPECT_EQ(cols[1].type.type, SqlType::smallint);
+    std::int64_t previous = -1000;
+    for (const auto& row : all.sets[0].rows) {
+      EXPECT_LE(previous, as_int(row[1])) << as_str(row[0]);
+      previous = as_int(row[1]);
+    }
+    auto wide = must(*s, "EXEC sp_datatype_info_100 -9, 3");
+    ASSERT_EQ(wide.sets.at(0).rows.size(), 2u);
+    EXPECT_EQ(as_str(wide.sets[0].rows[0][0]), "nvarchar");
+    EXPECT_EQ(as_str(wide.sets[0].rows[0][3]), "N'");
+    EXPECT_EQ(as_str(wide.sets[0].rows[1][0]), "sysname");
+    EXPECT_EQ(as_str(must(*s, "EXEC sp_datatype_info 91, @ODBCVer = 3").sets.at(0).rows.at(0)[0]), "date");
+    EXPECT_EQ(as_str(must(*s, "EXEC sp_datatype_info 9").sets.at(0).rows.at(0)[0]), "date");  // ODBC 2
+    EXPECT_EQ(must(*s, "EXEC sp_datatype_info 91").sets.at(0).rows.size(), 0u);             // no 91 in ODBC 2
+    auto stamp = must(*s, "EXEC sp_datatype_info_100 @data_type = 11");
+    ASSERT_EQ(stamp.sets.at(0).rows.size(), 3u);  // datetime2, datetime, smalldatetime
+  }
+  std::filesystem::remove_all(dir);
+}
