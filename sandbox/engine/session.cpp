@@ -307,6 +307,7 @@ std::string request_command(const std::vector<Token>& t, const std::string& head
 void SessionImpl::execute_batch(const std::string& sql, ResultSink& client_sink) {
   ActivityScope activity(*m_entry);
   KillAwareSink sink(client_sink, *m_entry);
+  m_bulk.reset();  // an INSERT BULK waits for the very next request only
   if (report_if_killed(sink)) return;
   run_batch(sql, sink);
   report_if_killed(sink);  // killed while it ran: its statements stopped at the next cancel test
@@ -356,6 +357,7 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
       k != "EXECUTE" && k != "SET" && k != "DECLARE") {
     ensure_not_restoring(m_db);
   }
+  if (k == "INSERT" && t.size() > 1 && t[1].is("BULK")) return do_insert_bulk(st, sink);
   if (k == "SELECT" || k == "INSERT" || k == "UPDATE" || k == "DELETE" || k == "WITH") check_object_permissions(st, k);
   if (k == "GRANT" || k == "DENY" || k == "REVOKE") {
     do_permission_statement(st, sink);  // permission_statements.cpp
@@ -744,7 +746,7 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
       const std::optional<OpenXact> saved_xact = m_xact;
       {
         std::lock_guard<std::mutex> fl(db->flags_mutex);
-        exec(c, db->fk_nocheck.empty() ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
+        exec(c, db->fk_nocheck.empty() && !m_skip_foreign_keys ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
       }
       exec(c, "BEGIN IMMEDIATE");
       m_changes.clear();
