@@ -328,7 +328,12 @@ std::int64_t SessionImpl::insert_bulk_rows(const BulkLoadPlan& plan, const std::
     Stmt cast(c, "SELECT m2r_cast(?1, ?2, ?3)");
     std::vector<std::string> from, to;
     for (std::size_t k = 0; k < columns.size(); ++k) {
-      from.push_back(type_to_string(columns[k].type));
+      // A string or binary column's declared length does not bound its values: tedious
+      // declares nvarchar(1) for a column it was given no length for and sends longer values,
+      // which SQL Server stores when the table's column holds them.
+      ColumnType sent = columns[k].type;
+      if (is_string_type(sent.type) || is_binary_type(sent.type)) sent.length = k_max_length;
+      from.push_back(type_to_string(sent));
       to.push_back(type_to_string(plan.targets[k].type));
     }
     for (const auto& row : rows) {

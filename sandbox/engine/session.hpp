@@ -68,6 +68,7 @@ struct SessionOptions {
   std::int64_t textsize = 2147483647;  // what ODBC and tedious set at connect; SET TEXTSIZE 0 -> 4096
   int datefirst = 7;                   // us_english
   std::string dateformat = "mdy";      // us_english
+  bool fmtonly = false;                // SET FMTONLY ON: a SELECT answers its columns, no rows
   // @@OPTIONS' bits for these (and NOCOUNT, kept by the session).
   std::int64_t bits(bool nocount) const;
 };
