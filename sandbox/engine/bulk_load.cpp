@@ -249,7 +249,9 @@ void SessionImpl::do_insert_bulk(const Statement& st, ResultSink& sink) {
     plan->targets.push_back(std::move(target));
   }
   // ORDER is a promise about the rows' order; SQL Server holds the client to it (4819) only
-  // when it names the clustered key, in the key's order, and ignores it otherwise.
+  // when it names the clustered key, in the key's order, and ignores it otherwise. It also
+  // ignores it when a key column is declared in another type than the table's (tedious's
+  // nvarchar(1) for an nvarchar(255) key): the values are converted, so their order may change.
   std::vector<std::string> key;
   {
     std::vector<std::pair<int, std::string>> pk;
@@ -265,6 +267,12 @@ void SessionImpl::do_insert_bulk(const Statement& st, ResultSink& sink) {
       std::size_t p = 0;
       while (p < plan->targets.size() && !iequals(plan->targets[p].name, key[k])) ++p;
       matches = matches && p < plan->targets.size();
+      if (matches) {
+        const ColumnType& declared = stmt.columns[p].type;
+        const ColumnType& table_type = plan->targets[p].type;
+        matches = declared.type == table_type.type && declared.length == table_type.length &&
+                  declared.precision == table_type.precision && declared.scale == table_type.scale;
+      }
       positions.push_back(p);
     }
     if (matches) {
