@@ -414,12 +414,15 @@ std::int64_t SessionImpl::insert_bulk_rows(const BulkLoadPlan& plan, const std::
   const bool fill_identity = !plan.identity_column.empty() && !plan.identity_is_rowid && !plan.identity_insert;
   const std::int64_t n = write("INSERT", [&](sqlite3* wc) {
     std::map<std::string, std::unique_ptr<Stmt>> inserts;  // by the columns a row gives
+    // An identity that is not the rowid: the next values counted from the table's maximum, as
+    // INSERT assigns them (statements.cpp), once for the load rather than once per row.
     std::unique_ptr<Stmt> fill;
+    std::int64_t next_identity = 0;
     if (fill_identity) {
       const std::string ic = quote_ident(plan.identity_column);
-      fill = std::make_unique<Stmt>(wc, "UPDATE " + table + " SET " + ic + " = (SELECT COALESCE(MAX(" + ic + "), " +
-                                            std::to_string(plan.identity_seed - plan.identity_increment) + ") + " +
-                                            std::to_string(plan.identity_increment) + " FROM " + table + ") WHERE rowid = ?");
+      next_identity = query_int(wc, "SELECT COALESCE(MAX(" + ic + "), " + std::to_string(plan.identity_seed - plan.identity_increment) +
+                                        ") + " + std::to_string(plan.identity_increment) + " FROM " + table);
+      fill = std::make_unique<Stmt>(wc, "UPDATE " + table + " SET " + ic + " = ? WHERE rowid = ?");
     }
     std::int64_t count = 0;
     for (const auto& row : cells) {
@@ -442,17 +445,15 @@ std::int64_t SessionImpl::insert_bulk_rows(const BulkLoadPlan& plan, const std::
       for (const auto& v : row) if (v) bind(ins->get(), b++, *v);
       ins->step();
       const std::int64_t rowid = sqlite3_last_insert_rowid(wc);
+      if (!plan.identity_column.empty()) m_last_identity = rowid;
       if (fill) {
         fill->reset();
-        fill->bind(1, rowid);
+        fill->bind(1, next_identity).bind(2, rowid);
         fill->step();
+        m_last_identity = next_identity;
+        next_identity += plan.identity_increment;
       }
-      if (!plan.identity_column.empty()) m_last_identity = rowid;
       ++count;
-    }
-    if (fill && count > 0) {
-      m_last_identity = query_int(wc, "SELECT " + quote_ident(plan.identity_column) + " FROM " + table + " WHERE rowid = " +
-                                          std::to_string(sqlite3_last_insert_rowid(wc)));
     }
     return count;
   });

@@ -291,3 +291,22 @@ TEST_F(BulkLoadTest, TheClientsDeclaredLengthDoesNotBoundItsValues) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(BulkLoadTest, AnIdentityThatIsNotTheKeyCountsOnFromItsSeed) {
+  // Given IDENTITY(10,5) on a column that is not the primary key, the loaded rows should get
+  // 10, 15, 20 and a later INSERT 25.
+  must(*m_s, "CREATE TABLE dbo.J (Id int IDENTITY(10,5), Name nvarchar(10))");
+  load("INSERT BULK dbo.J ([Name] nvarchar(10))", {col("Name", SqlType::nvarchar, 10)},
+       {{std::string("a")}, {std::string("b")}, {std::string("c")}});
+  must(*m_s, "INSERT INTO dbo.J (Name) VALUES (N'd')");
+  auto rows = must(*m_s, "SELECT Id FROM dbo.J ORDER BY Name").sets.at(0).rows;
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(as_int(rows[0][0]), 10);
+  EXPECT_EQ(as_int(rows[1][0]), 15);
+  EXPECT_EQ(as_int(rows[2][0]), 20);
+  EXPECT_EQ(as_int(rows[3][0]), 25);
+}
+
+}  // namespace

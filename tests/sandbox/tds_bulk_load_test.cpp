@@ -221,6 +221,27 @@ TEST_F(TdsBulkLoadTest, AMessageEndedWithTheIgnoreBitInsertsNothing) {
   EXPECT_EQ(select_int("SELECT COUNT(*) FROM #t"), 0);
 }
 
+TEST_F(TdsBulkLoadTest, TheIgnoreBitOnTheLastOfSeveralPacketsInsertsNothing) {
+  // Given the rows sent over several packets, only the last (EOM) one carrying the ignore bit,
+  // as tedious ends a message it gave up on, nothing should be inserted.
+  batch("insert bulk #t([id] int, [name] nvarchar(50), [notes] nvarchar(max), [memo] ntext)");
+  const B payload = bulk_message();
+  constexpr std::size_t k_room = 512 - 8;
+  std::uint8_t id = 1;
+  for (std::size_t off = 0; off < payload.size(); off += k_room) {
+    const std::size_t n = std::min(k_room, payload.size() - off);
+    const bool last = off + n == payload.size();
+    B packet = {7, static_cast<std::uint8_t>(last ? 0x03 : 0x00), static_cast<std::uint8_t>((n + 8) >> 8),
+                static_cast<std::uint8_t>((n + 8) & 0xFF), 0, 0, id++, 0};
+    packet.insert(packet.end(), payload.begin() + static_cast<std::ptrdiff_t>(off),
+                  payload.begin() + static_cast<std::ptrdiff_t>(off + n));
+    ASSERT_EQ(::send(m_client_fd, packet.data(), packet.size(), MSG_NOSIGNAL), static_cast<ssize_t>(packet.size()));
+  }
+  const B answer = RawTdsClient::join(m_client.read_message());
+  EXPECT_EQ(answer, (B{0xFD, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(select_int("SELECT COUNT(*) FROM #t"), 0);
+}
+
 TEST_F(TdsBulkLoadTest, AnAttentionInsteadOfTheRowsEndsTheBulkLoad) {
   batch("insert bulk #t([id] int, [name] nvarchar(50), [notes] nvarchar(max), [memo] ntext)");
   const B ack = request(6, {});
