@@ -310,3 +310,41 @@ TEST_F(BulkLoadTest, AnIdentityThatIsNotTheKeyCountsOnFromItsSeed) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(BulkLoadTest, OtherTypesArriveAsSent) {
+  // Given the other types a client may send (bit, money, uniqueidentifier, the date/time types,
+  // floats, binary), each value should be stored as the same type's INSERT would store it.
+  must(*m_s, "CREATE TABLE dbo.O (b bit, m money, g uniqueidentifier, d date, t time(3), d2 datetime2(3),"
+             " dto datetimeoffset(0), f float, r real, s smallint, bi bigint, bin binary(4))");
+  const std::vector<Column> cols = {col("b", SqlType::bit), col("m", SqlType::money, 0, 19, 4),
+                                    col("g", SqlType::uniqueidentifier), col("d", SqlType::date),
+                                    col("t", SqlType::time, 0, 0, 3), col("d2", SqlType::datetime2, 0, 0, 3),
+                                    col("dto", SqlType::datetimeoffset, 0, 0, 0), col("f", SqlType::float_),
+                                    col("r", SqlType::real), col("s", SqlType::smallint), col("bi", SqlType::bigint),
+                                    col("bin", SqlType::binary, 4)};
+  const auto r = load("INSERT BULK dbo.O ([b] bit, [m] money, [g] uniqueidentifier, [d] date, [t] time(3), [d2] datetime2(3),"
+                      " [dto] datetimeoffset(0), [f] float, [r] real, [s] smallint, [bi] bigint, [bin] binary(4))",
+                      cols,
+                      {{std::int64_t{1}, std::string("12.3400"), std::string("6F9619FF-8B86-D011-B42D-00C04FC964FF"),
+                        std::string("2024-02-29"), std::string("13:45:10.125"), std::string("2024-02-29 13:45:10.125"),
+                        std::string("2024-02-29 13:45:10 +02:00"), 1.5, 2.25, std::int64_t{-7}, std::int64_t{9000000000},
+                        Bytes{{1, 2, 3, 4}}}});
+  EXPECT_EQ(r.errors, 0) << (r.error() ? r.error()->text : "");
+  const auto row = must(*m_s, "SELECT b, m, g, d, t, d2, dto, f, r, s, bi, bin FROM dbo.O").sets.at(0).rows.at(0);
+  EXPECT_EQ(as_int(row[0]), 1);
+  EXPECT_EQ(as_str(row[1]), "12.3400");
+  EXPECT_EQ(as_str(row[2]), "6F9619FF-8B86-D011-B42D-00C04FC964FF");
+  EXPECT_EQ(as_str(row[3]), "2024-02-29");
+  EXPECT_EQ(as_str(row[4]), "13:45:10.125");
+  EXPECT_EQ(as_str(row[5]), "2024-02-29 13:45:10.125");
+  EXPECT_EQ(as_str(row[6]), "2024-02-29 13:45:10 +02:00");
+  EXPECT_DOUBLE_EQ(std::get<double>(row[7]), 1.5);
+  EXPECT_DOUBLE_EQ(std::get<double>(row[8]), 2.25);
+  EXPECT_EQ(as_int(row[9]), -7);
+  EXPECT_EQ(as_int(row[10]), 9000000000);
+  EXPECT_EQ(std::get<Bytes>(row[11]).data, (std::vector<std::uint8_t>{1, 2, 3, 4}));
+}
+
+}  // namespace
