@@ -181,13 +181,11 @@ void SessionImpl::do_insert_bulk(const Statement& st, ResultSink& sink) {
     plan->temp = true;
     plan->schema = "tempdb";
     plan->sqlite_name = tt->sqlite_name;
-    plan->display = name;
     plan->identity_column = tt->identity_column;
   } else {
     if (!stmt.table.db.empty() && !iequals(stmt.table.db, m_db)) unsupported("INSERT BULK into another database");
     plan->schema = "main";
     plan->sqlite_name = sqlite_table_name(stmt.table.schema, name);
-    plan->display = name;
     {
       Stmt s(c, "SELECT object_id FROM __m2r_objects WHERE sqlite_name = ? COLLATE NOCASE AND type = 'U'");
       s.bind(1, plan->sqlite_name);

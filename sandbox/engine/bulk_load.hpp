@@ -36,7 +36,6 @@ struct BulkLoadPlan {
   bool temp = false;
   std::string schema;       // SQLite schema: main or tempdb
   std::string sqlite_name;  // the table in that schema
-  std::string display;      // as messages name it
   std::int64_t object_id = 0;
   std::string identity_column;     // empty: none
   bool identity_is_rowid = true;   // else filled after the insert from the table's maximum
