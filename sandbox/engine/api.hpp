@@ -149,6 +149,20 @@ class Session {
     (void)host_name;
     (void)program_name;
   }
+  // Bulk load ([MS-TDS] 2.2.6.1; sandbox/engine/README.md "Bulk load"). A batch's INSERT BULK
+  // that succeeded leaves the session waiting for the rows: bulk_load_pending() is true until
+  // the next request. The TDS layer then hands over the bulk load message decoded: `columns`
+  // as the client's COLMETADATA describes them (the types it sends the values in), `rows` in
+  // those types; the engine inserts them as the INSERT BULK said and reports them on `sink`
+  // (DONE with the row count, or the error). abandon_bulk_load() drops a pending one (the
+  // client ended its message with the ignore bit, or sent an attention instead).
+  virtual bool bulk_load_pending() const { return false; }
+  virtual void bulk_load_rows(const std::vector<Column>& columns, const std::vector<std::vector<Value>>& rows,
+                              ResultSink& sink) {
+    (void)columns, (void)rows, (void)sink;
+    throw std::runtime_error("this session does not take bulk loads");
+  }
+  virtual void abandon_bulk_load() {}
 };
 
 struct InstanceInfo {

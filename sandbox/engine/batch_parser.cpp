@@ -416,6 +416,17 @@ class Parser {
 
   // --- statements ------------------------------------------------------------------------------
   void insert_statement() {
+    if (word("BULK", m_i + 1)) {
+      // INSERT BULK table (columns) [WITH (options)]: a bulk load's announcement (bulk_load.cpp).
+      m_i += 2;
+      table_primary_name_only();
+      if (sym("(")) skip_parens();
+      if (word("WITH")) {
+        ++m_i;
+        if (sym("(")) skip_parens();
+      }
+      return;
+    }
     ++m_i;
     top_clause();
     if (word("INTO")) ++m_i;

@@ -176,6 +176,7 @@ void SessionImpl::do_exec(const Statement& st, ResultSink& sink) {
 void SessionImpl::execute_rpc(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& client_sink) {
   ActivityScope activity(*m_entry);
   KillAwareSink sink(client_sink, *m_entry);
+  m_bulk.reset();  // an INSERT BULK waits for the very next request only
   if (report_if_killed(sink)) return;
   execute_rpc_call(procedure, params, sink, nullptr);
   report_if_killed(sink);  // killed while it ran

@@ -81,6 +81,26 @@ void preupdate(void* ctx, sqlite3* db, int op, const char* zdb, const char* ztab
 
 }  // namespace
 
+namespace {
+// SET FMTONLY ON: a statement's columns reach the client, its rows do not.
+class MetadataOnlySink final : public ResultSink {
+ public:
+  explicit MetadataOnlySink(ResultSink& inner) : m_inner(inner) {}
+  void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
+  void row(const std::vector<Value>&) override {}
+  void done(DoneKind k, std::optional<std::int64_t>, bool e) override { m_inner.done(k, std::nullopt, e); }
+  void message(const Message& m) override { m_inner.message(m); }
+  void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
+  void return_status(int s) override { m_inner.return_status(s); }
+  void return_value(const std::string& n, const ColumnType& t, const Value& v) override { m_inner.return_value(n, t, v); }
+  void transaction_changed(Transaction e) override { m_inner.transaction_changed(e); }
+  bool cancelled() override { return m_inner.cancelled(); }
+
+ private:
+  ResultSink& m_inner;
+};
+}  // namespace
+
 Cell convert_cell(sqlite3* c, const Cell& v, const std::optional<ColumnType>& from, const ColumnType& to) {
   Stmt s(c, "SELECT m2r_cast(?1, ?2, ?3)");
   bind_cell(s, 1, v);
@@ -311,6 +331,7 @@ std::string request_command(const std::vector<Token>& t, const std::string& head
 void SessionImpl::execute_batch(const std::string& sql, ResultSink& client_sink) {
   ActivityScope activity(*m_entry);
   KillAwareSink sink(client_sink, *m_entry);
+  m_bulk.reset();  // an INSERT BULK waits for the very next request only
   if (report_if_killed(sink)) return;
   run_batch(sql, sink);
   report_if_killed(sink);  // killed while it ran: its statements stopped at the next cancel test
@@ -361,11 +382,22 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
       k != "EXECUTE" && k != "SET" && k != "DECLARE") {
     ensure_not_restoring(m_db);
   }
+  if (k == "INSERT" && t.size() > 1 && t[1].is("BULK")) return do_insert_bulk(st, sink);
   if (k == "SELECT" || k == "INSERT" || k == "UPDATE" || k == "DELETE" || k == "WITH") check_object_permissions(st, k);
   if (m_options.implicit_transactions && !m_xact && starts_implicit_transaction(t, k)) open_transaction("user_transaction");
   if (k == "GRANT" || k == "DENY" || k == "REVOKE") {
     do_permission_statement(st, sink);  // permission_statements.cpp
     return;
+  }
+  if (m_options.fmtonly) {
+    // SET FMTONLY ON (what FreeTDS's bcp_init sends to learn a table's columns): a SELECT
+    // answers its COLMETADATA and no rows, and nothing else runs; the sandbox models it for
+    // SELECT and SET only and refuses the rest rather than skip them.
+    if (k == "SELECT") {
+      MetadataOnlySink metadata(sink);
+      return do_select(st, metadata, in_proc);
+    }
+    if (k != "SET") unsupported("SET FMTONLY ON with " + k);
   }
   if (k == "SELECT") return do_select(st, sink, in_proc);
   if (k == "UPDATE" && t.size() > 1 && t[1].is("STATISTICS")) unsupported("UPDATE STATISTICS");
@@ -752,7 +784,7 @@ std::int64_t SessionImpl::write(const std::string& implicit_name, const std::fun
       const std::optional<OpenXact> saved_xact = m_xact;
       {
         std::lock_guard<std::mutex> fl(db->flags_mutex);
-        exec(c, db->fk_nocheck.empty() ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
+        exec(c, db->fk_nocheck.empty() && !m_skip_foreign_keys ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
       }
       exec(c, "BEGIN IMMEDIATE");
       m_changes.clear();

@@ -7,6 +7,7 @@
 namespace sandbox::engine {
 
 class SessionImpl;
+struct BulkLoadPlan;  // bulk_load.hpp
 
 // A cell as SQLite holds it (row images, variables).
 struct Cell {
@@ -82,6 +83,7 @@ struct SessionOptions {
   // A column declared without NULL / NOT NULL: ANSI_NULL_DFLT_ON, else not ANSI_NULL_DFLT_OFF
   // and the database's ANSI_NULL_DEFAULT (OFF, as model's, in every sandbox database).
   bool columns_nullable_by_default() const { return ansi_null_dflt_on; }
+  bool fmtonly = false;                // SET FMTONLY ON: a SELECT answers its columns, no rows
   // @@OPTIONS' bits for these (and NOCOUNT, kept by the session).
   std::int64_t bits(bool nocount) const;
 };
@@ -167,6 +169,11 @@ class SessionImpl : public Session {
     m_host_name = host_name;
     m_program_name = program_name;
   }
+  // Bulk load (bulk_load.cpp; README.md "Bulk load").
+  bool bulk_load_pending() const override { return m_bulk != nullptr; }
+  void bulk_load_rows(const std::vector<Column>& columns, const std::vector<std::vector<Value>>& rows,
+                      ResultSink& sink) override;
+  void abandon_bulk_load() override { m_bulk.reset(); }
   const std::string& host_name() const { return m_host_name; }        // HOST_NAME()
   const std::string& program_name() const { return m_program_name; }  // APP_NAME()
 
@@ -248,6 +255,10 @@ class SessionImpl : public Session {
   void do_select(const Statement& st, ResultSink& sink, bool in_proc);
   void do_dml(const Statement& st, ResultSink& sink, bool in_proc, const std::string& kind);
   void do_use(const Statement& st, ResultSink& sink);
+  // INSERT BULK (bulk_load.cpp): checks the table and columns and leaves the bulk load pending.
+  void do_insert_bulk(const Statement& st, ResultSink& sink);
+  std::int64_t insert_bulk_rows(const BulkLoadPlan& plan, const std::vector<Column>& columns,
+                                const std::vector<std::vector<Value>>& rows);
   void do_begin(const Statement& st, ResultSink& sink);
   void do_commit(const Statement& st, ResultSink& sink);
   void do_rollback(const Statement& st, ResultSink& sink);
@@ -429,6 +440,8 @@ class SessionImpl : public Session {
   bool m_nocount = false;
   bool m_capturing = false;
   bool m_suppress_triggers = false;
+  bool m_skip_foreign_keys = false;  // write(): a bulk load without CHECK_CONSTRAINTS
+  std::shared_ptr<BulkLoadPlan> m_bulk;  // an INSERT BULK waiting for its rows
   std::vector<Change> m_changes;
   std::vector<Change> m_temp_changes;  // this statement's changes to temporary tables
   std::vector<Change> m_temp_undo;     // the open transaction's, undone by ROLLBACK

@@ -103,7 +103,7 @@ bool SessionImpl::set_session_option(const Statement& st, const std::string& opt
   static const std::set<std::string> switches = {
       "NOCOUNT", "ANSI_NULLS", "QUOTED_IDENTIFIER", "CONCAT_NULL_YIELDS_NULL", "ANSI_WARNINGS", "ANSI_PADDING",
       "ANSI_NULL_DFLT_ON", "ANSI_NULL_DFLT_OFF", "ARITHABORT", "ARITHIGNORE", "CURSOR_CLOSE_ON_COMMIT",
-      "NUMERIC_ROUNDABORT", "IMPLICIT_TRANSACTIONS", "XACT_ABORT"};
+      "NUMERIC_ROUNDABORT", "IMPLICIT_TRANSACTIONS", "XACT_ABORT", "FMTONLY"};
   if (switches.count(opt)) {
     std::vector<std::string> names;
     std::size_t i = 1;
@@ -144,6 +144,7 @@ bool SessionImpl::set_session_option(const Statement& st, const std::string& opt
         m_options.ansi_null_dflt_off = on;
         if (on) m_options.ansi_null_dflt_on = false;
       }
+      else if (n == "FMTONLY") m_options.fmtonly = on;
       // The rest stay at the one value the sandbox allows.
     }
     return true;

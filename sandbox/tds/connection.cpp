@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "tds/bulk_load.hpp"
 #include "tds/login7.hpp"
 #include "tds/prelogin.hpp"
 #include "tds/tokens.hpp"
@@ -370,6 +371,8 @@ std::optional<Connection::ClientMessage> Connection::read_message() {
     }
     msg.payload.insert(msg.payload.end(), body.begin(), body.end());
     if (msg.payload.size() > k_max_message) throw ProtocolError("request larger than 64 MiB");
+    // A client that gives up on a message part-way sets the ignore bit on its last packet.
+    msg.status = static_cast<std::uint8_t>(msg.status | (h.status & k_status_ignore));
     if (h.status & k_status_eom) break;
   }
   if (msg.status & k_status_ignore) msg.payload.clear();
@@ -549,10 +552,11 @@ void Connection::serve_requests() {
       case PacketType::sql_batch: on_sql_batch(msg->payload); break;
       case PacketType::rpc: on_rpc(msg->payload); break;
       case PacketType::transaction_manager: on_transaction_manager(msg->payload); break;
-      case PacketType::attention: on_attention(); break;
-      case PacketType::bulk_load:
-        send_error_response(error_message(4002, 16, "Bulk load (INSERT BULK / BCP) is not supported by the sandbox."));
+      case PacketType::attention:
+        m_session->abandon_bulk_load();
+        on_attention();
         break;
+      case PacketType::bulk_load: on_bulk_load(*msg); break;
       default:
         send_error_response(error_message(4002, 16, fmt::format(
             "The sandbox does not handle TDS packet type {} after login.", static_cast<int>(msg->type))));
@@ -711,6 +715,42 @@ void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
     sink.finish(k_token_doneproc, !last && !attention);
     if (attention) break;
   }
+  m_out.end_message();
+  acknowledge_attention_if_any();
+}
+
+void Connection::on_bulk_load(const ClientMessage& msg) {
+  // The rows an INSERT BULK announced ([MS-TDS] 2.2.6.1). A client that gives up while sending
+  // them (tedious's cancel, a row its own validation refused) ends the message with the ignore
+  // bit: nothing is inserted, and the answer is an empty DONE, as to any ignored message.
+  TokenSink sink(*this);
+  if (msg.status & k_status_ignore) {
+    m_session->abandon_bulk_load();
+    sink.finish(k_token_done, false);
+    m_out.end_message();
+    acknowledge_attention_if_any();
+    return;
+  }
+  if (!m_session->bulk_load_pending()) {
+    send_error_response(error_message(4002, 16, "The incoming tabular data stream (TDS) protocol stream is incorrect."
+                                                " A bulk load message arrived without an INSERT BULK before it."));
+    return;
+  }
+  BulkLoadMessage data;
+  try {
+    data = parse_bulk_load(msg.payload, m_tds_version);
+  } catch (const ProtocolError& e) {
+    m_session->abandon_bulk_load();
+    send_error_response(error_message(4002, 16, fmt::format(
+        "The incoming tabular data stream (TDS) protocol stream is incorrect: {}", e.what())));
+    return;
+  }
+  try {
+    m_session->bulk_load_rows(data.columns, data.rows, sink);
+  } catch (const std::exception& e) {
+    sink.error(error_message(50000, 16, fmt::format("The sandbox engine failed: {}", e.what())));
+  }
+  sink.finish(k_token_done, false);
   m_out.end_message();
   acknowledge_attention_if_any();
 }

@@ -106,6 +106,7 @@ class Connection {
   void on_sql_batch(const std::vector<std::uint8_t>& payload);
   void on_rpc(const std::vector<std::uint8_t>& payload);
   void on_transaction_manager(const std::vector<std::uint8_t>& payload);
+  void on_bulk_load(const ClientMessage& msg);  // packet type 7: the rows of an INSERT BULK
   void on_attention();
   void acknowledge_attention_if_any();
   void send_error_response(const Message& m);

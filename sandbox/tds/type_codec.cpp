@@ -708,91 +708,140 @@ int fixed_length(std::uint8_t token) {
 
 }  // namespace
 
-DecodedValue read_type_and_value(ByteReader& r) {
-  DecodedValue out;
-  const std::uint8_t token = r.u8();
-  if (token == k_null_type) {
-    out.type.type = SqlType::int_;
-    return out;
+WireType read_type_info(ByteReader& r) {
+  WireType w;
+  w.token = r.u8();
+  if (w.token == k_null_type) {
+    w.type.type = SqlType::int_;
+    return w;
   }
-  if (const int n = fixed_length(token); n > 0) {
-    out.value = fixed_value(token, r.bytes(static_cast<std::size_t>(n)), &out.type);
-    return out;
+  if (const int n = fixed_length(w.token); n > 0) {
+    std::vector<std::uint8_t> zeros(static_cast<std::size_t>(n), 0);
+    fixed_value(w.token, zeros, &w.type);  // sets the type only
+    w.max_length = static_cast<std::uint32_t>(n);
+    return w;
   }
-  switch (token) {
+  switch (w.token) {
     case k_intn: case k_bitn: case k_fltn: case k_moneyn: case k_datetimn: case k_guid: {
       const std::uint8_t max = r.u8();
-      const std::uint8_t n = r.u8();
-      if (n > max && token != k_guid) throw ProtocolError("value longer than its type");
-      if (token == k_guid) {
-        out.type.type = SqlType::uniqueidentifier;
-        if (n == 0) return out;
-        if (n != 16) throw ProtocolError("GUID of length other than 16");
-        out.value = guid_from_wire(r.bytes(16).data());
-        return out;
+      w.max_length = max;
+      if (w.token == k_guid) {
+        w.type.type = SqlType::uniqueidentifier;
+        return w;
       }
-      std::uint8_t as_fixed = 0;
-      switch (token) {
-        case k_intn: as_fixed = max == 1 ? k_int1 : max == 2 ? k_int2 : max == 4 ? k_int4 : k_int8; break;
-        case k_bitn: as_fixed = k_bit; break;
-        case k_fltn: as_fixed = max == 4 ? k_flt4 : k_flt8; break;
-        case k_moneyn: as_fixed = max == 4 ? k_money4 : k_money; break;
-        default: as_fixed = max == 4 ? k_datetim4 : k_datetime; break;
+      switch (w.token) {
+        case k_intn: w.fixed_token = max == 1 ? k_int1 : max == 2 ? k_int2 : max == 4 ? k_int4 : k_int8; break;
+        case k_bitn: w.fixed_token = k_bit; break;
+        case k_fltn: w.fixed_token = max == 4 ? k_flt4 : k_flt8; break;
+        case k_moneyn: w.fixed_token = max == 4 ? k_money4 : k_money; break;
+        default: w.fixed_token = max == 4 ? k_datetim4 : k_datetime; break;
       }
-      if (n == 0) {
-        std::vector<std::uint8_t> zeros(static_cast<std::size_t>(fixed_length(as_fixed)), 0);
-        fixed_value(as_fixed, zeros, &out.type);  // sets the type only
-        out.value = std::monostate{};
-        return out;
-      }
-      if (n != fixed_length(as_fixed)) throw ProtocolError("value length does not match its type");
-      out.value = fixed_value(as_fixed, r.bytes(n), &out.type);
-      return out;
+      std::vector<std::uint8_t> zeros(static_cast<std::size_t>(fixed_length(w.fixed_token)), 0);
+      fixed_value(w.fixed_token, zeros, &w.type);  // sets the type only
+      return w;
     }
     case k_decimaln: case k_numericn: {
-      r.u8();  // max length
-      out.type.type = SqlType::decimal;
-      out.type.precision = r.u8();
-      out.type.scale = r.u8();
-      const std::uint8_t n = r.u8();
-      if (n == 0) return out;
-      const auto b = r.bytes(n);
-      out.value = decimal_from_wire(b.data(), b.size(), out.type.scale);
-      return out;
+      w.max_length = r.u8();
+      w.type.type = SqlType::decimal;
+      w.type.precision = r.u8();
+      w.type.scale = r.u8();
+      return w;
     }
-    case k_daten: {
-      out.type = {SqlType::date, 0, 0, 0};
-      const std::uint8_t n = r.u8();
-      if (n == 0) return out;
-      if (n != 3) throw ProtocolError("DATEN of length other than 3");
-      const auto b = r.bytes(3);
-      out.value = format_date(static_cast<std::int64_t>(read_le(b.data(), 3)) + days_from_civil(1, 1, 1));
-      return out;
-    }
-    case k_timen: {
+    case k_daten:
+      w.type = {SqlType::date, 0, 0, 0};
+      return w;
+    case k_timen: case k_datetime2n: case k_datetimeoffsetn: {
       const int scale = r.u8();
       if (scale > 7) throw ProtocolError("time scale above 7");
-      out.type = {SqlType::time, 0, 0, scale};
+      w.type = {w.token == k_timen ? SqlType::time : w.token == k_datetimeoffsetn ? SqlType::datetimeoffset : SqlType::datetime2,
+                0, 0, scale};
+      return w;
+    }
+    case k_char: case k_varchar: case k_binary: case k_varbinary: {
+      const std::uint8_t max = r.u8();
+      w.max_length = max;
+      w.type = {w.token == k_char ? SqlType::char_ : w.token == k_varchar ? SqlType::varchar
+                : w.token == k_binary ? SqlType::binary : SqlType::varbinary, max, 0, 0};
+      return w;
+    }
+    case k_bigvarbin: case k_bigvarchr: case k_bigbinary: case k_bigchar: case k_nvarchar: case k_nchar: {
+      const std::uint16_t max = r.u16();
+      const bool wide = w.token == k_nvarchar || w.token == k_nchar;
+      const bool text = wide || w.token == k_bigvarchr || w.token == k_bigchar;
+      if (text) r.skip(5);  // collation
+      w.max_length = max;
+      w.plp = max == k_max_marker;
+      w.type.type = w.token == k_nchar ? SqlType::nchar : w.token == k_bigchar ? SqlType::char_
+                    : w.token == k_bigbinary ? SqlType::binary : wide ? SqlType::nvarchar
+                    : text ? SqlType::varchar : SqlType::varbinary;
+      w.type.length = max == k_max_marker ? k_max_length : (wide ? max / 2 : max);
+      return w;
+    }
+    case k_xml:
+      if (r.u8() != 0) throw ProtocolError("typed xml parameters (an XML schema collection) are not supported by the sandbox");
+      w.type = {SqlType::xml, k_max_length, 0, 0};
+      w.plp = true;
+      return w;
+    case k_text: case k_ntext: case k_image:
+      w.max_length = r.u32();
+      if (w.token != k_image) r.skip(5);  // collation
+      w.type.type = w.token == k_ntext ? SqlType::ntext : w.token == k_text ? SqlType::text : SqlType::image;
+      w.type.length = k_max_length;
+      return w;
+    default:
+      break;
+  }
+  throw ProtocolError(fmt::format("parameter type 0x{:02X} is not supported by the sandbox (udt, sql_variant, tvp)", w.token));
+}
+
+Value read_value(ByteReader& r, const WireType& w) {
+  if (w.token == k_null_type) return {};
+  if (const int n = fixed_length(w.token); n > 0) {
+    ColumnType ignored;
+    return fixed_value(w.token, r.bytes(static_cast<std::size_t>(n)), &ignored);
+  }
+  switch (w.token) {
+    case k_intn: case k_bitn: case k_fltn: case k_moneyn: case k_datetimn: case k_guid: {
       const std::uint8_t n = r.u8();
-      if (n == 0) return out;
+      if (n > w.max_length && w.token != k_guid) throw ProtocolError("value longer than its type");
+      if (n == 0) return {};
+      if (w.token == k_guid) {
+        if (n != 16) throw ProtocolError("GUID of length other than 16");
+        return guid_from_wire(r.bytes(16).data());
+      }
+      if (n != fixed_length(w.fixed_token)) throw ProtocolError("value length does not match its type");
+      ColumnType ignored;
+      return fixed_value(w.fixed_token, r.bytes(n), &ignored);
+    }
+    case k_decimaln: case k_numericn: {
+      const std::uint8_t n = r.u8();
+      if (n == 0) return {};
+      const auto b = r.bytes(n);
+      return decimal_from_wire(b.data(), b.size(), w.type.scale);
+    }
+    case k_daten: {
+      const std::uint8_t n = r.u8();
+      if (n == 0) return {};
+      if (n != 3) throw ProtocolError("DATEN of length other than 3");
+      const auto b = r.bytes(3);
+      return format_date(static_cast<std::int64_t>(read_le(b.data(), 3)) + days_from_civil(1, 1, 1));
+    }
+    case k_timen: {
+      const int scale = w.type.scale;
+      const std::uint8_t n = r.u8();
+      if (n == 0) return {};
       const auto b = r.bytes(n);
       const auto units = static_cast<std::int64_t>(read_le(b.data(), b.size()));
-      out.value = format_time(units / pow10(scale), units % pow10(scale), scale);
-      return out;
+      return format_time(units / pow10(scale), units % pow10(scale), scale);
     }
     case k_datetime2n: case k_datetimeoffsetn: {
-      const int scale = r.u8();
-      if (scale > 7) throw ProtocolError("datetime2 scale above 7");
-      out.type = {token == k_datetimeoffsetn ? SqlType::datetimeoffset : SqlType::datetime2, 0, 0, scale};
+      const int scale = w.type.scale;
       const std::uint8_t n = r.u8();
-      if (n == 0) return out;
+      if (n == 0) return {};
       const auto b = r.bytes(n);
       const std::size_t dt_len = static_cast<std::size_t>(time_bytes(scale)) + 3;
-      if (token == k_datetimeoffsetn && n != dt_len + 2) throw ProtocolError("bad DATETIMEOFFSETN length");
-      if (token != k_datetimeoffsetn) {
-        out.value = datetime2_from_wire(b.data(), dt_len, scale);
-        return out;
-      }
+      if (w.token == k_datetimeoffsetn && n != dt_len + 2) throw ProtocolError("bad DATETIMEOFFSETN length");
+      if (w.token != k_datetimeoffsetn) return datetime2_from_wire(b.data(), dt_len, scale);
       // datetimeoffset carries UTC time plus the offset: kept as local time and offset.
       const auto offset = static_cast<std::int16_t>(read_le(b.data() + dt_len, 2));
       const auto tb = static_cast<std::size_t>(time_bytes(scale));
@@ -802,62 +851,43 @@ DecodedValue read_type_and_value(ByteReader& r) {
       if (secs < 0) { secs += 86400; --days; }
       if (secs >= 86400) { secs -= 86400; ++days; }
       const int a = offset < 0 ? -offset : offset;
-      out.value = format_date(days) + " " + format_time(secs, units % pow10(scale), scale) +
-                  fmt::format(" {}{:02}:{:02}", offset < 0 ? '-' : '+', a / 60, a % 60);
-      return out;
+      return format_date(days) + " " + format_time(secs, units % pow10(scale), scale) +
+             fmt::format(" {}{:02}:{:02}", offset < 0 ? '-' : '+', a / 60, a % 60);
     }
     case k_char: case k_varchar: case k_binary: case k_varbinary: {
-      const std::uint8_t max = r.u8();
-
-      out.type = {token == k_char ? SqlType::char_ : token == k_varchar ? SqlType::varchar
-                  : token == k_binary ? SqlType::binary : SqlType::varbinary, max, 0, 0};
       const std::uint8_t n = r.u8();
-      if (n == 0) return out;
-      out.value = text_value(out.type.type, r.bytes(n));
-      return out;
+      if (n == 0) return {};
+      return text_value(w.type.type, r.bytes(n));
     }
-    case k_bigvarbin: case k_bigvarchr: case k_bigbinary: case k_bigchar: case k_nvarchar: case k_nchar: {
-      const std::uint16_t max = r.u16();
-      const bool wide = token == k_nvarchar || token == k_nchar;
-      const bool text = wide || token == k_bigvarchr || token == k_bigchar;
-      if (text) r.skip(5);  // collation
-      out.type.type = token == k_nchar ? SqlType::nchar : token == k_bigchar ? SqlType::char_
-                      : token == k_bigbinary ? SqlType::binary : wide ? SqlType::nvarchar
-                      : text ? SqlType::varchar : SqlType::varbinary;
-      out.type.length = max == k_max_marker ? k_max_length : (wide ? max / 2 : max);
-      if (max == k_max_marker) {
+    case k_bigvarbin: case k_bigvarchr: case k_bigbinary: case k_bigchar: case k_nvarchar: case k_nchar:
+    case k_xml: {
+      if (w.plp) {
         bool is_null = false;
         auto b = read_plp(r, &is_null);
-        if (!is_null) out.value = text_value(out.type.type, b);
-        return out;
+        if (is_null) return {};
+        return text_value(w.type.type, b);
       }
       const std::uint16_t n = r.u16();
-      if (n == k_null_ushort) return out;
-      out.value = text_value(out.type.type, r.bytes(n));
-      return out;
-    }
-    case k_xml: {
-      if (r.u8() != 0) throw ProtocolError("typed xml parameters (an XML schema collection) are not supported by the sandbox");
-      out.type = {SqlType::xml, k_max_length, 0, 0};
-      bool is_null = false;
-      auto b = read_plp(r, &is_null);
-      if (!is_null) out.value = text_value(SqlType::xml, b);
-      return out;
+      if (n == k_null_ushort) return {};
+      return text_value(w.type.type, r.bytes(n));
     }
     case k_text: case k_ntext: case k_image: {
-      r.u32();  // max length
-      if (token != k_image) r.skip(5);  // collation
-      out.type.type = token == k_ntext ? SqlType::ntext : token == k_text ? SqlType::text : SqlType::image;
-      out.type.length = k_max_length;
       const std::uint32_t n = r.u32();
-      if (n == 0xFFFFFFFFu) return out;
-      out.value = text_value(out.type.type, r.bytes(n));
-      return out;
+      if (n == 0xFFFFFFFFu) return {};
+      return text_value(w.type.type, r.bytes(n));
     }
     default:
       break;
   }
-  throw ProtocolError(fmt::format("parameter type 0x{:02X} is not supported by the sandbox (udt, sql_variant, tvp)", token));
+  throw ProtocolError(fmt::format("type 0x{:02X} is not supported by the sandbox", w.token));
+}
+
+DecodedValue read_type_and_value(ByteReader& r) {
+  const WireType w = read_type_info(r);
+  DecodedValue out;
+  out.type = w.type;
+  out.value = read_value(r, w);
+  return out;
 }
 
 }  // namespace sandbox::tds

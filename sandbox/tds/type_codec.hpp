@@ -49,6 +49,20 @@ struct DecodedValue {
 };
 DecodedValue read_type_and_value(ByteReader& r);
 
+// The two halves of read_type_and_value, for values that follow their TYPE_INFO at a
+// distance (a bulk load's COLMETADATA, then its ROWs: tds/bulk_load.hpp).
+struct WireType {
+  std::uint8_t token = 0;        // the type token as sent
+  ColumnType type;               // what the sandbox makes of it
+  std::uint32_t max_length = 0;  // TYPE_INFO's length field (bytes)
+  bool plp = false;              // a (max) type or xml: the value is a PLP stream
+  std::uint8_t fixed_token = 0;  // INTN/BITN/FLTN/MONEYN/DATETIMN: the fixed type of the values
+};
+WireType read_type_info(ByteReader& r);
+// A value as an RPC parameter or a ROW carries it (NULL as monostate). text/ntext/image:
+// from the 4-byte length on (a ROW's text pointer is the caller's to read).
+Value read_value(ByteReader& r, const WireType& type);
+
 // Value conversions shared with the tests.
 std::vector<std::uint8_t> guid_to_wire(const std::string& text);  // mixed-endian
 std::string guid_from_wire(const std::uint8_t* p);
