@@ -213,6 +213,7 @@ void SessionImpl::reset(bool keep_transaction) {
   m_isolation = Isolation::read_committed;
   m_options = SessionOptions{};
   m_last_identity = 0;
+  m_cursors.close_all();
   // Temporary objects live in the TEMP schema of the session's own SQLite connections:
   // closing them drops every one (they reopen on the next statement). A kept transaction is
   // the session's, not the connections', so it survives.
