@@ -307,4 +307,52 @@ TEST_F(EngineCursorsTest, WhereCurrentOfChangesTheCursorsCurrentRow) {
   EXPECT_EQ(error_of(*m_s, "DELETE FROM Other WHERE CURRENT OF c1").number, 16933);
 }
 
+TEST_F(EngineCursorsTest, AutoFetchSendsTheFirstBufferWithTheOpen) {
+  // Given AUTO_FETCH (0x2000) and @rowcount 2, sp_cursoropen should send the first two rows with
+  // the metadata and answer @rowcount 2 (the rows sent); the next fetch goes on from there.
+  const auto r = rpc("sp_cursoropen", {int_out(), text_in(k_select), int_out(k_keyset | 0x2000), int_out(k_read_only),
+                                       int_out(2)});
+  ASSERT_EQ(r.errors, 0) << (r.error() ? r.error()->text : "");
+  EXPECT_EQ(ids(r), (Ids{1, 2}));
+  ASSERT_EQ(r.return_values.size(), 4u);
+  EXPECT_EQ(as_int(r.return_values[1].value), k_keyset | 0x2000);
+  EXPECT_EQ(as_int(r.return_values[3].value), 2);
+  EXPECT_EQ(fetch_ids(static_cast<std::int32_t>(as_int(r.return_values[0].value)), k_next, 0, 2), (Ids{3, 4}));
+}
+
+TEST_F(EngineCursorsTest, PreparedCursorsOpenByHandle) {
+  // sp_cursorprepare keeps the statement and answers a handle; sp_cursorexecute opens a cursor on it
+  // (with its parameter values); sp_cursorunprepare drops it, after which the handle is 16902.
+  const auto p = rpc("sp_cursorprepare", {int_out(), text_in("@P1 int"), text_in("SELECT id FROM Items WHERE id >= @P1 ORDER BY id"),
+                                          int_in(0), int_out(k_static), int_out(k_read_only)});
+  ASSERT_EQ(p.errors, 0) << (p.error() ? p.error()->text : "");
+  ASSERT_FALSE(p.return_values.empty());
+  const auto prepared = as_int(p.return_values[0].value);
+  const auto e = rpc("sp_cursorexecute", {int_in(prepared), int_out(), int_out(k_static), int_out(k_read_only), int_out(),
+                                          int_in(4)});
+  ASSERT_EQ(e.errors, 0) << (e.error() ? e.error()->text : "");
+  ASSERT_EQ(e.return_values.size(), 4u);
+  EXPECT_EQ(as_int(e.return_values[3].value), 2);
+  EXPECT_EQ(fetch_ids(static_cast<std::int32_t>(as_int(e.return_values[0].value)), k_first, 0, 5), (Ids{4, 5}));
+  ASSERT_EQ(rpc("sp_cursorunprepare", {int_in(prepared)}).errors, 0);
+  const auto gone = rpc("sp_cursorexecute", {int_in(prepared), int_out()});
+  ASSERT_NE(gone.error(), nullptr);
+  EXPECT_EQ(gone.error()->number, 16902);
+}
+
+TEST_F(EngineCursorsTest, ExecInABatchSetsTheOutputVariables) {
+  // EXEC sp_cursoropen @c OUTPUT, ... in T-SQL should assign the handle and the row count to the
+  // caller's variables; sp_cursorfetch with them returns the rows.
+  const auto r = must(*m_s,
+                      "DECLARE @c int, @scroll int = 8, @cc int = 1, @n int;\n"
+                      "EXEC sp_cursoropen @c OUTPUT, N'SELECT id FROM Items ORDER BY id', @scroll OUTPUT, @cc OUTPUT, @n OUTPUT;\n"
+                      "SELECT @n AS n;\n"
+                      "EXEC sp_cursorfetch @c, 1, 0, 2;\n"
+                      "EXEC sp_cursorclose @c;");
+  ASSERT_EQ(r.sets.size(), 3u);  // the open's metadata, SELECT @n, the fetch
+  EXPECT_EQ(r.sets[1].rows[0][0], Value{std::int64_t{5}});
+  ASSERT_EQ(r.sets[2].rows.size(), 2u);
+  EXPECT_EQ(r.sets[2].rows[1][0], Value{std::int64_t{2}});
+}
+
 }  // namespace
