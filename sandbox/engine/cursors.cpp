@@ -141,15 +141,67 @@ int first_of(int bits, std::initializer_list<int> order) {
   return 0;
 }
 
-// What makes a SELECT's rows updatable through a cursor, as far as the sandbox goes: one base
-// table (no join, no set operator), no grouping or DISTINCT, no aggregate in the select list.
+// The key columns a keyed statement's row ends with (one rowid per base table), taken off it.
+std::vector<std::optional<std::int64_t>> take_keys(std::vector<Value>& row, std::size_t tables) {
+  std::vector<std::optional<std::int64_t>> keys;
+  for (std::size_t k = row.size() - std::min(tables, row.size()); k < row.size(); ++k) keys.push_back(int_value(row[k]));
+  row.resize(row.size() - keys.size());
+  return keys;
+}
+
+// What makes a SELECT's rows updatable through a cursor, as far as the sandbox goes: base tables
+// in FROM (a list or joins; no derived table or function), no set operator, grouping, DISTINCT,
+// aggregate or window function.
 struct SelectShape {
   bool single_select = false;  // one SELECT statement
   std::size_t from = 0;        // the top-level FROM token (0: none)
-  std::string table;           // its table as written (`#t`, `dbo.Orders`); empty: not updatable
+  std::vector<ServerCursor::Table> tables;  // empty: not updatable
+  std::map<std::string, std::pair<std::string, std::string>> origins;
   bool for_read_only = false;  // FOR READ ONLY
   std::size_t for_clause = 0;  // FOR UPDATE [OF ...] / FOR READ ONLY: where it starts (0: none)
 };
+
+bool ends_from_item(const Token& k) {
+  return is_sym(k, ",") || k.is("JOIN") || k.is("INNER") || k.is("LEFT") || k.is("RIGHT") || k.is("FULL") ||
+         k.is("CROSS") || k.is("WHERE") || k.is("ORDER") || k.is("OPTION") || k.is("FOR") || k.is("ON");
+}
+
+// The select list's plain column references: `[q.]col [[AS] label]`.
+void select_list_origins(const std::vector<Token>& t, std::size_t from, SelectShape& shape) {
+  std::size_t i = 1;
+  if (i < from && t[i].is("TOP")) {
+    ++i;
+    if (i < from && is_sym(t[i], "(")) i = match_paren(t, i, from) + 1;
+    else ++i;
+    if (i < from && t[i].is("PERCENT")) ++i;
+  }
+  while (i < from) {
+    std::size_t e = i;
+    int depth = 0;
+    while (e < from && !(depth == 0 && is_sym(t[e], ","))) {
+      if (is_sym(t[e], "(")) ++depth;
+      else if (is_sym(t[e], ")")) --depth;
+      ++e;
+    }
+    // [q .] col [[AS] label]
+    std::size_t k = i;
+    std::string qualifier, column, label;
+    if (k < e && t[k].is_name()) {
+      column = t[k].text;
+      ++k;
+      if (k + 1 < e && is_sym(t[k], ".") && t[k + 1].is_name()) {
+        qualifier = column;
+        column = t[k + 1].text;
+        k += 2;
+      }
+      label = column;
+      if (k < e && t[k].is("AS")) ++k;
+      if (k < e && (t[k].is_name() || t[k].kind == TokKind::string)) label = t[k++].text;
+      if (k == e) shape.origins[lower(label)] = {qualifier, column};
+    }
+    i = e + 1;
+  }
+}
 
 SelectShape select_shape(const std::vector<Token>& t) {
   SelectShape shape;
@@ -159,27 +211,21 @@ SelectShape select_shape(const std::vector<Token>& t) {
                                            "STDEV", "STDEVP", "VAR", "VARP", "CHECKSUM_AGG", "GROUPING"};
   bool updatable = true;
   int depth = 0;
-  std::size_t where_or_order = t.size();
   for (std::size_t i = 0; i < t.size(); ++i) {
     const Token& k = t[i];
-    if (k.kind == TokKind::end) break;
     if (is_sym(k, "(")) ++depth;
     else if (is_sym(k, ")")) --depth;
     if (depth != 0) continue;
     if (is_sym(k, ";")) {
       // Anything after the first statement makes it a batch, which is not cursored.
-      if (i + 1 < t.size() && t[i + 1].kind != TokKind::end) shape.single_select = false;
+      if (i + 1 < t.size()) shape.single_select = false;
       break;
     }
     if (k.is("UNION") || k.is("EXCEPT") || k.is("INTERSECT") || k.is("GROUP") || k.is("HAVING") || k.is("DISTINCT") ||
-        k.is("JOIN") || k.is("INTO") || k.is("OVER")) {
+        k.is("INTO") || k.is("OVER")) {
       updatable = false;
     }
     if (k.is("FROM") && shape.from == 0) shape.from = i;
-    if (shape.from && i > shape.from && (k.is("WHERE") || k.is("ORDER") || k.is("OPTION")) && where_or_order == t.size()) {
-      where_or_order = i;
-    }
-    if (shape.from && i > shape.from && i < where_or_order && is_sym(k, ",")) updatable = false;  // FROM a, b
     if (k.is("FOR") && i + 1 < t.size() && (t[i + 1].is("UPDATE") || t[i + 1].is("READ"))) {
       shape.for_clause = i;
       shape.for_read_only = t[i + 1].is("READ");
@@ -193,16 +239,49 @@ SelectShape select_shape(const std::vector<Token>& t) {
       if (t[i].is(a)) updatable = false;
     }
   }
-  // FROM name[.name...]: the base table.
+  if (!updatable) return shape;
+  // FROM item [, item | [INNER | LEFT [OUTER] | ...] JOIN item ON condition]...
+  const std::size_t end = shape.for_clause ? shape.for_clause : t.size();
+  std::vector<ServerCursor::Table> tables;
   std::size_t i = shape.from + 1;
-  if (!updatable || i >= t.size() || !t[i].is_name()) return shape;
-  const std::size_t first = i;
-  while (i + 2 < t.size() && is_sym(t[i + 1], ".") && t[i + 2].is_name()) i += 2;
-  std::string table;
-  for (std::size_t k = first; k <= i; ++k) table += t[k].is_name() ? bracketed(t[k].text) : t[k].text;
-  // A derived table or a table-valued function is not a base table.
-  if (i + 1 < t.size() && is_sym(t[i + 1], "(")) return shape;
-  shape.table = table;
+  while (true) {
+    if (i >= end || !t[i].is_name()) return shape;  // a derived table, a variable: not updatable
+    const std::size_t first = i;
+    while (i + 2 < end && is_sym(t[i + 1], ".") && t[i + 2].is_name()) i += 2;
+    if (i + 1 < end && is_sym(t[i + 1], "(")) return shape;  // a table-valued function
+    ServerCursor::Table table;
+    for (std::size_t k = first; k <= i; k += 2) table.name += (k > first ? "." : "") + bracketed(t[k].text);
+    table.qualifier = t[i].text;
+    ++i;
+    if (i < end && t[i].is("AS")) ++i;
+    if (i < end && (t[i].kind == TokKind::ident_quoted || (t[i].kind == TokKind::word && !is_reserved_keyword(t[i]) &&
+                                                           !ends_from_item(t[i])))) {
+      table.qualifier = t[i++].text;
+    }
+    if (i < end && t[i].is("WITH") && i + 1 < end && is_sym(t[i + 1], "(")) i = match_paren(t, i + 1, end) + 1;
+    tables.push_back(table);
+    // Skip an ON condition up to the next item.
+    int d = 0;
+    if (i < end && t[i].is("ON")) {
+      while (i < end && !(d == 0 && (is_sym(t[i], ",") || t[i].is("JOIN") || t[i].is("INNER") || t[i].is("LEFT") ||
+                                     t[i].is("RIGHT") || t[i].is("FULL") || t[i].is("CROSS") || t[i].is("WHERE") ||
+                                     t[i].is("ORDER") || t[i].is("OPTION")))) {
+        if (is_sym(t[i], "(")) ++d;
+        else if (is_sym(t[i], ")")) --d;
+        ++i;
+      }
+    }
+    if (i >= end || t[i].is("WHERE") || t[i].is("ORDER") || t[i].is("OPTION")) break;
+    if (is_sym(t[i], ",")) { ++i; continue; }
+    while (i < end && (t[i].is("INNER") || t[i].is("LEFT") || t[i].is("RIGHT") || t[i].is("FULL") || t[i].is("CROSS") ||
+                       t[i].is("OUTER"))) {
+      ++i;
+    }
+    if (i < end && t[i].is("JOIN")) { ++i; continue; }
+    return shape;  // something else (APPLY, PIVOT, ...): not updatable
+  }
+  shape.tables = std::move(tables);
+  select_list_origins(t, shape.from, shape);
   return shape;
 }
 
@@ -363,7 +442,7 @@ class CursorProcedures {
     // STATIC and FAST_FORWARD cursors are read-only, and so is one over anything but a single
     // base table: SQL Server answers with the concurrency it chose.
     const bool scrollable_keyset = scroll == opt::keyset || scroll == opt::dynamic || scroll == opt::forward_only;
-    if (!scrollable_keyset || shape.table.empty()) cc = opt::read_only;
+    if (!scrollable_keyset || shape.tables.empty()) cc = opt::read_only;
 
     ServerCursor c;
     c.scroll = scroll;
@@ -371,9 +450,13 @@ class CursorProcedures {
     c.auto_close = (scrollopt & opt::auto_close) != 0;
     CollectingSink collected(m_sink);
     bool keyed = false;
-    if (scrollable_keyset && !shape.table.empty()) {
-      // The keyset: each row's rowid, as a last column the client never sees.
-      const std::string keyed_stmt = stmt.substr(0, tokens[shape.from].offset) + ", rowid AS " + k_rowid_column + " " +
+    if (scrollable_keyset && !shape.tables.empty()) {
+      // The keyset: the rowid of each table's row, as last columns the client never sees.
+      std::string key_columns;
+      for (std::size_t k = 0; k < shape.tables.size(); ++k) {
+        key_columns += ", " + bracketed(shape.tables[k].qualifier) + ".rowid AS " + k_rowid_column + std::to_string(k);
+      }
+      const std::string keyed_stmt = stmt.substr(0, tokens[shape.from].offset) + key_columns + " " +
                                      stmt.substr(tokens[shape.from].offset);
       run_params[0] = text_param("@stmt", keyed_stmt);
       try {
@@ -407,19 +490,17 @@ class CursorProcedures {
     }
     CollectingSink::Set& set = collected.sets.front();
     c.columns = set.columns;
-    if (keyed) c.columns.pop_back();
+    if (keyed) c.columns.resize(c.columns.size() - shape.tables.size());
     for (auto& r : set.rows) {
       CursorRow row;
-      if (keyed) {
-        row.rowid = int_value(r.back());
-        r.pop_back();
-      }
+      if (keyed) row.rowids = take_keys(r, shape.tables.size());
       row.values = std::move(r);
       c.rows.push_back(std::move(row));
     }
     c.concurrency = cc;
     if (keyed) {
-      c.table = shape.table;
+      c.tables = shape.tables;
+      c.origins = shape.origins;
       c.statement = run_params;
     }
     const std::int32_t handle = m_s.m_cursors.next_handle++;
@@ -542,16 +623,14 @@ class CursorProcedures {
       return;
     }
     if (collected.failed || collected.sets.size() != 1) return;
-    std::map<std::int64_t, std::vector<Value>> now;
+    std::map<std::vector<std::optional<std::int64_t>>, std::vector<Value>> now;
     for (auto& r : collected.sets.front().rows) {
-      if (auto id = int_value(r.back())) {
-        r.pop_back();
-        now[*id] = std::move(r);
-      }
+      auto keys = take_keys(r, c.tables.size());
+      now[std::move(keys)] = std::move(r);
     }
     for (CursorRow& row : c.rows) {
-      if (!row.rowid) continue;
-      auto it = now.find(*row.rowid);
+      if (row.rowids.empty()) continue;
+      auto it = now.find(row.rowids);
       if (it == now.end()) {
         row.missing = true;
       } else {
@@ -636,7 +715,7 @@ class CursorProcedures {
     ServerCursor& c = cursor_arg("sp_cursor");
     const int optype = static_cast<int>(int_arg("@optype", 1).value_or(0));
     const std::int64_t rownum = int_arg("@rownum", 2).value_or(0);
-    std::string table = text_arg("@table", 3);
+    const std::string table_arg = text_arg("@table", 3);
     const int op = optype & (op_update | op_delete | op_insert | op_refresh | op_lock);
     if ((optype & op_absolute) && !(op & (op_update | op_delete))) {
       raise(16904, 16, "sp_cursor: optype: You can only specify ABSOLUTE in conjunction with DELETE or UPDATE.");
@@ -667,34 +746,58 @@ class CursorProcedures {
       }
     }
     if (optype & op_setposition) c.current = targets.empty() ? std::nullopt : std::optional<std::size_t>(targets.front());
-    if (table.empty()) table = c.table;
     bool ok = true;
     if (op == op_update || op == op_delete) {
       if (op == op_update && values.empty()) raise(16935, 16, "No parameter values were specified for the sp_cursor-UPDATE statement.");
+      const std::size_t table = target_table(c, table_arg);
       for (std::size_t index : targets) {
         ok = change_row(c, index, op, table, values) && ok;
       }
     } else if (op == op_insert) {
       if (values.empty()) raise(16935, 16, "No parameter values were specified for the sp_cursor-INSERT statement.");
+      const std::size_t table = target_table(c, table_arg);
       std::string cols, vals;
       std::vector<std::pair<std::string, Value>> bound;
       for (std::size_t k = 0; k < values.size(); ++k) {
-        cols += (k ? ", " : "") + bracketed(values[k].first);
+        cols += (k ? ", " : "") + bracketed(base_column(c, values[k].first));
         vals += (k ? ", " : "") + std::string("@v") + std::to_string(k);
         bound.emplace_back("@v" + std::to_string(k), values[k].second);
       }
-      ok = run_statement("INSERT INTO " + table + " (" + cols + ") VALUES (" + vals + ")", bound, nullptr);
+      ok = run_statement("INSERT INTO " + c.tables[table].name + " (" + cols + ") VALUES (" + vals + ")", bound, nullptr);
     }
     // REFRESH and LOCK: the rows are read afresh at every fetch and row locks are not held
     // between statements, so there is nothing more to do.
     finish(ok ? 0 : 1);
   }
 
-  bool change_row(ServerCursor& c, std::size_t index, int op, const std::string& table,
+  // The cursor's table a change goes to: the one @table names, else the first table of FROM
+  // (sp_cursor's documented default for a cursor over a join).
+  std::size_t target_table(ServerCursor& c, const std::string& table_arg) {
+    if (table_arg.empty()) return 0;
+    const std::vector<Token> t = tokenize(table_arg);
+    const std::string wanted = t.empty() ? table_arg : t.back().text;
+    for (std::size_t k = 0; k < c.tables.size(); ++k) {
+      if (iequals(last_part(c.tables[k].name), wanted) || iequals(c.tables[k].qualifier, wanted)) return k;
+    }
+    raise(16933, 16, "The cursor does not include the table being modified or the table is not updatable through the cursor.");
+  }
+
+  static std::string last_part(const std::string& bracketed_name) {
+    const std::size_t open = bracketed_name.rfind('[');
+    return open == std::string::npos ? bracketed_name : bracketed_name.substr(open + 1, bracketed_name.size() - open - 2);
+  }
+
+  // The table column a cursor column comes from (`x` for `x AS i`), else its own name.
+  static std::string base_column(const ServerCursor& c, const std::string& label) {
+    const auto origin = c.origins.find(lower(label));
+    return origin == c.origins.end() ? label : origin->second.second;
+  }
+
+  bool change_row(ServerCursor& c, std::size_t index, int op, std::size_t table,
                   const std::vector<std::pair<std::string, Value>>& values) {
     CursorRow& row = c.rows[index];
-    if (!row.rowid || c.table.empty()) raise(16929, 16, "The cursor is READ ONLY.");
-    if (row.missing) {
+    if (table >= row.rowids.size() || c.tables.empty()) raise(16929, 16, "The cursor is READ ONLY.");
+    if (row.missing || !row.rowids[table]) {
       concurrency_check_failed();
       return false;
     }
@@ -703,12 +806,12 @@ class CursorProcedures {
     if (op == op_update) {
       std::string set;
       for (std::size_t k = 0; k < values.size(); ++k) {
-        set += (k ? ", " : "") + bracketed(values[k].first) + " = @v" + std::to_string(k);
+        set += (k ? ", " : "") + bracketed(base_column(c, values[k].first)) + " = @v" + std::to_string(k);
         bound.emplace_back("@v" + std::to_string(k), values[k].second);
       }
-      sql = "UPDATE " + table + " SET " + set + " WHERE rowid = " + std::to_string(*row.rowid);
+      sql = "UPDATE " + c.tables[table].name + " SET " + set + " WHERE rowid = " + std::to_string(*row.rowids[table]);
     } else {
-      sql = "DELETE FROM " + table + " WHERE rowid = " + std::to_string(*row.rowid);
+      sql = "DELETE FROM " + c.tables[table].name + " WHERE rowid = " + std::to_string(*row.rowids[table]);
     }
     std::int64_t changed = 0;
     if (!run_statement(sql, bound, &changed)) return false;
@@ -833,23 +936,31 @@ std::optional<Statement> SessionImpl::positioned_statement(const Statement& st) 
     // Only API cursors exist in the sandbox (DECLARE CURSOR is refused), so a name is theirs.
     if (it == m_cursors.open.end()) raise(16916, 16, "A cursor with the name '" + name + "' does not exist.");
     ServerCursor& c = it->second;
-    if (c.concurrency == cursor_opt::read_only || c.table.empty()) raise(16929, 16, "The cursor is READ ONLY.");
-    // The statement's table must be the cursor's (its last name part, as written).
+    if (c.concurrency == cursor_opt::read_only || c.tables.empty()) raise(16929, 16, "The cursor is READ ONLY.");
+    // The statement's table must be one of the cursor's (its last name part, as written).
     std::size_t k = 1;
     if (k < t.size() && t[k].is("FROM")) ++k;
     while (k + 2 < i && is_sym(t[k + 1], ".")) k += 2;
-    const std::string last_part = c.table.substr(c.table.rfind('[') + 1, c.table.size() - c.table.rfind('[') - 2);
-    if (k >= i || !iequals(t[k].text, last_part)) {
+    std::optional<std::size_t> table;
+    for (std::size_t n2 = 0; k < i && n2 < c.tables.size() && !table; ++n2) {
+      const std::string& full = c.tables[n2].name;
+      const std::size_t open = full.rfind('[');
+      if (iequals(t[k].text, full.substr(open + 1, full.size() - open - 2))) table = n2;
+    }
+    if (!table) {
       raise(16933, 16, "The cursor does not include the table being modified or the table is not updatable through the cursor.");
     }
     // Its current row: the one sp_cursor SETPOSITION chose, else the fetch buffer's first.
     std::optional<std::size_t> row = c.current;
     if (!row && !c.buffer.empty()) row = c.buffer.front();
     if (!row) raise(16930, 16, "The requested row is not in the fetch buffer.");
-    if (c.rows[*row].missing || !c.rows[*row].rowid) raise(16947, 16, "No rows were updated or deleted.");
+    const CursorRow& current = c.rows[*row];
+    if (current.missing || *table >= current.rowids.size() || !current.rowids[*table]) {
+      raise(16947, 16, "No rows were updated or deleted.");
+    }
     Statement positioned = st;
     positioned.tokens.assign(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(i));
-    for (const Token& tk : tokenize("WHERE rowid = " + std::to_string(*c.rows[*row].rowid))) positioned.tokens.push_back(tk);
+    for (const Token& tk : tokenize("WHERE rowid = " + std::to_string(*current.rowids[*table]))) positioned.tokens.push_back(tk);
     return positioned;
   }
   return std::nullopt;

@@ -1,8 +1,9 @@
 #pragma once
 // API server cursors: what sp_cursoropen & co. keep per session (README.md "Server cursors";
 // the procedures themselves are in cursors.cpp). A cursor's result set is materialised when it
-// opens; KEYSET and DYNAMIC cursors over one table keep each row's SQLite rowid (their keyset),
-// which positioned UPDATE/DELETE (sp_cursor) and the refetch of current values go by.
+// opens; KEYSET and DYNAMIC cursors over base tables keep, for each row, the SQLite rowid of the
+// row of each table it came from (their keyset), which positioned UPDATE/DELETE (sp_cursor,
+// WHERE CURRENT OF) and the refetch of current values go by.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -24,7 +25,7 @@ inline constexpr int allow_direct = 0x2000;
 
 struct CursorRow {
   std::vector<Value> values;
-  std::optional<std::int64_t> rowid;  // its key in the base table (updatable cursors)
+  std::vector<std::optional<std::int64_t>> rowids;  // its key in each base table (updatable cursors)
   bool missing = false;               // deleted since the cursor opened (a keyset "hole")
 };
 
@@ -36,7 +37,16 @@ struct ServerCursor {
   std::string name;                    // sp_cursoroption CURSOR_NAME (WHERE CURRENT OF)
   std::vector<Column> columns;         // the result set as the client sees it
   std::vector<CursorRow> rows;
-  std::string table;                   // the base table as the statement names it; empty: none
+  // The base tables of FROM, in order: the name as written (`[dbo].[Orders]`, `[#t]`) and the
+  // qualifier its columns take (its alias, else its last name part). Empty: not updatable.
+  struct Table {
+    std::string name;
+    std::string qualifier;
+  };
+  std::vector<Table> tables;
+  // Select-list columns that name a table column: result column (lower case) -> (qualifier as
+  // written, possibly empty; the table's column name).
+  std::map<std::string, std::pair<std::string, std::string>> origins;
   // The statement as run (with the rowid column added for an updatable cursor) and its
   // parameters (sp_executesql's @stmt, @params, values), to refetch current values.
   std::vector<RpcParam> statement;

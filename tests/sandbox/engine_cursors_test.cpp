@@ -97,10 +97,10 @@ TEST_F(EngineCursorsTest, OpenSendsTheColumnsWithoutRowsThenStatusHandleOptionsA
   EXPECT_EQ(r.order, (std::vector<std::string>{"status", "value", "value", "value", "value", "done_proc"}));
 }
 
-TEST_F(EngineCursorsTest, StaticCursorsAndJoinsAreReadOnlyAndSpCursorRefusesThemWith16929) {
+TEST_F(EngineCursorsTest, StaticAndGroupedCursorsAreReadOnlyAndSpCursorRefusesThemWith16929) {
   // Given a STATIC cursor asked for OPTIMISTIC, the server should answer READ_ONLY (static cursors
   // are), and a positioned UPDATE through it should fail with 16929 "The cursor is READ ONLY.";
-  // so should one over a join.
+  // so should one over a grouped SELECT.
   const auto r = open(k_select, k_static, k_optimistic);
   ASSERT_EQ(r.return_values.size(), 4u);
   EXPECT_EQ(as_int(r.return_values[1].value), k_static);
@@ -114,17 +114,49 @@ TEST_F(EngineCursorsTest, StaticCursorsAndJoinsAreReadOnlyAndSpCursorRefusesThem
   EXPECT_EQ(u.error()->number, 16929);
   EXPECT_EQ(u.error()->text, "The cursor is READ ONLY.");
 
-  must(*m_s, "CREATE TABLE Tags (item int, tag nvarchar(10))");
-  must(*m_s, "INSERT INTO Tags VALUES (1, N'a')");
-  const auto j = open("SELECT i.id, t.tag FROM Items i JOIN Tags t ON t.item = i.id", k_keyset, k_optimistic);
-  ASSERT_EQ(j.return_values.size(), 4u);
-  EXPECT_EQ(as_int(j.return_values[2].value), k_read_only);
-  const auto joined = static_cast<std::int32_t>(as_int(j.return_values[0].value));
-  ASSERT_EQ(fetch_ids(joined, k_first, 0, 1), Ids{1});
-  auto d = rpc("sp_cursor", {int_in(joined), int_in(k_delete | k_setposition), int_in(1), text_in("")});
+  const auto g = open("SELECT COUNT(*) AS n FROM Items GROUP BY name", k_keyset, k_optimistic);
+  ASSERT_EQ(g.return_values.size(), 4u);
+  EXPECT_EQ(as_int(g.return_values[2].value), k_read_only);
+  const auto grouped = static_cast<std::int32_t>(as_int(g.return_values[0].value));
+  ASSERT_EQ(fetch(grouped, k_first, 0, 1).errors, 0);
+  auto d = rpc("sp_cursor", {int_in(grouped), int_in(k_delete | k_setposition), int_in(1), text_in("")});
   ASSERT_NE(d.error(), nullptr);
   EXPECT_EQ(d.error()->number, 16929);
+  EXPECT_EQ(scalar_of(*m_s, "SELECT COUNT(*) FROM Items"), Value{std::int64_t{5}});
+}
+
+TEST_F(EngineCursorsTest, ACursorOverAJoinChangesTheTableTheColumnsComeFrom) {
+  // Given a keyset cursor over `Items, Tags`, sp_cursor without a table name should change the
+  // first table of FROM (sp_cursor's documented default); @table names another one, and a value
+  // named by a column's alias in the select list sets the table's column.
+  must(*m_s, "CREATE TABLE Tags (item int, tag nvarchar(10))");
+  must(*m_s, "INSERT INTO Tags VALUES (1, N'a'), (2, N'b')");
+  const auto j = open("SELECT i.id, t.tag AS label FROM Items i, Tags t WHERE t.item = i.id ORDER BY i.id", k_keyset,
+                      k_optimistic);
+  ASSERT_EQ(j.errors, 0) << (j.error() ? j.error()->text : "");
+  ASSERT_EQ(j.return_values.size(), 4u);
+  EXPECT_EQ(as_int(j.return_values[2].value), k_optimistic);
+  const auto c = static_cast<std::int32_t>(as_int(j.return_values[0].value));
+  ASSERT_EQ(fetch_ids(c, k_first, 0, 2), (Ids{1, 2}));
+  auto u = rpc("sp_cursor", {int_in(c), int_in(k_update | k_setposition), int_in(2), text_in("Tags"),
+                             param(k_text, std::string("bee"), false, "@label")});
+  ASSERT_EQ(u.errors, 0) << (u.error() ? u.error()->text : "");
+  EXPECT_EQ(scalar_of(*m_s, "SELECT tag FROM Tags WHERE item = 2"), Value{std::string("bee")});
+  auto first = rpc("sp_cursor", {int_in(c), int_in(k_update | k_setposition), int_in(2), text_in(""),
+                                 param(k_text, std::string("x"), false, "@label")});
+  ASSERT_NE(first.error(), nullptr);  // Items has no column tag
+  EXPECT_EQ(first.error()->text, "Invalid column name 'tag'.");
+  auto d = rpc("sp_cursor", {int_in(c), int_in(k_delete | k_setposition), int_in(1), text_in("")});
+  ASSERT_EQ(d.errors, 0) << (d.error() ? d.error()->text : "");
+  EXPECT_EQ(scalar_of(*m_s, "SELECT COUNT(*) FROM Items"), Value{std::int64_t{4}});
+  EXPECT_EQ(scalar_of(*m_s, "SELECT COUNT(*) FROM Tags"), Value{std::int64_t{2}});
+  auto t = rpc("sp_cursor", {int_in(c), int_in(k_delete | k_setposition), int_in(2), text_in("Tags")});
+  ASSERT_EQ(t.errors, 0) << (t.error() ? t.error()->text : "");
   EXPECT_EQ(scalar_of(*m_s, "SELECT COUNT(*) FROM Tags"), Value{std::int64_t{1}});
+  EXPECT_EQ(scalar_of(*m_s, "SELECT COUNT(*) FROM Items"), Value{std::int64_t{4}});
+  auto other = rpc("sp_cursor", {int_in(c), int_in(k_delete | k_setposition), int_in(2), text_in("Nowhere")});
+  ASSERT_NE(other.error(), nullptr);
+  EXPECT_EQ(other.error()->number, 16933);
 }
 
 TEST_F(EngineCursorsTest, FetchMovesInEveryDirectionByOdbcsRules) {
