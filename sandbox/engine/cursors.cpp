@@ -434,13 +434,14 @@ class CursorProcedures {
     if (shape.for_clause) {
       // FOR UPDATE [OF ...] / FOR READ ONLY belong to cursor statements only: the SELECT runs without.
       stmt = stmt.substr(0, tokens[shape.for_clause].offset);
+      run_params[0] = text_param("@stmt", stmt);
       if (shape.for_read_only) cc = opt::read_only;
       if (!shape.for_read_only && cc == opt::read_only) {
         raise(16957, 16, "FOR UPDATE cannot be specified on a READ ONLY cursor.");
       }
     }
-    // STATIC and FAST_FORWARD cursors are read-only, and so is one over anything but a single
-    // base table: SQL Server answers with the concurrency it chose.
+    // STATIC and FAST_FORWARD cursors are read-only, and so is one over anything but base
+    // tables: SQL Server answers with the concurrency it chose.
     const bool scrollable_keyset = scroll == opt::keyset || scroll == opt::dynamic || scroll == opt::forward_only;
     if (!scrollable_keyset || shape.tables.empty()) cc = opt::read_only;
 

@@ -309,6 +309,21 @@ TEST_F(EngineCursorsTest, AParameterizedStatementTakesItsValues) {
   EXPECT_EQ(fetch_ids(static_cast<std::int32_t>(as_int(r.return_values[0].value)), k_first, 0, 5), (Ids{4, 5}));
 }
 
+TEST_F(EngineCursorsTest, ForUpdateAndForReadOnlyEndACursorStatement) {
+  // FOR READ ONLY makes the cursor READ_ONLY (a static one too, whose statement runs without the
+  // clause); FOR UPDATE on a cursor asked to be READ_ONLY is 16957.
+  const auto r = open("SELECT id FROM Items ORDER BY id FOR READ ONLY", k_static, k_read_only);
+  ASSERT_EQ(r.errors, 0) << (r.error() ? r.error()->text : "");
+  ASSERT_EQ(r.return_values.size(), 4u);
+  EXPECT_EQ(as_int(r.return_values[3].value), 5);
+  const auto k = open("SELECT id FROM Items FOR READ ONLY", k_keyset, k_optimistic);
+  ASSERT_EQ(k.return_values.size(), 4u);
+  EXPECT_EQ(as_int(k.return_values[2].value), k_read_only);
+  const auto u = open("SELECT id FROM Items FOR UPDATE", k_keyset, k_read_only);
+  ASSERT_NE(u.error(), nullptr);
+  EXPECT_EQ(u.error()->number, 16957);
+}
+
 TEST_F(EngineCursorsTest, ACursorNameIsUniqueInTheSession) {
   // sp_cursoroption 2 names a cursor; a second cursor of the same name is 16915.
   const auto a = open_handle(k_select, k_keyset, k_read_only);
