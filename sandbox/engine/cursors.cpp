@@ -155,7 +155,8 @@ std::vector<std::optional<std::int64_t>> take_keys(std::vector<Value>& row, std:
 struct SelectShape {
   bool single_select = false;  // one SELECT statement
   std::size_t from = 0;        // the top-level FROM token (0: none)
-  std::vector<ServerCursor::Table> tables;  // empty: not updatable
+  std::vector<ServerCursor::Table> tables;  // FROM's base tables; empty: none that can be named
+  bool updatable = false;
   std::map<std::string, std::pair<std::string, std::string>> origins;
   bool for_read_only = false;  // FOR READ ONLY
   std::size_t for_clause = 0;  // FOR UPDATE [OF ...] / FOR READ ONLY: where it starts (0: none)
@@ -239,7 +240,6 @@ SelectShape select_shape(const std::vector<Token>& t) {
       if (t[i].is(a)) updatable = false;
     }
   }
-  if (!updatable) return shape;
   // FROM item [, item | [INNER | LEFT [OUTER] | ...] JOIN item ON condition]...
   const std::size_t end = shape.for_clause ? shape.for_clause : t.size();
   std::vector<ServerCursor::Table> tables;
@@ -281,6 +281,7 @@ SelectShape select_shape(const std::vector<Token>& t) {
     return shape;  // something else (APPLY, PIVOT, ...): not updatable
   }
   shape.tables = std::move(tables);
+  shape.updatable = updatable;
   select_list_origins(t, shape.from, shape);
   return shape;
 }
@@ -443,7 +444,8 @@ class CursorProcedures {
     // STATIC and FAST_FORWARD cursors are read-only, and so is one over anything but base
     // tables: SQL Server answers with the concurrency it chose.
     const bool scrollable_keyset = scroll == opt::keyset || scroll == opt::dynamic || scroll == opt::forward_only;
-    if (!scrollable_keyset || shape.tables.empty()) cc = opt::read_only;
+    const bool keyable = scrollable_keyset && shape.updatable && !shape.tables.empty();
+    if (!keyable) cc = opt::read_only;
 
     ServerCursor c;
     c.scroll = scroll;
@@ -451,7 +453,7 @@ class CursorProcedures {
     c.auto_close = (scrollopt & opt::auto_close) != 0;
     CollectingSink collected(m_sink);
     bool keyed = false;
-    if (scrollable_keyset && !shape.tables.empty()) {
+    if (keyable) {
       // The keyset: the rowid of each table's row, as last columns the client never sees.
       std::string key_columns;
       for (std::size_t k = 0; k < shape.tables.size(); ++k) {
@@ -499,17 +501,16 @@ class CursorProcedures {
       c.rows.push_back(std::move(row));
     }
     c.concurrency = cc;
-    if (keyed) {
-      c.tables = shape.tables;
-      c.origins = shape.origins;
-      c.statement = run_params;
-    }
+    if (keyed) c.statement = run_params;
+    c.tables = shape.tables;
+    c.origins = shape.origins;
+    name_base_columns(c);
     const std::int32_t handle = m_s.m_cursors.next_handle++;
     ServerCursor& cursor = m_s.m_cursors.open.emplace(handle, std::move(c)).first->second;
     m_handle = handle;
 
     // COLMETADATA without rows, unless AUTO_FETCH asks for the first buffer at once.
-    m_sink.columns(cursor.columns);
+    m_sink.columns(wire_columns(cursor));
     std::int64_t rowcount = cursor.is_dynamic() || cursor.is_forward_only() ? -1 : static_cast<std::int64_t>(cursor.rows.size());
     if (scrollopt & opt::auto_fetch) {
       move(cursor, fetch_next, 0, std::max<std::int64_t>(fetch_rows, 1));
@@ -602,15 +603,68 @@ class CursorProcedures {
     c.start = static_cast<std::size_t>(s);
   }
 
+  // sp_cursorfetch's ROWSTAT values.
+  static constexpr std::int64_t k_fetch_succeeded = 0x1, k_fetch_missing = 0x2;
+
+  // The result set's columns as sent: the statement's, then the hidden ROWSTAT.
+  static std::vector<Column> wire_columns(const ServerCursor& c) {
+    std::vector<Column> cols = c.columns;
+    Column rowstat;
+    rowstat.name = "ROWSTAT";
+    rowstat.type = {SqlType::int_, 0, 0, 0};
+    rowstat.nullable = false;
+    rowstat.hidden = true;
+    cols.push_back(rowstat);
+    return cols;
+  }
+
   void send_buffer(ServerCursor& c) {
     for (std::size_t i : c.buffer) {
       const CursorRow& r = c.rows[i];
-      if (r.missing) {
-        m_sink.row(std::vector<Value>(c.columns.size(), Value{}));  // a hole: the key is there, the row is not
-      } else {
-        m_sink.row(r.values);
+      // A hole (a deleted row of a keyset): its key is there, its values are not.
+      std::vector<Value> values = r.missing ? std::vector<Value>(c.columns.size(), Value{}) : r.values;
+      values.emplace_back(r.missing ? k_fetch_missing : k_fetch_succeeded);
+      m_sink.row(values);
+    }
+  }
+
+  // Each column's base table and column (COLINFO): a select-list item naming a column, or a
+  // column of `*`, belongs to the table its qualifier names, else to the first table that has a
+  // column of that name; anything else is an expression.
+  void name_base_columns(ServerCursor& c) {
+    std::map<std::size_t, std::vector<std::string>> table_columns;
+    auto has_column = [&](std::size_t k, const std::string& column) {
+      auto it = table_columns.find(k);
+      if (it == table_columns.end()) it = table_columns.emplace(k, columns_of(c.tables[k].name)).first;
+      return std::any_of(it->second.begin(), it->second.end(), [&](const std::string& n) { return iequals(n, column); });
+    };
+    for (Column& col : c.columns) {
+      const auto origin = c.origins.find(lower(col.name));
+      const std::string qualifier = origin == c.origins.end() ? std::string() : origin->second.first;
+      const std::string column = origin == c.origins.end() ? col.name : origin->second.second;
+      for (std::size_t k = 0; k < c.tables.size(); ++k) {
+        if (qualifier.empty() ? has_column(k, column) : iequals(c.tables[k].qualifier, qualifier)) {
+          col.base_table = last_part(c.tables[k].name);
+          col.base_column = column;
+          break;
+        }
       }
     }
+  }
+
+  std::vector<std::string> columns_of(const std::string& table) {
+    CollectingSink collected(m_sink);
+    try {
+      m_s.run_sp_executesql({text_param("@stmt", "SELECT * FROM " + table + " WHERE 1 = 0"), text_param("@params", "")},
+                            collected, nullptr);
+    } catch (const SqlError&) {
+      return {};
+    }
+    std::vector<std::string> names;
+    if (!collected.sets.empty()) {
+      for (const Column& col : collected.sets.front().columns) names.push_back(col.name);
+    }
+    return names;
   }
 
   // A keyset or dynamic cursor's rows carry their current values: the statement runs again and
@@ -674,7 +728,7 @@ class CursorProcedures {
     refetch(c);
     move(c, base, rownum, nrows);
     c.current.reset();
-    m_sink.columns(c.columns);
+    m_sink.columns(wire_columns(c));
     send_buffer(c);
     m_sink.done(DoneKind::in_proc, static_cast<std::int64_t>(c.buffer.size()), false);
     m_sink.return_status(0);

@@ -61,6 +61,7 @@ class TokenSink final : public ResultSink {
       }
     }
     write_colmetadata(w(), m_cols);
+    write_browse_info(w(), m_cols);  // server cursors' result sets
     m_conn.out().send_full_packets();
   }
 

@@ -84,9 +84,14 @@ TEST_F(EngineCursorsTest, OpenSendsTheColumnsWithoutRowsThenStatusHandleOptionsA
   const auto r = open(k_select, k_keyset, k_optimistic | k_allow_direct);
   ASSERT_EQ(r.errors, 0) << (r.error() ? r.error()->text : "");
   ASSERT_EQ(r.sets.size(), 1u);
-  ASSERT_EQ(r.sets[0].columns.size(), 2u);  // no key column shows
+  // The statement's columns with their base table (COLINFO), then the hidden ROWSTAT; no key column.
+  ASSERT_EQ(r.sets[0].columns.size(), 3u);
   EXPECT_EQ(r.sets[0].columns[0].name, "id");
+  EXPECT_EQ(r.sets[0].columns[0].base_table, "Items");
+  EXPECT_FALSE(r.sets[0].columns[0].hidden);
   EXPECT_EQ(r.sets[0].columns[1].name, "name");
+  EXPECT_EQ(r.sets[0].columns[2].name, "ROWSTAT");
+  EXPECT_TRUE(r.sets[0].columns[2].hidden);
   EXPECT_TRUE(r.sets[0].rows.empty());
   EXPECT_EQ(r.statuses, std::vector<int>{0});
   ASSERT_EQ(r.return_values.size(), 4u);
@@ -136,6 +141,11 @@ TEST_F(EngineCursorsTest, ACursorOverAJoinChangesTheTableTheColumnsComeFrom) {
   ASSERT_EQ(j.errors, 0) << (j.error() ? j.error()->text : "");
   ASSERT_EQ(j.return_values.size(), 4u);
   EXPECT_EQ(as_int(j.return_values[2].value), k_optimistic);
+  ASSERT_EQ(j.sets.size(), 1u);
+  ASSERT_EQ(j.sets[0].columns.size(), 3u);
+  EXPECT_EQ(j.sets[0].columns[0].base_table, "Items");
+  EXPECT_EQ(j.sets[0].columns[1].base_table, "Tags");  // t.tag AS label
+  EXPECT_EQ(j.sets[0].columns[1].base_column, "tag");
   const auto c = static_cast<std::int32_t>(as_int(j.return_values[0].value));
   ASSERT_EQ(fetch_ids(c, k_first, 0, 2), (Ids{1, 2}));
   auto u = rpc("sp_cursor", {int_in(c), int_in(k_update | k_setposition), int_in(2), text_in("Tags"),
@@ -206,7 +216,9 @@ TEST_F(EngineCursorsTest, PositionedUpdateAndDeleteChangeTheTableAndTheKeysetSho
   const auto& rows = again.sets[0].rows;
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_TRUE(std::holds_alternative<std::monostate>(rows[0][0]));
+  EXPECT_EQ(rows[0][2], Value{std::int64_t{2}});  // ROWSTAT: FETCH_MISSING
   EXPECT_EQ(rows[1][1], Value{std::string("deux")});
+  EXPECT_EQ(rows[1][2], Value{std::int64_t{1}});  // FETCH_SUCCEEDED
   EXPECT_EQ(rows[2][0], Value{std::int64_t{3}});
 }
 
