@@ -500,6 +500,12 @@ class CursorProcedures {
       row.values = std::move(r);
       c.rows.push_back(std::move(row));
     }
+    // CHECK_ACCEPTED_TYPES / CHECK_ACCEPTED_OPTS: an option other than the one asked for must be
+    // among the *_ACCEPTABLE ones (the type always is: the sandbox opens the type asked for).
+    const int asked_cc = ccopt & 0xf;
+    if ((ccopt & opt::check_accepted_opts) && cc != asked_cc && !(((ccopt >> 16) & 0xf) & cc)) {
+      raise(16955, 16, "Could not create an acceptable cursor.");
+    }
     c.concurrency = cc;
     if (keyed) c.statement = run_params;
     c.tables = shape.tables;

@@ -20,7 +20,7 @@ inline constexpr int keyset = 0x1, dynamic = 0x2, forward_only = 0x4, static_ = 
 inline constexpr int parameterized_stmt = 0x1000, auto_fetch = 0x2000, auto_close = 0x4000;
 inline constexpr int check_accepted_types = 0x8000;
 inline constexpr int read_only = 0x1, scroll_locks = 0x2, optimistic = 0x4, optimistic_values = 0x8;
-inline constexpr int allow_direct = 0x2000;
+inline constexpr int allow_direct = 0x2000, check_accepted_opts = 0x8000;
 }  // namespace cursor_opt
 
 struct CursorRow {

@@ -169,6 +169,19 @@ TEST_F(EngineCursorsTest, ACursorOverAJoinChangesTheTableTheColumnsComeFrom) {
   EXPECT_EQ(other.error()->number, 16933);
 }
 
+TEST_F(EngineCursorsTest, CheckAcceptedOptionsRefusesAnUnacceptableConcurrencyWith16955) {
+  // Given a STATIC cursor asked for OPTIMISTIC with CHECK_ACCEPTED_OPTS (0x8000), READ_ONLY is what
+  // the server can give: 16955 unless READ_ONLY_ACCEPTABLE (0x10000) is set too.
+  const auto refused = open(k_select, k_static, k_optimistic | 0x8000);
+  ASSERT_NE(refused.error(), nullptr);
+  EXPECT_EQ(refused.error()->number, 16955);
+  EXPECT_EQ(refused.error()->text, "Could not create an acceptable cursor.");
+  const auto accepted = open(k_select, k_static, k_optimistic | 0x8000 | 0x10000);
+  ASSERT_EQ(accepted.errors, 0) << (accepted.error() ? accepted.error()->text : "");
+  ASSERT_EQ(accepted.return_values.size(), 4u);
+  EXPECT_EQ(as_int(accepted.return_values[2].value), k_read_only);
+}
+
 TEST_F(EngineCursorsTest, FetchMovesInEveryDirectionByOdbcsRules) {
   // Given a keyset cursor over five rows, each fetch type should return the buffer SQLFetchScroll
   // documents: FIRST, NEXT, NEXT (the short last buffer), NEXT (nothing: after the end), PRIOR from
