@@ -48,6 +48,11 @@ struct Column {
   std::string name;
   ColumnType type;
   bool nullable = true;
+  // Browse information, which server cursors' result sets carry (TABNAME and COLINFO after the
+  // COLMETADATA, [MS-TDS] 2.2.7.5 / 2.2.7.22); other result sets leave these empty.
+  std::string base_table;   // the table the column comes from; empty: an expression
+  std::string base_column;  // its name in that table, when it differs from `name`
+  bool hidden = false;      // a column the client does not show (a cursor's ROWSTAT)
 };
 
 struct Bytes {

@@ -424,6 +424,7 @@ void SessionImpl::call_procedure(const std::string& full_name, std::map<std::str
     }
     return execute_rpc_call("sp_executesql", params, sink, &mapped);
   }
+  if (proc.rfind("sp_cursor", 0) == 0 && cursor_procedure(proc, args, positional, outputs, sink)) return;  // cursors.cpp
   if (server_object_procedure(proc, dbpart, args, positional, outputs, sink)) return;  // server_objects.cpp
   // An sp_ name is a system procedure when master has one by that name, else the current
   // database's procedure (CREATE PROCEDURE, "Naming stored procedures").

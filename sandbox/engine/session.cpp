@@ -374,6 +374,9 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
   if (t.empty()) return;
   const std::string k = t[0].kind == TokKind::word ? upper(t[0].text) : t[0].text;
   const DoneKind dk = in_proc ? DoneKind::in_proc : DoneKind::statement;
+  if (k == "UPDATE" || k == "DELETE") {  // ... WHERE CURRENT OF cursor (cursors.cpp)
+    if (auto positioned = positioned_statement(st)) return execute_statement(*positioned, sink, in_proc);
+  }
   {
     auto db = m_inst.find(m_db);
     m_inst.requests().set_command(m_spid, request_command(t, k), db ? db->id : 0);

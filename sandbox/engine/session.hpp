@@ -2,6 +2,7 @@
 // A connection's session: its current database, variables, open transaction, and the
 // T-SQL executor that translates statements to SQLite and logs every change.
 #include "engine/batch_parser.hpp"
+#include "engine/cursors.hpp"
 #include "engine/engine_internal.hpp"
 
 namespace sandbox::engine {
@@ -157,6 +158,8 @@ class KillAwareSink : public ResultSink {
 };
 
 class SessionImpl : public Session {
+  friend class CursorProcedures;  // API server cursors (cursors.cpp)
+
  public:
   SessionImpl(InstanceImpl& inst, std::string database, std::string user);
   ~SessionImpl() override;
@@ -329,6 +332,13 @@ class SessionImpl : public Session {
   // sp_replicationdboption, sp_addpublication, sp_addarticle and their drops; false for others.
   bool replication_procedure(const std::string& name, const std::map<std::string, Value>& args,
                              const std::vector<Value>& positional, ResultSink& sink);
+  // API server cursors (cursors.cpp): sp_cursoropen, sp_cursorfetch, sp_cursor, sp_cursorclose,
+  // sp_cursoroption, sp_cursorprepare/execute/prepexec/unprepare; false for other names.
+  bool cursor_procedure(const std::string& name, const std::map<std::string, Value>& args,
+                        const std::vector<Value>& positional, const CallOutputs* outputs, ResultSink& sink);
+  // UPDATE/DELETE ... WHERE CURRENT OF cursor (cursors.cpp): the statement on the cursor's current
+  // row, or nullopt when the statement has no such clause.
+  std::optional<Statement> positioned_statement(const Statement& st);
   // Catalog procedures drivers call (catalog_procs.cpp: sp_tables); false when `name` is not one.
   bool catalog_procedure(const std::string& name, const std::map<std::string, Value>& args,
                          const std::vector<Value>& positional, ResultSink& sink);
@@ -467,6 +477,7 @@ class SessionImpl : public Session {
   std::int64_t m_rowcount = 0;       // @@ROWCOUNT
   std::optional<std::int64_t> m_statement_rows;  // rows the running statement read or changed
   std::optional<int> m_error_override;  // RAISERROR ... WITH SETERROR
+  ServerCursors m_cursors;  // sp_cursoropen's (cursors.hpp)
 };
 
 Value cell_to_value(const Cell& c, const ColumnType& t);

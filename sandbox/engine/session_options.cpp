@@ -234,6 +234,7 @@ void SessionImpl::reset(bool keep_transaction) {
   m_isolation = Isolation::read_committed;
   m_options = SessionOptions{};
   m_last_identity = 0;
+  m_cursors.close_all();
   // The session's temporary tables and procedures go (tempdb.hpp), as a new login would find
   // none; its SQLite connections close and reopen on the next statement. A kept transaction
   // is the session's, not the connections', so it survives.

@@ -62,6 +62,7 @@ class TokenSink final : public ResultSink {
       }
     }
     write_colmetadata(w(), m_cols);
+    write_browse_info(w(), m_cols);  // server cursors' result sets
     m_conn.out().send_full_packets();
   }
 
@@ -698,9 +699,6 @@ void Connection::on_rpc(const std::vector<std::uint8_t>& payload) {
         m_session->reset(false);
         if (had_transaction) sink.transaction_changed(ResultSink::Transaction::rolled_back);
         sink.return_status(0);
-      } else if (call.procedure.rfind("sp_cursor", 0) == 0) {
-        sink.error(error_message(16999, 16, fmt::format(
-            "Server cursors ({}) are not supported by the sandbox; use default result sets.", call.procedure)));
       } else {
         m_session->execute_rpc(call.procedure, params, sink);
       }

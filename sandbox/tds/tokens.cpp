@@ -1,5 +1,6 @@
 #include "tds/tokens.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "tds/prelogin.hpp"
@@ -95,6 +96,54 @@ void write_colmetadata(ByteWriter& w, const std::vector<Column>& cols) {
     write_type_info(w, c.type);
     w.b_varchar(c.name);
   }
+}
+
+namespace {
+void write_tabname(ByteWriter& w, const std::vector<std::string>& tables) {
+  w.u8(k_token_tabname);
+  const std::size_t tabname_length = w.size();
+  w.u16(0);
+  for (const std::string& t : tables) {
+    w.u8(1);
+    w.us_varchar(t);
+  }
+  w.patch_u16(tabname_length, static_cast<std::uint16_t>(w.size() - tabname_length - 2));
+}
+
+// COLINFO: per column its number, its table's (1-based in TABNAME; 0 for none) and its status.
+void write_colinfo(ByteWriter& w, const std::vector<Column>& cols, const std::vector<std::string>& tables) {
+  enum : std::uint8_t { expression = 0x04, hidden = 0x10, different_name = 0x20 };
+  w.u8(k_token_colinfo);
+  const std::size_t colinfo_length = w.size();
+  w.u16(0);
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    const Column& c = cols[i];
+    const auto table = std::find(tables.begin(), tables.end(), c.base_table);
+    const bool renamed = !c.base_column.empty() && c.base_column != c.name;
+    w.u8(static_cast<std::uint8_t>(i + 1));
+    w.u8(c.base_table.empty() ? 0 : static_cast<std::uint8_t>(table - tables.begin() + 1));
+    w.u8(static_cast<std::uint8_t>((c.base_table.empty() ? expression : 0) | (c.hidden ? hidden : 0) |
+                                   (renamed ? different_name : 0)));
+    if (renamed) w.b_varchar(c.base_column);
+  }
+  w.patch_u16(colinfo_length, static_cast<std::uint16_t>(w.size() - colinfo_length - 2));
+}
+}  // namespace
+
+void write_browse_info(ByteWriter& w, const std::vector<Column>& cols) {
+  std::vector<std::string> tables;
+  bool any = false;
+  for (const Column& c : cols) {
+    any = any || c.hidden || !c.base_table.empty();
+    if (!c.base_table.empty() && std::find(tables.begin(), tables.end(), c.base_table) == tables.end()) {
+      tables.push_back(c.base_table);
+    }
+  }
+  if (!any) return;
+  // TABNAME: each table as NumParts and its parts (US_VARCHAR); one part here. None when no
+  // column has a table (FreeTDS refuses an empty TABNAME): COLINFO alone then.
+  if (!tables.empty()) write_tabname(w, tables);
+  write_colinfo(w, cols, tables);
 }
 
 void write_row(ByteWriter& w, const std::vector<Column>& cols, const std::vector<Value>& values) {

@@ -12,6 +12,8 @@ namespace sandbox::tds {
 
 enum TokenType : std::uint8_t {
   k_token_colmetadata = 0x81,
+  k_token_tabname = 0xA4,
+  k_token_colinfo = 0xA5,
   k_token_error = 0xAA,
   k_token_info = 0xAB,
   k_token_returnvalue = 0xAC,
@@ -66,6 +68,9 @@ void write_env_bytes(ByteWriter& w, std::uint8_t type, const std::vector<std::ui
 void write_loginack(ByteWriter& w, const std::string& product_version, std::uint32_t tds_version);
 void write_featureextack_empty(ByteWriter& w);
 void write_colmetadata(ByteWriter& w, const std::vector<Column>& cols);
+// TABNAME and COLINFO for columns that carry browse information (a server cursor's result set);
+// nothing for a result set without any.
+void write_browse_info(ByteWriter& w, const std::vector<Column>& cols);
 // ROW, or NBCROW when any value is NULL.
 void write_row(ByteWriter& w, const std::vector<Column>& cols, const std::vector<Value>& values);
 void write_returnstatus(ByteWriter& w, std::int32_t status);

@@ -116,6 +116,34 @@ TEST(TdsTypesTest, RowWithANullUsesNbcrow) {
   EXPECT_EQ(w2.data(), (B{0xD1, 4, 1, 0, 0, 0, 4, 2, 0, 0, 0}));
 }
 
+TEST(TdsTypesTest, BrowseInfoIsTabnameThenColinfoForCursorResults) {
+  // Given a cursor's columns (two of table T, one renamed, an expression and the hidden ROWSTAT),
+  // TABNAME should list T once and COLINFO give each column its table number and status
+  // (DIFFERENT_NAME with the base name, EXPRESSION, HIDDEN); plain results get neither token.
+  std::vector<Column> cols(4);
+  cols[0].name = "id";
+  cols[0].base_table = "T";
+  cols[1].name = "v";
+  cols[1].base_table = "T";
+  cols[1].base_column = "val";
+  cols[2].name = "n";
+  cols[3].name = "ROWSTAT";
+  cols[3].hidden = true;
+  ByteWriter w;
+  write_browse_info(w, cols);
+  EXPECT_EQ(w.data(), (B{0xA4, 5, 0, 1, 1, 0, 'T', 0,
+                         0xA5, 19, 0, 1, 1, 0x00, 2, 1, 0x20, 3, 'v', 0, 'a', 0, 'l', 0, 3, 0, 0x04, 4, 0, 0x14}));
+  ByteWriter plain;
+  write_browse_info(plain, std::vector<Column>(2));
+  EXPECT_TRUE(plain.data().empty());
+  // Only an expression and ROWSTAT: no TABNAME (FreeTDS refuses an empty one), COLINFO alone.
+  std::vector<Column> expression_only(2);
+  expression_only[1].hidden = true;
+  ByteWriter lone;
+  write_browse_info(lone, expression_only);
+  EXPECT_EQ(lone.data(), (B{0xA5, 6, 0, 1, 0, 0x04, 2, 0, 0x14}));
+}
+
 TEST(TdsTypesTest, DecodesRpcParametersOfEveryCommonType) {
   // Given parameters as clients send them, decoding should give the sandbox's types and values.
   auto decode = [](const B& b) {
