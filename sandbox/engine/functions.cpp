@@ -659,7 +659,10 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        // Filled from the instance's SessionRegistry before each statement that reads it.
        "CREATE TEMP TABLE IF NOT EXISTS \"sys.dm_exec_sessions\"(session_id smallint, login_time datetime,"
        " host_name nvarchar(128), program_name nvarchar(128), login_name nvarchar(128), status nvarchar(30),"
-       " database_id smallint, is_user_process bit);");
+       " database_id smallint, is_user_process bit, text_size int, language nvarchar(128), date_format nvarchar(3),"
+       " date_first smallint, quoted_identifier bit, arithabort bit, ansi_null_dflt_on bit, ansi_defaults bit,"
+       " ansi_warnings bit, ansi_padding bit, ansi_nulls bit, concat_null_yields_null bit,"
+       " transaction_isolation_level smallint, lock_timeout int);");
   create_server_object_views(db, attached_msdb);  // server_objects.hpp
 }
 

@@ -428,7 +428,11 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
   if (k == "COMMIT") return do_commit(st, sink);
   if (k == "SAVE") return do_save(st, sink);
   if (k == "ROLLBACK") return do_rollback(st, sink);
-  if (k == "SET") return do_set(st, sink, in_proc);
+  if (k == "SET") {
+    do_set(st, sink, in_proc);
+    publish_settings();
+    return;
+  }
   if (k == "DECLARE") return do_declare(st, sink);
   if (server_object_statement(st, sink, dk)) return;  // server_objects.cpp
   if (k == "CREATE" || k == "ALTER") check_procedure_body(st);
@@ -497,7 +501,9 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
     // The live sessions (session_registry.hpp); host_name and program_name are not kept (NULL).
     exec(c, "DELETE FROM temp.\"sys.dm_exec_sessions\"");
     Stmt se(c, "INSERT INTO temp.\"sys.dm_exec_sessions\"(session_id, login_time, host_name, program_name, login_name, status,"
-               " database_id, is_user_process) VALUES(?,?,NULL,NULL,?,?,?,1)");
+               " database_id, is_user_process, text_size, language, date_format, date_first, quoted_identifier, arithabort,"
+               " ansi_null_dflt_on, ansi_defaults, ansi_warnings, ansi_padding, ansi_nulls, concat_null_yields_null,"
+               " transaction_isolation_level, lock_timeout) VALUES(?,?,NULL,NULL,?,?,?,1,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     const bool all_sessions = sees_server_state();  // else the caller's own row only
     for (const auto& r : m_inst.sessions().snapshot()) {
       if (!all_sessions && r.session_id != m_spid) continue;
@@ -505,6 +511,13 @@ void SessionImpl::refresh_instance_views(sqlite3* c, const std::string& sql) {
       se.reset();
       se.bind(1, static_cast<std::int64_t>(r.session_id)).bind(2, r.login_time).bind(3, r.login_name)
           .bind(4, std::string(r.running ? "running" : "sleeping")).bind(5, static_cast<std::int64_t>(db ? db->id : 0));
+      const SessionSettings& o = r.settings;
+      auto flag = [](bool b) { return static_cast<std::int64_t>(b ? 1 : 0); };
+      se.bind(6, o.text_size).bind(7, o.language).bind(8, o.date_format).bind(9, static_cast<std::int64_t>(o.date_first))
+          .bind(10, flag(o.quoted_identifier)).bind(11, flag(o.arithabort)).bind(12, flag(o.ansi_null_dflt_on))
+          .bind(13, flag(o.ansi_defaults)).bind(14, flag(o.ansi_warnings)).bind(15, flag(o.ansi_padding))
+          .bind(16, flag(o.ansi_nulls)).bind(17, flag(o.concat_null_yields_null))
+          .bind(18, static_cast<std::int64_t>(o.transaction_isolation_level)).bind(19, static_cast<std::int64_t>(o.lock_timeout));
       se.step();
     }
   }

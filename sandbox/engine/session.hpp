@@ -238,6 +238,7 @@ class SessionImpl : public Session {
   // A procedure body or sp_executesql text, one nesting level down (its compile errors go to
   // the caller's CATCH).
   void open_transaction(const std::string& name);
+  void publish_settings();  // the SET options, for sys.dm_exec_sessions (session_registry.hpp)
   void do_save(const Statement& st, ResultSink& sink);           // SAVE TRANSACTION
   void rollback_to_savepoint(const OpenXact::Savepoint& point);  // ROLLBACK TRANSACTION savepoint  // @@TRANCOUNT 0 -> 1 (BEGIN TRAN, IMPLICIT_TRANSACTIONS)
   [[noreturn]] static void raise_uncommittable();  // 3930

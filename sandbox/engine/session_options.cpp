@@ -218,6 +218,26 @@ Value limit_to_textsize(const Value& v, const ColumnType& type, std::int64_t tex
   return v;
 }
 
+void SessionImpl::publish_settings() {
+  SessionSettings s;
+  s.text_size = m_options.textsize;
+  s.date_format = m_options.dateformat;
+  s.date_first = m_options.datefirst;
+  s.quoted_identifier = m_options.quoted_identifier;
+  s.arithabort = m_options.arithabort;
+  s.ansi_null_dflt_on = m_options.ansi_null_dflt_on;
+  s.ansi_warnings = m_options.ansi_warnings;
+  s.ansi_padding = m_options.ansi_padding;
+  s.ansi_nulls = m_options.ansi_nulls;
+  s.concat_null_yields_null = m_options.concat_null_yields_null;
+  s.transaction_isolation_level = m_isolation == Isolation::read_uncommitted ? 1 : m_isolation == Isolation::snapshot ? 5 : 2;
+  s.lock_timeout = m_lock_timeout;
+  // SET ANSI_DEFAULTS ON sets these seven (https://learn.microsoft.com/sql/t-sql/statements/set-ansi-defaults-transact-sql).
+  s.ansi_defaults = m_options.ansi_nulls && m_options.ansi_null_dflt_on && m_options.ansi_padding && m_options.ansi_warnings &&
+                    m_options.quoted_identifier && m_options.cursor_close_on_commit && m_options.implicit_transactions;
+  m_entry->set_settings(s);
+}
+
 void SessionImpl::notify_transaction(ResultSink::Transaction event) {
   if (m_request_sink) m_request_sink->transaction_changed(event);
 }
@@ -250,6 +270,7 @@ void SessionImpl::reset(bool keep_transaction) {
     throw std::runtime_error(refusal->text);
   }
   m_db = db->name;
+  publish_settings();
 }
 
 namespace {

@@ -20,6 +20,16 @@ std::string SessionEntry::database() const {
   return m_database;
 }
 
+void SessionEntry::set_settings(const SessionSettings& settings) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  m_settings = settings;
+}
+
+SessionSettings SessionEntry::settings() const {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  return m_settings;
+}
+
 void SessionEntry::set_end_work(std::function<void()> end_work) {
   std::lock_guard<std::mutex> lock(m_mutex);
   m_end_work = std::move(end_work);
@@ -118,7 +128,7 @@ std::vector<SessionRow> SessionRegistry::snapshot() const {
   std::vector<SessionRow> out;
   for (const auto& [spid, e] : m_sessions) {
     if (e->killed()) continue;
-    out.push_back(SessionRow{spid, e->login(), e->m_database, e->login_time(), e->running()});
+    out.push_back(SessionRow{spid, e->login(), e->m_database, e->login_time(), e->running(), e->settings()});
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +19,20 @@ namespace sandbox::engine {
 
 // One session's entry, shared by the session and the registry (a killer keeps it alive while
 // the session may be going away).
+// The SET options sys.dm_exec_sessions shows for a session; the session publishes them after
+// each SET and at a reset (defaults: what a driver's login leaves).
+struct SessionSettings {
+  std::int64_t text_size = 2147483647;
+  std::string language = "us_english";
+  std::string date_format = "mdy";
+  int date_first = 7;
+  bool quoted_identifier = true, arithabort = false, ansi_null_dflt_on = true, ansi_warnings = true;
+  bool ansi_padding = true, ansi_nulls = true, concat_null_yields_null = true;
+  bool ansi_defaults = false;  // every option SET ANSI_DEFAULTS ON sets is on
+  int transaction_isolation_level = 2;  // 1 READ UNCOMMITTED, 2 READ COMMITTED, 5 SNAPSHOT
+  int lock_timeout = -1;
+};
+
 class SessionEntry {
  public:
   SessionEntry(int spid, std::string login, std::string login_time)
@@ -34,6 +49,8 @@ class SessionEntry {
   // a killer while it ends the session's work: the two never touch the session at once.
   std::recursive_timed_mutex& activity() { return m_activity; }
   void set_running(bool running) { m_running = running; }
+  void set_settings(const SessionSettings& settings);
+  SessionSettings settings() const;
 
   // The session's side. `end_work` runs under activity() on the killer's thread: it must leave
   // nothing of the session's transaction (undo it, release its locks). `disconnect` closes the
@@ -52,7 +69,8 @@ class SessionEntry {
   std::atomic<bool> m_killed{false};
   std::atomic<bool> m_running{false};
   std::recursive_timed_mutex m_activity;
-  mutable std::mutex m_mutex;  // the callbacks and m_database
+  mutable std::mutex m_mutex;  // the callbacks, m_database and m_settings
+  SessionSettings m_settings;
   std::function<void()> m_end_work;
   std::function<void()> m_disconnect;
 };
@@ -64,6 +82,7 @@ struct SessionRow {
   std::string database;  // empty before the first database
   std::string login_time;
   bool running = false;  // sys.dm_exec_sessions.status: running / sleeping
+  SessionSettings settings;
 };
 
 class SessionRegistry {

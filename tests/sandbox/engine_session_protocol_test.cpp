@@ -362,6 +362,40 @@ TEST_F(EngineSessionProtocolTest, SavepointsRollBackPartOfATransaction) {
   EXPECT_EQ(scalar("SELECT SUM(id) FROM dbo.K"), 5);
 }
 
+TEST_F(EngineSessionProtocolTest, DmExecSessionsShowsEachSessionsSetOptions) {
+  // sys.dm_exec_sessions shows the SET options in force for each session (tedious reads
+  // date_format there): the login's defaults, then what SET changed, for the session itself and
+  // for a sysadmin looking at another session; a reset restores them.
+  auto row = [&](Session& s, int spid) {
+    return must(s, "SELECT date_format, date_first, text_size, quoted_identifier, ansi_nulls, arithabort,"
+                   " transaction_isolation_level, lock_timeout, language, ansi_defaults FROM sys.dm_exec_sessions"
+                   " WHERE session_id = " + std::to_string(spid)).sets.at(0).rows.at(0);
+  };
+  const int spid = static_cast<int>(scalar("SELECT @@SPID"));
+  auto initial = row(*m_s, spid);
+  EXPECT_EQ(initial[0], Value{std::string("mdy")});
+  EXPECT_EQ(initial[1], Value{std::int64_t{7}});
+  EXPECT_EQ(initial[4], Value{std::int64_t{1}});
+  EXPECT_EQ(initial[6], Value{std::int64_t{2}});
+  EXPECT_EQ(initial[8], Value{std::string("us_english")});
+  EXPECT_EQ(initial[9], Value{std::int64_t{0}});
+  must(*m_s, "SET DATEFIRST 1; SET TEXTSIZE 1000; SET QUOTED_IDENTIFIER OFF; SET ARITHABORT ON;"
+             " SET TRANSACTION ISOLATION LEVEL READ UNCOMMITTED; SET LOCK_TIMEOUT 500");
+  auto other = login(*m_inst);
+  auto changed = row(*other, spid);
+  EXPECT_EQ(changed[1], Value{std::int64_t{1}});
+  EXPECT_EQ(changed[2], Value{std::int64_t{1000}});
+  EXPECT_EQ(changed[3], Value{std::int64_t{0}});
+  EXPECT_EQ(changed[5], Value{std::int64_t{1}});
+  EXPECT_EQ(changed[6], Value{std::int64_t{1}});
+  EXPECT_EQ(changed[7], Value{std::int64_t{500}});
+  m_s->reset(false);
+  auto reset = row(*other, spid);
+  EXPECT_EQ(reset[1], Value{std::int64_t{7}});
+  EXPECT_EQ(reset[3], Value{std::int64_t{1}});
+  EXPECT_EQ(reset[7], Value{std::int64_t{-1}});
+}
+
 TEST_F(EngineSessionProtocolTest, TextsizeDatefirstAndLanguage) {
   // Given SET TEXTSIZE 10, an nvarchar(max) value should come back cut to 5 characters (10 bytes) and
   // @@TEXTSIZE say 10; SET TEXTSIZE 0 means 4096. DATEFIRST 1..7 sets @@DATEFIRST, 8 is 2742; SET LANGUAGE
