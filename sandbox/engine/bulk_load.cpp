@@ -291,13 +291,7 @@ void SessionImpl::bulk_load_rows(const std::vector<Column>& columns, const std::
   m_bulk.reset();
   if (report_if_killed(sink)) return;
   RequestScope request(*this);
-  ResultSink* const outer_sink = m_request_sink;
-  m_request_sink = &sink;
-  struct RestoreSink {
-    SessionImpl& s;
-    ResultSink* prev;
-    ~RestoreSink() { s.m_request_sink = prev; }
-  } restore_sink{*this, outer_sink};
+  RequestSinkScope request_sink(m_request_sink, &sink);
   try {
     if (!plan) {
       raise(4002, 16, "The incoming tabular data stream (TDS) protocol stream is incorrect."

@@ -77,11 +77,9 @@ class CollectingSink : public ResultSink {
 
 // Passes a statement's results through to the client, without the return status and the
 // DONEPROC of the sp_executesql it ran in (the cursor procedure sends its own).
-class PassThroughSink : public ResultSink {
+class PassThroughSink : public ForwardingSink {
  public:
-  explicit PassThroughSink(ResultSink& inner) : m_inner(inner) {}
-  void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
-  void row(const std::vector<Value>& v) override { m_inner.row(v); }
+  explicit PassThroughSink(ResultSink& inner) : ForwardingSink(inner) {}
   void done(DoneKind k, std::optional<std::int64_t> n, bool e) override {
     if (k != DoneKind::proc) m_inner.done(DoneKind::in_proc, n, e);
   }
@@ -89,14 +87,9 @@ class PassThroughSink : public ResultSink {
     failed = failed || m.is_error();
     m_inner.message(m);
   }
-  void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
   void return_status(int) override {}
-  void transaction_changed(Transaction e) override { m_inner.transaction_changed(e); }
-  bool cancelled() override { return m_inner.cancelled(); }
+  void return_value(const std::string&, const ColumnType&, const Value&) override {}  // sp_executesql's: not the cursor's
   bool failed = false;
-
- private:
-  ResultSink& m_inner;
 };
 
 RpcParam text_param(const std::string& name, const std::string& text) {

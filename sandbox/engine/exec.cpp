@@ -26,44 +26,22 @@ class NullSink : public ResultSink {
 };
 
 // Routes a procedure's inner statements as DONEINPROC.
-class InProcSink : public ResultSink {
+class InProcSink : public ForwardingSink {
  public:
-  explicit InProcSink(ResultSink& inner) : m_inner(inner) {}
-  void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
-  void row(const std::vector<Value>& v) override { m_inner.row(v); }
+  explicit InProcSink(ResultSink& inner) : ForwardingSink(inner) {}
   void done(DoneKind, std::optional<std::int64_t> n, bool e) override { m_inner.done(DoneKind::in_proc, n, e); }
-  void message(const Message& m) override { m_inner.message(m); }
-  void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
-  void return_status(int s) override { m_inner.return_status(s); }
-  void return_value(const std::string& n, const ColumnType& t, const Value& v) override { m_inner.return_value(n, t, v); }
-  void transaction_changed(Transaction e) override { m_inner.transaction_changed(e); }
-  bool cancelled() override { return m_inner.cancelled(); }
-
- private:
-  ResultSink& m_inner;
 };
 
 // Forwards everything and keeps the last return status (EXEC @rc = proc: the called procedure's
 // own status comes last, after those of the procedures it called).
-class StatusTap : public ResultSink {
+class StatusTap : public ForwardingSink {
  public:
-  explicit StatusTap(ResultSink& inner) : m_inner(inner) {}
-  void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
-  void row(const std::vector<Value>& v) override { m_inner.row(v); }
-  void done(DoneKind k, std::optional<std::int64_t> n, bool e) override { m_inner.done(k, n, e); }
-  void message(const Message& m) override { m_inner.message(m); }
-  void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
+  explicit StatusTap(ResultSink& inner) : ForwardingSink(inner) {}
   void return_status(int s) override {
     status = s;
     m_inner.return_status(s);
   }
-  void return_value(const std::string& n, const ColumnType& t, const Value& v) override { m_inner.return_value(n, t, v); }
-  void transaction_changed(Transaction e) override { m_inner.transaction_changed(e); }
-  bool cancelled() override { return m_inner.cancelled(); }
   std::optional<int> status;
-
- private:
-  ResultSink& m_inner;
 };
 
 }  // namespace
@@ -306,13 +284,7 @@ void SessionImpl::run_sp_executesql(const std::vector<RpcParam>& params, ResultS
 void SessionImpl::execute_rpc_call(const std::string& procedure, const std::vector<RpcParam>& params, ResultSink& sink,
                                    const CallOutputs* outputs) {
   RequestScope request(*this);
-  ResultSink* const outer_sink = m_request_sink;
-  if (!outer_sink) m_request_sink = &sink;
-  struct RestoreSink {
-    ResultSink*& slot;
-    ResultSink* prev;
-    ~RestoreSink() { slot = prev; }
-  } restore_sink{m_request_sink, outer_sink};
+  RequestSinkScope request_sink(m_request_sink, m_request_sink ? m_request_sink : &sink);
   try {
     if (iequals(procedure, "sp_executesql") || iequals(procedure, "sys.sp_executesql")) {
       run_sp_executesql(params, sink, outputs);

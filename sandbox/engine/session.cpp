@@ -83,21 +83,11 @@ void preupdate(void* ctx, sqlite3* db, int op, const char* zdb, const char* ztab
 
 namespace {
 // SET FMTONLY ON: a statement's columns reach the client, its rows do not.
-class MetadataOnlySink final : public ResultSink {
+class MetadataOnlySink final : public ForwardingSink {
  public:
-  explicit MetadataOnlySink(ResultSink& inner) : m_inner(inner) {}
-  void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
+  explicit MetadataOnlySink(ResultSink& inner) : ForwardingSink(inner) {}
   void row(const std::vector<Value>&) override {}
   void done(DoneKind k, std::optional<std::int64_t>, bool e) override { m_inner.done(k, std::nullopt, e); }
-  void message(const Message& m) override { m_inner.message(m); }
-  void database_changed(const std::string& a, const std::string& b) override { m_inner.database_changed(a, b); }
-  void return_status(int s) override { m_inner.return_status(s); }
-  void return_value(const std::string& n, const ColumnType& t, const Value& v) override { m_inner.return_value(n, t, v); }
-  void transaction_changed(Transaction e) override { m_inner.transaction_changed(e); }
-  bool cancelled() override { return m_inner.cancelled(); }
-
- private:
-  ResultSink& m_inner;
 };
 }  // namespace
 
@@ -339,13 +329,7 @@ void SessionImpl::execute_batch(const std::string& sql, ResultSink& client_sink)
 
 void SessionImpl::run_batch(const std::string& sql, ResultSink& sink) {
   RequestScope request(*this);
-  ResultSink* const outer_sink = m_request_sink;
-  m_request_sink = &sink;
-  struct RestoreSink {
-    SessionImpl& s;
-    ResultSink* prev;
-    ~RestoreSink() { s.m_request_sink = prev; }
-  } restore_sink{*this, outer_sink};
+  RequestSinkScope request_sink(m_request_sink, &sink);
   // Each GO-separated batch is parsed whole before it runs (a syntax error anywhere in it
   // runs none of it, as in SQL Server), then runs through the control-flow executor.
   for (const auto& batch : split_go_batches(sql)) {

@@ -136,12 +136,11 @@ class ActivityScope {
   bool m_was_running = false;
 };
 
-// The client's sink, whose cancel test also says yes once the session has been killed: every
-// place that stops on an attention (statement boundaries, lock waits, WAITFOR, BACKUP's copy,
-// long reads) stops for a kill too.
-class KillAwareSink : public ResultSink {
+// Passes every callback on to `inner`; a sink that changes some of them derives from it and
+// overrides those.
+class ForwardingSink : public ResultSink {
  public:
-  KillAwareSink(ResultSink& inner, const SessionEntry& entry) : m_inner(inner), m_entry(entry) {}
+  explicit ForwardingSink(ResultSink& inner) : m_inner(inner) {}
   void columns(const std::vector<Column>& c) override { m_inner.columns(c); }
   void row(const std::vector<Value>& v) override { m_inner.row(v); }
   void done(DoneKind k, std::optional<std::int64_t> n, bool e) override { m_inner.done(k, n, e); }
@@ -150,10 +149,34 @@ class KillAwareSink : public ResultSink {
   void return_status(int s) override { m_inner.return_status(s); }
   void return_value(const std::string& n, const ColumnType& t, const Value& v) override { m_inner.return_value(n, t, v); }
   void transaction_changed(Transaction e) override { m_inner.transaction_changed(e); }
+  bool cancelled() override { return m_inner.cancelled(); }
+
+ protected:
+  ResultSink& m_inner;
+};
+
+// Makes `next` the request's sink (SessionImpl::m_request_sink) until the scope ends.
+class RequestSinkScope {
+ public:
+  RequestSinkScope(ResultSink*& slot, ResultSink* next) : m_slot(slot), m_prev(slot) { m_slot = next; }
+  ~RequestSinkScope() { m_slot = m_prev; }
+  RequestSinkScope(const RequestSinkScope&) = delete;
+  RequestSinkScope& operator=(const RequestSinkScope&) = delete;
+
+ private:
+  ResultSink*& m_slot;
+  ResultSink* m_prev;
+};
+
+// The client's sink, whose cancel test also says yes once the session has been killed: every
+// place that stops on an attention (statement boundaries, lock waits, WAITFOR, BACKUP's copy,
+// long reads) stops for a kill too.
+class KillAwareSink : public ForwardingSink {
+ public:
+  KillAwareSink(ResultSink& inner, const SessionEntry& entry) : ForwardingSink(inner), m_entry(entry) {}
   bool cancelled() override { return m_entry.killed() || m_inner.cancelled(); }
 
  private:
-  ResultSink& m_inner;
   const SessionEntry& m_entry;
 };
 
