@@ -73,7 +73,18 @@ void SessionImpl::exec_string(const Statement& st, std::size_t i, ResultSink& si
   if (i < t.size() && (t[i].is("AS") || t[i].is("AT"))) unsupported("EXEC (...) " + upper(t[i].text));
   if (i < t.size() && !is_sym(t[i], ";")) syntax_near(t, i);
   InProcSink inner(sink);
-  const bool failed = run_nested(sql, ParseOptions{}, inner, "").failed;
+  // The string is its own batch: the caller's variables are not visible in it, and its own
+  // go when it ends.
+  auto saved = std::move(m_vars);
+  m_vars.clear();
+  bool failed = false;
+  try {
+    failed = run_nested(sql, ParseOptions{}, inner, "").failed;
+  } catch (...) {
+    m_vars = std::move(saved);
+    throw;
+  }
+  m_vars = std::move(saved);
   sink.done(DoneKind::statement, std::nullopt, failed);
 }
 

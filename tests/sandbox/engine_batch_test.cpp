@@ -280,6 +280,9 @@ TEST_F(EngineBatchTest, ExecOfAStringRunsItAsABatch) {
   EXPECT_EQ(error_of(*m_s, "EXEC ('SELECT * FROM dbo.missing')").number, 208);
   EXPECT_EQ(error_of(*m_s, "EXEC ('SELECT 1 +')").number, 102);
   EXPECT_EQ(error_of(*m_s, "EXEC (@undeclared)").number, 137);
+  // Its own batch: the caller's variables are not visible in it, and its own do not leak out.
+  EXPECT_EQ(error_of(*m_s, "DECLARE @x int = 1; EXEC ('SELECT @x')").number, 137);
+  EXPECT_EQ(error_of(*m_s, "EXEC ('DECLARE @y int = 2'); SELECT @y").number, 137);
   EXPECT_EQ(error_of(*m_s, "EXEC (UPPER('select 1'))").number, 102);  // only literals and variables
 }
 

@@ -148,13 +148,8 @@ TEST(EngineCatalogProcsTest, SpDatatypeInfoAnswersSqlGetTypeInfosColumnsForOneOr
   // sp_datatype_info_100 (what FreeTDS's SQLGetTypeInfo calls on TDS 7.3+): the documented 20
   // columns; @data_type 0 lists every type ordered by DATA_TYPE, another code only its types
   // (-9: nvarchar, then sysname); @ODBCVer 3 numbers dates 91 / 93, ODBC 2's 9 / 11.
-  const std::string dir = temp_dir("typeinfo");
   {
-    InstanceConfig cfg;
-    cfg.name = "src";
-    cfg.data_dir = dir;
-    cfg.sa_password = k_sa_password;
-    auto inst = open_instance(cfg);
+    auto inst = instance("typeinfo");
     auto s = login(*inst);
     auto all = must(*s, "EXEC sp_datatype_info_100 0, 3");
     ASSERT_EQ(all.sets.size(), 1u);
@@ -180,5 +175,4 @@ TEST(EngineCatalogProcsTest, SpDatatypeInfoAnswersSqlGetTypeInfosColumnsForOneOr
     auto stamp = must(*s, "EXEC sp_datatype_info_100 @data_type = 11");
     ASSERT_EQ(stamp.sets.at(0).rows.size(), 3u);  // datetime2, datetime, smalldatetime
   }
-  std::filesystem::remove_all(dir);
 }
