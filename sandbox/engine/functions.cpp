@@ -16,6 +16,7 @@
 #include "engine/decimal.hpp"
 #include "engine/hash_functions.hpp"
 #include "engine/lock_resource.hpp"
+#include "engine/sql_variant.hpp"
 #include "engine/value_ops.hpp"
 
 namespace sandbox::engine {
@@ -747,6 +748,27 @@ Value cell_to_value(const Cell& c, const ColumnType& t) {
       return b;
     }
     case SqlType::uniqueidentifier: return upper(c.s);
+    case SqlType::sql_variant: {
+      if (c.type == SQLITE_TEXT && decode_variant(c.s)) return c.s;
+      // A value that reached the column without CAST (UPDATE ... SET, INSERT ... SELECT do not
+      // convert): its base type from its storage class (README.md "Types and values").
+      ColumnType base;
+      Value v;
+      if (c.type == SQLITE_INTEGER) {
+        base.type = c.i > 2147483647LL || c.i < -2147483648LL ? SqlType::bigint : SqlType::int_;
+        v = c.i;
+      } else if (c.type == SQLITE_FLOAT) {
+        base.type = SqlType::float_;
+        v = c.d;
+      } else if (c.type == SQLITE_BLOB) {
+        base = ColumnType{SqlType::varbinary, std::max(1, static_cast<int>(c.s.size())), 0, 0};
+        v = Bytes{{c.s.begin(), c.s.end()}};
+      } else {
+        base = ColumnType{SqlType::nvarchar, std::max(1, static_cast<int>(utf8_length(c.s))), 0, 0};
+        v = c.s;
+      }
+      return encode_variant(base, v);
+    }
     case SqlType::char_: case SqlType::nchar: {
       std::string s = cell_text(c);
       const std::size_t n = utf8_length(s);
