@@ -213,6 +213,34 @@ TEST_F(EngineSqlVariantTest, AValueStoredWithoutConversionReadsBackByItsStorageC
   EXPECT_EQ(variant("SELECT v FROM t").base.type, SqlType::decimal);
 }
 
+// A client's sql_variant RPC parameter (the TDS layer decodes SSVARIANT_INSTANCE to the stored
+// form) and a sql_variant OUTPUT parameter, answered with its base type.
+TEST_F(EngineSqlVariantTest, RpcParametersAndOutputParametersKeepTheBaseType) {
+  std::vector<RpcParam> params(4);
+  params[0].name = "@stmt";
+  params[0].type = {SqlType::nvarchar, 200, 0, 0};
+  params[0].value = std::string("SET @out = @in; SET @kind = CAST(SQL_VARIANT_PROPERTY(@in, 'BaseType') AS nvarchar(20))");
+  params[1].name = "@params";
+  params[1].type = {SqlType::nvarchar, 200, 0, 0};
+  params[1].value = std::string("@in sql_variant, @out sql_variant OUTPUT, @kind nvarchar(20) OUTPUT");
+  params[2].name = "@in";
+  params[2].type = {SqlType::sql_variant, 0, 0, 0};
+  params[2].value = std::string("decimal(4,2):11.16");
+  params[3].name = "@out";
+  params[3].type = {SqlType::sql_variant, 0, 0, 0};
+  params[3].output = true;
+  params.push_back(params[3]);
+  params[4].name = "@kind";
+  params[4].type = {SqlType::nvarchar, 20, 0, 0};
+  CollectSink sink;
+  m_s->execute_rpc("sp_executesql", params, sink);
+  ASSERT_EQ(sink.c.errors, 0) << (sink.c.error() ? sink.c.error()->text : "");
+  ASSERT_EQ(sink.c.return_values.size(), 2u);
+  EXPECT_EQ(sink.c.return_values[0].type.type, SqlType::sql_variant);
+  EXPECT_EQ(as_str(sink.c.return_values[0].value), "decimal(4,2):11.16");
+  EXPECT_EQ(as_str(sink.c.return_values[1].value), "decimal");
+}
+
 TEST(SqlVariantStoredForm, RoundTripsEveryBaseTypeRepresentation) {
   ColumnType dec{SqlType::decimal, 0, 4, 2};
   EXPECT_EQ(engine::encode_variant(dec, Value{std::string("11.16")}), "decimal(4,2):11.16");
