@@ -608,8 +608,10 @@ bool SessionImpl::translate_typed_expression(const std::vector<Token>& t, std::s
     return r;
   };
   // Values SQLite keeps as exact text (README.md "Types and values"): compared as numbers.
+  // So are sql_variants: by base type family, then value (sql_variant.hpp, m2r_cmp).
   auto wide_decimal = [](const std::optional<ColumnType>& ty) {
-    return ty && ((ty->type == SqlType::decimal && ty->precision > 15) || ty->type == SqlType::money);
+    return ty && ((ty->type == SqlType::decimal && ty->precision > 15) || ty->type == SqlType::money ||
+                  ty->type == SqlType::sql_variant);
   };
   // A comparison with a wide decimal on either side compares exactly.
   std::size_t stop = first_end;

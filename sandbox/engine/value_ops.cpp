@@ -518,8 +518,8 @@ ColumnType base_type_of_storage(sqlite3_value* v) {
 
 // CAST(v AS sql_variant) and a value stored into a sql_variant column or variable: the value
 // in its base type's representation, tagged with that type.
-void to_variant(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from) {
-  if (from.known && from.t.type == SqlType::sql_variant) return sqlite3_result_value(ctx, v);
+std::string variant_of(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from) {
+  if (from.known && from.t.type == SqlType::sql_variant) return text_of(v);
   const ColumnType base = from.known ? from.t : base_type_of_storage(v);
   // Msg 206 is "Operand type clash: %ls is incompatible with %ls" (sys.messages); the
   // documentation lists the types a sql_variant cannot hold but shows no error text.
@@ -560,7 +560,60 @@ void to_variant(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from) {
     }
     value = std::move(s);
   }
-  result_text(ctx, encode_variant(base, value));
+  return encode_variant(base, value);
+}
+
+void to_variant(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from) {
+  if (from.known && from.t.type == SqlType::sql_variant) return sqlite3_result_value(ctx, v);
+  result_text(ctx, variant_of(ctx, v, from));
+}
+
+// Comparing sql_variants ("sql_variant (Transact-SQL)", "Comparing sql_variant values"): by
+// data type family first (date and time > approximate numeric > exact numeric > character >
+// binary > uniqueidentifier), then by value within the family.
+int variant_family(SqlType t) {
+  if (is_datetime_type(t)) return 6;
+  if (is_float_like(t)) return 5;
+  if (is_integer_type(t) || is_decimal_like(t)) return 4;
+  if (is_string_type(t)) return 3;
+  if (t == SqlType::varbinary || t == SqlType::binary) return 2;
+  return 1;
+}
+
+std::string variant_payload_text(const Value& v) {
+  if (auto i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (auto s = std::get_if<std::string>(&v)) return *s;
+  return {};
+}
+
+// Character values compare as the default collation does: case-insensitively, trailing blanks ignored.
+std::string collation_key(std::string s) {
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+int compare_variants(sqlite3_context* ctx, sqlite3_value* a, const TypeArg& ta, sqlite3_value* b, const TypeArg& tb) {
+  auto decoded = [&](sqlite3_value* v, const TypeArg& t) {
+    auto d = decode_variant(variant_of(ctx, v, t));
+    if (!d) d = VariantValue{ColumnType{SqlType::nvarchar, 4000, 0, 0}, Value{text_of(v)}};
+    return *d;
+  };
+  const VariantValue x = decoded(a, ta), y = decoded(b, tb);
+  const int fx = variant_family(x.base.type), fy = variant_family(y.base.type);
+  if (fx != fy) return fx < fy ? -1 : 1;
+  auto sign = [](auto l, auto r) { return l < r ? -1 : r < l ? 1 : 0; };
+  switch (fx) {
+    case 5: return sign(std::get<double>(x.value), std::get<double>(y.value));
+    case 4: {
+      auto dx = Decimal::parse(variant_payload_text(x.value)), dy = Decimal::parse(variant_payload_text(y.value));
+      if (dx && dy) return dx->compare(*dy);
+      return 0;
+    }
+    case 3: return sign(collation_key(std::get<std::string>(x.value)), collation_key(std::get<std::string>(y.value)));
+    case 2: return sign(std::get<Bytes>(x.value).data, std::get<Bytes>(y.value).data);
+    default: return sign(variant_payload_text(x.value), variant_payload_text(y.value));  // date/time text, guid text
+  }
 }
 
 // CAST(v AS type) of a sql_variant: converts from its base type. Storing one into a column of
@@ -868,6 +921,9 @@ void fn_cmp(sqlite3_context* ctx, int, sqlite3_value** argv) {
     sqlite3_value* b = argv[1];
     if (sqlite3_value_type(a) == SQLITE_NULL || sqlite3_value_type(b) == SQLITE_NULL) return sqlite3_result_null(ctx);
     const TypeArg ta = type_arg(argv[2]), tb = type_arg(argv[3]);
+    if ((ta.known && ta.t.type == SqlType::sql_variant) || (tb.known && tb.t.type == SqlType::sql_variant)) {
+      return sqlite3_result_int(ctx, compare_variants(ctx, a, ta, b, tb));
+    }
     const bool af = sqlite3_value_type(a) == SQLITE_FLOAT && !(ta.known && is_decimal_like(ta.t.type));
     const bool bf = sqlite3_value_type(b) == SQLITE_FLOAT && !(tb.known && is_decimal_like(tb.t.type));
     if ((ta.known && is_float_like(ta.t.type)) || (tb.known && is_float_like(tb.t.type)) || af || bf) {

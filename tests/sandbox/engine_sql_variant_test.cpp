@@ -213,6 +213,26 @@ TEST_F(EngineSqlVariantTest, AValueStoredWithoutConversionReadsBackByItsStorageC
   EXPECT_EQ(variant("SELECT v FROM t").base.type, SqlType::decimal);
 }
 
+// "Comparing sql_variant values": by data type family first (date and time > approximate
+// numeric > exact numeric > character > binary > uniqueidentifier), then by value.
+TEST_F(EngineSqlVariantTest, ComparisonsGoByBaseTypeFamilyThenValue) {
+  must(*m_s, "CREATE TABLE t (id int PRIMARY KEY, v sql_variant)");
+  must(*m_s, "INSERT INTO t (id, v) VALUES (1, 5), (2, CAST(5.00 AS decimal(5,2))), (3, 'ABC '), (4, CAST(1.0 AS float)),"
+             " (5, CAST('2020-01-01' AS date)), (6, 0x05)");
+  auto ids = [&](const std::string& where) {
+    auto r = must(*m_s, "SELECT id FROM t WHERE " + where + " ORDER BY id");
+    std::string out;
+    for (auto& row : r.sets.back().rows) out += (out.empty() ? "" : ",") + std::to_string(as_int(row[0]));
+    return out;
+  };
+  EXPECT_EQ(ids("v = 5"), "1,2");            // int and decimal: one family, equal values
+  EXPECT_EQ(ids("v = 'abc'"), "3");          // the default collation: case and trailing blanks ignored
+  EXPECT_EQ(ids("v > 'zzz'"), "1,2,4,5");    // every numeric and date/time value is above any string
+  EXPECT_EQ(ids("v < CAST(1000 AS int)"), "1,2,3,6");  // strings and binary are below exact numerics
+  EXPECT_EQ(ids("v = CAST(5 AS sql_variant)"), "1,2");
+  EXPECT_EQ(as_int(scalar("DECLARE @a sql_variant = 1, @b sql_variant = 'x'; SELECT CASE WHEN @a > @b THEN 1 ELSE 0 END")), 1);
+}
+
 // A client's sql_variant RPC parameter (the TDS layer decodes SSVARIANT_INSTANCE to the stored
 // form) and a sql_variant OUTPUT parameter, answered with its base type.
 TEST_F(EngineSqlVariantTest, RpcParametersAndOutputParametersKeepTheBaseType) {
