@@ -618,7 +618,7 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " ('varbinary',165,8000),('money',60,8),"
        // the other types the sandbox stores (validation reads every column's type name from here)
        " ('real',59,4),('smallmoney',122,4),('time',41,5),('datetimeoffset',43,10),('smalldatetime',58,4),('text',35,16),"
-       " ('ntext',99,16),('image',34,16),('binary',173,8000),('xml',241,-1),('timestamp',189,8));"
+       " ('ntext',99,16),('image',34,16),('binary',173,8000),('xml',241,-1),('timestamp',189,8),('sql_variant',98,8016));"
        // The compatibility view sys.systypes (learn.microsoft.com/sql/relational-databases/system-compatibility-views/
        // sys-systypes-transact-sql): one row per type of sys.types, in its columns' old names.
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.systypes\" AS SELECT name, system_type_id AS xtype, 0 AS status,"
