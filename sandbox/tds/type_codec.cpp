@@ -671,6 +671,8 @@ std::vector<std::uint8_t> variant_to_wire(const std::string& stored) {
     default:
       throw std::invalid_argument("sql_variant of a type it cannot hold");
   }
+  // A base value longer than 8000 bytes (stored by UPDATE unconverted) has no SSVARIANT form.
+  if (is_plp(base)) throw std::invalid_argument("sql_variant value longer than 8000 bytes");
   ByteWriter row_form;
   write_value(row_form, base, variant->value);
   const auto& value = row_form.data();
