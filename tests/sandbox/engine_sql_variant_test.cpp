@@ -261,6 +261,19 @@ TEST_F(EngineSqlVariantTest, RpcParametersAndOutputParametersKeepTheBaseType) {
   EXPECT_EQ(as_str(sink.c.return_values[1].value), "decimal");
 }
 
+// sys.database_scoped_configurations.value is sql_variant, as in SQL Server; the product reads
+// it as CAST(value AS nvarchar(4000)) (core/database_settings.cpp).
+TEST_F(EngineSqlVariantTest, DatabaseScopedConfigurationValuesAreSqlVariants) {
+  auto r = must(*m_s, "SELECT name, value, CAST(value AS nvarchar(4000)) FROM sys.database_scoped_configurations"
+                      " WHERE name = 'MAXDOP'");
+  ASSERT_EQ(r.sets.back().rows.size(), 1u);
+  EXPECT_EQ(r.sets.back().columns[1].type.type, SqlType::sql_variant);
+  auto v = engine::decode_variant(as_str(r.sets.back().rows[0][1]));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->base.type, SqlType::int_);
+  EXPECT_EQ(as_str(r.sets.back().rows[0][2]), "0");
+}
+
 TEST(SqlVariantStoredForm, RoundTripsEveryBaseTypeRepresentation) {
   ColumnType dec{SqlType::decimal, 0, 4, 2};
   EXPECT_EQ(engine::encode_variant(dec, Value{std::string("11.16")}), "decimal(4,2):11.16");
