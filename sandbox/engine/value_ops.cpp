@@ -457,8 +457,6 @@ std::string value_as_text(sqlite3_value* v, const TypeArg& from) {
   }
 }
 
-// Converts `v` (of static type `from`) to `to`; `assign` names the column for 2628 (string
-// truncation is an error when storing, silent in CAST).
 void convert(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from, const ColumnType& to, const std::string* table,
              const std::string* column);
 
@@ -643,6 +641,8 @@ void fn_variant_property(sqlite3_context* ctx, int, sqlite3_value** argv) {
   });
 }
 
+// Converts `v` (of static type `from`) to `to`; `assign` names the column for 2628 (string
+// truncation is an error when storing, silent in CAST).
 void convert(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from, const ColumnType& to, const std::string* table,
              const std::string* column) {
   if (sqlite3_value_type(v) == SQLITE_NULL) return sqlite3_result_null(ctx);
