@@ -33,7 +33,8 @@ enum class SqlType {
   char_, nchar,      // fixed length, padded with spaces
   binary,            // fixed length, padded with zeros
   text, ntext, image, // the legacy large types
-  xml                // untyped xml: well-formed text (stored as UTF-8, sent as UTF-16)
+  xml,               // untyped xml: well-formed text (stored as UTF-8, sent as UTF-16)
+  sql_variant        // a value that keeps its base type (engine/sql_variant.hpp)
 };
 inline constexpr int k_max_length = -1;
 
@@ -71,6 +72,8 @@ struct Bytes {
 //   datetimeoffset     -> std::string "YYYY-MM-DD HH:MM:SS[.fffffff] +hh:mm" (local time and offset)
 //   uniqueidentifier   -> std::string "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" (upper case)
 //   (var)binary, image -> Bytes; binary(n) already padded to n
+//   sql_variant        -> std::string, the stored form "<base type>:<value>" that
+//                         engine/sql_variant.hpp encodes and decodes ("int:11")
 using Value = std::variant<std::monostate, std::int64_t, double, std::string, Bytes>;
 
 // An INFO (severity <= 10) or ERROR (severity >= 11) as SQL Server words it (docs/facts.md §10).

@@ -33,7 +33,8 @@ int system_type_id(const std::string& decl) {
       {"float", 62}, {"real", 59}, {"varchar", 167}, {"nvarchar", 231}, {"char", 175}, {"nchar", 239}, {"datetime", 61},
       {"datetime2", 42}, {"date", 40}, {"uniqueidentifier", 36}, {"varbinary", 165}, {"binary", 173}, {"money", 60}, {"smallmoney", 122},
       {"text", 35}, {"ntext", 99}, {"smalldatetime", 58}, {"time", 41}, {"datetimeoffset", 43}, {"image", 34},
-      {"sysname", 231}, {"xml", 241}, {"timestamp", 189}, {"rowversion", 189}};
+      {"sysname", 231}, {"xml", 241}, {"timestamp", 189}, {"rowversion", 189},
+      {"sql_variant", 98}};
   auto it = ids.find(base);
   return it == ids.end() ? 0 : it->second;
 }
@@ -61,6 +62,7 @@ int max_length(const ColumnType& t, const std::string& decl) {
     case SqlType::nchar: return t.length * 2;
     case SqlType::text: case SqlType::ntext: case SqlType::image: return 16;
     case SqlType::xml: return -1;
+    case SqlType::sql_variant: return 8016;  // sys.columns.max_length of a sql_variant column
   }
   return 0;
 }

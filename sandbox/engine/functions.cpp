@@ -16,6 +16,7 @@
 #include "engine/decimal.hpp"
 #include "engine/hash_functions.hpp"
 #include "engine/lock_resource.hpp"
+#include "engine/sql_variant.hpp"
 #include "engine/value_ops.hpp"
 
 namespace sandbox::engine {
@@ -617,7 +618,7 @@ void create_catalog_views(sqlite3* db, bool attached_msdb) {
        " ('varbinary',165,8000),('money',60,8),"
        // the other types the sandbox stores (validation reads every column's type name from here)
        " ('real',59,4),('smallmoney',122,4),('time',41,5),('datetimeoffset',43,10),('smalldatetime',58,4),('text',35,16),"
-       " ('ntext',99,16),('image',34,16),('binary',173,8000),('xml',241,-1),('timestamp',189,8));"
+       " ('ntext',99,16),('image',34,16),('binary',173,8000),('xml',241,-1),('timestamp',189,8),('sql_variant',98,8016));"
        // The compatibility view sys.systypes (learn.microsoft.com/sql/relational-databases/system-compatibility-views/
        // sys-systypes-transact-sql): one row per type of sys.types, in its columns' old names.
        "CREATE TEMP VIEW IF NOT EXISTS \"sys.systypes\" AS SELECT name, system_type_id AS xtype, 0 AS status,"
@@ -750,6 +751,27 @@ Value cell_to_value(const Cell& c, const ColumnType& t) {
       return b;
     }
     case SqlType::uniqueidentifier: return upper(c.s);
+    case SqlType::sql_variant: {
+      if (c.type == SQLITE_TEXT && decode_variant(c.s)) return c.s;
+      // A value that reached the column without CAST (UPDATE ... SET, INSERT ... SELECT do not
+      // convert): its base type from its storage class (README.md "Types and values").
+      ColumnType base;
+      Value v;
+      if (c.type == SQLITE_INTEGER) {
+        base.type = c.i > 2147483647LL || c.i < -2147483648LL ? SqlType::bigint : SqlType::int_;
+        v = c.i;
+      } else if (c.type == SQLITE_FLOAT) {
+        base.type = SqlType::float_;
+        v = c.d;
+      } else if (c.type == SQLITE_BLOB) {
+        base = ColumnType{SqlType::varbinary, std::max(1, static_cast<int>(c.s.size())), 0, 0};
+        v = Bytes{{c.s.begin(), c.s.end()}};
+      } else {
+        base = ColumnType{SqlType::nvarchar, std::max(1, static_cast<int>(utf8_length(c.s))), 0, 0};
+        v = c.s;
+      }
+      return encode_variant(base, v);
+    }
     case SqlType::char_: case SqlType::nchar: {
       std::string s = cell_text(c);
       const std::size_t n = utf8_length(s);

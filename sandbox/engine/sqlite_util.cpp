@@ -175,6 +175,7 @@ bool parse_type(const std::string& decl_in, ColumnType& out) {
   else if (base == "ntext") { out.type = SqlType::ntext; out.length = k_max_length; }
   else if (base == "image") { out.type = SqlType::image; out.length = k_max_length; }
   else if (base == "xml") { out.type = SqlType::xml; out.length = k_max_length; }
+  else if (base == "sql_variant") { out.type = SqlType::sql_variant; out.length = 8016; }
   else if (base == "datetime") out.type = SqlType::datetime;
   else if (base == "smalldatetime") out.type = SqlType::smalldatetime;
   else if (base == "date") out.type = SqlType::date;
@@ -224,6 +225,7 @@ std::string type_to_string(const ColumnType& t) {
     case SqlType::uniqueidentifier: return "uniqueidentifier";
     case SqlType::varbinary: return "varbinary(" + len(t.length) + ")";
     case SqlType::binary: return "binary(" + len(t.length) + ")";
+    case SqlType::sql_variant: return "sql_variant";
   }
   return "int";
 }

@@ -355,6 +355,7 @@ std::optional<ColumnType> SessionImpl::operand_type(const std::vector<Token>& t,
       return mk_type(SqlType::int_);
     }
     if (u == "COUNT_BIG") return mk_type(SqlType::bigint);
+    if (u == "SQL_VARIANT_PROPERTY") return mk_type(SqlType::sql_variant);
     if (u == "SUSER_SID") return mk_type(SqlType::varbinary, 85);
     if (u == "LOGINPROPERTY") return mk_type(SqlType::varbinary, 256);  // sql_variant in SQL Server; the hash here
     if (u == "GETDATE" || u == "GETUTCDATE" || u == "CURRENT_TIMESTAMP") return mk_type(SqlType::datetime);
@@ -607,8 +608,10 @@ bool SessionImpl::translate_typed_expression(const std::vector<Token>& t, std::s
     return r;
   };
   // Values SQLite keeps as exact text (README.md "Types and values"): compared as numbers.
+  // So are sql_variants: by base type family, then value (sql_variant.hpp, m2r_cmp).
   auto wide_decimal = [](const std::optional<ColumnType>& ty) {
-    return ty && ((ty->type == SqlType::decimal && ty->precision > 15) || ty->type == SqlType::money);
+    return ty && ((ty->type == SqlType::decimal && ty->precision > 15) || ty->type == SqlType::money ||
+                  ty->type == SqlType::sql_variant);
   };
   // A comparison with a wide decimal on either side compares exactly.
   std::size_t stop = first_end;
@@ -959,6 +962,20 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
           if (!t_plain) repl = "m2r_cast(" + e + ", " + quote_literal(type_code(expr_type(t, commas[0] + 1, eend))) + ", " + quote_literal(type_to_string(ct)) + style + ")";
           else if (ct.type == SqlType::decimal) repl = "ROUND(CAST(" + e + " AS REAL), " + std::to_string(ct.scale) + ")";
           else repl = "CAST(" + e + " AS " + target + ")";
+        } else if (up == "SQL_VARIANT_PROPERTY" && !t_plain) {
+          // The expression converts to sql_variant first (a sql_variant passes through), so
+          // SQL_VARIANT_PROPERTY(1, 'BaseType') answers int as SQL Server does.
+          int d = 0;
+          std::size_t comma = close;
+          for (std::size_t k = i + 2; k < close; ++k) {
+            if (is_sym(t[k], "(")) ++d;
+            else if (is_sym(t[k], ")")) --d;
+            else if (d == 0 && is_sym(t[k], ",")) { comma = k; break; }
+          }
+          if (comma == close) raise(174, 15, "The sql_variant_property function requires 2 argument(s).");
+          repl = "m2r_variant_property(m2r_cast(" + translate(t, i + 2, comma, needs_iv) + ", " +
+                 quote_literal(type_code(expr_type(t, i + 2, comma))) + ", 'sql_variant'), " +
+                 translate(t, comma + 1, close, needs_iv) + ")";
         } else if (up == "HASHBYTES" || up == "STRING_AGG" || up == "CONCAT" || up == "DATALENGTH") {
           repl = translate_hash_call(t, i, close, end, needs_iv);
         } else if (!t_plain && (up == "SUM" || up == "AVG" || up == "MIN" || up == "MAX") && i + 2 < close &&
@@ -1198,6 +1215,7 @@ std::vector<std::optional<ColumnType>> SessionImpl::infer_select_types(const std
       else if (u == "DB_NAME" || u == "SCHEMA_NAME" || u == "OBJECT_NAME" || u == "SUSER_SNAME" || u == "USER_NAME" || u == "HOST_NAME" || u == "APP_NAME") ty = mk(SqlType::nvarchar, 128);
       else if (u == "SERVERPROPERTY" || u == "DATABASEPROPERTYEX") ty = mk(SqlType::nvarchar, 128);
       else if (u == "SESSIONPROPERTY") ty = mk(SqlType::int_);  // sql_variant holding an int
+      else if (u == "SQL_VARIANT_PROPERTY") ty = mk(SqlType::sql_variant);
       else if (u == "QUOTENAME") ty = mk(SqlType::nvarchar, 258);
       else if (u == "GETDATE" || u == "GETUTCDATE" || u == "CURRENT_TIMESTAMP") ty = mk(SqlType::datetime);
       else if (u == "SYSDATETIME" || u == "SYSUTCDATETIME") ty = mk(SqlType::datetime2, 0, 0, 7);

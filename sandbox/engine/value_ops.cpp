@@ -17,6 +17,7 @@
 
 #include "engine/constraint_errors.hpp"
 #include "engine/decimal.hpp"
+#include "engine/sql_variant.hpp"
 #include "engine/sqlite_util.hpp"
 #include "engine/tsql_lexer.hpp"
 #include "engine/xml_value.hpp"
@@ -456,11 +457,197 @@ std::string value_as_text(sqlite3_value* v, const TypeArg& from) {
   }
 }
 
+void convert(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from, const ColumnType& to, const std::string* table,
+             const std::string* column);
+
+// ---- sql_variant (sql_variant.hpp) ---------------------------------------------------------
+
+// A value of the connection, owned (sqlite3_value_dup), to hand a variant's base value to convert().
+struct OwnedValue {
+  sqlite3_value* v = nullptr;
+  ~OwnedValue() { sqlite3_value_free(v); }
+};
+
+void bind_value(sqlite3_stmt* st, const Value& value) {
+  if (auto i = std::get_if<std::int64_t>(&value)) sqlite3_bind_int64(st, 1, *i);
+  else if (auto d = std::get_if<double>(&value)) sqlite3_bind_double(st, 1, *d);
+  else if (auto s = std::get_if<std::string>(&value)) sqlite3_bind_text(st, 1, s->data(), static_cast<int>(s->size()), SQLITE_TRANSIENT);
+  else if (auto b = std::get_if<Bytes>(&value)) sqlite3_bind_blob(st, 1, b->data.data(), static_cast<int>(b->data.size()), SQLITE_TRANSIENT);
+  else sqlite3_bind_null(st, 1);
+}
+
+void sqlite_value_of(sqlite3_context* ctx, const Value& value, OwnedValue* out) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(sqlite3_context_db_handle(ctx), "SELECT ?1", -1, &st, nullptr) != SQLITE_OK) {
+    fail(ctx, 50000, 16, "The sandbox engine could not read a sql_variant value.");
+  }
+  bind_value(st, value);
+  if (sqlite3_step(st) == SQLITE_ROW) out->v = sqlite3_value_dup(sqlite3_column_value(st, 0));
+  sqlite3_finalize(st);
+  if (!out->v) fail(ctx, 50000, 16, "The sandbox engine could not read a sql_variant value.");
+}
+
+// The base type of a value whose static type the translator did not know: by its SQLite
+// storage class (an integer is int or bigint, text nvarchar(n), a blob varbinary(n)).
+ColumnType base_type_of_storage(sqlite3_value* v) {
+  ColumnType t;
+  switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER: {
+      const std::int64_t i = sqlite3_value_int64(v);
+      t.type = i < integer_min(SqlType::int_) || i > integer_max(SqlType::int_) ? SqlType::bigint : SqlType::int_;
+      break;
+    }
+    case SQLITE_FLOAT: t.type = SqlType::float_; break;
+    case SQLITE_BLOB: {
+      t.type = SqlType::varbinary;
+      const int n = sqlite3_value_bytes(v);
+      t.length = n > 8000 ? k_max_length : std::max(n, 1);
+      break;
+    }
+    default: {
+      t.type = SqlType::nvarchar;
+      const auto n = static_cast<int>(utf8_chars(text_of(v)));
+      t.length = n > 4000 ? k_max_length : std::max(n, 1);
+      break;
+    }
+  }
+  return t;
+}
+
+// CAST(v AS sql_variant) and a value stored into a sql_variant column or variable: the value
+// in its base type's representation, tagged with that type.
+std::string variant_of(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from) {
+  if (from.known && from.t.type == SqlType::sql_variant) return text_of(v);
+  const ColumnType base = from.known ? from.t : base_type_of_storage(v);
+  // Msg 206 is "Operand type clash: %ls is incompatible with %ls" (sys.messages); the
+  // documentation lists the types a sql_variant cannot hold but shows no error text.
+  if (auto refused = variant_refused_type(base)) fail(ctx, 206, 16, "Operand type clash: " + *refused + " is incompatible with sql_variant");
+  const int kind = sqlite3_value_type(v);
+  Value value;
+  const SqlType bt = base.type;
+  if (is_integer_type(bt)) {
+    value = kind == SQLITE_TEXT ? static_cast<std::int64_t>(std::strtoll(text_of(v).c_str(), nullptr, 10)) : sqlite3_value_int64(v);
+  } else if (is_float_like(bt)) {
+    double d = sqlite3_value_double(v);
+    if (bt == SqlType::real) d = static_cast<double>(static_cast<float>(d));
+    value = d;
+  } else if (is_decimal_like(bt)) {
+    TypeArg f = from;
+    f.known = true;
+    if (bt == SqlType::money || bt == SqlType::smallmoney) f.t.scale = 4;
+    value = value_as_text(v, f);
+  } else if (bt == SqlType::varbinary || bt == SqlType::binary) {
+    Bytes b;
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_value_blob(v));
+    if (p) b.data.assign(p, p + sqlite3_value_bytes(v));
+    if (bt == SqlType::binary && base.length > 0) b.data.resize(static_cast<std::size_t>(base.length), 0);
+    value = std::move(b);
+  } else if (is_datetime_type(bt)) {
+    const std::string s = text_of(v);
+    auto norm = normalize_datetime(s, base, nullptr);
+    value = norm ? *norm : s;
+  } else if (bt == SqlType::uniqueidentifier) {
+    value = upper(text_of(v));
+  } else {
+    // A blob as a character base type: its bytes as the characters (as CAST does).
+    std::string s = kind == SQLITE_BLOB ? std::string(static_cast<const char*>(sqlite3_value_blob(v)), static_cast<std::size_t>(sqlite3_value_bytes(v)))
+                                        : text_of(v);
+    if ((bt == SqlType::char_ || bt == SqlType::nchar) && base.length > 0) {
+      const std::size_t n = utf8_chars(s);
+      if (n < static_cast<std::size_t>(base.length)) s.append(static_cast<std::size_t>(base.length) - n, ' ');
+    }
+    value = std::move(s);
+  }
+  return encode_variant(base, value);
+}
+
+void to_variant(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from) {
+  if (from.known && from.t.type == SqlType::sql_variant) return sqlite3_result_value(ctx, v);
+  result_text(ctx, variant_of(ctx, v, from));
+}
+
+// Comparing sql_variants ("sql_variant (Transact-SQL)", "Comparing sql_variant values"): by
+// data type family first (date and time > approximate numeric > exact numeric > character >
+// binary > uniqueidentifier), then by value within the family.
+int variant_family(SqlType t) {
+  if (is_datetime_type(t)) return 6;
+  if (is_float_like(t)) return 5;
+  if (is_integer_type(t) || is_decimal_like(t)) return 4;
+  if (is_string_type(t)) return 3;
+  if (t == SqlType::varbinary || t == SqlType::binary) return 2;
+  return 1;
+}
+
+std::string variant_payload_text(const Value& v) {
+  if (auto i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (auto s = std::get_if<std::string>(&v)) return *s;
+  return {};
+}
+
+// Character values compare as the default collation does: case-insensitively, trailing blanks ignored.
+std::string collation_key(std::string s) {
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+int compare_variants(sqlite3_context* ctx, sqlite3_value* a, const TypeArg& ta, sqlite3_value* b, const TypeArg& tb) {
+  auto decoded = [&](sqlite3_value* v, const TypeArg& t) {
+    auto d = decode_variant(variant_of(ctx, v, t));
+    if (!d) d = VariantValue{ColumnType{SqlType::nvarchar, 4000, 0, 0}, Value{text_of(v)}};
+    return *d;
+  };
+  const VariantValue x = decoded(a, ta), y = decoded(b, tb);
+  const int fx = variant_family(x.base.type), fy = variant_family(y.base.type);
+  if (fx != fy) return fx < fy ? -1 : 1;
+  auto sign = [](auto l, auto r) { return l < r ? -1 : r < l ? 1 : 0; };
+  switch (fx) {
+    case 5: return sign(std::get<double>(x.value), std::get<double>(y.value));
+    case 4: {
+      auto dx = Decimal::parse(variant_payload_text(x.value)), dy = Decimal::parse(variant_payload_text(y.value));
+      if (dx && dy) return dx->compare(*dy);
+      return 0;
+    }
+    case 3: return sign(collation_key(std::get<std::string>(x.value)), collation_key(std::get<std::string>(y.value)));
+    case 2: return sign(std::get<Bytes>(x.value).data, std::get<Bytes>(y.value).data);
+    default: return sign(variant_payload_text(x.value), variant_payload_text(y.value));  // date/time text, guid text
+  }
+}
+
+// CAST(v AS type) of a sql_variant: converts from its base type. Storing one into a column of
+// another type is an implicit conversion, which SQL Server refuses (257).
+void from_variant(sqlite3_context* ctx, sqlite3_value* v, const ColumnType& to, const std::string* table,
+                  const std::string* column) {
+  if (table) {
+    fail(ctx, 257, 16, "Implicit conversion from data type sql_variant to " + message_type_name(TypeArg{true, to}) +
+                           " is not allowed. Use the CONVERT function to run this query.");
+  }
+  auto variant = decode_variant(text_of(v));
+  if (!variant) return convert(ctx, v, TypeArg{}, to, table, column);  // not a stored variant: by its value
+  OwnedValue base;
+  sqlite_value_of(ctx, variant->value, &base);
+  convert(ctx, base.v, TypeArg{true, variant->base}, to, table, column);
+}
+
+// SQL_VARIANT_PROPERTY(v, property): a sql_variant (BaseType, Collation sysname; the others int).
+void fn_variant_property(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  guarded(ctx, [&] {
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL) return sqlite3_result_null(ctx);
+    auto variant = decode_variant(text_of(argv[0]));
+    if (!variant) return sqlite3_result_null(ctx);
+    auto answer = variant_property(*variant, text_of(argv[1]));
+    if (!answer) return sqlite3_result_null(ctx);
+    result_text(ctx, encode_variant(answer->base, answer->value));
+  });
+}
+
 // Converts `v` (of static type `from`) to `to`; `assign` names the column for 2628 (string
 // truncation is an error when storing, silent in CAST).
 void convert(sqlite3_context* ctx, sqlite3_value* v, const TypeArg& from, const ColumnType& to, const std::string* table,
              const std::string* column) {
   if (sqlite3_value_type(v) == SQLITE_NULL) return sqlite3_result_null(ctx);
+  if (to.type == SqlType::sql_variant) return to_variant(ctx, v, from);
+  if (from.known && from.t.type == SqlType::sql_variant) return from_variant(ctx, v, to, table, column);
   const int kind = sqlite3_value_type(v);
   const SqlType tt = to.type;
   if (tt == SqlType::xml) {
@@ -734,6 +921,9 @@ void fn_cmp(sqlite3_context* ctx, int, sqlite3_value** argv) {
     sqlite3_value* b = argv[1];
     if (sqlite3_value_type(a) == SQLITE_NULL || sqlite3_value_type(b) == SQLITE_NULL) return sqlite3_result_null(ctx);
     const TypeArg ta = type_arg(argv[2]), tb = type_arg(argv[3]);
+    if ((ta.known && ta.t.type == SqlType::sql_variant) || (tb.known && tb.t.type == SqlType::sql_variant)) {
+      return sqlite3_result_int(ctx, compare_variants(ctx, a, ta, b, tb));
+    }
     const bool af = sqlite3_value_type(a) == SQLITE_FLOAT && !(ta.known && is_decimal_like(ta.t.type));
     const bool bf = sqlite3_value_type(b) == SQLITE_FLOAT && !(tb.known && is_decimal_like(tb.t.type));
     if ((ta.known && is_float_like(ta.t.type)) || (tb.known && is_float_like(tb.t.type)) || af || bf) {
@@ -846,6 +1036,7 @@ void register_value_functions(sqlite3* db) {
   sqlite3_create_function_v2(db, "m2r_cast", 3, flags, nullptr, fn_cast, nullptr, nullptr, nullptr);
   sqlite3_create_function_v2(db, "m2r_cast", 4, flags, nullptr, fn_cast_style, nullptr, nullptr, nullptr);
   sqlite3_create_function_v2(db, "m2r_assign", 5, flags, nullptr, fn_assign, nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(db, "m2r_variant_property", 2, flags, nullptr, fn_variant_property, nullptr, nullptr, nullptr);
   sqlite3_create_function_v2(db, "m2r_cmp", 4, flags, nullptr, fn_cmp, nullptr, nullptr, nullptr);
   sqlite3_create_function_v2(db, "m2r_dec_sum", 2, flags, nullptr, nullptr, sum_step, sum_final, nullptr);
   sqlite3_create_function_v2(db, "m2r_dec_avg", 2, flags, nullptr, nullptr, sum_step, avg_final, nullptr);

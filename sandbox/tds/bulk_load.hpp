@@ -16,7 +16,7 @@ struct BulkLoadMessage {
 };
 
 // Throws ProtocolError for a malformed message or a type the sandbox does not decode
-// (sql_variant, UDTs).
+// (UDTs).
 BulkLoadMessage parse_bulk_load(const std::vector<std::uint8_t>& payload, std::uint32_t tds_version);
 
 }  // namespace sandbox::tds

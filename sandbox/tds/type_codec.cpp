@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/sql_variant.hpp"
+
 namespace sandbox::tds {
 namespace {
 
@@ -439,12 +441,20 @@ void write_type_info(ByteWriter& w, const ColumnType& t) {
       w.u8(k_xml);
       w.u8(0);  // SCHEMA_PRESENT: untyped xml
       return;
+    case SqlType::sql_variant:
+      w.u8(k_ssvariant);
+      w.u32(k_ssvariant_max_length);
+      return;
   }
 }
 
 void write_value(ByteWriter& w, const ColumnType& t, const Value& v) {
   const bool null = std::holds_alternative<std::monostate>(v);
   switch (t.type) {
+    case SqlType::sql_variant:
+      if (null) { w.u32(0); return; }  // a NULL sql_variant: length 0
+      w.bytes(variant_to_wire(as_text(v)));
+      return;
     case SqlType::int_:
     case SqlType::bigint:
     case SqlType::smallint:
@@ -610,6 +620,72 @@ void write_value(ByteWriter& w, const ColumnType& t, const Value& v) {
   }
 }
 
+// ---- sql_variant: SSVARIANT_INSTANCE ([MS-TDS] 2.2.5.5.4) -------------------------
+
+std::vector<std::uint8_t> variant_to_wire(const std::string& stored) {
+  const auto variant = engine::decode_variant(stored);
+  if (!variant) throw std::invalid_argument("malformed sql_variant value");
+  const ColumnType& base = variant->base;
+  // The base type's token (the fixed-length form where there is one) and its properties.
+  std::uint8_t token = 0;
+  ByteWriter props;
+  int prefix = 1;  // bytes of the length in front of the value in a ROW, dropped here
+  switch (base.type) {
+    case SqlType::tinyint: token = k_int1; break;
+    case SqlType::smallint: token = k_int2; break;
+    case SqlType::int_: token = k_int4; break;
+    case SqlType::bigint: token = k_int8; break;
+    case SqlType::bit: token = k_bit; break;
+    case SqlType::float_: token = k_flt8; break;
+    case SqlType::real: token = k_flt4; break;
+    case SqlType::money: token = k_money; break;
+    case SqlType::smallmoney: token = k_money4; break;
+    case SqlType::datetime: token = k_datetime; break;
+    case SqlType::smalldatetime: token = k_datetim4; break;
+    case SqlType::uniqueidentifier: token = k_guid; break;
+    case SqlType::date: token = k_daten; break;
+    case SqlType::decimal:
+      // The sandbox does not tell decimal from numeric (README.md "Types and values").
+      token = k_decimaln;
+      props.u8(static_cast<std::uint8_t>(base.precision));
+      props.u8(static_cast<std::uint8_t>(base.scale));
+      break;
+    case SqlType::time: case SqlType::datetime2: case SqlType::datetimeoffset:
+      token = base.type == SqlType::time ? k_timen : base.type == SqlType::datetime2 ? k_datetime2n : k_datetimeoffsetn;
+      props.u8(static_cast<std::uint8_t>(base.scale));
+      break;
+    case SqlType::varchar: case SqlType::char_: case SqlType::nvarchar: case SqlType::nchar: {
+      const bool wide = base.type == SqlType::nvarchar || base.type == SqlType::nchar;
+      token = base.type == SqlType::varchar ? k_bigvarchr : base.type == SqlType::char_ ? k_bigchar
+              : base.type == SqlType::nvarchar ? k_nvarchar : k_nchar;
+      props.u16(static_cast<std::uint16_t>(wide ? base.length * 2 : base.length));
+      props.bytes(k_default_collation.data(), k_default_collation.size());
+      prefix = 2;
+      break;
+    }
+    case SqlType::varbinary: case SqlType::binary:
+      token = base.type == SqlType::varbinary ? k_bigvarbin : k_bigbinary;
+      props.u16(static_cast<std::uint16_t>(base.length));
+      prefix = 2;
+      break;
+    default:
+      throw std::invalid_argument("sql_variant of a type it cannot hold");
+  }
+  // A base value longer than 8000 bytes (stored by UPDATE unconverted) has no SSVARIANT form.
+  if (is_plp(base)) throw std::invalid_argument("sql_variant value longer than 8000 bytes");
+  ByteWriter row_form;
+  write_value(row_form, base, variant->value);
+  const auto& value = row_form.data();
+  const std::size_t value_size = value.size() - static_cast<std::size_t>(prefix);
+  ByteWriter out;
+  out.u32(static_cast<std::uint32_t>(2 + props.data().size() + value_size));
+  out.u8(token);
+  out.u8(static_cast<std::uint8_t>(props.data().size()));
+  out.bytes(props.data());
+  out.bytes(value.data() + prefix, value_size);
+  return out.data();
+}
+
 // ---- RPC parameters -------------------------------------------------------------
 
 namespace {
@@ -708,6 +784,58 @@ int fixed_length(std::uint8_t token) {
 
 }  // namespace
 
+Value read_value(ByteReader& r, const WireType& w);
+
+namespace {
+
+// SSVARIANT_INSTANCE after its length: the base type's TYPE_INFO and value rebuilt as a
+// parameter would carry them, decoded by read_type_info/read_value, kept in the engine's form.
+Value variant_from_wire(const std::vector<std::uint8_t>& b) {
+  const std::uint8_t token = b[0];
+  const std::size_t prop_count = b[1];
+  if (2 + prop_count > b.size()) throw ProtocolError("SSVARIANT_INSTANCE shorter than its properties");
+  const std::size_t value_size = b.size() - 2 - prop_count;
+  ByteWriter w;
+  w.u8(token);
+  const int fixed = fixed_length(token);
+  bool two_byte_length = false;
+  switch (token) {
+    case k_guid: w.u8(16); break;
+    case k_decimaln: case k_numericn:
+      if (prop_count != 2) throw ProtocolError("SSVARIANT decimal without precision and scale");
+      w.u8(static_cast<std::uint8_t>(decimal_storage_size(b[2])));
+      break;
+    case k_daten: break;
+    case k_timen: case k_datetime2n: case k_datetimeoffsetn:
+      if (prop_count != 1) throw ProtocolError("SSVARIANT time without its scale");
+      break;
+    case k_bigvarchr: case k_bigchar: case k_nvarchar: case k_nchar:
+      if (prop_count != 7) throw ProtocolError("SSVARIANT string without max length and collation");
+      two_byte_length = true;
+      break;
+    case k_bigvarbin: case k_bigbinary:
+      if (prop_count != 2) throw ProtocolError("SSVARIANT binary without max length");
+      two_byte_length = true;
+      break;
+    default:
+      if (fixed <= 0) throw ProtocolError(fmt::format("SSVARIANT base type 0x{:02X} is not one a sql_variant holds", token));
+      if (static_cast<std::size_t>(fixed) != value_size) throw ProtocolError("SSVARIANT value length does not match its base type");
+  }
+  w.bytes(b.data() + 2, prop_count);
+  if (fixed <= 0) {
+    if (two_byte_length) w.u16(static_cast<std::uint16_t>(value_size));
+    else w.u8(static_cast<std::uint8_t>(value_size));
+  }
+  w.bytes(b.data() + 2 + prop_count, value_size);
+  ByteReader r(w.data());
+  const WireType base = read_type_info(r);
+  const Value value = read_value(r, base);
+  if (std::holds_alternative<std::monostate>(value)) throw ProtocolError("SSVARIANT with an empty value");
+  return engine::encode_variant(base.type, value);
+}
+
+}  // namespace
+
 WireType read_type_info(ByteReader& r) {
   WireType w;
   w.token = r.u8();
@@ -782,6 +910,10 @@ WireType read_type_info(ByteReader& r) {
       w.type = {SqlType::xml, k_max_length, 0, 0};
       w.plp = true;
       return w;
+    case k_ssvariant:
+      w.max_length = r.u32();
+      w.type = {SqlType::sql_variant, 0, 0, 0};
+      return w;
     case k_text: case k_ntext: case k_image:
       w.max_length = r.u32();
       if (w.token != k_image) r.skip(5);  // collation
@@ -791,7 +923,7 @@ WireType read_type_info(ByteReader& r) {
     default:
       break;
   }
-  throw ProtocolError(fmt::format("parameter type 0x{:02X} is not supported by the sandbox (udt, sql_variant, tvp)", w.token));
+  throw ProtocolError(fmt::format("parameter type 0x{:02X} is not supported by the sandbox (udt, tvp)", w.token));
 }
 
 Value read_value(ByteReader& r, const WireType& w) {
@@ -875,6 +1007,12 @@ Value read_value(ByteReader& r, const WireType& w) {
       const std::uint32_t n = r.u32();
       if (n == 0xFFFFFFFFu) return {};
       return text_value(w.type.type, r.bytes(n));
+    }
+    case k_ssvariant: {
+      const std::uint32_t n = r.u32();
+      if (n == 0) return {};
+      if (n > w.max_length || n < 2) throw ProtocolError("SSVARIANT_INSTANCE longer than its type");
+      return variant_from_wire(r.bytes(n));
     }
     default:
       break;

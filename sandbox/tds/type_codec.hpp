@@ -25,7 +25,11 @@ enum TypeToken : std::uint8_t {
   k_nvarchar = 0xE7, k_nchar = 0xEF,
   k_text = 0x23, k_image = 0x22, k_ntext = 0x63,
   k_xml = 0xF1,  // XMLTYPE: TYPE_INFO is SCHEMA_PRESENT (0: untyped), the value a PLP stream of UTF-16LE
+  k_ssvariant = 0x62,  // SSVARIANTTYPE: TYPE_INFO a 4-byte max length, values SSVARIANT_INSTANCE
 };
+
+// The max length a sql_variant column announces (8000 bytes of value plus 9 of header, as SQL Server sends).
+inline constexpr std::uint32_t k_ssvariant_max_length = 8009;
 
 // SQL_Latin1_General_CP1_CI_AS: LCID 0x0409, flags IgnoreCase|IgnoreKana|IgnoreWidth,
 // sort id 52 ([MS-TDS] 2.2.5.1.2).
@@ -42,7 +46,8 @@ void write_value(ByteWriter& w, const ColumnType& t, const Value& v);
 
 // Reads TYPE_INFO then the value of an RPC parameter. Types outside the sandbox's
 // list are mapped to the nearest one (date -> datetime2(0), money -> decimal(19,4),
-// char -> varchar, ...); untyped XML decodes to xml; UDT and sql_variant throw ProtocolError.
+// char -> varchar, ...); untyped XML decodes to xml; sql_variant (SSVARIANT_INSTANCE) decodes
+// to a sql_variant in the engine's stored form (engine/sql_variant.hpp); UDT throws ProtocolError.
 struct DecodedValue {
   ColumnType type;
   Value value;
@@ -74,5 +79,8 @@ std::vector<std::uint8_t> datetime_to_wire(const std::string& text);
 std::string datetime_from_wire(const std::uint8_t* p);
 std::vector<std::uint8_t> datetime2_to_wire(const std::string& text, int scale);
 std::string datetime2_from_wire(const std::uint8_t* p, std::size_t n, int scale);
+// A non-NULL sql_variant in the engine's stored form as SSVARIANT_INSTANCE ([MS-TDS] 2.2.5.5.4):
+// total length (4 bytes), base type, property byte count, properties, the base type's value.
+std::vector<std::uint8_t> variant_to_wire(const std::string& stored);
 
 }  // namespace sandbox::tds
