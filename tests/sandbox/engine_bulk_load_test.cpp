@@ -25,24 +25,9 @@ class CancelledSink : public CollectSink {
   bool cancelled() override { return true; }
 };
 
-class BulkLoadTest : public ::testing::Test {
+class BulkLoadTest : public ShopInstanceTest {
  protected:
-  void SetUp() override {
-    m_dir = temp_dir("bulk");
-    InstanceConfig cfg;
-    cfg.name = "src";
-    cfg.data_dir = m_dir;
-    cfg.sa_password = k_sa_password;
-    m_inst = open_instance(cfg);
-    m_s = login(*m_inst);
-    must(*m_s, "CREATE DATABASE shop");
-    must(*m_s, "USE shop");
-  }
-  void TearDown() override {
-    m_s.reset();
-    m_inst.reset();
-    std::filesystem::remove_all(m_dir);
-  }
+  BulkLoadTest() : ShopInstanceTest("bulk") {}
   // INSERT BULK `statement` (which should succeed), then the rows.
   Collected load(const std::string& statement, const std::vector<Column>& cols, const std::vector<std::vector<Value>>& rows) {
     auto r = run(*m_s, statement);
@@ -54,10 +39,6 @@ class BulkLoadTest : public ::testing::Test {
     return sink.c;
   }
   std::int64_t count(const std::string& table) { return as_int(scalar_of(*m_s, "SELECT COUNT(*) FROM " + table)); }
-
-  std::string m_dir;
-  std::unique_ptr<Instance> m_inst;
-  std::unique_ptr<Session> m_s;
 };
 
 TEST_F(BulkLoadTest, RowsArriveWithTheirValuesAndTheCount) {

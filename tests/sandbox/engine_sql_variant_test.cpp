@@ -13,36 +13,9 @@ using namespace sandbox::test;
 
 namespace {
 
-class EngineSqlVariantTest : public ::testing::Test {
+class EngineSqlVariantTest : public ValueQueryTest {
  protected:
-  void SetUp() override {
-    m_dir = temp_dir("variant");
-    InstanceConfig cfg;
-    cfg.name = "src";
-    cfg.data_dir = m_dir;
-    cfg.sa_password = k_sa_password;
-    m_inst = open_instance(cfg);
-    m_s = login(*m_inst);
-    must(*m_s, "CREATE DATABASE vars; USE vars;");
-  }
-  void TearDown() override {
-    m_s.reset();
-    m_inst.reset();
-    std::filesystem::remove_all(m_dir);
-  }
-  Value scalar(const std::string& sql) {
-    auto r = must(*m_s, sql);
-    if (r.sets.empty() || r.sets.back().rows.empty()) {
-      ADD_FAILURE() << sql << " returned no row";
-      return {};
-    }
-    return r.sets.back().rows[0][0];
-  }
-  ColumnType type_of(const std::string& sql) {
-    auto r = must(*m_s, sql);
-    if (r.sets.empty() || r.sets.back().columns.empty()) return {};
-    return r.sets.back().columns[0].type;
-  }
+  EngineSqlVariantTest() : ValueQueryTest("variant", "vars") {}
   // The base type and value of a one-value SELECT of a sql_variant.
   engine::VariantValue variant(const std::string& sql) {
     const Value v = scalar(sql);
@@ -62,17 +35,6 @@ class EngineSqlVariantTest : public ::testing::Test {
     if (auto i = std::get_if<std::int64_t>(&d->value)) return std::to_string(*i);
     return as_str(d->value);
   }
-  Message error_of(const std::string& sql) {
-    auto r = run(*m_s, sql);
-    if (!r.error()) {
-      ADD_FAILURE() << sql << " raised no error";
-      return {};
-    }
-    return *r.error();
-  }
-  std::string m_dir;
-  std::unique_ptr<Instance> m_inst;
-  std::unique_ptr<Session> m_s;
 };
 
 TEST_F(EngineSqlVariantTest, CastKeepsTheBaseTypeAndValue) {

@@ -164,6 +164,44 @@ class ShopInstanceTest : public InstanceTest {
   }
 };
 
+// An sa session in a new database `db`, with the helpers of tests that read one value at a
+// time (types and values).
+class ValueQueryTest : public InstanceTest {
+ protected:
+  ValueQueryTest(std::string tag, std::string db) : InstanceTest(std::move(tag)), m_db(std::move(db)) {}
+  void SetUp() override {
+    InstanceConfig cfg;
+    cfg.name = "src";
+    open(cfg);
+    m_s = login(*m_inst);
+    must(*m_s, "CREATE DATABASE " + m_db + "; USE " + m_db + ";");
+  }
+  // The single value of a one-row, one-column SELECT.
+  Value scalar(const std::string& sql) {
+    auto r = must(*m_s, sql);
+    if (r.sets.empty() || r.sets.back().rows.empty()) {
+      ADD_FAILURE() << sql << " returned no row";
+      return {};
+    }
+    return r.sets.back().rows[0][0];
+  }
+  ColumnType type_of(const std::string& sql) {
+    auto r = must(*m_s, sql);
+    if (r.sets.empty() || r.sets.back().columns.empty()) return {};
+    return r.sets.back().columns[0].type;
+  }
+  // The error a statement raises (number and text).
+  Message error_of(const std::string& sql) {
+    auto r = run(*m_s, sql);
+    if (!r.error()) {
+      ADD_FAILURE() << sql << " raised no error";
+      return {};
+    }
+    return *r.error();
+  }
+  std::string m_db;
+};
+
 // An RDS instance (kind rds) and a session of its master user "admin" (db_owner of the
 // databases it creates, not sysadmin), in master.
 class RdsInstanceTest : public InstanceTest {

@@ -12,49 +12,9 @@ using namespace sandbox::test;
 
 namespace {
 
-class EngineValuesTest : public ::testing::Test {
+class EngineValuesTest : public ValueQueryTest {
  protected:
-  void SetUp() override {
-    m_dir = temp_dir("values");
-    InstanceConfig cfg;
-    cfg.name = "src";
-    cfg.data_dir = m_dir;
-    cfg.sa_password = k_sa_password;
-    m_inst = open_instance(cfg);
-    m_s = login(*m_inst);
-    must(*m_s, "CREATE DATABASE vals; USE vals;");
-  }
-  void TearDown() override {
-    m_s.reset();
-    m_inst.reset();
-    std::filesystem::remove_all(m_dir);
-  }
-  // The single value of a one-row, one-column SELECT.
-  Value scalar(const std::string& sql) {
-    auto r = must(*m_s, sql);
-    if (r.sets.empty() || r.sets.back().rows.empty()) {
-      ADD_FAILURE() << sql << " returned no row";
-      return {};
-    }
-    return r.sets.back().rows[0][0];
-  }
-  ColumnType type_of(const std::string& sql) {
-    auto r = must(*m_s, sql);
-    if (r.sets.empty() || r.sets.back().columns.empty()) return {};
-    return r.sets.back().columns[0].type;
-  }
-  // The error a statement raises (number and text).
-  Message error_of(const std::string& sql) {
-    auto r = run(*m_s, sql);
-    if (!r.error()) {
-      ADD_FAILURE() << sql << " raised no error";
-      return {};
-    }
-    return *r.error();
-  }
-  std::string m_dir;
-  std::unique_ptr<Instance> m_inst;
-  std::unique_ptr<Session> m_s;
+  EngineValuesTest() : ValueQueryTest("values", "vals") {}
 };
 
 TEST_F(EngineValuesTest, WideNumericLiteralIsStoredAndReadExactly) {
