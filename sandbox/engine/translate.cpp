@@ -790,6 +790,17 @@ std::string SessionImpl::resolve_table(const std::vector<Token>& t, std::size_t&
 }
 
 namespace {
+// The first `,` of t[begin, end) outside parentheses (a function's argument list), else end.
+std::size_t first_top_level_comma(const std::vector<Token>& t, std::size_t begin, std::size_t end) {
+  int depth = 0;
+  for (std::size_t k = begin; k < end; ++k) {
+    if (is_sym(t[k], "(")) ++depth;
+    else if (is_sym(t[k], ")")) --depth;
+    else if (depth == 0 && is_sym(t[k], ",")) return k;
+  }
+  return end;
+}
+
 // SET ANSI_NULLS OFF: `=` and `<>` with a NULL literal or a variable on either side compare
 // NULL as equal to NULL (SQLite's IS / IS NOT); comparisons of columns and expressions keep
 // ISO semantics (https://learn.microsoft.com/sql/t-sql/statements/set-ansi-nulls-transact-sql).
@@ -965,13 +976,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
         } else if (up == "SQL_VARIANT_PROPERTY" && !t_plain) {
           // The expression converts to sql_variant first (a sql_variant passes through), so
           // SQL_VARIANT_PROPERTY(1, 'BaseType') answers int as SQL Server does.
-          int d = 0;
-          std::size_t comma = close;
-          for (std::size_t k = i + 2; k < close; ++k) {
-            if (is_sym(t[k], "(")) ++d;
-            else if (is_sym(t[k], ")")) --d;
-            else if (d == 0 && is_sym(t[k], ",")) { comma = k; break; }
-          }
+          const std::size_t comma = first_top_level_comma(t, i + 2, close);
           if (comma == close) raise(174, 15, "The sql_variant_property function requires 2 argument(s).");
           repl = "m2r_variant_property(m2r_cast(" + translate(t, i + 2, comma, needs_iv) + ", " +
                  quote_literal(type_code(expr_type(t, i + 2, comma))) + ", 'sql_variant'), " +
@@ -1041,13 +1046,7 @@ std::string SessionImpl::translate(const std::vector<Token>& t, std::size_t begi
           else if (up == "SYSDATETIME") repl = "m2r_now(2)";
           else if (up == "SYSUTCDATETIME") repl = "m2r_now(3)";
           else if (up == "CHARINDEX") {
-            int d = 0;
-            std::size_t comma = close;
-            for (std::size_t k = i + 2; k < close; ++k) {
-              if (is_sym(t[k], "(")) ++d;
-              else if (is_sym(t[k], ")")) --d;
-              else if (d == 0 && is_sym(t[k], ",")) { comma = k; break; }
-            }
+            const std::size_t comma = first_top_level_comma(t, i + 2, close);
             repl = "INSTR(" + translate(t, comma + 1, close, needs_iv) + ", " + translate(t, i + 2, comma, needs_iv) + ")";
           } else if (up == "DATEADD" || up == "DATEDIFF" || up == "DATEPART") {
             if (up == "DATEPART") raise(40517, 16, "Keyword or statement option 'DATEPART' is not supported in this version of SQL Server.");
