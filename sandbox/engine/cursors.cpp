@@ -365,10 +365,12 @@ class CursorProcedures {
     for (std::size_t k = (scrollopt & opt::parameterized_stmt) ? 6 : 5; k < m_positional.size(); ++k) {
       values.push_back(m_positional[k]);
     }
-    for (const auto& [name, value] : m_args) {
+    for (const auto& arg : m_args) {
+      // A named pair, not a structured binding: clang 14 (the fuzz build) cannot capture those in a lambda.
+      const std::string& name = arg.first;
       static const char* const formal[] = {"@cursor", "@stmt", "@scrollopt", "@ccopt", "@rowcount", "@params"};
       if (std::none_of(std::begin(formal), std::end(formal), [&](const char* f) { return name == f; })) {
-        m_named_values.push_back({name, value});
+        m_named_values.push_back({name, arg.second});
       }
     }
     open_cursor(text_arg("@stmt", 1), params, values, scrollopt, static_cast<int>(int_arg("@ccopt", 3).value_or(opt::read_only)),
