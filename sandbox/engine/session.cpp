@@ -414,7 +414,8 @@ void SessionImpl::execute_statement(const Statement& st, ResultSink& sink, bool 
   if (k == "ROLLBACK") return do_rollback(st, sink);
   if (k == "SET") {
     do_set(st, sink, in_proc);
-    publish_settings();
+    // Only an option changes what sys.dm_exec_sessions shows; `SET @v = ...` (a loop's hot path) does not.
+    if (t.size() > 1 && t[1].kind != TokKind::variable) publish_settings();
     return;
   }
   if (k == "DECLARE") return do_declare(st, sink);
